@@ -1,0 +1,168 @@
+"""Operators and numpy-style methods shared by graph ``Node`` and eager ``Tensor``.
+
+Every method forwards to the public ``gj.*`` function of the same meaning, which dispatches on the
+argument kinds (graph node or eager tensor). The function namespace is bound once by
+``graphjit.ops`` at import time, so ``ir`` does not import the op modules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_F: Any = None  # the graphjit.ops namespace, bound by graphjit.ops.__init__
+
+
+def bind(namespace: Any) -> None:
+    global _F
+    _F = namespace
+
+
+class ArrayMethods:
+    __slots__ = ()
+    __array_priority__ = 1000  # numpy defers to our reflected operators: ndarray + node -> node
+
+    # arithmetic
+    def __add__(self, other: Any) -> Any:
+        return _F.add(self, other)
+
+    def __radd__(self, other: Any) -> Any:
+        return _F.add(other, self)
+
+    def __sub__(self, other: Any) -> Any:
+        return _F.subtract(self, other)
+
+    def __rsub__(self, other: Any) -> Any:
+        return _F.subtract(other, self)
+
+    def __mul__(self, other: Any) -> Any:
+        return _F.multiply(self, other)
+
+    def __rmul__(self, other: Any) -> Any:
+        return _F.multiply(other, self)
+
+    def __truediv__(self, other: Any) -> Any:
+        return _F.divide(self, other)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return _F.divide(other, self)
+
+    def __pow__(self, other: Any) -> Any:
+        return _F.power(self, other)
+
+    def __rpow__(self, other: Any) -> Any:
+        return _F.power(other, self)
+
+    def __matmul__(self, other: Any) -> Any:
+        return _F.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        return _F.matmul(other, self)
+
+    def __neg__(self) -> Any:
+        return _F.negative(self)
+
+    def __pos__(self) -> Any:
+        return self
+
+    def __abs__(self) -> Any:
+        return _F.abs(self)
+
+    # comparisons (== and != are left to subclasses: identity for graph nodes)
+    def __lt__(self, other: Any) -> Any:
+        return _F.less(self, other)
+
+    def __le__(self, other: Any) -> Any:
+        return _F.less_equal(self, other)
+
+    def __gt__(self, other: Any) -> Any:
+        return _F.greater(self, other)
+
+    def __ge__(self, other: Any) -> Any:
+        return _F.greater_equal(self, other)
+
+    def __and__(self, other: Any) -> Any:
+        return _F.logical_and(self, other)
+
+    def __rand__(self, other: Any) -> Any:
+        return _F.logical_and(other, self)
+
+    def __or__(self, other: Any) -> Any:
+        return _F.logical_or(self, other)
+
+    def __ror__(self, other: Any) -> Any:
+        return _F.logical_or(other, self)
+
+    def __invert__(self) -> Any:
+        return _F.logical_not(self)
+
+    def __getitem__(self, index: Any) -> Any:
+        return _F.getitem(self, index)
+
+    # numpy-named methods
+    @property
+    def T(self) -> Any:  # noqa: N802 - numpy spelling
+        return _F.transpose(self)
+
+    def sum(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+        return _F.sum(self, axis, keepdims, **kw)
+
+    def mean(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+        return _F.mean(self, axis, keepdims, **kw)
+
+    def max(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+        return _F.max(self, axis, keepdims, **kw)
+
+    def min(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+        return _F.min(self, axis, keepdims, **kw)
+
+    def prod(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+        return _F.prod(self, axis, keepdims, **kw)
+
+    def var(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+        return _F.var(self, axis, keepdims=keepdims, **kw)
+
+    def std(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+        return _F.std(self, axis, keepdims=keepdims, **kw)
+
+    def argmax(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+        return _F.argmax(self, axis, keepdims, **kw)
+
+    def argmin(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+        return _F.argmin(self, axis, keepdims, **kw)
+
+    def reshape(self, *shape: Any) -> Any:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _F.reshape(self, shape)
+
+    def transpose(self, *axes: Any) -> Any:
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return _F.transpose(self, axes or None)
+
+    def astype(self, dtype: Any) -> Any:
+        return _F.astype(self, dtype)
+
+    def exp(self) -> Any:
+        return _F.exp(self)
+
+    def log(self) -> Any:
+        return _F.log(self)
+
+    def tanh(self) -> Any:
+        return _F.tanh(self)
+
+    def sqrt(self) -> Any:
+        return _F.sqrt(self)
+
+    def clip(self, a_min: Any = None, a_max: Any = None) -> Any:
+        return _F.clip(self, a_min, a_max)
+
+    def flatten(self) -> Any:
+        return _F.reshape(self, (-1,))
+
+    def squeeze(self, axis: Any = None) -> Any:
+        return _F.squeeze(self, axis)
+
+    def dot(self, other: Any) -> Any:
+        return _F.dot(self, other)

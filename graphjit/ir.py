@@ -1,0 +1,316 @@
+"""Graph IR: dtypes, TensorType, immutable hash-consed Nodes, iterative traversal.
+
+A ``Node`` is a value: it is built only through :func:`make_node`, which runs the op's shape/dtype
+rule and returns the existing node when the same (op, inputs, attrs) was built before. Equal
+expressions are therefore the same object, which gives common-subexpression elimination for free and
+lets nodes be compared and hashed by identity.
+
+Leaves are placeholders (call-time inputs), constants (numpy arrays baked into the graph) and variables
+(persistent state held outside the graph, updated by compiled functions).
+"""
+
+from __future__ import annotations
+
+import itertools
+import weakref
+from types import MappingProxyType
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Union
+
+import numpy as np
+
+from graphjit._methods import ArrayMethods
+
+if TYPE_CHECKING:
+    from graphjit.ops.base import OpDef
+
+DTYPES = ("bool", "int32", "int64", "float32", "float64")
+FLOAT_DTYPES = ("float32", "float64")
+INT_DTYPES = ("int32", "int64")
+
+Dim = Union[int, str, None]
+
+
+def as_dtype(dtype: Any) -> str:
+    """Canonical dtype name from a string, numpy dtype, numpy scalar type or python type."""
+    if isinstance(dtype, str) and dtype in DTYPES:
+        return dtype
+    if dtype is float:
+        return "float64"
+    if dtype is int:
+        return "int64"
+    if dtype is bool:
+        return "bool"
+    try:
+        name = np.dtype(dtype).name
+    except TypeError as exc:
+        raise TypeError(f"unsupported dtype {dtype!r}; expected one of {', '.join(DTYPES)}") from exc
+    if name not in DTYPES:
+        raise TypeError(f"unsupported dtype {name!r}; expected one of {', '.join(DTYPES)}")
+    return name
+
+
+def is_float(dtype: str) -> bool:
+    return dtype in FLOAT_DTYPES
+
+
+def is_int(dtype: str) -> bool:
+    return dtype in INT_DTYPES
+
+
+def _check_dim(d: Any) -> Dim:
+    if d is None or isinstance(d, str):
+        return d
+    if isinstance(d, (bool, np.bool_)):
+        raise TypeError(f"a dimension must be an int, None or a name, got {d!r}")
+    if isinstance(d, (int, np.integer)):
+        if d < 0:
+            raise ValueError(f"a dimension must be >= 0, got {int(d)}")
+        return int(d)
+    raise TypeError(f"a dimension must be an int, None or a name (str), got {d!r}")
+
+
+@dataclass(frozen=True)
+class TensorType:
+    """Shape and dtype of a node. A dim is an int, ``None`` (any size, fixed at call time) or a
+    name (``str``): inputs sharing a named dim must agree at call time."""
+
+    shape: tuple[Dim, ...]
+    dtype: str = "float64"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.shape, (int, np.integer)):
+            object.__setattr__(self, "shape", (self.shape,))
+        if not isinstance(self.shape, (tuple, list)):
+            raise TypeError(f"shape must be a tuple of dims, got {self.shape!r}")
+        object.__setattr__(self, "shape", tuple(_check_dim(d) for d in self.shape))
+        object.__setattr__(self, "dtype", as_dtype(self.dtype))
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def np_dtype(self) -> np.dtype:
+        return np.dtype(self.dtype)
+
+    @property
+    def is_static(self) -> bool:
+        """True when every dim is a known int."""
+        return all(isinstance(d, int) for d in self.shape)
+
+    @property
+    def size(self) -> int | None:
+        """Number of elements, or None when some dim is only known at call time."""
+        if not self.is_static:
+            return None
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __str__(self) -> str:
+        dims = ", ".join("?" if d is None else str(d) for d in self.shape)
+        return f"{self.dtype}[{dims}]"
+
+
+def format_shape(shape: Sequence[Dim]) -> str:
+    return "(" + ", ".join("None" if d is None else repr(d) for d in shape) + (",)" if len(shape) == 1 else ")")
+
+
+# --------------------------------------------------------------------------------------------------
+# Nodes
+
+
+_node_table: weakref.WeakValueDictionary[tuple, Node] = weakref.WeakValueDictionary()
+_leaf_ids = itertools.count()
+
+
+def _freeze(value: Any) -> Any:
+    """Hashable form of an attribute value (lists become tuples)."""
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, tuple):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, np.ndarray):
+        raise TypeError("array attributes must be passed as constant inputs, not attrs")
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+class Node(ArrayMethods):
+    """One value in a graph: ``op`` applied to ``inputs`` with static ``attrs``.
+
+    Nodes are immutable and hash-consed; use :func:`make_node` (or the ``gj.*`` functions) to build
+    them. ``==`` is identity (so nodes work as dict keys, e.g. in ``updates``); use ``gj.equal`` for
+    the elementwise comparison.
+    """
+
+    __slots__ = ("op", "inputs", "attrs", "type", "name", "__weakref__")
+
+    op: OpDef
+    inputs: tuple[Node, ...]
+    attrs: MappingProxyType[str, Any]
+    type: TensorType
+    name: str | None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError("graph nodes are immutable")
+
+    def __delattr__(self, key: str) -> None:
+        raise AttributeError("graph nodes are immutable")
+
+    @property
+    def shape(self) -> tuple[Dim, ...]:
+        return self.type.shape
+
+    @property
+    def dtype(self) -> str:
+        return self.type.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.type.ndim
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.inputs and self.op.name in ("placeholder", "constant", "variable")
+
+    def __repr__(self) -> str:
+        label = f" {self.name!r}" if self.name else ""
+        return f"<Node {self.op.name}{label}: {self.type}>"
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d node")
+        d = self.shape[0]
+        if not isinstance(d, int):
+            raise TypeError(f"len() of a node whose first dim is not fixed ({d!r})")
+        return d
+
+    def __iter__(self) -> Any:
+        raise TypeError(
+            "graph nodes are not iterable; index them (x[i]) or use gj.split / gj.unstack"
+        )
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            "the truth value of a graph node is not known until the graph runs; use gj.where "
+            "for data-dependent choices"
+        )
+
+
+def _new_node(op: OpDef, inputs: tuple[Node, ...], attrs: dict[str, Any], type_: TensorType,
+              name: str | None, cls: type[Node] = Node) -> Node:
+    node = object.__new__(cls)
+    object.__setattr__(node, "op", op)
+    object.__setattr__(node, "inputs", inputs)
+    object.__setattr__(node, "attrs", MappingProxyType(attrs))
+    object.__setattr__(node, "type", type_)
+    object.__setattr__(node, "name", name)
+    return node
+
+
+def make_node(op: OpDef, inputs: Sequence[Node], attrs: dict[str, Any] | None = None) -> Node:
+    """Build (or find) the node ``op(*inputs, **attrs)``, checking shapes and dtypes now."""
+    inputs = tuple(inputs)
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Node):
+            raise TypeError(f"{op.name}: input {i} is a {type(x).__name__}, expected a graph Node")
+    frozen = {k: _freeze(v) for k, v in sorted((attrs or {}).items())}
+    key = (op.name, tuple(id(x) for x in inputs), tuple(frozen.items()))
+    try:
+        hit = _node_table.get(key)
+    except TypeError as exc:  # an unhashable attribute value
+        raise TypeError(f"{op.name}: attributes must be hashable, got {frozen!r}") from exc
+    if hit is not None:
+        return hit
+    type_ = op.infer(*[x.type for x in inputs], **frozen)
+    node = _new_node(op, inputs, frozen, type_, None)
+    _node_table[key] = node
+    return node
+
+
+def make_leaf(op: OpDef, type_: TensorType, name: str | None, attrs: dict[str, Any] | None = None,
+              key: tuple | None = None, cls: type[Node] | None = None) -> Node:
+    """A leaf node. With ``key`` it is hash-consed on that key (constants); without, it is unique
+    (placeholders and variables are distinct objects even with equal names)."""
+    if key is not None:
+        full_key = ("leaf", op.name, key)
+        hit = _node_table.get(full_key)
+        if hit is not None:
+            return hit
+    attrs = dict(attrs or {})
+    attrs.setdefault("uid", next(_leaf_ids))
+    node = _new_node(op, (), attrs, type_, name, cls or Node)
+    if key is not None:
+        _node_table[full_key] = node
+    return node
+
+
+# --------------------------------------------------------------------------------------------------
+# Traversal (iterative: deep graphs must not hit the recursion limit)
+
+
+def _node_inputs(node: Any) -> Sequence[Any]:
+    inputs: Sequence[Any] = node.inputs
+    return inputs
+
+
+def toposort(outputs: Iterable[Any], inputs_of: Callable[[Any], Sequence[Any]] = _node_inputs
+             ) -> list[Any]:
+    """All vertices the outputs depend on, inputs before users, in a deterministic order.
+
+    ``inputs_of`` makes the walk generic: the eager tape uses it over tensors."""
+    order: list[Any] = []
+    seen: set[int] = set()
+    for root in outputs:
+        if id(root) in seen:
+            continue
+        stack: list[tuple[Any, Sequence[Any], int]] = [(root, inputs_of(root), 0)]
+        seen.add(id(root))
+        while stack:
+            node, ins, i = stack[-1]
+            if i < len(ins):
+                stack[-1] = (node, ins, i + 1)
+                child = ins[i]
+                if id(child) not in seen:
+                    seen.add(id(child))
+                    stack.append((child, inputs_of(child), 0))
+            else:
+                stack.pop()
+                order.append(node)
+    return order
+
+
+def users(order: Sequence[Node]) -> dict[Node, list[Node]]:
+    """Map each node in ``order`` to the nodes (within ``order``) that use it."""
+    result: dict[Node, list[Node]] = {n: [] for n in order}
+    for n in order:
+        for x in n.inputs:
+            if x in result and (not result[x] or result[x][-1] is not n):
+                result[x].append(n)
+    return result
+
+
+def leaves(outputs: Iterable[Node], kind: str | None = None) -> list[Node]:
+    """Leaf nodes (optionally only ``kind``: placeholder/constant/variable) in topological order."""
+    return [n for n in toposort(outputs) if not n.inputs and (kind is None or n.op.name == kind)]
+
+
+def graph_replace(outputs: Sequence[Node], mapping: dict[Node, Node]) -> list[Node]:
+    """Rebuild ``outputs`` with some nodes replaced (substitution), iteratively."""
+    new: dict[Node, Node] = dict(mapping)
+    for n in toposort(outputs):
+        if n in new:
+            continue
+        if not n.inputs:
+            new[n] = n
+            continue
+        ins = tuple(new[x] for x in n.inputs)
+        if all(a is b for a, b in zip(ins, n.inputs)):
+            new[n] = n
+        else:
+            new[n] = make_node(n.op, ins, n.attrs)
+    return [new[o] for o in outputs]

@@ -1,0 +1,250 @@
+"""OpDef, the op registry, and the dispatch every ``gj.*`` function goes through.
+
+An op is defined once, as one :class:`OpDef`: its shape/dtype rule (``infer``), its numpy reference
+implementation (``impl``), its reverse-mode rule (``vjp``), its forward-mode rule (``jvp``) and what
+the code generators need to lower it (``kind`` and ``lower``). The derivative rules are written
+against the ``gj`` namespace, so the same rule builds graph nodes in static mode and computes values
+in eager mode.
+
+:func:`apply` is the single entry point: it turns python scalars, lists and numpy arrays into
+constants, applies numpy 2 dtype promotion (python scalars are weak), and then builds a graph node
+when any argument is a graph node, or runs the op eagerly when the arguments are eager tensors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from graphjit import ir
+from graphjit.ir import Node, TensorType, as_dtype
+
+# A vjp rule: vjp(g, out, *inputs, **attrs) -> one cotangent (or None for "zero") per input.
+VjpRule = Callable[..., Sequence[Any]]
+# A per-input vjp rule: f(g, out, *inputs, **attrs) -> the cotangent of that one input.
+PerInputRule = Callable[..., Any]
+# A jvp rule: jvp(tangents, out, *inputs, **attrs) -> the output tangent; tangents[i] is None for
+# inputs with a zero tangent.
+JvpRule = Callable[..., Any]
+
+
+@dataclass(eq=False)
+class OpDef:
+    """Everything about one op, in one place.
+
+    ``kind`` tells the code generators which family of lowering applies:
+    ``elementwise`` (``lower`` is a scalar expression template over ``{0}``, ``{1}``...),
+    ``reduction``, ``shape``, ``index``, ``linalg``, ``leaf`` or ``other``.
+    ``promote`` lists the argument positions that share one numpy-2-promoted dtype (``"all"`` for
+    every argument); ``to_float`` promotes that common dtype to float64 when it is int or bool.
+    """
+
+    name: str
+    infer: Callable[..., TensorType]
+    impl: Callable[..., np.ndarray] | None
+    vjp: VjpRule | None = None
+    jvp: JvpRule | None = None
+    kind: str = "other"
+    lower: Any = None
+    promote: tuple[int, ...] | str | None = "all"
+    to_float: bool = False
+    doc: str = ""
+    # per-input vjp rules, when the op was defined with ``vjps=``; ``vjp`` is derived from them.
+    vjps: tuple[PerInputRule | None, ...] | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return f"OpDef({self.name!r}, kind={self.kind!r})"
+
+    def backward(self, g: Any, out: Any, inputs: Sequence[Any], attrs: dict[str, Any],
+                 needs: Sequence[bool]) -> list[Any]:
+        """Cotangents of the inputs that ``needs`` marks (None elsewhere, or for a zero)."""
+        if self.vjps is not None:
+            return [
+                rule(g, out, *inputs, **attrs) if (need and rule is not None) else None
+                for rule, need in zip(self.vjps, needs)
+            ]
+        if self.vjp is None:
+            raise NotImplementedError(f"op {self.name!r} has no vjp rule")
+        grads = list(self.vjp(g, out, *inputs, **attrs))
+        if len(grads) != len(inputs):
+            raise AssertionError(f"vjp of {self.name} returned {len(grads)} grads for {len(inputs)} inputs")
+        return [gr if need else None for gr, need in zip(grads, needs)]
+
+
+OPS: dict[str, OpDef] = {}
+
+
+def defop(name: str, *, infer: Callable[..., TensorType], impl: Callable[..., np.ndarray] | None,
+          vjp: VjpRule | None = None, vjps: Sequence[PerInputRule | None] | None = None,
+          jvp: JvpRule | None = None, kind: str = "other", lower: Any = None,
+          promote: tuple[int, ...] | str | None = "all", to_float: bool = False,
+          doc: str = "") -> OpDef:
+    """Register an op. Give either ``vjp`` (all inputs at once) or ``vjps`` (one rule per input)."""
+    if name in OPS:
+        raise ValueError(f"op {name!r} is already registered")
+    if vjp is not None and vjps is not None:
+        raise ValueError(f"op {name!r}: give vjp or vjps, not both")
+    op = OpDef(name=name, infer=infer, impl=impl, vjp=vjp, jvp=jvp, kind=kind, lower=lower,
+               promote=promote, to_float=to_float, doc=doc,
+               vjps=tuple(vjps) if vjps is not None else None)
+    OPS[name] = op
+    return op
+
+
+def zero_vjp(g: Any, out: Any, *inputs: Any, **attrs: Any) -> tuple[None, ...]:
+    """The vjp of an op whose output is piecewise constant (or boolean): zero for every input."""
+    return (None,) * len(inputs)
+
+
+def zero_jvp(tangents: Any, out: Any, *inputs: Any, **attrs: Any) -> None:
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Dispatch
+
+
+class EagerBackend(Protocol):
+    """What ``graphjit.tensor`` registers so that ops run eagerly on its ``Tensor`` type."""
+
+    tensor_type: type
+
+    def from_value(self, value: np.ndarray) -> Any: ...
+    def run(self, op: OpDef, args: tuple[Any, ...], attrs: dict[str, Any]) -> Any: ...
+    def to_node(self, t: Any) -> Node: ...
+
+
+_eager: EagerBackend | None = None
+_TENSOR: tuple[type, ...] = ()
+
+
+def register_eager(backend: EagerBackend) -> None:
+    global _eager, _TENSOR
+    _eager = backend
+    _TENSOR = (backend.tensor_type,)
+
+
+def is_tensor(x: Any) -> bool:
+    return isinstance(x, _TENSOR)
+
+
+def constant_node(value: Any, dtype: Any = None, name: str | None = None) -> Node:
+    """A constant graph node holding a read-only copy of ``value``; equal constants are one node."""
+    from graphjit.ops.leaves import constant  # leaves depends on base; imported late
+
+    return constant(value, dtype=dtype, name=name)
+
+
+def _dtype_key(x: Any) -> Any:
+    """What np.result_type should see for an argument: a dtype, or the python scalar itself (weak)."""
+    if isinstance(x, Node) or is_tensor(x):
+        return np.dtype(x.dtype)
+    if isinstance(x, (bool, int, float)):
+        return x
+    if isinstance(x, np.ndarray):
+        return x.dtype
+    if isinstance(x, np.generic):
+        return x.dtype
+    return np.asarray(x).dtype
+
+
+def _check_python_value(x: Any) -> None:
+    if isinstance(x, complex) or (isinstance(x, np.ndarray) and x.dtype.kind == "c"):
+        raise TypeError("complex numbers are not supported")
+    if x is None:
+        raise TypeError("None is not an array value")
+
+
+def result_dtype(args: Sequence[Any], to_float: bool = False) -> str:
+    """numpy 2 promotion of the given arguments (python scalars weak), in graphjit's dtypes."""
+    keys = [_dtype_key(a) for a in args]
+    dt = np.result_type(*keys)
+    if dt.kind == "u" and dt.itemsize >= 4:
+        dt = np.dtype("int64")  # user uint32/uint64 arrays: widen into graphjit's signed set
+    elif dt.kind in "iu":
+        dt = np.dtype("int32") if dt.itemsize <= 4 else np.dtype("int64")
+    elif dt.kind == "f":
+        dt = np.dtype("float32") if dt.itemsize <= 4 else np.dtype("float64")
+    if to_float and dt.kind != "f":
+        dt = np.dtype("float64")
+    return as_dtype(dt)
+
+
+def _as_array(x: Any, dtype: str | None) -> np.ndarray:
+    _check_python_value(x)
+    try:
+        arr = np.asarray(x) if dtype is None else np.asarray(x, dtype=dtype)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"cannot use {type(x).__name__} {x!r:.60} as an array: {exc}") from exc
+    if arr.dtype == object:
+        raise TypeError(f"cannot use {x!r:.60} as an array (it is ragged or holds objects)")
+    if dtype is None:
+        arr = arr.astype(result_dtype([arr]), copy=False)
+    return arr
+
+
+def apply(op: OpDef, *args: Any, **attrs: Any) -> Any:
+    """Run ``op`` on ``args``: a graph node if any argument is a node, else an eager tensor."""
+    graph = any(isinstance(a, Node) for a in args)
+    if not graph and not any(is_tensor(a) for a in args) and _eager is None:
+        graph = True  # no eager backend loaded: plain values build constant graphs
+    positions = _promoted_positions(op, len(args))
+    common = result_dtype([args[i] for i in positions], op.to_float) if positions else None
+    lifted = []
+    for i, a in enumerate(args):
+        want = common if i in positions else None
+        lifted.append(_lift(a, want, graph))
+    if graph:
+        return ir.make_node(op, lifted, attrs)
+    assert _eager is not None
+    return _eager.run(op, tuple(lifted), attrs)
+
+
+def _promoted_positions(op: OpDef, n: int) -> Sequence[int]:
+    if op.promote == "all":
+        return range(n)
+    if op.promote is None:
+        return ()
+    assert isinstance(op.promote, tuple)
+    return [i for i in op.promote if i < n]
+
+
+def _lift(a: Any, dtype: str | None, graph: bool) -> Any:
+    """Argument ``a`` as a node (graph) or tensor (eager), cast to ``dtype`` when given."""
+    if isinstance(a, Node):
+        return a if dtype is None or a.dtype == dtype else astype(a, dtype)
+    if is_tensor(a):
+        assert _eager is not None
+        if graph:
+            a = _eager.to_node(a)
+        return a if dtype is None or a.dtype == dtype else astype(a, dtype)
+    value = _as_array(a, dtype)
+    if graph:
+        return constant_node(value)
+    assert _eager is not None
+    return _eager.from_value(value)
+
+
+def lift(x: Any) -> Any:
+    """A node or tensor for ``x`` (numpy arrays, lists and scalars become constants)."""
+    if isinstance(x, Node) or is_tensor(x):
+        return x
+    if _eager is not None:
+        return _eager.from_value(_as_array(x, None))
+    return constant_node(_as_array(x, None))
+
+
+def astype(x: Any, dtype: Any) -> Any:
+    """``x`` converted to ``dtype`` (numpy casting: float -> int truncates toward zero)."""
+    dtype = as_dtype(dtype)
+    x = lift(x)
+    if x.dtype == dtype:
+        return x
+    return apply(OPS["astype"], x, dtype=dtype)
+
+
+def static_shape(x: Any) -> tuple[Any, ...]:
+    return tuple(x.shape)

@@ -1,0 +1,405 @@
+"""Elementwise ops: unary math, binary arithmetic, comparisons, logic, where, astype.
+
+Each op is one ``defop`` call: numpy reference, derivative rules (written with operators and
+``gj``-namespace functions, so they build graphs or compute eagerly), and ``lower``: a scalar
+expression template over ``{0}``, ``{1}``, ... for the code generators. Template names (``exp``,
+``log1p``, ``sigmoid``, ...) are resolved by each backend's scalar-math prelude.
+
+Conventions at kinks (as JAX): relu'(0) = 0, abs'(0) = sign(0) = 0, maximum/minimum split the gradient
+evenly between tied inputs; floor, ceil, round and sign have zero gradient.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import scipy.special as sps
+
+from graphjit.ir import TensorType, as_dtype, is_float
+from graphjit.ops.base import OpDef, apply, defop, lift, zero_jvp, zero_vjp
+from graphjit.ops.shapes import elementwise_type
+
+__all__ = [
+    "negative",
+    "abs",
+    "sign",
+    "exp",
+    "exp2",
+    "log",
+    "log2",
+    "log1p",
+    "expm1",
+    "sqrt",
+    "square",
+    "reciprocal",
+    "sin",
+    "cos",
+    "tan",
+    "tanh",
+    "arctan",
+    "sigmoid",
+    "relu",
+    "softplus",
+    "erf",
+    "floor",
+    "ceil",
+    "round",
+    "logical_not",
+    "add",
+    "subtract",
+    "multiply",
+    "divide",
+    "true_divide",
+    "power",
+    "maximum",
+    "minimum",
+    "less",
+    "less_equal",
+    "greater",
+    "greater_equal",
+    "equal",
+    "not_equal",
+    "logical_and",
+    "logical_or",
+    "where",
+    "clip",
+    "astype",
+]
+
+LN2 = math.log(2.0)
+TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _same_type(name: str, allow_bool: bool = True) -> Any:
+    def infer(*types: TensorType) -> TensorType:
+        if not allow_bool and any(t.dtype == "bool" for t in types):
+            raise TypeError(f"{name}: not defined for bool inputs; cast with .astype first")
+        return elementwise_type(name, *types)
+
+    return infer
+
+
+def _bool_type(name: str) -> Any:
+    def infer(*types: TensorType) -> TensorType:
+        return elementwise_type(name, *types, dtype="bool")
+
+    return infer
+
+
+def _sum_tangents(*terms: Any) -> Any:
+    """Sum of the non-None terms (None when all are None): a jvp is linear in the tangents."""
+    total = None
+    for t in terms:
+        if t is not None:
+            total = t if total is None else total + t
+    return total
+
+
+def _jvp_from(*partials: Any) -> Any:
+    """A jvp from one linear map per input: ``partial_i(t_i, out, *inputs)``."""
+
+    def jvp(tangents: Any, out: Any, *inputs: Any, **attrs: Any) -> Any:
+        return _sum_tangents(
+            *(p(t, out, *inputs, **attrs) if (t is not None and p is not None) else None
+              for p, t in zip(partials, tangents))
+        )
+
+    return jvp
+
+
+def unary(name: str, impl: Any, lower: str, grad: Any | None, *, to_float: bool = True,
+          allow_bool: bool = True, doc: str = "") -> OpDef:
+    """An elementwise unary op whose derivative is ``grad(x, out)`` (None: zero gradient)."""
+    if grad is None:
+        return defop(name, infer=_same_type(name, allow_bool), impl=impl, vjp=zero_vjp, jvp=zero_jvp,
+                     kind="elementwise", lower=lower, to_float=to_float, doc=doc)
+    return defop(
+        name, infer=_same_type(name, allow_bool), impl=impl,
+        vjps=(lambda g, out, x: g * grad(x, out),),
+        jvp=_jvp_from(lambda t, out, x: t * grad(x, out)),
+        kind="elementwise", lower=lower, to_float=to_float, doc=doc,
+    )
+
+
+def _sigmoid_impl(x: np.ndarray) -> np.ndarray:
+    return sps.expit(x)
+
+
+def _relu_impl(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, np.zeros((), x.dtype))
+
+
+def _softplus_impl(x: np.ndarray) -> np.ndarray:
+    return np.logaddexp(np.zeros((), x.dtype), x)
+
+
+def _round_impl(x: np.ndarray) -> np.ndarray:
+    return np.round(x)
+
+
+NEGATIVE = unary("negative", np.negative, "(-{0})", lambda x, out: -1, to_float=False,
+                 allow_bool=False)
+NEGATIVE.vjps = (lambda g, out, x: -g,)
+NEGATIVE.jvp = _jvp_from(lambda t, out, x: -t)
+ABS = unary("abs", np.abs, "abs({0})", lambda x, out: sign(x), to_float=False)
+SIGN = unary("sign", np.sign, "sign({0})", None, to_float=False, allow_bool=False)
+EXP = unary("exp", np.exp, "exp({0})", lambda x, out: out)
+EXP2 = unary("exp2", np.exp2, "exp2({0})", lambda x, out: out * LN2)
+LOG = unary("log", np.log, "log({0})", lambda x, out: 1.0 / x)
+LOG2 = unary("log2", np.log2, "log2({0})", lambda x, out: 1.0 / (x * LN2))
+LOG1P = unary("log1p", np.log1p, "log1p({0})", lambda x, out: 1.0 / (1.0 + x))
+EXPM1 = unary("expm1", np.expm1, "expm1({0})", lambda x, out: out + 1.0)
+SQRT = unary("sqrt", np.sqrt, "sqrt({0})", lambda x, out: 0.5 / out)
+SQUARE = unary("square", np.square, "({0} * {0})", lambda x, out: 2 * x, to_float=False)
+RECIPROCAL = unary("reciprocal", lambda x: np.reciprocal(x), "(1.0 / {0})",
+                   lambda x, out: -(out * out))
+SIN = unary("sin", np.sin, "sin({0})", lambda x, out: cos(x))
+COS = unary("cos", np.cos, "cos({0})", lambda x, out: -sin(x))
+TAN = unary("tan", np.tan, "tan({0})", lambda x, out: 1.0 + out * out)
+TANH = unary("tanh", np.tanh, "tanh({0})", lambda x, out: 1.0 - out * out)
+ARCTAN = unary("arctan", np.arctan, "arctan({0})", lambda x, out: 1.0 / (1.0 + x * x))
+SIGMOID = unary("sigmoid", _sigmoid_impl, "sigmoid({0})", lambda x, out: out * (1.0 - out),
+                doc="1 / (1 + exp(-x)), computed without overflow")
+RELU = unary("relu", _relu_impl, "relu({0})", lambda x, out: (x > 0).astype(x.dtype),
+             to_float=False, allow_bool=False, doc="max(x, 0); relu'(0) = 0")
+SOFTPLUS = unary("softplus", _softplus_impl, "softplus({0})", lambda x, out: sigmoid(x),
+                 doc="log(1 + exp(x)), computed without overflow")
+ERF = unary("erf", sps.erf, "erf({0})", lambda x, out: TWO_OVER_SQRT_PI * exp(-(x * x)))
+FLOOR = unary("floor", np.floor, "floor({0})", None, to_float=False, allow_bool=False)
+CEIL = unary("ceil", np.ceil, "ceil({0})", None, to_float=False, allow_bool=False)
+ROUND = unary("round", _round_impl, "round_half_even({0})", None, to_float=False,
+              allow_bool=False, doc="round half to even, as numpy")
+LOGICAL_NOT = defop("logical_not", infer=_bool_type("logical_not"), impl=np.logical_not,
+                    vjp=zero_vjp, jvp=zero_jvp, kind="elementwise", lower="(not {0})", promote=None)
+
+
+# --------------------------------------------------------------------------------------------------
+# binary
+
+
+def _where_tie(a: Any, b: Any, out: Any) -> Any:
+    """The share of the gradient of max/min(a, b) that goes to ``a``: 1, 0, or 0.5 on ties."""
+    dt = out.dtype
+    return equal(a, out).astype(dt) * where(equal(b, out), 0.5, 1.0).astype(dt)
+
+
+def _pow_dx(x: Any, y: Any, out: Any) -> Any:
+    # y * x**(y-1), with the y == 0 case exact (0, not 0 * inf)
+    return where(equal(y, 0), 0.0, y * power(x, y - 1))
+
+
+def _pow_dy(x: Any, y: Any, out: Any) -> Any:
+    # out * log(x), taking 0 where x == 0 (the limit for y > 0) as JAX does
+    x_is_0 = equal(x, 0)
+    return where(x_is_0, 0.0, out * log(where(x_is_0, 1.0, x)))
+
+
+ADD = defop("add", infer=_same_type("add"), impl=np.add,
+            vjps=(lambda g, out, x, y: g, lambda g, out, x, y: g),
+            jvp=_jvp_from(lambda t, out, x, y: t, lambda t, out, x, y: t),
+            kind="elementwise", lower="({0} + {1})")
+SUBTRACT = defop("subtract", infer=_same_type("subtract", allow_bool=False), impl=np.subtract,
+                 vjps=(lambda g, out, x, y: g, lambda g, out, x, y: -g),
+                 jvp=_jvp_from(lambda t, out, x, y: t, lambda t, out, x, y: -t),
+                 kind="elementwise", lower="({0} - {1})")
+MULTIPLY = defop("multiply", infer=_same_type("multiply"), impl=np.multiply,
+                 vjps=(lambda g, out, x, y: g * y, lambda g, out, x, y: g * x),
+                 jvp=_jvp_from(lambda t, out, x, y: t * y, lambda t, out, x, y: x * t),
+                 kind="elementwise", lower="({0} * {1})")
+DIVIDE = defop("divide", infer=_same_type("divide"), impl=np.divide,
+               vjps=(lambda g, out, x, y: g / y, lambda g, out, x, y: -(g * out) / y),
+               jvp=_jvp_from(lambda t, out, x, y: t / y, lambda t, out, x, y: -(t * out) / y),
+               kind="elementwise", lower="({0} / {1})", to_float=True)
+POWER = defop("power", infer=_same_type("power", allow_bool=False), impl=np.power,
+              vjps=(lambda g, out, x, y: g * _pow_dx(x, y, out),
+                    lambda g, out, x, y: g * _pow_dy(x, y, out)),
+              jvp=_jvp_from(lambda t, out, x, y: t * _pow_dx(x, y, out),
+                            lambda t, out, x, y: t * _pow_dy(x, y, out)),
+              kind="elementwise", lower="power({0}, {1})")
+MAXIMUM = defop("maximum", infer=_same_type("maximum"), impl=np.maximum,
+                vjps=(lambda g, out, x, y: g * _where_tie(x, y, out),
+                      lambda g, out, x, y: g * _where_tie(y, x, out)),
+                jvp=_jvp_from(lambda t, out, x, y: t * _where_tie(x, y, out),
+                              lambda t, out, x, y: t * _where_tie(y, x, out)),
+                kind="elementwise", lower="maximum({0}, {1})",
+                doc="NaN-propagating maximum; ties split the gradient evenly")
+MINIMUM = defop("minimum", infer=_same_type("minimum"), impl=np.minimum,
+                vjps=(lambda g, out, x, y: g * _where_tie(x, y, out),
+                      lambda g, out, x, y: g * _where_tie(y, x, out)),
+                jvp=_jvp_from(lambda t, out, x, y: t * _where_tie(x, y, out),
+                              lambda t, out, x, y: t * _where_tie(y, x, out)),
+                kind="elementwise", lower="minimum({0}, {1})",
+                doc="NaN-propagating minimum; ties split the gradient evenly")
+
+
+def _compare(name: str, impl: Any, symbol: str) -> OpDef:
+    return defop(name, infer=_bool_type(name), impl=impl, vjp=zero_vjp, jvp=zero_jvp,
+                 kind="elementwise", lower=f"({{0}} {symbol} {{1}})")
+
+
+LESS = _compare("less", np.less, "<")
+LESS_EQUAL = _compare("less_equal", np.less_equal, "<=")
+GREATER = _compare("greater", np.greater, ">")
+GREATER_EQUAL = _compare("greater_equal", np.greater_equal, ">=")
+EQUAL = _compare("equal", np.equal, "==")
+NOT_EQUAL = _compare("not_equal", np.not_equal, "!=")
+LOGICAL_AND = defop("logical_and", infer=_bool_type("logical_and"), impl=np.logical_and,
+                    vjp=zero_vjp, jvp=zero_jvp, kind="elementwise", lower="({0} and {1})",
+                    promote=None)
+LOGICAL_OR = defop("logical_or", infer=_bool_type("logical_or"), impl=np.logical_or,
+                   vjp=zero_vjp, jvp=zero_jvp, kind="elementwise", lower="({0} or {1})",
+                   promote=None)
+
+
+def _where_infer(c: TensorType, x: TensorType, y: TensorType) -> TensorType:
+    if c.dtype != "bool":
+        raise TypeError(f"where: the condition must be bool, got {c.dtype}")
+    return elementwise_type("where", c, x, y, dtype=x.dtype)
+
+
+WHERE = defop(
+    "where", infer=_where_infer, impl=np.where,
+    vjps=(None,
+          lambda g, out, c, x, y: where(c, g, 0.0),
+          lambda g, out, c, x, y: where(c, 0.0, g)),
+    jvp=_jvp_from(None,
+                  lambda t, out, c, x, y: where(c, t, 0.0),
+                  lambda t, out, c, x, y: where(c, 0.0, t)),
+    kind="elementwise", lower="({1} if {0} else {2})", promote=(1, 2),
+)
+
+
+def _astype_infer(x: TensorType, *, dtype: str) -> TensorType:
+    return TensorType(x.shape, dtype)
+
+
+def _astype_impl(x: np.ndarray, *, dtype: str) -> np.ndarray:
+    return x.astype(dtype)
+
+
+def _astype_vjp(g: Any, out: Any, x: Any, *, dtype: str) -> tuple[Any]:
+    if not (is_float(x.dtype) and is_float(dtype)):
+        return (None,)  # casts to or from int/bool are piecewise constant
+    return (g.astype(x.dtype),)
+
+
+def _astype_jvp(tangents: Any, out: Any, x: Any, *, dtype: str) -> Any:
+    (t,) = tangents
+    if t is None or not (is_float(x.dtype) and is_float(dtype)):
+        return None
+    return t.astype(dtype)
+
+
+ASTYPE = defop("astype", infer=_astype_infer, impl=_astype_impl, vjp=_astype_vjp, jvp=_astype_jvp,
+               kind="elementwise", lower="cast({0}, {dtype})", promote=None,
+               doc="dtype conversion with numpy's casting (float -> int truncates)")
+
+
+# --------------------------------------------------------------------------------------------------
+# public functions
+
+
+def _unary_fn(op: OpDef) -> Any:
+    def fn(x: Any) -> Any:
+        return apply(op, x)
+
+    fn.__name__ = op.name
+    fn.__qualname__ = op.name
+    fn.__doc__ = op.doc or f"Elementwise {op.name}, as numpy.{op.name}."
+    return fn
+
+
+def _binary_fn(op: OpDef) -> Any:
+    def fn(x: Any, y: Any) -> Any:
+        return apply(op, x, y)
+
+    fn.__name__ = op.name
+    fn.__qualname__ = op.name
+    fn.__doc__ = op.doc or f"Elementwise {op.name} with numpy broadcasting, as numpy.{op.name}."
+    return fn
+
+
+negative = _unary_fn(NEGATIVE)
+abs = _unary_fn(ABS)  # noqa: A001 - numpy name
+sign = _unary_fn(SIGN)
+exp = _unary_fn(EXP)
+exp2 = _unary_fn(EXP2)
+log = _unary_fn(LOG)
+log2 = _unary_fn(LOG2)
+log1p = _unary_fn(LOG1P)
+expm1 = _unary_fn(EXPM1)
+sqrt = _unary_fn(SQRT)
+square = _unary_fn(SQUARE)
+reciprocal = _unary_fn(RECIPROCAL)
+sin = _unary_fn(SIN)
+cos = _unary_fn(COS)
+tan = _unary_fn(TAN)
+tanh = _unary_fn(TANH)
+arctan = _unary_fn(ARCTAN)
+sigmoid = _unary_fn(SIGMOID)
+relu = _unary_fn(RELU)
+softplus = _unary_fn(SOFTPLUS)
+erf = _unary_fn(ERF)
+floor = _unary_fn(FLOOR)
+ceil = _unary_fn(CEIL)
+round = _unary_fn(ROUND)  # noqa: A001 - numpy name
+add = _binary_fn(ADD)
+subtract = _binary_fn(SUBTRACT)
+multiply = _binary_fn(MULTIPLY)
+divide = _binary_fn(DIVIDE)
+true_divide = divide
+power = _binary_fn(POWER)
+maximum = _binary_fn(MAXIMUM)
+minimum = _binary_fn(MINIMUM)
+less = _binary_fn(LESS)
+less_equal = _binary_fn(LESS_EQUAL)
+greater = _binary_fn(GREATER)
+greater_equal = _binary_fn(GREATER_EQUAL)
+equal = _binary_fn(EQUAL)
+not_equal = _binary_fn(NOT_EQUAL)
+
+
+def logical_and(x: Any, y: Any) -> Any:
+    """Elementwise logical and; inputs are cast to bool."""
+    return apply(LOGICAL_AND, astype(x, "bool"), astype(y, "bool"))
+
+
+def logical_or(x: Any, y: Any) -> Any:
+    """Elementwise logical or; inputs are cast to bool."""
+    return apply(LOGICAL_OR, astype(x, "bool"), astype(y, "bool"))
+
+
+def logical_not(x: Any) -> Any:
+    """Elementwise logical not; the input is cast to bool."""
+    return apply(LOGICAL_NOT, astype(x, "bool"))
+
+
+def where(condition: Any, x: Any, y: Any) -> Any:
+    """``x`` where ``condition`` is true, else ``y`` (broadcast together), as numpy.where."""
+    c = lift(condition)
+    if c.dtype != "bool":
+        c = astype(c, "bool")
+    return apply(WHERE, c, x, y)
+
+
+def clip(x: Any, a_min: Any = None, a_max: Any = None) -> Any:
+    """``x`` limited to [a_min, a_max] (either may be None), as minimum(maximum(x, a_min), a_max).
+
+    At a bound the gradient is split evenly, as in JAX."""
+    if a_min is None and a_max is None:
+        raise ValueError("clip: give a_min, a_max or both")
+    out = x
+    if a_min is not None:
+        out = maximum(out, a_min)
+    if a_max is not None:
+        out = minimum(out, a_max)
+    return out
+
+
+def astype(x: Any, dtype: Any) -> Any:
+    """``x`` converted to ``dtype`` (numpy casting rules: float to int truncates toward zero)."""
+    from graphjit.ops import base
+
+    return base.astype(x, as_dtype(dtype))

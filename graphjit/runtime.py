@@ -1,0 +1,260 @@
+"""``gj.compile`` and ``CompiledFunction``: one front door for every backend.
+
+The runtime owns what all backends share: checking the graph (inputs given, updates well typed),
+optimising it, validating call arguments (count, dtype, rank, fixed and named dims) with errors that
+name the input, and applying ``updates`` in place on the variables' arrays after the outputs are
+computed (all from the old values). A backend only turns a :class:`Program` into something that maps
+input and variable arrays to output arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from graphjit import ir
+from graphjit.ir import Node
+from graphjit.ops.leaves import PLACEHOLDER, VARIABLE, Variable
+
+BACKENDS = ("numpy", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class Program:
+    """What a backend compiles: a graph with its inputs, the variables it reads, and its results
+    (the user's outputs followed by the new values of updated variables)."""
+
+    inputs: tuple[Node, ...]
+    variables: tuple[Variable, ...]
+    results: tuple[Node, ...]
+
+
+class Executable(Protocol):
+    source: str
+
+    def __call__(self, inputs: Sequence[np.ndarray], variables: Sequence[np.ndarray]
+                 ) -> Sequence[np.ndarray]: ...
+
+
+class NumpyExecutable:
+    """The reference interpreter as a backend."""
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        from graphjit.viz import pprint_str
+
+        self.source = "# numpy reference backend: the graph is interpreted node by node\n" + (
+            pprint_str(list(program.results)) if program.results else "return"
+        )
+
+    def __call__(self, inputs: Sequence[np.ndarray], variables: Sequence[np.ndarray]
+                 ) -> list[np.ndarray]:
+        from graphjit.interp import evaluate
+
+        feed = dict(zip(self.program.inputs, inputs))
+        return evaluate(list(self.program.results), feed)
+
+
+def _load_backend(name: str) -> Callable[[Program], Executable]:
+    if name == "numpy":
+        return NumpyExecutable
+    if name == "cpu":
+        from graphjit.codegen.numba_cpu import compile_program
+
+        return compile_program
+    if name == "cuda":
+        from graphjit.codegen.cuda import compile_program as compile_cuda
+
+        return compile_cuda
+    raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+
+
+def _check_placeholder(x: Any, i: int) -> Node:
+    if not isinstance(x, Node) or x.op is not PLACEHOLDER:
+        what = x.op.name if isinstance(x, Node) else type(x).__name__
+        raise TypeError(f"compile: inputs[{i}] must be a gj.placeholder, got {what}")
+    return x
+
+
+def _check_updates(updates: Any) -> list[tuple[Variable, Node]]:
+    if updates is None:
+        return []
+    items = list(updates.items()) if isinstance(updates, Mapping) else list(updates)
+    result: list[tuple[Variable, Node]] = []
+    seen: set[int] = set()
+    from graphjit.ops.base import astype, lift
+
+    for var, new in items:
+        if not isinstance(var, Variable):
+            raise TypeError(f"updates: keys must be gj.variable nodes, got {var!r}")
+        if id(var) in seen:
+            raise ValueError(f"updates: variable {var.name!r} is updated twice")
+        seen.add(id(var))
+        new = lift(new)
+        if not isinstance(new, Node):
+            from graphjit.ops.base import constant_node
+
+            new = constant_node(np.asarray(new))
+        if len(new.shape) != len(var.shape) or any(
+            isinstance(a, int) and a != b for a, b in zip(new.shape, var.shape)
+        ):
+            raise ValueError(
+                f"updates: new value for variable {var.name!r} has shape "
+                f"{ir.format_shape(new.shape)}, the variable has {ir.format_shape(var.shape)}"
+            )
+        if new.dtype != var.dtype:
+            if not np.can_cast(new.dtype, var.dtype, casting="same_kind"):
+                raise TypeError(
+                    f"updates: new value for variable {var.name!r} is {new.dtype}, the variable "
+                    f"is {var.dtype}"
+                )
+            new = astype(new, var.dtype)
+        result.append((var, new))
+    return result
+
+
+class CompiledFunction:
+    """A compiled graph: call it with one array per input; get one array per output."""
+
+    def __init__(self, inputs: Sequence[Node], outputs: Any, updates: Any = None,
+                 backend: str = "cpu", optimize: bool = True) -> None:
+        if isinstance(inputs, Node):
+            inputs = [inputs]
+        self.inputs = tuple(_check_placeholder(x, i) for i, x in enumerate(inputs))
+        if len({id(x) for x in self.inputs}) != len(self.inputs):
+            raise ValueError("compile: the same placeholder is listed twice in inputs")
+        self._single = isinstance(outputs, Node)
+        outs = [outputs] if self._single else list(outputs)
+        from graphjit.ops.base import lift
+
+        outs = [lift(o) for o in outs]
+        for i, o in enumerate(outs):
+            if not isinstance(o, Node):
+                raise TypeError(f"compile: outputs[{i}] is a {type(o).__name__}, expected a node")
+        self.outputs = tuple(outs)
+        self.updates = tuple(_check_updates(updates))
+        results = list(self.outputs) + [new for _, new in self.updates]
+        self._check_inputs_given(results)
+        if optimize:
+            from graphjit.rewrite import optimize as optimize_graph
+
+            results = optimize_graph(results)
+        self.graph = tuple(results)
+        variables = tuple(n for n in ir.toposort(results) if n.op is VARIABLE)
+        self.program = Program(self.inputs, variables, tuple(results))  # type: ignore[arg-type]
+        self.backend = backend
+        self._executable = _load_backend(backend)(self.program)
+        self._n_out = len(self.outputs)
+
+    def _check_inputs_given(self, results: Sequence[Node]) -> None:
+        given = {id(x) for x in self.inputs}
+        missing = [n for n in ir.leaves(results, "placeholder") if id(n) not in given]
+        if missing:
+            names = ", ".join(repr(n.name) for n in missing)
+            raise ValueError(f"compile: the outputs need placeholder(s) {names}, which are not "
+                             "listed in inputs")
+
+    @property
+    def source(self) -> str:
+        """The generated code (for the numpy backend: the listing it interprets)."""
+        return self._executable.source
+
+    def __repr__(self) -> str:
+        names = ", ".join(x.name or "?" for x in self.inputs)
+        return f"<CompiledFunction({names}) backend={self.backend!r}>"
+
+    def validate(self, args: Sequence[Any]) -> list[np.ndarray]:
+        """Arguments as arrays of the placeholders' dtypes, or TypeError/ValueError naming one."""
+        if len(args) != len(self.inputs):
+            names = ", ".join(repr(x.name) for x in self.inputs)
+            raise TypeError(f"expected {len(self.inputs)} argument(s) ({names}), got {len(args)}")
+        arrays = []
+        named: dict[str, tuple[int, str]] = {}
+        for ph, a in zip(self.inputs, args):
+            arrays.append(coerce_argument(ph, a, named))
+        return arrays
+
+    def __call__(self, *args: Any) -> Any:
+        arrays = self.validate(args)
+        variables = [v.storage.array for v in self.program.variables]
+        results = list(self._executable(arrays, variables))
+        if self.updates:
+            self._apply_updates(results)
+        outs = results[: self._n_out]
+        return outs[0] if self._single else outs
+
+    def _apply_updates(self, results: list[np.ndarray]) -> None:
+        news = results[self._n_out:]
+        targets = [var.storage.array for var, _ in self.updates]
+        # every new value is computed from the old ones: copy any that alias an updated array
+        for i, new in enumerate(news):
+            if any(np.may_share_memory(new, t) for t in targets):
+                news[i] = np.array(new, copy=True)
+        for j, out in enumerate(results[: self._n_out]):
+            if any(np.may_share_memory(out, t) for t in targets):
+                results[j] = np.array(out, copy=True)
+        for target, new in zip(targets, news):
+            target[...] = new
+
+
+def coerce_argument(ph: Node, a: Any, named: dict[str, tuple[int, str]]) -> np.ndarray:
+    """One call argument as an array of the placeholder's type, checked against its dims."""
+    name = ph.name
+    want = ph.dtype
+    if isinstance(a, Node):
+        raise TypeError(f"input {name!r}: got a graph node; compiled functions take arrays")
+    if hasattr(a, "numpy") and not isinstance(a, np.ndarray):
+        a = a.numpy()  # an eager tensor
+    if isinstance(a, (bool, int, float)) and not isinstance(a, np.generic):
+        kind = {bool: "b", int: "i", float: "f"}[type(a)]
+        if np.dtype(want).kind == "b" and kind != "b" or np.dtype(want).kind == "i" and kind == "f":
+            raise TypeError(f"input {name!r}: expected {want}, got python {type(a).__name__}")
+        arr = np.asarray(a, dtype=want)
+    else:
+        try:
+            arr = np.asarray(a)
+        except Exception as exc:
+            raise TypeError(f"input {name!r}: cannot convert {type(a).__name__} to an array") from exc
+        if arr.dtype != want:
+            if arr.dtype == object or not np.can_cast(arr.dtype, want, casting="safe"):
+                raise TypeError(
+                    f"input {name!r}: expected dtype {want}, got {arr.dtype} (which does not cast "
+                    f"safely); convert it with .astype({want!r})"
+                )
+            arr = arr.astype(want)
+    if arr.ndim != ph.ndim:
+        raise ValueError(
+            f"input {name!r}: expected {ph.ndim} dims with shape {ir.format_shape(ph.shape)}, got "
+            f"shape {arr.shape}"
+        )
+    for axis, (d, n) in enumerate(zip(ph.shape, arr.shape)):
+        if isinstance(d, int) and d != n:
+            raise ValueError(
+                f"input {name!r}: expected shape {ir.format_shape(ph.shape)}, got {arr.shape} "
+                f"(axis {axis} must be {d})"
+            )
+        if isinstance(d, str):
+            if d in named and named[d][0] != n:
+                raise ValueError(
+                    f"input {name!r}: dim {d!r} is {n} on axis {axis}, but {named[d][1]} gave "
+                    f"{d!r} = {named[d][0]}"
+                )
+            named.setdefault(d, (n, f"input {name!r}"))
+    return arr
+
+
+def compile(  # noqa: A001 - the public name gj.compile
+    inputs: Sequence[Node], outputs: Any, updates: Any = None, backend: str = "cpu",
+    optimize: bool = True,
+) -> CompiledFunction:
+    """Compile a graph into a function of ``inputs`` returning ``outputs``.
+
+    ``updates`` maps variables to new-value nodes, applied in place after the outputs are
+    computed, all from the old values. ``backend`` is "numpy" (the reference interpreter), "cpu"
+    (numba) or "cuda"."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    return CompiledFunction(inputs, outputs, updates=updates, backend=backend, optimize=optimize)
