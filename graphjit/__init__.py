@@ -12,15 +12,16 @@ The ``gj.*`` functions follow numpy's names and dispatch on their arguments: gra
 graph, eager tensors compute at once (see ``graphjit.tensor``).
 """
 
-from graphjit import ops
+from graphjit import (
+    ops,
+    testing,
+)
 from graphjit.autodiff import grad, hvp, jvp, vjp
 from graphjit.ir import Node, TensorType
 from graphjit.ops import *  # noqa: F403
 from graphjit.ops.leaves import Storage, Variable, constant, placeholder, variable
 from graphjit.runtime import CompiledFunction, compile
 from graphjit.viz import pprint, to_dot
-
-from graphjit import testing  # noqa: E402  (after the ops it checks)
 
 __version__ = "0.1.0"
 

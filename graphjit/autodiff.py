@@ -1,7 +1,8 @@
 """Reverse mode (grad, vjp) and forward mode (jvp) over graphs, from the ops' own rules.
 
-The sweeps are generic over "vertices": graph nodes here, eager tensors in ``graphjit.tensor`` (which
-passes its own ``parents`` function), so the derivative table is written once, in the OpDefs.
+The sweeps are generic over "vertices": graph nodes here, eager tensors in
+``graphjit.tensor`` (which passes its own ``parents`` function), so the derivative table is
+written once, in the OpDefs.
 Because the rules build graph when given nodes, a gradient is itself a graph: it can be optimised,
 compiled and differentiated again (Hessian-vector products, second derivatives).
 """
@@ -42,8 +43,11 @@ def unbroadcast(g: Any, like: Any) -> Any:
     if lead > 0:
         g = _sum(g, tuple(range(lead)), keepdims=False)
         gshape = tuple(g.shape)
-    ones = tuple(i for i, (gd, d) in enumerate(zip(gshape[-len(shape):] if shape else (), shape))
-                 if d == 1 and gd != 1)
+    ones = tuple(
+        i
+        for i, (gd, d) in enumerate(zip(gshape[-len(shape) :] if shape else (), shape))
+        if d == 1 and gd != 1
+    )
     if ones and lead >= 0:
         g = _sum(g, ones, keepdims=True)
         gshape = tuple(g.shape)

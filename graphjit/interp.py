@@ -42,8 +42,9 @@ def eval_node(node: Node, args: Sequence[np.ndarray]) -> np.ndarray:
     try:
         expect = op.infer(*[TensorType(a.shape, a.dtype.name) for a in args], **node.attrs)
     except (ValueError, TypeError) as exc:
-        raise type(exc)(f"while evaluating {op.name} with input shapes "
-                        f"{[a.shape for a in args]}: {exc}") from None
+        raise type(exc)(
+            f"while evaluating {op.name} with input shapes {[a.shape for a in args]}: {exc}"
+        ) from None
     assert op.impl is not None
     out = np.asarray(op.impl(*args, **node.attrs))
     if out.dtype.name != expect.dtype:

@@ -5,18 +5,19 @@ rule and returns the existing node when the same (op, inputs, attrs) was built b
 expressions are therefore the same object, which gives common-subexpression elimination for free and
 lets nodes be compared and hashed by identity.
 
-Leaves are placeholders (call-time inputs), constants (numpy arrays baked into the graph) and variables
-(persistent state held outside the graph, updated by compiled functions).
+Leaves are placeholders (call-time inputs), constants (numpy arrays baked into the graph) and
+variables (persistent state held outside the graph, updated by compiled functions).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import weakref
-from types import MappingProxyType
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Union
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,7 +30,7 @@ DTYPES = ("bool", "int32", "int64", "float32", "float64")
 FLOAT_DTYPES = ("float32", "float64")
 INT_DTYPES = ("int32", "int64")
 
-Dim = Union[int, str, None]
+Dim = int | str | None
 
 
 def as_dtype(dtype: Any) -> str:
@@ -45,7 +46,9 @@ def as_dtype(dtype: Any) -> str:
     try:
         name = np.dtype(dtype).name
     except TypeError as exc:
-        raise TypeError(f"unsupported dtype {dtype!r}; expected one of {', '.join(DTYPES)}") from exc
+        raise TypeError(
+            f"unsupported dtype {dtype!r}; expected one of {', '.join(DTYPES)}"
+        ) from exc
     if name not in DTYPES:
         raise TypeError(f"unsupported dtype {name!r}; expected one of {', '.join(DTYPES)}")
     return name
@@ -105,7 +108,7 @@ class TensorType:
         """Number of elements, or None when some dim is only known at call time."""
         if not self.is_static:
             return None
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(d for d in self.shape if isinstance(d, int))
 
     def __str__(self) -> str:
         dims = ", ".join("?" if d is None else str(d) for d in self.shape)
@@ -113,7 +116,11 @@ class TensorType:
 
 
 def format_shape(shape: Sequence[Dim]) -> str:
-    return "(" + ", ".join("None" if d is None else repr(d) for d in shape) + (",)" if len(shape) == 1 else ")")
+    return (
+        "("
+        + ", ".join("None" if d is None else repr(d) for d in shape)
+        + (",)" if len(shape) == 1 else ")")
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -147,7 +154,7 @@ class Node(ArrayMethods):
     the elementwise comparison.
     """
 
-    __slots__ = ("op", "inputs", "attrs", "type", "name", "__weakref__")
+    __slots__ = ("__weakref__", "attrs", "inputs", "name", "op", "type")
 
     op: OpDef
     inputs: tuple[Node, ...]
@@ -201,8 +208,14 @@ class Node(ArrayMethods):
         )
 
 
-def _new_node(op: OpDef, inputs: tuple[Node, ...], attrs: dict[str, Any], type_: TensorType,
-              name: str | None, cls: type[Node] = Node) -> Node:
+def _new_node(
+    op: OpDef,
+    inputs: tuple[Node, ...],
+    attrs: dict[str, Any],
+    type_: TensorType,
+    name: str | None,
+    cls: type[Node] = Node,
+) -> Node:
     node = object.__new__(cls)
     object.__setattr__(node, "op", op)
     object.__setattr__(node, "inputs", inputs)
@@ -232,8 +245,14 @@ def make_node(op: OpDef, inputs: Sequence[Node], attrs: dict[str, Any] | None = 
     return node
 
 
-def make_leaf(op: OpDef, type_: TensorType, name: str | None, attrs: dict[str, Any] | None = None,
-              key: tuple | None = None, cls: type[Node] | None = None) -> Node:
+def make_leaf(
+    op: OpDef,
+    type_: TensorType,
+    name: str | None,
+    attrs: dict[str, Any] | None = None,
+    key: tuple | None = None,
+    cls: type[Node] | None = None,
+) -> Node:
     """A leaf node. With ``key`` it is hash-consed on that key (constants); without, it is unique
     (placeholders and variables are distinct objects even with equal names)."""
     if key is not None:
@@ -258,8 +277,9 @@ def _node_inputs(node: Any) -> Sequence[Any]:
     return inputs
 
 
-def toposort(outputs: Iterable[Any], inputs_of: Callable[[Any], Sequence[Any]] = _node_inputs
-             ) -> list[Any]:
+def toposort(
+    outputs: Iterable[Any], inputs_of: Callable[[Any], Sequence[Any]] = _node_inputs
+) -> list[Any]:
     """All vertices the outputs depend on, inputs before users, in a deterministic order.
 
     ``inputs_of`` makes the walk generic: the eager tape uses it over tensors."""

@@ -35,8 +35,9 @@ class Program:
 class Executable(Protocol):
     source: str
 
-    def __call__(self, inputs: Sequence[np.ndarray], variables: Sequence[np.ndarray]
-                 ) -> Sequence[np.ndarray]: ...
+    def __call__(
+        self, inputs: Sequence[np.ndarray], variables: Sequence[np.ndarray]
+    ) -> Sequence[np.ndarray]: ...
 
 
 class NumpyExecutable:
@@ -50,8 +51,9 @@ class NumpyExecutable:
             pprint_str(list(program.results)) if program.results else "return"
         )
 
-    def __call__(self, inputs: Sequence[np.ndarray], variables: Sequence[np.ndarray]
-                 ) -> list[np.ndarray]:
+    def __call__(
+        self, inputs: Sequence[np.ndarray], variables: Sequence[np.ndarray]
+    ) -> list[np.ndarray]:
         from graphjit.interp import evaluate
 
         feed = dict(zip(self.program.inputs, inputs))
@@ -119,8 +121,14 @@ def _check_updates(updates: Any) -> list[tuple[Variable, Node]]:
 class CompiledFunction:
     """A compiled graph: call it with one array per input; get one array per output."""
 
-    def __init__(self, inputs: Sequence[Node], outputs: Any, updates: Any = None,
-                 backend: str = "cpu", optimize: bool = True) -> None:
+    def __init__(
+        self,
+        inputs: Sequence[Node],
+        outputs: Any,
+        updates: Any = None,
+        backend: str = "cpu",
+        optimize: bool = True,
+    ) -> None:
         if isinstance(inputs, Node):
             inputs = [inputs]
         self.inputs = tuple(_check_placeholder(x, i) for i, x in enumerate(inputs))
@@ -144,7 +152,7 @@ class CompiledFunction:
             results = optimize_graph(results)
         self.graph = tuple(results)
         variables = tuple(n for n in ir.toposort(results) if n.op is VARIABLE)
-        self.program = Program(self.inputs, variables, tuple(results))  # type: ignore[arg-type]
+        self.program = Program(self.inputs, variables, tuple(results))
         self.backend = backend
         self._executable = _load_backend(backend)(self.program)
         self._n_out = len(self.outputs)
@@ -154,8 +162,9 @@ class CompiledFunction:
         missing = [n for n in ir.leaves(results, "placeholder") if id(n) not in given]
         if missing:
             names = ", ".join(repr(n.name) for n in missing)
-            raise ValueError(f"compile: the outputs need placeholder(s) {names}, which are not "
-                             "listed in inputs")
+            raise ValueError(
+                f"compile: the outputs need placeholder(s) {names}, which are not listed in inputs"
+            )
 
     @property
     def source(self) -> str:
@@ -187,7 +196,7 @@ class CompiledFunction:
         return outs[0] if self._single else outs
 
     def _apply_updates(self, results: list[np.ndarray]) -> None:
-        news = results[self._n_out:]
+        news = results[self._n_out :]
         targets = [var.storage.array for var, _ in self.updates]
         # every new value is computed from the old ones: copy any that alias an updated array
         for i, new in enumerate(news):
@@ -210,14 +219,18 @@ def coerce_argument(ph: Node, a: Any, named: dict[str, tuple[int, str]]) -> np.n
         a = a.numpy()  # an eager tensor
     if isinstance(a, (bool, int, float)) and not isinstance(a, np.generic):
         kind = {bool: "b", int: "i", float: "f"}[type(a)]
-        if np.dtype(want).kind == "b" and kind != "b" or np.dtype(want).kind == "i" and kind == "f":
+        if (np.dtype(want).kind == "b" and kind != "b") or (
+            np.dtype(want).kind == "i" and kind == "f"
+        ):
             raise TypeError(f"input {name!r}: expected {want}, got python {type(a).__name__}")
         arr = np.asarray(a, dtype=want)
     else:
         try:
             arr = np.asarray(a)
         except Exception as exc:
-            raise TypeError(f"input {name!r}: cannot convert {type(a).__name__} to an array") from exc
+            raise TypeError(
+                f"input {name!r}: cannot convert {type(a).__name__} to an array"
+            ) from exc
         if arr.dtype != want:
             if arr.dtype == object or not np.can_cast(arr.dtype, want, casting="safe"):
                 raise TypeError(
@@ -246,8 +259,11 @@ def coerce_argument(ph: Node, a: Any, named: dict[str, tuple[int, str]]) -> np.n
     return arr
 
 
-def compile(  # noqa: A001 - the public name gj.compile
-    inputs: Sequence[Node], outputs: Any, updates: Any = None, backend: str = "cpu",
+def compile(
+    inputs: Sequence[Node],
+    outputs: Any,
+    updates: Any = None,
+    backend: str = "cpu",
     optimize: bool = True,
 ) -> CompiledFunction:
     """Compile a graph into a function of ``inputs`` returning ``outputs``.

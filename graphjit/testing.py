@@ -21,15 +21,16 @@ import numpy as np
 
 from graphjit import autodiff, ir
 from graphjit.ir import Node
-from graphjit.ops import placeholder
-from graphjit.ops import reductions
+from graphjit.ops import placeholder, reductions
 
 __all__ = ["gradcheck", "assert_allclose"]
 
 
-def assert_allclose(actual: Any, expected: Any, rtol: float = 1e-7, atol: float = 0.0,
-                    err_msg: str = "") -> None:
+def assert_allclose(
+    actual: Any, expected: Any, rtol: float = 1e-7, atol: float = 0.0, err_msg: str = ""
+) -> None:
     """np.testing.assert_allclose that also accepts graphjit tensors."""
+
     def arr(x: Any) -> Any:
         return x.numpy() if hasattr(x, "numpy") and not isinstance(x, np.ndarray) else x
 
@@ -56,7 +57,7 @@ def _project(y: Node, rng: np.random.Generator) -> Node:
         return y
     if not y.type.is_static:
         raise ValueError("gradcheck: fn returned a non-scalar output whose shape is not fixed")
-    c = rng.standard_normal(y.shape).astype(y.dtype)
+    c = rng.standard_normal([int(d) for d in y.shape if d is not None]).astype(y.dtype)
     return reductions.sum(y * c)
 
 
@@ -95,9 +96,17 @@ def _check_close(what: str, got: np.ndarray, want: np.ndarray, atol: float, rtol
         )
 
 
-def _check_level(label: str, f: _Scalar, xs: list[np.ndarray], eps: float, atol: float,
-                 rtol: float, modes: Sequence[str], rng: np.random.Generator,
-                 backend: str) -> None:
+def _check_level(
+    label: str,
+    f: _Scalar,
+    xs: list[np.ndarray],
+    eps: float,
+    atol: float,
+    rtol: float,
+    modes: Sequence[str],
+    rng: np.random.Generator,
+    backend: str,
+) -> None:
     from graphjit.runtime import compile as gj_compile
 
     if "rev" in modes:
@@ -111,14 +120,20 @@ def _check_level(label: str, f: _Scalar, xs: list[np.ndarray], eps: float, atol:
         t = autodiff.jvp(f.y, f.phs, [v.astype(x.dtype) for v, x in zip(vs, xs)])
         got_t = gj_compile(f.phs, [t], backend=backend)(*xs)[0]
         want_t = _fd_direction(f, xs, vs, eps)
-        _check_close(f"{label}forward-mode derivative (jvp)", got_t, np.asarray(want_t), atol,
-                     rtol)
+        _check_close(f"{label}forward-mode derivative (jvp)", got_t, np.asarray(want_t), atol, rtol)
 
 
-def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6,
-              atol: float = 1e-5, rtol: float = 1e-4, order: int = 2,
-              modes: Sequence[str] = ("fwd", "rev"), seed: int = 0,
-              backend: str = "numpy") -> bool:
+def gradcheck(
+    fn: Callable[..., Any],
+    inputs: Sequence[Any],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+    order: int = 2,
+    modes: Sequence[str] = ("fwd", "rev"),
+    seed: int = 0,
+    backend: str = "numpy",
+) -> bool:
     """Check ``fn``'s symbolic derivatives against central finite differences at ``inputs``.
 
     ``fn`` takes one graph node per input (write it with ``gj.*`` functions) and returns a node.
@@ -128,9 +143,13 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6,
         raise ValueError(f"gradcheck: order must be 1 or 2, got {order}")
     unknown = set(modes) - {"fwd", "rev"}
     if unknown or not modes:
-        raise ValueError(f"gradcheck: modes must be a non-empty subset of ('fwd', 'rev'), got {modes}")
-    xs = [np.array(x, dtype=np.float64 if np.asarray(x).dtype.kind != "f" else None, copy=True)
-          for x in inputs]
+        raise ValueError(
+            f"gradcheck: modes must be a non-empty subset of ('fwd', 'rev'), got {modes}"
+        )
+    xs = [
+        np.array(x, dtype=np.float64 if np.asarray(x).dtype.kind != "f" else None, copy=True)
+        for x in inputs
+    ]
     rng = np.random.default_rng(seed)
     phs = [placeholder(f"x{i}", x.shape, x.dtype.name) for i, x in enumerate(xs)]
     y = fn(*phs)
@@ -149,6 +168,15 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6,
             term = reductions.sum(g * u)
             h = term if h is None else h + term
         assert h is not None
-        _check_level("second order: ", _Scalar(phs, h, backend), xs, eps * 10, atol * 10,
-                     rtol * 10, modes, rng, backend)
+        _check_level(
+            "second order: ",
+            _Scalar(phs, h, backend),
+            xs,
+            eps * 10,
+            atol * 10,
+            rtol * 10,
+            modes,
+            rng,
+            backend,
+        )
     return True

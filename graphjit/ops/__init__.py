@@ -5,7 +5,7 @@ graph nodes and eager tensors.
 """
 
 from graphjit import _methods
-from graphjit.ops import creation, elementwise, indexing, leaves, linalg, reductions, shape
+from graphjit.ops import creation, elementwise, indexing, leaves, linalg, reductions, shape  # noqa: F401
 from graphjit.ops.base import OPS, OpDef, apply, astype, defop, lift, result_dtype
 from graphjit.ops.creation import *  # noqa: F403
 from graphjit.ops.elementwise import *  # noqa: F403

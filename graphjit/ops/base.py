@@ -58,8 +58,9 @@ class OpDef:
     def __repr__(self) -> str:
         return f"OpDef({self.name!r}, kind={self.kind!r})"
 
-    def backward(self, g: Any, out: Any, inputs: Sequence[Any], attrs: dict[str, Any],
-                 needs: Sequence[bool]) -> list[Any]:
+    def backward(
+        self, g: Any, out: Any, inputs: Sequence[Any], attrs: dict[str, Any], needs: Sequence[bool]
+    ) -> list[Any]:
         """Cotangents of the inputs that ``needs`` marks (None elsewhere, or for a zero)."""
         if self.vjps is not None:
             return [
@@ -70,26 +71,47 @@ class OpDef:
             raise NotImplementedError(f"op {self.name!r} has no vjp rule")
         grads = list(self.vjp(g, out, *inputs, **attrs))
         if len(grads) != len(inputs):
-            raise AssertionError(f"vjp of {self.name} returned {len(grads)} grads for {len(inputs)} inputs")
+            raise AssertionError(
+                f"vjp of {self.name} returned {len(grads)} grads for {len(inputs)} inputs"
+            )
         return [gr if need else None for gr, need in zip(grads, needs)]
 
 
 OPS: dict[str, OpDef] = {}
 
 
-def defop(name: str, *, infer: Callable[..., TensorType], impl: Callable[..., np.ndarray] | None,
-          vjp: VjpRule | None = None, vjps: Sequence[PerInputRule | None] | None = None,
-          jvp: JvpRule | None = None, kind: str = "other", lower: Any = None,
-          promote: tuple[int, ...] | str | None = "all", to_float: bool = False,
-          doc: str = "") -> OpDef:
+def defop(
+    name: str,
+    *,
+    infer: Callable[..., TensorType],
+    impl: Callable[..., np.ndarray] | None,
+    vjp: VjpRule | None = None,
+    vjps: Sequence[PerInputRule | None] | None = None,
+    jvp: JvpRule | None = None,
+    kind: str = "other",
+    lower: Any = None,
+    promote: tuple[int, ...] | str | None = "all",
+    to_float: bool = False,
+    doc: str = "",
+) -> OpDef:
     """Register an op. Give either ``vjp`` (all inputs at once) or ``vjps`` (one rule per input)."""
     if name in OPS:
         raise ValueError(f"op {name!r} is already registered")
     if vjp is not None and vjps is not None:
         raise ValueError(f"op {name!r}: give vjp or vjps, not both")
-    op = OpDef(name=name, infer=infer, impl=impl, vjp=vjp, jvp=jvp, kind=kind, lower=lower,
-               promote=promote, to_float=to_float, doc=doc,
-               vjps=tuple(vjps) if vjps is not None else None)
+    op = OpDef(
+        name=name,
+        infer=infer,
+        impl=impl,
+        vjp=vjp,
+        jvp=jvp,
+        kind=kind,
+        lower=lower,
+        promote=promote,
+        to_float=to_float,
+        doc=doc,
+        vjps=tuple(vjps) if vjps is not None else None,
+    )
     OPS[name] = op
     return op
 
@@ -139,7 +161,7 @@ def constant_node(value: Any, dtype: Any = None, name: str | None = None) -> Nod
 
 
 def _dtype_key(x: Any) -> Any:
-    """What np.result_type should see for an argument: a dtype, or the python scalar itself (weak)."""
+    """What np.result_type should see for an argument: a dtype, or the weak python scalar."""
     if isinstance(x, Node) or is_tensor(x):
         return np.dtype(x.dtype)
     if isinstance(x, (bool, int, float)):

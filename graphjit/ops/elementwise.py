@@ -5,13 +5,14 @@ Each op is one ``defop`` call: numpy reference, derivative rules (written with o
 expression template over ``{0}``, ``{1}``, ... for the code generators. Template names (``exp``,
 ``log1p``, ``sigmoid``, ...) are resolved by each backend's scalar-math prelude.
 
-Conventions at kinks (as JAX): relu'(0) = 0, abs'(0) = sign(0) = 0, maximum/minimum split the gradient
-evenly between tied inputs; floor, ceil, round and sign have zero gradient.
+Conventions at kinks (as JAX): relu'(0) = 0, abs'(0) = sign(0) = 0, maximum/minimum split the
+gradient evenly between tied inputs; floor, ceil, round and sign have zero gradient.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -102,24 +103,48 @@ def _jvp_from(*partials: Any) -> Any:
 
     def jvp(tangents: Any, out: Any, *inputs: Any, **attrs: Any) -> Any:
         return _sum_tangents(
-            *(p(t, out, *inputs, **attrs) if (t is not None and p is not None) else None
-              for p, t in zip(partials, tangents))
+            *(
+                p(t, out, *inputs, **attrs) if (t is not None and p is not None) else None
+                for p, t in zip(partials, tangents)
+            )
         )
 
     return jvp
 
 
-def unary(name: str, impl: Any, lower: str, grad: Any | None, *, to_float: bool = True,
-          allow_bool: bool = True, doc: str = "") -> OpDef:
+def unary(
+    name: str,
+    impl: Any,
+    lower: str,
+    grad: Any | None,
+    *,
+    to_float: bool = True,
+    allow_bool: bool = True,
+    doc: str = "",
+) -> OpDef:
     """An elementwise unary op whose derivative is ``grad(x, out)`` (None: zero gradient)."""
     if grad is None:
-        return defop(name, infer=_same_type(name, allow_bool), impl=impl, vjp=zero_vjp, jvp=zero_jvp,
-                     kind="elementwise", lower=lower, to_float=to_float, doc=doc)
+        return defop(
+            name,
+            infer=_same_type(name, allow_bool),
+            impl=impl,
+            vjp=zero_vjp,
+            jvp=zero_jvp,
+            kind="elementwise",
+            lower=lower,
+            to_float=to_float,
+            doc=doc,
+        )
     return defop(
-        name, infer=_same_type(name, allow_bool), impl=impl,
+        name,
+        infer=_same_type(name, allow_bool),
+        impl=impl,
         vjps=(lambda g, out, x: g * grad(x, out),),
         jvp=_jvp_from(lambda t, out, x: t * grad(x, out)),
-        kind="elementwise", lower=lower, to_float=to_float, doc=doc,
+        kind="elementwise",
+        lower=lower,
+        to_float=to_float,
+        doc=doc,
     )
 
 
@@ -139,8 +164,9 @@ def _round_impl(x: np.ndarray) -> np.ndarray:
     return np.round(x)
 
 
-NEGATIVE = unary("negative", np.negative, "(-{0})", lambda x, out: -1, to_float=False,
-                 allow_bool=False)
+NEGATIVE = unary(
+    "negative", np.negative, "(-{0})", lambda x, out: -1, to_float=False, allow_bool=False
+)
 NEGATIVE.vjps = (lambda g, out, x: -g,)
 NEGATIVE.jvp = _jvp_from(lambda t, out, x: -t)
 ABS = unary("abs", np.abs, "abs({0})", lambda x, out: sign(x), to_float=False)
@@ -153,26 +179,59 @@ LOG1P = unary("log1p", np.log1p, "log1p({0})", lambda x, out: 1.0 / (1.0 + x))
 EXPM1 = unary("expm1", np.expm1, "expm1({0})", lambda x, out: out + 1.0)
 SQRT = unary("sqrt", np.sqrt, "sqrt({0})", lambda x, out: 0.5 / out)
 SQUARE = unary("square", np.square, "({0} * {0})", lambda x, out: 2 * x, to_float=False)
-RECIPROCAL = unary("reciprocal", lambda x: np.reciprocal(x), "(1.0 / {0})",
-                   lambda x, out: -(out * out))
+RECIPROCAL = unary(
+    "reciprocal", lambda x: np.reciprocal(x), "(1.0 / {0})", lambda x, out: -(out * out)
+)
 SIN = unary("sin", np.sin, "sin({0})", lambda x, out: cos(x))
 COS = unary("cos", np.cos, "cos({0})", lambda x, out: -sin(x))
 TAN = unary("tan", np.tan, "tan({0})", lambda x, out: 1.0 + out * out)
 TANH = unary("tanh", np.tanh, "tanh({0})", lambda x, out: 1.0 - out * out)
 ARCTAN = unary("arctan", np.arctan, "arctan({0})", lambda x, out: 1.0 / (1.0 + x * x))
-SIGMOID = unary("sigmoid", _sigmoid_impl, "sigmoid({0})", lambda x, out: out * (1.0 - out),
-                doc="1 / (1 + exp(-x)), computed without overflow")
-RELU = unary("relu", _relu_impl, "relu({0})", lambda x, out: (x > 0).astype(x.dtype),
-             to_float=False, allow_bool=False, doc="max(x, 0); relu'(0) = 0")
-SOFTPLUS = unary("softplus", _softplus_impl, "softplus({0})", lambda x, out: sigmoid(x),
-                 doc="log(1 + exp(x)), computed without overflow")
+SIGMOID = unary(
+    "sigmoid",
+    _sigmoid_impl,
+    "sigmoid({0})",
+    lambda x, out: out * (1.0 - out),
+    doc="1 / (1 + exp(-x)), computed without overflow",
+)
+RELU = unary(
+    "relu",
+    _relu_impl,
+    "relu({0})",
+    lambda x, out: (x > 0).astype(x.dtype),
+    to_float=False,
+    allow_bool=False,
+    doc="max(x, 0); relu'(0) = 0",
+)
+SOFTPLUS = unary(
+    "softplus",
+    _softplus_impl,
+    "softplus({0})",
+    lambda x, out: sigmoid(x),
+    doc="log(1 + exp(x)), computed without overflow",
+)
 ERF = unary("erf", sps.erf, "erf({0})", lambda x, out: TWO_OVER_SQRT_PI * exp(-(x * x)))
 FLOOR = unary("floor", np.floor, "floor({0})", None, to_float=False, allow_bool=False)
 CEIL = unary("ceil", np.ceil, "ceil({0})", None, to_float=False, allow_bool=False)
-ROUND = unary("round", _round_impl, "round_half_even({0})", None, to_float=False,
-              allow_bool=False, doc="round half to even, as numpy")
-LOGICAL_NOT = defop("logical_not", infer=_bool_type("logical_not"), impl=np.logical_not,
-                    vjp=zero_vjp, jvp=zero_jvp, kind="elementwise", lower="(not {0})", promote=None)
+ROUND = unary(
+    "round",
+    _round_impl,
+    "round_half_even({0})",
+    None,
+    to_float=False,
+    allow_bool=False,
+    doc="round half to even, as numpy",
+)
+LOGICAL_NOT = defop(
+    "logical_not",
+    infer=_bool_type("logical_not"),
+    impl=np.logical_not,
+    vjp=zero_vjp,
+    jvp=zero_jvp,
+    kind="elementwise",
+    lower="(not {0})",
+    promote=None,
+)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -196,47 +255,98 @@ def _pow_dy(x: Any, y: Any, out: Any) -> Any:
     return where(x_is_0, 0.0, out * log(where(x_is_0, 1.0, x)))
 
 
-ADD = defop("add", infer=_same_type("add"), impl=np.add,
-            vjps=(lambda g, out, x, y: g, lambda g, out, x, y: g),
-            jvp=_jvp_from(lambda t, out, x, y: t, lambda t, out, x, y: t),
-            kind="elementwise", lower="({0} + {1})")
-SUBTRACT = defop("subtract", infer=_same_type("subtract", allow_bool=False), impl=np.subtract,
-                 vjps=(lambda g, out, x, y: g, lambda g, out, x, y: -g),
-                 jvp=_jvp_from(lambda t, out, x, y: t, lambda t, out, x, y: -t),
-                 kind="elementwise", lower="({0} - {1})")
-MULTIPLY = defop("multiply", infer=_same_type("multiply"), impl=np.multiply,
-                 vjps=(lambda g, out, x, y: g * y, lambda g, out, x, y: g * x),
-                 jvp=_jvp_from(lambda t, out, x, y: t * y, lambda t, out, x, y: x * t),
-                 kind="elementwise", lower="({0} * {1})")
-DIVIDE = defop("divide", infer=_same_type("divide"), impl=np.divide,
-               vjps=(lambda g, out, x, y: g / y, lambda g, out, x, y: -(g * out) / y),
-               jvp=_jvp_from(lambda t, out, x, y: t / y, lambda t, out, x, y: -(t * out) / y),
-               kind="elementwise", lower="({0} / {1})", to_float=True)
-POWER = defop("power", infer=_same_type("power", allow_bool=False), impl=np.power,
-              vjps=(lambda g, out, x, y: g * _pow_dx(x, y, out),
-                    lambda g, out, x, y: g * _pow_dy(x, y, out)),
-              jvp=_jvp_from(lambda t, out, x, y: t * _pow_dx(x, y, out),
-                            lambda t, out, x, y: t * _pow_dy(x, y, out)),
-              kind="elementwise", lower="power({0}, {1})")
-MAXIMUM = defop("maximum", infer=_same_type("maximum"), impl=np.maximum,
-                vjps=(lambda g, out, x, y: g * _where_tie(x, y, out),
-                      lambda g, out, x, y: g * _where_tie(y, x, out)),
-                jvp=_jvp_from(lambda t, out, x, y: t * _where_tie(x, y, out),
-                              lambda t, out, x, y: t * _where_tie(y, x, out)),
-                kind="elementwise", lower="maximum({0}, {1})",
-                doc="NaN-propagating maximum; ties split the gradient evenly")
-MINIMUM = defop("minimum", infer=_same_type("minimum"), impl=np.minimum,
-                vjps=(lambda g, out, x, y: g * _where_tie(x, y, out),
-                      lambda g, out, x, y: g * _where_tie(y, x, out)),
-                jvp=_jvp_from(lambda t, out, x, y: t * _where_tie(x, y, out),
-                              lambda t, out, x, y: t * _where_tie(y, x, out)),
-                kind="elementwise", lower="minimum({0}, {1})",
-                doc="NaN-propagating minimum; ties split the gradient evenly")
+ADD = defop(
+    "add",
+    infer=_same_type("add"),
+    impl=np.add,
+    vjps=(lambda g, out, x, y: g, lambda g, out, x, y: g),
+    jvp=_jvp_from(lambda t, out, x, y: t, lambda t, out, x, y: t),
+    kind="elementwise",
+    lower="({0} + {1})",
+)
+SUBTRACT = defop(
+    "subtract",
+    infer=_same_type("subtract", allow_bool=False),
+    impl=np.subtract,
+    vjps=(lambda g, out, x, y: g, lambda g, out, x, y: -g),
+    jvp=_jvp_from(lambda t, out, x, y: t, lambda t, out, x, y: -t),
+    kind="elementwise",
+    lower="({0} - {1})",
+)
+MULTIPLY = defop(
+    "multiply",
+    infer=_same_type("multiply"),
+    impl=np.multiply,
+    vjps=(lambda g, out, x, y: g * y, lambda g, out, x, y: g * x),
+    jvp=_jvp_from(lambda t, out, x, y: t * y, lambda t, out, x, y: x * t),
+    kind="elementwise",
+    lower="({0} * {1})",
+)
+DIVIDE = defop(
+    "divide",
+    infer=_same_type("divide"),
+    impl=np.divide,
+    vjps=(lambda g, out, x, y: g / y, lambda g, out, x, y: -(g * out) / y),
+    jvp=_jvp_from(lambda t, out, x, y: t / y, lambda t, out, x, y: -(t * out) / y),
+    kind="elementwise",
+    lower="({0} / {1})",
+    to_float=True,
+)
+POWER = defop(
+    "power",
+    infer=_same_type("power", allow_bool=False),
+    impl=np.power,
+    vjps=(lambda g, out, x, y: g * _pow_dx(x, y, out), lambda g, out, x, y: g * _pow_dy(x, y, out)),
+    jvp=_jvp_from(
+        lambda t, out, x, y: t * _pow_dx(x, y, out), lambda t, out, x, y: t * _pow_dy(x, y, out)
+    ),
+    kind="elementwise",
+    lower="power({0}, {1})",
+)
+MAXIMUM = defop(
+    "maximum",
+    infer=_same_type("maximum"),
+    impl=np.maximum,
+    vjps=(
+        lambda g, out, x, y: g * _where_tie(x, y, out),
+        lambda g, out, x, y: g * _where_tie(y, x, out),
+    ),
+    jvp=_jvp_from(
+        lambda t, out, x, y: t * _where_tie(x, y, out),
+        lambda t, out, x, y: t * _where_tie(y, x, out),
+    ),
+    kind="elementwise",
+    lower="maximum({0}, {1})",
+    doc="NaN-propagating maximum; ties split the gradient evenly",
+)
+MINIMUM = defop(
+    "minimum",
+    infer=_same_type("minimum"),
+    impl=np.minimum,
+    vjps=(
+        lambda g, out, x, y: g * _where_tie(x, y, out),
+        lambda g, out, x, y: g * _where_tie(y, x, out),
+    ),
+    jvp=_jvp_from(
+        lambda t, out, x, y: t * _where_tie(x, y, out),
+        lambda t, out, x, y: t * _where_tie(y, x, out),
+    ),
+    kind="elementwise",
+    lower="minimum({0}, {1})",
+    doc="NaN-propagating minimum; ties split the gradient evenly",
+)
 
 
 def _compare(name: str, impl: Any, symbol: str) -> OpDef:
-    return defop(name, infer=_bool_type(name), impl=impl, vjp=zero_vjp, jvp=zero_jvp,
-                 kind="elementwise", lower=f"({{0}} {symbol} {{1}})")
+    return defop(
+        name,
+        infer=_bool_type(name),
+        impl=impl,
+        vjp=zero_vjp,
+        jvp=zero_jvp,
+        kind="elementwise",
+        lower=f"({{0}} {symbol} {{1}})",
+    )
 
 
 LESS = _compare("less", np.less, "<")
@@ -245,12 +355,26 @@ GREATER = _compare("greater", np.greater, ">")
 GREATER_EQUAL = _compare("greater_equal", np.greater_equal, ">=")
 EQUAL = _compare("equal", np.equal, "==")
 NOT_EQUAL = _compare("not_equal", np.not_equal, "!=")
-LOGICAL_AND = defop("logical_and", infer=_bool_type("logical_and"), impl=np.logical_and,
-                    vjp=zero_vjp, jvp=zero_jvp, kind="elementwise", lower="({0} and {1})",
-                    promote=None)
-LOGICAL_OR = defop("logical_or", infer=_bool_type("logical_or"), impl=np.logical_or,
-                   vjp=zero_vjp, jvp=zero_jvp, kind="elementwise", lower="({0} or {1})",
-                   promote=None)
+LOGICAL_AND = defop(
+    "logical_and",
+    infer=_bool_type("logical_and"),
+    impl=np.logical_and,
+    vjp=zero_vjp,
+    jvp=zero_jvp,
+    kind="elementwise",
+    lower="({0} and {1})",
+    promote=None,
+)
+LOGICAL_OR = defop(
+    "logical_or",
+    infer=_bool_type("logical_or"),
+    impl=np.logical_or,
+    vjp=zero_vjp,
+    jvp=zero_jvp,
+    kind="elementwise",
+    lower="({0} or {1})",
+    promote=None,
+)
 
 
 def _where_infer(c: TensorType, x: TensorType, y: TensorType) -> TensorType:
@@ -260,14 +384,16 @@ def _where_infer(c: TensorType, x: TensorType, y: TensorType) -> TensorType:
 
 
 WHERE = defop(
-    "where", infer=_where_infer, impl=np.where,
-    vjps=(None,
-          lambda g, out, c, x, y: where(c, g, 0.0),
-          lambda g, out, c, x, y: where(c, 0.0, g)),
-    jvp=_jvp_from(None,
-                  lambda t, out, c, x, y: where(c, t, 0.0),
-                  lambda t, out, c, x, y: where(c, 0.0, t)),
-    kind="elementwise", lower="({1} if {0} else {2})", promote=(1, 2),
+    "where",
+    infer=_where_infer,
+    impl=np.where,
+    vjps=(None, lambda g, out, c, x, y: where(c, g, 0.0), lambda g, out, c, x, y: where(c, 0.0, g)),
+    jvp=_jvp_from(
+        None, lambda t, out, c, x, y: where(c, t, 0.0), lambda t, out, c, x, y: where(c, 0.0, t)
+    ),
+    kind="elementwise",
+    lower="({1} if {0} else {2})",
+    promote=(1, 2),
 )
 
 
@@ -292,16 +418,24 @@ def _astype_jvp(tangents: Any, out: Any, x: Any, *, dtype: str) -> Any:
     return t.astype(dtype)
 
 
-ASTYPE = defop("astype", infer=_astype_infer, impl=_astype_impl, vjp=_astype_vjp, jvp=_astype_jvp,
-               kind="elementwise", lower="cast({0}, {dtype})", promote=None,
-               doc="dtype conversion with numpy's casting (float -> int truncates)")
+ASTYPE = defop(
+    "astype",
+    infer=_astype_infer,
+    impl=_astype_impl,
+    vjp=_astype_vjp,
+    jvp=_astype_jvp,
+    kind="elementwise",
+    lower="cast({0}, {dtype})",
+    promote=None,
+    doc="dtype conversion with numpy's casting (float -> int truncates)",
+)
 
 
 # --------------------------------------------------------------------------------------------------
 # public functions
 
 
-def _unary_fn(op: OpDef) -> Any:
+def _unary_fn(op: OpDef) -> Callable[[Any], Any]:
     def fn(x: Any) -> Any:
         return apply(op, x)
 
@@ -311,7 +445,7 @@ def _unary_fn(op: OpDef) -> Any:
     return fn
 
 
-def _binary_fn(op: OpDef) -> Any:
+def _binary_fn(op: OpDef) -> Callable[[Any, Any], Any]:
     def fn(x: Any, y: Any) -> Any:
         return apply(op, x, y)
 
@@ -321,44 +455,44 @@ def _binary_fn(op: OpDef) -> Any:
     return fn
 
 
-negative = _unary_fn(NEGATIVE)
-abs = _unary_fn(ABS)  # noqa: A001 - numpy name
-sign = _unary_fn(SIGN)
-exp = _unary_fn(EXP)
-exp2 = _unary_fn(EXP2)
-log = _unary_fn(LOG)
-log2 = _unary_fn(LOG2)
-log1p = _unary_fn(LOG1P)
-expm1 = _unary_fn(EXPM1)
-sqrt = _unary_fn(SQRT)
-square = _unary_fn(SQUARE)
-reciprocal = _unary_fn(RECIPROCAL)
-sin = _unary_fn(SIN)
-cos = _unary_fn(COS)
-tan = _unary_fn(TAN)
-tanh = _unary_fn(TANH)
-arctan = _unary_fn(ARCTAN)
-sigmoid = _unary_fn(SIGMOID)
-relu = _unary_fn(RELU)
-softplus = _unary_fn(SOFTPLUS)
-erf = _unary_fn(ERF)
-floor = _unary_fn(FLOOR)
-ceil = _unary_fn(CEIL)
-round = _unary_fn(ROUND)  # noqa: A001 - numpy name
-add = _binary_fn(ADD)
-subtract = _binary_fn(SUBTRACT)
-multiply = _binary_fn(MULTIPLY)
-divide = _binary_fn(DIVIDE)
+negative: Callable[[Any], Any] = _unary_fn(NEGATIVE)
+abs: Callable[[Any], Any] = _unary_fn(ABS)
+sign: Callable[[Any], Any] = _unary_fn(SIGN)
+exp: Callable[[Any], Any] = _unary_fn(EXP)
+exp2: Callable[[Any], Any] = _unary_fn(EXP2)
+log: Callable[[Any], Any] = _unary_fn(LOG)
+log2: Callable[[Any], Any] = _unary_fn(LOG2)
+log1p: Callable[[Any], Any] = _unary_fn(LOG1P)
+expm1: Callable[[Any], Any] = _unary_fn(EXPM1)
+sqrt: Callable[[Any], Any] = _unary_fn(SQRT)
+square: Callable[[Any], Any] = _unary_fn(SQUARE)
+reciprocal: Callable[[Any], Any] = _unary_fn(RECIPROCAL)
+sin: Callable[[Any], Any] = _unary_fn(SIN)
+cos: Callable[[Any], Any] = _unary_fn(COS)
+tan: Callable[[Any], Any] = _unary_fn(TAN)
+tanh: Callable[[Any], Any] = _unary_fn(TANH)
+arctan: Callable[[Any], Any] = _unary_fn(ARCTAN)
+sigmoid: Callable[[Any], Any] = _unary_fn(SIGMOID)
+relu: Callable[[Any], Any] = _unary_fn(RELU)
+softplus: Callable[[Any], Any] = _unary_fn(SOFTPLUS)
+erf: Callable[[Any], Any] = _unary_fn(ERF)
+floor: Callable[[Any], Any] = _unary_fn(FLOOR)
+ceil: Callable[[Any], Any] = _unary_fn(CEIL)
+round: Callable[[Any], Any] = _unary_fn(ROUND)
+add: Callable[[Any, Any], Any] = _binary_fn(ADD)
+subtract: Callable[[Any, Any], Any] = _binary_fn(SUBTRACT)
+multiply: Callable[[Any, Any], Any] = _binary_fn(MULTIPLY)
+divide: Callable[[Any, Any], Any] = _binary_fn(DIVIDE)
 true_divide = divide
-power = _binary_fn(POWER)
-maximum = _binary_fn(MAXIMUM)
-minimum = _binary_fn(MINIMUM)
-less = _binary_fn(LESS)
-less_equal = _binary_fn(LESS_EQUAL)
-greater = _binary_fn(GREATER)
-greater_equal = _binary_fn(GREATER_EQUAL)
-equal = _binary_fn(EQUAL)
-not_equal = _binary_fn(NOT_EQUAL)
+power: Callable[[Any, Any], Any] = _binary_fn(POWER)
+maximum: Callable[[Any, Any], Any] = _binary_fn(MAXIMUM)
+minimum: Callable[[Any, Any], Any] = _binary_fn(MINIMUM)
+less: Callable[[Any, Any], Any] = _binary_fn(LESS)
+less_equal: Callable[[Any, Any], Any] = _binary_fn(LESS_EQUAL)
+greater: Callable[[Any, Any], Any] = _binary_fn(GREATER)
+greater_equal: Callable[[Any, Any], Any] = _binary_fn(GREATER_EQUAL)
+equal: Callable[[Any, Any], Any] = _binary_fn(EQUAL)
+not_equal: Callable[[Any, Any], Any] = _binary_fn(NOT_EQUAL)
 
 
 def logical_and(x: Any, y: Any) -> Any:

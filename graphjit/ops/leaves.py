@@ -24,12 +24,33 @@ def _leaf_jvp(tangents: Any, out: Any) -> None:
     return None
 
 
-PLACEHOLDER = defop("placeholder", infer=_no_infer, impl=None, vjp=_leaf_vjp, jvp=_leaf_jvp,
-                    kind="leaf", doc="a value given at call time")
-CONSTANT = defop("constant", infer=_no_infer, impl=None, vjp=_leaf_vjp, jvp=_leaf_jvp,
-                 kind="leaf", doc="a value baked into the graph")
-VARIABLE = defop("variable", infer=_no_infer, impl=None, vjp=_leaf_vjp, jvp=_leaf_jvp,
-                 kind="leaf", doc="persistent state, read and updated by compiled functions")
+PLACEHOLDER = defop(
+    "placeholder",
+    infer=_no_infer,
+    impl=None,
+    vjp=_leaf_vjp,
+    jvp=_leaf_jvp,
+    kind="leaf",
+    doc="a value given at call time",
+)
+CONSTANT = defop(
+    "constant",
+    infer=_no_infer,
+    impl=None,
+    vjp=_leaf_vjp,
+    jvp=_leaf_jvp,
+    kind="leaf",
+    doc="a value baked into the graph",
+)
+VARIABLE = defop(
+    "variable",
+    infer=_no_infer,
+    impl=None,
+    vjp=_leaf_vjp,
+    jvp=_leaf_jvp,
+    kind="leaf",
+    doc="persistent state, read and updated by compiled functions",
+)
 
 
 def _check_name(name: Any, what: str) -> str | None:
@@ -88,8 +109,13 @@ def constant(value: Any, dtype: Any = None, name: str | None = None) -> Node:
     arr.flags.writeable = False
     digest = hashlib.blake2b(arr.tobytes(), digest_size=16).digest()
     key = (arr.dtype.name, arr.shape, digest)
-    return ir.make_leaf(CONSTANT, TensorType(arr.shape, arr.dtype.name), _check_name(name, "constant"),
-                        {"value": _Frozen(arr, digest)}, key=key)
+    return ir.make_leaf(
+        CONSTANT,
+        TensorType(arr.shape, arr.dtype.name),
+        _check_name(name, "constant"),
+        {"value": _Frozen(arr, digest)},
+        key=key,
+    )
 
 
 class Storage:
@@ -126,7 +152,8 @@ class Variable(Node):
         cur = self.storage.array
         if arr.shape != cur.shape:
             raise ValueError(
-                f"variable {self.name or ''!r}: new value has shape {arr.shape}, expected {cur.shape}"
+                f"variable {self.name or ''!r}: new value has shape {arr.shape}, "
+                f"expected {cur.shape}"
             )
         if not np.can_cast(arr.dtype, cur.dtype, casting="same_kind"):
             raise TypeError(
@@ -148,7 +175,12 @@ def variable(value: Any, name: str | None = None, dtype: Any = None) -> Variable
 def variable_from_storage(storage: Storage, name: str | None = None) -> Variable:
     """A variable over an existing storage (used to share an eager tensor's array with a graph)."""
     arr = storage.array
-    node = ir.make_leaf(VARIABLE, TensorType(arr.shape, arr.dtype.name), _check_name(name, "variable"),
-                        {"storage": storage}, cls=Variable)
+    node = ir.make_leaf(
+        VARIABLE,
+        TensorType(arr.shape, arr.dtype.name),
+        _check_name(name, "variable"),
+        {"storage": storage},
+        cls=Variable,
+    )
     assert isinstance(node, Variable)
     return node

@@ -1,0 +1,1 @@
+"""Hand-written numba kernel families, installed as ``graphjit.kernels``."""

@@ -1,0 +1,1 @@
+"""CUDA kernel families (to come)."""
