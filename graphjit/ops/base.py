@@ -259,6 +259,17 @@ def lift(x: Any) -> Any:
     return constant_node(_as_array(x, None))
 
 
+def as_node(x: Any) -> Node:
+    """``x`` as a graph node: an eager tensor becomes a constant, or, if it requires grad, a
+    variable sharing its storage; arrays and scalars become constants."""
+    if isinstance(x, Node):
+        return x
+    if is_tensor(x):
+        assert _eager is not None
+        return _eager.to_node(x)
+    return constant_node(_as_array(x, None))
+
+
 def astype(x: Any, dtype: Any) -> Any:
     """``x`` converted to ``dtype`` (numpy casting: float -> int truncates toward zero)."""
     dtype = as_dtype(dtype)

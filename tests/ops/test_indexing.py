@@ -1,0 +1,337 @@
+"""getitem, take, take_along_axis and the scatter-adds: values against numpy, shape rules (static
+and symbolic), build-time errors, and derivatives (repeated indices accumulate)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import graphjit as gj
+from graphjit.interp import evaluate
+from graphjit.testing import gradcheck
+
+RNG = np.random.default_rng(1)
+
+
+class _Index:
+    def __getitem__(self, index):
+        return index
+
+
+I = _Index()  # noqa: E741 - I[1:, None] spells an index the way it is written
+
+
+def rand(*shape: int, dtype: str = "float64") -> np.ndarray:
+    return RNG.standard_normal(shape).astype(dtype)
+
+
+def run(fn, *arrays: np.ndarray, shapes=None) -> np.ndarray:
+    """``fn`` on placeholders of ``shapes`` (default: the arrays'), evaluated at ``arrays``."""
+    shapes = shapes or [a.shape for a in arrays]
+    phs = [gj.placeholder(f"a{i}", s, a.dtype.name) for i, (a, s) in enumerate(zip(arrays, shapes))]
+    out = fn(*phs)
+    (value,) = evaluate([out], dict(zip(phs, arrays)))
+    assert len(out.shape) == value.ndim
+    assert all(d is None or d == v for d, v in zip(out.shape, value.shape)), out.shape
+    assert out.dtype == value.dtype.name
+    return value
+
+
+INDICES = [
+    I[1],
+    I[-1],
+    I[1, 2],
+    I[-4, -1, 0],
+    I[1:3],
+    I[::-1],
+    I[::-2, 1:, :-1],
+    I[3:0:-2],
+    I[-2:, ::3],
+    I[10:],  # empty, as numpy
+    I[:, None],
+    I[None, ..., None],
+    I[..., 2],
+    I[1, ..., ::-1],
+    I[...],
+    I[()],
+    I[[0, 2, 2, -1]],
+    I[:, [4, 0, 0]],
+    I[..., [[1, 0], [5, 5]]],
+    I[1:, [2, 0], ::-1],
+    I[0, [1, 2]],  # adjacent advanced indices: the array's dims stay in place
+    I[:, 0, [1, 2]],
+    I[0, :, [1, 2]],  # separated: the array's dims come first
+    I[[1, 2], None, 0],
+    I[[1, 2], ..., 0],
+    I[np.array([3, 1]), None],
+    I[np.int64(2), 1:3],
+    I[np.array(1)],
+    I[[]],
+    I[np.array([True, False, True, True])],
+    I[:, [True, False, True, False, False]],
+    I[np.ones((4, 5), dtype=bool) & (np.arange(5) % 2 == 0)],
+    I[1:, np.ones((5, 6), dtype=bool)],
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("index", INDICES, ids=repr)
+def test_getitem_matches_numpy(index, dtype):
+    x = rand(4, 5, 6, dtype=dtype)
+    got = run(lambda p: p[index], x)
+    want = x[index]
+    assert got.shape == want.shape and got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize(
+    "index",
+    [
+        I[0],
+        I[-1],
+        I[1:3, 0],
+        I[::-1, [2, 2]],
+        I[None, 2:, ..., -1],
+        I[:, 1, [0, 3]],
+        I[0, :, [0, 1]],
+        I[np.int64(-2)],
+    ],
+    ids=repr,
+)
+def test_getitem_on_unknown_dims(index):
+    x = rand(4, 5, 6)
+    got = run(lambda p: p[index], x, shapes=[(None, None, 6)])
+    np.testing.assert_array_equal(got, x[index])
+
+
+def test_getitem_symbolic_shapes():
+    x = gj.placeholder("x", (None, 5, "n"))
+    assert x[0].shape == (5, "n")
+    assert x[:, 1:4].shape == (None, 3, "n")
+    assert x[..., None].shape == (None, 5, "n", 1)
+    assert x[:, [0, 0, 1]].shape == (None, 3, "n")
+    assert x[2, :, [0, 1]].shape == (2, 5)
+    assert x[0, :, gj.placeholder("i", (None, 2), "int64")].shape == (None, 2, 5)
+    assert x[:, 0, gj.placeholder("j", (None, 2), "int64")].shape == (None, None, 2)
+    assert x[...].shape == x.shape
+
+
+def test_getitem_with_index_nodes():
+    x = rand(6, 3)
+    idx = np.array([5, 0, 5, -1])
+    np.testing.assert_array_equal(run(lambda p, i: p[i], x, idx.astype(np.int32)), x[idx])
+    np.testing.assert_array_equal(run(lambda p, i: p[1:, i], x, np.array(-1)), x[1:, -1])
+
+
+def test_getitem_errors_at_build_time():
+    x = gj.placeholder("x", (3, None))
+    with pytest.raises(IndexError, match="index 3 is out of bounds for axis 0 with size 3"):
+        x[3]
+    with pytest.raises(IndexError, match="index -4 is out of bounds for axis 0 with size 3"):
+        x[-4]
+    with pytest.raises(IndexError, match="take: index 7 is out of bounds for axis 0 with size 3"):
+        x[[0, 7]]
+    with pytest.raises(
+        IndexError, match="too many indices for array: array is 2-dimensional, but 3 were indexed"
+    ):
+        x[0, 0, 0]
+    with pytest.raises(IndexError, match="single ellipsis"):
+        x[..., 0, ...]
+    with pytest.raises(IndexError, match="only one integer-array"):
+        x[[0, 1], [0, 1]]
+    with pytest.raises(IndexError, match="only integers, slices"):
+        x[1.5]
+    with pytest.raises(IndexError, match="must be integers, got float64"):
+        x[np.array([0.5])]
+    with pytest.raises(TypeError, match="slice start must be an int"):
+        x[gj.placeholder("i", (), "int64") :]
+    with pytest.raises(ValueError, match="slice step cannot be zero"):
+        x[::0]
+    with pytest.raises(IndexError, match="python bool index"):
+        x[True]
+
+
+def test_getitem_boolean_masks():
+    x = gj.placeholder("x", (3, None))
+    with pytest.raises(TypeError, match="boolean graph node cannot index a graph"):
+        x[x > 0]
+    with pytest.raises(TypeError, match="needs the dims it covers to be fixed"):
+        x[:, np.array([True, False])]
+    with pytest.raises(
+        IndexError, match="size of axis is 3 but size of corresponding boolean axis is 2"
+    ):
+        x[np.array([True, False])]
+    # a mask known now is the integer positions of its true elements
+    assert x[np.array([True, False, True])].shape == (2, None)
+
+
+# --------------------------------------------------------------------------------------------------
+# take and friends
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64"])
+@pytest.mark.parametrize(
+    ("shape", "indices", "axis"),
+    [
+        ((5,), [0, 4, 4, -1], 0),
+        ((3, 4), [[1, 1], [-1, 0]], 1),
+        ((3, 4), [11, 0, -12], None),
+        ((3, 4, 2), 2, 1),
+        ((3, 4), [], 0),
+        ((2, 3), np.array([2, 0], dtype=np.int32), -1),
+    ],
+)
+def test_take_matches_numpy(shape, indices, axis, dtype):
+    x = (rand(*shape) * 10).astype(dtype)
+    got = run(lambda p: gj.take(p, indices, axis=axis), x)
+    np.testing.assert_array_equal(got, np.take(x, indices, axis=axis))
+    np.testing.assert_array_equal(
+        gj.ops.OPS["take"].impl(x.reshape(-1), np.asarray(indices, np.int64), axis=0),
+        np.take(x.reshape(-1), indices),
+    )
+
+
+def test_take_errors_and_symbolic_shapes():
+    x = gj.placeholder("x", (None, 3))
+    assert gj.take(x, [0, 2], axis=1).shape == (None, 2)
+    assert gj.take(x, gj.placeholder("i", (None, 4), "int32"), dim=0).shape == (None, 4, 3)
+    assert gj.take(x, 1).shape == ()
+    with pytest.raises(TypeError, match="take: indices must be integers, got float64"):
+        gj.take(x, [0.5], axis=1)
+    with pytest.raises(TypeError, match="take: indices must be int32 or int64, got float64"):
+        gj.take(x, gj.placeholder("f", (2,)), axis=1)
+    with pytest.raises(ValueError, match="axis 2 is out of range"):
+        gj.take(x, [0], axis=2)
+    with pytest.raises(IndexError, match="index -4 is out of bounds for axis 1 with size 3"):
+        gj.take(x, [-4], axis=1)
+    # out of range on a dim known only at call time: numpy's IndexError when the graph runs
+    y = gj.take(x, [5], axis=0)
+    with pytest.raises(IndexError):
+        evaluate([y], {x: np.zeros((2, 3))})
+
+
+def test_add_at_accumulates_repeated_indices():
+    x = np.zeros((4, 2))
+    v = np.arange(6.0).reshape(3, 2)
+    got = run(lambda p, q: gj.add_at(p, [1, 1, -1], q), x, v)
+    want = x.copy()
+    np.add.at(want, [1, 1, -1], v)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(
+        run(lambda p: gj.add_at(p, [0, 0], 1.0, axis=1), x), np.full((4, 2), [2.0, 0.0])
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"add_at: values has shape \(4,\), expected one that "
+        r"broadcasts to \(3, 2\)",
+    ):
+        gj.add_at(gj.placeholder("a", (4, 2)), [0, 1, 2], np.zeros(4))
+
+
+def test_take_along_axis_and_add_along_axis():
+    x = rand(3, 4)
+    idx = np.array([[0, 3], [1, 1], [-1, 2]])
+    np.testing.assert_array_equal(
+        run(lambda p: gj.take_along_axis(p, idx, axis=1), x), np.take_along_axis(x, idx, axis=1)
+    )
+    col = np.array([[2], [0], [3]])
+    np.testing.assert_array_equal(
+        run(lambda p: gj.take_along_axis(p, col, dim=-1), x), np.take_along_axis(x, col, axis=-1)
+    )
+    row = np.array([[2, 0, 1, 1]])  # broadcasts over the other axis
+    np.testing.assert_array_equal(
+        run(lambda p: gj.take_along_axis(p, row, axis=0), x), np.take_along_axis(x, row, axis=0)
+    )
+    v = rand(3, 2)
+    want = np.zeros((3, 4))
+    np.add.at(want, (np.arange(3)[:, None], idx), v)
+    got = run(lambda p, q: gj.add_along_axis(p, idx, q, axis=1), np.zeros((3, 4)), v)
+    np.testing.assert_allclose(got, want)
+    with pytest.raises(ValueError, match="indices must have the array's 2 dims"):
+        gj.take_along_axis(gj.placeholder("a", (3, 4)), [0, 1], axis=1)
+    with pytest.raises(ValueError, match=r"do not fit an array of shape \(3, 4\)"):
+        gj.take_along_axis(gj.placeholder("b", (3, 4)), np.zeros((2, 1), np.int64), axis=1)
+    assert gj.take_along_axis(
+        gj.placeholder("c", (None, 5)), gj.placeholder("t", (None, 1), "int64"), axis=1
+    ).shape == (None, 1)
+
+
+# --------------------------------------------------------------------------------------------------
+# derivatives
+
+
+@pytest.mark.parametrize(
+    "index",
+    [
+        I[1],
+        I[-1, ::-2],
+        I[1:3, None, ::2],
+        I[..., [0, 0, 5, 0]],
+        I[[3, 3, 0], 1:],
+        I[0, :, [1, 1]],
+        I[np.array([True, False, True, True])],
+    ],
+    ids=repr,
+)
+def test_getitem_gradients(index):
+    gradcheck(lambda p: p[index] * p[index], [rand(4, 5, 6)])
+
+
+def test_take_repeated_indices_accumulate_in_gradient():
+    x = gj.placeholder("x", (4,))
+    (g,) = gj.grad(gj.sum(gj.take(x, [0, 0, 2, 0, -1])), [x])
+    (value,) = evaluate([g], {x: rand(4)})
+    np.testing.assert_array_equal(value, [3.0, 0.0, 1.0, 1.0])
+    (g2,) = gj.grad(gj.sum(x[[1, 1, 1]] * 2.0), [x])
+    np.testing.assert_array_equal(evaluate([g2], {x: rand(4)})[0], [0.0, 6.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("axis", [0, 1, None])
+def test_take_gradients(axis):
+    idx = np.array([[2, 0], [2, 2]])
+    gradcheck(lambda p: gj.take(p, idx, axis=axis) ** 2, [rand(3, 4)])
+
+
+def test_scatter_gradients():
+    idx = [0, 2, 2]
+    gradcheck(lambda p, q: gj.add_at(p, idx, q, axis=1) ** 2, [rand(2, 3), rand(2, 3)])
+    along = np.array([[0, 0], [2, 1]])
+    gradcheck(lambda p: gj.take_along_axis(p, along, axis=1) ** 2, [rand(2, 3)])
+    gradcheck(lambda p, q: gj.add_along_axis(p, along, q, axis=1) ** 2, [rand(2, 3), rand(2, 2)])
+
+
+# --------------------------------------------------------------------------------------------------
+# property: any numpy-valid index of these kinds agrees with numpy, on fixed and on unknown dims
+
+SHAPE = (4, 5, 6)
+bounds = st.one_of(st.none(), st.integers(-8, 8))
+items = st.one_of(
+    st.integers(-6, 5),
+    st.builds(slice, bounds, bounds, st.sampled_from([None, -3, -2, -1, 1, 2, 3])),
+    st.none(),
+    st.just(Ellipsis),
+)
+arrays = st.lists(st.integers(-4, 3), max_size=3)
+
+
+@settings(max_examples=200)
+@given(st.lists(items, max_size=4), st.one_of(st.none(), st.tuples(st.integers(0, 4), arrays)))
+def test_getitem_property(index_items, array):
+    if array is not None:
+        index_items.insert(min(array[0], len(index_items)), array[1])
+    index = tuple(index_items)
+    x = rand(*SHAPE)
+    try:
+        want = x[index]
+    except IndexError:
+        for shape in (SHAPE, (None, 5, None)):
+            p = gj.placeholder("x", shape)
+            with pytest.raises((IndexError, ValueError)):
+                evaluate([p[index]], {p: x})
+        return
+    for shape in (SHAPE, (None, 5, None)):
+        got = run(lambda p: p[index], x, shapes=[shape])
+        assert got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
