@@ -45,6 +45,8 @@ def eval_node(node: Node, args: Sequence[np.ndarray]) -> np.ndarray:
         raise type(exc)(
             f"while evaluating {op.name} with input shapes {[a.shape for a in args]}: {exc}"
         ) from None
+    if op.kind == "elementwise":
+        check_no_stretch(node, [a.shape for a in args], expect.shape)
     assert op.impl is not None
     out = np.asarray(op.impl(*args, **node.attrs))
     if out.dtype.name != expect.dtype:
@@ -56,6 +58,22 @@ def eval_node(node: Node, args: Sequence[np.ndarray]) -> np.ndarray:
             f"internal error: {op.name} returned shape {out.shape}, its rule says {expect.shape}"
         )
     return out
+
+
+def check_no_stretch(node: Node, shapes: Sequence[tuple[int, ...]], out: tuple[Any, ...]) -> None:
+    """Only a dim that is 1 when the graph is built may broadcast: a ``None`` or named dim that is
+    1 at call time, meeting a larger size, would make the gradient graph (which sums exactly the
+    statically broadcast axes) wrong, so it is an error."""
+    for i, (x, shape) in enumerate(zip(node.inputs, shapes)):
+        lead = len(out) - len(shape)
+        for axis, (static, n) in enumerate(zip(x.shape, shape)):
+            if static != 1 and n != out[lead + axis]:
+                raise ValueError(
+                    f"{node.op.name}: input {i} has size {n} on axis {axis}, which would "
+                    f"broadcast to {out[lead + axis]}; only dims that are 1 when the graph is "
+                    f"built broadcast (this one is {static!r}: give it size {out[lead + axis]}, or "
+                    "declare it as 1)"
+                )
 
 
 def evaluate(outputs: Sequence[Node], feed: Mapping[Node, Any] | None = None) -> list[np.ndarray]:

@@ -1,1 +1,665 @@
-"""reductions ops (being written)."""
+"""Reductions: sum, prod, max, min, argmax, argmin, logsumexp, softmax, log_softmax, size_of;
+and mean, var, std composed from them.
+
+Every reduction op takes ``axes`` (a sorted tuple of distinct non-negative axes; the public
+functions normalise numpy's ``axis``: int, tuple, negative or None) and ``keepdims``. The public
+functions also accept PyTorch's ``dim=`` and ``keepdim=``.
+
+Conventions:
+
+* dtypes follow numpy: ``sum``/``prod`` of bool or int give int64; ``mean``/``var``/``std`` of bool
+  or int give float64 (the input is cast first, like numpy's float64 accumulator).
+* ``max``/``min``: the gradient is split evenly among tied extrema (JAX's convention). NaN
+  propagates as in numpy (a NaN slice gives NaN, and NaN gradients).
+* ``prod``: the gradient is the product of the *other* elements, exact with zeros in the slice (also
+  its second derivative, for up to two zeros in a slice).
+* ``var``/``std`` use ``ddof=0`` by default (numpy; PyTorch's ``correction=``/``unbiased=`` are
+  accepted). ``std`` has an infinite gradient where the variance is 0.
+* ``mean`` of an axis whose size is only known at call time divides by :func:`size_of`.
+* ``max``/``min`` with ``dim=`` return the values only (numpy's meaning, not PyTorch's pair).
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from typing import Any
+
+import numpy as np
+
+from graphjit.ir import TensorType, as_dtype, is_float
+from graphjit.ops.base import OpDef, apply, defop, lift, zero_jvp, zero_vjp
+from graphjit.ops.elementwise import astype, equal, maximum, sqrt, where
+from graphjit.ops.shape import broadcast_like, expand_dims
+from graphjit.ops.shapes import normalize_axes, normalize_axis
+
+__all__ = [
+    "sum",
+    "prod",
+    "max",
+    "min",
+    "mean",
+    "var",
+    "std",
+    "argmax",
+    "argmin",
+    "logsumexp",
+    "softmax",
+    "log_softmax",
+    "size_of",
+]
+
+
+# --------------------------------------------------------------------------------------------------
+# shape rules
+
+
+def _check_axes(name: str, x: TensorType, axes: Any) -> tuple[int, ...]:
+    ok = (
+        isinstance(axes, tuple)
+        and all(isinstance(a, int) and not isinstance(a, bool) for a in axes)
+        and list(axes) == sorted(set(axes))
+        and all(0 <= a < x.ndim for a in axes)
+    )
+    if not ok:
+        raise ValueError(
+            f"{name}: axes must be a sorted tuple of distinct axes of an array of {x.ndim} dims, "
+            f"got {axes!r}"
+        )
+    return tuple(axes)
+
+
+def _reduced_shape(shape: tuple[Any, ...], axes: tuple[int, ...], keepdims: bool) -> tuple:
+    if keepdims:
+        return tuple(1 if i in axes else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+def _accumulator(dtype: str) -> str:
+    """numpy's result dtype for sum/prod: bool and ints accumulate in int64."""
+    return dtype if is_float(dtype) else "int64"
+
+
+def _reduce_infer(name: str, dtype_rule: Any) -> Any:
+    def infer(x: TensorType, *, axes: tuple[int, ...], keepdims: bool) -> TensorType:
+        _check_axes(name, x, axes)
+        return TensorType(_reduced_shape(x.shape, axes, keepdims), dtype_rule(x.dtype))
+
+    return infer
+
+
+def _same_dtype(dtype: str) -> str:
+    return dtype
+
+
+def _float_infer(name: str) -> Any:
+    def infer(x: TensorType, *, axes: tuple[int, ...], keepdims: bool) -> TensorType:
+        if not is_float(x.dtype):
+            raise TypeError(f"{name}: expected a float input, got {x.dtype}")
+        _check_axes(name, x, axes)
+        return TensorType(_reduced_shape(x.shape, axes, keepdims), x.dtype)
+
+    return infer
+
+
+# --------------------------------------------------------------------------------------------------
+# derivative helpers (written with gj functions: they build graph or compute eagerly)
+
+
+def _is_float(x: Any) -> bool:
+    return is_float(as_dtype(x.dtype))
+
+
+def _kept(g: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+    """``g`` with the reduced axes back as size-1 dims (so it broadcasts against the input)."""
+    return g if keepdims or not axes else expand_dims(g, axes)
+
+
+def _sum_op(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+    return apply(SUM, x, axes=axes, keepdims=keepdims)
+
+
+def _sum_vjp(g: Any, out: Any, x: Any, *, axes: tuple[int, ...], keepdims: bool) -> tuple:
+    if not _is_float(x):
+        return (None,)
+    return (broadcast_like(_kept(g, axes, keepdims), x),)
+
+
+def _sum_jvp(tangents: Any, out: Any, x: Any, *, axes: tuple[int, ...], keepdims: bool) -> Any:
+    (t,) = tangents
+    return None if t is None else _sum_op(t, axes, keepdims)
+
+
+def _prod_partials(x: Any, out: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+    """d prod / d x_i: the product of the other elements of x_i's slice, exact with zeros.
+
+    With no zero in the slice it is ``out / x_i``. With one zero it is the product of the non-zeros
+    at the zero and 0 elsewhere, written ``out / x_i`` there so that its derivative with respect to
+    the zero is right. With two zeros each zero's partial is 0, written as ``P * (S - x_i)`` (``S``
+    the sum of the zeros, ``P`` the product of the non-zeros) so its derivative with respect to the
+    other zero is ``P``. Second derivatives are therefore exact for up to two zeros."""
+    is_zero = equal(x, 0)
+    n_zeros = _sum_op(is_zero.astype(x.dtype), axes, True)
+    safe = where(is_zero, 1.0, x)
+    nonzero_prod = apply(PROD, safe, axes=axes, keepdims=True)
+    zeros_sum = _sum_op(where(is_zero, x, 0.0), axes, True)
+    at_zero = where(
+        equal(n_zeros, 1),
+        nonzero_prod,
+        where(equal(n_zeros, 2), nonzero_prod * (zeros_sum - x), 0.0),
+    )
+    return where(is_zero, at_zero, _kept(out, axes, keepdims) / safe)
+
+
+def _prod_vjp(g: Any, out: Any, x: Any, *, axes: tuple[int, ...], keepdims: bool) -> tuple:
+    if not _is_float(x):
+        return (None,)
+    return (_kept(g, axes, keepdims) * _prod_partials(x, out, axes, keepdims),)
+
+
+def _prod_jvp(tangents: Any, out: Any, x: Any, *, axes: tuple[int, ...], keepdims: bool) -> Any:
+    (t,) = tangents
+    if t is None:
+        return None
+    return _sum_op(t * _prod_partials(x, out, axes, keepdims), axes, keepdims)
+
+
+def _extremum_share(x: Any, out: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+    """1/(number of ties) where x attains the slice's max (or min), 0 elsewhere."""
+    hit = equal(x, _kept(out, axes, keepdims)).astype(x.dtype)
+    return hit / _sum_op(hit, axes, True)
+
+
+def _extremum_vjp(g: Any, out: Any, x: Any, *, axes: tuple[int, ...], keepdims: bool) -> tuple:
+    if not _is_float(x):
+        return (None,)
+    return (_kept(g, axes, keepdims) * _extremum_share(x, out, axes, keepdims),)
+
+
+def _extremum_jvp(tangents: Any, out: Any, x: Any, *, axes: tuple[int, ...], keepdims: bool) -> Any:
+    (t,) = tangents
+    if t is None or not _is_float(x):
+        return None
+    return _sum_op(t * _extremum_share(x, out, axes, keepdims), axes, keepdims)
+
+
+def _logsumexp_vjp(g: Any, out: Any, x: Any, *, axes: tuple[int, ...], keepdims: bool) -> tuple:
+    return (_kept(g, axes, keepdims) * apply(SOFTMAX, x, axes=axes),)
+
+
+def _logsumexp_jvp(
+    tangents: Any, out: Any, x: Any, *, axes: tuple[int, ...], keepdims: bool
+) -> Any:
+    (t,) = tangents
+    if t is None:
+        return None
+    return _sum_op(t * apply(SOFTMAX, x, axes=axes), axes, keepdims)
+
+
+def _softmax_vjp(g: Any, out: Any, x: Any, *, axes: tuple[int, ...]) -> tuple:
+    gs = g * out
+    return (gs - out * _sum_op(gs, axes, True),)
+
+
+def _softmax_jvp(tangents: Any, out: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
+    (t,) = tangents
+    if t is None:
+        return None
+    ts = t * out
+    return ts - out * _sum_op(ts, axes, True)
+
+
+def _log_softmax_vjp(g: Any, out: Any, x: Any, *, axes: tuple[int, ...]) -> tuple:
+    return (g - apply(SOFTMAX, x, axes=axes) * _sum_op(g, axes, True),)
+
+
+def _log_softmax_jvp(tangents: Any, out: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
+    (t,) = tangents
+    if t is None:
+        return None
+    return t - _sum_op(apply(SOFTMAX, x, axes=axes) * t, axes, True)
+
+
+# --------------------------------------------------------------------------------------------------
+# numpy references
+
+
+def _sum_impl(x: np.ndarray, *, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    return np.asarray(np.sum(x, axis=axes, keepdims=keepdims, dtype=_accumulator(x.dtype.name)))
+
+
+def _prod_impl(x: np.ndarray, *, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    return np.asarray(np.prod(x, axis=axes, keepdims=keepdims, dtype=_accumulator(x.dtype.name)))
+
+
+def _max_impl(x: np.ndarray, *, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    return np.asarray(np.max(x, axis=axes, keepdims=keepdims))
+
+
+def _min_impl(x: np.ndarray, *, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    return np.asarray(np.min(x, axis=axes, keepdims=keepdims))
+
+
+def _shift(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """The slice maxima (keepdims), with non-finite maxima replaced by 0 (so -inf/inf slices give
+    numpy's -inf/inf/nan rather than inf - inf)."""
+    m = np.max(x, axis=axes, keepdims=True, initial=-np.inf)
+    return np.where(np.isfinite(m), m, np.zeros((), x.dtype))
+
+
+def _logsumexp_impl(x: np.ndarray, *, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        m = _shift(x, axes)
+        out = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+    if not keepdims:
+        out = np.squeeze(out, axis=axes)
+    return np.asarray(out, dtype=x.dtype)
+
+
+def _softmax_impl(x: np.ndarray, *, axes: tuple[int, ...]) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        e = np.exp(x - _shift(x, axes))
+        return np.asarray(e / np.sum(e, axis=axes, keepdims=True), dtype=x.dtype)
+
+
+def _log_softmax_impl(x: np.ndarray, *, axes: tuple[int, ...]) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        shifted = x - _shift(x, axes)
+        out = shifted - np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
+    return np.asarray(out, dtype=x.dtype)
+
+
+def _arg_infer(name: str) -> Any:
+    def infer(x: TensorType, *, axis: int | None, keepdims: bool) -> TensorType:
+        if axis is None:
+            shape: tuple = (1,) * x.ndim if keepdims else ()
+        else:
+            if not isinstance(axis, int) or not 0 <= axis < x.ndim:
+                raise ValueError(f"{name}: axis {axis!r} is out of range for {x.ndim} dims")
+            shape = _reduced_shape(x.shape, (axis,), keepdims)
+        return TensorType(shape, "int64")
+
+    return infer
+
+
+def _argmax_impl(x: np.ndarray, *, axis: int | None, keepdims: bool) -> np.ndarray:
+    return np.asarray(np.argmax(x, axis=axis, keepdims=keepdims), dtype=np.int64)
+
+
+def _argmin_impl(x: np.ndarray, *, axis: int | None, keepdims: bool) -> np.ndarray:
+    return np.asarray(np.argmin(x, axis=axis, keepdims=keepdims), dtype=np.int64)
+
+
+def _softmax_infer(name: str) -> Any:
+    def infer(x: TensorType, *, axes: tuple[int, ...]) -> TensorType:
+        if not is_float(x.dtype):
+            raise TypeError(f"{name}: expected a float input, got {x.dtype}")
+        _check_axes(name, x, axes)
+        return x
+
+    return infer
+
+
+def _size_of_infer(x: TensorType, *, axes: tuple[int, ...], dtype: str) -> TensorType:
+    _check_axes("size_of", x, axes)
+    return TensorType((), dtype)
+
+
+def _size_of_impl(x: np.ndarray, *, axes: tuple[int, ...], dtype: str) -> np.ndarray:
+    return np.asarray(math.prod(x.shape[a] for a in axes), dtype=dtype)
+
+
+# --------------------------------------------------------------------------------------------------
+# the ops
+
+SUM: OpDef = defop(
+    "sum",
+    infer=_reduce_infer("sum", _accumulator),
+    impl=_sum_impl,
+    vjp=_sum_vjp,
+    jvp=_sum_jvp,
+    kind="reduction",
+    promote=None,
+    doc="sum over axes; bool and int inputs accumulate in int64 (numpy)",
+)
+PROD: OpDef = defop(
+    "prod",
+    infer=_reduce_infer("prod", _accumulator),
+    impl=_prod_impl,
+    vjp=_prod_vjp,
+    jvp=_prod_jvp,
+    kind="reduction",
+    promote=None,
+    doc="product over axes; the gradient is exact with zeros in the slice",
+)
+MAX: OpDef = defop(
+    "max",
+    infer=_reduce_infer("max", _same_dtype),
+    impl=_max_impl,
+    vjp=_extremum_vjp,
+    jvp=_extremum_jvp,
+    kind="reduction",
+    promote=None,
+    doc="maximum over axes (NaN propagates); ties split the gradient evenly",
+)
+MIN: OpDef = defop(
+    "min",
+    infer=_reduce_infer("min", _same_dtype),
+    impl=_min_impl,
+    vjp=_extremum_vjp,
+    jvp=_extremum_jvp,
+    kind="reduction",
+    promote=None,
+    doc="minimum over axes (NaN propagates); ties split the gradient evenly",
+)
+ARGMAX: OpDef = defop(
+    "argmax",
+    infer=_arg_infer("argmax"),
+    impl=_argmax_impl,
+    vjp=zero_vjp,
+    jvp=zero_jvp,
+    kind="reduction",
+    promote=None,
+    doc="index (int64) of the first maximum along axis, or in the flattened array for axis=None",
+)
+ARGMIN: OpDef = defop(
+    "argmin",
+    infer=_arg_infer("argmin"),
+    impl=_argmin_impl,
+    vjp=zero_vjp,
+    jvp=zero_jvp,
+    kind="reduction",
+    promote=None,
+    doc="index (int64) of the first minimum along axis, or in the flattened array for axis=None",
+)
+LOGSUMEXP: OpDef = defop(
+    "logsumexp",
+    infer=_float_infer("logsumexp"),
+    impl=_logsumexp_impl,
+    vjp=_logsumexp_vjp,
+    jvp=_logsumexp_jvp,
+    kind="reduction",
+    to_float=True,
+    doc="log(sum(exp(x))) over axes, computed with the slice maximum subtracted",
+)
+SOFTMAX: OpDef = defop(
+    "softmax",
+    infer=_softmax_infer("softmax"),
+    impl=_softmax_impl,
+    vjp=_softmax_vjp,
+    jvp=_softmax_jvp,
+    kind="reduction",
+    to_float=True,
+    doc="exp(x) / sum(exp(x)) over axes (same shape as x), computed stably",
+)
+LOG_SOFTMAX: OpDef = defop(
+    "log_softmax",
+    infer=_softmax_infer("log_softmax"),
+    impl=_log_softmax_impl,
+    vjp=_log_softmax_vjp,
+    jvp=_log_softmax_jvp,
+    kind="reduction",
+    to_float=True,
+    doc="x - logsumexp(x) over axes (same shape as x), computed stably",
+)
+SIZE_OF: OpDef = defop(
+    "size_of",
+    infer=_size_of_infer,
+    impl=_size_of_impl,
+    vjp=zero_vjp,
+    jvp=zero_jvp,
+    kind="other",
+    promote=None,
+    doc="the number of elements on some axes of x, known when the graph runs (0-d)",
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# public functions
+
+
+def _axis_arg(name: str, axis: Any, dim: Any) -> Any:
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"{name}: give axis or dim, not both")
+        return dim
+    return axis
+
+
+def _keepdims_arg(keepdims: Any, keepdim: Any) -> bool:
+    return bool(keepdims if keepdim is None else keepdim)
+
+
+def _prepare(
+    name: str, x: Any, axis: Any, dim: Any, keepdims: Any, keepdim: Any
+) -> tuple[Any, tuple[int, ...], bool]:
+    x = lift(x)
+    axes = normalize_axes(_axis_arg(name, axis, dim), x.ndim, name)
+    return x, axes, _keepdims_arg(keepdims, keepdim)
+
+
+def _as_float(x: Any, dtype: Any) -> Any:
+    if dtype is not None:
+        return astype(x, dtype)
+    return x if _is_float(x) else astype(x, "float64")
+
+
+def _count(x: Any, axes: tuple[int, ...], dtype: str) -> Any:
+    """The number of elements on ``axes``: a python int when known now, else a size_of node."""
+    dims = [x.shape[a] for a in axes]
+    if all(isinstance(d, int) for d in dims):
+        return math.prod(dims)
+    return apply(SIZE_OF, x, axes=axes, dtype=dtype)
+
+
+def sum(
+    x: Any,
+    axis: Any = None,
+    keepdims: bool = False,
+    *,
+    dtype: Any = None,
+    dim: Any = None,
+    keepdim: bool | None = None,
+) -> Any:
+    """Sum over ``axis`` (int, tuple, negative, or None for all), as numpy.sum.
+
+    Bool and int inputs give int64. ``dtype`` casts the input first."""
+    x, axes, keep = _prepare("sum", x, axis, dim, keepdims, keepdim)
+    if dtype is not None:
+        x = astype(x, dtype)
+    return _sum_op(x, axes, keep)
+
+
+def prod(
+    x: Any,
+    axis: Any = None,
+    keepdims: bool = False,
+    *,
+    dtype: Any = None,
+    dim: Any = None,
+    keepdim: bool | None = None,
+) -> Any:
+    """Product over ``axis``, as numpy.prod. The gradient is exact with zeros in a slice."""
+    x, axes, keep = _prepare("prod", x, axis, dim, keepdims, keepdim)
+    if dtype is not None:
+        x = astype(x, dtype)
+    return apply(PROD, x, axes=axes, keepdims=keep)
+
+
+def max(
+    x: Any,
+    axis: Any = None,
+    keepdims: bool = False,
+    *,
+    dim: Any = None,
+    keepdim: bool | None = None,
+) -> Any:
+    """Maximum over ``axis``, as numpy.max (NaN propagates). Ties share the gradient evenly.
+
+    With ``dim=`` this still returns the values only, not PyTorch's (values, indices)."""
+    x, axes, keep = _prepare("max", x, axis, dim, keepdims, keepdim)
+    return apply(MAX, x, axes=axes, keepdims=keep)
+
+
+def min(
+    x: Any,
+    axis: Any = None,
+    keepdims: bool = False,
+    *,
+    dim: Any = None,
+    keepdim: bool | None = None,
+) -> Any:
+    """Minimum over ``axis``, as numpy.min (NaN propagates). Ties share the gradient evenly."""
+    x, axes, keep = _prepare("min", x, axis, dim, keepdims, keepdim)
+    return apply(MIN, x, axes=axes, keepdims=keep)
+
+
+def mean(
+    x: Any,
+    axis: Any = None,
+    keepdims: bool = False,
+    *,
+    dtype: Any = None,
+    dim: Any = None,
+    keepdim: bool | None = None,
+) -> Any:
+    """Mean over ``axis``, as numpy.mean: ``sum / count`` (bool and int inputs give float64).
+
+    When an axis' size is only known at call time the count is a :func:`size_of` node."""
+    x, axes, keep = _prepare("mean", x, axis, dim, keepdims, keepdim)
+    x = _as_float(x, dtype)
+    total = _sum_op(x, axes, keep)
+    return total / _count(x, axes, total.dtype)
+
+
+def var(
+    x: Any,
+    axis: Any = None,
+    *,
+    ddof: int | float = 0,
+    keepdims: bool = False,
+    dtype: Any = None,
+    dim: Any = None,
+    keepdim: bool | None = None,
+    correction: int | float | None = None,
+    unbiased: bool | None = None,
+) -> Any:
+    """Variance over ``axis``, as numpy.var: ``sum((x - mean)**2) / max(n - ddof, 0)``.
+
+    ``ddof`` defaults to 0 (numpy); PyTorch's ``correction=`` (same meaning) and ``unbiased=``
+    (``ddof=1`` when true) are accepted too."""
+    if correction is not None:
+        ddof = correction
+    if unbiased is not None:
+        ddof = 1 if unbiased else 0
+    x, axes, keep = _prepare("var", x, axis, dim, keepdims, keepdim)
+    x = _as_float(x, dtype)
+    centered = x - mean(x, axes, keepdims=True)
+    total = _sum_op(centered * centered, axes, keep)
+    n = _count(x, axes, total.dtype)
+    denom = builtins.max(n - ddof, 0) if isinstance(n, int) else maximum(n - ddof, 0)
+    return total / denom
+
+
+def std(
+    x: Any,
+    axis: Any = None,
+    *,
+    ddof: int | float = 0,
+    keepdims: bool = False,
+    dtype: Any = None,
+    dim: Any = None,
+    keepdim: bool | None = None,
+    correction: int | float | None = None,
+    unbiased: bool | None = None,
+) -> Any:
+    """Standard deviation, ``sqrt(var(...))``, as numpy.std (``ddof=0`` by default)."""
+    return sqrt(
+        var(
+            x,
+            axis,
+            ddof=ddof,
+            keepdims=keepdims,
+            dtype=dtype,
+            dim=dim,
+            keepdim=keepdim,
+            correction=correction,
+            unbiased=unbiased,
+        )
+    )
+
+
+def _arg_reduce(op: OpDef, x: Any, axis: Any, dim: Any, keepdims: Any, keepdim: Any) -> Any:
+    x = lift(x)
+    axis = _axis_arg(op.name, axis, dim)
+    if axis is not None:
+        if isinstance(axis, (tuple, list)):
+            raise TypeError(f"{op.name}: axis must be an int or None, got {axis!r}")
+        axis = normalize_axis(axis, x.ndim, op.name)
+    return apply(op, x, axis=axis, keepdims=_keepdims_arg(keepdims, keepdim))
+
+
+def argmax(
+    x: Any,
+    axis: Any = None,
+    keepdims: bool = False,
+    *,
+    dim: Any = None,
+    keepdim: bool | None = None,
+) -> Any:
+    """Index of the first maximum along ``axis`` (or of the flattened array), int64, as
+    numpy.argmax. NaN counts as the maximum. Zero gradient."""
+    return _arg_reduce(ARGMAX, x, axis, dim, keepdims, keepdim)
+
+
+def argmin(
+    x: Any,
+    axis: Any = None,
+    keepdims: bool = False,
+    *,
+    dim: Any = None,
+    keepdim: bool | None = None,
+) -> Any:
+    """Index of the first minimum along ``axis`` (or of the flattened array), int64, as
+    numpy.argmin. NaN counts as the minimum. Zero gradient."""
+    return _arg_reduce(ARGMIN, x, axis, dim, keepdims, keepdim)
+
+
+def logsumexp(
+    x: Any,
+    axis: Any = None,
+    keepdims: bool = False,
+    *,
+    dim: Any = None,
+    keepdim: bool | None = None,
+) -> Any:
+    """``log(sum(exp(x)))`` over ``axis``, stable as scipy.special.logsumexp (all -inf slices give
+    -inf). Int inputs give float64. The gradient is ``softmax(x)`` over the same axes."""
+    x, axes, keep = _prepare("logsumexp", x, axis, dim, keepdims, keepdim)
+    return apply(LOGSUMEXP, x, axes=axes, keepdims=keep)
+
+
+def softmax(x: Any, axis: Any = -1, *, dim: Any = None) -> Any:
+    """``exp(x) / sum(exp(x))`` over ``axis`` (default the last; a tuple or None also work),
+    computed stably. A slice of all -inf gives NaN, as scipy.special.softmax."""
+    x = lift(x)
+    axes = normalize_axes(
+        _axis_arg("softmax", axis if dim is None else None, dim), x.ndim, "softmax"
+    )
+    return apply(SOFTMAX, x, axes=axes)
+
+
+def log_softmax(x: Any, axis: Any = -1, *, dim: Any = None) -> Any:
+    """``x - logsumexp(x, axis, keepdims=True)`` (default the last axis), computed stably."""
+    x = lift(x)
+    axes = normalize_axes(
+        _axis_arg("log_softmax", axis if dim is None else None, dim), x.ndim, "log_softmax"
+    )
+    return apply(LOG_SOFTMAX, x, axes=axes)
+
+
+def size_of(x: Any, axes: Any = None, dtype: Any = "float64") -> Any:
+    """A 0-d value of ``dtype``: the product of ``x``'s dims on ``axes`` (None: all), taken when
+    the graph runs. Only ``x``'s shape is read; its gradient is zero."""
+    x = lift(x)
+    return apply(SIZE_OF, x, axes=normalize_axes(axes, x.ndim, "size_of"), dtype=as_dtype(dtype))

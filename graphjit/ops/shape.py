@@ -1,1 +1,960 @@
-"""shape ops (being written)."""
+"""Shape ops: reshape, transpose, expand_dims/squeeze, broadcasting, strided slices, concatenation,
+pad, and the ``*_like`` ops that take an input only for its shape.
+
+Conventions:
+
+* Dims may be ``None`` (known at call time) or named; each op's rule works on both. A dim that only
+  the running graph knows is checked there (the interpreter re-runs the rule on concrete shapes).
+* Like numpy, ``reshape`` allows one ``-1``; when ``x`` has a ``None`` dim, the ``-1`` becomes a
+  ``None`` dim. ``broadcast_to`` takes int sizes, or ``None`` where ``x``'s own dim is kept.
+* ``slice_axes`` holds one ``(start, stop, step)`` triple per axis with python slice semantics,
+  resolved against the call-time size. Triples on static dims are stored resolved, so equal slices
+  are one node.
+* The numpy references return fresh arrays, never views of their inputs (a compiled function's
+  outputs must not alias a variable that its updates then overwrite).
+* Functions return their input unchanged when the op would be the identity (``reshape`` to the
+  same shape, ``transpose`` by the identity permutation, full slices, zero padding, ...).
+* PyTorch spellings accepted: ``dim=`` for the axis of ``expand_dims``/``squeeze``/``concatenate``/
+  ``stack``/``split``, ``dims=`` for ``flip``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from graphjit.ir import Dim, Node, TensorType, as_dtype, format_shape
+from graphjit.ops.base import OpDef, apply, defop, is_tensor, lift, zero_jvp, zero_vjp
+from graphjit.ops.elementwise import astype
+from graphjit.ops.shapes import normalize_axes, normalize_axis, same_dim
+
+__all__ = [
+    "reshape",
+    "reshape_like",
+    "transpose",
+    "swapaxes",
+    "moveaxis",
+    "expand_dims",
+    "squeeze",
+    "broadcast_to",
+    "broadcast_like",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "concatenate",
+    "stack",
+    "split",
+    "flip",
+    "pad",
+    "slice_axes",
+]
+
+# A slice triple: (start, stop, step), python-slice semantics; step is never 0 or None once stored.
+Triple = tuple[Any, Any, Any]
+FULL: Triple = (None, None, 1)
+
+
+def _fresh(a: Any) -> np.ndarray:
+    return np.array(a, copy=True)
+
+
+def _is_static(d: Dim) -> bool:
+    return isinstance(d, int)
+
+
+def _merge(a: Dim, b: Dim) -> Dim:
+    """Two dims that must agree: the more specific of them."""
+    if _is_static(a):
+        return a
+    if _is_static(b):
+        return b
+    return a if a is not None else b
+
+
+def _exactly(c: Any, x: Any) -> Any:
+    """``c`` with exactly ``x``'s static shape (a cotangent may know a size that ``x`` leaves as
+    None, or the other way round; the call-time sizes agree)."""
+    if tuple(c.shape) == tuple(x.shape):
+        return c
+    return reshape_like(c, x)
+
+
+def _sum_to(g: Any, x: Any) -> Any:
+    """The cotangent of ``x`` from ``g`` of a shape ``x`` broadcast to: sum the leading axes and
+    the axes where ``x`` has a static 1."""
+    from graphjit.ops.reductions import sum as reduce_sum
+
+    lead = g.ndim - x.ndim
+    if lead:
+        g = reduce_sum(g, tuple(range(lead)))
+    ones = tuple(i for i, (d, gd) in enumerate(zip(x.shape, g.shape)) if d == 1 and gd != 1)
+    if ones:
+        g = reduce_sum(g, ones, keepdims=True)
+    return _exactly(g, x)
+
+
+def _check_perm(name: str, axes: Any, ndim: int) -> tuple[int, ...]:
+    if not isinstance(axes, tuple) or sorted(axes) != list(range(ndim)):
+        raise ValueError(f"{name}: axes {axes!r} are not a permutation of the {ndim} axes")
+    return axes
+
+
+def _check_sorted_axes(name: str, axes: Any, ndim: int) -> tuple[int, ...]:
+    if (
+        not isinstance(axes, tuple)
+        or list(axes) != sorted(set(axes))
+        or not all(isinstance(a, int) and 0 <= a < ndim for a in axes)
+    ):
+        raise ValueError(
+            f"{name}: axes must be a sorted tuple of distinct axes in range({ndim}), got {axes!r}"
+        )
+    return axes
+
+
+# --------------------------------------------------------------------------------------------------
+# reshape, reshape_like
+
+
+def _reshape_dims(src: tuple[Dim, ...], shape: tuple[int, ...]) -> tuple[Dim, ...]:
+    """The output dims of reshaping ``src`` to ``shape`` (ints >= 0 and at most one -1)."""
+
+    def fail(why: str) -> ValueError:
+        return ValueError(
+            f"reshape: cannot reshape an array of shape {format_shape(src)} into shape "
+            f"{format_shape(shape)}: {why}"
+        )
+
+    if not isinstance(shape, tuple) or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d >= -1 for d in shape
+    ):
+        raise fail("the new shape must be ints >= 0, with at most one -1")
+    unknown = [i for i, d in enumerate(shape) if d == -1]
+    if len(unknown) > 1:
+        raise fail("only one dim can be -1")
+    known = math.prod(d for d in shape if d != -1)
+    out: list[Dim] = list(shape)
+    if all(_is_static(d) for d in src):
+        size = math.prod(src)  # type: ignore[arg-type]
+        if unknown:
+            if known == 0 or size % known:
+                raise fail(f"its size {size} is not a multiple of {known}")
+            out[unknown[0]] = size // known
+        elif known != size:
+            raise fail(f"its size {size} differs from {known}")
+        return tuple(out)
+    if unknown:
+        if known == 0:
+            raise fail("-1 is ambiguous next to a zero-size dim")
+        out[unknown[0]] = None
+        return tuple(out)
+    fixed = math.prod(d for d in src if _is_static(d))  # type: ignore[misc]
+    if fixed and known % fixed:
+        raise fail(f"its size is a multiple of {fixed}, {known} is not")
+    return tuple(out)
+
+
+def _reshape_infer(x: TensorType, *, shape: tuple[int, ...]) -> TensorType:
+    return TensorType(_reshape_dims(x.shape, shape), x.dtype)
+
+
+def _reshape_impl(x: np.ndarray, *, shape: tuple[int, ...]) -> np.ndarray:
+    return _fresh(np.reshape(x, shape))
+
+
+def _reshape_jvp(tangents: Any, out: Any, x: Any, *, shape: tuple[int, ...]) -> Any:
+    (t,) = tangents
+    return None if t is None else apply(RESHAPE, t, shape=shape)
+
+
+RESHAPE: OpDef = defop(
+    "reshape",
+    infer=_reshape_infer,
+    impl=_reshape_impl,
+    vjps=(lambda g, out, x, shape: reshape_like(g, x),),
+    jvp=_reshape_jvp,
+    kind="shape",
+    promote=None,
+    doc="row-major reshape; one -1 is inferred (a None dim when the size is not fixed)",
+)
+
+
+def _reshape_like_infer(x: TensorType, ref: TensorType) -> TensorType:
+    if x.size is not None and ref.size is not None and x.size != ref.size:
+        raise ValueError(
+            f"reshape_like: cannot reshape an array of shape {format_shape(x.shape)} (size "
+            f"{x.size}) to the shape {format_shape(ref.shape)} of the reference (size {ref.size})"
+        )
+    return TensorType(ref.shape, x.dtype)
+
+
+def _reshape_like_impl(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    return _fresh(np.reshape(x, ref.shape))
+
+
+RESHAPE_LIKE: OpDef = defop(
+    "reshape_like",
+    infer=_reshape_like_infer,
+    impl=_reshape_like_impl,
+    vjps=(lambda g, out, x, ref: reshape_like(g, x), None),
+    jvp=lambda tangents, out, x, ref: (
+        None if tangents[0] is None else reshape_like(tangents[0], ref)
+    ),
+    kind="shape",
+    promote=None,
+    doc="x reshaped (row-major) to the call-time shape of ref; ref's values are not read",
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# transpose, expand_dims, squeeze
+
+
+def _transpose_infer(x: TensorType, *, axes: tuple[int, ...]) -> TensorType:
+    _check_perm("transpose", axes, x.ndim)
+    return TensorType(tuple(x.shape[a] for a in axes), x.dtype)
+
+
+TRANSPOSE: OpDef = defop(
+    "transpose",
+    infer=_transpose_infer,
+    impl=lambda x, axes: _fresh(np.transpose(x, axes)),
+    vjps=(lambda g, out, x, axes: apply(TRANSPOSE, g, axes=tuple(np.argsort(axes).tolist())),),
+    jvp=lambda tangents, out, x, axes: (
+        None if tangents[0] is None else apply(TRANSPOSE, tangents[0], axes=axes)
+    ),
+    kind="shape",
+    promote=None,
+    doc="permute the axes: output axis i is input axis axes[i]",
+)
+
+
+def _expand_dims_infer(x: TensorType, *, axes: tuple[int, ...]) -> TensorType:
+    ndim = x.ndim + len(axes)
+    _check_sorted_axes("expand_dims", axes, ndim)
+    dims = iter(x.shape)
+    return TensorType(tuple(1 if i in axes else next(dims) for i in range(ndim)), x.dtype)
+
+
+EXPAND_DIMS: OpDef = defop(
+    "expand_dims",
+    infer=_expand_dims_infer,
+    impl=lambda x, axes: _fresh(np.expand_dims(x, axes)),
+    vjps=(lambda g, out, x, axes: apply(SQUEEZE, g, axes=axes),),
+    jvp=lambda tangents, out, x, axes: (
+        None if tangents[0] is None else apply(EXPAND_DIMS, tangents[0], axes=axes)
+    ),
+    kind="shape",
+    promote=None,
+    doc="insert size-1 dims at the given (output) axes",
+)
+
+
+def _squeeze_infer(x: TensorType, *, axes: tuple[int, ...]) -> TensorType:
+    _check_sorted_axes("squeeze", axes, x.ndim)
+    for a in axes:
+        d = x.shape[a]
+        if _is_static(d) and d != 1:
+            raise ValueError(
+                f"squeeze: cannot squeeze axis {a} of shape {format_shape(x.shape)}: its size is "
+                f"{d}, not 1"
+            )
+    return TensorType(tuple(d for i, d in enumerate(x.shape) if i not in axes), x.dtype)
+
+
+def _squeeze_vjp(g: Any, out: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
+    if all(x.shape[a] == 1 for a in axes):
+        return apply(EXPAND_DIMS, g, axes=axes)
+    return reshape_like(g, x)  # a None dim squeezed (1 at call time): keep x's exact type
+
+
+SQUEEZE: OpDef = defop(
+    "squeeze",
+    infer=_squeeze_infer,
+    impl=lambda x, axes: _fresh(np.squeeze(x, axis=axes)),
+    vjps=(_squeeze_vjp,),
+    jvp=lambda tangents, out, x, axes: (
+        None if tangents[0] is None else apply(SQUEEZE, tangents[0], axes=axes)
+    ),
+    kind="shape",
+    promote=None,
+    doc="remove size-1 dims (a None dim may be squeezed by naming it: it must be 1 at call time)",
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# broadcasting
+
+
+def _broadcast_to_dims(src: tuple[Dim, ...], target: tuple[Dim, ...]) -> tuple[Dim, ...]:
+    def fail(why: str) -> ValueError:
+        return ValueError(
+            f"broadcast_to: cannot broadcast shape {format_shape(src)} to {format_shape(target)}: "
+            f"{why}"
+        )
+
+    if not isinstance(target, tuple):
+        raise fail("the shape must be a tuple")
+    lead = len(target) - len(src)
+    if lead < 0:
+        raise fail("the new shape has fewer dims")
+    out: list[Dim] = []
+    for i, t in enumerate(target[:lead]):
+        if not _is_static(t) or t < 0:  # type: ignore[operator]
+            raise fail(f"new leading axis {i} needs a size >= 0, got {t!r}")
+        out.append(t)
+    for i, (d, t) in enumerate(zip(src, target[lead:]), start=lead):
+        if t is None or isinstance(t, str):
+            if not (t is None or d is None or d == t):
+                raise fail(f"axis {i} is {d!r} in the input, not {t!r}")
+            out.append(d if t is None else t)
+        elif _is_static(t) and t >= 0:
+            if _is_static(d) and d not in (1, t):
+                raise fail(f"axis {i} has size {d}, which is neither 1 nor {t}")
+            out.append(t)
+        else:
+            raise fail(f"axis {i}: a size must be an int >= 0 or None, got {t!r}")
+    return tuple(out)
+
+
+def _broadcast_to_infer(x: TensorType, *, shape: tuple[Dim, ...]) -> TensorType:
+    return TensorType(_broadcast_to_dims(x.shape, shape), x.dtype)
+
+
+def _broadcast_to_impl(x: np.ndarray, *, shape: tuple[Dim, ...]) -> np.ndarray:
+    lead = len(shape) - x.ndim
+    target = tuple(t if _is_static(t) else x.shape[i - lead] for i, t in enumerate(shape))
+    return _fresh(np.broadcast_to(x, target))  # type: ignore[arg-type]
+
+
+BROADCAST_TO: OpDef = defop(
+    "broadcast_to",
+    infer=_broadcast_to_infer,
+    impl=_broadcast_to_impl,
+    vjps=(lambda g, out, x, shape: _sum_to(g, x),),
+    jvp=lambda tangents, out, x, shape: (
+        None if tangents[0] is None else apply(BROADCAST_TO, tangents[0], shape=shape)
+    ),
+    kind="shape",
+    promote=None,
+    doc="numpy broadcast_to; a None size keeps x's dim",
+)
+
+
+def _broadcast_like_infer(x: TensorType, ref: TensorType) -> TensorType:
+    lead = ref.ndim - x.ndim
+    ok = lead >= 0 and all(
+        d == 1 or same_dim(d, r) for d, r in zip(x.shape, ref.shape[lead:] if lead >= 0 else ())
+    )
+    if not ok:
+        raise ValueError(
+            f"broadcast_like: cannot broadcast shape {format_shape(x.shape)} to the shape "
+            f"{format_shape(ref.shape)} of the reference"
+        )
+    return TensorType(ref.shape, x.dtype)
+
+
+BROADCAST_LIKE: OpDef = defop(
+    "broadcast_like",
+    infer=_broadcast_like_infer,
+    impl=lambda x, ref: _fresh(np.broadcast_to(x, ref.shape)),
+    vjps=(lambda g, out, x, ref: _sum_to(g, x), None),
+    jvp=lambda tangents, out, x, ref: (
+        None if tangents[0] is None else broadcast_like(tangents[0], ref)
+    ),
+    kind="shape",
+    promote=None,
+    doc="x broadcast to the call-time shape of ref (x's dtype); ref's values are not read",
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# full_like
+
+
+def _full_like_infer(x: TensorType, *, fill_value: Any, dtype: str) -> TensorType:
+    return TensorType(x.shape, dtype)
+
+
+FULL_LIKE: OpDef = defop(
+    "full_like",
+    infer=_full_like_infer,
+    impl=lambda x, fill_value, dtype: np.full(x.shape, fill_value, dtype=dtype),
+    vjp=zero_vjp,
+    jvp=zero_jvp,
+    kind="other",
+    promote=None,
+    doc="an array of x's shape filled with fill_value; x's values are not read",
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# strided slices
+
+
+def _triple(s: Any, name: str) -> Triple:
+    """A user slice (slice object, (start, stop, step) or None) as a checked triple."""
+    if s is None:
+        return FULL
+    if isinstance(s, slice):
+        raw = (s.start, s.stop, s.step)
+    elif isinstance(s, (tuple, list)) and len(s) == 3:
+        raw = tuple(s)
+    else:
+        raise TypeError(f"{name}: expected a slice or a (start, stop, step) triple, got {s!r}")
+    out: list[int | None] = []
+    for v in raw:
+        if v is None:
+            out.append(None)
+        elif isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
+            out.append(int(v))
+        else:
+            raise TypeError(f"{name}: slice bounds and steps must be ints or None, got {s!r}")
+    if out[2] == 0:
+        raise ValueError(f"{name}: slice step cannot be zero")
+    return (out[0], out[1], 1 if out[2] is None else out[2])
+
+
+def _canonical(t: Triple, n: Dim) -> Triple:
+    """One spelling per slice: resolved against a static size, so equal slices hash equal."""
+    start, stop, step = t
+    if _is_static(n):
+        r = range(*slice(start, stop, step).indices(n))  # type: ignore[arg-type]
+        if len(r) == 0:
+            return (0, 0, 1)
+        if r == range(n):  # type: ignore[arg-type]
+            return FULL
+        last = r[-1]
+        end = last + 1 if step > 0 else (last - 1 if last >= 1 else None)
+        return (r[0], end, r.step)
+    if step > 0 and start == 0:
+        start = None
+    return (start, stop, step)
+
+
+def _sliced_dim(d: Dim, t: Triple) -> Dim:
+    if t == FULL:
+        return d
+    if _is_static(d):
+        return len(range(*slice(*t).indices(d)))  # type: ignore[arg-type]
+    start, stop, step = t
+    if step > 0 and stop is not None and stop >= 0 and (start or 0) >= 0 and stop <= (start or 0):
+        return 0
+    return None
+
+
+def _check_slices(x: TensorType, slices: Any) -> tuple[Triple, ...]:
+    if not isinstance(slices, tuple) or len(slices) != x.ndim:
+        raise ValueError(
+            f"slice_axes: expected one (start, stop, step) triple per axis of shape "
+            f"{format_shape(x.shape)}, got {slices!r}"
+        )
+    for s in slices:
+        if _triple(s, "slice_axes") != s:
+            raise ValueError(f"slice_axes: {s!r} is not a normalised (start, stop, step) triple")
+    return slices
+
+
+def _sliced_shape(x: TensorType, slices: tuple[Triple, ...]) -> tuple[Dim, ...]:
+    return tuple(_sliced_dim(d, s) for d, s in zip(x.shape, _check_slices(x, slices)))
+
+
+def _index(slices: tuple[Triple, ...]) -> tuple[slice, ...]:
+    return tuple(slice(*s) for s in slices)
+
+
+def _slice_axes_infer(x: TensorType, *, slices: tuple[Triple, ...]) -> TensorType:
+    return TensorType(_sliced_shape(x, slices), x.dtype)
+
+
+def _slice_grad_infer(g: TensorType, x: TensorType, *, slices: tuple[Triple, ...]) -> TensorType:
+    want = _sliced_shape(x, slices)
+    if g.ndim != len(want) or not all(same_dim(a, b) for a, b in zip(g.shape, want)):
+        raise ValueError(
+            f"slice_axes_grad: cotangent of shape {format_shape(g.shape)} does not match the "
+            f"slice {format_shape(want)} of shape {format_shape(x.shape)}"
+        )
+    return TensorType(x.shape, g.dtype)
+
+
+def _slice_grad_impl(g: np.ndarray, x: np.ndarray, *, slices: tuple[Triple, ...]) -> np.ndarray:
+    out = np.zeros(x.shape, g.dtype)
+    out[_index(slices)] = g
+    return out
+
+
+SLICE_AXES: OpDef = defop(
+    "slice_axes",
+    infer=_slice_axes_infer,
+    impl=lambda x, slices: _fresh(x[_index(slices)]),
+    vjps=(lambda g, out, x, slices: apply(SLICE_AXES_GRAD, g, x, slices=slices),),
+    jvp=lambda tangents, out, x, slices: (
+        None if tangents[0] is None else apply(SLICE_AXES, tangents[0], slices=slices)
+    ),
+    kind="shape",
+    promote=None,
+    doc="x[start:stop:step, ...] with one triple per axis (python slice semantics)",
+)
+SLICE_AXES_GRAD: OpDef = defop(
+    "slice_axes_grad",
+    infer=_slice_grad_infer,
+    impl=_slice_grad_impl,
+    vjps=(
+        lambda ct, out, g, x, slices: _exactly(apply(SLICE_AXES, ct, slices=slices), g),
+        None,
+    ),
+    jvp=lambda tangents, out, g, x, slices: (
+        None if tangents[0] is None else apply(SLICE_AXES_GRAD, tangents[0], x, slices=slices)
+    ),
+    kind="other",
+    promote=None,
+    doc="zeros of x's shape with g written into x[slices] (the transpose of slice_axes)",
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# concatenate, pad
+
+
+def _concatenate_infer(*xs: TensorType, axis: int) -> TensorType:
+    if not xs:
+        raise ValueError("concatenate: need at least one array")
+    first = xs[0]
+    if first.ndim == 0:
+        raise ValueError("concatenate: 0-d arrays cannot be concatenated")
+    normalize_axis(axis, first.ndim, "concatenate")
+    dims = list(first.shape)
+    for i, x in enumerate(xs[1:], start=1):
+        ok = x.ndim == first.ndim and all(
+            k == axis or same_dim(a, b) for k, (a, b) in enumerate(zip(dims, x.shape))
+        )
+        if not ok:
+            raise ValueError(
+                f"concatenate: input {i} has shape {format_shape(x.shape)}, which does not match "
+                f"input 0's {format_shape(first.shape)} except on axis {axis}"
+            )
+        dims = [d if k == axis else _merge(d, e) for k, (d, e) in enumerate(zip(dims, x.shape))]
+    along = [x.shape[axis] for x in xs]
+    dims[axis] = sum(along) if all(_is_static(d) for d in along) else None  # type: ignore[arg-type]
+    return TensorType(tuple(dims), first.dtype)
+
+
+def _concatenate_vjp(g: Any, out: Any, *xs: Any, axis: int) -> tuple:
+    along = [x.shape[axis] for x in xs]
+    if not all(_is_static(d) for d in along):
+        return tuple(apply(CONCATENATE_PART, g, *xs, axis=axis, index=k) for k in range(len(xs)))
+    grads = []
+    start = 0
+    for x, n in zip(xs, along):
+        slices = [FULL] * g.ndim
+        slices[axis] = _canonical((start, start + n, 1), g.shape[axis])
+        grads.append(_exactly(apply(SLICE_AXES, g, slices=tuple(slices)), x))
+        start += n
+    return tuple(grads)
+
+
+def _concatenate_jvp(tangents: Any, out: Any, *xs: Any, axis: int) -> Any:
+    if all(t is None for t in tangents):
+        return None
+    parts = [zeros_like(x) if t is None else t for t, x in zip(tangents, xs)]
+    return apply(CONCATENATE, *parts, axis=axis)
+
+
+CONCATENATE: OpDef = defop(
+    "concatenate",
+    infer=_concatenate_infer,
+    impl=lambda *xs, axis: np.concatenate(xs, axis=axis),
+    vjp=_concatenate_vjp,
+    jvp=_concatenate_jvp,
+    kind="other",
+    doc="join arrays along an existing axis (inputs promoted to one dtype)",
+)
+
+
+def _part_infer(g: TensorType, *xs: TensorType, axis: int, index: int) -> TensorType:
+    if not 0 <= index < len(xs) or g.ndim != xs[index].ndim:
+        raise ValueError(f"concatenate_part: bad part {index} of {len(xs)} for {g}")
+    return TensorType(xs[index].shape, g.dtype)
+
+
+def _part_impl(g: np.ndarray, *xs: np.ndarray, axis: int, index: int) -> np.ndarray:
+    start = sum(x.shape[axis] for x in xs[:index])
+    idx = [slice(None)] * g.ndim
+    idx[axis] = slice(start, start + xs[index].shape[axis])
+    return _fresh(g[tuple(idx)])
+
+
+def _part_vjp(ct: Any, out: Any, g: Any, *xs: Any, axis: int, index: int) -> tuple:
+    parts = [ct if k == index else zeros_like(x, dtype=ct.dtype) for k, x in enumerate(xs)]
+    return (_exactly(apply(CONCATENATE, *parts, axis=axis), g), *([None] * len(xs)))
+
+
+def _part_jvp(tangents: Any, out: Any, g: Any, *xs: Any, axis: int, index: int) -> Any:
+    t = tangents[0]
+    return None if t is None else apply(CONCATENATE_PART, t, *xs, axis=axis, index=index)
+
+
+CONCATENATE_PART: OpDef = defop(
+    "concatenate_part",
+    infer=_part_infer,
+    impl=_part_impl,
+    vjp=_part_vjp,
+    jvp=_part_jvp,
+    kind="other",
+    promote=None,
+    doc="the part of g (a concatenation of xs along axis) that came from xs[index]; the xs are "
+    "read only for their call-time sizes (the gradient of concatenate along a None axis)",
+)
+
+
+def _pad_infer(
+    x: TensorType, *, pad_width: tuple[tuple[int, int], ...], constant_value: Any
+) -> TensorType:
+    ok = (
+        isinstance(pad_width, tuple)
+        and len(pad_width) == x.ndim
+        and all(
+            isinstance(p, tuple) and len(p) == 2 and all(isinstance(v, int) and v >= 0 for v in p)
+            for p in pad_width
+        )
+    )
+    if not ok:
+        raise ValueError(
+            f"pad: pad_width must hold one (before, after) pair of ints >= 0 per axis of shape "
+            f"{format_shape(x.shape)}, got {pad_width!r}"
+        )
+    dims = tuple(d + b + a if _is_static(d) else None for d, (b, a) in zip(x.shape, pad_width))  # type: ignore[operator]
+    return TensorType(dims, x.dtype)
+
+
+def _pad_vjp(g: Any, out: Any, x: Any, *, pad_width: Any, constant_value: Any) -> Any:
+    slices = tuple(
+        _canonical((b, -a if a else None, 1), d) for (b, a), d in zip(pad_width, g.shape)
+    )
+    return _exactly(apply(SLICE_AXES, g, slices=slices), x)
+
+
+def _pad_jvp(tangents: Any, out: Any, x: Any, *, pad_width: Any, constant_value: Any) -> Any:
+    (t,) = tangents
+    return None if t is None else apply(PAD, t, pad_width=pad_width, constant_value=0)
+
+
+PAD: OpDef = defop(
+    "pad",
+    infer=_pad_infer,
+    impl=lambda x, pad_width, constant_value: np.pad(
+        x, pad_width, mode="constant", constant_values=constant_value
+    ),
+    vjps=(_pad_vjp,),
+    jvp=_pad_jvp,
+    kind="other",
+    promote=None,
+    doc="constant padding: pad_width is one (before, after) pair per axis",
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# public functions
+
+
+def _axis_arg(name: str, axis: Any, dim: Any, default: Any = None) -> Any:
+    if dim is not None:
+        if axis is not None and axis is not default:
+            raise TypeError(f"{name}: give axis or dim, not both")
+        return dim
+    return axis
+
+
+def _int_tuple(name: str, what: str, value: Any) -> tuple[int, ...]:
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return (int(value),)
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise TypeError(
+            f"{name}: {what} must be an int or a sequence of ints, got {value!r}"
+        ) from None
+    for v in items:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{name}: {what} must hold ints, got {value!r}")
+    return tuple(int(v) for v in items)
+
+
+def reshape(x: Any, shape: Any) -> Any:
+    """``x`` with a new shape (row-major), as numpy.reshape. One dim may be -1; when ``x`` has a
+    ``None`` dim the -1 becomes a ``None`` dim, and the sizes are checked at call time."""
+    x = lift(x)
+    if any(d is None for d in (shape if isinstance(shape, (tuple, list)) else ())):
+        raise ValueError(
+            f"reshape: None in the new shape {tuple(shape)!r}; use -1 for the one unknown dim, or "
+            "reshape_like"
+        )
+    shape = _int_tuple("reshape", "shape", shape)
+    out = _reshape_dims(tuple(x.shape), shape)
+    if out == tuple(x.shape) and sum(not _is_static(d) for d in out) <= 1:
+        return x
+    return apply(RESHAPE, x, shape=shape)
+
+
+def reshape_like(x: Any, ref: Any) -> Any:
+    """``x`` reshaped to the call-time shape of ``ref`` (only ``ref``'s shape is read)."""
+    x, ref = lift(x), lift(ref)
+    if tuple(x.shape) == tuple(ref.shape) and sum(d is None for d in x.shape) <= 1:
+        return x
+    return apply(RESHAPE_LIKE, x, ref)
+
+
+def transpose(x: Any, axes: Any = None) -> Any:
+    """Permute the axes (reverse them when ``axes`` is None), as numpy.transpose."""
+    x = lift(x)
+    if axes is None:
+        perm = tuple(range(x.ndim))[::-1]
+    else:
+        perm = tuple(
+            normalize_axis(a, x.ndim, "transpose") for a in _int_tuple("transpose", "axes", axes)
+        )
+        _check_perm("transpose", perm, x.ndim)
+    if perm == tuple(range(x.ndim)):
+        return x
+    return apply(TRANSPOSE, x, axes=perm)
+
+
+def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
+    """Exchange two axes, as numpy.swapaxes."""
+    x = lift(x)
+    a = normalize_axis(axis1, x.ndim, "swapaxes")
+    b = normalize_axis(axis2, x.ndim, "swapaxes")
+    perm = list(range(x.ndim))
+    perm[a], perm[b] = perm[b], perm[a]
+    return transpose(x, perm)
+
+
+def moveaxis(x: Any, source: Any, destination: Any) -> Any:
+    """Move axes to new positions, the others keeping their order, as numpy.moveaxis."""
+    x = lift(x)
+    src = [normalize_axis(a, x.ndim, "moveaxis") for a in _int_tuple("moveaxis", "source", source)]
+    dst = [
+        normalize_axis(a, x.ndim, "moveaxis")
+        for a in _int_tuple("moveaxis", "destination", destination)
+    ]
+    if len(src) != len(dst):
+        raise ValueError("moveaxis: source and destination must have the same number of axes")
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ValueError(
+            f"moveaxis: repeated axis in source {source!r} or destination {destination!r}"
+        )
+    order = [a for a in range(x.ndim) if a not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return transpose(x, order)
+
+
+def expand_dims(x: Any, axis: Any = None, *, dim: Any = None) -> Any:
+    """Insert size-1 dims at ``axis`` (int or tuple, positions in the result), as
+    numpy.expand_dims. ``dim=`` (PyTorch's unsqueeze) is accepted."""
+    x = lift(x)
+    axis = _axis_arg("expand_dims", axis, dim)
+    if axis is None:
+        raise TypeError("expand_dims: missing axis")
+    requested = _int_tuple("expand_dims", "axis", axis)
+    axes = normalize_axes(list(requested), x.ndim + len(requested), "expand_dims")
+    if not axes:
+        return x
+    return apply(EXPAND_DIMS, x, axes=axes)
+
+
+def squeeze(x: Any, axis: Any = None, *, dim: Any = None) -> Any:
+    """Remove size-1 dims, as numpy.squeeze. With ``axis=None`` only dims that are statically 1
+    are removed; naming a ``None`` dim squeezes it (it must be 1 at call time). Squeezing a dim of
+    another fixed size raises ValueError."""
+    x = lift(x)
+    axis = _axis_arg("squeeze", axis, dim)
+    if axis is None:
+        axes = tuple(i for i, d in enumerate(x.shape) if d == 1)
+    else:
+        axes = normalize_axes(list(_int_tuple("squeeze", "axis", axis)), x.ndim, "squeeze")
+    if not axes:
+        return x
+    return apply(SQUEEZE, x, axes=axes)
+
+
+def broadcast_to(x: Any, shape: Any) -> Any:
+    """``x`` broadcast to ``shape``, as numpy.broadcast_to. Sizes are ints; ``None`` is allowed
+    where ``x`` has a dim of its own there (it is kept)."""
+    x = lift(x)
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"broadcast_to: shape must be a tuple, got {shape!r}")
+    target = tuple(int(d) if isinstance(d, np.integer) else d for d in shape)
+    out = _broadcast_to_dims(tuple(x.shape), target)
+    if out == tuple(x.shape):
+        return x
+    return apply(BROADCAST_TO, x, shape=target)
+
+
+def broadcast_like(x: Any, ref: Any) -> Any:
+    """``x`` broadcast to the call-time shape of ``ref``, keeping ``x``'s dtype. ``ref`` is read
+    only for its shape (it gets no gradient)."""
+    x, ref = lift(x), lift(ref)
+    if tuple(x.shape) == tuple(ref.shape):
+        return x
+    return apply(BROADCAST_LIKE, x, ref)
+
+
+def _scalar_fill(name: str, value: Any, dtype: str) -> Any:
+    arr = np.asarray(value)
+    if arr.ndim != 0 or arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: the fill value must be a real scalar, got {value!r}")
+    if dtype == "bool":
+        return bool(arr)
+    if dtype in ("int32", "int64"):
+        return int(arr)
+    return float(arr)
+
+
+def full_like(x: Any, fill_value: Any, dtype: Any = None) -> Any:
+    """An array of ``x``'s shape filled with ``fill_value`` (dtype: ``x``'s unless given), as
+    numpy.full_like. Only ``x``'s shape is read; the gradient is zero. A graph node or tensor as
+    ``fill_value`` is broadcast (and gets the gradient)."""
+    x = lift(x)
+    dt = as_dtype(x.dtype if dtype is None else dtype)
+    if isinstance(fill_value, Node) or is_tensor(fill_value):
+        return broadcast_like(astype(fill_value, dt), x)
+    return apply(FULL_LIKE, x, fill_value=_scalar_fill("full_like", fill_value, dt), dtype=dt)
+
+
+def zeros_like(x: Any, dtype: Any = None) -> Any:
+    """Zeros of ``x``'s shape (and dtype, unless given), as numpy.zeros_like."""
+    return full_like(x, 0, dtype)
+
+
+def ones_like(x: Any, dtype: Any = None) -> Any:
+    """Ones of ``x``'s shape (and dtype, unless given), as numpy.ones_like."""
+    return full_like(x, 1, dtype)
+
+
+def _array_list(name: str, xs: Any) -> list[Any]:
+    if isinstance(xs, Node) or is_tensor(xs) or isinstance(xs, np.ndarray):
+        raise TypeError(f"{name}: expected a sequence of arrays, got a single array")
+    items = [lift(x) for x in xs]
+    if not items:
+        raise ValueError(f"{name}: need at least one array")
+    return items
+
+
+def concatenate(xs: Sequence[Any], axis: int = 0, *, dim: Any = None) -> Any:
+    """Join arrays along an existing axis, as numpy.concatenate (``dim=`` as torch.cat).
+    Inputs are promoted to one dtype."""
+    items = _array_list("concatenate", xs)
+    axis = _axis_arg("concatenate", axis, dim, default=0)
+    if items[0].ndim == 0:
+        raise ValueError("concatenate: 0-d arrays cannot be concatenated")
+    ax = normalize_axis(axis, items[0].ndim, "concatenate")
+    if len(items) == 1:
+        return items[0]
+    return apply(CONCATENATE, *items, axis=ax)
+
+
+def stack(xs: Sequence[Any], axis: int = 0, *, dim: Any = None) -> Any:
+    """Join arrays of one shape along a new axis, as numpy.stack."""
+    items = _array_list("stack", xs)
+    axis = _axis_arg("stack", axis, dim, default=0)
+    first = items[0]
+    for i, x in enumerate(items[1:], start=1):
+        if x.ndim != first.ndim or not all(same_dim(a, b) for a, b in zip(x.shape, first.shape)):
+            raise ValueError(
+                f"stack: input {i} has shape {format_shape(x.shape)}, input 0 has "
+                f"{format_shape(first.shape)}; all must be equal"
+            )
+    ax = normalize_axis(axis, first.ndim + 1, "stack")
+    return concatenate([expand_dims(x, ax) for x in items], ax)
+
+
+def split(x: Any, indices_or_sections: Any, axis: int = 0, *, dim: Any = None) -> list[Any]:
+    """Split into a list of arrays along ``axis``, as numpy.split: an int ``n`` gives ``n`` equal
+    parts (the axis must have a fixed size divisible by ``n``); a sequence of indices gives the
+    parts between them (python slice semantics; they work on ``None`` dims too)."""
+    x = lift(x)
+    axis = _axis_arg("split", axis, dim, default=0)
+    ax = normalize_axis(axis, x.ndim, "split")
+    n = x.shape[ax]
+    if isinstance(indices_or_sections, (int, np.integer)) and not isinstance(
+        indices_or_sections, bool
+    ):
+        k = int(indices_or_sections)
+        if k <= 0:
+            raise ValueError(f"split: the number of sections must be > 0, got {k}")
+        if not _is_static(n):
+            raise ValueError(
+                f"split: axis {ax} of shape {format_shape(x.shape)} has no fixed size, so it "
+                f"cannot be split into {k} equal sections; give split indices instead"
+            )
+        if n % k:
+            raise ValueError(
+                f"split: axis {ax} of size {n} does not divide into {k} equal sections"
+            )
+        step = n // k
+        bounds: list[tuple[Any, Any]] = [(i * step, (i + 1) * step) for i in range(k)]
+    else:
+        idx = list(_int_tuple("split", "indices", indices_or_sections))
+        bounds = list(zip([0, *idx], [*idx, None]))
+    parts = []
+    for start, stop in bounds:
+        slices: list[Any] = [None] * x.ndim
+        slices[ax] = (start, stop, 1)
+        parts.append(slice_axes(x, slices))
+    return parts
+
+
+def flip(x: Any, axis: Any = None, *, dims: Any = None) -> Any:
+    """Reverse the order of elements along ``axis`` (all axes when None), as numpy.flip."""
+    x = lift(x)
+    axes = normalize_axes(_axis_arg("flip", axis, dims), x.ndim, "flip")
+    slices: list[Any] = [None] * x.ndim
+    for a in axes:
+        slices[a] = (None, None, -1)
+    return slice_axes(x, slices)
+
+
+def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = 0) -> Any:
+    """Pad with a constant, as numpy.pad: ``pad_width`` is an int, a ``(before, after)`` pair, or
+    one pair per axis. Only ``mode="constant"`` with a scalar ``constant_values`` is supported."""
+    x = lift(x)
+    if mode != "constant":
+        raise ValueError(f"pad: mode {mode!r} is not supported; only 'constant'")
+    widths = np.asarray(pad_width)
+    if widths.dtype.kind not in "iu":
+        raise TypeError(f"pad: pad_width must be ints, got {pad_width!r}")
+    try:
+        widths = np.broadcast_to(widths, (x.ndim, 2))
+    except ValueError:
+        raise ValueError(
+            f"pad: pad_width {pad_width!r} does not fit an array of shape {format_shape(x.shape)}"
+        ) from None
+    if (widths < 0).any():
+        raise ValueError(f"pad: pad widths must be >= 0, got {pad_width!r}")
+    pw = tuple((int(b), int(a)) for b, a in widths)
+    if all(b == 0 and a == 0 for b, a in pw):
+        return x
+    value = _scalar_fill("pad", constant_values, as_dtype(x.dtype))
+    return apply(PAD, x, pad_width=pw, constant_value=value)
+
+
+def slice_axes(x: Any, slices: Sequence[Any]) -> Any:
+    """``x[s0, s1, ...]`` for basic slices: ``slices`` holds, per leading axis, a ``slice``, a
+    ``(start, stop, step)`` triple or None (the whole axis); missing trailing axes are whole.
+    Python slice semantics (negative bounds and steps), resolved against the call-time size."""
+    x = lift(x)
+    items = list(slices)
+    if len(items) > x.ndim:
+        raise ValueError(
+            f"slice_axes: {len(items)} slices for an array of shape {format_shape(x.shape)}"
+        )
+    items += [None] * (x.ndim - len(items))
+    canon = tuple(_canonical(_triple(s, "slice_axes"), d) for s, d in zip(items, x.shape))
+    if all(t == FULL for t in canon):
+        return x
+    return apply(SLICE_AXES, x, slices=canon)
