@@ -1,0 +1,117 @@
+"""Saving and loading arrays, tensors and (nested) state dicts as ``.npz`` files.
+
+Files are plain numpy archives read with ``allow_pickle=False``: loading a file never runs code
+from it. Nested dicts are stored with ``/``-joined keys.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+import zlib
+from typing import Any
+
+import numpy as np
+
+from graphjit.ops.base import is_tensor
+
+__all__ = ["save", "load"]
+
+_SINGLE = "__array__"
+
+
+def _to_array(value: Any, key: str) -> np.ndarray:
+    if is_tensor(value):
+        return np.asarray(value.detach().numpy())
+    if isinstance(value, (np.ndarray, np.generic, int, float, bool)):
+        arr = np.asarray(value)
+        if arr.dtype == object:
+            raise TypeError(f"save: {key!r} holds python objects, which are not saved")
+        return arr
+    raise TypeError(f"save: {key!r} is a {type(value).__name__}; save arrays, tensors or dicts")
+
+
+def _flatten(obj: dict[str, Any], prefix: str, out: dict[str, np.ndarray]) -> None:
+    for k, v in obj.items():
+        if not isinstance(k, str) or not k or "/" in k:
+            raise ValueError(f"save: dict keys must be non-empty strings without '/', got {k!r}")
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            _flatten(v, key + "/", out)
+        else:
+            out[key] = _to_array(v, key)
+
+
+def save(obj: Any, path: str | os.PathLike[str]) -> None:
+    """Save an array, a tensor, or a (nested) dict of them to ``path`` (a ``.npz`` file)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"save: path must be a str or path, got {type(path).__name__}")
+    arrays: dict[str, np.ndarray] = {}
+    if isinstance(obj, dict):
+        if _SINGLE in obj:
+            raise ValueError(f"save: {_SINGLE!r} is reserved (it marks a file of one array)")
+        _flatten(obj, "", arrays)
+    else:
+        arrays[_SINGLE] = _to_array(obj, "value")
+    tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
+    with open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)  # type: ignore[arg-type]
+    os.replace(tmp, path)
+
+
+def load(path: str | os.PathLike[str], as_tensors: bool = True) -> Any:
+    """Load what :func:`save` wrote: tensors (or numpy arrays with ``as_tensors=False``), in the
+    same (nested) dict structure. Never unpickles."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"load: path must be a str or path, got {type(path).__name__}")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (FileNotFoundError, PermissionError, IsADirectoryError):
+        raise  # about the path, not the content
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        # numpy calls any unrecognised file "pickled" and suggests allow_pickle: never do that
+        why = "not a .npz archive" if "pickle" in str(exc) else str(exc)
+        raise ValueError(
+            f"load: {os.fspath(path)!r} is not a graphjit/numpy .npz file ({why})"
+        ) from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"load: {os.fspath(path)!r} holds a bare array, not a saved state")
+
+    def wrap(key: str, a: Any) -> Any:
+        if not isinstance(a, np.ndarray):  # NpzFile hands back members that are not .npy as bytes
+            raise ValueError(f"load: {os.fspath(path)!r} has a member {key!r} that is not an array")
+        if not as_tensors:
+            return a
+        from graphjit.tensor import from_numpy
+
+        try:
+            return from_numpy(a)
+        except TypeError as exc:
+            raise TypeError(
+                f"load: {key!r} in {os.fspath(path)!r}: {exc}; or pass as_tensors=False to get "
+                "numpy arrays"
+            ) from None
+
+    with archive:
+        try:
+            items = {k: archive[k] for k in archive.files}
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            # object arrays (allow_pickle=False refuses them), bad CRCs, truncated members
+            raise ValueError(f"load: {os.fspath(path)!r} cannot be read: {exc}") from None
+    if list(items) == [_SINGLE]:
+        return wrap("value", items[_SINGLE])
+    result: dict[str, Any] = {}
+    for key, arr in items.items():
+        parts = key.split("/")
+        node = result
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                break
+        if "" in parts or not isinstance(node, dict) or parts[-1] in node:
+            raise ValueError(
+                f"load: {os.fspath(path)!r} has an entry {key!r} that does not fit a nested dict "
+                "(an empty name, or a name that is both an array and a dict)"
+            )
+        node[parts[-1]] = wrap(key, arr)
+    return result
