@@ -178,7 +178,10 @@ LOG2 = unary("log2", np.log2, "log2({0})", lambda x, out: 1.0 / (x * LN2))
 LOG1P = unary("log1p", np.log1p, "log1p({0})", lambda x, out: 1.0 / (1.0 + x))
 EXPM1 = unary("expm1", np.expm1, "expm1({0})", lambda x, out: out + 1.0)
 SQRT = unary("sqrt", np.sqrt, "sqrt({0})", lambda x, out: 0.5 / out)
-SQUARE = unary("square", np.square, "({0} * {0})", lambda x, out: 2 * x, to_float=False)
+# bool is rejected: numpy squares bool to int8, which graphjit has no dtype for
+SQUARE = unary(
+    "square", np.square, "({0} * {0})", lambda x, out: 2 * x, to_float=False, allow_bool=False
+)
 RECIPROCAL = unary(
     "reciprocal", lambda x: np.reciprocal(x), "(1.0 / {0})", lambda x, out: -(out * out)
 )
@@ -245,8 +248,10 @@ def _where_tie(a: Any, b: Any, out: Any) -> Any:
 
 
 def _pow_dx(x: Any, y: Any, out: Any) -> Any:
-    # y * x**(y-1), with the y == 0 case exact (0, not 0 * inf)
-    return where(equal(y, 0), 0.0, y * power(x, y - 1))
+    # y * x**(y-1), with the y == 0 case exact (0, not 0 * inf). The exponent of the unused
+    # branch is made safe too, so that its own derivative (second order) is not 0 * inf either.
+    y_is_0 = equal(y, 0)
+    return where(y_is_0, 0.0, y * power(x, where(y_is_0, 1, y - 1)))
 
 
 def _pow_dy(x: Any, y: Any, out: Any) -> Any:
