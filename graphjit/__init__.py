@@ -13,20 +13,100 @@ graph, eager tensors compute at once (see ``graphjit.tensor``).
 """
 
 from graphjit import (
+    nn,
     ops,
+    optim,
     testing,
 )
 from graphjit.autodiff import grad, hvp, jvp, vjp
+from graphjit.io import load, save
 from graphjit.ir import Node, TensorType
+from graphjit.jit import jit
 from graphjit.ops import *  # noqa: F403
 from graphjit.ops.leaves import Storage, Variable, constant, placeholder, variable
+from graphjit.rewrite import optimize
 from graphjit.runtime import CompiledFunction, compile
+
+# the eager Tensor (importing graphjit.tensor registers it with the dispatcher); nn, optim and io
+# work on it and on graphs alike
+from graphjit.tensor import (
+    Tensor,
+    arange,
+    as_tensor,
+    bool,  # noqa: F401 - PyTorch's dtype names gj.bool, gj.float, gj.int: not in __all__
+    cat,
+    cuda,
+    device,
+    double,
+    empty,
+    enable_grad,
+    eye,
+    float,  # noqa: F401
+    float32,
+    float64,
+    from_numpy,
+    full,
+    full_like,
+    int,  # noqa: F401
+    int32,
+    int64,
+    is_grad_enabled,
+    linspace,
+    long,
+    manual_seed,
+    no_grad,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    set_grad_enabled,
+    tensor,
+    zeros,
+    zeros_like,
+)
 from graphjit.viz import pprint, to_dot
 
 __version__ = "0.1.0"
 
 __all__ = [
     *ops.__all__,
+    "Tensor",
+    "arange",
+    "as_tensor",
+    "cat",
+    "cuda",
+    "device",
+    "double",
+    "empty",
+    "enable_grad",
+    "eye",
+    "float32",
+    "float64",
+    "from_numpy",
+    "full",
+    "int32",
+    "int64",
+    "is_grad_enabled",
+    "jit",
+    "linspace",
+    "long",
+    "manual_seed",
+    "no_grad",
+    "ones",
+    "rand",
+    "rand_like",
+    "randint",
+    "randn",
+    "randn_like",
+    "set_grad_enabled",
+    "tensor",
+    "zeros",
+    "zeros_like",
+    "ones_like",
+    "full_like",
     "CompiledFunction",
     "Node",
     "Storage",
@@ -36,8 +116,13 @@ __all__ = [
     "constant",
     "grad",
     "hvp",
+    "load",
+    "nn",
+    "optim",
+    "save",
     "jvp",
     "ops",
+    "optimize",
     "placeholder",
     "pprint",
     "testing",

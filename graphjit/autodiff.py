@@ -15,7 +15,7 @@ from typing import Any
 from graphjit import ir
 from graphjit.ir import Node, is_float
 from graphjit.ops import base
-from graphjit.ops.shapes import broadcast_shapes
+from graphjit.ops.shapes import broadcast_shapes, same_dim
 
 # parents(vertex) -> (op, inputs, attrs), or None for a leaf
 Parents = Callable[[Any], "tuple[base.OpDef, Sequence[Any], dict[str, Any]] | None"]
@@ -115,8 +115,10 @@ def _depends_on(order: Sequence[Any], wrt: Sequence[Any], parents: Parents) -> s
 
 
 def _as_node_list(xs: Any, what: str) -> tuple[list[Node], bool]:
-    single = isinstance(xs, Node)
+    single = isinstance(xs, Node) or base.is_tensor(xs)
     items = [xs] if single else list(xs)
+    # a model parameter (an eager tensor) stands for its graph variable
+    items = [base.as_node(x) if base.is_tensor(x) else x for x in items]
     for i, x in enumerate(items):
         if not isinstance(x, Node):
             raise TypeError(f"{what}[{i}] is a {type(x).__name__}, expected a graph node")
@@ -124,9 +126,11 @@ def _as_node_list(xs: Any, what: str) -> tuple[list[Node], bool]:
 
 
 def _check_fits(what: str, t: Any, target: Any) -> None:
-    """``t`` must broadcast to exactly ``target``'s shape."""
+    """``t`` must broadcast to exactly ``target``'s shape (a fixed size may stand for a ``None`` or
+    named dim: a numpy tangent for a ``(None, 3)`` input has a concrete shape)."""
     try:
-        ok = broadcast_shapes(t.shape, target.shape) == tuple(target.shape)
+        shape = broadcast_shapes(t.shape, target.shape)
+        ok = len(shape) == target.ndim and all(map(same_dim, shape, target.shape))
     except ValueError:
         ok = False
     if not ok:
@@ -141,10 +145,20 @@ def _zeros_like(x: Any) -> Any:
     return zeros_like(x)
 
 
+def _eager_args(outputs: Any) -> bool:
+    """True when ``outputs`` (one or a list) are eager tensors rather than graph nodes."""
+    first = outputs[0] if isinstance(outputs, (list, tuple)) and outputs else outputs
+    return base.is_tensor(first)
+
+
 def vjp(outputs: Any, wrt: Any, cotangents: Any) -> Any:
     """Vector-Jacobian product: sum_i cotangents[i] . d outputs[i] / d wrt, as graph nodes.
 
     Lists in give a list out; a single node in gives a single node out."""
+    if _eager_args(outputs):
+        from graphjit.autograd import vjp as tensor_vjp  # eager tensors: the tape does it
+
+        return tensor_vjp(outputs, wrt, cotangents)
     outs, _ = _as_node_list(outputs, "outputs")
     ws, single = _as_node_list(wrt, "wrt")
     cts = [cotangents] if not isinstance(cotangents, (list, tuple)) else list(cotangents)
@@ -165,12 +179,16 @@ def vjp(outputs: Any, wrt: Any, cotangents: Any) -> Any:
     return result[0] if single else result
 
 
-def grad(y: Any, wrt: Any, create_graph: bool = False) -> Any:
+def grad(y: Any, wrt: Any, create_graph: bool = False, retain_graph: bool | None = None) -> Any:
     """Gradient graph of scalar ``y`` with respect to each node in ``wrt``.
 
     A list in gives a list out; a single node gives a single node. A ``wrt`` that ``y`` does not
     depend on gets zeros of its shape. ``y`` must be a float scalar. (``create_graph`` is accepted
     for PyTorch compatibility; gradients of graphs are always graphs.)"""
+    if _eager_args(y):
+        from graphjit.autograd import grad as tensor_grad  # eager tensors: the tape does it
+
+        return tensor_grad(y, wrt, create_graph=create_graph, retain_graph=retain_graph)
     if not isinstance(y, Node):
         raise TypeError(f"grad: y must be a graph node or tensor, got {type(y).__name__}")
     if y.ndim != 0:

@@ -5,7 +5,17 @@ graph nodes and eager tensors.
 """
 
 from graphjit import _methods
-from graphjit.ops import creation, elementwise, indexing, leaves, linalg, reductions, shape  # noqa: F401
+from graphjit.ops import (  # noqa: F401
+    aliases,
+    creation,
+    elementwise,
+    indexing,
+    leaves,
+    linalg,
+    reductions,
+    shape,
+)
+from graphjit.ops.aliases import *  # noqa: F403
 from graphjit.ops.base import OPS, OpDef, apply, astype, defop, lift, result_dtype
 from graphjit.ops.creation import *  # noqa: F403
 from graphjit.ops.elementwise import *  # noqa: F403
@@ -21,5 +31,5 @@ __all__ = [
     "OPS", "OpDef", "apply", "astype", "defop", "lift", "result_dtype", "Storage", "Variable",
     "constant", "placeholder", "variable",
     *elementwise.__all__, *reductions.__all__, *shape.__all__, *indexing.__all__,
-    *linalg.__all__, *creation.__all__,
+    *linalg.__all__, *creation.__all__, *aliases.__all__,
 ]  # fmt: skip

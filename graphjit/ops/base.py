@@ -180,8 +180,35 @@ def _check_python_value(x: Any) -> None:
         raise TypeError("None is not an array value")
 
 
+_promotion_memo: dict[tuple[Any, ...], str] = {}
+
+
+def _promotion_key(a: Any) -> Any:
+    """What the promotion of ``a`` depends on: its dtype, or for a weak python scalar its type
+    (NEP 50: a python scalar's value never changes the result dtype). None: not memoisable."""
+    t = type(a)
+    if t is bool or t is int or t is float:
+        return t
+    if isinstance(a, (Node, np.ndarray, np.generic)) or is_tensor(a):
+        return a.dtype
+    return None
+
+
 def result_dtype(args: Sequence[Any], to_float: bool = False) -> str:
     """numpy 2 promotion of the given arguments (python scalars weak), in graphjit's dtypes."""
+    key = (to_float, *(_promotion_key(a) for a in args))
+    memoisable = None not in key
+    if memoisable:
+        hit = _promotion_memo.get(key)
+        if hit is not None:
+            return hit
+    result = _result_dtype(args, to_float)
+    if memoisable:
+        _promotion_memo[key] = result
+    return result
+
+
+def _result_dtype(args: Sequence[Any], to_float: bool) -> str:
     keys = [_dtype_key(a) for a in args]
     dt = np.result_type(*keys)
     if dt.kind == "u" and dt.itemsize >= 4:
@@ -210,6 +237,13 @@ def _as_array(x: Any, dtype: str | None) -> np.ndarray:
 
 def apply(op: OpDef, *args: Any, **attrs: Any) -> Any:
     """Run ``op`` on ``args``: a graph node if any argument is a node, else an eager tensor."""
+    if _eager is not None and args and type(args[0]) is _eager.tensor_type:
+        # the eager hot path: tensors of one dtype need no promotion or lifting
+        dt = args[0].dtype
+        if all(type(a) is type(args[0]) and a.dtype == dt for a in args) and (
+            not op.to_float or dt in ir.FLOAT_DTYPES
+        ):
+            return _eager.run(op, args, attrs)
     graph = any(isinstance(a, Node) for a in args)
     if not graph and not any(is_tensor(a) for a in args) and _eager is None:
         graph = True  # no eager backend loaded: plain values build constant graphs
@@ -268,6 +302,21 @@ def as_node(x: Any) -> Node:
         assert _eager is not None
         return _eager.to_node(x)
     return constant_node(_as_array(x, None))
+
+
+def write_out(result: Any, out: Any, fn: str) -> Any:
+    """numpy/PyTorch ``out=``: copy ``result`` into the eager tensor ``out`` and return ``out``."""
+    if out is None:
+        return result
+    if isinstance(result, Node) or isinstance(out, Node):
+        raise TypeError(f"{fn}: out= needs eager tensors; graph nodes are immutable values")
+    if not is_tensor(out):
+        raise TypeError(f"{fn}: out= must be a tensor, got {type(out).__name__}")
+    if tuple(out.shape) != tuple(result.shape):
+        raise ValueError(
+            f"{fn}: out= has shape {tuple(out.shape)}, the result {tuple(result.shape)}"
+        )
+    return out.copy_(result)
 
 
 def astype(x: Any, dtype: Any) -> Any:

@@ -2,7 +2,7 @@
 
 These make concrete values (their sizes are python ints, known now), so they are not ops: each
 builds a numpy array and hands it to :func:`_make`, the one place that decides what a created value
-becomes (a graph constant today; an eager ``Tensor`` once ``graphjit.tensor`` exists).
+becomes: an eager ``Tensor``, which turns into a graph constant when it meets graph nodes.
 
 Signatures follow numpy, and also accept PyTorch's spellings where they do not clash: sizes as
 varargs (``zeros(2, 3)``), ``end=`` for ``stop``, ``steps=`` for ``num``.

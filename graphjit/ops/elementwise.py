@@ -19,7 +19,7 @@ import numpy as np
 import scipy.special as sps
 
 from graphjit.ir import TensorType, as_dtype, is_float
-from graphjit.ops.base import OpDef, apply, defop, lift, zero_jvp, zero_vjp
+from graphjit.ops.base import OpDef, apply, defop, lift, write_out, zero_jvp, zero_vjp
 from graphjit.ops.shapes import elementwise_type
 
 __all__ = [
@@ -441,8 +441,8 @@ ASTYPE = defop(
 
 
 def _unary_fn(op: OpDef) -> Callable[[Any], Any]:
-    def fn(x: Any) -> Any:
-        return apply(op, x)
+    def fn(x: Any, *, out: Any = None) -> Any:
+        return write_out(apply(op, x), out, op.name)
 
     fn.__name__ = op.name
     fn.__qualname__ = op.name
@@ -451,8 +451,8 @@ def _unary_fn(op: OpDef) -> Callable[[Any], Any]:
 
 
 def _binary_fn(op: OpDef) -> Callable[[Any, Any], Any]:
-    def fn(x: Any, y: Any) -> Any:
-        return apply(op, x, y)
+    def fn(x: Any, y: Any, *, out: Any = None) -> Any:
+        return write_out(apply(op, x, y), out, op.name)
 
     fn.__name__ = op.name
     fn.__qualname__ = op.name

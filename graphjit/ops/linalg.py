@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from graphjit.ir import Dim, Node, TensorType, format_shape
-from graphjit.ops.base import OpDef, apply, defop, is_tensor, lift
+from graphjit.ops.base import OpDef, apply, defop, is_tensor, lift, write_out
 from graphjit.ops.shapes import broadcast_dims, broadcast_shapes, normalize_axis, same_dim
 
 __all__ = ["matmul", "dot", "outer", "tensordot", "einsum"]
@@ -121,10 +121,11 @@ MATMUL: OpDef = defop(
 )
 
 
-def matmul(a: Any, b: Any) -> Any:
+def matmul(a: Any, b: Any, *, out: Any = None) -> Any:
     """Matrix product ``a @ b`` as numpy.matmul: 1-D x 1-D is the inner product, a 1-D operand is
-    a row (left) or column (right) vector, leading dims broadcast. Int inputs give int results."""
-    return apply(MATMUL, a, b)
+    a row (left) or column (right) vector, leading dims broadcast. Int inputs give int results.
+    ``out=`` (eager tensors only) writes the result into an existing tensor."""
+    return write_out(apply(MATMUL, a, b), out, "matmul")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -706,9 +706,13 @@ def reshape_like(x: Any, ref: Any) -> Any:
     return apply(RESHAPE_LIKE, x, ref)
 
 
-def transpose(x: Any, axes: Any = None) -> Any:
-    """Permute the axes (reverse them when ``axes`` is None), as numpy.transpose."""
+def transpose(x: Any, axes: Any = None, dim1: Any = None) -> Any:
+    """Permute the axes (reverse them when ``axes`` is None), as numpy.transpose.
+
+    PyTorch's ``transpose(x, dim0, dim1)`` (two ints) swaps those two axes."""
     x = lift(x)
+    if dim1 is not None:
+        return swapaxes(x, axes, dim1)
     if axes is None:
         perm = tuple(range(x.ndim))[::-1]
     else:

@@ -1,0 +1,363 @@
+"""The eager tape: grad mode, ``grad_fn`` names, and the backward pass over tensors.
+
+Every op result that needs a gradient records a tape entry ``(op, inputs, attrs, input versions,
+output version[, label])`` in its ``_ctx``. The backward pass is
+:func:`graphjit.autodiff.reverse_sweep`, the same sweep that differentiates graphs, given a
+``parents`` function that reads tape entries: the ops' vjp rules run on tensors, under
+``no_grad`` (or recorded again, with ``create_graph=True``, for higher derivatives).
+
+The version numbers catch a tensor modified in place after an op used it (its saved value would be
+wrong): backward then raises instead of returning a silently wrong gradient, as PyTorch does.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from graphjit import autodiff, ir
+from graphjit.ops import base
+
+if TYPE_CHECKING:
+    from graphjit.tensor import Tensor
+
+__all__ = [
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "is_grad_enabled",
+    "backward",
+    "grad",
+    "vjp",
+    "GradFn",
+    "ImplicitGradientError",
+]
+
+# --------------------------------------------------------------------------------------------------
+# grad mode
+
+
+class _GradMode(threading.local):
+    enabled = True
+
+
+mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    return mode.enabled
+
+
+class no_grad:  # noqa: N801 - PyTorch's name
+    """Context manager and decorator (``@gj.no_grad`` or ``@gj.no_grad()``): ops inside record no
+    tape, so their results do not require grad. Use it for optimiser steps and evaluation."""
+
+    _enabled = False
+
+    def __new__(cls, func: Callable[..., Any] | None = None) -> Any:
+        self = super().__new__(cls)
+        return self(func) if func is not None else self
+
+    def __enter__(self) -> None:
+        self._prev = mode.enabled
+        mode.enabled = self._enabled
+
+    def __exit__(self, *exc: object) -> None:
+        mode.enabled = self._prev
+
+    def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        enabled = self._enabled
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            prev = mode.enabled
+            mode.enabled = enabled
+            try:
+                return func(*args, **kwargs)
+            finally:
+                mode.enabled = prev
+
+        return wrapper
+
+
+class enable_grad(no_grad):  # noqa: N801
+    """Context manager and decorator: record the tape again (inside a ``no_grad`` block)."""
+
+    _enabled = True
+
+
+class set_grad_enabled:  # noqa: N801
+    """``set_grad_enabled(False)`` switches recording off now; used as a context manager it
+    restores the previous mode on exit."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._prev = mode.enabled
+        mode.enabled = bool(enabled)
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: object) -> None:
+        mode.enabled = self._prev
+
+
+# --------------------------------------------------------------------------------------------------
+# tape entries and grad_fn
+
+Tape = tuple  # (op, inputs, attrs, input versions, output version[, label]); see the module doc
+
+_TORCH_NAMES = {
+    "add": "Add",
+    "subtract": "Sub",
+    "multiply": "Mul",
+    "divide": "Div",
+    "power": "Pow",
+    "negative": "Neg",
+    "matmul": "Mm",
+    "astype": "ToCopy",
+    "getitem": "Index",
+    "concatenate": "Cat",
+    "reshape": "View",
+    "broadcast_to": "Expand",
+    "expand_dims": "Unsqueeze",
+}
+
+
+def grad_fn_name(ctx: Tape) -> str:
+    """PyTorch's name for what made a tensor: ``MulBackward0``, ``MeanBackward0``..."""
+    name = ctx[5] if len(ctx) > 5 else None
+    if name is None:
+        op = ctx[0].name
+        name = _TORCH_NAMES.get(op) or "".join(p.capitalize() for p in op.split("_"))
+    return f"{name}Backward0"
+
+
+def labelled(t: Tensor, label: str) -> Tensor:
+    """Name ``t``'s tape entry after the composite that made it (``mean`` is ``sum / n``, but
+    PyTorch users expect ``MeanBackward0``)."""
+    if t._ctx is not None:
+        t._ctx = (*t._ctx[:5], label)
+    return t
+
+
+class GradFn:
+    """What ``tensor.grad_fn`` shows: the op that made the tensor (class ``MulBackward0`` ...)."""
+
+    __slots__ = ("op",)
+
+    def __init__(self, op: base.OpDef) -> None:
+        self.op = op
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} ({self.op.name})>"
+
+
+_grad_fn_types: dict[str, type] = {}
+
+
+def grad_fn(ctx: Tape) -> GradFn:
+    name = grad_fn_name(ctx)
+    cls = _grad_fn_types.get(name)
+    if cls is None:
+        cls = _grad_fn_types[name] = type(name, (GradFn,), {"__slots__": ()})
+    return cls(ctx[0])
+
+
+def _tape_inputs(t: Tensor) -> Sequence[Tensor]:
+    ctx = t._ctx
+    return () if ctx is None or ctx[1] is None else ctx[1]
+
+
+def _tape_parents(t: Tensor) -> tuple[base.OpDef, Sequence[Tensor], dict[str, Any]] | None:
+    ctx = t._ctx
+    if ctx is None:
+        return None
+    op, inputs, attrs, versions, out_version = ctx[:5]
+    if inputs is None:
+        raise RuntimeError(
+            f"backward through {grad_fn_name(ctx)} a second time: the first backward freed what "
+            "it saved. Pass retain_graph=True to the first backward (or gj.grad) to keep it."
+        )
+    if t._version != out_version or any(x._version != v for x, v in zip(inputs, versions)):
+        raise RuntimeError(
+            f"a tensor needed to differentiate {grad_fn_name(ctx)} was modified by an in-place "
+            "operation after it was used; compute a new tensor instead, or .clone() it before "
+            "modifying it"
+        )
+    return op, inputs, attrs
+
+
+def _free(order: Sequence[Tensor]) -> None:
+    for t in order:
+        ctx = t._ctx
+        if ctx is not None:
+            t._ctx = (ctx[0], None, None, None, None, *ctx[5:])
+
+
+def _reaching(order: Sequence[Tensor], wrt: Sequence[Tensor]) -> set[int]:
+    """ids of the tensors in ``order`` that lie on a path from some tensor in ``wrt``."""
+    reach = {id(w) for w in wrt}
+    for v in order:
+        ctx = v._ctx
+        if ctx is not None and ctx[1] is not None and any(id(x) in reach for x in ctx[1]):
+            reach.add(id(v))
+    return reach
+
+
+# --------------------------------------------------------------------------------------------------
+# backward and grad
+
+
+class ImplicitGradientError(RuntimeError, ValueError):
+    """backward()/grad() of an output with more than one element and no gradient given: a
+    RuntimeError as in PyTorch, and a ValueError as ``gj.grad`` raises for graphs."""
+
+
+def _seed(y: Tensor, gradient: Any, what: str) -> Any:
+    if gradient is None:
+        if y.numel() != 1:
+            raise ImplicitGradientError(
+                f"{what}: the gradient can only be implied for a one-element output, this one has "
+                f"shape {y.shape}; pass gradient= (a tensor of that shape), or reduce it first "
+                "(e.g. y.sum().backward())"
+            )
+        return base.lift(np.ones(y.shape, dtype=y.dtype))
+    g = base.lift(gradient)
+    if tuple(g.shape) != tuple(y.shape):
+        raise ValueError(f"{what}: gradient has shape {g.shape}, the output has shape {y.shape}")
+    return g if g.dtype == y.dtype else g.astype(y.dtype)
+
+
+def _sweep(
+    order: Sequence[Tensor],
+    seeds: list[tuple[Tensor, Any]],
+    active: Callable[[Any], bool],
+    create_graph: bool,
+) -> dict[int, Any]:
+    prev = mode.enabled
+    mode.enabled = bool(create_graph)
+    try:
+        return autodiff.reverse_sweep(order, seeds, _tape_parents, active)
+    finally:
+        mode.enabled = prev
+
+
+def _requires(v: Tensor) -> bool:
+    return v._requires_grad
+
+
+def _accumulate_grad(t: Tensor, g: Tensor, create_graph: bool) -> None:
+    """``t.grad += g``: in place on plain gradients (PyTorch), out of place on the tape."""
+    if not create_graph:
+        g = base.lift(np.array(g.numpy(), copy=True))  # never alias another tensor's array
+    if t.grad is None:
+        t.grad = g
+    elif create_graph or t.grad._requires_grad:
+        t.grad = t.grad + g
+    else:
+        t.grad._data += g._data
+        t.grad._version += 1
+
+
+def backward(
+    y: Tensor,
+    gradient: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Sequence[Tensor] | None = None,
+) -> None:
+    """``y.backward()``: accumulate d y / d leaf into ``.grad`` of each leaf that requires grad
+    (of ``inputs`` only, when given) and of each tensor that called ``retain_grad()``."""
+    if not y._requires_grad:
+        raise RuntimeError(
+            "backward: this tensor does not require grad, so there is nothing to differentiate: "
+            "none of its inputs had requires_grad=True, or it was computed under gj.no_grad()"
+        )
+    seed = _seed(y, gradient, "backward")
+    if retain_graph is None:
+        retain_graph = create_graph
+    order = ir.toposort([y], inputs_of=_tape_inputs)
+    wanted: set[int] | None = None
+    active: Callable[[Any], bool] = _requires
+    if inputs is not None:
+        wanted = {id(x) for x in inputs}
+        reach = _reaching(order, list(inputs))
+        active = lambda v: id(v) in reach  # noqa: E731
+    cot = _sweep(order, [(y, seed)], active, create_graph)
+    for t in order:
+        if t._requires_grad and (t._ctx is None or t._retain):
+            if wanted is not None and id(t) not in wanted:
+                continue
+            g = cot.get(id(t))
+            if g is not None:
+                _accumulate_grad(t, g, create_graph)
+    if not retain_graph:
+        _free(order)
+
+
+def grad(
+    outputs: Any,
+    inputs: Any,
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+) -> Any:
+    """``gj.grad`` on tensors (PyTorch's ``torch.autograd.grad``): d outputs / d inputs, leaving
+    ``.grad`` alone. A list in gives a list out; an input the outputs do not depend on gets
+    zeros. With ``create_graph`` the results are on the tape (differentiate them again)."""
+    outs = [outputs] if base.is_tensor(outputs) else list(outputs)
+    single = base.is_tensor(inputs)
+    ws = [inputs] if single else list(inputs)
+    for i, w in enumerate(ws):
+        if not base.is_tensor(w):
+            raise TypeError(f"grad: inputs[{i}] is a {type(w).__name__}, expected a Tensor")
+        if not w._requires_grad:
+            raise RuntimeError(f"grad: inputs[{i}] does not require grad")
+    if grad_outputs is None:
+        gos: list[Any] = [None] * len(outs)
+    else:
+        gos = (
+            [grad_outputs]
+            if len(outs) == 1 and not isinstance(grad_outputs, list)
+            else list(grad_outputs)
+        )
+    if len(gos) != len(outs):
+        raise ValueError(f"grad: {len(outs)} outputs but {len(gos)} grad_outputs")
+    seeds = []
+    for i, (o, go) in enumerate(zip(outs, gos)):
+        if not base.is_tensor(o) or not o._requires_grad:
+            raise RuntimeError(
+                f"grad: outputs[{i}] does not require grad (no input had requires_grad=True, or "
+                "it was computed under gj.no_grad())"
+            )
+        seeds.append((o, _seed(o, go, "grad")))
+    if retain_graph is None:
+        retain_graph = create_graph
+    order = ir.toposort(outs, inputs_of=_tape_inputs)
+    reach = _reaching(order, ws)
+    cot = _sweep(order, seeds, lambda v: id(v) in reach, create_graph)
+    result = []
+    for w in ws:
+        g = cot.get(id(w))
+        if g is None:
+            with no_grad():
+                g = base.lift(np.zeros(w.shape, dtype=w.dtype))
+        elif not create_graph:
+            g = g.detach()
+        result.append(g)
+    if not retain_graph:
+        _free(order)
+    return result[0] if single else result
+
+
+def vjp(outputs: Any, inputs: Any, cotangents: Any) -> Any:
+    """``gj.vjp`` on tensors: sum_i cotangents[i] . d outputs[i] / d inputs (the tape is kept)."""
+    cts = [cotangents] if base.is_tensor(outputs) else list(cotangents)
+    return grad(outputs, inputs, grad_outputs=cts, retain_graph=True)

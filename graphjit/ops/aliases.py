@@ -1,0 +1,79 @@
+"""PyTorch's names for functions graphjit already has under numpy's names.
+
+Tutorials written for PyTorch call ``torch.mul``, ``torch.clamp`` or ``torch.unsqueeze``; with these
+aliases the same lines work with ``gj.`` in front. Each is the numpy-named function, nothing more.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphjit.ops import elementwise as ew
+from graphjit.ops import linalg, shape
+from graphjit.ops.base import lift, write_out
+
+__all__ = ["mul", "sub", "div", "pow", "neg", "clamp", "mm", "t", "unsqueeze", "permute", "flatten",
+           "numel"]  # fmt: skip
+
+mul = ew.multiply
+sub = ew.subtract
+div = ew.divide
+pow = ew.power
+neg = ew.negative
+unsqueeze = shape.expand_dims
+
+
+def clamp(x: Any, min: Any = None, max: Any = None, *, out: Any = None) -> Any:  # noqa: A002
+    """``x`` limited to [min, max], as torch.clamp (numpy: ``gj.clip``)."""
+    return write_out(ew.clip(x, min, max), out, "clamp")
+
+
+def mm(a: Any, b: Any, *, out: Any = None) -> Any:
+    """Matrix product of two 2-D arrays, as torch.mm."""
+    a, b = lift(a), lift(b)
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"mm: expects two 2-D arrays, got {a.ndim}-D and {b.ndim}-D; use matmul")
+    return linalg.matmul(a, b, out=out)
+
+
+def t(x: Any) -> Any:
+    """Transpose of an array of at most 2 dims, as torch.t."""
+    x = lift(x)
+    if x.ndim > 2:
+        raise ValueError(f"t: expects at most 2 dims, got {x.ndim}; use transpose or swapaxes")
+    return shape.transpose(x)
+
+
+def permute(x: Any, *dims: Any) -> Any:
+    """Axes in the given order, as torch.permute (numpy: ``transpose(x, axes)``)."""
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    return shape.transpose(x, dims)
+
+
+def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
+    """Dims ``start_dim..end_dim`` merged into one, as torch.flatten."""
+    x = lift(x)
+    if x.ndim == 0:
+        return shape.reshape(x, (1,))
+    start = start_dim % x.ndim
+    end = end_dim % x.ndim
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    dims = list(x.shape)
+    if any(not isinstance(d, int) for d in dims[:start] + dims[end + 1 :]):
+        raise ValueError(
+            "flatten: dims outside the flattened range must have fixed sizes in a graph"
+        )
+    return shape.reshape(x, (*dims[:start], -1, *dims[end + 1 :]))
+
+
+def numel(x: Any) -> int:
+    """Number of elements (fixed sizes only), as torch.numel."""
+    x = lift(x)
+    size = 1
+    for d in x.shape:
+        if not isinstance(d, int):
+            raise ValueError("numel: the array has a dim whose size is only known at call time")
+        size *= d
+    return size

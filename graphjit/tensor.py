@@ -1,0 +1,806 @@
+"""The eager ``Tensor``: define-by-run autograd on the same ops as the graphs.
+
+A ``Tensor`` holds a numpy array and computes at once: every ``gj.*`` function and operator given
+tensors runs the op's reference implementation through the eager backend registered here. When an
+input requires grad, the result records a tape entry (see :mod:`graphjit.autograd`), and
+``backward`` differentiates with the ops' own vjp rules: one derivative table for both modes.
+
+Dtypes follow numpy, not PyTorch: a python float makes float64 (``gj.tensor([1.0])`` is float64),
+a float32 numpy array stays float32; ``.float()`` converts to float32 and ``.double()`` to float64.
+
+Memory: ``gj.from_numpy(a)`` and ``t.numpy()`` share the array both ways; in-place ops
+(``add_``, ``t[i] = v``, ``+=``) write into it. A tensor used in a graph op becomes a constant node,
+or, when it requires grad (a parameter), a variable node over the same array, so a compiled
+training step updates what the eager model reads. In-place ops on tensors that take part in
+autograd are recorded on the tape and give the tensor a new array instead.
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from graphjit import autograd, ir
+from graphjit import ops as F  # noqa: N812 - the gj functions, as torch.nn.functional
+from graphjit._methods import ArrayMethods
+from graphjit._torch_methods import MaxMin, TorchMethods
+from graphjit.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from graphjit.device import CPU, check_device, cuda, device, is_device
+from graphjit.ir import Node, TensorType, as_dtype, is_float
+from graphjit.ops import base, creation
+from graphjit.ops.leaves import Storage, Variable, constant, variable_from_storage
+
+__all__ = [
+    "Tensor",
+    "MaxMin",
+    "tensor",
+    "as_tensor",
+    "from_numpy",
+    "zeros",
+    "ones",
+    "full",
+    "empty",
+    "arange",
+    "linspace",
+    "eye",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "rand",
+    "randn",
+    "randint",
+    "rand_like",
+    "randn_like",
+    "manual_seed",
+    "cat",
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "is_grad_enabled",
+    "device",
+    "cuda",
+    "float32",
+    "float64",
+    "int32",
+    "int64",
+    "double",
+    "long",
+]
+
+# PyTorch's dtype names (``dtype=gj.float``). ``float``, ``int`` and ``bool`` are left out of
+# __all__ so that ``from graphjit import *`` does not shadow the builtins.
+float32, float64, int32, int64 = "float32", "float64", "int32", "int64"
+float, double = "float32", "float64"
+int, long = "int32", "int64"
+bool = "bool"
+_DEFAULT_DTYPES = ("float64", "int64", "bool")
+_mode = autograd.mode
+
+# numpy's dtype.name is a slow python property: look names up instead
+_DTYPE_NAMES: dict[np.dtype, str] = {np.dtype(n): n for n in ir.DTYPES}
+
+
+def _dtype_name(arr: np.ndarray) -> str:
+    return _DTYPE_NAMES.get(arr.dtype) or arr.dtype.name
+
+
+def _fast_type(arr: np.ndarray) -> TensorType:
+    """The TensorType of a concrete array, skipping validation (numpy shapes are always valid)."""
+    t = object.__new__(TensorType)
+    object.__setattr__(t, "shape", arr.shape)
+    object.__setattr__(t, "dtype", _dtype_name(arr))
+    return t
+
+
+def _new(data: np.ndarray) -> Tensor:
+    """A leaf tensor over ``data`` (no copy), bypassing ``Tensor.__init__``'s argument parsing."""
+    t = object.__new__(Tensor)
+    t._data = data
+    t._ctx = None
+    t._requires_grad = False
+    t._version = 0
+    t.grad = None
+    t._var = None
+    t._retain = False
+    return t
+
+
+def _value(x: Any) -> Any:
+    """The numpy value of a tensor (other values unchanged)."""
+    return x._data if isinstance(x, Tensor) else x
+
+
+class Tensor(TorchMethods, ArrayMethods):  # type: ignore[misc]  # PyTorch's signatures win
+    """An eager n-d array with PyTorch-style autograd (``requires_grad``, ``backward``, ``grad``).
+
+    Build tensors with :func:`tensor`, :func:`from_numpy`, ``gj.zeros``/``ones``/``rand``/...;
+    ``Tensor(data)`` makes a float tensor and ``Tensor(2, 3)`` a 2x3 one, as in PyTorch."""
+
+    __slots__ = ("__weakref__", "_ctx", "_data", "_requires_grad", "_retain", "_var", "_version",
+                 "grad")  # fmt: skip
+    __hash__ = object.__hash__  # tensors are dict keys by identity; == is elementwise
+
+    _data: np.ndarray
+    _ctx: autograd.Tape | None
+    _requires_grad: builtins.bool
+    _version: builtins.int
+    grad: Tensor | None
+    _var: Variable | None
+    _retain: builtins.bool
+
+    def __init__(self, *args: Any, requires_grad: builtins.bool = False) -> None:
+        if args and all(isinstance(a, (builtins.int, np.integer)) for a in args):
+            data = np.zeros(tuple(builtins.int(a) for a in args), dtype="float64")
+        elif len(args) == 1:
+            floaty = not isinstance(args[0], (Tensor, np.ndarray))
+            data = _array_from(args[0], "float64" if floaty else None, copy=True)
+        elif not args:
+            data = np.zeros((0,), dtype="float64")
+        else:
+            raise TypeError(
+                f"Tensor(): expected sizes (Tensor(2, 3)) or one data argument, got {args!r}"
+            )
+        self._data = data
+        self._ctx = None
+        self._requires_grad = False
+        self._version = 0
+        self.grad = None
+        self._var = None
+        self._retain = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # -- basic attributes
+    @property
+    def shape(self) -> tuple[builtins.int, ...]:
+        return self._data.shape
+
+    @property
+    def dtype(self) -> str:
+        return _dtype_name(self._data)
+
+    @property
+    def ndim(self) -> builtins.int:
+        return self._data.ndim
+
+    @property
+    def type_(self) -> TensorType:
+        """Shape and dtype as a graph TensorType."""
+        return _fast_type(self._data)
+
+    @property
+    def device(self) -> device:
+        return CPU
+
+    @property
+    def is_cuda(self) -> builtins.bool:
+        return False
+
+    def size(self, dim: builtins.int | None = None) -> Any:
+        """The shape (a tuple), or the length of dimension ``dim``."""
+        return self.shape if dim is None else self.shape[dim]
+
+    def dim(self) -> builtins.int:
+        return self.ndim
+
+    def numel(self) -> builtins.int:
+        return builtins.int(self._data.size)
+
+    nelement = numel
+
+    def __len__(self) -> builtins.int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        for i in range(self.shape[0]):
+            yield self[i]
+
+    def __eq__(self, other: Any) -> Any:
+        return F.equal(self, other)
+
+    def __ne__(self, other: Any) -> Any:
+        return F.not_equal(self, other)
+
+    # -- conversion to python / numpy
+    def numpy(self) -> np.ndarray:
+        """The tensor's array itself (no copy): changing one changes the other."""
+        return self._data
+
+    def __array__(self, dtype: Any = None, copy: builtins.bool | None = None) -> np.ndarray:
+        arr = self._data if dtype is None else self._data.astype(dtype, copy=False)
+        return arr.copy() if copy else arr
+
+    def tolist(self) -> Any:
+        return self._data.tolist()
+
+    def item(self) -> Any:
+        """The single value of a one-element tensor, as a python number."""
+        if self._data.size != 1:
+            raise ValueError(
+                f"item(): a tensor with {self._data.size} elements (shape {self.shape}) cannot be "
+                "converted to a python number; index it first or reduce it (e.g. .sum())"
+            )
+        return self._data.item()
+
+    def __float__(self) -> builtins.float:
+        return builtins.float(self.item())
+
+    def __int__(self) -> builtins.int:
+        return builtins.int(self.item())
+
+    def __index__(self) -> builtins.int:
+        if self.dtype not in ("int32", "int64") or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return builtins.int(self.item())
+
+    def __bool__(self) -> builtins.bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"the truth value of a tensor with {self._data.size} elements is ambiguous; use "
+                ".any() or .all()"
+            )
+        return builtins.bool(self.item())
+
+    def __format__(self, spec: str) -> str:
+        if self.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
+    def __repr__(self) -> str:
+        body = np.array2string(
+            self._data, separator=", ", prefix="tensor(", precision=4, threshold=1000
+        )
+        extra = []
+        if self.dtype not in _DEFAULT_DTYPES or self._data.size == 0:
+            extra.append(f"dtype={self.dtype}")
+        if self._ctx is not None:
+            extra.append(f"grad_fn=<{autograd.grad_fn_name(self._ctx)}>")
+        elif self._requires_grad:
+            extra.append("requires_grad=True")
+        return "tensor(" + ", ".join([body, *extra]) + ")"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"data": self._data, "requires_grad": self._requires_grad}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        Tensor.__init__(self, state["data"], requires_grad=state["requires_grad"])
+
+    def __deepcopy__(self, memo: dict[builtins.int, Any]) -> Tensor:
+        if self._ctx is not None:
+            raise RuntimeError(
+                "only leaf tensors (made by the user, not by an op) can be deep-copied; "
+                "deep-copy t.detach() instead"
+            )
+        t = _new(self._data.copy())
+        t._requires_grad = self._requires_grad
+        memo[id(self)] = t
+        return t
+
+    # -- autograd
+    @property
+    def requires_grad(self) -> builtins.bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: builtins.bool) -> None:
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
+        """Mark a leaf tensor as needing gradients (in place); returns the tensor."""
+        requires_grad = builtins.bool(requires_grad)
+        if self._ctx is not None:
+            if requires_grad:
+                return self
+            raise RuntimeError(
+                "requires_grad can only be changed on leaf tensors; use .detach() to get a tensor "
+                "that does not require grad"
+            )
+        if requires_grad and not is_float(self.dtype):
+            raise RuntimeError(
+                f"only floating point tensors can require gradients, this one is {self.dtype}; "
+                "convert it first (e.g. .double())"
+            )
+        self._requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> builtins.bool:
+        """True for tensors made by the user (or that do not require grad); False for op results
+        on the tape."""
+        return self._ctx is None
+
+    @property
+    def grad_fn(self) -> autograd.GradFn | None:
+        """The op that made this tensor (``MulBackward0``...), None for leaves."""
+        return None if self._ctx is None else autograd.grad_fn(self._ctx)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor in the next backward."""
+        if not self._requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad")
+        self._retain = True
+
+    def detach(self) -> Tensor:
+        """A tensor sharing this one's array, cut from the tape (requires_grad False)."""
+        return _new(self._data)
+
+    def detach_(self) -> Tensor:
+        self._ctx = None
+        self._requires_grad = False
+        return self
+
+    @property
+    def data(self) -> Tensor:
+        """The values without autograd (shares the array). Assigning ``t.data = v`` writes ``v``
+        into the tensor's array in place when shapes and dtypes agree (so numpy views and compiled
+        graphs sharing the array see it), else gives the tensor a new array."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        arr = np.asarray(_value(value))
+        if arr.shape == self._data.shape and arr.dtype == self._data.dtype:
+            self._data[...] = arr
+        else:
+            self._rebind(_array_from(arr, None, copy=True))
+
+    def _rebind(self, data: np.ndarray) -> None:
+        self._data = data
+        self._var = None
+
+    def backward(
+        self,
+        gradient: Any = None,
+        retain_graph: builtins.bool | None = None,
+        create_graph: builtins.bool = False,
+        inputs: Sequence[Tensor] | None = None,
+    ) -> None:
+        """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
+
+        ``gradient`` is the cotangent (needed unless the tensor has one element). The tape is
+        freed afterwards unless ``retain_graph`` (default: ``create_graph``); with
+        ``create_graph`` the gradients are on the tape themselves (second derivatives)."""
+        autograd.backward(self, gradient, retain_graph, create_graph, inputs)
+
+    def clone(self) -> Tensor:
+        """A copy with its own array; on the tape when this tensor requires grad."""
+        if self._requires_grad and _mode.enabled:
+            return self * 1
+        return _new(self._data.copy())
+
+    # -- device and dtype
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
+        dev, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+        copy = kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to(): unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dev, dtype = a.device, a.dtype
+            elif is_device(a):
+                dev = a
+            else:
+                dtype = a
+        check_device(dev, "to()")
+        out = self if dtype is None else F.astype(self, dtype)
+        return out.clone() if copy and out is self else out
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def cuda(self, device: Any = "cuda") -> Tensor:
+        return self.to(device)
+
+    # -- in place (PyTorch: trailing underscore)
+    def _check_inplace(self, what: str) -> None:
+        if self._requires_grad and self._ctx is None and _mode.enabled:
+            raise RuntimeError(
+                f"{what}: a leaf tensor that requires grad is being modified in place; do it "
+                "under `with gj.no_grad():` (as an optimiser step does) or work on a copy"
+            )
+
+    def _inplace(self, fn: Callable[..., Any], *args: Any, what: str) -> Tensor:
+        """``self = fn(self, *args)`` in place: on the tape when autograd is involved, otherwise
+        written into the tensor's array (so views and numpy arrays sharing it see the change)."""
+        self._check_inplace(what)
+        tracked = _mode.enabled and (
+            self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
+        )
+        if not tracked:
+            with no_grad():
+                new = fn(self, *args)
+            _write(self, new._data, what, casting="same_kind")
+            return self
+        old = _new(self._data)  # the value before: it takes over the tape entry
+        old._ctx, old._requires_grad, old._version = self._ctx, self._requires_grad, self._version
+        new = fn(old, *args)
+        if new.shape != self.shape:
+            raise RuntimeError(
+                f"{what}: the result has shape {new.shape}, which does not fit the tensor's "
+                f"shape {self.shape}"
+            )
+        if new.dtype != self.dtype:
+            new = F.astype(new, self.dtype)
+        self._rebind(new._data)
+        self._version += 1
+        self._requires_grad = new._requires_grad
+        if new._ctx is not None:
+            op, inputs, attrs, versions = new._ctx[:4]
+            self._ctx = (op, inputs, attrs, versions, self._version)
+        return self
+
+    def add_(self, other: Any, alpha: Any = 1) -> Tensor:
+        return self._inplace(lambda s, o: s.add(o, alpha), other, what="add_")
+
+    def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
+        return self._inplace(lambda s, o: s.sub(o, alpha), other, what="sub_")
+
+    def mul_(self, other: Any) -> Tensor:
+        return self._inplace(F.multiply, other, what="mul_")
+
+    def div_(self, other: Any) -> Tensor:
+        return self._inplace(F.divide, other, what="div_")
+
+    def pow_(self, exponent: Any) -> Tensor:
+        return self._inplace(F.power, exponent, what="pow_")
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        return self._inplace(lambda s: F.clip(s, min, max), what="clamp_")
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self.add_(other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self.sub_(other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self.mul_(other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self.div_(other)
+
+    def fill_(self, value: Any) -> Tensor:
+        return self._inplace(lambda s, v: F.where(False, s, v), value, what="fill_")
+
+    def zero_(self) -> Tensor:
+        """Set every element to zero, in place."""
+        if not (self._requires_grad and _mode.enabled):
+            self._check_inplace("zero_")
+            self._data[...] = 0
+            self._version += 1
+            return self
+        return self.fill_(0)
+
+    def copy_(self, src: Any) -> Tensor:
+        """Copy ``src`` (broadcast, any dtype) into this tensor, in place."""
+        if isinstance(src, Tensor) and src._requires_grad and _mode.enabled:
+            dt = self.dtype
+            return self._inplace(lambda s, v: F.where(True, v, s).astype(dt), src, what="copy_")
+        self._check_inplace("copy_")
+        if self._requires_grad and _mode.enabled:  # a non-leaf: the old value stops mattering
+            return self._inplace(lambda s, v: F.where(True, v, s), _value(src), what="copy_")
+        _write(self, np.asarray(_value(src)), "copy_", casting="unsafe")
+        return self
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if _mode.enabled and (self._requires_grad or getattr(value, "_requires_grad", False)):
+            raise RuntimeError(
+                "assigning into a tensor that requires grad (or a value that does) is not "
+                "supported outside gj.no_grad(); build the result with gj.where or gj.cat instead"
+            )
+        index = _np_index(index)
+        self._data[index] = np.asarray(_value(value))
+        self._version += 1
+
+
+def _np_index(index: Any) -> Any:
+    if isinstance(index, tuple):
+        return tuple(_value(i) for i in index)
+    return _value(index)
+
+
+def _write(t: Tensor, value: np.ndarray, what: str, casting: str) -> None:
+    """Write ``value`` into ``t``'s array (it must broadcast to the tensor's shape)."""
+    if not t._data.flags.writeable:
+        raise ValueError(
+            f"{what}: this tensor's memory is read-only (say, from_numpy of a read-only array, "
+            "or a graph constant's value); .clone() it first"
+        )
+    try:
+        np.copyto(t._data, value, casting=casting)  # type: ignore[arg-type]
+    except TypeError as exc:
+        raise TypeError(f"{what}: cannot store {value.dtype} values in a {t.dtype} tensor") from exc
+    except ValueError as exc:
+        raise ValueError(
+            f"{what}: a value of shape {value.shape} does not fit the tensor's shape {t.shape}"
+        ) from exc
+    t._version += 1
+
+
+_infer_cache: dict[tuple[Any, ...], tuple[Any, np.dtype, builtins.bool]] = {}
+
+
+class _EagerBackend:
+    tensor_type: type = Tensor
+
+    @staticmethod
+    def from_value(value: np.ndarray) -> Tensor:
+        return _new(value)
+
+    @staticmethod
+    def run(op: base.OpDef, args: tuple[Tensor, ...], attrs: dict[str, Any]) -> Tensor:
+        # This is every eager op's path, so it is written for speed: the op's shape/dtype rule
+        # (a pure function of the input types and attrs) is memoised on the concrete signature,
+        # since an eager loop calls each op with the same few signatures again and again.
+        if len(args) == 1:
+            d0 = args[0]._data
+            datas: tuple[np.ndarray, ...] = (d0,)
+            key: tuple[Any, ...] = (op, d0.shape, d0.dtype)
+        elif len(args) == 2:
+            d0, d1 = args[0]._data, args[1]._data
+            datas = (d0, d1)
+            key = (op, d0.shape, d0.dtype, d1.shape, d1.dtype)
+        else:
+            datas = tuple(a._data for a in args)
+            key = (op, *[(d.shape, d.dtype) for d in datas])
+        if attrs:
+            attrs = {k: _freeze(v) for k, v in attrs.items()}
+            key += tuple(attrs.items())
+        try:
+            rule = _infer_cache.get(key)
+        except TypeError:  # an unhashable attribute: no memo
+            key, rule = (), None
+        if rule is None:
+            out_type = op.infer(*[_fast_type(d) for d in datas], **attrs)
+            if op.impl is None:
+                raise TypeError(f"{op.name} cannot run eagerly (it has no implementation)")
+            rule = (op.impl, np.dtype(out_type.dtype), out_type.dtype in ir.FLOAT_DTYPES)
+            if key:
+                if len(_infer_cache) > 4096:
+                    _infer_cache.clear()
+                _infer_cache[key] = rule
+        impl, dtype, differentiable = rule
+        value = impl(*datas, **attrs)
+        if value.__class__ is not np.ndarray:
+            value = np.asarray(value)
+        if value.dtype is not dtype and value.dtype != dtype:
+            value = value.astype(dtype)
+        out = _new(value)
+        if differentiable and _mode.enabled:
+            for a in args:
+                if a._requires_grad:
+                    out._requires_grad = True
+                    out._ctx = (op, args, attrs, tuple([x._version for x in args]), 0)
+                    break
+        return out
+
+    @staticmethod
+    def to_node(t: Tensor) -> Node:
+        """A constant for a tensor without grad, the shared-storage variable for a leaf that
+        requires grad, and for a tensor computed from such leaves its tape replayed as graph (so
+        gradients flow back to the parameters it came from)."""
+        if not t._requires_grad:
+            return constant(t._data)
+        if t._ctx is None:
+            return _leaf_variable(t)
+        return _tape_as_graph(t)
+
+
+def _leaf_variable(t: Tensor) -> Node:
+    var = t._var
+    if var is None or var.storage.array is not t._data:
+        var = t._var = variable_from_storage(Storage(t._data))
+    return var
+
+
+def _tape_as_graph(root: Tensor) -> Node:
+    """The graph that recomputes ``root`` from its leaves, following the tape (iteratively)."""
+    from graphjit.autograd import _tape_inputs
+
+    nodes: dict[int, Node] = {}
+    for t in ir.toposort([root], _tape_inputs):
+        ctx = t._ctx
+        if not t._requires_grad:
+            nodes[id(t)] = constant(t._data)
+        elif ctx is None:
+            nodes[id(t)] = _leaf_variable(t)
+        elif ctx[1] is None:
+            raise RuntimeError(
+                "this tensor's tape was freed by an earlier backward(), so it cannot be turned "
+                "into graph; pass retain_graph=True to that backward, or build it again"
+            )
+        else:
+            op, inputs, attrs = ctx[0], ctx[1], ctx[2]
+            nodes[id(t)] = ir.make_node(op, [nodes[id(x)] for x in inputs], attrs)
+    return nodes[id(root)]
+
+
+_freeze = ir._freeze
+base.register_eager(_EagerBackend())
+
+
+# --------------------------------------------------------------------------------------------------
+# creation
+
+
+def _array_from(data: Any, dtype: str | None, copy: builtins.bool) -> np.ndarray:
+    if isinstance(data, Tensor):
+        data = data._data
+    elif isinstance(data, (list, tuple)) and builtins.any(isinstance(x, Tensor) for x in data):
+        data = [_value(x) if isinstance(x, Tensor) else x for x in data]
+    arr = base._as_array(data, dtype)
+    if copy and (arr is data or np.shares_memory(arr, np.asarray(data))):
+        arr = arr.copy()
+    if not arr.flags.writeable:
+        arr = arr.copy()
+    return arr
+
+
+def tensor(
+    data: Any,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: builtins.bool = False,
+) -> Tensor:
+    """A new tensor holding a copy of ``data`` (a number, nested lists, an array or a tensor).
+
+    Without ``dtype`` numpy's rules apply: python floats give float64, ints int64, and an
+    array keeps its dtype (float32 stays float32)."""
+    check_device(device, "tensor()")
+    arr = _array_from(data, as_dtype(dtype) if dtype is not None else None, copy=True)
+    t = _new(arr)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """Like :func:`tensor`, but shares ``data``'s memory when it is already a suitable array."""
+    check_device(device, "as_tensor()")
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    if isinstance(data, np.ndarray) and (dtype is None or as_dtype(dtype) == data.dtype.name):
+        try:
+            return from_numpy(data)
+        except TypeError:
+            pass
+    return tensor(data, dtype=dtype)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing ``array``'s memory: changes to either show in the other."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy array, got {type(array).__name__}")
+    if array.dtype.name not in ir.DTYPES:
+        raise TypeError(
+            f"from_numpy: graphjit tensors hold {', '.join(ir.DTYPES)}; this array is "
+            f"{array.dtype.name} (convert it with .astype(...) first, which copies)"
+        )
+    return _new(array)
+
+
+_rng = np.random.default_rng()
+
+
+def manual_seed(seed: builtins.int) -> np.random.Generator:
+    """Seed graphjit's random number generator (gj.rand, gj.randn, nn initialisers)."""
+    global _rng
+    _rng = np.random.default_rng(seed)
+    return _rng
+
+
+def _random(
+    draw: Callable[[np.random.Generator, tuple[builtins.int, ...]], np.ndarray],
+    size: tuple[Any, ...],
+    dtype: Any,
+    requires_grad: builtins.bool,
+    device: Any,
+    fn: str,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
+    from graphjit.ops.creation import _shape
+
+    check_device(device, f"{fn}()")
+    shape = _shape(size, fn)
+    dt = as_dtype(dtype) if dtype is not None else "float64"
+    t = _new(draw(generator or _rng, shape).astype(dt, copy=False))
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def rand(
+    *size: Any,
+    dtype: Any = None,
+    requires_grad: builtins.bool = False,
+    device: Any = None,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
+    """Uniform samples in [0, 1): ``rand(2, 3)`` or ``rand((2, 3))``; float64 by default."""
+    return _random(lambda g, s: g.random(s), size, dtype, requires_grad, device, "rand", generator)
+
+
+def randn(
+    *size: Any,
+    dtype: Any = None,
+    requires_grad: builtins.bool = False,
+    device: Any = None,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
+    """Standard normal samples: ``randn(2, 3)``, ``randn(())`` for a 0-d tensor."""
+    return _random(
+        lambda g, s: g.standard_normal(s), size, dtype, requires_grad, device, "randn", generator
+    )
+
+
+def randint(
+    low: builtins.int,
+    high: builtins.int | None = None,
+    size: Any = (),
+    *,
+    dtype: Any = "int64",
+    device: Any = None,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
+    """Random integers in [low, high) (``randint(high, size)`` starts at 0)."""
+    if high is None:
+        low, high = 0, low
+    return _random(
+        lambda g, s: g.integers(low, high, s), (size,) if not isinstance(size, tuple) else size,
+        dtype, False, device, "randint", generator,
+    )  # fmt: skip
+
+
+def rand_like(t: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+    return rand(tuple(t.shape), dtype=dtype or _float_dtype(t), requires_grad=requires_grad)
+
+
+def randn_like(t: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+    return randn(tuple(t.shape), dtype=dtype or _float_dtype(t), requires_grad=requires_grad)
+
+
+def _float_dtype(t: Any) -> str:
+    return t.dtype if is_float(t.dtype) else "float64"
+
+
+def empty(
+    *size: Any, dtype: Any = None, requires_grad: builtins.bool = False, device: Any = None
+) -> Tensor:
+    """A tensor of the given size (filled with zeros: graphjit never hands out garbage)."""
+    return _random(lambda g, s: np.zeros(s), size, dtype, requires_grad, device, "empty")
+
+
+def cat(tensors: Sequence[Any], dim: builtins.int = 0, *, axis: Any = None) -> Any:
+    """Join tensors along an existing dim (``gj.concatenate`` in numpy's spelling)."""
+    return F.concatenate(list(tensors), dim if axis is None else axis)
+
+
+concat = cat
+
+
+def _with_device(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` (a numpy-style creation function) accepting PyTorch's ``device=`` too."""
+
+    @functools.wraps(fn)
+    def create(*args: Any, device: Any = None, **kwargs: Any) -> Any:
+        check_device(device, f"{fn.__name__}()")
+        return fn(*args, **kwargs)
+
+    return create
+
+
+zeros_like = _with_device(F.zeros_like)
+ones_like = _with_device(F.ones_like)
+full_like = _with_device(F.full_like)
+zeros = _with_device(creation.zeros)
+ones = _with_device(creation.ones)
+full = _with_device(creation.full)
+arange = _with_device(creation.arange)
+linspace = _with_device(creation.linspace)
+eye = _with_device(creation.eye)
