@@ -91,8 +91,8 @@ def _check_close(what: str, got: np.ndarray, want: np.ndarray, atol: float, rtol
         err = np.abs(got - want)
         raise AssertionError(
             f"gradcheck: {what} disagrees with finite differences at index {idx}: symbolic "
-            f"{got[idx]!r}, numeric {want[idx]!r} (abs error {err[idx]:.3g}; atol={atol}, "
-            f"rtol={rtol}; {int(bad.sum())} of {bad.size} elements off)"
+            f"{float(got[idx])!r}, numeric {float(want[idx])!r} (abs error {err[idx]:.3g}; "
+            f"atol={atol}, rtol={rtol}; {int(bad.sum())} of {bad.size} elements off)"
         )
 
 

@@ -1,0 +1,7 @@
+"""``python -m graphjit``: the same as the ``graphjit`` command."""
+
+import sys
+
+from graphjit.cli import main
+
+sys.exit(main())

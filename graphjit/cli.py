@@ -1,0 +1,236 @@
+"""The ``graphjit`` command: ``demo``, ``cache info|clear``, ``bench``, ``version``.
+
+``examples/`` and ``benchmarks/`` live in the repository checkout, not in the installed package, so
+``demo`` and ``bench`` look for them beside the package (an editable install) and in the current
+directory, and say so plainly when they are not there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+Main = Callable[..., Any]
+
+
+def _checkout_roots() -> list[Path]:
+    """Where a graphjit checkout may be: the directory above the package, then the cwd."""
+    import graphjit
+
+    roots = [Path(graphjit.__file__).resolve().parent.parent, Path.cwd().resolve()]
+    return list(dict.fromkeys(roots))
+
+
+def _find_in_checkout(relative: str) -> Path | None:
+    for root in _checkout_roots():
+        path = root / relative
+        if path.is_file():
+            return path
+    return None
+
+
+def _load_file(path: Path, module_name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _default_backend() -> str:
+    """The numba "cpu" backend when it is present, else the "numpy" reference interpreter."""
+    try:
+        importlib.import_module("graphjit.codegen.numba_cpu")
+    except ImportError:
+        return "numpy"
+    return "cpu"
+
+
+# --------------------------------------------------------------------------------------------------
+# demo
+
+
+def builtin_demo(backend: str | None = None) -> int:
+    """A static graph, its symbolic gradient, compiled and checked against finite differences."""
+    import graphjit as gj
+    from graphjit.ops.elementwise import tanh
+    from graphjit.ops.reductions import sum as reduce_sum
+
+    backend = backend or _default_backend()
+    x = gj.placeholder("x", shape=(None, 3), dtype="float64")
+    w = gj.variable(np.array([0.5, -1.0, 2.0]), name="w")
+    y = reduce_sum(tanh(x @ w) * 2.0)
+    (gw,) = gj.grad(y, [w])
+
+    print("The graph of y = sum(tanh(x @ w) * 2):")
+    gj.pprint([y])
+    print("\nIts gradient with respect to w, derived symbolically:")
+    gj.pprint([gw])
+
+    f = gj.compile([x], [y, gw], backend=backend)
+    xs = np.linspace(-1.0, 1.0, 15).reshape(5, 3)
+    y_val, gw_val = f(xs)
+    print(f"\ncompiled with backend={backend!r}; at x = linspace(-1, 1, 15).reshape(5, 3):")
+    print(f"  y      = {float(y_val):.10f}")
+    print(f"  dy/dw  = {np.array2string(gw_val, precision=10)}")
+
+    def y_at(w_value: np.ndarray) -> float:
+        return float(np.sum(np.tanh(xs @ w_value) * 2.0))
+
+    w0 = w.get_value()
+    eps = 1e-6
+    numeric = np.array([(y_at(w0 + eps * e) - y_at(w0 - eps * e)) / (2 * eps) for e in np.eye(3)])
+    print(f"  finite differences = {np.array2string(numeric, precision=10)}")
+    if not (np.isclose(float(y_val), y_at(w0), rtol=1e-12) and np.allclose(gw_val, numeric)):
+        print("MISMATCH: the compiled values disagree with numpy", file=sys.stderr)
+        return 1
+    print("  agree with numpy and finite differences to 1e-8")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    tour = None if args.builtin else _find_in_checkout("examples/seed_tour.py")
+    if tour is None:
+        return builtin_demo(args.backend)
+    module = _load_file(tour, "graphjit_examples_seed_tour")
+    result = module.main(backend=args.backend) if args.backend else module.main()
+    return int(result or 0)
+
+
+# --------------------------------------------------------------------------------------------------
+# cache
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    try:
+        cache = importlib.import_module("graphjit.cache")
+    except ImportError:
+        print(
+            "graphjit has no kernel cache in this version (graphjit.cache is not installed); "
+            "nothing to do",
+            file=sys.stderr,
+        )
+        return 1
+    if args.action == "info":
+        print(cache.cache_info())
+    else:
+        removed = cache.cache_clear()
+        print(f"removed {removed} cached kernel file(s)")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
+# bench
+
+
+def _benchmarks_main() -> Main | None:
+    """``benchmarks.__main__.main`` from a checkout (benchmarks/ is not installed)."""
+    entry = _find_in_checkout("benchmarks/__main__.py")
+    if entry is None:
+        return None
+    root = str(entry.parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    module = importlib.import_module("benchmarks.__main__")
+    main: Main = module.main
+    return main
+
+
+def cmd_bench(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    main = _benchmarks_main()
+    if main is None:
+        print(
+            "graphjit bench: no benchmarks/ directory found; the benchmarks ship with the source "
+            "checkout, not the installed package. Run this from a clone of the repository.",
+            file=sys.stderr,
+        )
+        return 1
+    argv = (["--quick"] if args.quick else []) + list(extra)
+    return int(main(argv) or 0)
+
+
+# --------------------------------------------------------------------------------------------------
+# version
+
+
+def version_text() -> str:
+    import numba
+
+    import graphjit
+
+    py = ".".join(str(v) for v in sys.version_info[:3])
+    deps = f"numpy {np.__version__}, numba {numba.__version__}, python {py}"
+    return f"graphjit {graphjit.__version__} ({deps})"
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    print(version_text())
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="graphjit",
+        description="graphjit: a symbolic graph compiler and an eager autograd Tensor on numba.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    demo = sub.add_parser("demo", help="run the guided tour (examples/seed_tour.py)")
+    demo.add_argument(
+        "--builtin",
+        action="store_true",
+        help="run the small built-in demo even when examples/seed_tour.py is present",
+    )
+    demo.add_argument(
+        "--backend",
+        choices=("numpy", "cpu", "cuda"),
+        default=None,
+        help="backend to compile with (default: the tour's own choice; for the built-in demo, "
+        "cpu when available, else numpy)",
+    )
+
+    cache = sub.add_parser("cache", help="inspect or clear the on-disk kernel cache")
+    cache.add_argument("action", choices=("info", "clear"), help="what to do with the cache")
+
+    bench = sub.add_parser(
+        "bench",
+        help="run the benchmarks (from a source checkout); extra arguments are passed on",
+    )
+    bench.add_argument("--quick", action="store_true", help="small sizes, few repeats")
+
+    version = sub.add_parser("version", help="print graphjit's version and its dependencies'")
+    for subparser in (demo, cache, bench, version):
+        subparser.set_defaults(parser=subparser)  # so usage errors show the command's own usage
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "bench":
+        args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "demo":
+        return cmd_demo(args)
+    if args.command == "cache":
+        return cmd_cache(args)
+    if args.command == "bench":
+        return cmd_bench(args, extra)
+    return cmd_version(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

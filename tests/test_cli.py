@@ -1,0 +1,104 @@
+"""graphjit.cli: the ``graphjit`` command and ``python -m graphjit``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import graphjit
+from graphjit import cli
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["version"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"graphjit {graphjit.__version__} (numpy ")
+    assert "numba" in out
+
+
+def test_builtin_demo_checks_its_values(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["demo", "--builtin", "--backend", "numpy"]) == 0
+    out = capsys.readouterr().out
+    assert "%6 = sum(%5, axes=(0,), keepdims=False) : float64[]" in out
+    assert "agree with numpy and finite differences" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "the following arguments are required: COMMAND"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["cache"], "graphjit cache: error: the following arguments are required: action"),
+        (["cache", "wipe"], "invalid choice: 'wipe'"),
+        (["demo", "--fast"], "graphjit demo: error: unrecognized arguments: --fast"),
+        (["demo", "--backend", "tpu"], "invalid choice: 'tpu'"),
+    ],
+)
+def test_usage_errors_exit_2_with_a_message(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: graphjit" in err and message in err
+
+
+def test_cache_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from graphjit import cache
+
+    monkeypatch.setenv("GRAPHJIT_CACHE_DIR", str(tmp_path))  # never clear the real cache
+    stale = tmp_path / f"{cache.PREFIX}stale.py"
+    stale.write_text("# a cached module\n")
+    assert cli.main(["cache", "info"]) == 0
+    assert str(tmp_path) in capsys.readouterr().out
+    assert cli.main(["cache", "clear"]) == 0
+    assert "removed 1 cached kernel file(s)" in capsys.readouterr().out
+    assert not stale.exists()
+
+
+def test_cache_commands_without_a_cache_module(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "graphjit.cache", None)  # import fails
+    assert cli.main(["cache", "info"]) == 1
+    assert "no kernel cache" in capsys.readouterr().err
+
+
+def test_bench_without_a_checkout_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "_find_in_checkout", lambda relative: None)
+    assert cli.main(["bench", "--quick"]) == 1
+    assert "no benchmarks/ directory found" in capsys.readouterr().err
+
+
+def test_bench_passes_its_arguments_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[str]] = []
+    monkeypatch.setattr(cli, "_benchmarks_main", lambda: lambda argv: seen.append(argv) or 0)
+    assert cli.main(["bench", "--quick", "--only", "matmul"]) == 0
+    assert seen == [["--quick", "--only", "matmul"]]
+
+
+def test_python_dash_m_graphjit() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "graphjit", "version"], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.startswith("graphjit ")
+
+
+def test_demo_runs_the_tour_when_present(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tour = tmp_path / "seed_tour.py"
+    tour.write_text("def main(backend='cpu'):\n    print('the tour ran on', backend)\n")
+    monkeypatch.setattr(cli, "_find_in_checkout", lambda relative: tour)
+    assert cli.main(["demo"]) == 0
+    assert capsys.readouterr().out == "the tour ran on cpu\n"
+    assert cli.main(["demo", "--backend", "numpy"]) == 0
+    assert capsys.readouterr().out == "the tour ran on numpy\n"

@@ -1,0 +1,105 @@
+"""Packaging: kernels/ installs as graphjit.kernels, every subpackage ships, the script exists."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+tomllib = pytest.importorskip("tomllib")  # in the standard library from python 3.11
+
+ROOT = Path(__file__).resolve().parent.parent
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _packages_on_disk() -> set[str]:
+    """Dotted names of the package directories that must ship (those with an __init__.py)."""
+    found = set()
+    for top, name in ((ROOT / "graphjit", "graphjit"), (ROOT / "kernels", "graphjit.kernels")):
+        for init in top.rglob("__init__.py"):
+            rel = init.parent.relative_to(top).parts
+            found.add(".".join((name, *rel)))
+    return found
+
+
+def test_kernels_import_as_graphjit_kernels() -> None:
+    kernels = importlib.import_module("graphjit.kernels")
+    cuda = importlib.import_module("graphjit.kernels.cuda")
+    assert Path(kernels.__file__).resolve().parent == ROOT / "kernels"
+    assert Path(cuda.__file__).resolve().parent == ROOT / "kernels" / "cuda"
+
+
+def test_every_package_on_disk_is_listed_in_pyproject() -> None:
+    listed = set(PYPROJECT["tool"]["setuptools"]["packages"])
+    missing = _packages_on_disk() - listed
+    assert not missing, f"add these to [tool.setuptools] packages in pyproject.toml: {missing}"
+    assert PYPROJECT["tool"]["setuptools"]["package-dir"]["graphjit.kernels"] == "kernels"
+
+
+def test_console_script_is_declared_and_resolves() -> None:
+    assert PYPROJECT["project"]["scripts"] == {"graphjit": "graphjit.cli:main"}
+    (entry,) = importlib.metadata.entry_points(group="console_scripts", name="graphjit")
+    from graphjit.cli import main
+
+    assert entry.load() is main
+
+
+def test_dev_extra_has_the_ci_tools() -> None:
+    dev = " ".join(PYPROJECT["project"]["optional-dependencies"]["dev"])
+    for tool in ("pytest", "hypothesis", "ruff", "mypy"):
+        assert tool in dev
+    deps = " ".join(PYPROJECT["project"]["dependencies"])
+    for dep in ("numpy", "numba", "scipy"):
+        assert dep in deps
+    assert "torch" not in deps and "jax" not in deps  # optional peers only
+
+
+def _copy_source(dest: Path) -> Path:
+    """The checkout without venvs, builds and caches (the build writes build/ beside the source)."""
+    ignore = shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis"
+    )
+    return Path(shutil.copytree(ROOT, dest / "src", ignore=ignore))
+
+
+@pytest.mark.slow
+def test_built_wheel_ships_kernels_and_installs(tmp_path: Path) -> None:
+    src = _copy_source(tmp_path)
+    wheels = tmp_path / "wheels"
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run(
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", str(src), "-w", str(wheels)],
+        check=True,
+        timeout=180,
+    )
+    (wheel,) = wheels.glob("graphjit-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for required in (
+        "graphjit/kernels/__init__.py",
+        "graphjit/kernels/cuda/__init__.py",
+        "graphjit/cli.py",
+        "graphjit/__main__.py",
+    ):
+        assert required in names
+    assert not any(n.startswith(("kernels/", "tests/", "benchmarks/")) for n in names)
+    (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+    text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "graphjit = graphjit.cli:main" in text
+
+    # install it alone into a directory and import it from there, away from the checkout
+    target = tmp_path / "site"
+    subprocess.run([*pip, "install", "--no-deps", "--target", str(target), str(wheel)], check=True)
+    probe = (
+        f"import sys; sys.path.insert(0, {str(target)!r}); import graphjit.kernels, graphjit; "
+        "print(graphjit.__file__); print(graphjit.kernels.__file__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert all(path.startswith(str(target)) for path in out), out
