@@ -607,7 +607,7 @@ def _tape_as_graph(root: Tensor) -> Node:
     """The graph that recomputes ``root`` from its leaves, following the tape (iteratively)."""
     from graphjit.autograd import _tape_inputs
 
-    nodes: dict[int, Node] = {}
+    nodes: dict[builtins.int, Node] = {}
     for t in ir.toposort([root], _tape_inputs):
         ctx = t._ctx
         if not t._requires_grad:

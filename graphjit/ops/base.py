@@ -237,10 +237,12 @@ def _as_array(x: Any, dtype: str | None) -> np.ndarray:
 
 def apply(op: OpDef, *args: Any, **attrs: Any) -> Any:
     """Run ``op`` on ``args``: a graph node if any argument is a node, else an eager tensor."""
-    if _eager is not None and args and type(args[0]) is _eager.tensor_type:
+    first: Any = args[0] if args else None
+    tensor_type: Any = _eager.tensor_type if _eager is not None else None
+    if _eager is not None and type(first) is tensor_type:
         # the eager hot path: tensors of one dtype need no promotion or lifting
-        dt = args[0].dtype
-        if all(type(a) is type(args[0]) and a.dtype == dt for a in args) and (
+        dt = first.dtype
+        if all(type(a) is tensor_type and a.dtype == dt for a in args) and (
             not op.to_float or dt in ir.FLOAT_DTYPES
         ):
             return _eager.run(op, args, attrs)
