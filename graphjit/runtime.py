@@ -68,8 +68,13 @@ def _load_backend(name: str) -> Callable[[Program], Executable]:
 
         return compile_program
     if name == "cuda":
-        from graphjit.codegen.cuda import compile_program as compile_cuda
-
+        try:
+            from graphjit.codegen.cuda import compile_program as compile_cuda
+        except ImportError as exc:
+            raise RuntimeError(
+                "backend 'cuda' is not available in this build of graphjit (it needs the "
+                f"graphjit[cuda] extra and a CUDA GPU): {exc}"
+            ) from None
         return compile_cuda
     raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
 
@@ -156,6 +161,8 @@ class CompiledFunction:
         self.backend = backend
         self._executable = _load_backend(backend)(self.program)
         self._n_out = len(self.outputs)
+        self._fast = _fast_specs(self.inputs)
+        self._variable_storages = tuple(v.storage for v in self.program.variables)
 
     def _check_inputs_given(self, results: Sequence[Node]) -> None:
         given = {id(x) for x in self.inputs}
@@ -186,9 +193,23 @@ class CompiledFunction:
             arrays.append(coerce_argument(ph, a, named))
         return arrays
 
+    def _fast_ok(self, args: tuple[Any, ...]) -> bool:
+        """True when every argument is already an array of the exact dtype, rank and fixed dims
+        (the common case, checked without building anything; else ``validate`` does the work)."""
+        specs = self._fast
+        if specs is None or len(args) != len(specs):
+            return False
+        for a, (dtype, ndim, fixed) in zip(args, specs):
+            if type(a) is not np.ndarray or a.dtype is not dtype or a.ndim != ndim:
+                return False
+            for axis, size in fixed:
+                if a.shape[axis] != size:
+                    return False
+        return True
+
     def __call__(self, *args: Any) -> Any:
-        arrays = self.validate(args)
-        variables = [v.storage.array for v in self.program.variables]
+        arrays = args if self._fast_ok(args) else self.validate(args)
+        variables = [s.array for s in self._variable_storages]
         results = list(self._executable(arrays, variables))
         if self.updates:
             self._apply_updates(results)
@@ -207,6 +228,18 @@ class CompiledFunction:
                 results[j] = np.array(out, copy=True)
         for target, new in zip(targets, news):
             target[...] = new
+
+
+def _fast_specs(inputs: Sequence[Node]) -> tuple[tuple[np.dtype, int, tuple], ...] | None:
+    """Per input: (dtype, ndim, fixed dims) for the fast argument check; None when an input
+    has named dims (those need the cross-input check in ``validate``)."""
+    specs = []
+    for ph in inputs:
+        if any(isinstance(d, str) for d in ph.shape):
+            return None
+        fixed = tuple((i, d) for i, d in enumerate(ph.shape) if isinstance(d, int))
+        specs.append((np.dtype(ph.dtype), ph.ndim, fixed))
+    return tuple(specs)
 
 
 def coerce_argument(ph: Node, a: Any, named: dict[str, tuple[int, str]]) -> np.ndarray:

@@ -1,0 +1,197 @@
+"""On-disk cache of generated modules, so numba can cache their machine code.
+
+Source that is ``exec``'d cannot use numba's ``cache=True``. Instead each generated module is
+written to ``$GRAPHJIT_CACHE_DIR`` (default ``~/.cache/graphjit``) under a name made from a hash of
+its source and the graphjit, numba and Python versions, with an atomic write (temp file +
+``os.replace``), and imported from there; numba then keeps the compiled code in ``__pycache__``
+beside it. A later process compiling the same graph imports the same file and loads machine code
+instead of compiling.
+
+Robustness: a module file whose content differs from the source (truncated, corrupted) is
+rewritten; numba cache files that do not unpickle are deleted before import (numba recompiles);
+several processes writing the same module all succeed (the replace is atomic and the content is
+the same); an unwritable cache directory falls back to compiling in memory, with a warning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import os
+import pickle
+import sys
+import tempfile
+import threading
+import types
+import warnings
+from pathlib import Path
+
+PREFIX = "graphjit_gen_"
+_lock = threading.Lock()
+_loaded: dict[str, types.ModuleType] = {}
+_warned = False
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("GRAPHJIT_CACHE_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "graphjit"
+
+
+def source_hash(source: str) -> str:
+    import numba
+
+    from graphjit import __version__
+
+    h = hashlib.sha256()
+    for part in (source, __version__, numba.__version__, sys.version.split()[0]):
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()[:32]
+
+
+def load_module(source: str) -> types.ModuleType:
+    """The generated module for ``source``, imported from the cache dir (or built in memory)."""
+    key = source_hash(source)
+    name = PREFIX + key
+    with _lock:
+        mod = _loaded.get(name)
+        if mod is not None:
+            return mod
+        try:
+            path = _write(cache_dir(), name, source)
+        except OSError as exc:
+            _warn_unwritable(exc)
+            mod = _in_memory(name, source)
+        else:
+            mod = _import(name, path)
+            # after the import: numba's data files refer to the module by name
+            _drop_bad_numba_cache(path)
+        _loaded[name] = mod
+        return mod
+
+
+def _write(directory: Path, name: str, source: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.py"
+    data = source.encode()
+    try:
+        if path.read_bytes() == data:
+            return path  # keep the file (and its mtime, which numba's cache index checks)
+    except OSError:
+        pass
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _import(name: str, path: Path) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    mod.CACHE = True  # type: ignore[attr-defined]
+    sys.modules[name] = mod
+    try:
+        spec.loader.exec_module(mod)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return mod
+
+
+def _in_memory(name: str, source: str) -> types.ModuleType:
+    mod = types.ModuleType(name)
+    mod.CACHE = False  # type: ignore[attr-defined]
+    sys.modules[name] = mod
+    exec(compile(source, f"<graphjit {name}>", "exec"), mod.__dict__)
+    return mod
+
+
+def _warn_unwritable(exc: OSError) -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        warnings.warn(
+            f"graphjit: the kernel cache directory {cache_dir()} is not writable ({exc}); "
+            "compiling in memory (set GRAPHJIT_CACHE_DIR to a writable directory to cache "
+            "kernels across runs)",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
+
+def _numba_files(path: Path) -> list[Path]:
+    pycache = path.parent / "__pycache__"
+    if not pycache.is_dir():
+        return []
+    stem = path.stem + "."
+    return [
+        p for p in pycache.iterdir() if p.name.startswith(stem) and p.suffix in (".nbi", ".nbc")
+    ]
+
+
+def _drop_bad_numba_cache(path: Path) -> None:
+    """Delete numba's cache files for ``path`` when any of them does not unpickle: numba would
+    raise on them at the first call instead of recompiling."""
+    files = _numba_files(path)
+    bad = False
+    for f in files:
+        try:
+            with open(f, "rb") as fh:
+                if f.suffix == ".nbi":
+                    pickle.load(fh)  # numba's format version
+                    stamp_overloads = pickle.loads(fh.read())
+                    if not isinstance(stamp_overloads, tuple):
+                        bad = True
+                else:
+                    pickle.loads(fh.read())
+        except Exception:
+            bad = True
+        if bad:
+            break
+    if bad:
+        for f in files:
+            with contextlib.suppress(OSError):
+                f.unlink()
+
+
+def cache_info() -> str:
+    """A short report: where the cache is, how many modules, how much disk."""
+    d = cache_dir()
+    if not d.is_dir():
+        return f"graphjit kernel cache: {d} (empty: not created yet)"
+    modules = list(d.glob(PREFIX + "*.py"))
+    total = sum(p.stat().st_size for p in d.rglob("*") if p.is_file())
+    return (
+        f"graphjit kernel cache: {d}\n"
+        f"  generated modules: {len(modules)}\n"
+        f"  size on disk: {total / 1e6:.2f} MB (sources and numba machine code)"
+    )
+
+
+def cache_clear() -> int:
+    """Delete the cached modules and numba's files for them; returns the number of files removed."""
+    d = cache_dir()
+    if not d.is_dir():
+        return 0
+    removed = 0
+    candidates = list(d.glob(PREFIX + "*.py")) + list(d.glob(f".{PREFIX}*.tmp"))
+    pycache = d / "__pycache__"
+    if pycache.is_dir():
+        candidates += [p for p in pycache.iterdir() if p.name.startswith(PREFIX)]
+    for p in candidates:
+        try:
+            p.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed

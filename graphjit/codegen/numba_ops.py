@@ -1,0 +1,368 @@
+"""Lowerings of the ops that are not fused loop nests: views (shape ops), BLAS matmul, einsum
+loops, gathers and scatter-adds, concatenation, padding, softmax-like row kernels, arg-reductions.
+
+Each lowering writes program statements (and, where needed, a kernel) through the
+:class:`~graphjit.codegen.numba_cpu.ModuleBuilder`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from graphjit.codegen.emit import TYPE_NAMES, SourceWriter, index_expr, int_tuple
+from graphjit.codegen.emit import literal as render_literal
+from graphjit.codegen.lower import product
+from graphjit.ir import Node
+
+if TYPE_CHECKING:
+    from graphjit.codegen.numba_cpu import ModuleBuilder
+
+Lowering = Callable[["ModuleBuilder", Node, int], None]
+LOWERINGS: dict[str, Lowering] = {}
+VIEWS = (
+    "transpose",
+    "expand_dims",
+    "squeeze",
+    "reshape",
+    "reshape_like",
+    "broadcast_to",
+    "broadcast_like",
+    "slice_axes",
+    "concatenate_part",
+)
+
+
+def can_lower(name: str) -> bool:
+    return name in LOWERINGS or name in VIEWS or name in ("sum", "prod", "max", "min", "full_like")
+
+
+def lowering(*names: str) -> Callable[[Lowering], Lowering]:
+    def register(fn: Lowering) -> Lowering:
+        for n in names:
+            LOWERINGS[n] = fn
+        return fn
+
+    return register
+
+
+def lower_op(b: ModuleBuilder, node: Node, step: int) -> None:
+    try:
+        fn = LOWERINGS[node.op.name]
+    except KeyError:
+        raise NotImplementedError(f"cpu backend: op {node.op.name!r} has no lowering") from None
+    fn(b, node, step)
+
+
+def transpose_expr(a: str, perm: list[int]) -> str:
+    if perm == list(range(len(perm))):
+        return a
+    if perm == [1, 0]:
+        return f"{a}.T"
+    return f"kops.permute({a}, {int_tuple([str(p) for p in perm])})"
+
+
+def _slice_text(s: tuple) -> str:
+    start, stop, step = ("" if v is None else str(v) for v in s)
+    return f"{start}:{stop}" + ("" if step == "1" else f":{step}")
+
+
+def view(b: ModuleBuilder, node: Node) -> None:
+    """A shape op as a view of its input (no copy; a reshape copies only a non-contiguous input)."""
+    name = node.op.name
+    x = node.inputs[0]
+    a = b.array(x)
+    dims = b.dims(node)
+    if name == "transpose":
+        expr = transpose_expr(a, list(node.attrs["axes"]))
+    elif name == "expand_dims":
+        axes = node.attrs["axes"]
+        expr = f"{a}[{', '.join('None' if i in axes else ':' for i in range(node.ndim))}]"
+    elif name == "squeeze":
+        axes = node.attrs["axes"]
+        expr = f"{a}[{index_expr(['0' if i in axes else ':' for i in range(x.ndim)])}]"
+    elif name in ("reshape", "reshape_like"):
+        expr = f"kops.reshape({a}, {int_tuple(dims)})"
+    elif name in ("broadcast_to", "broadcast_like"):
+        expr = f"kops.broadcast_to({a}, {int_tuple(dims)})"
+    elif name == "slice_axes":
+        expr = f"{a}[{index_expr([_slice_text(s) for s in node.attrs['slices']])}]"
+    elif name == "concatenate_part":
+        axis, index = node.attrs["axis"], node.attrs["index"]
+        start = " + ".join(b.dims(p)[axis] for p in node.inputs[1 : 1 + index]) or "0"
+        stop = f"{start} + {b.dims(node.inputs[1 + index])[axis]}"
+        idx = [f"{start}:{stop}" if i == axis else ":" for i in range(node.ndim)]
+        expr = f"{a}[{index_expr(idx)}]"
+    else:
+        raise NotImplementedError(f"cpu backend: no view for {name!r}")
+    if node.ndim == 0 or (x.ndim == 0 and name in ("expand_dims", "slice_axes")):
+        # numba's indexing down to no dims gives a scalar: keep a 0-d array
+        expr = f"kops.reshape({a}, {int_tuple(dims)})"
+    b.add_view(node, x, expr)
+
+
+# ------------------------------------------------------------------------------------------------
+# linalg
+
+
+@lowering("matmul")
+def _matmul(b: ModuleBuilder, node: Node, step: int) -> None:
+    x, y = node.inputs
+    out = b.output_buffer(node, step)
+    ax, ay = b.array(x), b.array(y)
+    if x.ndim == 1 and y.ndim == 1:
+        if node.dtype in ("float32", "float64"):
+            b.body.line(f"{out}[()] = np.dot({ax}, {ay})")
+        else:
+            b.body.line(f"{out}[()] = np.sum({ax} * {ay})")
+        return
+    # promote 1-D operands to matrices, and give the output their dims back
+    # (a reshape keeps a contiguous layout for BLAS; [None, :] would make a strided view)
+    xm = f"kops.reshape({ax}, (1, {b.dims(x)[0]}))" if x.ndim == 1 else ax
+    ym = f"kops.reshape({ay}, ({b.dims(y)[0]}, 1))" if y.ndim == 1 else ay
+    rows = "1" if x.ndim == 1 else b.dims(x)[-2]
+    cols = "1" if y.ndim == 1 else b.dims(y)[-1]
+    batch = b.dims(node)[: node.ndim - (x.ndim >= 2) - (y.ndim >= 2)]
+    om = (
+        f"{out}.reshape({int_tuple([*batch, rows, cols])})" if (x.ndim == 1 or y.ndim == 1) else out
+    )
+    fn = "kops.matmul_blas" if node.dtype in ("float32", "float64") else "kops.matmul_loops"
+    if not batch:
+        b.body.line(f"{fn}({xm}, {ym}, {om})")
+        return
+    # batched: one BLAS call per batch index (broadcast batch dims read index 0)
+    name = f"k{b.plan.group_of[node].index}_batched_matmul"
+    r = len(batch)
+    xb = x.shape[:-2] if x.ndim >= 2 else ()
+    yb = y.shape[:-2] if y.ndim >= 2 else ()
+
+    def operand(v: str, vb: tuple) -> str:
+        lead = r - len(vb)
+        idx = [
+            "0" if vb[k] == 1 and node.shape[lead + k] != 1 else f"i{lead + k}"
+            for k in range(len(vb))
+        ]
+        return f"{v}[{', '.join(idx)}]" if idx else v
+
+    w = SourceWriter()
+    w.line("@njit(**KERNEL)")
+    params = [f"n{k}" for k in range(r)]
+    with w.block(f"def {name}({', '.join(params)}, a, b, out):"):
+        w.line('"""batched matrix product: one BLAS (or loop) call per batch index"""')
+        out_index = ", ".join(f"i{k}" for k in range(r))
+        inner = [f"{fn}({operand('a', xb)}, {operand('b', yb)}, out[{out_index}])"]
+        b.loop_nest(w, r, inner, False)
+    b.add_kernel(w)
+    b.body.line(f"{name}({', '.join(batch)}, {xm}, {ym}, {om})")
+
+
+@lowering("einsum")
+def _einsum(b: ModuleBuilder, node: Node, step: int) -> None:
+    lhs, rhs = node.attrs["subscripts"].split("->")
+    terms = lhs.split(",")
+    sizes: dict[str, str] = {}
+    for term, x in zip(terms, node.inputs):
+        for c, sd, e in zip(term, x.shape, b.dims(x)):
+            if (sd != 1 or c not in sizes) and (c not in sizes or sizes[c] == "1"):
+                sizes[c] = e
+    letters = list(rhs) + sorted(set("".join(terms)) - set(rhs))
+    loop = {c: k for k, c in enumerate(letters)}
+    out = b.output_buffer(node, step)
+    prod_terms = []
+    for k, (term, x) in enumerate(zip(terms, node.inputs)):
+        idx = [
+            "0" if sd == 1 and sizes[c] != "1" else f"i{loop[c]}" for c, sd in zip(term, x.shape)
+        ]
+        prod_terms.append(f"a{k}[{index_expr(idx)}]")
+    acc_init = render_literal(0, node.dtype)
+    o = f"out[{index_expr([f'i{loop[c]}' for c in rhs])}]"
+    name = f"k{b.plan.group_of[node].index}_einsum"
+    w = SourceWriter()
+    w.line("@njit(**KERNEL)")
+    params = [f"n{k}" for k in range(len(letters))] + [f"a{k}" for k in range(len(terms))]
+    with w.block(f"def {name}({', '.join(params)}, out):"):
+        w.line(f'"""einsum {node.attrs["subscripts"]}: output indices outside, summed inside"""')
+        b.loop_nest(
+            w,
+            len(letters),
+            [f"acc += {' * '.join(prod_terms)}"],
+            False,
+            prologue={len(rhs): [f"acc = {acc_init}"]},
+            epilogue={len(rhs): [f"{o} = acc"]},
+        )
+    b.add_kernel(w)
+    args = [sizes[c] for c in letters] + [b.array(x) for x in node.inputs] + [out]
+    b.body.line(f"{name}({', '.join(args)})")
+
+
+# ------------------------------------------------------------------------------------------------
+# gathers and scatter-adds
+
+
+def _gather_kernel(b: ModuleBuilder, node: Node, kind: str) -> str:
+    """Source name of a generated gather/scatter kernel for ``node`` (take, add_at, along)."""
+    x = node.inputs[0]
+    idx = node.inputs[1]
+    axis = node.attrs["axis"]
+    name = f"k{b.plan.group_of[node].index}_{node.op.name}"
+    w = SourceWriter()
+    w.line("@njit(**KERNEL)")
+    if kind == "take":  # loops over the take shape: x[:axis] + idx + x[axis+1:]
+        m = idx.ndim
+        rank = x.ndim - 1 + m
+        xi = (
+            [f"i{k}" for k in range(axis)]
+            + ["j"]
+            + [f"i{k + m - 1}" for k in range(axis + 1, x.ndim)]
+        )
+        ii = [f"i{axis + k}" for k in range(m)]
+        space = [f"i{k}" for k in range(rank)]
+    else:  # along: loops over x's shape with the axis taken from idx
+        rank = x.ndim
+        xi = ["j" if k == axis else f"i{k}" for k in range(rank)]
+        ii = ["0" if (idx.shape[k] == 1 and k != axis) else f"i{k}" for k in range(rank)]
+        space = [f"i{k}" for k in range(rank)]
+    check = [
+        f"j = idx[{index_expr(ii)}]",
+        "if j < 0:",
+        "    j += nx",
+        "if j < 0 or j >= nx:",
+        f"    raise IndexError({(node.op.name + ': index out of range')!r})",
+    ]
+    scatter = node.op.name in ("add_at", "add_along_axis")
+    if scatter:
+        v = node.inputs[2]
+        lead = rank - v.ndim
+        vi = ["0" if v.shape[k] == 1 else f"i{lead + k}" for k in range(v.ndim)]
+        inner = [*check, f"out[{index_expr(xi)}] += v[{index_expr(vi)}]"]
+        params = [f"n{k}" for k in range(rank)] + ["nx", "idx", "v", "out"]
+    else:
+        inner = [*check, f"out[{index_expr(space)}] = x[{index_expr(xi)}]"]
+        params = [f"n{k}" for k in range(rank)] + ["nx", "x", "idx", "out"]
+    with w.block(f"def {name}({', '.join(params)}):"):
+        w.line(f'"""{node.op.name} along axis {axis} (negative indices count from the end)"""')
+        b.loop_nest(w, rank, inner, False)
+    b.add_kernel(w)
+    return name
+
+
+@lowering("take", "take_along_axis")
+def _take(b: ModuleBuilder, node: Node, step: int) -> None:
+    x, idx = node.inputs
+    axis = node.attrs["axis"]
+    name = _gather_kernel(b, node, "take" if node.op.name == "take" else "along")
+    out = b.output_buffer(node, step)
+    nx = b.dims(x)[axis]
+    b.body.line(f"{name}({', '.join([*b.dims(node), nx, b.array(x), b.array(idx), out])})")
+
+
+@lowering("add_at", "add_along_axis")
+def _scatter(b: ModuleBuilder, node: Node, step: int) -> None:
+    x, idx, v = node.inputs
+    axis = node.attrs["axis"]
+    name = _gather_kernel(b, node, "take" if node.op.name == "add_at" else "along")
+    out = b.output_buffer(node, step)
+    b.body.line(f"kops.assign({out}, {b.array(x)})")
+    if node.op.name == "add_at":
+        space = b.dims(x)[:axis] + b.dims(idx) + b.dims(x)[axis + 1 :]
+    else:
+        space = [b.dims(idx)[k] if k == axis else d for k, d in enumerate(b.dims(x))]
+    nx = b.dims(x)[axis]
+    b.body.line(f"{name}({', '.join([*space, nx, b.array(idx), b.array(v), out])})")
+
+
+# ------------------------------------------------------------------------------------------------
+# concatenation, padding, slice gradients, fills
+
+
+@lowering("concatenate")
+def _concatenate(b: ModuleBuilder, node: Node, step: int) -> None:
+    axis = node.attrs["axis"]
+    out = b.output_buffer(node, step)
+    start = "0"
+    for x in node.inputs:
+        stop = f"{start} + {b.dims(x)[axis]}" if start != "0" else b.dims(x)[axis]
+        idx = [f"{start}:{stop}" if i == axis else ":" for i in range(node.ndim)]
+        b.body.line(f"kops.assign({out}[{index_expr(idx)}], {b.array(x)})")
+        start = stop
+
+
+@lowering("pad")
+def _pad(b: ModuleBuilder, node: Node, step: int) -> None:
+    x = node.inputs[0]
+    out = b.output_buffer(node, step)
+    b.body.line(f"kops.fill({out}, {render_literal(node.attrs['constant_value'], node.dtype)})")
+    idx = [f"{lo}:{lo} + {d}" for (lo, _), d in zip(node.attrs["pad_width"], b.dims(x))]
+    b.body.line(f"kops.assign({out}[{index_expr(idx)}], {b.array(x)})")
+
+
+@lowering("slice_axes_grad")
+def _slice_grad(b: ModuleBuilder, node: Node, step: int) -> None:
+    g = node.inputs[0]
+    out = b.output_buffer(node, step)
+    b.body.line(f"kops.fill({out}, {render_literal(0, node.dtype)})")
+    idx = [_slice_text(s) for s in node.attrs["slices"]]
+    b.body.line(f"kops.assign({out}[{index_expr(idx)}], {b.array(g)})")
+
+
+@lowering("size_of")
+def _size_of(b: ModuleBuilder, node: Node, step: int) -> None:
+    x = node.inputs[0]
+    out = b.output_buffer(node, step)
+    n = product([b.dims(x)[a] for a in node.attrs["axes"]])
+    b.body.line(f"{out}[()] = {TYPE_NAMES[node.dtype]}({n})")
+
+
+# ------------------------------------------------------------------------------------------------
+# row kernels: softmax, log_softmax, logsumexp, argmax, argmin
+
+
+def _rows(b: ModuleBuilder, x: Node, axes: tuple[int, ...]) -> tuple[str, list[int], str, str]:
+    """``x`` as a C-contiguous 2-D (kept, reduced) array: its name, the permutation, and the
+    number of rows and columns."""
+    kept = [i for i in range(x.ndim) if i not in axes]
+    perm = kept + list(axes)
+    a = b.array(x)
+    moved = a if perm == list(range(x.ndim)) else transpose_expr(a, perm)
+    nrows = product([b.dims(x)[i] for i in kept])
+    ncols = product([b.dims(x)[i] for i in axes])
+    name = b.fresh("r")
+    b.body.line(f"{name} = kops.reshape({moved}, ({nrows}, {ncols}))")
+    return name, perm, nrows, ncols
+
+
+@lowering("softmax", "log_softmax")
+def _softmax(b: ModuleBuilder, node: Node, step: int) -> None:
+    x = node.inputs[0]
+    rows, perm, nr, nc = _rows(b, x, node.attrs["axes"])
+    fn = "softmax_rows" if node.op.name == "softmax" else "log_softmax_rows"
+    if perm == list(range(x.ndim)):
+        out = b.output_buffer(node, step)
+        b.body.line(f"kops.{fn}({rows}, {out}.reshape(({nr}, {nc})))")
+        return
+    tmp = b.fresh("r")
+    moved = [b.dims(x)[p] for p in perm]
+    b.body.line(f"{tmp} = np.empty({int_tuple(moved)}, {TYPE_NAMES[node.dtype]})")
+    b.body.line(f"kops.{fn}({rows}, {tmp}.reshape(({nr}, {nc})))")
+    inverse = [perm.index(i) for i in range(x.ndim)]
+    b.add_view(node, node, transpose_expr(tmp, inverse))
+    b.mark_owned(node)
+
+
+@lowering("logsumexp")
+def _logsumexp(b: ModuleBuilder, node: Node, step: int) -> None:
+    x = node.inputs[0]
+    rows, _, nr, _ = _rows(b, x, node.attrs["axes"])
+    out = b.output_buffer(node, step)
+    b.body.line(f"kops.logsumexp_rows({rows}, {out}.reshape(({nr},)))")
+
+
+@lowering("argmax", "argmin")
+def _argmax(b: ModuleBuilder, node: Node, step: int) -> None:
+    x = node.inputs[0]
+    axis = node.attrs["axis"]
+    axes = tuple(range(x.ndim)) if axis is None else (axis,)
+    rows, _, nr, _ = _rows(b, x, axes)
+    out = b.output_buffer(node, step)
+    is_max = "True" if node.op.name == "argmax" else "False"
+    b.body.line(f"kops.argmax_rows({rows}, {out}.reshape(({nr},)), {is_max})")

@@ -1,0 +1,149 @@
+"""Hand-written kernels the generated programs call for ops that do not fuse: row-wise softmax,
+log_softmax and logsumexp, argmax/argmin, integer matmul.
+
+Row kernels take a C-contiguous 2-D array whose last axis is the one being reduced (the program
+moves the reduced axes last). They compute in float64 and store in the output's dtype.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from graphjit.kernels.scalar import exp, log
+from numba import njit
+
+_FLAGS = {
+    "cache": True,
+    "nogil": True,
+    "error_model": "numpy",
+    "fastmath": {"reassoc", "contract", "arcp", "nsz", "afn"},
+}
+
+
+@njit(**_FLAGS)
+def _row_shift(x: np.ndarray, r: int) -> float:
+    """The row's max (nan if any), replaced by 0 when not finite (numpy's reference does so)."""
+    m = -math.inf
+    for j in range(x.shape[1]):
+        v = float(x[r, j])
+        if v > m or v != v:
+            m = v
+            if v != v:
+                break
+    return m if (m == m and abs(m) < math.inf) else 0.0
+
+
+@njit(**_FLAGS)
+def softmax_rows(x: np.ndarray, out: np.ndarray) -> None:
+    for r in range(x.shape[0]):
+        m = _row_shift(x, r)
+        s = 0.0
+        for j in range(x.shape[1]):
+            e = exp(float(x[r, j]) - m)
+            out[r, j] = e
+            s += e
+        inv = 1.0 / s
+        for j in range(x.shape[1]):
+            out[r, j] = float(out[r, j]) * inv
+
+
+@njit(**_FLAGS)
+def log_softmax_rows(x: np.ndarray, out: np.ndarray) -> None:
+    for r in range(x.shape[0]):
+        m = _row_shift(x, r)
+        s = 0.0
+        for j in range(x.shape[1]):
+            s += exp(float(x[r, j]) - m)
+        ls = log(s)
+        for j in range(x.shape[1]):
+            out[r, j] = (float(x[r, j]) - m) - ls
+
+
+@njit(**_FLAGS)
+def logsumexp_rows(x: np.ndarray, out: np.ndarray) -> None:
+    for r in range(x.shape[0]):
+        m = _row_shift(x, r)
+        s = 0.0
+        for j in range(x.shape[1]):
+            s += exp(float(x[r, j]) - m)
+        out[r] = log(s) + m
+
+
+@njit(cache=True, nogil=True)
+def argmax_rows(x: np.ndarray, out: np.ndarray, is_max: bool) -> None:
+    """Index of the first max (min) of each row; nan counts as the extremum, as numpy."""
+    n = x.shape[1]
+    if n == 0 and x.shape[0] > 0:
+        raise ValueError("argmax/argmin: attempt to get the arg extremum of an empty sequence")
+    for r in range(x.shape[0]):
+        best = x[r, 0]
+        k = 0
+        if best == best:
+            for j in range(1, n):
+                v = x[r, j]
+                if v != v:
+                    k = j
+                    break
+                if (v > best) if is_max else (v < best):
+                    best = v
+                    k = j
+        out[r] = k
+
+
+@njit(cache=True, nogil=True)
+def matmul_loops(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """out = a @ b for 2-D operands of any dtype (ints and bools have no BLAS)."""
+    for i in range(a.shape[0]):
+        for j in range(b.shape[1]):
+            out[i, j] = 0
+        for k in range(a.shape[1]):
+            aik = a[i, k]
+            for j in range(b.shape[1]):
+                out[i, j] += aik * b[k, j]
+
+
+@njit(cache=True, nogil=True)
+def matmul_blas(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """out = a @ b for 2-D float operands, through BLAS (numba's np.dot)."""
+    if a.shape[1] == 0:
+        out[...] = 0
+    elif out.shape[0] and out.shape[1]:
+        np.dot(a, b, out)
+
+
+# --------------------------------------------------------------------------------------------------
+# Array plumbing for the programs. numba's own versions of these (slice assignment, transpose
+# with axes, reshape, broadcast_to) are slow to compile; as cached functions they are compiled once
+# per type signature for every graph, instead of once per graph.
+
+
+@njit(cache=True, nogil=True)
+def assign(out: np.ndarray, x: np.ndarray) -> None:
+    """out[...] = x (x broadcasts)."""
+    out[...] = x
+
+
+@njit(cache=True, nogil=True)
+def fill(out: np.ndarray, value: float) -> None:
+    """Every element of a C-contiguous ``out`` set to ``value``."""
+    flat = out.reshape(out.size)
+    for i in range(flat.size):
+        flat[i] = value
+
+
+@njit(cache=True, nogil=True)
+def permute(x: np.ndarray, axes: tuple) -> np.ndarray:
+    """A view of ``x`` with its axes permuted (np.transpose)."""
+    return np.transpose(x, axes)
+
+
+@njit(cache=True, nogil=True)
+def reshape(x: np.ndarray, shape: tuple) -> np.ndarray:
+    """``x`` reshaped row-major: a view when ``x`` is contiguous, else a contiguous copy."""
+    return np.ascontiguousarray(x).reshape(shape)
+
+
+@njit(cache=True, nogil=True)
+def broadcast_to(x: np.ndarray, shape: tuple) -> np.ndarray:
+    return np.broadcast_to(x, shape)

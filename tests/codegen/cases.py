@@ -1,0 +1,223 @@
+"""One or more small graphs per registered op, for the backend-vs-interpreter registry tests.
+
+A case is ``(inputs, output, feeds)`` built by a function of the dtype; every op in the registry
+must appear in at least one case (the registry test checks that the graphs really contain it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import graphjit as gj
+
+Case = tuple[list[Any], Any, list[np.ndarray]]
+CASES: dict[str, list[Callable[[str, np.random.Generator], Case]]] = {}
+
+
+def case(*ops: str) -> Callable[[Callable[..., Case]], Callable[..., Case]]:
+    def register(fn: Callable[..., Case]) -> Callable[..., Case]:
+        for op in ops:
+            CASES.setdefault(op, []).append(fn)
+        return fn
+
+    return register
+
+
+def _ph(name: str, shape: tuple, dtype: str) -> Any:
+    return gj.placeholder(name, shape, dtype)
+
+
+def _arr(
+    rng: np.random.Generator, shape: tuple, dtype: str, lo: float = -2, hi: float = 2
+) -> np.ndarray:
+    return rng.uniform(lo, hi, shape).astype(dtype)
+
+
+UNARY = {
+    "negative": (-2, 2), "abs": (-2, 2), "exp": (-3, 3), "exp2": (-3, 3), "log": (0.1, 3),
+    "log2": (0.1, 3), "log1p": (-0.9, 3), "expm1": (-2, 2), "sqrt": (0.1, 3), "square": (-2, 2),
+    "reciprocal": (0.5, 3), "sin": (-3, 3), "cos": (-3, 3), "tan": (-1.2, 1.2), "tanh": (-3, 3),
+    "arctan": (-3, 3), "sigmoid": (-5, 5), "relu": (-2, 2), "softplus": (-5, 5), "erf": (-2, 2),
+}  # fmt: skip
+
+
+def _unary(name: str, lo: float, hi: float) -> Callable[..., Case]:
+    def build(dtype: str, rng: np.random.Generator) -> Case:
+        x = _ph("x", (None, 3), dtype)
+        return [x], getattr(gj, name)(x), [_arr(rng, (4, 3), dtype, lo, hi)]
+
+    return build
+
+
+for _name, (_lo, _hi) in UNARY.items():
+    case(_name)(_unary(_name, _lo, _hi))
+
+
+@case("sign", "floor", "ceil", "round")
+def _piecewise(dtype: str, rng: np.random.Generator) -> Case:
+    x = _ph("x", (None, 3), dtype)
+    out = gj.sign(x) + gj.floor(x) * 2 + gj.ceil(x) * 3 + gj.round(x) * 5 + x
+    return [x], out, [_arr(rng, (4, 3), dtype, -3, 3)]
+
+
+@case("add", "subtract", "multiply", "divide", "power", "maximum", "minimum")
+def _binary(dtype: str, rng: np.random.Generator) -> Case:
+    x = _ph("x", (None, 3), dtype)
+    y = _ph("y", (3,), dtype)
+    out = (x + y) * (x - y) / (gj.abs(y) + 1) + gj.power(gj.abs(x) + 0.5, y)
+    out = out + gj.maximum(x, y) - gj.minimum(x, 2 * y)
+    return [x, y], out, [_arr(rng, (4, 3), dtype), _arr(rng, (3,), dtype)]
+
+
+@case(
+    "less",
+    "less_equal",
+    "greater",
+    "greater_equal",
+    "equal",
+    "not_equal",
+    "where",
+    "logical_and",
+    "logical_or",
+    "logical_not",
+    "astype",
+)
+def _logic(dtype: str, rng: np.random.Generator) -> Case:
+    x = _ph("x", (None, 3), dtype)
+    y = _ph("y", (None, 1), dtype)
+    c = gj.logical_or(gj.logical_and(x < y, x <= 1.0), gj.logical_not(x > y))
+    c = gj.logical_or(c, gj.logical_and(x >= 0.5, gj.not_equal(x, y)))
+    out = gj.where(c, x * y, -x) + gj.equal(x, x).astype(dtype) + (x * 3).astype("int32")
+    return [x, y], out, [_arr(rng, (4, 3), dtype), _arr(rng, (4, 1), dtype)]
+
+
+@case("sum", "prod", "max", "min")
+def _reductions(dtype: str, rng: np.random.Generator) -> Case:
+    x = _ph("x", (None, 3, 4), dtype)
+    e = gj.sin(x) * 2 + 0.1
+    out = (
+        gj.sum(e * e, axis=(0, 2))
+        + gj.max(e, axis=2)[0]
+        + gj.min(x, axis=0).sum(axis=-1)
+        + gj.prod(e, axis=2, keepdims=True)[0, :, 0]
+        + gj.sum(x)
+    )
+    return [x], out, [_arr(rng, (2, 3, 4), dtype)]
+
+
+@case("argmax", "argmin")
+def _arg(dtype: str, rng: np.random.Generator) -> Case:
+    x = _ph("x", (None, 5), dtype)
+    out = gj.argmax(x, axis=1) * 10 + gj.argmin(x, axis=0).sum() + gj.argmax(x)
+    return [x], out.astype(dtype) * x[:, 0], [_arr(rng, (4, 5), dtype)]
+
+
+@case("logsumexp", "softmax", "log_softmax")
+def _softmax(dtype: str, rng: np.random.Generator) -> Case:
+    x = _ph("x", (None, 3, 4), dtype)
+    out = (
+        gj.softmax(x, axis=-1) * 2
+        + gj.log_softmax(x, axis=1)
+        + gj.expand_dims(gj.logsumexp(x, axis=(0, 2)), (0, 2))
+        + gj.softmax(x, axis=(0, 1))
+    )
+    return [x], out, [_arr(rng, (2, 3, 4), dtype, -3, 3)]
+
+
+@case("size_of")
+def _mean(dtype: str, rng: np.random.Generator) -> Case:
+    x = _ph("x", (None, 3), dtype)
+    out = gj.mean(x, axis=0) + gj.var(x) + gj.std(x, axis=1).sum()
+    return [x], out, [_arr(rng, (5, 3), dtype)]
+
+
+@case("reshape", "transpose", "expand_dims", "squeeze", "reshape_like")
+def _views(dtype: str, rng: np.random.Generator) -> Case:
+    x = _ph("x", (None, 2, 3), dtype)
+    t = gj.transpose(x, (2, 0, 1))  # (3, n, 2)
+    r = gj.reshape(t * 2, (3, -1))  # (3, 2n)
+    s = gj.squeeze(gj.expand_dims(r, 1), 1)
+    out = gj.reshape_like(s, t) + t
+    return [x], out, [_arr(rng, (4, 2, 3), dtype)]
+
+
+@case("broadcast_to", "broadcast_like", "full_like")
+def _broadcasts(dtype: str, rng: np.random.Generator) -> Case:
+    x = _ph("x", (None, 1), dtype)
+    y = _ph("y", (None, 3), dtype)
+    out = gj.broadcast_to(x, (None, 3)) * gj.broadcast_like(gj.sin(x), y) + gj.ones_like(y)
+    out = out + gj.full_like(y, 2.5) * y
+    return [x, y], out, [_arr(rng, (4, 1), dtype), _arr(rng, (4, 3), dtype)]
+
+
+@case("slice_axes", "slice_axes_grad")
+def _slices(dtype: str, rng: np.random.Generator) -> Case:
+    x = _ph("x", (None, 6), dtype)
+    out = x[1:, ::2] * 2 + gj.flip(x, 1)[:-1, 1:4] + x[::-1, 1:6:2][:-1]
+    return [x], out, [_arr(rng, (5, 6), dtype)]
+
+
+@case("concatenate", "concatenate_part")
+def _concat(dtype: str, rng: np.random.Generator) -> Case:
+    x = _ph("x", (None, 3), dtype)
+    y = _ph("y", (None, 3), dtype)
+    out = gj.concatenate([x, y * 2], axis=0) * 1.5 + gj.concatenate([x, y], axis=0)
+    out = gj.sum(gj.stack([x[:2], gj.exp(y)], axis=1), axis=1) + out[:2]
+    return [x, y], out, [_arr(rng, (3, 3), dtype), _arr(rng, (2, 3), dtype)]
+
+
+@case("pad")
+def _pad(dtype: str, rng: np.random.Generator) -> Case:
+    x = _ph("x", (None, 3), dtype)
+    out = gj.pad(x * 2, ((1, 2), (0, 1)), constant_values=1.5)
+    return [x], out, [_arr(rng, (2, 3), dtype)]
+
+
+@case("take", "add_at")
+def _take(dtype: str, rng: np.random.Generator) -> Case:
+    x = _ph("x", (None, 4), dtype)
+    i = _ph("i", (None,), "int64")
+    out = gj.take(x * 2, i, axis=1) + gj.take(x, np.array([[0, -1], [1, 1]]), axis=0).sum()
+    return [x, i], out, [_arr(rng, (3, 4), dtype), np.array([0, 3, -1, 1, 1])]
+
+
+@case("take_along_axis", "add_along_axis")
+def _take_along(dtype: str, rng: np.random.Generator) -> Case:
+    x = _ph("x", (None, 4), dtype)
+    i = _ph("i", (None, 2), "int64")
+    out = gj.take_along_axis(gj.exp(x), i, axis=1)
+    return [x, i], out, [_arr(rng, (3, 4), dtype), np.array([[0, 3], [1, 1], [-1, 2]])]
+
+
+@case("matmul")
+def _matmul(dtype: str, rng: np.random.Generator) -> Case:
+    a = _ph("a", (None, 3), dtype)
+    b = _ph("b", (3, 4), dtype)
+    v = _ph("v", (4,), dtype)
+    c = _ph("c", (2, None, 3), dtype)
+    out = gj.relu(a @ b + 1.0) @ v + gj.sum((c @ b) @ v) + (b @ v) @ (b @ v)
+    return (
+        [a, b, v, c],
+        out,
+        [
+            _arr(rng, (5, 3), dtype),
+            _arr(rng, (3, 4), dtype),
+            _arr(rng, (4,), dtype),
+            _arr(rng, (2, 5, 3), dtype),
+        ],
+    )
+
+
+@case("einsum")
+def _einsum(dtype: str, rng: np.random.Generator) -> Case:
+    a = _ph("a", (None, 3), dtype)
+    b = _ph("b", (3, 4), dtype)
+    out = (
+        gj.einsum("ij,jk->ik", a, b)
+        + gj.einsum("ij->j", a).sum()
+        + gj.einsum("ij,ij->i", a, a)[:, None]
+    )
+    return [a, b], out, [_arr(rng, (2, 3), dtype), _arr(rng, (3, 4), dtype)]
