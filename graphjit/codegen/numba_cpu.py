@@ -521,6 +521,8 @@ class ModuleBuilder:
             for text in k.rstrip("\n").split("\n"):
                 w.line(text)
             w.line()
+        # results first: a result that is itself a constant adds that constant to the arguments
+        outs = [self.result_expr(r) for r in self.results]
         args = [self.arrays[x] for x in self.inputs] + [self.arrays[v] for v in self.variables]
         args += [self.arrays[c] for c in self.constants]
         w.line()
@@ -545,7 +547,6 @@ class ModuleBuilder:
                         w.line(f"raise ValueError({s.message!r})")
             w.extend(self.body)
             w.line()
-            outs = [self.result_expr(r) for r in self.results]
             w.line(f"return {int_tuple(outs)}")
         return w.text()
 

@@ -117,6 +117,19 @@ def test_variables_and_updates_in_place() -> None:
     assert w.storage.array is before
 
 
+def test_results_that_are_constants_or_inputs() -> None:
+    """A result that is a constant (the gradient of w*x + b with respect to b is 1) becomes a
+    program argument like any other constant; a result that is an input comes back as a copy."""
+    x, w, b = (gj.placeholder(n, ()) for n in "xwb")
+    gw, gb = gj.grad(w * x + b, [w, b])
+    f = gj.compile([x, w, b], [gw, gb, x, gj.constant(np.arange(3.0))], backend="cpu")
+    arg = np.array(3.0)
+    got = f(arg, 4.0, 5.0)
+    assert [float(got[0]), float(got[1]), float(got[2])] == [3.0, 1.0, 3.0]
+    np.testing.assert_array_equal(got[3], [0.0, 1.0, 2.0])
+    assert not np.shares_memory(got[2], arg)
+
+
 def test_one_program_serves_all_sizes() -> None:
     x = gj.placeholder("x", (None, 2))
     f = gj.compile([x], gj.sum(x * x, axis=1))
