@@ -121,6 +121,16 @@ def zero_vjp(g: Any, out: Any, *inputs: Any, **attrs: Any) -> tuple[None, ...]:
     return (None,) * len(inputs)
 
 
+def sum_tangents(*terms: Any) -> Any:
+    """Sum of the non-None terms (None when all are None): a jvp is linear in the tangents, and
+    None stands for a zero tangent."""
+    total = None
+    for t in terms:
+        if t is not None:
+            total = t if total is None else total + t
+    return total
+
+
 def zero_jvp(tangents: Any, out: Any, *inputs: Any, **attrs: Any) -> None:
     return None
 

@@ -19,7 +19,16 @@ import numpy as np
 import scipy.special as sps
 
 from graphjit.ir import TensorType, as_dtype, is_float
-from graphjit.ops.base import OpDef, apply, defop, lift, write_out, zero_jvp, zero_vjp
+from graphjit.ops.base import (
+    OpDef,
+    apply,
+    defop,
+    lift,
+    sum_tangents,
+    write_out,
+    zero_jvp,
+    zero_vjp,
+)
 from graphjit.ops.shapes import elementwise_type
 
 __all__ = [
@@ -89,20 +98,11 @@ def _bool_type(name: str) -> Any:
     return infer
 
 
-def _sum_tangents(*terms: Any) -> Any:
-    """Sum of the non-None terms (None when all are None): a jvp is linear in the tangents."""
-    total = None
-    for t in terms:
-        if t is not None:
-            total = t if total is None else total + t
-    return total
-
-
 def _jvp_from(*partials: Any) -> Any:
     """A jvp from one linear map per input: ``partial_i(t_i, out, *inputs)``."""
 
     def jvp(tangents: Any, out: Any, *inputs: Any, **attrs: Any) -> Any:
-        return _sum_tangents(
+        return sum_tangents(
             *(
                 p(t, out, *inputs, **attrs) if (t is not None and p is not None) else None
                 for p, t in zip(partials, tangents)
@@ -308,38 +308,30 @@ POWER = defop(
     kind="elementwise",
     lower="power({0}, {1})",
 )
-MAXIMUM = defop(
-    "maximum",
-    infer=_same_type("maximum"),
-    impl=np.maximum,
-    vjps=(
-        lambda g, out, x, y: g * _where_tie(x, y, out),
-        lambda g, out, x, y: g * _where_tie(y, x, out),
-    ),
-    jvp=_jvp_from(
-        lambda t, out, x, y: t * _where_tie(x, y, out),
-        lambda t, out, x, y: t * _where_tie(y, x, out),
-    ),
-    kind="elementwise",
-    lower="maximum({0}, {1})",
-    doc="NaN-propagating maximum; ties split the gradient evenly",
-)
-MINIMUM = defop(
-    "minimum",
-    infer=_same_type("minimum"),
-    impl=np.minimum,
-    vjps=(
-        lambda g, out, x, y: g * _where_tie(x, y, out),
-        lambda g, out, x, y: g * _where_tie(y, x, out),
-    ),
-    jvp=_jvp_from(
-        lambda t, out, x, y: t * _where_tie(x, y, out),
-        lambda t, out, x, y: t * _where_tie(y, x, out),
-    ),
-    kind="elementwise",
-    lower="minimum({0}, {1})",
-    doc="NaN-propagating minimum; ties split the gradient evenly",
-)
+
+
+def _extremum(name: str, impl: Any) -> OpDef:
+    """maximum / minimum: the gradient goes to the chosen input, split evenly on ties."""
+    return defop(
+        name,
+        infer=_same_type(name),
+        impl=impl,
+        vjps=(
+            lambda g, out, x, y: g * _where_tie(x, y, out),
+            lambda g, out, x, y: g * _where_tie(y, x, out),
+        ),
+        jvp=_jvp_from(
+            lambda t, out, x, y: t * _where_tie(x, y, out),
+            lambda t, out, x, y: t * _where_tie(y, x, out),
+        ),
+        kind="elementwise",
+        lower=f"{name}({{0}}, {{1}})",
+        doc=f"NaN-propagating {name}; ties split the gradient evenly",
+    )
+
+
+MAXIMUM = _extremum("maximum", np.maximum)
+MINIMUM = _extremum("minimum", np.minimum)
 
 
 def _compare(name: str, impl: Any, symbol: str) -> OpDef:

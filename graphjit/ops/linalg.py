@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from graphjit.ir import Dim, Node, TensorType, format_shape
-from graphjit.ops.base import OpDef, apply, defop, is_tensor, lift, write_out
+from graphjit.ops.base import OpDef, apply, defop, is_tensor, lift, sum_tangents, write_out
 from graphjit.ops.shapes import broadcast_dims, broadcast_shapes, normalize_axis, same_dim
 
 __all__ = ["matmul", "dot", "outer", "tensordot", "einsum"]
@@ -32,14 +32,6 @@ _LETTERS = string.ascii_letters
 def _no_bool(op: str, *types: TensorType) -> None:
     if any(t.dtype == "bool" for t in types):
         raise TypeError(f"{op}: not defined for bool inputs; cast with .astype first")
-
-
-def _sum_terms(*terms: Any) -> Any:
-    total = None
-    for t in terms:
-        if t is not None:
-            total = t if total is None else total + t
-    return total
 
 
 # --------------------------------------------------------------------------------------------------
@@ -107,7 +99,9 @@ def _matmul_vjp_b(g: Any, out: Any, a: Any, b: Any) -> Any:
 
 def _matmul_jvp(tangents: Any, out: Any, a: Any, b: Any) -> Any:
     ta, tb = tangents
-    return _sum_terms(None if ta is None else matmul(ta, b), None if tb is None else matmul(a, tb))
+    return sum_tangents(
+        None if ta is None else matmul(ta, b), None if tb is None else matmul(a, tb)
+    )
 
 
 MATMUL: OpDef = defop(
@@ -293,7 +287,7 @@ def _einsum_jvp(tangents: Any, out: Any, *operands: Any, subscripts: str) -> Any
             args = list(operands)
             args[i] = t
             terms.append(apply(EINSUM, *args, subscripts=subscripts))
-    return _sum_terms(*terms)
+    return sum_tangents(*terms)
 
 
 EINSUM: OpDef = defop(
