@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import scipy.special as sps
 
 from graphjit.ir import TensorType, as_dtype, is_float
 from graphjit.ops.base import (
@@ -149,7 +148,9 @@ def unary(
 
 
 def _sigmoid_impl(x: np.ndarray) -> np.ndarray:
-    return sps.expit(x)
+    from scipy.special import expit  # imported on first use: scipy.special costs ~0.3 s to load
+
+    return expit(x)
 
 
 def _relu_impl(x: np.ndarray) -> np.ndarray:
@@ -213,7 +214,15 @@ SOFTPLUS = unary(
     lambda x, out: sigmoid(x),
     doc="log(1 + exp(x)), computed without overflow",
 )
-ERF = unary("erf", sps.erf, "erf({0})", lambda x, out: TWO_OVER_SQRT_PI * exp(-(x * x)))
+
+
+def _erf_impl(x: np.ndarray) -> np.ndarray:
+    from scipy.special import erf as scipy_erf  # imported on first use, as in _sigmoid_impl
+
+    return scipy_erf(x)
+
+
+ERF = unary("erf", _erf_impl, "erf({0})", lambda x, out: TWO_OVER_SQRT_PI * exp(-(x * x)))
 FLOOR = unary("floor", np.floor, "floor({0})", None, to_float=False, allow_bool=False)
 CEIL = unary("ceil", np.ceil, "ceil({0})", None, to_float=False, allow_bool=False)
 ROUND = unary(
