@@ -131,8 +131,16 @@ _node_table: weakref.WeakValueDictionary[tuple, Node] = weakref.WeakValueDiction
 _leaf_ids = itertools.count()
 
 
+_PLAIN = (bool, int, float, str, type(None))
+
+
 def _freeze(value: Any) -> Any:
     """Hashable form of an attribute value (lists become tuples)."""
+    t = type(value)
+    if t in _PLAIN:  # the common case, first: eager ops freeze their attrs on every call
+        return value
+    if t is tuple and all(type(v) in _PLAIN for v in value):
+        return value
     if isinstance(value, list):
         return tuple(_freeze(v) for v in value)
     if isinstance(value, tuple):

@@ -256,6 +256,15 @@ def apply(op: OpDef, *args: Any, **attrs: Any) -> Any:
             not op.to_float or dt in ir.FLOAT_DTYPES
         ):
             return _eager.run(op, args, attrs)
+        # tensor (op) python number: the number is weak, so it usually takes the tensor's dtype
+        if (
+            len(args) == 2
+            and type(args[1]) in (float, int)
+            and op.promote == "all"
+            and result_dtype(args, op.to_float) == dt
+        ):
+            scalar = _eager.from_value(np.array(args[1], dtype=dt))
+            return _eager.run(op, (first, scalar), attrs)
     graph = any(isinstance(a, Node) for a in args)
     if not graph and not any(is_tensor(a) for a in args) and _eager is None:
         graph = True  # no eager backend loaded: plain values build constant graphs

@@ -225,7 +225,9 @@ def _log_softmax_jvp(tangents: Any, out: Any, x: Any, *, axes: tuple[int, ...]) 
 
 
 def _sum_impl(x: np.ndarray, *, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
-    return np.asarray(np.sum(x, axis=axes, keepdims=keepdims, dtype=_accumulator(x.dtype.name)))
+    acc: Any = x.dtype if x.dtype.kind == "f" else np.int64  # bool and ints accumulate in int64
+    add_reduce: Any = np.add.reduce  # numpy's stubs want a literal keepdims
+    return np.asarray(add_reduce(x, axis=axes, keepdims=keepdims, dtype=acc))
 
 
 def _prod_impl(x: np.ndarray, *, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
