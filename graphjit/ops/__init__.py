@@ -10,6 +10,7 @@ from graphjit.ops import (  # noqa: F401
     creation,
     elementwise,
     indexing,
+    joining,
     leaves,
     linalg,
     reductions,
@@ -20,6 +21,7 @@ from graphjit.ops.base import OPS, OpDef, apply, astype, defop, lift, result_dty
 from graphjit.ops.creation import *  # noqa: F403
 from graphjit.ops.elementwise import *  # noqa: F403
 from graphjit.ops.indexing import *  # noqa: F403
+from graphjit.ops.joining import *  # noqa: F403
 from graphjit.ops.leaves import Storage, Variable, constant, placeholder, variable
 from graphjit.ops.linalg import *  # noqa: F403
 from graphjit.ops.reductions import *  # noqa: F403
@@ -30,6 +32,6 @@ _methods.bind(__import__("sys").modules[__name__])
 __all__ = [
     "OPS", "OpDef", "apply", "astype", "defop", "lift", "result_dtype", "Storage", "Variable",
     "constant", "placeholder", "variable",
-    *elementwise.__all__, *reductions.__all__, *shape.__all__, *indexing.__all__,
-    *linalg.__all__, *creation.__all__, *aliases.__all__,
+    *elementwise.__all__, *reductions.__all__, *shape.__all__, *joining.__all__,
+    *indexing.__all__, *linalg.__all__, *creation.__all__, *aliases.__all__,
 ]  # fmt: skip

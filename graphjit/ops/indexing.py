@@ -466,7 +466,8 @@ def getitem(x: Any, index: Any) -> Any:
     integer array (its dims replace the indexed axis, or come first when the advanced indices are
     not adjacent), and boolean masks known when the graph is built. An int index past a fixed dim
     raises IndexError now; past a dim known only at call time, when the graph runs."""
-    from graphjit.ops.shape import expand_dims, slice_axes, squeeze, transpose
+    from graphjit.ops.joining import slice_axes
+    from graphjit.ops.shape import expand_dims, squeeze, transpose
 
     x = lift(x)
     raw = [_classify(item) for item in (index if isinstance(index, tuple) else (index,))]

@@ -1,5 +1,6 @@
-"""Shape ops: reshape, transpose, expand_dims/squeeze, broadcasting, strided slices, concatenation,
-pad, and the ``*_like`` ops that take an input only for its shape.
+"""Shape ops: reshape, transpose, expand_dims/squeeze, broadcasting, and the ``*_like`` ops that
+take an input only for its shape. Strided slices, concatenation and padding are in
+:mod:`graphjit.ops.joining`, which shares this module's private helpers.
 
 Conventions:
 
@@ -7,21 +8,16 @@ Conventions:
   the running graph knows is checked there (the interpreter re-runs the rule on concrete shapes).
 * Like numpy, ``reshape`` allows one ``-1``; when ``x`` has a ``None`` dim, the ``-1`` becomes a
   ``None`` dim. ``broadcast_to`` takes int sizes, or ``None`` where ``x``'s own dim is kept.
-* ``slice_axes`` holds one ``(start, stop, step)`` triple per axis with python slice semantics,
-  resolved against the call-time size. Triples on static dims are stored resolved, so equal slices
-  are one node.
 * The numpy references return fresh arrays, never views of their inputs (a compiled function's
   outputs must not alias a variable that its updates then overwrite).
 * Functions return their input unchanged when the op would be the identity (``reshape`` to the
-  same shape, ``transpose`` by the identity permutation, full slices, zero padding, ...).
-* PyTorch spellings accepted: ``dim=`` for the axis of ``expand_dims``/``squeeze``/``concatenate``/
-  ``stack``/``split``, ``dims=`` for ``flip``.
+  same shape, ``transpose`` by the identity permutation, ...).
+* PyTorch spellings accepted: ``dim=`` for the axis of ``expand_dims``/``squeeze``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -44,17 +40,7 @@ __all__ = [
     "zeros_like",
     "ones_like",
     "full_like",
-    "concatenate",
-    "stack",
-    "split",
-    "flip",
-    "pad",
-    "slice_axes",
 ]
-
-# A slice triple: (start, stop, step), python-slice semantics; step is never 0 or None once stored.
-Triple = tuple[Any, Any, Any]
-FULL: Triple = (None, None, 1)
 
 
 def _fresh(a: Any) -> np.ndarray:
@@ -63,15 +49,6 @@ def _fresh(a: Any) -> np.ndarray:
 
 def _is_static(d: Dim) -> bool:
     return isinstance(d, int)
-
-
-def _merge(a: Dim, b: Dim) -> Dim:
-    """Two dims that must agree: the more specific of them."""
-    if _is_static(a):
-        return a
-    if _is_static(b):
-        return b
-    return a if a is not None else b
 
 
 def _exactly(c: Any, x: Any) -> Any:
@@ -391,271 +368,6 @@ FULL_LIKE: OpDef = defop(
 
 
 # --------------------------------------------------------------------------------------------------
-# strided slices
-
-
-def _triple(s: Any, name: str) -> Triple:
-    """A user slice (slice object, (start, stop, step) or None) as a checked triple."""
-    if s is None:
-        return FULL
-    if isinstance(s, slice):
-        raw = (s.start, s.stop, s.step)
-    elif isinstance(s, (tuple, list)) and len(s) == 3:
-        raw = tuple(s)
-    else:
-        raise TypeError(f"{name}: expected a slice or a (start, stop, step) triple, got {s!r}")
-    out: list[int | None] = []
-    for v in raw:
-        if v is None:
-            out.append(None)
-        elif isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
-            out.append(int(v))
-        else:
-            raise TypeError(f"{name}: slice bounds and steps must be ints or None, got {s!r}")
-    if out[2] == 0:
-        raise ValueError(f"{name}: slice step cannot be zero")
-    return (out[0], out[1], 1 if out[2] is None else out[2])
-
-
-def _canonical(t: Triple, n: Dim) -> Triple:
-    """One spelling per slice: resolved against a static size, so equal slices hash equal."""
-    start, stop, step = t
-    if _is_static(n):
-        r = range(*slice(start, stop, step).indices(n))  # type: ignore[arg-type]
-        if len(r) == 0:
-            return (0, 0, 1)
-        if r == range(n):  # type: ignore[arg-type]
-            return FULL
-        last = r[-1]
-        end = last + 1 if step > 0 else (last - 1 if last >= 1 else None)
-        return (r[0], end, r.step)
-    if step > 0 and start == 0:
-        start = None
-    return (start, stop, step)
-
-
-def _sliced_dim(d: Dim, t: Triple) -> Dim:
-    if t == FULL:
-        return d
-    if _is_static(d):
-        return len(range(*slice(*t).indices(d)))  # type: ignore[arg-type]
-    start, stop, step = t
-    if step > 0 and stop is not None and stop >= 0 and (start or 0) >= 0 and stop <= (start or 0):
-        return 0
-    return None
-
-
-def _check_slices(x: TensorType, slices: Any) -> tuple[Triple, ...]:
-    if not isinstance(slices, tuple) or len(slices) != x.ndim:
-        raise ValueError(
-            f"slice_axes: expected one (start, stop, step) triple per axis of shape "
-            f"{format_shape(x.shape)}, got {slices!r}"
-        )
-    for s in slices:
-        if _triple(s, "slice_axes") != s:
-            raise ValueError(f"slice_axes: {s!r} is not a normalised (start, stop, step) triple")
-    return slices
-
-
-def _sliced_shape(x: TensorType, slices: tuple[Triple, ...]) -> tuple[Dim, ...]:
-    return tuple(_sliced_dim(d, s) for d, s in zip(x.shape, _check_slices(x, slices)))
-
-
-def _index(slices: tuple[Triple, ...]) -> tuple[slice, ...]:
-    return tuple(slice(*s) for s in slices)
-
-
-def _slice_axes_infer(x: TensorType, *, slices: tuple[Triple, ...]) -> TensorType:
-    return TensorType(_sliced_shape(x, slices), x.dtype)
-
-
-def _slice_grad_infer(g: TensorType, x: TensorType, *, slices: tuple[Triple, ...]) -> TensorType:
-    want = _sliced_shape(x, slices)
-    if g.ndim != len(want) or not all(same_dim(a, b) for a, b in zip(g.shape, want)):
-        raise ValueError(
-            f"slice_axes_grad: cotangent of shape {format_shape(g.shape)} does not match the "
-            f"slice {format_shape(want)} of shape {format_shape(x.shape)}"
-        )
-    return TensorType(x.shape, g.dtype)
-
-
-def _slice_grad_impl(g: np.ndarray, x: np.ndarray, *, slices: tuple[Triple, ...]) -> np.ndarray:
-    out = np.zeros(x.shape, g.dtype)
-    out[_index(slices)] = g
-    return out
-
-
-SLICE_AXES: OpDef = defop(
-    "slice_axes",
-    infer=_slice_axes_infer,
-    impl=lambda x, slices: _fresh(x[_index(slices)]),
-    vjps=(lambda g, out, x, slices: apply(SLICE_AXES_GRAD, g, x, slices=slices),),
-    jvp=lambda tangents, out, x, slices: (
-        None if tangents[0] is None else apply(SLICE_AXES, tangents[0], slices=slices)
-    ),
-    kind="shape",
-    promote=None,
-    doc="x[start:stop:step, ...] with one triple per axis (python slice semantics)",
-)
-SLICE_AXES_GRAD: OpDef = defop(
-    "slice_axes_grad",
-    infer=_slice_grad_infer,
-    impl=_slice_grad_impl,
-    vjps=(
-        lambda ct, out, g, x, slices: _exactly(apply(SLICE_AXES, ct, slices=slices), g),
-        None,
-    ),
-    jvp=lambda tangents, out, g, x, slices: (
-        None if tangents[0] is None else apply(SLICE_AXES_GRAD, tangents[0], x, slices=slices)
-    ),
-    kind="other",
-    promote=None,
-    doc="zeros of x's shape with g written into x[slices] (the transpose of slice_axes)",
-)
-
-
-# --------------------------------------------------------------------------------------------------
-# concatenate, pad
-
-
-def _concatenate_infer(*xs: TensorType, axis: int) -> TensorType:
-    if not xs:
-        raise ValueError("concatenate: need at least one array")
-    first = xs[0]
-    if first.ndim == 0:
-        raise ValueError("concatenate: 0-d arrays cannot be concatenated")
-    normalize_axis(axis, first.ndim, "concatenate")
-    dims = list(first.shape)
-    for i, x in enumerate(xs[1:], start=1):
-        ok = x.ndim == first.ndim and all(
-            k == axis or same_dim(a, b) for k, (a, b) in enumerate(zip(dims, x.shape))
-        )
-        if not ok:
-            raise ValueError(
-                f"concatenate: input {i} has shape {format_shape(x.shape)}, which does not match "
-                f"input 0's {format_shape(first.shape)} except on axis {axis}"
-            )
-        dims = [d if k == axis else _merge(d, e) for k, (d, e) in enumerate(zip(dims, x.shape))]
-    along = [x.shape[axis] for x in xs]
-    dims[axis] = sum(along) if all(_is_static(d) for d in along) else None  # type: ignore[arg-type]
-    return TensorType(tuple(dims), first.dtype)
-
-
-def _concatenate_vjp(g: Any, out: Any, *xs: Any, axis: int) -> tuple:
-    along = [x.shape[axis] for x in xs]
-    if not all(_is_static(d) for d in along):
-        return tuple(apply(CONCATENATE_PART, g, *xs, axis=axis, index=k) for k in range(len(xs)))
-    grads = []
-    start = 0
-    for x, n in zip(xs, along):
-        slices = [FULL] * g.ndim
-        slices[axis] = _canonical((start, start + n, 1), g.shape[axis])
-        grads.append(_exactly(apply(SLICE_AXES, g, slices=tuple(slices)), x))
-        start += n
-    return tuple(grads)
-
-
-def _concatenate_jvp(tangents: Any, out: Any, *xs: Any, axis: int) -> Any:
-    if all(t is None for t in tangents):
-        return None
-    parts = [zeros_like(x) if t is None else t for t, x in zip(tangents, xs)]
-    return apply(CONCATENATE, *parts, axis=axis)
-
-
-CONCATENATE: OpDef = defop(
-    "concatenate",
-    infer=_concatenate_infer,
-    impl=lambda *xs, axis: np.concatenate(xs, axis=axis),
-    vjp=_concatenate_vjp,
-    jvp=_concatenate_jvp,
-    kind="other",
-    doc="join arrays along an existing axis (inputs promoted to one dtype)",
-)
-
-
-def _part_infer(g: TensorType, *xs: TensorType, axis: int, index: int) -> TensorType:
-    if not 0 <= index < len(xs) or g.ndim != xs[index].ndim:
-        raise ValueError(f"concatenate_part: bad part {index} of {len(xs)} for {g}")
-    return TensorType(xs[index].shape, g.dtype)
-
-
-def _part_impl(g: np.ndarray, *xs: np.ndarray, axis: int, index: int) -> np.ndarray:
-    start = sum(x.shape[axis] for x in xs[:index])
-    idx = [slice(None)] * g.ndim
-    idx[axis] = slice(start, start + xs[index].shape[axis])
-    return _fresh(g[tuple(idx)])
-
-
-def _part_vjp(ct: Any, out: Any, g: Any, *xs: Any, axis: int, index: int) -> tuple:
-    parts = [ct if k == index else zeros_like(x, dtype=ct.dtype) for k, x in enumerate(xs)]
-    return (_exactly(apply(CONCATENATE, *parts, axis=axis), g), *([None] * len(xs)))
-
-
-def _part_jvp(tangents: Any, out: Any, g: Any, *xs: Any, axis: int, index: int) -> Any:
-    t = tangents[0]
-    return None if t is None else apply(CONCATENATE_PART, t, *xs, axis=axis, index=index)
-
-
-CONCATENATE_PART: OpDef = defop(
-    "concatenate_part",
-    infer=_part_infer,
-    impl=_part_impl,
-    vjp=_part_vjp,
-    jvp=_part_jvp,
-    kind="other",
-    promote=None,
-    doc="the part of g (a concatenation of xs along axis) that came from xs[index]; the xs are "
-    "read only for their call-time sizes (the gradient of concatenate along a None axis)",
-)
-
-
-def _pad_infer(
-    x: TensorType, *, pad_width: tuple[tuple[int, int], ...], constant_value: Any
-) -> TensorType:
-    ok = (
-        isinstance(pad_width, tuple)
-        and len(pad_width) == x.ndim
-        and all(
-            isinstance(p, tuple) and len(p) == 2 and all(isinstance(v, int) and v >= 0 for v in p)
-            for p in pad_width
-        )
-    )
-    if not ok:
-        raise ValueError(
-            f"pad: pad_width must hold one (before, after) pair of ints >= 0 per axis of shape "
-            f"{format_shape(x.shape)}, got {pad_width!r}"
-        )
-    dims = tuple(d + b + a if _is_static(d) else None for d, (b, a) in zip(x.shape, pad_width))  # type: ignore[operator]
-    return TensorType(dims, x.dtype)
-
-
-def _pad_vjp(g: Any, out: Any, x: Any, *, pad_width: Any, constant_value: Any) -> Any:
-    slices = tuple(
-        _canonical((b, -a if a else None, 1), d) for (b, a), d in zip(pad_width, g.shape)
-    )
-    return _exactly(apply(SLICE_AXES, g, slices=slices), x)
-
-
-def _pad_jvp(tangents: Any, out: Any, x: Any, *, pad_width: Any, constant_value: Any) -> Any:
-    (t,) = tangents
-    return None if t is None else apply(PAD, t, pad_width=pad_width, constant_value=0)
-
-
-PAD: OpDef = defop(
-    "pad",
-    infer=_pad_infer,
-    impl=lambda x, pad_width, constant_value: np.pad(
-        x, pad_width, mode="constant", constant_values=constant_value
-    ),
-    vjps=(_pad_vjp,),
-    jvp=_pad_jvp,
-    kind="other",
-    promote=None,
-    doc="constant padding: pad_width is one (before, after) pair per axis",
-)
-
-
-# --------------------------------------------------------------------------------------------------
 # public functions
 
 
@@ -838,127 +550,3 @@ def zeros_like(x: Any, dtype: Any = None) -> Any:
 def ones_like(x: Any, dtype: Any = None) -> Any:
     """Ones of ``x``'s shape (and dtype, unless given), as numpy.ones_like."""
     return full_like(x, 1, dtype)
-
-
-def _array_list(name: str, xs: Any) -> list[Any]:
-    if isinstance(xs, Node) or is_tensor(xs) or isinstance(xs, np.ndarray):
-        raise TypeError(f"{name}: expected a sequence of arrays, got a single array")
-    items = [lift(x) for x in xs]
-    if not items:
-        raise ValueError(f"{name}: need at least one array")
-    return items
-
-
-def concatenate(xs: Sequence[Any], axis: int = 0, *, dim: Any = None) -> Any:
-    """Join arrays along an existing axis, as numpy.concatenate (``dim=`` as torch.cat).
-    Inputs are promoted to one dtype."""
-    items = _array_list("concatenate", xs)
-    axis = _axis_arg("concatenate", axis, dim, default=0)
-    if items[0].ndim == 0:
-        raise ValueError("concatenate: 0-d arrays cannot be concatenated")
-    ax = normalize_axis(axis, items[0].ndim, "concatenate")
-    if len(items) == 1:
-        return items[0]
-    return apply(CONCATENATE, *items, axis=ax)
-
-
-def stack(xs: Sequence[Any], axis: int = 0, *, dim: Any = None) -> Any:
-    """Join arrays of one shape along a new axis, as numpy.stack."""
-    items = _array_list("stack", xs)
-    axis = _axis_arg("stack", axis, dim, default=0)
-    first = items[0]
-    for i, x in enumerate(items[1:], start=1):
-        if x.ndim != first.ndim or not all(same_dim(a, b) for a, b in zip(x.shape, first.shape)):
-            raise ValueError(
-                f"stack: input {i} has shape {format_shape(x.shape)}, input 0 has "
-                f"{format_shape(first.shape)}; all must be equal"
-            )
-    ax = normalize_axis(axis, first.ndim + 1, "stack")
-    return concatenate([expand_dims(x, ax) for x in items], ax)
-
-
-def split(x: Any, indices_or_sections: Any, axis: int = 0, *, dim: Any = None) -> list[Any]:
-    """Split into a list of arrays along ``axis``, as numpy.split: an int ``n`` gives ``n`` equal
-    parts (the axis must have a fixed size divisible by ``n``); a sequence of indices gives the
-    parts between them (python slice semantics; they work on ``None`` dims too)."""
-    x = lift(x)
-    axis = _axis_arg("split", axis, dim, default=0)
-    ax = normalize_axis(axis, x.ndim, "split")
-    n = x.shape[ax]
-    if isinstance(indices_or_sections, (int, np.integer)) and not isinstance(
-        indices_or_sections, bool
-    ):
-        k = int(indices_or_sections)
-        if k <= 0:
-            raise ValueError(f"split: the number of sections must be > 0, got {k}")
-        if not _is_static(n):
-            raise ValueError(
-                f"split: axis {ax} of shape {format_shape(x.shape)} has no fixed size, so it "
-                f"cannot be split into {k} equal sections; give split indices instead"
-            )
-        if n % k:
-            raise ValueError(
-                f"split: axis {ax} of size {n} does not divide into {k} equal sections"
-            )
-        step = n // k
-        bounds: list[tuple[Any, Any]] = [(i * step, (i + 1) * step) for i in range(k)]
-    else:
-        idx = list(_int_tuple("split", "indices", indices_or_sections))
-        bounds = list(zip([0, *idx], [*idx, None]))
-    parts = []
-    for start, stop in bounds:
-        slices: list[Any] = [None] * x.ndim
-        slices[ax] = (start, stop, 1)
-        parts.append(slice_axes(x, slices))
-    return parts
-
-
-def flip(x: Any, axis: Any = None, *, dims: Any = None) -> Any:
-    """Reverse the order of elements along ``axis`` (all axes when None), as numpy.flip."""
-    x = lift(x)
-    axes = normalize_axes(_axis_arg("flip", axis, dims), x.ndim, "flip")
-    slices: list[Any] = [None] * x.ndim
-    for a in axes:
-        slices[a] = (None, None, -1)
-    return slice_axes(x, slices)
-
-
-def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = 0) -> Any:
-    """Pad with a constant, as numpy.pad: ``pad_width`` is an int, a ``(before, after)`` pair, or
-    one pair per axis. Only ``mode="constant"`` with a scalar ``constant_values`` is supported."""
-    x = lift(x)
-    if mode != "constant":
-        raise ValueError(f"pad: mode {mode!r} is not supported; only 'constant'")
-    widths = np.asarray(pad_width)
-    if widths.dtype.kind not in "iu":
-        raise TypeError(f"pad: pad_width must be ints, got {pad_width!r}")
-    try:
-        widths = np.broadcast_to(widths, (x.ndim, 2))
-    except ValueError:
-        raise ValueError(
-            f"pad: pad_width {pad_width!r} does not fit an array of shape {format_shape(x.shape)}"
-        ) from None
-    if (widths < 0).any():
-        raise ValueError(f"pad: pad widths must be >= 0, got {pad_width!r}")
-    pw = tuple((int(b), int(a)) for b, a in widths)
-    if all(b == 0 and a == 0 for b, a in pw):
-        return x
-    value = _scalar_fill("pad", constant_values, as_dtype(x.dtype))
-    return apply(PAD, x, pad_width=pw, constant_value=value)
-
-
-def slice_axes(x: Any, slices: Sequence[Any]) -> Any:
-    """``x[s0, s1, ...]`` for basic slices: ``slices`` holds, per leading axis, a ``slice``, a
-    ``(start, stop, step)`` triple or None (the whole axis); missing trailing axes are whole.
-    Python slice semantics (negative bounds and steps), resolved against the call-time size."""
-    x = lift(x)
-    items = list(slices)
-    if len(items) > x.ndim:
-        raise ValueError(
-            f"slice_axes: {len(items)} slices for an array of shape {format_shape(x.shape)}"
-        )
-    items += [None] * (x.ndim - len(items))
-    canon = tuple(_canonical(_triple(s, "slice_axes"), d) for s, d in zip(items, x.shape))
-    if all(t == FULL for t in canon):
-        return x
-    return apply(SLICE_AXES, x, slices=canon)
