@@ -180,7 +180,7 @@ def _dtype_key(x: Any) -> Any:
         return x.dtype
     if isinstance(x, np.generic):
         return x.dtype
-    return np.asarray(x).dtype
+    return _as_array(x, None).dtype
 
 
 def _check_python_value(x: Any) -> None:
@@ -240,6 +240,8 @@ def _as_array(x: Any, dtype: str | None) -> np.ndarray:
         raise TypeError(f"cannot use {type(x).__name__} {x!r:.60} as an array: {exc}") from exc
     if arr.dtype == object:
         raise TypeError(f"cannot use {x!r:.60} as an array (it is ragged or holds objects)")
+    if arr.dtype.kind in "USV":
+        raise TypeError(f"cannot use {type(x).__name__} {x!r:.60} as an array of numbers")
     if dtype is None:
         arr = arr.astype(result_dtype([arr]), copy=False)
     return arr

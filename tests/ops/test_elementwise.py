@@ -948,3 +948,17 @@ def test_methods_forward_to_the_functions():
     for g, want in zip(evaluate(outs, {x: a}), wants):
         assert g.dtype == want.dtype
         np.testing.assert_allclose(g, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("a", "array of numbers"), (None, "None is not an array value"), ({}, "holds objects")],
+)
+def test_non_numeric_operands_raise_type_error_naming_the_value(
+    value: object, message: str
+) -> None:
+    x = gj.placeholder("x", (3,))
+    with pytest.raises(TypeError, match=message):
+        x + value  # type: ignore[operator]
+    with pytest.raises(TypeError, match=message):
+        gj.ones(3) * value  # type: ignore[operator]
