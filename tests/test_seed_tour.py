@@ -6,7 +6,6 @@ import importlib.util
 import math
 import re
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +27,7 @@ def load_tour():  # type: ignore[no-untyped-def]
 
 def test_the_tour_runs_and_teaches_the_numbers(capsys: pytest.CaptureFixture[str]) -> None:
     tour = load_tour()
-    start = time.perf_counter()
     assert tour.main(backend="numpy", steps=20) == 0
-    elapsed = time.perf_counter() - start
     out = capsys.readouterr().out
     for title in ("1. Tensors", "2. Autograd", "3. The same computations", "4. Fitting"):
         assert title in out
@@ -43,7 +40,6 @@ def test_the_tour_runs_and_teaches_the_numbers(capsys: pytest.CaptureFixture[str
     assert "all three agree to 1e-9: True" in out
     assert "-> True" in out  # gradcheck
     assert max(len(line) for line in out.splitlines()) <= 100
-    assert elapsed < 30
 
 
 @pytest.mark.skipif(

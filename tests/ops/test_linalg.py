@@ -11,22 +11,13 @@ from hypothesis import strategies as st
 import graphjit as gj
 from graphjit.interp import evaluate
 from graphjit.testing import gradcheck
+from tests.ops.helpers import run
 
 RNG = np.random.default_rng(0)
 
 
 def rand(*shape: int, dtype: str = "float64") -> np.ndarray:
     return RNG.standard_normal(shape).astype(dtype)
-
-
-def run(fn, *arrays: np.ndarray) -> np.ndarray:
-    """``fn`` built on placeholders shaped like ``arrays``, evaluated at them."""
-    phs = [gj.placeholder(f"a{i}", a.shape, a.dtype.name) for i, a in enumerate(arrays)]
-    out = fn(*phs)
-    (value,) = evaluate([out], dict(zip(phs, arrays)))
-    assert tuple(out.shape) == value.shape
-    assert out.dtype == value.dtype.name
-    return value
 
 
 def tol(dtype: str) -> dict[str, float]:
