@@ -166,3 +166,49 @@ class ArrayMethods:
 
     def dot(self, other: Any) -> Any:
         return _F.dot(self, other)
+
+    # PyTorch spellings whose meaning is the same in numpy terms, so that eager-style code (and
+    # @gj.jit traces of it) also runs on graph nodes. Where the two libraries disagree
+    # (transpose(0, 1), max(dim) returning indices, var's default ddof) nodes follow numpy.
+    def pow(self, exponent: Any) -> Any:
+        return _F.power(self, exponent)
+
+    def mul(self, other: Any) -> Any:
+        return _F.multiply(self, other)
+
+    def div(self, other: Any) -> Any:
+        return _F.divide(self, other)
+
+    def neg(self) -> Any:
+        return _F.negative(self)
+
+    def matmul(self, other: Any) -> Any:
+        return _F.matmul(self, other)
+
+    def mm(self, other: Any) -> Any:
+        return _F.mm(self, other)
+
+    def clamp(self, min: Any = None, max: Any = None) -> Any:  # noqa: A002 - PyTorch's names
+        return _F.clip(self, min, max)
+
+    def t(self) -> Any:
+        return _F.t(self)
+
+    def view(self, *shape: Any) -> Any:
+        return self.reshape(*shape)
+
+    def unsqueeze(self, dim: int) -> Any:
+        return _F.expand_dims(self, dim)
+
+    def permute(self, *dims: Any) -> Any:
+        return _F.permute(self, *dims)
+
+    def float(self) -> Any:
+        return _F.astype(self, "float32")
+
+    def double(self) -> Any:
+        return _F.astype(self, "float64")
+
+    def dim(self) -> int:
+        ndim: int = self.ndim  # type: ignore[attr-defined]
+        return ndim

@@ -359,3 +359,20 @@ def test_bool_arithmetic_rejected_where_numpy_rejects_it() -> None:
 def test_make_node_rejects_non_nodes() -> None:
     with pytest.raises(TypeError, match="expected a graph Node"):
         ir.make_node(gj.OPS["exp"], [np.ones(2)])  # type: ignore[list-item]
+
+
+def test_pytorch_spellings_that_mean_the_same_work_on_nodes() -> None:
+    """Eager-style code (and @gj.jit traces of it) runs on graph nodes where PyTorch's meaning
+    matches numpy's; the values agree with the numpy spelling."""
+    x = gj.placeholder("x", (2, 3))
+    w = gj.placeholder("w", (4, 3))
+    torch_style = (x.mm(w.t()).pow(2).clamp(0.0, 10.0).mul(0.5).neg().div(2.0)).double()
+    numpy_style = -(gj.clip((x @ w.T) ** 2, 0.0, 10.0) * 0.5) / 2.0
+    a, b = np.arange(6.0).reshape(2, 3) / 6, np.ones((4, 3))
+    f = gj.compile([x, w], [torch_style, numpy_style], backend="numpy")
+    got, want = f(a, b)
+    np.testing.assert_allclose(got, want)
+    assert x.view(3, 2).shape == (3, 2) and x.view(-1).shape == (6,)
+    assert x.permute(1, 0).shape == (3, 2) and x.unsqueeze(0).shape == (1, 2, 3)
+    assert x.float().dtype == "float32" and x.dim() == 2
+    assert x.matmul(w.t()).shape == (2, 4)
