@@ -12,7 +12,11 @@ from graphjit.ir import Node
 
 
 def _as_nodes(outputs: Any) -> list[Node]:
-    items = [outputs] if isinstance(outputs, Node) else list(outputs)
+    from graphjit.ops.base import as_node, is_tensor
+
+    items = [outputs] if isinstance(outputs, Node) or is_tensor(outputs) else list(outputs)
+    # an eager tensor shows the graph its tape recorded (a constant when it has no tape)
+    items = [as_node(x) if is_tensor(x) else x for x in items]
     for i, x in enumerate(items):
         if not isinstance(x, Node):
             raise TypeError(f"outputs[{i}] is a {type(x).__name__}, expected a graph node")

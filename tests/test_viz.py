@@ -98,3 +98,11 @@ def test_to_dot_escapes_user_names() -> None:
 def test_viz_rejects_non_nodes() -> None:
     with pytest.raises(TypeError, match=r"outputs\[0\] is a ndarray"):
         to_dot([np.ones(2)])  # type: ignore[list-item]
+
+
+def test_pprint_of_an_eager_tensor_shows_its_tape() -> None:
+    t = gj.tensor([1.0, 2.0], requires_grad=True)
+    y = (gj.exp(t) * 3.0).sum()
+    text = pprint_str([y])
+    assert "variable" in text and "exp(" in text and "sum(" in text
+    assert text.splitlines()[-1].startswith("return ")
