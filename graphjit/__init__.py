@@ -27,34 +27,37 @@ from graphjit.ops.leaves import Storage, Variable, constant, placeholder, variab
 from graphjit.rewrite import optimize
 from graphjit.runtime import CompiledFunction, compile
 
-# the eager Tensor (importing graphjit.tensor registers it with the dispatcher); nn, optim and io
-# work on it and on graphs alike
+# the eager Tensor (importing graphjit.tensor registers it with the dispatcher) and its
+# constructors; nn, optim and io work on it and on graphs alike
 from graphjit.tensor import (
     Tensor,
-    arange,
-    as_tensor,
     bool,  # noqa: F401 - PyTorch's dtype names gj.bool, gj.float, gj.int: not in __all__
-    cat,
     cuda,
     device,
     double,
-    empty,
     enable_grad,
-    eye,
     float,  # noqa: F401
     float32,
     float64,
-    from_numpy,
-    full,
-    full_like,
     int,  # noqa: F401
     int32,
     int64,
     is_grad_enabled,
-    linspace,
     long,
-    manual_seed,
     no_grad,
+    set_grad_enabled,
+)
+from graphjit.tensor_creation import (
+    arange,
+    as_tensor,
+    cat,
+    empty,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    manual_seed,
     ones,
     ones_like,
     rand,
@@ -62,7 +65,6 @@ from graphjit.tensor import (
     randint,
     randn,
     randn_like,
-    set_grad_enabled,
     tensor,
     zeros,
     zeros_like,

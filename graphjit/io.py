@@ -82,7 +82,7 @@ def load(path: str | os.PathLike[str], as_tensors: bool = True) -> Any:
             raise ValueError(f"load: {os.fspath(path)!r} has a member {key!r} that is not an array")
         if not as_tensors:
             return a
-        from graphjit.tensor import from_numpy
+        from graphjit.tensor_creation import from_numpy
 
         try:
             return from_numpy(a)

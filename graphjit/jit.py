@@ -242,7 +242,7 @@ class JitFunction:
         trace = self._lookup(a)
         results = trace.compiled(*[_array(v) for v in a.values]) if trace.outputs else []
         if any(base.is_tensor(v) for v in a.values):
-            from graphjit.tensor import from_numpy
+            from graphjit.tensor_creation import from_numpy
 
             results = [from_numpy(r if r.flags.writeable else r.copy()) for r in results]
         return _unflatten(trace.out_spec, list(results))

@@ -11,7 +11,7 @@ from graphjit.nn.module import Module, operand
 
 
 def _init_uniform(shape: tuple[int, ...], bound: float, dtype: str) -> Any:
-    from graphjit.tensor import rand
+    from graphjit.tensor_creation import rand
 
     values = (rand(*shape, dtype=dtype) * 2.0 - 1.0) * bound
     return values.detach().requires_grad_()
