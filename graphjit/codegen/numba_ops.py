@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from graphjit.codegen.emit import TYPE_NAMES, SourceWriter, index_expr, int_tuple
 from graphjit.codegen.emit import literal as render_literal
-from graphjit.codegen.lower import product
+from graphjit.codegen.lower import FUSED_REDUCTIONS, VIEW_OPS, product
 from graphjit.ir import Node
 
 if TYPE_CHECKING:
@@ -20,21 +20,10 @@ if TYPE_CHECKING:
 
 Lowering = Callable[["ModuleBuilder", Node, int], None]
 LOWERINGS: dict[str, Lowering] = {}
-VIEWS = (
-    "transpose",
-    "expand_dims",
-    "squeeze",
-    "reshape",
-    "reshape_like",
-    "broadcast_to",
-    "broadcast_like",
-    "slice_axes",
-    "concatenate_part",
-)
 
 
 def can_lower(name: str) -> bool:
-    return name in LOWERINGS or name in VIEWS or name in ("sum", "prod", "max", "min", "full_like")
+    return name in LOWERINGS or name in VIEW_OPS or name in FUSED_REDUCTIONS or name == "full_like"
 
 
 def lowering(*names: str) -> Callable[[Lowering], Lowering]:
