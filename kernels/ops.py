@@ -119,6 +119,13 @@ def matmul_blas(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
 
 
 @njit(cache=True, nogil=True)
+def empty(shape: tuple, dtype: type) -> np.ndarray:
+    """np.empty(shape, dtype): numba compiles its own np.empty for every graph (about 40 ms per
+    rank and dtype); as a cached function it is compiled once per signature."""
+    return np.empty(shape, dtype)
+
+
+@njit(cache=True, nogil=True)
 def assign(out: np.ndarray, x: np.ndarray) -> None:
     """out[...] = x (x broadcasts)."""
     out[...] = x

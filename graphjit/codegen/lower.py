@@ -181,6 +181,105 @@ def _fusion_target(
 
 
 # --------------------------------------------------------------------------------------------------
+# loop nests: several loop groups over one iteration space share one kernel
+
+LOOP_KINDS = ("elementwise", "reduction")
+
+
+def merge_loops(
+    groups: Sequence[Group],
+    group_of: dict[Node, Group],
+    same_dims: Callable[[Node, Node], bool],
+    may_join: Callable[[list[Group], Group], bool] = lambda parts, g: True,
+) -> list[list[Group]]:
+    """The schedule: groups in a topological order, each step a list of groups that run in one
+    kernel. Loop groups (elementwise, reduction) over the same iteration space join one loop nest
+    (multi-output fusion): a value that several kernels read is computed once and the loops that
+    read it run in the same pass over memory, e.g. ``h = x + b`` with ``relu(h)`` and
+    ``sum(g * (h > 0))``.
+
+    A later group joins a nest when its space has the nest's dims (``same_dims``, which knows the
+    call-time equalities) and every value it reads is computed before the nest, or inside it
+    elementwise (read at the same index: a reduction's result is not ready until the loop ends).
+    Groups it reads that do not depend on the nest are hoisted before the nest (e.g. ``1 / n``).
+    ``may_join`` lets the backend refuse (say, when the join would lose a parallel loop)."""
+    steps: list[list[Group]] = [[g] for g in groups]
+    position = {id(g): i for i, g in enumerate(groups)}
+
+    def producer(x: Node) -> Group | None:
+        return group_of.get(x)
+
+    i = 0
+    while i < len(steps):
+        nest = steps[i]
+        if nest[0].kind not in LOOP_KINDS:
+            i += 1
+            continue
+        j = i + 1
+        while j < len(steps):
+            cand = steps[j]
+            if len(cand) == 1 and _can_join(nest, cand[0], same_dims) and may_join(nest, cand[0]):
+                hoist = _hoistable(steps, i, j, cand[0], producer, position)
+                if hoist is not None:
+                    moved = [steps[k] for k in sorted(hoist)]
+                    keep = [s for k, s in enumerate(steps) if k not in hoist and k != j]
+                    steps = keep[:i] + moved + keep[i:]
+                    i += len(moved)
+                    nest.append(cand[0])
+                    for k, s in enumerate(steps):
+                        for g in s:
+                            position[id(g)] = k
+                    j = i + 1
+                    continue
+            j += 1
+        i += 1
+    return steps
+
+
+def _can_join(nest: list[Group], g: Group, same_dims: Callable[[Node, Node], bool]) -> bool:
+    if g.kind not in LOOP_KINDS:
+        return False
+    space, gspace = nest[0].space_node, g.space_node
+    if not same_space(space.shape, gspace.shape) or not same_dims(space, gspace):
+        return False
+    reductions = {p.root for p in nest if p.kind == "reduction"}
+    computed = {m for p in nest for m in p.members}
+    for x in g.inputs():
+        if x in reductions:
+            return False
+        if x in computed and not same_space(x.shape, space.shape):
+            return False
+    return True
+
+
+def _hoistable(
+    steps: list[list[Group]],
+    i: int,
+    j: int,
+    g: Group,
+    producer: Callable[[Node], Group | None],
+    position: dict[int, int],
+) -> set[int] | None:
+    """Positions (between ``i`` and ``j``) of the steps that ``g`` needs, directly or not, which
+    must move before the nest at ``i``; None when one of them reads the nest."""
+    need: set[int] = set()
+    stack: list[Group] = [g]
+    while stack:
+        q = stack.pop()
+        for x in q.inputs():
+            p = producer(x)
+            if p is None:
+                continue
+            k = position[id(p)]
+            if k == i and q is not g:
+                return None
+            if i < k < j and k not in need:
+                need.add(k)
+                stack.extend(steps[k])
+    return need
+
+
+# --------------------------------------------------------------------------------------------------
 # symbolic dims and call-time checks
 
 

@@ -21,34 +21,24 @@ import numpy as np
 
 from graphjit import ir
 from graphjit.codegen import dims as dim_rules
-from graphjit.codegen.emit import TYPE_NAMES, SourceWriter, comment_text, index_expr, int_tuple
+from graphjit.codegen import numba_loops
+from graphjit.codegen.emit import TYPE_NAMES, SourceWriter, comment_text, int_tuple
 from graphjit.codegen.emit import literal as render_literal
-from graphjit.codegen.lower import Check, DimTable, Group, Let, Plan, partition, product, same_space
+from graphjit.codegen.lower import (
+    LOOP_KINDS,
+    Check,
+    DimTable,
+    Group,
+    Let,
+    Plan,
+    merge_loops,
+    partition,
+)
+from graphjit.codegen.numba_loops import PARALLEL_MIN_SIZE
 from graphjit.ir import Node
 from graphjit.ops.leaves import constant_value
 
-PARALLEL_MIN_SIZE = 200_000
 MAX_PARAMS = 28
-EXPENSIVE = frozenset(
-    [
-        "exp",
-        "exp2",
-        "log",
-        "log2",
-        "log1p",
-        "expm1",
-        "tanh",
-        "sin",
-        "cos",
-        "tan",
-        "arctan",
-        "sigmoid",
-        "softplus",
-        "erf",
-        "power",
-        "sqrt",
-    ]
-)
 
 # numba warns when BLAS gets a strided view; kernels.ops.matmul_blas copies such operands itself
 warnings.filterwarnings(
@@ -195,7 +185,7 @@ class ModuleBuilder:
         self._storage[buf] = buf
         self.arrays[node] = buf
         dt = TYPE_NAMES[node.dtype]
-        self.body.line(f"{buf} = np.empty({int_tuple(self.dims(node))}, {dt})")
+        self.body.line(f"{buf} = kops.empty({int_tuple(self.dims(node))}, {dt})")
         return buf
 
     def _claim(self, buf: str, node: Node, why: str) -> str:
@@ -268,13 +258,6 @@ class ModuleBuilder:
                 emit_body(w, variant)
             self.add_kernel(w)
 
-    def worth_parallel(self, g: Group, size: str) -> bool:
-        """A prange variant pays for its compile time only for compute-bound loops (some
-        transcendental math) that are not known to be small; cheap loops are memory-bound."""
-        if not self.parallel or (size.isdigit() and int(size) < PARALLEL_MIN_SIZE):
-            return False
-        return any(m.op.name in EXPENSIVE for m in g.members)
-
     # -------------------------------------------------------------------------------- build
     def build(self) -> str:
         plan = self.plan
@@ -292,218 +275,45 @@ class ModuleBuilder:
                 self.table.dims[n] = [str(d) for d in n.shape]
             else:
                 self.table.dims[n] = dim_rules.infer_dims(self.table, n)
-        for step, g in enumerate(plan.groups):
-            for x in g.inputs():
+        self.steps = merge_loops(
+            plan.groups,
+            plan.group_of,
+            self.same_dims,
+            lambda parts, g: numba_loops.may_join(self, parts, g),
+        )
+        for step, parts in enumerate(self.steps):
+            for x in numba_loops.nest_inputs(parts):
                 self._last_read[x] = step
         for r in self.results:
-            self._last_read[r] = len(plan.groups) + 1
+            self._last_read[r] = len(self.steps) + 1
         from graphjit.codegen import numba_ops
 
-        for step, g in enumerate(plan.groups):
+        for step, parts in enumerate(self.steps):
             self.body.line()
-            self.body.comment(self.group_title(g))
-            if g.kind == "elementwise":
-                self.elementwise(g, step)
-            elif g.kind == "reduction":
-                self.reduction(g, step)
+            for g in parts:
+                self.body.comment(self.group_title(g))
+            g = parts[0]
+            if g.kind in LOOP_KINDS:
+                numba_loops.emit_nest(self, parts, step)
             elif g.kind == "view":
                 numba_ops.view(self, g.root)
             else:
                 numba_ops.lower_op(self, g.root, step)
         return self.module_source()
 
+    def same_dims(self, a: Node, b: Node) -> bool:
+        """True when ``a`` and ``b`` have equal shapes at call time (given the program's checks)."""
+        da, db = self.dims(a), self.dims(b)
+        return len(da) == len(db) and all(self.table.known_equal(x, y) for x, y in zip(da, db))
+
+    def read_after(self, node: Node, step: int) -> bool:
+        """Whether a later step (or the results) reads ``node``'s array."""
+        return self._last_read.get(node, -1) > step
+
     def group_title(self, g: Group) -> str:
         nodes = g.members if g.kind == "elementwise" else [*g.members, g.root]
         ops = ", ".join(f"{self.label(n)} {n.op.name}" for n in nodes)
         return f"{g.kind} {self.label(g.root)}: {ops}"
-
-    def kernel_name(self, g: Group) -> str:
-        ops = [n.op.name for n in (g.members if g.kind == "elementwise" else [g.root])]
-        short = "_".join(dict.fromkeys(ops))[:40]
-        return f"k{g.index}_{short}"
-
-    # -------------------------------------------------------------------------------- fusion
-    def expression_reader(self, g: Group, space_rank: int, params: dict[Node, str]) -> Any:
-        """A function giving, for a node read inside ``g``'s loop nest, its source expression."""
-        inside = set(g.members)
-        space = g.space_node
-
-        def read(x: Node, temps: dict[Node, str]) -> str:
-            if x in inside:
-                return temps[x]
-            lit = self.scalar_literal(x)
-            if lit is not None:
-                return lit
-            if x not in params:
-                params[x] = f"a{len(params)}"
-            lead = space_rank - x.ndim
-            idx = [
-                "0" if (x.shape[k] == 1 and space.shape[lead + k] != 1) else f"i{lead + k}"
-                for k in range(x.ndim)
-            ]
-            return f"{params[x]}[{index_expr(idx)}]"
-
-        return read
-
-    def member_lines(self, g: Group, read: Any) -> list[str]:
-        lines: list[str] = []
-        temps: dict[Node, str] = {}
-        for m in g.members:
-            args = [read(x, temps) for x in m.inputs]
-            expr = self.scalar_expression(m, args)
-            t = f"t{self.graph_ids[m][1:]}"
-            temps[m] = t
-            lines.append(f"{t} = {expr}  # {self.label(m)} {m.op.name}")
-        self._temps = temps
-        return lines
-
-    def scalar_expression(self, m: Node, args: list[str]) -> str:
-        if m.op.name == "full_like":
-            return render_literal(m.attrs["fill_value"], m.dtype)
-        template = m.op.lower
-        if not isinstance(template, str):
-            raise NotImplementedError(f"cpu backend: elementwise op {m.op.name!r} has no template")
-        attrs = {k: TYPE_NAMES.get(v, v) if k == "dtype" else v for k, v in m.attrs.items()}
-        expr = template.format(*args, **attrs)
-        if m.dtype in ("float32", "int32", "int64") and m.op.name != "astype":
-            expr = f"{TYPE_NAMES[m.dtype]}({expr})"
-        return expr
-
-    def elementwise(self, g: Group, step: int) -> None:
-        root = g.root
-        rank = root.ndim
-        params: dict[Node, str] = {}
-        read = self.expression_reader(g, rank, params)
-        lines = self.member_lines(g, read)
-        in_place = [x for x in params if same_space(x.shape, root.shape) and x.dtype == root.dtype]
-        out = self.output_buffer(root, step, in_place)
-        idx = [f"i{k}" for k in range(rank)]
-        store = f"out[{index_expr(idx)}] = {self._temps[root]}"
-
-        def body(w: SourceWriter, parallel: bool) -> None:
-            self.loop_nest(w, rank, [*lines, store], parallel)
-
-        name = self.kernel_name(g)
-        size = product(self.dims(root))
-        parallel = self.worth_parallel(g, size) and rank > 0
-        sizes = [f"n{k}" for k in range(rank)]
-        self.kernel_pair(
-            name,
-            [*sizes, *params.values(), "out"],
-            f"fused elementwise: {self.group_title(g)}",
-            body,
-            parallel,
-            rank,
-        )
-        args = [*self.dims(root), *(self.array(x) for x in params), out]
-        self.call_kernel(name, args, size, parallel, rank)
-
-    @staticmethod
-    def loop_nest(
-        w: SourceWriter,
-        rank: int,
-        inner: list[str],
-        parallel: bool,
-        prologue: dict[int, list[str]] | None = None,
-        epilogue: dict[int, list[str]] | None = None,
-    ) -> None:
-        """Nested loops ``for i0 in range(n0): for i1 ...`` around ``inner``; ``prologue[k]`` /
-        ``epilogue[k]`` are lines placed before / after the loop over axis k."""
-        prologue, epilogue = prologue or {}, epilogue or {}
-
-        def level(k: int) -> None:
-            for text in prologue.get(k, []):
-                w.line(text)
-            if k == rank:
-                for text in inner:
-                    w.line(text)
-            else:
-                rng = "prange" if (parallel and k == 0) else "range"
-                with w.block(f"for i{k} in {rng}(n{k}):  # axis {k}"):
-                    level(k + 1)
-            for text in epilogue.get(k, []):
-                w.line(text)
-
-        level(0)
-
-    def reduction(self, g: Group, step: int) -> None:
-        root = g.root
-        op = root.op.name
-        x = root.inputs[0]
-        rank = x.ndim
-        axes = set(root.attrs["axes"])
-        keep = root.attrs["keepdims"]
-        params: dict[Node, str] = {}
-        read = self.expression_reader(g, rank, params)
-        lines = self.member_lines(g, read)
-        value = self._temps[x] if x in g.members else read(x, {})
-        out = self.output_buffer(root, step)
-        acc_dtype = "float64" if root.dtype in ("float32", "float64") else root.dtype
-        if op in ("sum", "prod"):
-            init = render_literal(0 if op == "sum" else 1, acc_dtype)
-            sym = "+" if op == "sum" else "*"
-
-            def combine(a: str, b: str) -> str:
-                return f"{a} {sym} {b}"
-        else:
-            if root.dtype == "bool":
-                init = "False" if op == "max" else "True"
-            elif root.dtype in ("float32", "float64"):
-                init = "(-np.inf)" if op == "max" else "np.inf"
-            else:
-                info = np.iinfo(root.dtype)
-                init = render_literal(info.min if op == "max" else info.max, root.dtype)
-            fn = "maximum" if op == "max" else "minimum"
-
-            def combine(a: str, b: str) -> str:
-                return f"{fn}({a}, {b})"
-
-        suffix = rank
-        while suffix > 0 and (suffix - 1) in axes:
-            suffix -= 1
-        out_idx = [("0" if keep else None) if k in axes else f"i{k}" for k in range(rank)]
-        o = f"out[{index_expr([i for i in out_idx if i is not None])}]"
-        cast = TYPE_NAMES[root.dtype]
-        early_reduced = any(k < suffix for k in axes)
-        prologue: dict[int, list[str]] = {}
-        epilogue: dict[int, list[str]] = {}
-        head: list[str] = []
-        if early_reduced:
-            head.append(f"kops.fill(out, {init})" if root.ndim else f"out[()] = {init}")
-        if suffix < rank:
-            prologue[suffix] = [f"acc = {init}"]
-            inner = [*lines, f"acc = {combine('acc', value)}"]
-            final = f"{cast}({combine(o, 'acc')})" if early_reduced else f"{cast}(acc)"
-            epilogue[suffix] = [f"{o} = {final}"]
-        else:
-            inner = [*lines, f"{o} = {cast}({combine(o, value)})"]
-        if op in ("max", "min"):
-            count = product([f"n{k}" for k in sorted(axes)])
-            outsize = product([f"n{k}" for k in range(rank) if k not in axes])
-            message = f"{op}: zero-size array to reduction operation with no identity"
-            head[:0] = [
-                f"if {count} == 0 and {outsize} != 0:",
-                f"    raise ValueError({message!r})",
-            ]
-        parallel = self.worth_parallel(g, product(self.dims(x))) and suffix > 0 and 0 not in axes
-
-        def body(w: SourceWriter, par: bool) -> None:
-            for text in head:
-                w.line(text)
-            self.loop_nest(w, rank, inner, par, prologue, epilogue)
-
-        name = self.kernel_name(g)
-        sizes = [f"n{k}" for k in range(rank)]
-        self.kernel_pair(
-            name,
-            [*sizes, *params.values(), "out"],
-            f"reduction with its fused producers: {self.group_title(g)}",
-            body,
-            parallel,
-            rank,
-        )
-        args = [*self.dims(x), *(self.array(p) for p in params), out]
-        self.call_kernel(name, args, product(self.dims(x)), parallel, rank)
 
     # -------------------------------------------------------------------------------- module
     def module_source(self) -> str:

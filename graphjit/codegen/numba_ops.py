@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from graphjit.codegen.emit import TYPE_NAMES, SourceWriter, index_expr, int_tuple
 from graphjit.codegen.emit import literal as render_literal
 from graphjit.codegen.lower import FUSED_REDUCTIONS, VIEW_OPS, product
+from graphjit.codegen.numba_loops import loop_nest
 from graphjit.ir import Node
 
 if TYPE_CHECKING:
@@ -140,7 +141,7 @@ def _matmul(b: ModuleBuilder, node: Node, step: int) -> None:
         w.line('"""batched matrix product: one BLAS (or loop) call per batch index"""')
         out_index = ", ".join(f"i{k}" for k in range(r))
         inner = [f"{fn}({operand('a', xb)}, {operand('b', yb)}, out[{out_index}])"]
-        b.loop_nest(w, r, inner, False)
+        loop_nest(w, r, inner, False)
     b.add_kernel(w)
     b.body.line(f"{name}({', '.join(batch)}, {xm}, {ym}, {om})")
 
@@ -171,7 +172,7 @@ def _einsum(b: ModuleBuilder, node: Node, step: int) -> None:
     params = [f"n{k}" for k in range(len(letters))] + [f"a{k}" for k in range(len(terms))]
     with w.block(f"def {name}({', '.join(params)}, out):"):
         w.line(f'"""einsum {node.attrs["subscripts"]}: output indices outside, summed inside"""')
-        b.loop_nest(
+        loop_nest(
             w,
             len(letters),
             [f"acc += {' * '.join(prod_terms)}"],
@@ -230,7 +231,7 @@ def _gather_kernel(b: ModuleBuilder, node: Node, kind: str) -> str:
         params = [f"n{k}" for k in range(rank)] + ["nx", "x", "idx", "out"]
     with w.block(f"def {name}({', '.join(params)}):"):
         w.line(f'"""{node.op.name} along axis {axis} (negative indices count from the end)"""')
-        b.loop_nest(w, rank, inner, False)
+        loop_nest(w, rank, inner, False)
     b.add_kernel(w)
     return name
 
@@ -331,7 +332,7 @@ def _softmax(b: ModuleBuilder, node: Node, step: int) -> None:
         return
     tmp = b.fresh("r")
     moved = [b.dims(x)[p] for p in perm]
-    b.body.line(f"{tmp} = np.empty({int_tuple(moved)}, {TYPE_NAMES[node.dtype]})")
+    b.body.line(f"{tmp} = kops.empty({int_tuple(moved)}, {TYPE_NAMES[node.dtype]})")
     b.body.line(f"kops.{fn}({rows}, {tmp}.reshape(({nr}, {nc})))")
     inverse = [perm.index(i) for i in range(x.ndim)]
     b.add_view(node, node, transpose_expr(tmp, inverse))

@@ -1,0 +1,289 @@
+"""Loop-nest kernels for the numba CPU backend.
+
+A loop nest hosts one or more loop groups over one iteration space (see
+:func:`graphjit.codegen.lower.merge_loops`): fused elementwise chains, each storing its root, and
+reductions with their fused producers, each with its accumulator. The nest becomes one kernel
+function (plus a ``prange`` variant when it pays) that the program calls once.
+
+Inside the innermost loop every value is computed first and stored last, so a store may reuse
+the buffer of an input read at the same index (the input is dead after this kernel).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from graphjit.codegen.emit import TYPE_NAMES, SourceWriter, index_expr
+from graphjit.codegen.emit import literal as render_literal
+from graphjit.codegen.lower import Group, product, same_space
+from graphjit.ir import Node
+
+if TYPE_CHECKING:
+    from graphjit.codegen.numba_cpu import ModuleBuilder
+
+PARALLEL_MIN_SIZE = 200_000
+# transcendental math: a loop with some is compute-bound, so a prange variant pays for itself
+EXPENSIVE = frozenset(
+    [
+        "exp",
+        "exp2",
+        "log",
+        "log2",
+        "log1p",
+        "expm1",
+        "tanh",
+        "sin",
+        "cos",
+        "tan",
+        "arctan",
+        "sigmoid",
+        "softplus",
+        "erf",
+        "power",
+        "sqrt",
+    ]
+)
+
+
+# -------------------------------------------------------------------------------- scheduling
+def _suffix(rank: int, axes: set[int]) -> int:
+    """The first axis of the trailing run of reduced axes (``rank`` when the last is kept)."""
+    suffix = rank
+    while suffix > 0 and (suffix - 1) in axes:
+        suffix -= 1
+    return suffix
+
+
+def parallel_ok(g: Group) -> bool:
+    """Whether ``g``'s outer loop can be a prange (a reduction over axis 0 cannot)."""
+    if g.kind == "reduction":
+        axes = set(g.root.attrs["axes"])
+        return _suffix(g.space_node.ndim, axes) > 0 and 0 not in axes
+    return g.root.ndim > 0
+
+
+def wants_parallel(b: ModuleBuilder, parts: Sequence[Group]) -> bool:
+    """A prange variant pays for its compile time only for compute-bound loops (some
+    transcendental math) that are not known to be small; cheap loops are memory-bound."""
+    size = product(b.dims(parts[0].space_node))
+    if not b.parallel or (size.isdigit() and int(size) < PARALLEL_MIN_SIZE):
+        return False
+    if not all(parallel_ok(g) for g in parts):
+        return False
+    return any(m.op.name in EXPENSIVE for g in parts for m in g.members)
+
+
+def may_join(b: ModuleBuilder, parts: list[Group], g: Group) -> bool:
+    """Join ``g`` to the nest unless that loses a parallel loop one of them would have had."""
+    if wants_parallel(b, parts) or wants_parallel(b, [g]):
+        return wants_parallel(b, [*parts, g])
+    return True
+
+
+def computed_in(parts: Sequence[Group]) -> set[Node]:
+    """Values the nest computes per index (elementwise members, roots included)."""
+    return {m for g in parts for m in g.members}
+
+
+def nest_inputs(parts: Sequence[Group]) -> list[Node]:
+    """Values the nest reads from arrays (computed before it), in first-use order."""
+    inside = computed_in(parts)
+    seen: dict[Node, None] = {}
+    for g in parts:
+        for x in g.inputs():
+            if x not in inside:
+                seen.setdefault(x, None)
+    return list(seen)
+
+
+# -------------------------------------------------------------------------------- expressions
+def reader(b: ModuleBuilder, space: Node, params: dict[Node, str], temps: dict[Node, str]) -> Any:
+    """A function giving the source expression of a value read inside the nest: a temp for one
+    computed in the nest, a literal for a scalar constant, else an indexed kernel parameter
+    (index 0 on a static size-1 dim broadcast against the space)."""
+    rank = space.ndim
+
+    def read(x: Node) -> str:
+        if x in temps:
+            return temps[x]
+        lit = b.scalar_literal(x)
+        if lit is not None:
+            return lit
+        if x not in params:
+            params[x] = f"a{len(params)}"
+        lead = rank - x.ndim
+        idx = [
+            "0" if (x.shape[k] == 1 and space.shape[lead + k] != 1) else f"i{lead + k}"
+            for k in range(x.ndim)
+        ]
+        return f"{params[x]}[{index_expr(idx)}]"
+
+    return read
+
+
+def scalar_expression(m: Node, args: list[str]) -> str:
+    """The source of one elementwise op applied to argument expressions (narrow dtypes cast
+    back, so a float32 graph computes in float32 as numpy does)."""
+    if m.op.name == "full_like":
+        return render_literal(m.attrs["fill_value"], m.dtype)
+    template = m.op.lower
+    if not isinstance(template, str):
+        raise NotImplementedError(f"cpu backend: elementwise op {m.op.name!r} has no template")
+    attrs = {k: TYPE_NAMES.get(v, v) if k == "dtype" else v for k, v in m.attrs.items()}
+    expr = template.format(*args, **attrs)
+    if m.dtype in ("float32", "int32", "int64") and m.op.name != "astype":
+        expr = f"{TYPE_NAMES[m.dtype]}({expr})"
+    return expr
+
+
+def member_lines(b: ModuleBuilder, g: Group, read: Any, temps: dict[Node, str]) -> list[str]:
+    lines = []
+    for m in g.members:
+        expr = scalar_expression(m, [read(x) for x in m.inputs])
+        t = f"t{b.graph_ids[m][1:]}"
+        temps[m] = t
+        lines.append(f"{t} = {expr}  # {b.label(m)} {m.op.name}")
+    return lines
+
+
+def loop_nest(
+    w: SourceWriter,
+    rank: int,
+    inner: list[str],
+    parallel: bool,
+    prologue: dict[int, list[str]] | None = None,
+    epilogue: dict[int, list[str]] | None = None,
+) -> None:
+    """Nested loops ``for i0 in range(n0): for i1 ...`` around ``inner``; ``prologue[k]`` /
+    ``epilogue[k]`` are lines placed before / after the loop over axis k."""
+    prologue, epilogue = prologue or {}, epilogue or {}
+
+    def level(k: int) -> None:
+        for text in prologue.get(k, []):
+            w.line(text)
+        if k == rank:
+            for text in inner:
+                w.line(text)
+        else:
+            rng = "prange" if (parallel and k == 0) else "range"
+            with w.block(f"for i{k} in {rng}(n{k}):  # axis {k}"):
+                level(k + 1)
+        for text in epilogue.get(k, []):
+            w.line(text)
+
+    level(0)
+
+
+# -------------------------------------------------------------------------------- the kernel
+class NestWriter:
+    """Collects the pieces of one nest's kernel: lines before the loops, per-axis prologue and
+    epilogue, the innermost computations and the innermost stores."""
+
+    def __init__(self, rank: int) -> None:
+        self.rank = rank
+        self.head: list[str] = []
+        self.prologue: dict[int, list[str]] = {}
+        self.epilogue: dict[int, list[str]] = {}
+        self.inner: list[str] = []
+        self.stores: list[str] = []
+        self.outs: list[str] = []  # the program arrays the kernel writes, in parameter order
+
+    def out(self, array: str) -> str:
+        self.outs.append(array)
+        return f"out{len(self.outs) - 1}"
+
+    def write(self, w: SourceWriter, parallel: bool) -> None:
+        for text in self.head:
+            w.line(text)
+        loop_nest(w, self.rank, [*self.inner, *self.stores], parallel, self.prologue, self.epilogue)
+
+
+def _reduction(b: ModuleBuilder, nw: NestWriter, g: Group, value: str, step: int) -> None:
+    """Accumulator lines of a sum/prod/max/min over some axes of the nest's space."""
+    root = g.root
+    op = root.op.name
+    rank = nw.rank
+    axes = set(root.attrs["axes"])
+    keep = root.attrs["keepdims"]
+    out = nw.out(b.output_buffer(root, step))
+    acc = f"acc{b.graph_ids[root][1:]}"
+    acc_dtype = "float64" if root.dtype in ("float32", "float64") else root.dtype
+    if op in ("sum", "prod"):
+        init = render_literal(0 if op == "sum" else 1, acc_dtype)
+        sym = "+" if op == "sum" else "*"
+
+        def combine(a: str, c: str) -> str:
+            return f"{a} {sym} {c}"
+    else:
+        if root.dtype == "bool":
+            init = "False" if op == "max" else "True"
+        elif root.dtype in ("float32", "float64"):
+            init = "(-np.inf)" if op == "max" else "np.inf"
+        else:
+            info = np.iinfo(root.dtype)
+            init = render_literal(info.min if op == "max" else info.max, root.dtype)
+        fn = "maximum" if op == "max" else "minimum"
+
+        def combine(a: str, c: str) -> str:
+            return f"{fn}({a}, {c})"
+
+    suffix = _suffix(rank, axes)
+    out_idx = [("0" if keep else None) if k in axes else f"i{k}" for k in range(rank)]
+    o = f"{out}[{index_expr([i for i in out_idx if i is not None])}]"
+    cast = TYPE_NAMES[root.dtype]
+    early_reduced = any(k < suffix for k in axes)
+    if op in ("max", "min"):
+        count = product([f"n{k}" for k in sorted(axes)])
+        outsize = product([f"n{k}" for k in range(rank) if k not in axes])
+        message = f"{op}: zero-size array to reduction operation with no identity"
+        nw.head += [f"if {count} == 0 and {outsize} != 0:", f"    raise ValueError({message!r})"]
+    if early_reduced:
+        nw.head.append(f"kops.fill({out}, {init})" if root.ndim else f"{out}[()] = {init}")
+    if suffix < rank:
+        nw.prologue.setdefault(suffix, []).append(f"{acc} = {init}")
+        nw.inner.append(f"{acc} = {combine(acc, value)}")
+        final = f"{cast}({combine(o, acc)})" if early_reduced else f"{cast}({acc})"
+        nw.epilogue.setdefault(suffix, []).append(f"{o} = {final}")
+    else:
+        nw.inner.append(f"{o} = {cast}({combine(o, value)})")
+
+
+def kernel_name(parts: Sequence[Group]) -> str:
+    ops = [n.op.name for g in parts for n in (g.members if g.kind == "elementwise" else [g.root])]
+    short = "_".join(dict.fromkeys(ops))[:40]
+    return f"k{parts[0].index}_{short}"
+
+
+def emit_nest(b: ModuleBuilder, parts: Sequence[Group], step: int) -> None:
+    """The kernel for a loop nest, and the program lines that allocate its outputs and call it."""
+    space = parts[0].space_node
+    rank = space.ndim
+    params: dict[Node, str] = {}
+    temps: dict[Node, str] = {}
+    read = reader(b, space, params, temps)
+    nw = NestWriter(rank)
+    idx = index_expr([f"i{k}" for k in range(rank)])
+    for g in parts:
+        nw.inner += member_lines(b, g, read, temps)
+        root = g.root
+        if g.kind == "reduction":
+            _reduction(b, nw, g, read(root.inputs[0]), step)
+        elif b.read_after(root, step):
+            in_place = [
+                x for x in params if same_space(x.shape, root.shape) and x.dtype == root.dtype
+            ]
+            out = nw.out(b.output_buffer(root, step, in_place))
+            nw.stores.append(f"{out}[{idx}] = {temps[root]}")
+    name = kernel_name(parts)
+    parallel = wants_parallel(b, parts)
+    sizes = [f"n{k}" for k in range(rank)]
+    outs = [f"out{k}" for k in range(len(nw.outs))]
+    doc = "; ".join(b.group_title(g) for g in parts)
+    if len(parts) > 1:
+        doc = f"one pass over the space of {len(parts)} loop groups: {doc}"
+    b.kernel_pair(name, [*sizes, *params.values(), *outs], doc, nw.write, parallel, rank)
+    args = [*b.dims(space), *(b.array(x) for x in params), *nw.outs]
+    b.call_kernel(name, args, product(b.dims(space)), parallel, rank)
