@@ -100,10 +100,17 @@ def nest_inputs(parts: Sequence[Group]) -> list[Node]:
 
 
 # -------------------------------------------------------------------------------- expressions
-def reader(b: ModuleBuilder, space: Node, params: dict[Node, str], temps: dict[Node, str]) -> Any:
+def reader(
+    b: ModuleBuilder,
+    space: Node,
+    params: dict[Node, str],
+    temps: dict[Node, str],
+    head: list[str],
+) -> Any:
     """A function giving the source expression of a value read inside the nest: a temp for one
-    computed in the nest, a literal for a scalar constant, else an indexed kernel parameter
-    (index 0 on a static size-1 dim broadcast against the space)."""
+    computed in the nest, a literal for a scalar constant, a local read before the loops for a
+    0-d array (loop invariant; numba's prange cannot index 0-d arrays), else an indexed kernel
+    parameter (index 0 on a static size-1 dim broadcast against the space)."""
     rank = space.ndim
 
     def read(x: Node) -> str:
@@ -114,6 +121,10 @@ def reader(b: ModuleBuilder, space: Node, params: dict[Node, str], temps: dict[N
             return lit
         if x not in params:
             params[x] = f"a{len(params)}"
+            if x.ndim == 0:
+                head.append(f"s{params[x][1:]} = {params[x]}[()]")
+        if x.ndim == 0:
+            return f"s{params[x][1:]}"
         lead = rank - x.ndim
         idx = [
             "0" if (x.shape[k] == 1 and space.shape[lead + k] != 1) else f"i{lead + k}"
@@ -263,8 +274,8 @@ def emit_nest(b: ModuleBuilder, parts: Sequence[Group], step: int) -> None:
     rank = space.ndim
     params: dict[Node, str] = {}
     temps: dict[Node, str] = {}
-    read = reader(b, space, params, temps)
     nw = NestWriter(rank)
+    read = reader(b, space, params, temps, nw.head)
     idx = index_expr([f"i{k}" for k in range(rank)])
     for g in parts:
         nw.inner += member_lines(b, g, read, temps)

@@ -148,6 +148,24 @@ def test_parallel_variant_matches_serial(monkeypatch: pytest.MonkeyPatch) -> Non
     np.testing.assert_allclose(f(v), np.tanh(v) * 0.75 + np.exp(-v) * 0.25, rtol=1e-13)
 
 
+def test_parallel_variant_reads_0d_arrays_and_writes_several_outputs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A prange loop reading 0-d variables (the sine fit's coefficients) and storing two results."""
+    monkeypatch.setenv("GRAPHJIT_NUM_THREADS", "2")
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    x = gj.placeholder("x", (None,))
+    a, c = gj.variable(0.5, name="a"), gj.variable(np.float64(-1.5), name="c")
+    y = a * gj.exp(x) + c
+    f = gj.compile([x], [y, gj.tanh(y) * c])
+    assert "prange" in f.source
+    v = np.random.default_rng(1).standard_normal(300_000)
+    want = 0.5 * np.exp(v) - 1.5
+    got = f(v)
+    np.testing.assert_allclose(got[0], want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got[1], np.tanh(want) * -1.5, rtol=1e-12, atol=1e-12)
+
+
 # --------------------------------------------------------------------------------------------------
 # hypothesis: random elementwise/reduction/broadcast graphs, cpu vs interpreter
 
