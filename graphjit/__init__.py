@@ -12,6 +12,11 @@ The ``gj.*`` functions follow numpy's names and dispatch on their arguments: gra
 graph, eager tensors compute at once (see ``graphjit.tensor``).
 """
 
+# numba compiles every graph (gj.compile, gj.jit): it is imported with graphjit, as numba-based
+# libraries do, so that a process's first compile does not pay for it (about 0.2 s). The backend
+# modules themselves load on first use.
+import numba  # noqa: F401
+
 from graphjit import (
     nn,
     ops,
