@@ -7,14 +7,62 @@ argument kinds (graph node or eager tensor). The function namespace is bound onc
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 _F: Any = None  # the graphjit.ops namespace, bound by graphjit.ops.__init__
+_TORCH_FLAVOUR: ContextVar[bool] = ContextVar("graphjit_torch_flavour", default=False)
 
 
 def bind(namespace: Any) -> None:
     global _F
     _F = namespace
+
+
+@contextlib.contextmanager
+def torch_flavour() -> Iterator[None]:
+    """Inside, graph nodes' methods follow PyTorch where it disagrees with numpy
+    (``x.transpose(0, 1)``, ``x.max(1)`` with indices, ``x.var()`` unbiased, ``x.size(0)``) and
+    nodes also have the tensor-only methods (``expand``, ``view_as``, ...). ``gj.jit`` traces a
+    function called with tensors this way, so it traces the way it runs eagerly."""
+    token = _TORCH_FLAVOUR.set(True)
+    try:
+        yield
+    finally:
+        _TORCH_FLAVOUR.reset(token)
+
+
+def torch_flavoured() -> bool:
+    return _TORCH_FLAVOUR.get()
+
+
+def torch_method(obj: Any, name: str) -> Any:
+    """``TorchMethods.<name>`` bound to ``obj``, or None when there is no such method."""
+    from graphjit._torch_methods import TorchMethods
+
+    fn = getattr(TorchMethods, name, None)
+    return fn.__get__(obj, type(obj)) if callable(fn) else None
+
+
+class _Flavoured:
+    """A method whose numpy meaning differs from PyTorch's: numpy's, unless nodes are
+    :func:`torch_flavour`-ed (tensors resolve PyTorch's version before reaching this one)."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.__doc__ = fn.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self.fn
+        if _TORCH_FLAVOUR.get():
+            return torch_method(obj, self.name)
+        return self.fn.__get__(obj, owner)
 
 
 class ArrayMethods:
@@ -109,18 +157,22 @@ class ArrayMethods:
     def mean(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Any:
         return _F.mean(self, axis, keepdims, **kw)
 
+    @_Flavoured
     def max(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Any:
         return _F.max(self, axis, keepdims, **kw)
 
+    @_Flavoured
     def min(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Any:
         return _F.min(self, axis, keepdims, **kw)
 
     def prod(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Any:
         return _F.prod(self, axis, keepdims, **kw)
 
+    @_Flavoured
     def var(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Any:
         return _F.var(self, axis, keepdims=keepdims, **kw)
 
+    @_Flavoured
     def std(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Any:
         return _F.std(self, axis, keepdims=keepdims, **kw)
 
@@ -135,6 +187,7 @@ class ArrayMethods:
             shape = tuple(shape[0])
         return _F.reshape(self, shape)
 
+    @_Flavoured
     def transpose(self, *axes: Any) -> Any:
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
@@ -158,6 +211,7 @@ class ArrayMethods:
     def clip(self, a_min: Any = None, a_max: Any = None) -> Any:
         return _F.clip(self, a_min, a_max)
 
+    @_Flavoured
     def flatten(self) -> Any:
         return _F.reshape(self, (-1,))
 
@@ -167,9 +221,10 @@ class ArrayMethods:
     def dot(self, other: Any) -> Any:
         return _F.dot(self, other)
 
-    # PyTorch spellings whose meaning is the same in numpy terms, so that eager-style code (and
-    # @gj.jit traces of it) also runs on graph nodes. Where the two libraries disagree
-    # (transpose(0, 1), max(dim) returning indices, var's default ddof) nodes follow numpy.
+    # PyTorch spellings whose meaning is the same in numpy terms, so that eager-style code also
+    # runs on graph nodes. Where the two libraries disagree (the @_Flavoured methods: transpose(0,
+    # 1), max(dim) returning indices, var's default ddof) nodes follow numpy, except inside
+    # torch_flavour() (gj.jit tracing a function called with tensors).
     def pow(self, exponent: Any) -> Any:
         return _F.power(self, exponent)
 

@@ -57,8 +57,9 @@ def _ddof(unbiased: bool, correction: Any, ddof: Any) -> Any:
 
 def _label(t: Any, label: str) -> Any:
     from graphjit.autograd import labelled
+    from graphjit.tensor import Tensor
 
-    return labelled(t, label)
+    return labelled(t, label) if isinstance(t, Tensor) else t  # a traced node has no tape
 
 
 class TorchMethods:
@@ -76,6 +77,11 @@ class TorchMethods:
         def reshape(self, *shape: Any) -> Any: ...
 
     # -- shape
+    def size(self, dim: builtins.int | None = None) -> Any:
+        """The shape (a tuple), or the length of dimension ``dim`` (None for a graph node's
+        open dim)."""
+        return self.shape if dim is None else self.shape[dim]
+
     def view(self, *shape: Any) -> Any:
         return self.reshape(*shape)
 

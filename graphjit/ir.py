@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from graphjit._methods import ArrayMethods
+from graphjit._methods import ArrayMethods, torch_flavoured, torch_method
 
 if TYPE_CHECKING:
     from graphjit.ops.base import OpDef
@@ -172,6 +172,15 @@ class Node(ArrayMethods):
 
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError("graph nodes are immutable")
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached for a missing attribute: inside torch_flavour() (gj.jit tracing a function
+        # called with tensors), nodes also have the tensor-only methods (size(), expand, ...)
+        if torch_flavoured() and not name.startswith("__"):
+            method = torch_method(self, name)
+            if method is not None:
+                return method
+        raise AttributeError(f"graph node has no attribute {name!r}")
 
     def __delattr__(self, key: str) -> None:
         raise AttributeError("graph nodes are immutable")

@@ -9,6 +9,11 @@ so they stay fixed); every other dim is left open, so one compilation serves eve
 function that needs concrete sizes while tracing (``x.reshape(n // 2, 2)`` on an open dim, say) is
 traced again with the argument's exact shapes, and then compiled once per shape.
 
+A function called with tensors is traced with PyTorch's method meanings (``x.transpose(0, 1)``,
+``x.max(1)`` with indices, ``x.var()`` unbiased, ``x.size(0)``; see
+:func:`graphjit._methods.torch_flavour`), so it compiles to what it computes eagerly; called with
+arrays it is traced with numpy's. The two kinds of call have separate signatures.
+
 Arguments may be numpy arrays, tensors, and lists, tuples and dicts of them; python numbers,
 strings and ``None`` are static: baked into the trace, and part of the signature. Tensors that the
 function reads from its closure enter the graph as ``gj.*`` ops make them: as constants, or as
@@ -18,6 +23,7 @@ back as numpy arrays, or as tensors (without autograd history) when any argument
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 from collections.abc import Callable
@@ -26,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from graphjit._methods import torch_flavour
 from graphjit.ir import Node
 from graphjit.ops import base
 from graphjit.runtime import BACKENDS, CompiledFunction
@@ -80,6 +87,16 @@ def _is_namedtuple(x: Any) -> bool:
     return isinstance(x, tuple) and hasattr(x, "_fields")
 
 
+@dataclass(frozen=True)
+class _NamedTuple:
+    """Rebuilds a namedtuple output from its fields."""
+
+    cls: type
+
+    def __call__(self, fields: Any) -> Any:
+        return self.cls(*fields)
+
+
 def _unflatten(spec: Any, values: list[Any]) -> Any:
     if isinstance(spec, _Leaf):
         return values[spec.index]
@@ -93,7 +110,9 @@ def _unflatten(spec: Any, values: list[Any]) -> Any:
 
 def _flatten_outputs(tree: Any, nodes: list[Node]) -> Any:
     """Output structure with nodes replaced by their position in ``nodes``."""
-    if isinstance(tree, (list, tuple)) and not _is_namedtuple(tree):
+    if _is_namedtuple(tree):  # e.g. x.max(1) -> (values, indices)
+        return (_NamedTuple(type(tree)), tuple(_flatten_outputs(x, nodes) for x in tree))
+    if isinstance(tree, (list, tuple)):
         return (type(tree), tuple(_flatten_outputs(x, nodes) for x in tree))
     if isinstance(tree, dict):
         return (dict, tuple((k, _flatten_outputs(v, nodes)) for k, v in tree.items()))
@@ -184,10 +203,11 @@ class JitFunction:
     def _split(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Args:
         leaves: list[tuple[str, Any, _Leaf]] = []
         names = [self._params[i] if i < len(self._params) else f"arg{i}" for i in range(len(args))]
-        spec = (
-            tuple(_flatten(a, n, leaves) for a, n in zip(args, names)),
-            tuple((k, _flatten(v, k, leaves)) for k, v in sorted(kwargs.items())),
-        )
+        arg_spec = tuple(_flatten(a, n, leaves) for a, n in zip(args, names))
+        kw_spec = tuple((k, _flatten(v, k, leaves)) for k, v in sorted(kwargs.items()))
+        # code called with tensors was written for tensors: it traces with PyTorch's methods
+        flavour = "torch" if any(base.is_tensor(v) for _, v, _ in leaves) else "numpy"
+        spec = (arg_spec, kw_spec, flavour)
         return _Args(spec, [v for _, v, _ in leaves], [p for p, _, _ in leaves],
                      [leaf for _, _, leaf in leaves])  # fmt: skip
 
@@ -213,12 +233,14 @@ class JitFunction:
             placeholder(path, leaf.pattern if shapes is None else shapes[leaf.index], leaf.dtype)
             for path, leaf in zip(a.paths, a.leaves)
         ]
-        arg_spec, kw_spec = a.spec
+        arg_spec, kw_spec, flavour = a.spec
+        methods = torch_flavour() if flavour == "torch" else contextlib.nullcontext()
         try:
-            out = self.fn(
-                *[_unflatten(s, phs) for s in arg_spec],
-                **{k: _unflatten(v, phs) for k, v in kw_spec},
-            )
+            with methods:
+                out = self.fn(
+                    *[_unflatten(s, phs) for s in arg_spec],
+                    **{k: _unflatten(v, phs) for k, v in kw_spec},
+                )
         except (TypeError, ValueError, IndexError) as exc:
             if shapes is not None:
                 _note(exc, f"(while gj.jit traced {self._name()} with shapes {shapes})")

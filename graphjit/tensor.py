@@ -159,10 +159,6 @@ class Tensor(TorchMethods, ArrayMethods):  # type: ignore[misc]  # PyTorch's sig
     def is_cuda(self) -> builtins.bool:
         return False
 
-    def size(self, dim: builtins.int | None = None) -> Any:
-        """The shape (a tuple), or the length of dimension ``dim``."""
-        return self.shape if dim is None else self.shape[dim]
-
     def dim(self) -> builtins.int:
         return self.ndim
 

@@ -53,7 +53,8 @@ def test_tensors_in_tensors_out() -> None:
     assert not out.requires_grad
     arr = f(np.array([1.0, 2.0]))
     assert isinstance(arr, np.ndarray)
-    assert len(f.traces) == 1  # tensors and arrays share the signature
+    # tensors trace with PyTorch's methods, arrays with numpy's: one signature each
+    assert len(f.traces) == 2
 
 
 def test_static_arguments_and_pytrees() -> None:
@@ -166,3 +167,51 @@ def test_compiled_backend_matches_the_interpreter(compiled_backend: str, n: int)
     a, b = rng.standard_normal((n, 3)), rng.standard_normal((3, 4))
     for got, want in zip(fast(a, b), ref(a, b)):
         np.testing.assert_allclose(got, want, rtol=1e-10)
+
+
+def _torch_style(x):
+    """Eager-style code whose methods mean something else in numpy."""
+    m = x.max(1)  # PyTorch: (values, indices)
+    return {
+        "swapped": x.transpose(0, 1),  # PyTorch: swap two dims
+        "max": m,
+        "picked": m.values * 2 + m.indices,
+        "var": x.var(),  # PyTorch: unbiased
+        "std": x.std(0),
+        "expanded": x.sum(1, keepdim=True).expand(-1, x.size(1), -1),
+        "flat": x.flatten(1),
+        "viewed": x.view(x.size(0), -1),
+    }
+
+
+def test_called_with_tensors_it_traces_the_way_it_runs_eagerly() -> None:
+    a = np.random.default_rng(3).standard_normal((4, 3, 2))
+    eager = _torch_style(gj.tensor(a))
+    compiled = gj.jit(_torch_style)(gj.tensor(a))
+    assert type(compiled["max"]).__name__ == "MaxMin"
+    for key, want in eager.items():
+        got = compiled[key]
+        pairs = zip(want, got) if isinstance(want, tuple) else [(want, got)]
+        for w, g in pairs:
+            np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-12, err_msg=key)
+
+
+def test_called_with_arrays_it_follows_numpy_and_the_flavours_never_mix() -> None:
+    def f(x):
+        return x.var(), x.max(1), x.transpose()
+
+    a = np.random.default_rng(4).standard_normal((4, 3))
+    jf = gj.jit(f)
+    var, mx, tr = jf(a)
+    np.testing.assert_allclose(var, a.var())  # ddof 0
+    np.testing.assert_allclose(mx, a.max(1))  # values only
+    np.testing.assert_allclose(tr, a.T)
+    var_t, mx_t, _ = jf(gj.tensor(a))  # same shapes and dtypes: its own trace all the same
+    np.testing.assert_allclose(var_t.numpy(), a.var(ddof=1))
+    np.testing.assert_allclose(mx_t.values.numpy(), a.max(1))
+    assert len(jf.traces) == 2
+    # outside a trace, graph nodes follow numpy and have no tensor-only methods
+    x = gj.placeholder("x", (None, 3))
+    assert x.transpose().shape == (3, None)
+    with pytest.raises(AttributeError):
+        x.expand(2, 3)
