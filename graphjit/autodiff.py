@@ -164,6 +164,13 @@ def vjp(outputs: Any, wrt: Any, cotangents: Any) -> Any:
     cts = [cotangents] if not isinstance(cotangents, (list, tuple)) else list(cotangents)
     if len(cts) != len(outs):
         raise ValueError(f"vjp: {len(outs)} outputs but {len(cts)} cotangents")
+    if all(w.is_leaf for w in ws):
+        # differentiate the optimised outputs (leaves survive rewriting): the stability rewrites
+        # then fix the gradient as well as the value, e.g. log(softmax(x)) is differentiated as
+        # log_softmax(x), not through 1 / softmax(x), which is inf where softmax underflows
+        from graphjit.rewrite import optimize
+
+        outs = optimize(outs)
     seeds = []
     for i, (o, c) in enumerate(zip(outs, cts)):
         c = base.lift(c)

@@ -317,3 +317,32 @@ def test_concrete_vectors_for_none_dims() -> None:
         _eval([t], {x: np.zeros((4, 2))})
     with pytest.raises(ValueError, match=r"tangent 0 has shape \(3, 3\), expected \(None, 2\)"):
         gj.jvp(y, x, np.ones((3, 3)))
+
+
+def test_gradients_of_unstable_expressions_are_stable_too() -> None:
+    """The stability rewrites apply before differentiating (wrt leaves): the gradient of
+    log(softmax(x)) does not go through 1 / softmax(x), which is inf where softmax underflows."""
+    x = gj.placeholder("x", (None,))
+    cases = [
+        (
+            gj.sum(gj.log(gj.softmax(x))),
+            lambda v: 1 - v.size * np.exp(v - v.max()) / np.exp(v - v.max()).sum(),
+        ),
+        (gj.sum(gj.log(gj.sigmoid(x))), lambda v: 1 - np.exp(-np.logaddexp(0, -v))),
+    ]
+    v = np.array([1000.0, 0.0, -1000.0])
+    for y, want in cases:
+        (g,) = gj.grad(y, [x])
+        value, got = gj.compile([x], [y, g], backend="numpy")(v)
+        assert np.isfinite(value)
+        np.testing.assert_allclose(got, want(v), rtol=1e-12, atol=1e-300)
+
+
+def test_gradient_with_respect_to_an_intermediate_node_differentiates_as_written() -> None:
+    x = gj.placeholder("x", (3,))
+    s = gj.softmax(x)
+    (g,) = gj.grad(gj.sum(gj.log(s)), [s])  # s must stay in the graph: no rewriting here
+    v = np.array([0.1, 0.2, 0.3])
+    got = gj.compile([x], [g], backend="numpy")(v)[0]
+    e = np.exp(v - v.max())
+    np.testing.assert_allclose(got, 1 / (e / e.sum()))

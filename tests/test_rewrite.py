@@ -757,7 +757,9 @@ def test_hessian_vector_product_is_simplified() -> None:
     v = gj.variable(rng.normal(size=(4, 3)), name="v")
     (hv,) = gj.hvp(gj.sum(gj.tanh(xs @ w) ** 2), [w], [v])
     (opt,) = optimize([hv])
-    assert len(nodes([opt])) < len(nodes([hv])) * 0.6
+    # gj.grad differentiates the optimised loss already; what is left is the waste the reverse
+    # sweep itself makes (transposes of transposes, broadcasts of scalars, ...)
+    assert len(nodes([opt])) < len(nodes([hv])) * 0.8
     _assert_no_visible_waste([opt])
     assert_same_values([hv], [opt], {xs: rng.normal(size=(5, 4))}, rtol=1e-11)
 
