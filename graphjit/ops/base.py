@@ -232,10 +232,21 @@ def _result_dtype(args: Sequence[Any], to_float: bool) -> str:
     return as_dtype(dt)
 
 
+class IntegerOutOfRangeError(OverflowError, ValueError):
+    """A python int that does not fit the integer dtype it has to take (``int32_x + 2**40``).
+    numpy raises OverflowError; this is that, and a ValueError like graphjit's other bad-input
+    errors."""
+
+
 def _as_array(x: Any, dtype: str | None) -> np.ndarray:
     _check_python_value(x)
     try:
         arr = np.asarray(x) if dtype is None else np.asarray(x, dtype=dtype)
+    except OverflowError as exc:
+        raise IntegerOutOfRangeError(
+            f"{x!r:.60} does not fit in {dtype or 'int64'}: {exc} (cast the array to a wider "
+            "dtype first, e.g. x.astype('int64') or x.astype('float64'))"
+        ) from None
     except (ValueError, TypeError) as exc:
         raise TypeError(f"cannot use {type(x).__name__} {x!r:.60} as an array: {exc}") from exc
     if arr.dtype == object:
@@ -265,7 +276,7 @@ def apply(op: OpDef, *args: Any, **attrs: Any) -> Any:
             and op.promote == "all"
             and result_dtype(args, op.to_float) == dt
         ):
-            scalar = _eager.from_value(np.array(args[1], dtype=dt))
+            scalar = _eager.from_value(_as_array(args[1], dt))
             return _eager.run(op, (first, scalar), attrs)
     graph = any(isinstance(a, Node) for a in args)
     if not graph and not any(is_tensor(a) for a in args) and _eager is None:

@@ -493,12 +493,57 @@ true_divide = divide
 power: Callable[[Any, Any], Any] = _binary_fn(POWER)
 maximum: Callable[[Any, Any], Any] = _binary_fn(MAXIMUM)
 minimum: Callable[[Any, Any], Any] = _binary_fn(MINIMUM)
-less: Callable[[Any, Any], Any] = _binary_fn(LESS)
-less_equal: Callable[[Any, Any], Any] = _binary_fn(LESS_EQUAL)
-greater: Callable[[Any, Any], Any] = _binary_fn(GREATER)
-greater_equal: Callable[[Any, Any], Any] = _binary_fn(GREATER_EQUAL)
-equal: Callable[[Any, Any], Any] = _binary_fn(EQUAL)
-not_equal: Callable[[Any, Any], Any] = _binary_fn(NOT_EQUAL)
+# x OP n, for a python int n above every value of x's dtype
+_ABOVE_RANGE = {
+    "less": True,
+    "less_equal": True,
+    "greater": False,
+    "greater_equal": False,
+    "equal": False,
+    "not_equal": True,
+}
+_MIRROR = {"less": "greater", "less_equal": "greater_equal", "greater": "less"}
+_MIRROR.update({"greater_equal": "less_equal", "equal": "equal", "not_equal": "not_equal"})
+
+
+def _compare_wide_int(name: str, x: Any, y: Any) -> tuple[Any, Any, Any]:
+    """numpy compares an int array with a python int outside its dtype's range exactly (where
+    arithmetic raises). Returns ``(x, y, None)`` with the array widened to int64 when the int
+    fits that, or ``(x, y, result)`` when the answer is the same everywhere."""
+    for arr, n, op in ((x, y, name), (y, x, _MIRROR[name])):
+        dtype = getattr(arr, "dtype", None)
+        if type(n) is not int or dtype not in ("int32", "int64") or not hasattr(arr, "shape"):
+            continue
+        info = np.iinfo(dtype)
+        if info.min <= n <= info.max:
+            break
+        if -(2**63) <= n < 2**63:
+            wide = astype(arr, "int64")
+            return (wide, np.int64(n), None) if arr is x else (np.int64(n), wide, None)
+        from graphjit.ops.shape import full_like
+
+        above = _ABOVE_RANGE[op]
+        value = above if (n > 0 or op in ("equal", "not_equal")) else not above
+        return x, y, full_like(arr, value, dtype="bool")
+    return x, y, None
+
+
+def _compare_fn(op: OpDef) -> Callable[[Any, Any], Any]:
+    def fn(x: Any, y: Any, *, out: Any = None) -> Any:
+        x, y, same = _compare_wide_int(op.name, x, y)
+        return write_out(apply(op, x, y) if same is None else same, out, op.name)
+
+    fn.__name__ = fn.__qualname__ = op.name
+    fn.__doc__ = f"Elementwise {op.name} with numpy broadcasting, as numpy.{op.name}."
+    return fn
+
+
+less: Callable[[Any, Any], Any] = _compare_fn(LESS)
+less_equal: Callable[[Any, Any], Any] = _compare_fn(LESS_EQUAL)
+greater: Callable[[Any, Any], Any] = _compare_fn(GREATER)
+greater_equal: Callable[[Any, Any], Any] = _compare_fn(GREATER_EQUAL)
+equal: Callable[[Any, Any], Any] = _compare_fn(EQUAL)
+not_equal: Callable[[Any, Any], Any] = _compare_fn(NOT_EQUAL)
 
 
 def logical_and(x: Any, y: Any) -> Any:

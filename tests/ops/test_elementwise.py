@@ -962,3 +962,31 @@ def test_non_numeric_operands_raise_type_error_naming_the_value(
         x + value  # type: ignore[operator]
     with pytest.raises(TypeError, match=message):
         gj.ones(3) * value  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+@pytest.mark.parametrize("n", [2**31, -(2**31) - 1, 2**40, 2**63, -(2**63) - 1, 2**70, -(2**70)])
+def test_comparing_ints_with_python_ints_outside_their_range_follows_numpy(
+    dtype: str, n: int
+) -> None:
+    """numpy compares exactly (NEP 50); only arithmetic with such an int raises."""
+    v = np.array([-5, 0, 7], dtype=dtype)
+    x = gj.placeholder("x", (3,), dtype)
+    fns = [gj.less, gj.less_equal, gj.greater, gj.greater_equal, gj.equal, gj.not_equal]
+    for fn in fns:
+        want = getattr(np, fn.__name__)(v, n), getattr(np, fn.__name__)(n, v)
+        graphs = [fn(x, n), fn(n, x)]
+        got = gj.compile([x], graphs, backend="numpy")(v)
+        eager = [fn(gj.tensor(v), n).numpy(), fn(n, gj.tensor(v)).numpy()]
+        for w, g, e in zip(want, got, eager):
+            np.testing.assert_array_equal(g, w, err_msg=f"{fn.__name__} {n}")
+            np.testing.assert_array_equal(e, w, err_msg=f"{fn.__name__} {n} (eager)")
+
+
+def test_arithmetic_with_an_int_that_does_not_fit_raises_a_clear_value_error() -> None:
+    x = gj.placeholder("x", (3,), "int32")
+    for bad in (lambda: x + 2**40, lambda: gj.tensor(np.arange(3, dtype="int32")) * 2**40):
+        with pytest.raises(ValueError, match=r"does not fit in int32.*astype"):
+            bad()
+    with pytest.raises(OverflowError):  # numpy's exception type too
+        x - 2**40
