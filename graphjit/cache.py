@@ -2,8 +2,9 @@
 
 Source that is ``exec``'d cannot use numba's ``cache=True``. Instead each generated module is
 written to ``$GRAPHJIT_CACHE_DIR`` (default ``~/.cache/graphjit``) under a name made from a hash of
-its source and the graphjit, numba and Python versions, with an atomic write (temp file +
-``os.replace``), and imported from there; numba then keeps the compiled code in ``__pycache__``
+its source, the graphjit, numba and Python versions and the source of ``graphjit.kernels`` (which
+numba links into the cached code), with an atomic write (temp file + ``os.replace``), and imported
+from there; numba then keeps the compiled code in ``__pycache__``
 beside it. A later process compiling the same graph imports the same file and loads machine code
 instead of compiling.
 
@@ -16,6 +17,7 @@ the same); an unwritable cache directory falls back to compiling in memory, with
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.util
 import os
@@ -38,13 +40,29 @@ def cache_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "graphjit"
 
 
+@functools.cache
+def kernels_fingerprint() -> str:
+    """A hash of the source of ``graphjit.kernels``: numba links those functions into every
+    cached program, and its cache does not notice when they change, so a change must change the
+    programs' cache keys (a development install keeps its version number across edits)."""
+    import graphjit.kernels as kernels
+
+    h = hashlib.sha256()
+    root = Path(kernels.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 def source_hash(source: str) -> str:
     import numba
 
     from graphjit import __version__
 
     h = hashlib.sha256()
-    for part in (source, __version__, numba.__version__, sys.version.split()[0]):
+    parts = (source, __version__, numba.__version__, sys.version.split()[0], kernels_fingerprint())
+    for part in parts:
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:32]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from graphjit.kernels.memory import empty  # noqa: F401  (the programs call kops.empty)
 from graphjit.kernels.scalar import exp, log
 from numba import njit
 
@@ -116,13 +117,6 @@ def matmul_blas(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
 # Array plumbing for the programs. numba's own versions of these (slice assignment, transpose
 # with axes, reshape, broadcast_to) are slow to compile; as cached functions they are compiled once
 # per type signature for every graph, instead of once per graph.
-
-
-@njit(cache=True, nogil=True)
-def empty(shape: tuple, dtype: type) -> np.ndarray:
-    """np.empty(shape, dtype): numba compiles its own np.empty for every graph (about 40 ms per
-    rank and dtype); as a cached function it is compiled once per signature."""
-    return np.empty(shape, dtype)
 
 
 @njit(cache=True, nogil=True)

@@ -116,3 +116,12 @@ def test_info_and_clear(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert cache.cache_clear() >= 3  # the module, numba's index and data
     assert "generated modules: 0" in cache.cache_info()
     assert not list((tmp_path / "c").rglob(cache.PREFIX + "*"))
+
+
+def test_the_key_covers_the_hand_written_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
+    """numba links graphjit.kernels into each cached program without tracking them, so editing
+    a kernel must give every program a new cache key."""
+    before = cache.source_hash("src")
+    assert cache.kernels_fingerprint() == cache.kernels_fingerprint()  # memoised, stable
+    monkeypatch.setattr(cache, "kernels_fingerprint", lambda: "edited")
+    assert cache.source_hash("src") != before
