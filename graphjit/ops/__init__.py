@@ -13,6 +13,7 @@ from graphjit.ops import (  # noqa: F401
     joining,
     leaves,
     linalg,
+    normalize,
     reductions,
     shape,
 )
@@ -24,6 +25,7 @@ from graphjit.ops.indexing import *  # noqa: F403
 from graphjit.ops.joining import *  # noqa: F403
 from graphjit.ops.leaves import Storage, Variable, constant, placeholder, variable
 from graphjit.ops.linalg import *  # noqa: F403
+from graphjit.ops.normalize import *  # noqa: F403
 from graphjit.ops.reductions import *  # noqa: F403
 from graphjit.ops.shape import *  # noqa: F403
 
@@ -33,5 +35,5 @@ __all__ = [
     "OPS", "OpDef", "apply", "astype", "defop", "lift", "result_dtype", "Storage", "Variable",
     "constant", "placeholder", "variable",
     *elementwise.__all__, *reductions.__all__, *shape.__all__, *joining.__all__,
-    *indexing.__all__, *linalg.__all__, *creation.__all__, *aliases.__all__,
+    *indexing.__all__, *linalg.__all__, *creation.__all__, *aliases.__all__, *normalize.__all__,
 ]  # fmt: skip

@@ -1,5 +1,6 @@
-"""Reductions: sum, prod, max, min, argmax, argmin, logsumexp, softmax, log_softmax, size_of;
-and mean, var, std composed from them.
+"""Reductions: sum, prod, max, min, argmax, argmin, size_of; and mean, var, std composed from them.
+The softmax family (logsumexp, softmax, log_softmax) lives in :mod:`graphjit.ops.normalize`, which
+shares this module's private helpers.
 
 Every reduction op takes ``axes`` (a sorted tuple of distinct non-negative axes; the public
 functions normalise numpy's ``axis``: int, tuple, negative or None) and ``keepdims``. The public
@@ -43,9 +44,6 @@ __all__ = [
     "std",
     "argmax",
     "argmin",
-    "logsumexp",
-    "softmax",
-    "log_softmax",
     "size_of",
 ]
 
@@ -183,43 +181,6 @@ def _extremum_jvp(tangents: Any, out: Any, x: Any, *, axes: tuple[int, ...], kee
     return _sum_op(t * _extremum_share(x, out, axes, keepdims), axes, keepdims)
 
 
-def _logsumexp_vjp(g: Any, out: Any, x: Any, *, axes: tuple[int, ...], keepdims: bool) -> tuple:
-    return (_kept(g, axes, keepdims) * apply(SOFTMAX, x, axes=axes),)
-
-
-def _logsumexp_jvp(
-    tangents: Any, out: Any, x: Any, *, axes: tuple[int, ...], keepdims: bool
-) -> Any:
-    (t,) = tangents
-    if t is None:
-        return None
-    return _sum_op(t * apply(SOFTMAX, x, axes=axes), axes, keepdims)
-
-
-def _softmax_vjp(g: Any, out: Any, x: Any, *, axes: tuple[int, ...]) -> tuple:
-    gs = g * out
-    return (gs - out * _sum_op(gs, axes, True),)
-
-
-def _softmax_jvp(tangents: Any, out: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
-    (t,) = tangents
-    if t is None:
-        return None
-    ts = t * out
-    return ts - out * _sum_op(ts, axes, True)
-
-
-def _log_softmax_vjp(g: Any, out: Any, x: Any, *, axes: tuple[int, ...]) -> tuple:
-    return (g - apply(SOFTMAX, x, axes=axes) * _sum_op(g, axes, True),)
-
-
-def _log_softmax_jvp(tangents: Any, out: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
-    (t,) = tangents
-    if t is None:
-        return None
-    return t - _sum_op(apply(SOFTMAX, x, axes=axes) * t, axes, True)
-
-
 # --------------------------------------------------------------------------------------------------
 # numpy references
 
@@ -242,35 +203,6 @@ def _min_impl(x: np.ndarray, *, axes: tuple[int, ...], keepdims: bool) -> np.nda
     return np.asarray(np.min(x, axis=axes, keepdims=keepdims))
 
 
-def _shift(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
-    """The slice maxima (keepdims), with non-finite maxima replaced by 0 (so -inf/inf slices give
-    numpy's -inf/inf/nan rather than inf - inf)."""
-    m = np.max(x, axis=axes, keepdims=True, initial=-np.inf)
-    return np.where(np.isfinite(m), m, np.zeros((), x.dtype))
-
-
-def _logsumexp_impl(x: np.ndarray, *, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        m = _shift(x, axes)
-        out = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
-    if not keepdims:
-        out = np.squeeze(out, axis=axes)
-    return np.asarray(out, dtype=x.dtype)
-
-
-def _softmax_impl(x: np.ndarray, *, axes: tuple[int, ...]) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        e = np.exp(x - _shift(x, axes))
-        return np.asarray(e / np.sum(e, axis=axes, keepdims=True), dtype=x.dtype)
-
-
-def _log_softmax_impl(x: np.ndarray, *, axes: tuple[int, ...]) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        shifted = x - _shift(x, axes)
-        out = shifted - np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
-    return np.asarray(out, dtype=x.dtype)
-
-
 def _arg_infer(name: str) -> Any:
     def infer(x: TensorType, *, axis: int | None, keepdims: bool) -> TensorType:
         if axis is None:
@@ -290,16 +222,6 @@ def _argmax_impl(x: np.ndarray, *, axis: int | None, keepdims: bool) -> np.ndarr
 
 def _argmin_impl(x: np.ndarray, *, axis: int | None, keepdims: bool) -> np.ndarray:
     return np.asarray(np.argmin(x, axis=axis, keepdims=keepdims), dtype=np.int64)
-
-
-def _softmax_infer(name: str) -> Any:
-    def infer(x: TensorType, *, axes: tuple[int, ...]) -> TensorType:
-        if not is_float(x.dtype):
-            raise TypeError(f"{name}: expected a float input, got {x.dtype}")
-        _check_axes(name, x, axes)
-        return x
-
-    return infer
 
 
 def _size_of_infer(x: TensorType, *, axes: tuple[int, ...], dtype: str) -> TensorType:
@@ -373,36 +295,6 @@ ARGMIN: OpDef = defop(
     kind="reduction",
     promote=None,
     doc="index (int64) of the first minimum along axis, or in the flattened array for axis=None",
-)
-LOGSUMEXP: OpDef = defop(
-    "logsumexp",
-    infer=_float_infer("logsumexp"),
-    impl=_logsumexp_impl,
-    vjp=_logsumexp_vjp,
-    jvp=_logsumexp_jvp,
-    kind="reduction",
-    to_float=True,
-    doc="log(sum(exp(x))) over axes, computed with the slice maximum subtracted",
-)
-SOFTMAX: OpDef = defop(
-    "softmax",
-    infer=_softmax_infer("softmax"),
-    impl=_softmax_impl,
-    vjp=_softmax_vjp,
-    jvp=_softmax_jvp,
-    kind="reduction",
-    to_float=True,
-    doc="exp(x) / sum(exp(x)) over axes (same shape as x), computed stably",
-)
-LOG_SOFTMAX: OpDef = defop(
-    "log_softmax",
-    infer=_softmax_infer("log_softmax"),
-    impl=_log_softmax_impl,
-    vjp=_log_softmax_vjp,
-    jvp=_log_softmax_jvp,
-    kind="reduction",
-    to_float=True,
-    doc="x - logsumexp(x) over axes (same shape as x), computed stably",
 )
 SIZE_OF: OpDef = defop(
     "size_of",
@@ -625,39 +517,6 @@ def argmin(
     """Index of the first minimum along ``axis`` (or of the flattened array), int64, as
     numpy.argmin. NaN counts as the minimum. Zero gradient."""
     return _arg_reduce(ARGMIN, x, axis, dim, keepdims, keepdim)
-
-
-def logsumexp(
-    x: Any,
-    axis: Any = None,
-    keepdims: bool = False,
-    *,
-    dim: Any = None,
-    keepdim: bool | None = None,
-) -> Any:
-    """``log(sum(exp(x)))`` over ``axis``, stable as scipy.special.logsumexp (all -inf slices give
-    -inf). Int inputs give float64. The gradient is ``softmax(x)`` over the same axes."""
-    x, axes, keep = _prepare("logsumexp", x, axis, dim, keepdims, keepdim)
-    return apply(LOGSUMEXP, x, axes=axes, keepdims=keep)
-
-
-def softmax(x: Any, axis: Any = -1, *, dim: Any = None) -> Any:
-    """``exp(x) / sum(exp(x))`` over ``axis`` (default the last; a tuple or None also work),
-    computed stably. A slice of all -inf gives NaN, as scipy.special.softmax."""
-    x = lift(x)
-    axes = normalize_axes(
-        _axis_arg("softmax", axis if dim is None else None, dim), x.ndim, "softmax"
-    )
-    return apply(SOFTMAX, x, axes=axes)
-
-
-def log_softmax(x: Any, axis: Any = -1, *, dim: Any = None) -> Any:
-    """``x - logsumexp(x, axis, keepdims=True)`` (default the last axis), computed stably."""
-    x = lift(x)
-    axes = normalize_axes(
-        _axis_arg("log_softmax", axis if dim is None else None, dim), x.ndim, "log_softmax"
-    )
-    return apply(LOG_SOFTMAX, x, axes=axes)
 
 
 def size_of(x: Any, axes: Any = None, dtype: Any = "float64") -> Any:

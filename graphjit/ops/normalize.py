@@ -1,0 +1,191 @@
+"""The softmax family: ``logsumexp``, ``softmax`` and ``log_softmax``, numerically stable.
+
+Conventions (those of :mod:`graphjit.ops.reductions`, whose private helpers this module shares):
+
+* ``axes`` is a sorted tuple of distinct non-negative axes; the public functions normalise numpy's
+  ``axis`` (int, tuple, negative or None) and accept PyTorch's ``dim=`` (and ``keepdim=`` for
+  ``logsumexp``).
+* The slice maximum is subtracted before ``exp`` (as scipy.special): an all -inf slice gives -inf
+  for ``logsumexp`` and NaN for ``softmax``. Int inputs give float64.
+* ``softmax``/``log_softmax`` default to the last axis and keep the shape of their input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from graphjit.ir import TensorType, is_float
+from graphjit.ops.base import OpDef, apply, defop, lift
+from graphjit.ops.reductions import (
+    _axis_arg,
+    _check_axes,
+    _float_infer,
+    _kept,
+    _prepare,
+    _sum_op,
+)
+from graphjit.ops.shapes import normalize_axes
+
+__all__ = ["logsumexp", "softmax", "log_softmax"]
+
+
+# --------------------------------------------------------------------------------------------------
+# shape rules
+
+
+def _softmax_infer(name: str) -> Any:
+    def infer(x: TensorType, *, axes: tuple[int, ...]) -> TensorType:
+        if not is_float(x.dtype):
+            raise TypeError(f"{name}: expected a float input, got {x.dtype}")
+        _check_axes(name, x, axes)
+        return x
+
+    return infer
+
+
+# --------------------------------------------------------------------------------------------------
+# derivative helpers (written with gj functions: they build graph or compute eagerly)
+
+
+def _logsumexp_vjp(g: Any, out: Any, x: Any, *, axes: tuple[int, ...], keepdims: bool) -> tuple:
+    return (_kept(g, axes, keepdims) * apply(SOFTMAX, x, axes=axes),)
+
+
+def _logsumexp_jvp(
+    tangents: Any, out: Any, x: Any, *, axes: tuple[int, ...], keepdims: bool
+) -> Any:
+    (t,) = tangents
+    if t is None:
+        return None
+    return _sum_op(t * apply(SOFTMAX, x, axes=axes), axes, keepdims)
+
+
+def _softmax_vjp(g: Any, out: Any, x: Any, *, axes: tuple[int, ...]) -> tuple:
+    gs = g * out
+    return (gs - out * _sum_op(gs, axes, True),)
+
+
+def _softmax_jvp(tangents: Any, out: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
+    (t,) = tangents
+    if t is None:
+        return None
+    ts = t * out
+    return ts - out * _sum_op(ts, axes, True)
+
+
+def _log_softmax_vjp(g: Any, out: Any, x: Any, *, axes: tuple[int, ...]) -> tuple:
+    return (g - apply(SOFTMAX, x, axes=axes) * _sum_op(g, axes, True),)
+
+
+def _log_softmax_jvp(tangents: Any, out: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
+    (t,) = tangents
+    if t is None:
+        return None
+    return t - _sum_op(apply(SOFTMAX, x, axes=axes) * t, axes, True)
+
+
+# --------------------------------------------------------------------------------------------------
+# numpy references
+
+
+def _shift(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """The slice maxima (keepdims), with non-finite maxima replaced by 0 (so -inf/inf slices give
+    numpy's -inf/inf/nan rather than inf - inf)."""
+    m = np.max(x, axis=axes, keepdims=True, initial=-np.inf)
+    return np.where(np.isfinite(m), m, np.zeros((), x.dtype))
+
+
+def _logsumexp_impl(x: np.ndarray, *, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        m = _shift(x, axes)
+        out = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+    if not keepdims:
+        out = np.squeeze(out, axis=axes)
+    return np.asarray(out, dtype=x.dtype)
+
+
+def _softmax_impl(x: np.ndarray, *, axes: tuple[int, ...]) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        e = np.exp(x - _shift(x, axes))
+        return np.asarray(e / np.sum(e, axis=axes, keepdims=True), dtype=x.dtype)
+
+
+def _log_softmax_impl(x: np.ndarray, *, axes: tuple[int, ...]) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        shifted = x - _shift(x, axes)
+        out = shifted - np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
+    return np.asarray(out, dtype=x.dtype)
+
+
+# --------------------------------------------------------------------------------------------------
+# the ops
+
+LOGSUMEXP: OpDef = defop(
+    "logsumexp",
+    infer=_float_infer("logsumexp"),
+    impl=_logsumexp_impl,
+    vjp=_logsumexp_vjp,
+    jvp=_logsumexp_jvp,
+    kind="reduction",
+    to_float=True,
+    doc="log(sum(exp(x))) over axes, computed with the slice maximum subtracted",
+)
+SOFTMAX: OpDef = defop(
+    "softmax",
+    infer=_softmax_infer("softmax"),
+    impl=_softmax_impl,
+    vjp=_softmax_vjp,
+    jvp=_softmax_jvp,
+    kind="reduction",
+    to_float=True,
+    doc="exp(x) / sum(exp(x)) over axes (same shape as x), computed stably",
+)
+LOG_SOFTMAX: OpDef = defop(
+    "log_softmax",
+    infer=_softmax_infer("log_softmax"),
+    impl=_log_softmax_impl,
+    vjp=_log_softmax_vjp,
+    jvp=_log_softmax_jvp,
+    kind="reduction",
+    to_float=True,
+    doc="x - logsumexp(x) over axes (same shape as x), computed stably",
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# public functions
+
+
+def logsumexp(
+    x: Any,
+    axis: Any = None,
+    keepdims: bool = False,
+    *,
+    dim: Any = None,
+    keepdim: bool | None = None,
+) -> Any:
+    """``log(sum(exp(x)))`` over ``axis``, stable as scipy.special.logsumexp (all -inf slices give
+    -inf). Int inputs give float64. The gradient is ``softmax(x)`` over the same axes."""
+    x, axes, keep = _prepare("logsumexp", x, axis, dim, keepdims, keepdim)
+    return apply(LOGSUMEXP, x, axes=axes, keepdims=keep)
+
+
+def softmax(x: Any, axis: Any = -1, *, dim: Any = None) -> Any:
+    """``exp(x) / sum(exp(x))`` over ``axis`` (default the last; a tuple or None also work),
+    computed stably. A slice of all -inf gives NaN, as scipy.special.softmax."""
+    x = lift(x)
+    axes = normalize_axes(
+        _axis_arg("softmax", axis if dim is None else None, dim), x.ndim, "softmax"
+    )
+    return apply(SOFTMAX, x, axes=axes)
+
+
+def log_softmax(x: Any, axis: Any = -1, *, dim: Any = None) -> Any:
+    """``x - logsumexp(x, axis, keepdims=True)`` (default the last axis), computed stably."""
+    x = lift(x)
+    axes = normalize_axes(
+        _axis_arg("log_softmax", axis if dim is None else None, dim), x.ndim, "log_softmax"
+    )
+    return apply(LOG_SOFTMAX, x, axes=axes)
