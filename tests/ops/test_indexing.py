@@ -335,3 +335,28 @@ def test_getitem_property(index_items, array):
         got = run(lambda p: p[index], x, shapes=[shape])
         assert got.shape == want.shape
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize(
+    "index",
+    [
+        (1, slice(None), 0),
+        (slice(1, None), 0),
+        (Ellipsis, None, 1),
+        (None, 0, slice(None, None, -1), slice(1, 3)),
+        -1,
+        (slice(None, None, 2), np.int64(2)),
+        (slice(5, 1, -2), Ellipsis),
+    ],
+)
+def test_eager_basic_indexing_twice_matches_numpy_and_differentiates(index: object) -> None:
+    """The second call replays the cached parse of the index: same values, same gradients."""
+    a = np.arange(24.0).reshape(2, 3, 4)
+    for _ in range(2):
+        t = gj.tensor(a, requires_grad=True)
+        r = t[index]
+        np.testing.assert_array_equal(r.detach().numpy(), a[index])
+        (r * r).sum().backward()
+        want = np.zeros_like(a)
+        want[index] = 2 * a[index]
+        np.testing.assert_array_equal(t.grad.numpy(), want)
