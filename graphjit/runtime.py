@@ -34,6 +34,9 @@ class Program:
 
 class Executable(Protocol):
     source: str
+    # True when no result ever shares memory with an input, a variable or a constant (the
+    # generated programs copy such results), so updates need no alias checks
+    fresh_results: bool
 
     def __call__(
         self, inputs: Sequence[np.ndarray], variables: Sequence[np.ndarray]
@@ -42,6 +45,8 @@ class Executable(Protocol):
 
 class NumpyExecutable:
     """The reference interpreter as a backend."""
+
+    fresh_results = False  # an output may be a variable's own array (y = w)
 
     def __init__(self, program: Program) -> None:
         self.program = program
@@ -219,6 +224,10 @@ class CompiledFunction:
     def _apply_updates(self, results: list[np.ndarray]) -> None:
         news = results[self._n_out :]
         targets = [var.storage.array for var, _ in self.updates]
+        if self._executable.fresh_results:
+            for target, new in zip(targets, news):
+                target[...] = new
+            return
         # every new value is computed from the old ones: copy any that alias an updated array
         for i, new in enumerate(news):
             if any(np.may_share_memory(new, t) for t in targets):

@@ -372,6 +372,8 @@ class ModuleBuilder:
 class CpuExecutable:
     """A compiled program: ``__call__(inputs, variables)`` is one numba dispatch."""
 
+    fresh_results = True  # the program copies a result that would alias its arguments
+
     def __init__(self, source: str, program: Any, constants: Sequence[np.ndarray]) -> None:
         self.source = source
         self._program = program

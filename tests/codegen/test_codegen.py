@@ -117,6 +117,24 @@ def test_variables_and_updates_in_place() -> None:
     assert w.storage.array is before
 
 
+@pytest.mark.parametrize("backend", ["cpu", "numpy"])
+def test_updates_are_simultaneous_and_outputs_keep_the_old_values(backend: str) -> None:
+    """Outputs that are the variables themselves, and a swap: every new value is computed from
+    the old ones, and the returned arrays never change afterwards."""
+    a = gj.variable(np.array([1.0, 2.0]), name="a")
+    b = gj.variable(np.array([10.0, 20.0]), name="b")
+    f = gj.compile([], [a, b, a + 0.0], updates={a: b, b: a}, backend=backend)
+    out_a, out_b, out_sum = f()
+    np.testing.assert_array_equal(a.get_value(), [10.0, 20.0])
+    np.testing.assert_array_equal(b.get_value(), [1.0, 2.0])
+    np.testing.assert_array_equal(out_a, [1.0, 2.0])
+    np.testing.assert_array_equal(out_b, [10.0, 20.0])
+    f()
+    np.testing.assert_array_equal(out_a, [1.0, 2.0])  # still the first call's values
+    np.testing.assert_array_equal(out_sum, [1.0, 2.0])
+    np.testing.assert_array_equal(a.get_value(), [1.0, 2.0])
+
+
 def test_results_that_are_constants_or_inputs() -> None:
     """A result that is a constant (the gradient of w*x + b with respect to b is 1) becomes a
     program argument like any other constant; a result that is an input comes back as a copy."""
