@@ -258,6 +258,9 @@ def _as_array(x: Any, dtype: str | None) -> np.ndarray:
     return arr
 
 
+_scalar_keeps_dtype: dict[tuple[str, type, bool], bool] = {}
+
+
 def apply(op: OpDef, *args: Any, **attrs: Any) -> Any:
     """Run ``op`` on ``args``: a graph node if any argument is a node, else an eager tensor."""
     first: Any = args[0] if args else None
@@ -270,14 +273,20 @@ def apply(op: OpDef, *args: Any, **attrs: Any) -> Any:
         ):
             return _eager.run(op, args, attrs)
         # tensor (op) python number: the number is weak, so it usually takes the tensor's dtype
-        if (
-            len(args) == 2
-            and type(args[1]) in (float, int)
-            and op.promote == "all"
-            and result_dtype(args, op.to_float) == dt
-        ):
-            scalar = _eager.from_value(_as_array(args[1], dt))
-            return _eager.run(op, (first, scalar), attrs)
+        # (NEP 50: whether it does depends on the types alone, so the answer is memoised)
+        if len(args) == 2 and op.promote == "all":
+            kind = type(args[1])
+            if kind is float or kind is int:
+                key = (dt, kind, op.to_float)
+                keeps = _scalar_keeps_dtype.get(key)
+                if keeps is None:
+                    keeps = _scalar_keeps_dtype[key] = result_dtype(args, op.to_float) == dt
+                if keeps:
+                    try:
+                        value = np.array(args[1], dtype=dt)
+                    except OverflowError:
+                        value = _as_array(args[1], dt)  # raises IntegerOutOfRangeError
+                    return _eager.run(op, (first, _eager.from_value(value)), attrs)
     graph = any(isinstance(a, Node) for a in args)
     if not graph and not any(is_tensor(a) for a in args) and _eager is None:
         graph = True  # no eager backend loaded: plain values build constant graphs

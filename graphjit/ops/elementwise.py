@@ -510,6 +510,8 @@ def _compare_wide_int(name: str, x: Any, y: Any) -> tuple[Any, Any, Any]:
     """numpy compares an int array with a python int outside its dtype's range exactly (where
     arithmetic raises). Returns ``(x, y, None)`` with the array widened to int64 when the int
     fits that, or ``(x, y, result)`` when the answer is the same everywhere."""
+    if type(x) is not int and type(y) is not int:
+        return x, y, None
     for arr, n, op in ((x, y, name), (y, x, _MIRROR[name])):
         dtype = getattr(arr, "dtype", None)
         if type(n) is not int or dtype not in ("int32", "int64") or not hasattr(arr, "shape"):
