@@ -192,6 +192,21 @@ def tour_graphs(eager: dict[str, Any], backend: str) -> None:
     ok = gj.testing.gradcheck(lambda v: gj.mean(3 * (v + 2) ** 2), [np.ones((2, 2))])
     print(f"  gj.testing.gradcheck(mean(3(x+2)**2), orders 1 and 2, both modes) -> {ok}")
 
+    # eager-style code compiles as it is: called with tensors, @gj.jit traces PyTorch's meanings
+    @gj.jit(backend=backend)
+    def reshaped(x_t: Any) -> Any:  # the seed's x_t.view(2, -1) and x_t.transpose(0, 1)
+        return x_t.view(2, -1), x_t.transpose(0, 1), x_t.max(1).indices
+
+    x_t = gj.tensor(np.arange(12.0).reshape(3, 4))
+    same = all(
+        np.array_equal(c.numpy(), e.numpy())
+        for c, e in zip(reshaped(x_t), (x_t.view(2, -1), x_t.transpose(0, 1), x_t.max(1).indices))
+    )
+    print(
+        "  @gj.jit of x_t.view(2, -1), x_t.transpose(0, 1), x_t.max(1).indices: compiled = eager "
+        f"-> {same}"
+    )
+
 
 # --------------------------------------------------------------------------------------------------
 # 4. timing
