@@ -21,7 +21,8 @@ Two things happen here:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 
 from graphjit import ir
@@ -189,7 +190,7 @@ LOOP_KINDS = ("elementwise", "reduction")
 def merge_loops(
     groups: Sequence[Group],
     group_of: dict[Node, Group],
-    same_dims: Callable[[Node, Node], bool],
+    space_key: Callable[[Node], Hashable],
     may_join: Callable[[list[Group], Group], bool] = lambda parts, g: True,
 ) -> list[list[Group]]:
     """The schedule: groups in a topological order, each step a list of groups that run in one
@@ -198,85 +199,116 @@ def merge_loops(
     read it run in the same pass over memory, e.g. ``h = x + b`` with ``relu(h)`` and
     ``sum(g * (h > 0))``.
 
-    A later group joins a nest when its space has the nest's dims (``same_dims``, which knows the
-    call-time equalities) and every value it reads is computed before the nest, or inside it
-    elementwise (read at the same index: a reduction's result is not ready until the loop ends).
-    Groups it reads that do not depend on the nest are hoisted before the nest (e.g. ``1 / n``).
-    ``may_join`` lets the backend refuse (say, when the join would lose a parallel loop)."""
+    A later group joins a nest when its space has the nest's dims (``space_key`` gives equal keys
+    to shapes known equal at call time) and every value it reads is computed before the nest, or
+    inside it elementwise (read at the same index: a reduction's result is not ready until the
+    loop ends). Groups it reads that do not depend on the nest are hoisted before the nest (e.g.
+    ``1 / n``). ``may_join`` lets the backend refuse (say, when the join would lose a parallel
+    loop). The scan is linear per nest plus one pass over the steps after it per join, so long
+    graphs schedule quickly."""
     steps: list[list[Group]] = [[g] for g in groups]
-    position = {id(g): i for i, g in enumerate(groups)}
-
-    def producer(x: Node) -> Group | None:
-        return group_of.get(x)
-
+    inputs = {id(g): g.inputs() for g in groups}
+    keys = {
+        id(g): (g.space_node.ndim, space_key(g.space_node)) for g in groups if g.kind in LOOP_KINDS
+    }
+    shared = Counter(keys.values())  # a nest whose space no other group has: nothing to scan
     i = 0
     while i < len(steps):
         nest = steps[i]
-        if nest[0].kind not in LOOP_KINDS:
-            i += 1
-            continue
+        key = keys.get(id(nest[0]))
+        if key is not None and shared[key] < 2:
+            key = None
         j = i + 1
-        while j < len(steps):
+        taint: list[bool] | None = None  # per step after the nest: does it read the nest?
+        while key is not None and j < len(steps):
             cand = steps[j]
-            if len(cand) == 1 and _can_join(nest, cand[0], same_dims) and may_join(nest, cand[0]):
-                hoist = _hoistable(steps, i, j, cand[0], producer, position)
-                if hoist is not None:
-                    moved = [steps[k] for k in sorted(hoist)]
-                    keep = [s for k, s in enumerate(steps) if k not in hoist and k != j]
-                    steps = keep[:i] + moved + keep[i:]
-                    i += len(moved)
-                    nest.append(cand[0])
-                    for k, s in enumerate(steps):
-                        for g in s:
-                            position[id(g)] = k
-                    j = i + 1
-                    continue
-            j += 1
+            g = cand[0]
+            if len(cand) != 1 or keys.get(id(g)) != key:
+                j += 1
+                continue
+            if taint is None:
+                position, taint = _positions_and_taint(steps, i, inputs, group_of)
+            hoist = _hoistable(g, i, j, position, taint, steps, inputs, group_of)
+            if hoist is None or not _can_join(nest, g, inputs) or not may_join(nest, g):
+                j += 1
+                continue
+            moved = [steps[k] for k in sorted(hoist)]
+            keep = [s for k, s in enumerate(steps) if k not in hoist and k != j]
+            steps = keep[:i] + moved + keep[i:]
+            i += len(moved)
+            nest.append(g)
+            j, taint = i + 1, None  # the steps moved: rescan after the nest
         i += 1
     return steps
 
 
-def _can_join(nest: list[Group], g: Group, same_dims: Callable[[Node, Node], bool]) -> bool:
-    if g.kind not in LOOP_KINDS:
-        return False
-    space, gspace = nest[0].space_node, g.space_node
-    if not same_space(space.shape, gspace.shape) or not same_dims(space, gspace):
+def _positions_and_taint(
+    steps: list[list[Group]],
+    i: int,
+    inputs: dict[int, list[Node]],
+    group_of: dict[Node, Group],
+) -> tuple[dict[int, int], list[bool]]:
+    """Each group's step, and for each step whether it reads the nest at ``i``, directly or
+    through other steps (one forward pass: the steps are in topological order)."""
+    position = {id(g): k for k, s in enumerate(steps) for g in s}
+    taint = [False] * len(steps)
+    for k in range(i + 1, len(steps)):
+        for q in steps[k]:
+            for x in inputs[id(q)]:
+                p = group_of.get(x)
+                if p is not None and i <= position[id(p)] < k:
+                    pk = position[id(p)]
+                    if pk == i or taint[pk]:
+                        taint[k] = True
+                        break
+            if taint[k]:
+                break
+    return position, taint
+
+
+def _hoistable(
+    g: Group,
+    i: int,
+    j: int,
+    position: dict[int, int],
+    taint: list[bool],
+    steps: list[list[Group]],
+    inputs: dict[int, list[Node]],
+    group_of: dict[Node, Group],
+) -> set[int] | None:
+    """Positions (between ``i`` and ``j``) of the steps that ``g`` needs, directly or not, which
+    must move before the nest at ``i``; None when one of them reads the nest."""
+    need: set[int] = set()
+    stack = [k for x in inputs[id(g)] if (p := group_of.get(x)) and i < (k := position[id(p)]) < j]
+    for k in stack:
+        if taint[k]:
+            return None
+    while stack:  # the steps g needs read nothing of the nest: none of theirs does either
+        k = stack.pop()
+        if k in need:
+            continue
+        need.add(k)
+        for q in steps[k]:
+            for x in inputs[id(q)]:
+                p = group_of.get(x)
+                if p is not None and i < position[id(p)] < j:
+                    stack.append(position[id(p)])
+    return need
+
+
+def _can_join(nest: list[Group], g: Group, inputs: dict[int, list[Node]]) -> bool:
+    """``g`` (same space as the nest) reads nothing the nest cannot give it at each index."""
+    space = nest[0].space_node
+    if not same_space(space.shape, g.space_node.shape):
         return False
     reductions = {p.root for p in nest if p.kind == "reduction"}
     computed = {m for p in nest for m in p.members}
-    for x in g.inputs():
+    for x in inputs[id(g)]:
         if x in reductions:
             return False
         if x in computed and not same_space(x.shape, space.shape):
             return False
     return True
-
-
-def _hoistable(
-    steps: list[list[Group]],
-    i: int,
-    j: int,
-    g: Group,
-    producer: Callable[[Node], Group | None],
-    position: dict[int, int],
-) -> set[int] | None:
-    """Positions (between ``i`` and ``j``) of the steps that ``g`` needs, directly or not, which
-    must move before the nest at ``i``; None when one of them reads the nest."""
-    need: set[int] = set()
-    stack: list[Group] = [g]
-    while stack:
-        q = stack.pop()
-        for x in q.inputs():
-            p = producer(x)
-            if p is None:
-                continue
-            k = position[id(p)]
-            if k == i and q is not g:
-                return None
-            if i < k < j and k not in need:
-                need.add(k)
-                stack.extend(steps[k])
-    return need
 
 
 # --------------------------------------------------------------------------------------------------
