@@ -394,9 +394,29 @@ def _int_tuple(name: str, what: str, value: Any) -> tuple[int, ...]:
     return tuple(int(v) for v in items)
 
 
+_EAGER_RESHAPES: dict[tuple[Any, Any], tuple[int, ...] | None] = {}  # None: x unchanged
+
+
 def reshape(x: Any, shape: Any) -> Any:
     """``x`` with a new shape (row-major), as numpy.reshape. One dim may be -1; when ``x`` has a
     ``None`` dim the -1 becomes a ``None`` dim, and the sizes are checked at call time."""
+    if is_tensor(x) and type(shape) is tuple:  # eager loops reshape alike again and again
+        key = (x.shape, shape)
+        try:
+            hit = _EAGER_RESHAPES.get(key, False)
+        except TypeError:  # an unhashable size: the checks below explain
+            hit = False
+        if hit is not False:
+            return x if hit is None else apply(RESHAPE, x, shape=hit)
+        out = _reshape_checked(x, shape)
+        if len(_EAGER_RESHAPES) > 4096:
+            _EAGER_RESHAPES.clear()
+        _EAGER_RESHAPES[key] = None if out is x else out.shape
+        return out
+    return _reshape_checked(x, shape)
+
+
+def _reshape_checked(x: Any, shape: Any) -> Any:
     x = lift(x)
     if any(d is None for d in (shape if isinstance(shape, (tuple, list)) else ())):
         raise ValueError(
