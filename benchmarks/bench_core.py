@@ -1,7 +1,8 @@
-"""Core benchmarks of the numba CPU backend against numpy (and jax.jit / torch when installed),
-all measured in the same run: elementwise chain, its gradient, dispatch of a tiny graph, an MLP
-SGD step, the seed's sine fit, a 1000x1000 matmul; plus compile times (cold, warm from the disk
-cache in a fresh process)."""
+"""Core benchmarks of the numba CPU backend against numpy and, when installed, jax.jit and torch
+(eager), all measured in the same run: elementwise chain, its gradient, dispatch of a tiny graph,
+an MLP SGD step, the seed's sine fit, a 1000x1000 matmul; plus compile times (cold, warm from the
+disk cache in a fresh process). Each peer is checked against the numpy reference before it is
+timed; the chain's gradient has no torch column."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import timeit
 from collections.abc import Callable
 from typing import Any
@@ -21,13 +23,33 @@ from benchmarks.graphs import chain, mlp_data, mlp_step, sine_fit_step
 
 
 def best(fn: Callable[[], Any], repeat: int, number: int = 1) -> float:
-    """Best time of one call, in seconds (min over ``repeat`` runs of ``number`` calls)."""
+    """Best time of one call, in seconds (min over ``repeat`` runs of ``number`` calls).
+
+    It first pauses: the idle worker threads of the thread pool used just before (OpenBLAS under
+    numpy, MKL/OpenMP under torch, XLA's) spin for up to ~0.1 s, and on a machine with few cores
+    that slows a multithreaded matmul run meanwhile by up to 15x."""
+    time.sleep(0.2)
     fn()
     return min(timeit.repeat(fn, repeat=repeat, number=number)) / number
 
 
 def have(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
+
+
+def check(got: Any, want: Any, rtol: float = 1e-3) -> None:
+    """Assert that a peer computes what the numpy reference computes (loosely, for float32), so
+    that a wrong peer cannot print a misleading ratio."""
+    want = np.asarray(want)
+    np.testing.assert_allclose(np.asarray(got), want, rtol=rtol, atol=rtol * np.abs(want).max())
+
+
+def jax_x64() -> Any:
+    """The jax module, with float64 enabled (as numpy and graphjit use it)."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    return jax
 
 
 class Table:
@@ -80,22 +102,26 @@ def bench_chain(table: Table, n: int, repeat: int) -> None:
     peers: dict[str, float] = {}
     peers_g: dict[str, float] = {}
     if have("jax"):
-        import jax
         import jax.numpy as jnp
 
-        jax.config.update("jax_enable_x64", True)
+        jax = jax_x64()
         jf = jax.jit(lambda v: jnp.tanh(1.3 * v + 0.2) * jnp.exp(-v * v) + 0.5)
         jg = jax.jit(jax.grad(lambda v: jnp.sum(jnp.tanh(1.3 * v + 0.2) * jnp.exp(-v * v) + 0.5)))
         xj = jnp.asarray(x)
+        check(jf(xj), np_chain(), 1e-9)
+        check(jg(xj), np_grad(), 1e-9)
         peers["jax"] = best(lambda: jf(xj).block_until_ready(), repeat)
         peers_g["jax"] = best(lambda: jg(xj).block_until_ready(), repeat)
     if have("torch"):
         import torch
 
         xt = torch.from_numpy(x)
-        peers["torch"] = best(
-            lambda: torch.tanh(1.3 * xt + 0.2) * torch.exp(-xt * xt) + 0.5, repeat
-        )
+
+        def torch_chain() -> Any:
+            return torch.tanh(1.3 * xt + 0.2) * torch.exp(-xt * xt) + 0.5
+
+        check(torch_chain(), np_chain(), 1e-9)
+        peers["torch"] = best(torch_chain, repeat)
     table.add(
         f"chain tanh*exp, {n:.0e} f64", best(lambda: f(x), repeat), best(np_chain, repeat), **peers
     )
@@ -112,17 +138,78 @@ def bench_dispatch(table: Table, repeat: int) -> None:
     xp, yp = gj.placeholder("x", (None,)), gj.placeholder("y", (None,))
     f = gj.compile([xp, yp], xp * yp + 1)
     number = 20000
+    peers: dict[str, float] = {}
+    if have("jax"):
+        jax = jax_x64()
+        jf = jax.jit(lambda a, b: a * b + 1)
+        xj, yj = jax.numpy.asarray(x), jax.numpy.asarray(y)
+        check(jf(xj, yj), x * y + 1, 1e-12)
+        peers["jax"] = best(lambda: jf(xj, yj).block_until_ready(), repeat, number)
+    if have("torch"):
+        import torch
+
+        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+        check(xt * yt + 1, x * y + 1, 1e-12)
+        peers["torch"] = best(lambda: xt * yt + 1, repeat, number)
     table.add(
         "dispatch x*y+1, 3 elements",
         best(lambda: f(x, y), repeat, number),
         best(lambda: x * y + 1, repeat, number),
+        **peers,
     )
+
+
+def jax_mlp(init: list[np.ndarray], x: np.ndarray, y: np.ndarray, lr: float) -> Any:
+    """A jitted jax SGD step of the MLP, its params kept on device; returns a callable that runs
+    one step and returns (loss, params)."""
+    jax = jax_x64()
+    jnp = jax.numpy
+
+    def loss_fn(params: Any, x: Any, y: Any) -> Any:
+        w1, b1, w2, b2 = params
+        return jnp.mean((jax.nn.relu(x @ w1 + b1) @ w2 + b2 - y) ** 2)
+
+    @jax.jit
+    def train_step(params: Any, x: Any, y: Any) -> Any:
+        loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
+        return loss, [p - lr * g for p, g in zip(params, grads)]
+
+    xj, yj = jnp.asarray(x), jnp.asarray(y)
+    state = [[jnp.asarray(p) for p in init]]
+
+    def step() -> Any:
+        loss, state[0] = jax.block_until_ready(train_step(state[0], xj, yj))
+        return loss, state[0]
+
+    return step
+
+
+def torch_mlp(init: list[np.ndarray], x: np.ndarray, y: np.ndarray, lr: float) -> Any:
+    """The MLP SGD step as a PyTorch user writes it; returns a callable that runs one step and
+    returns (loss, params)."""
+    import torch
+
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    params = [torch.tensor(p, requires_grad=True) for p in init]
+    w1, b1, w2, b2 = params
+
+    def step() -> Any:
+        loss = ((torch.relu(xt @ w1 + b1) @ w2 + b2 - yt) ** 2).mean()
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+                p.grad = None
+        return loss.detach(), [p.detach() for p in params]
+
+    return step
 
 
 def bench_mlp(table: Table, repeat: int) -> None:
     step, params = mlp_step()
     x, y = mlp_data()
     w1, b1, w2, b2 = (p.get_value() for p in params)
+    init = [p.copy() for p in (w1, b1, w2, b2)]
     lr = np.float32(0.01)
 
     def np_step() -> Any:
@@ -141,23 +228,82 @@ def bench_mlp(table: Table, repeat: int) -> None:
             np.subtract(p, lr * g, out=p)
         return loss
 
+    # the reference first step: its loss, and the update it makes to each parameter
+    ref_loss = np_step()
+    ref_deltas = [p - p0 for p, p0 in zip((w1, b1, w2, b2), init)]
+    peers: dict[str, float] = {}
+    for name, make in (("jax", jax_mlp), ("torch", torch_mlp)):
+        if have(name):
+            peer_step = make(init, x, y, 0.01)
+            loss, new = peer_step()
+            check(loss, ref_loss)
+            for p, p0, delta in zip(new, init, ref_deltas):
+                check(np.asarray(p) - p0, delta)
+            peers[name] = best(peer_step, repeat)
     table.add(
-        "MLP SGD step 256x784-256-10 f32", best(lambda: step(x, y), repeat), best(np_step, repeat)
+        "MLP SGD step 256x784-256-10 f32",
+        best(lambda: step(x, y), repeat),
+        best(np_step, repeat),
+        **peers,
     )
+
+
+def jax_sine(x: np.ndarray, y: np.ndarray, init: np.ndarray, iters: int, lr: float) -> Any:
+    """A jitted jax step called ``iters`` times from Python, the coefficients kept on device."""
+    jax = jax_x64()
+    jnp = jax.numpy
+
+    def loss_fn(coef: Any, x: Any, y: Any) -> Any:
+        a, b, c, d = coef
+        return jnp.sum((a + b * x + c * x**2 + d * x**3 - y) ** 2)
+
+    train_step = jax.jit(lambda coef, x, y: coef - lr * jax.grad(loss_fn)(coef, x, y))
+    xj, yj = jnp.asarray(x), jnp.asarray(y)
+
+    def run() -> Any:
+        coef = jnp.asarray(init)
+        for _ in range(iters):
+            coef = train_step(coef, xj, yj)
+        return coef.block_until_ready()
+
+    return run
+
+
+def torch_sine(x: np.ndarray, y: np.ndarray, init: np.ndarray, iters: int, lr: float) -> Any:
+    """The classic PyTorch tutorial loop (eager autograd on four 0-d tensors)."""
+    import torch
+
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def run() -> Any:
+        coef = [torch.tensor(v, requires_grad=True) for v in init]
+        a, b, c, d = coef
+        for _ in range(iters):
+            pred = a + b * xt + c * xt**2 + d * xt**3
+            loss = (pred - yt).pow(2).sum()
+            loss.backward()
+            with torch.no_grad():
+                for p in coef:
+                    p -= lr * p.grad
+                    p.grad = None
+        return [p.item() for p in coef]
+
+    return run
 
 
 def bench_sine(table: Table, iters: int, repeat: int) -> None:
     step, _ = sine_fit_step()
     x = np.linspace(-np.pi, np.pi, 2000)
     y = np.sin(x)
+    init = np.random.default_rng(0).standard_normal(4)
+    lr = 1e-6
 
     def ours() -> None:
         for _ in range(iters):
             step(x, y)
 
-    def numpy_loop() -> None:
-        a, b, c, d = np.random.default_rng(0).standard_normal(4)
-        lr = 1e-6
+    def numpy_loop() -> Any:
+        a, b, c, d = init
         for _ in range(iters):
             pred = a + b * x + c * x**2 + d * x**3
             g = 2.0 * (pred - y)
@@ -165,8 +311,18 @@ def bench_sine(table: Table, iters: int, repeat: int) -> None:
             b -= lr * (g * x).sum()
             c -= lr * (g * x**2).sum()
             d -= lr * (g * x**3).sum()
+        return [a, b, c, d]
 
-    table.add(f"sine fit, {iters} iterations", best(ours, repeat), best(numpy_loop, repeat))
+    ref = numpy_loop()
+    peers: dict[str, float] = {}
+    for name, make in (("jax", jax_sine), ("torch", torch_sine)):
+        if have(name):
+            run = make(x, y, init, iters, lr)
+            check(run(), ref, 1e-6)
+            peers[name] = best(run, repeat)
+    table.add(
+        f"sine fit, {iters} iterations", best(ours, repeat), best(numpy_loop, repeat), **peers
+    )
 
 
 def bench_matmul(table: Table, n: int, repeat: int) -> None:
@@ -174,7 +330,25 @@ def bench_matmul(table: Table, n: int, repeat: int) -> None:
     a, b = rng.standard_normal((n, n)), rng.standard_normal((n, n))
     ap, bp = gj.placeholder("a", (None, None)), gj.placeholder("b", (None, None))
     f = gj.compile([ap, bp], ap @ bp)
-    table.add(f"matmul {n}x{n} f64", best(lambda: f(a, b), repeat), best(lambda: a @ b, repeat))
+    peers: dict[str, float] = {}
+    if have("jax"):
+        jax = jax_x64()
+        jm = jax.jit(lambda u, v: u @ v)
+        aj, bj = jax.numpy.asarray(a), jax.numpy.asarray(b)
+        check(jm(aj, bj), a @ b, 1e-9)
+        peers["jax"] = best(lambda: jm(aj, bj).block_until_ready(), repeat)
+    if have("torch"):
+        import torch
+
+        at, bt = torch.from_numpy(a), torch.from_numpy(b)
+        check(at @ bt, a @ b, 1e-9)
+        peers["torch"] = best(lambda: at @ bt, repeat)
+    table.add(
+        f"matmul {n}x{n} f64",
+        best(lambda: f(a, b), repeat),
+        best(lambda: a @ b, repeat),
+        **peers,
+    )
 
 
 _COMPILE_SCRIPT = """
