@@ -529,12 +529,16 @@ class _EagerBackend:
             datas = tuple(a._data for a in args)
             key = (op, *[(d.shape, d.dtype) for d in datas])
         if attrs:
-            attrs = {k: _freeze(v) for k, v in attrs.items()}
             key += tuple(attrs.items())
         try:
             rule = _infer_cache.get(key)
-        except TypeError:  # an unhashable attribute: no memo
-            key, rule = (), None
+        except TypeError:  # a list among the attrs: freeze them (lists become tuples)
+            attrs = {k: _freeze(v) for k, v in attrs.items()}
+            try:
+                key = key[: -len(attrs)] + tuple(attrs.items())
+                rule = _infer_cache.get(key)
+            except TypeError:  # still unhashable: no memo
+                key, rule = (), None
         if rule is None:
             out_type = op.infer(*[_fast_type(d) for d in datas], **attrs)
             if op.impl is None:

@@ -679,3 +679,19 @@ def test_gj_grad_on_nodes_is_unchanged() -> None:
     x = gj.placeholder("x", ())
     (g,) = gj.grad(x * x, [x])
     assert isinstance(g, gj.Node)
+
+
+def test_attributes_given_as_numpy_scalars_or_lists_work_and_memoise_apart() -> None:
+    """The eager path memoises each op's shape rule on its attributes as given: numpy ints and
+    floats are hashable and used as they are; lists are frozen to tuples first."""
+    m = gj.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    for _ in range(2):  # the second round hits the memo
+        np.testing.assert_array_equal(m.sum(np.int64(0)).detach().numpy(), [3.0, 5.0, 7.0])
+        np.testing.assert_array_equal(m.sum([0, 1]).detach().numpy(), 15.0)
+        assert m.transpose([1, 0]).shape == (3, 2)
+        filled = gj.full_like(m, np.float64(2.5)).numpy()
+        np.testing.assert_array_equal(filled, np.full((2, 3), 2.5))
+    m.sum([0, 1]).backward()
+    np.testing.assert_array_equal(m.grad.numpy(), np.ones((2, 3)))
+    with pytest.raises(TypeError, match="array attributes"):
+        gj.ops.apply(gj.ops.OPS["sum"], m, axes=np.array([0]), keepdims=False)
