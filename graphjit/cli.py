@@ -99,6 +99,14 @@ def builtin_demo(backend: str | None = None) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.backend:
+        from graphjit.runtime import _load_backend
+
+        try:
+            _load_backend(args.backend)  # a backend that cannot run says so before the tour
+        except RuntimeError as exc:
+            print(f"graphjit demo: {exc}", file=sys.stderr)
+            return 2
     tour = None if args.builtin else _find_in_checkout("examples/seed_tour.py")
     if tour is None:
         return builtin_demo(args.backend)

@@ -1,8 +1,8 @@
 """Devices for eager tensors: ``gj.device``, ``gj.cuda.is_available()``, and why ``.to("cuda")``
 refuses for now.
 
-Eager tensors live in host memory in this version; the GPU runs compiled graphs
-(``gj.compile(..., backend="cuda")``, ``gj.jit(fn, backend="cuda")``). ``gj.cuda.is_available()``
+Eager tensors live in host memory in this version, and the CUDA backend for compiled graphs
+(``backend="cuda"``) is not built yet. ``gj.cuda.is_available()``
 answers the question PyTorch code asks it ("can I move my tensors there?"), so the usual
 ``device = "cuda" if gj.cuda.is_available() else "cpu"`` keeps such code on the CPU.
 """
@@ -101,7 +101,6 @@ def check_device(dev: Any, what: str) -> None:
     why = f" Besides, {problem}." if problem else ""
     raise RuntimeError(
         f"{what}: cannot place a tensor on {d}: graphjit's eager tensors live in host memory in "
-        "this version; the GPU runs compiled graphs instead: gj.compile(..., backend='cuda') or "
-        f"gj.jit(fn, backend='cuda').{why} Code written for PyTorch can test "
-        "gj.cuda.is_available(), which is False, to stay on the CPU."
+        f"this version (and backend='cuda' for compiled graphs is not built yet).{why} Code "
+        "written for PyTorch can test gj.cuda.is_available(), which is False, to stay on the CPU."
     )

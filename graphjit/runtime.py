@@ -77,8 +77,9 @@ def _load_backend(name: str) -> Callable[[Program], Executable]:
             from graphjit.codegen.cuda import compile_program as compile_cuda
         except ImportError as exc:
             raise RuntimeError(
-                "backend 'cuda' is not available in this build of graphjit (it needs the "
-                f"graphjit[cuda] extra and a CUDA GPU): {exc}"
+                "backend 'cuda' is not implemented in this version of graphjit (the numba CUDA "
+                "code generator is not built yet); compile with backend='cpu' (numba, the "
+                f"default) or 'numpy' ({exc})"
             ) from None
         return compile_cuda
     raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")

@@ -102,3 +102,14 @@ def test_demo_runs_the_tour_when_present(
     assert capsys.readouterr().out == "the tour ran on cpu\n"
     assert cli.main(["demo", "--backend", "numpy"]) == 0
     assert capsys.readouterr().out == "the tour ran on numpy\n"
+
+
+def test_demo_on_a_backend_that_cannot_run_says_why(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["demo", "--backend", "cuda"]) == 2
+    assert "backend 'cuda' is not implemented" in capsys.readouterr().err
+
+
+def test_compiling_for_cuda_says_it_is_not_built() -> None:
+    x = graphjit.placeholder("x", (None,))
+    with pytest.raises(RuntimeError, match=r"'cuda' is not implemented.*backend='cpu'"):
+        graphjit.compile([x], x + 1, backend="cuda")
