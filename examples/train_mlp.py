@@ -6,7 +6,7 @@ and ``gj.compile(..., updates=opt.updates(loss))`` turns a whole training step (
 SGD-with-momentum update) into one function that keeps training the same parameters and momentum
 buffers. Finally the state dict is saved and loaded into a fresh model.
 
-    python examples/train_mlp.py [--backend numpy|cpu] [--out simplenet.npz]
+    python examples/train_mlp.py [--backend cpu|numpy] [--out simplenet.npz]
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def make_data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default="numpy", choices=["numpy", "cpu", "cuda"])
+    parser.add_argument("--backend", default="cpu", choices=["numpy", "cpu", "cuda"])
     parser.add_argument("--eager-steps", type=int, default=300)
     parser.add_argument("--compiled-steps", type=int, default=300)
     parser.add_argument("--out", default=None, help="where to save the state dict (.npz)")
