@@ -512,6 +512,19 @@ class _EagerBackend:
     def from_value(value: np.ndarray) -> Tensor:
         return _new(value)
 
+    def run_same_dtype(
+        self, op: base.OpDef, args: tuple[Tensor, ...], attrs: dict[str, Any]
+    ) -> Tensor | None:
+        """:meth:`run`, when every argument is a tensor of one dtype (a float one for an op that
+        computes in floats), so nothing needs promoting; else None."""
+        dt = args[0]._data.dtype
+        for a in args:
+            if type(a) is not Tensor or a._data.dtype != dt:
+                return None
+        if op.to_float and dt.kind != "f":
+            return None
+        return self.run(op, args, attrs)
+
     @staticmethod
     def run(op: base.OpDef, args: tuple[Tensor, ...], attrs: dict[str, Any]) -> Tensor:
         # This is every eager op's path, so it is written for speed: the op's shape/dtype rule

@@ -146,6 +146,7 @@ class EagerBackend(Protocol):
 
     def from_value(self, value: np.ndarray) -> Any: ...
     def run(self, op: OpDef, args: tuple[Any, ...], attrs: dict[str, Any]) -> Any: ...
+    def run_same_dtype(self, op: OpDef, args: tuple[Any, ...], attrs: dict[str, Any]) -> Any: ...
     def to_node(self, t: Any) -> Node: ...
 
 
@@ -267,11 +268,10 @@ def apply(op: OpDef, *args: Any, **attrs: Any) -> Any:
     tensor_type: Any = _eager.tensor_type if _eager is not None else None
     if _eager is not None and type(first) is tensor_type:
         # the eager hot path: tensors of one dtype need no promotion or lifting
+        out = _eager.run_same_dtype(op, args, attrs)
+        if out is not None:
+            return out
         dt = first.dtype
-        if all(type(a) is tensor_type and a.dtype == dt for a in args) and (
-            not op.to_float or dt in ir.FLOAT_DTYPES
-        ):
-            return _eager.run(op, args, attrs)
         # tensor (op) python number: the number is weak, so it usually takes the tensor's dtype
         # (NEP 50: whether it does depends on the types alone, so the answer is memoised)
         if len(args) == 2 and op.promote == "all":

@@ -443,7 +443,8 @@ ASTYPE = defop(
 
 def _unary_fn(op: OpDef) -> Callable[[Any], Any]:
     def fn(x: Any, *, out: Any = None) -> Any:
-        return write_out(apply(op, x), out, op.name)
+        result = apply(op, x)
+        return result if out is None else write_out(result, out, op.name)
 
     fn.__name__ = op.name
     fn.__qualname__ = op.name
@@ -453,7 +454,8 @@ def _unary_fn(op: OpDef) -> Callable[[Any], Any]:
 
 def _binary_fn(op: OpDef) -> Callable[[Any, Any], Any]:
     def fn(x: Any, y: Any, *, out: Any = None) -> Any:
-        return write_out(apply(op, x, y), out, op.name)
+        result = apply(op, x, y)
+        return result if out is None else write_out(result, out, op.name)
 
     fn.__name__ = op.name
     fn.__qualname__ = op.name
