@@ -1,7 +1,8 @@
 """The eager ``Tensor``: define-by-run autograd on the same ops as the graphs.
 
 A ``Tensor`` holds a numpy array and computes at once: every ``gj.*`` function and operator given
-tensors runs the op's reference implementation through the eager backend registered here. When an
+tensors runs the op's reference implementation through the eager backend
+(:mod:`graphjit.eager_backend`, registered when this module loads). When an
 input requires grad, the result records a tape entry (see :mod:`graphjit.autograd`), and
 ``backward`` differentiates with the ops' own vjp rules: one derivative table for both modes.
 
@@ -29,9 +30,9 @@ from graphjit._methods import ArrayMethods
 from graphjit._torch_methods import MaxMin, TorchMethods
 from graphjit.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from graphjit.device import CPU, check_device, cuda, device, is_device
-from graphjit.ir import Node, TensorType, is_float
+from graphjit.ir import TensorType, is_float
 from graphjit.ops import base
-from graphjit.ops.leaves import Storage, Variable, constant, variable_from_storage
+from graphjit.ops.leaves import Variable
 
 __all__ = [
     "Tensor",
@@ -502,125 +503,6 @@ def _write(t: Tensor, value: np.ndarray, what: str, casting: str) -> None:
     t._version += 1
 
 
-_infer_cache: dict[tuple[Any, ...], tuple[Any, np.dtype, builtins.bool]] = {}
-
-
-class _EagerBackend:
-    tensor_type: type = Tensor
-
-    @staticmethod
-    def from_value(value: np.ndarray) -> Tensor:
-        return _new(value)
-
-    def run_same_dtype(
-        self, op: base.OpDef, args: tuple[Tensor, ...], attrs: dict[str, Any]
-    ) -> Tensor | None:
-        """:meth:`run`, when every argument is a tensor of one dtype (a float one for an op that
-        computes in floats), so nothing needs promoting; else None."""
-        dt = args[0]._data.dtype
-        for a in args:
-            if type(a) is not Tensor or a._data.dtype != dt:
-                return None
-        if op.to_float and dt.kind != "f":
-            return None
-        return self.run(op, args, attrs)
-
-    @staticmethod
-    def run(op: base.OpDef, args: tuple[Tensor, ...], attrs: dict[str, Any]) -> Tensor:
-        # This is every eager op's path, so it is written for speed: the op's shape/dtype rule
-        # (a pure function of the input types and attrs) is memoised on the concrete signature,
-        # since an eager loop calls each op with the same few signatures again and again.
-        if len(args) == 1:
-            d0 = args[0]._data
-            datas: tuple[np.ndarray, ...] = (d0,)
-            key: tuple[Any, ...] = (op, d0.shape, d0.dtype)
-        elif len(args) == 2:
-            d0, d1 = args[0]._data, args[1]._data
-            datas = (d0, d1)
-            key = (op, d0.shape, d0.dtype, d1.shape, d1.dtype)
-        else:
-            datas = tuple(a._data for a in args)
-            key = (op, *[(d.shape, d.dtype) for d in datas])
-        if attrs:
-            key += tuple(attrs.items())
-        try:
-            rule = _infer_cache.get(key)
-        except TypeError:  # a list among the attrs: freeze them (lists become tuples)
-            attrs = {k: _freeze(v) for k, v in attrs.items()}
-            try:
-                key = key[: -len(attrs)] + tuple(attrs.items())
-                rule = _infer_cache.get(key)
-            except TypeError:  # still unhashable: no memo
-                key, rule = (), None
-        if rule is None:
-            out_type = op.infer(*[_fast_type(d) for d in datas], **attrs)
-            if op.impl is None:
-                raise TypeError(f"{op.name} cannot run eagerly (it has no implementation)")
-            rule = (op.impl, np.dtype(out_type.dtype), out_type.dtype in ir.FLOAT_DTYPES)
-            if key:
-                if len(_infer_cache) > 4096:
-                    _infer_cache.clear()
-                _infer_cache[key] = rule
-        impl, dtype, differentiable = rule
-        value = impl(*datas, **attrs)
-        if value.__class__ is not np.ndarray:
-            value = np.asarray(value)
-        if value.dtype is not dtype and value.dtype != dtype:
-            value = value.astype(dtype)
-        out = _new(value)
-        if differentiable and _mode.enabled:
-            for a in args:
-                if a._requires_grad:
-                    out._requires_grad = True
-                    out._ctx = (op, args, attrs, tuple([x._version for x in args]), 0)
-                    break
-        return out
-
-    @staticmethod
-    def to_node(t: Tensor) -> Node:
-        """A constant for a tensor without grad, the shared-storage variable for a leaf that
-        requires grad, and for a tensor computed from such leaves its tape replayed as graph (so
-        gradients flow back to the parameters it came from)."""
-        if not t._requires_grad:
-            return constant(t._data)
-        if t._ctx is None:
-            return _leaf_variable(t)
-        return _tape_as_graph(t)
-
-
-def _leaf_variable(t: Tensor) -> Node:
-    var = t._var
-    if var is None or var.storage.array is not t._data:
-        var = t._var = variable_from_storage(Storage(t._data))
-    return var
-
-
-def _tape_as_graph(root: Tensor) -> Node:
-    """The graph that recomputes ``root`` from its leaves, following the tape (iteratively)."""
-    from graphjit.autograd import _tape_inputs
-
-    nodes: dict[builtins.int, Node] = {}
-    for t in ir.toposort([root], _tape_inputs):
-        ctx = t._ctx
-        if not t._requires_grad:
-            nodes[id(t)] = constant(t._data)
-        elif ctx is None:
-            nodes[id(t)] = _leaf_variable(t)
-        elif ctx[1] is None:
-            raise RuntimeError(
-                "this tensor's tape was freed by an earlier backward(), so it cannot be turned "
-                "into graph; pass retain_graph=True to that backward, or build it again"
-            )
-        else:
-            op, inputs, attrs = ctx[0], ctx[1], ctx[2]
-            nodes[id(t)] = ir.make_node(op, [nodes[id(x)] for x in inputs], attrs)
-    return nodes[id(root)]
-
-
-_freeze = ir._freeze
-base.register_eager(_EagerBackend())
-
-
 def _array_from(data: Any, dtype: str | None, copy: builtins.bool) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data._data
@@ -632,3 +514,7 @@ def _array_from(data: Any, dtype: str | None, copy: builtins.bool) -> np.ndarray
     if not arr.flags.writeable:
         arr = arr.copy()
     return arr
+
+
+# the eager backend (how ops run on tensors, how a tensor becomes graph) registers itself on import
+from graphjit import eager_backend as _eager_backend  # noqa: E402, F401
