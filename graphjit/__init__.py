@@ -24,6 +24,7 @@ from graphjit import (
     testing,
 )
 from graphjit.autodiff import grad, hvp, jvp, vjp
+from graphjit.errors import IntegerOutOfRangeError, TensorUsageError
 from graphjit.io import load, save
 from graphjit.ir import Node, TensorType
 from graphjit.jit import jit
@@ -115,6 +116,8 @@ __all__ = [
     "ones_like",
     "full_like",
     "CompiledFunction",
+    "IntegerOutOfRangeError",
+    "TensorUsageError",
     "Node",
     "Storage",
     "TensorType",

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from graphjit import autodiff, ir
+from graphjit.errors import TensorUsageError
 from graphjit.ops import base
 
 if TYPE_CHECKING:
@@ -181,12 +182,12 @@ def _tape_parents(t: Tensor) -> tuple[base.OpDef, Sequence[Tensor], dict[str, An
         return None
     op, inputs, attrs, versions, out_version = ctx[:5]
     if inputs is None:
-        raise RuntimeError(
+        raise TensorUsageError(
             f"backward through {grad_fn_name(ctx)} a second time: the first backward freed what "
             "it saved. Pass retain_graph=True to the first backward (or gj.grad) to keep it."
         )
     if t._version != out_version or any(x._version != v for x, v in zip(inputs, versions)):
-        raise RuntimeError(
+        raise TensorUsageError(
             f"a tensor needed to differentiate {grad_fn_name(ctx)} was modified by an in-place "
             "operation after it was used; compute a new tensor instead, or .clone() it before "
             "modifying it"
@@ -215,7 +216,7 @@ def _reaching(order: Sequence[Tensor], wrt: Sequence[Tensor]) -> set[int]:
 # backward and grad
 
 
-class ImplicitGradientError(RuntimeError, ValueError):
+class ImplicitGradientError(TensorUsageError):
     """backward()/grad() of an output with more than one element and no gradient given: a
     RuntimeError as in PyTorch, and a ValueError as ``gj.grad`` raises for graphs."""
 
@@ -276,7 +277,7 @@ def backward(
     """``y.backward()``: accumulate d y / d leaf into ``.grad`` of each leaf that requires grad
     (of ``inputs`` only, when given) and of each tensor that called ``retain_grad()``."""
     if not y._requires_grad:
-        raise RuntimeError(
+        raise TensorUsageError(
             "backward: this tensor does not require grad, so there is nothing to differentiate: "
             "none of its inputs had requires_grad=True, or it was computed under gj.no_grad()"
         )
@@ -319,7 +320,7 @@ def grad(
         if not base.is_tensor(w):
             raise TypeError(f"grad: inputs[{i}] is a {type(w).__name__}, expected a Tensor")
         if not w._requires_grad:
-            raise RuntimeError(f"grad: inputs[{i}] does not require grad")
+            raise TensorUsageError(f"grad: inputs[{i}] does not require grad")
     if grad_outputs is None:
         gos: list[Any] = [None] * len(outs)
     else:
@@ -333,7 +334,7 @@ def grad(
     seeds = []
     for i, (o, go) in enumerate(zip(outs, gos)):
         if not base.is_tensor(o) or not o._requires_grad:
-            raise RuntimeError(
+            raise TensorUsageError(
                 f"grad: outputs[{i}] does not require grad (no input had requires_grad=True, or "
                 "it was computed under gj.no_grad())"
             )

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from graphjit import autograd, ir
+from graphjit.errors import TensorUsageError
 from graphjit.ir import Node
 from graphjit.ops import base
 from graphjit.ops.leaves import Storage, constant, variable_from_storage
@@ -129,7 +130,7 @@ def _tape_as_graph(root: Tensor) -> Node:
         elif ctx is None:
             nodes[id(t)] = _leaf_variable(t)
         elif ctx[1] is None:
-            raise RuntimeError(
+            raise TensorUsageError(
                 "this tensor's tape was freed by an earlier backward(), so it cannot be turned "
                 "into graph; pass retain_graph=True to that backward, or build it again"
             )

@@ -30,6 +30,7 @@ from graphjit._methods import ArrayMethods
 from graphjit._torch_methods import MaxMin, TorchMethods
 from graphjit.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from graphjit.device import CPU, check_device, cuda, device, is_device
+from graphjit.errors import TensorUsageError
 from graphjit.ir import TensorType, is_float
 from graphjit.ops import base
 from graphjit.ops.leaves import Variable
@@ -219,7 +220,7 @@ class Tensor(TorchMethods, ArrayMethods):  # type: ignore[misc]  # PyTorch's sig
 
     def __bool__(self) -> builtins.bool:
         if self._data.size != 1:
-            raise RuntimeError(
+            raise TensorUsageError(
                 f"the truth value of a tensor with {self._data.size} elements is ambiguous; use "
                 ".any() or .all()"
             )
@@ -251,7 +252,7 @@ class Tensor(TorchMethods, ArrayMethods):  # type: ignore[misc]  # PyTorch's sig
 
     def __deepcopy__(self, memo: dict[builtins.int, Any]) -> Tensor:
         if self._ctx is not None:
-            raise RuntimeError(
+            raise TensorUsageError(
                 "only leaf tensors (made by the user, not by an op) can be deep-copied; "
                 "deep-copy t.detach() instead"
             )
@@ -275,12 +276,12 @@ class Tensor(TorchMethods, ArrayMethods):  # type: ignore[misc]  # PyTorch's sig
         if self._ctx is not None:
             if requires_grad:
                 return self
-            raise RuntimeError(
+            raise TensorUsageError(
                 "requires_grad can only be changed on leaf tensors; use .detach() to get a tensor "
                 "that does not require grad"
             )
         if requires_grad and not is_float(self.dtype):
-            raise RuntimeError(
+            raise TensorUsageError(
                 f"only floating point tensors can require gradients, this one is {self.dtype}; "
                 "convert it first (e.g. .double())"
             )
@@ -301,7 +302,7 @@ class Tensor(TorchMethods, ArrayMethods):  # type: ignore[misc]  # PyTorch's sig
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor in the next backward."""
         if not self._requires_grad:
-            raise RuntimeError("retain_grad() on a tensor that does not require grad")
+            raise TensorUsageError("retain_grad() on a tensor that does not require grad")
         self._retain = True
 
     def detach(self) -> Tensor:
@@ -380,7 +381,7 @@ class Tensor(TorchMethods, ArrayMethods):  # type: ignore[misc]  # PyTorch's sig
     # -- in place (PyTorch: trailing underscore)
     def _check_inplace(self, what: str) -> None:
         if self._requires_grad and self._ctx is None and _mode.enabled:
-            raise RuntimeError(
+            raise TensorUsageError(
                 f"{what}: a leaf tensor that requires grad is being modified in place; do it "
                 "under `with gj.no_grad():` (as an optimiser step does) or work on a copy"
             )
@@ -401,7 +402,7 @@ class Tensor(TorchMethods, ArrayMethods):  # type: ignore[misc]  # PyTorch's sig
         old._ctx, old._requires_grad, old._version = self._ctx, self._requires_grad, self._version
         new = fn(old, *args)
         if new.shape != self.shape:
-            raise RuntimeError(
+            raise TensorUsageError(
                 f"{what}: the result has shape {new.shape}, which does not fit the tensor's "
                 f"shape {self.shape}"
             )
@@ -470,7 +471,7 @@ class Tensor(TorchMethods, ArrayMethods):  # type: ignore[misc]  # PyTorch's sig
 
     def __setitem__(self, index: Any, value: Any) -> None:
         if _mode.enabled and (self._requires_grad or getattr(value, "_requires_grad", False)):
-            raise RuntimeError(
+            raise TensorUsageError(
                 "assigning into a tensor that requires grad (or a value that does) is not "
                 "supported outside gj.no_grad(); build the result with gj.where or gj.cat instead"
             )

@@ -695,3 +695,15 @@ def test_attributes_given_as_numpy_scalars_or_lists_work_and_memoise_apart() -> 
     np.testing.assert_array_equal(m.grad.numpy(), np.ones((2, 3)))
     with pytest.raises(TypeError, match="array attributes"):
         gj.ops.apply(gj.ops.OPS["sum"], m, axes=np.array([0]), keepdims=False)
+
+
+def test_misuse_errors_are_runtime_errors_as_in_pytorch_and_value_errors_too() -> None:
+    for misuse in (
+        lambda: gj.tensor([1, 2], requires_grad=True),
+        lambda: gj.tensor(1.0).backward(),
+        lambda: (gj.tensor([1.0, 2.0], requires_grad=True) * 2).backward(),
+        lambda: bool(gj.tensor([1.0, 2.0])),
+    ):
+        with pytest.raises(gj.TensorUsageError) as info:
+            misuse()
+        assert isinstance(info.value, RuntimeError) and isinstance(info.value, ValueError)

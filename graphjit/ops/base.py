@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from graphjit import ir
+from graphjit.errors import IntegerOutOfRangeError
 from graphjit.ir import Node, TensorType, as_dtype
 
 # A vjp rule: vjp(g, out, *inputs, **attrs) -> one cotangent (or None for "zero") per input.
@@ -231,12 +232,6 @@ def _result_dtype(args: Sequence[Any], to_float: bool) -> str:
     if to_float and dt.kind != "f":
         dt = np.dtype("float64")
     return as_dtype(dt)
-
-
-class IntegerOutOfRangeError(OverflowError, ValueError):
-    """A python int that does not fit the integer dtype it has to take (``int32_x + 2**40``).
-    numpy raises OverflowError; this is that, and a ValueError like graphjit's other bad-input
-    errors."""
 
 
 def _as_array(x: Any, dtype: str | None) -> np.ndarray:

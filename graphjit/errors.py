@@ -1,0 +1,22 @@
+"""Exception types that belong to two families at once.
+
+graphjit's rule is that bad input raises TypeError or ValueError, naming the problem. PyTorch
+raises RuntimeError where a tensor is used in a way it does not allow (``backward()`` of a
+non-scalar without a gradient, an int tensor asked to require grad, a freed tape), and numpy
+raises OverflowError for a python int that does not fit an array's dtype. The classes here are
+both, so code written against either convention catches them.
+"""
+
+from __future__ import annotations
+
+__all__ = ["IntegerOutOfRangeError", "TensorUsageError"]
+
+
+class TensorUsageError(RuntimeError, ValueError):
+    """A tensor used in a way autograd or the tensor rules do not allow (PyTorch raises
+    RuntimeError for these)."""
+
+
+class IntegerOutOfRangeError(OverflowError, ValueError):
+    """A python int that does not fit the integer dtype it has to take (``int32_x + 2**40``;
+    numpy raises OverflowError)."""
