@@ -208,6 +208,7 @@ def merge_loops(
     graphs schedule quickly."""
     steps: list[list[Group]] = [[g] for g in groups]
     inputs = {id(g): g.inputs() for g in groups}
+    producers = {id(g): [group_of[x] for x in inputs[id(g)] if x in group_of] for g in groups}
     keys = {
         id(g): (g.space_node.ndim, space_key(g.space_node)) for g in groups if g.kind in LOOP_KINDS
     }
@@ -227,8 +228,8 @@ def merge_loops(
                 j += 1
                 continue
             if taint is None:
-                position, taint = _positions_and_taint(steps, i, inputs, group_of)
-            hoist = _hoistable(g, i, j, position, taint, steps, inputs, group_of)
+                position, taint = _schedule_facts(steps, i, producers)
+            hoist = _hoistable(steps, i, j, position, taint, producers)
             if hoist is None or not _can_join(nest, g, inputs) or not may_join(nest, g):
                 j += 1
                 continue
@@ -242,57 +243,65 @@ def merge_loops(
     return steps
 
 
-def _positions_and_taint(
-    steps: list[list[Group]],
-    i: int,
-    inputs: dict[int, list[Node]],
-    group_of: dict[Node, Group],
+def computed_in(parts: Sequence[Group]) -> set[Node]:
+    """Values a loop nest computes per index (elementwise members, roots included)."""
+    return {m for g in parts for m in g.members}
+
+
+def nest_inputs(parts: Sequence[Group]) -> list[Node]:
+    """Values a loop nest reads from arrays (computed before it), in first-use order."""
+    inside = computed_in(parts)
+    seen: dict[Node, None] = {}
+    for g in parts:
+        for x in g.inputs():
+            if x not in inside:
+                seen.setdefault(x, None)
+    return list(seen)
+
+
+def _schedule_facts(
+    steps: list[list[Group]], i: int, producers: dict[int, list[Group]]
 ) -> tuple[dict[int, int], list[bool]]:
-    """Each group's step, and for each step whether it reads the nest at ``i``, directly or
-    through other steps (one forward pass: the steps are in topological order)."""
+    """Each group's step, and for each step after the nest at ``i`` whether it reads the nest,
+    directly or through other steps (one forward pass: the steps are in topological order)."""
     position = {id(g): k for k, s in enumerate(steps) for g in s}
     taint = [False] * len(steps)
     for k in range(i + 1, len(steps)):
-        for q in steps[k]:
-            for x in inputs[id(q)]:
-                p = group_of.get(x)
-                if p is not None and i <= position[id(p)] < k:
-                    pk = position[id(p)]
-                    if pk == i or taint[pk]:
-                        taint[k] = True
-                        break
+        for g in steps[k]:
+            for q in producers[id(g)]:
+                p = position[id(q)]
+                if p == i or (p > i and taint[p]):
+                    taint[k] = True
+                    break
             if taint[k]:
                 break
     return position, taint
 
 
 def _hoistable(
-    g: Group,
+    steps: list[list[Group]],
     i: int,
     j: int,
     position: dict[int, int],
     taint: list[bool],
-    steps: list[list[Group]],
-    inputs: dict[int, list[Node]],
-    group_of: dict[Node, Group],
+    producers: dict[int, list[Group]],
 ) -> set[int] | None:
-    """Positions (between ``i`` and ``j``) of the steps that ``g`` needs, directly or not, which
-    must move before the nest at ``i``; None when one of them reads the nest."""
+    """Positions (between ``i`` and ``j``) of the steps that step ``j`` needs, directly or not,
+    which must move before the nest at ``i``; None when one of them reads the nest."""
+
+    def between(k: int) -> list[int]:
+        ps = [position[id(q)] for g in steps[k] for q in producers[id(g)]]
+        return [p for p in ps if i < p < j]
+
+    stack = between(j)
+    if any(taint[k] for k in stack):
+        return None
     need: set[int] = set()
-    stack = [k for x in inputs[id(g)] if (p := group_of.get(x)) and i < (k := position[id(p)]) < j]
-    for k in stack:
-        if taint[k]:
-            return None
-    while stack:  # the steps g needs read nothing of the nest: none of theirs does either
+    while stack:  # the steps j needs read nothing of the nest: none of theirs does either
         k = stack.pop()
-        if k in need:
-            continue
-        need.add(k)
-        for q in steps[k]:
-            for x in inputs[id(q)]:
-                p = group_of.get(x)
-                if p is not None and i < position[id(p)] < j:
-                    stack.append(position[id(p)])
+        if k not in need:
+            need.add(k)
+            stack.extend(between(k))
     return need
 
 
@@ -302,7 +311,7 @@ def _can_join(nest: list[Group], g: Group, inputs: dict[int, list[Node]]) -> boo
     if not same_space(space.shape, g.space_node.shape):
         return False
     reductions = {p.root for p in nest if p.kind == "reduction"}
-    computed = {m for p in nest for m in p.members}
+    computed = computed_in(nest)
     for x in inputs[id(g)]:
         if x in reductions:
             return False

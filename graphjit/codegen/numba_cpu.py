@@ -32,6 +32,7 @@ from graphjit.codegen.lower import (
     Let,
     Plan,
     merge_loops,
+    nest_inputs,
     partition,
 )
 from graphjit.codegen.numba_loops import PARALLEL_MIN_SIZE
@@ -282,7 +283,7 @@ class ModuleBuilder:
             lambda parts, g: numba_loops.may_join(self, parts, g),
         )
         for step, parts in enumerate(self.steps):
-            for x in numba_loops.nest_inputs(parts):
+            for x in nest_inputs(parts):
                 self._last_read[x] = step
         for r in self.results:
             self._last_read[r] = len(self.steps) + 1

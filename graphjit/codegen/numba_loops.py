@@ -84,22 +84,6 @@ def may_join(b: ModuleBuilder, parts: list[Group], g: Group) -> bool:
     return True
 
 
-def computed_in(parts: Sequence[Group]) -> set[Node]:
-    """Values the nest computes per index (elementwise members, roots included)."""
-    return {m for g in parts for m in g.members}
-
-
-def nest_inputs(parts: Sequence[Group]) -> list[Node]:
-    """Values the nest reads from arrays (computed before it), in first-use order."""
-    inside = computed_in(parts)
-    seen: dict[Node, None] = {}
-    for g in parts:
-        for x in g.inputs():
-            if x not in inside:
-                seen.setdefault(x, None)
-    return list(seen)
-
-
 # -------------------------------------------------------------------------------- expressions
 def reader(
     b: ModuleBuilder,
