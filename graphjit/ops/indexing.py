@@ -466,6 +466,14 @@ _BASIC_PLANS: dict[tuple[Any, ...], tuple[tuple[OpDef, dict[str, Any]], ...]] = 
 _BASIC_TYPES = (int, slice, type(None), type(Ellipsis), np.integer)
 
 
+def _int_as_slice(v: int, d: int, axis: int) -> tuple[int, int, int]:
+    """Int index ``v`` on an axis of fixed size ``d`` as a one-element slice (bounds checked)."""
+    if not -d <= v < d:
+        raise IndexError(f"getitem: index {v} is out of bounds for axis {axis} with size {d}")
+    j = v % d
+    return (j, j + 1, 1)
+
+
 def _basic_plan(shape: tuple[int, ...], index: Any) -> tuple[tuple[OpDef, dict[str, Any]], ...]:
     """The ops ``x[index]`` applies to an eager tensor of ``shape`` for a basic index: one
     slice_axes, one squeeze (the int axes) and one expand_dims (the new axes), each left out when
@@ -489,12 +497,7 @@ def _basic_plan(shape: tuple[int, ...], index: Any) -> tuple[tuple[OpDef, dict[s
             slices.append(_canonical((start, stop, 1 if step is None else step), d))
             pos += 1
         else:
-            if not -d <= v < d:
-                raise IndexError(
-                    f"getitem: index {v} is out of bounds for axis {axis} with size {d}"
-                )
-            j = v % d
-            slices.append((j, j + 1, 1))
+            slices.append(_int_as_slice(v, d, axis))
             ints.append(axis)
     plan: list[tuple[OpDef, dict[str, Any]]] = []
     if any(t != FULL for t in slices):
@@ -566,12 +569,7 @@ def getitem(x: Any, index: Any) -> Any:
         if k == "slice":
             slices.append(v)
         elif k == "int" and isinstance(d, int):
-            if not -d <= v < d:
-                raise IndexError(
-                    f"getitem: index {v} is out of bounds for axis {axis} with size {d}"
-                )
-            j = v % d
-            slices.append((j, j + 1, 1))
+            slices.append(_int_as_slice(v, d, axis))
         else:
             slices.append(_FULL)
     x = slice_axes(x, tuple(slices))  # the identity when every slice is whole
