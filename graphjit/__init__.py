@@ -10,6 +10,10 @@ Static graphs::
 
 The ``gj.*`` functions follow numpy's names and dispatch on their arguments: graph nodes build
 graph, eager tensors compute at once (see ``graphjit.tensor``).
+
+This module only gathers the public names and wires the layers together once: it registers the
+eager Tensor's backend with the op dispatcher and installs the operators and methods of graph nodes
+and tensors (see docs/architecture.md for the layers).
 """
 
 # numba compiles every graph (gj.compile, gj.jit): it is imported with graphjit, as numba-based
@@ -18,10 +22,12 @@ graph, eager tensors compute at once (see ``graphjit.tensor``).
 import numba  # noqa: F401
 
 from graphjit import (
+    methods,
     nn,
     ops,
     optim,
     testing,
+    torch_api,
 )
 from graphjit.autodiff import grad, hvp, jvp, vjp
 from graphjit.errors import IntegerOutOfRangeError, TensorUsageError
@@ -29,12 +35,12 @@ from graphjit.io import load, save
 from graphjit.ir import Node, TensorType
 from graphjit.jit import jit
 from graphjit.ops import *  # noqa: F403
+from graphjit.ops.dispatch import register_eager
 from graphjit.ops.leaves import Storage, Variable, constant, placeholder, variable
 from graphjit.rewrite import optimize
 from graphjit.runtime import CompiledFunction, compile
 
-# the eager Tensor (importing graphjit.tensor registers it with the dispatcher) and its
-# constructors; nn, optim and io work on it and on graphs alike
+# the eager Tensor and its constructors; nn, optim and io work on it and on graphs alike
 from graphjit.tensor import (
     Tensor,
     bool,  # noqa: F401 - PyTorch's dtype names gj.bool, gj.float, gj.int: not in __all__
@@ -53,10 +59,10 @@ from graphjit.tensor import (
     no_grad,
     set_grad_enabled,
 )
-from graphjit.tensor_creation import (
+from graphjit.tensor.backend import EAGER
+from graphjit.tensor.creation import (
     arange,
     as_tensor,
-    cat,
     empty,
     eye,
     from_numpy,
@@ -75,16 +81,20 @@ from graphjit.tensor_creation import (
     zeros,
     zeros_like,
 )
+from graphjit.torch_api import *  # noqa: F403
+from graphjit.version import __version__ as __version__
 from graphjit.viz import pprint, to_dot
 
-__version__ = "0.1.0"
+register_eager(EAGER)  # ops given Tensors run eagerly through the Tensor's backend
+methods.install()  # operators and methods of Node and Tensor, from graphjit.methods' tables
+
 
 __all__ = [
     *ops.__all__,
+    *torch_api.__all__,
     "Tensor",
     "arange",
     "as_tensor",
-    "cat",
     "cuda",
     "device",
     "double",

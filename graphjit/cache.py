@@ -29,6 +29,10 @@ import types
 import warnings
 from pathlib import Path
 
+import numba
+
+from graphjit.version import __version__
+
 PREFIX = "graphjit_gen_"
 _lock = threading.Lock()
 _loaded: dict[str, types.ModuleType] = {}
@@ -45,10 +49,10 @@ def kernels_fingerprint() -> str:
     """A hash of the source of ``graphjit.kernels``: numba links those functions into every
     cached program, and its cache does not notice when they change, so a change must change the
     programs' cache keys (a development install keeps its version number across edits)."""
-    import graphjit.kernels as kernels
-
+    spec = importlib.util.find_spec("graphjit.kernels")  # its files, not the module itself
+    assert spec is not None and spec.origin is not None, "graphjit.kernels is not installed"
     h = hashlib.sha256()
-    root = Path(kernels.__file__).parent
+    root = Path(spec.origin).parent
     for path in sorted(root.rglob("*.py")):
         h.update(path.relative_to(root).as_posix().encode())
         h.update(path.read_bytes())
@@ -56,10 +60,6 @@ def kernels_fingerprint() -> str:
 
 
 def source_hash(source: str) -> str:
-    import numba
-
-    from graphjit import __version__
-
     h = hashlib.sha256()
     parts = (source, __version__, numba.__version__, sys.version.split()[0], kernels_fingerprint())
     for part in parts:

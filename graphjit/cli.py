@@ -23,7 +23,7 @@ Main = Callable[..., Any]
 
 def _checkout_roots() -> list[Path]:
     """Where a graphjit checkout may be: the directory above the package, then the cwd."""
-    import graphjit
+    import graphjit  # noqa: PLC0415 - the CLI loads graphjit (and numba) only for commands that use it
 
     roots = [Path(graphjit.__file__).resolve().parent.parent, Path.cwd().resolve()]
     return list(dict.fromkeys(roots))
@@ -62,9 +62,9 @@ def _default_backend() -> str:
 
 def builtin_demo(backend: str | None = None) -> int:
     """A static graph, its symbolic gradient, compiled and checked against finite differences."""
-    import graphjit as gj
-    from graphjit.ops.elementwise import tanh
-    from graphjit.ops.reductions import sum as reduce_sum
+    import graphjit as gj  # noqa: PLC0415 - cold path of the CLI, as above
+    from graphjit.ops.elementwise import tanh  # noqa: PLC0415
+    from graphjit.ops.reductions import sum as reduce_sum  # noqa: PLC0415
 
     backend = backend or _default_backend()
     x = gj.placeholder("x", shape=(None, 3), dtype="float64")
@@ -100,10 +100,10 @@ def builtin_demo(backend: str | None = None) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     if args.backend:
-        from graphjit.runtime import _load_backend
+        from graphjit.runtime import load_backend  # noqa: PLC0415 - cold path of the CLI
 
         try:
-            _load_backend(args.backend)  # a backend that cannot run says so before the tour
+            load_backend(args.backend)  # a backend that cannot run says so before the tour
         except RuntimeError as exc:
             print(f"graphjit demo: {exc}", file=sys.stderr)
             return 2
@@ -172,9 +172,9 @@ def cmd_bench(args: argparse.Namespace, extra: Sequence[str]) -> int:
 
 
 def version_text() -> str:
-    import numba
+    import numba  # noqa: PLC0415 - cold path of the CLI
 
-    import graphjit
+    import graphjit  # noqa: PLC0415 - cold path of the CLI
 
     py = ".".join(str(v) for v in sys.version_info[:3])
     deps = f"numpy {np.__version__}, numba {numba.__version__}, python {py}"

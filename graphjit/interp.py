@@ -16,6 +16,7 @@ import numpy as np
 from graphjit import ir
 from graphjit.ir import Node, TensorType
 from graphjit.ops.leaves import CONSTANT, PLACEHOLDER, VARIABLE, constant_value
+from graphjit.viz import pprint_str
 
 
 class GraphError(ValueError):
@@ -100,6 +101,4 @@ def evaluate(outputs: Sequence[Node], feed: Mapping[Node, Any] | None = None) ->
 
 def listing(outputs: Sequence[Node], inputs: Sequence[Node] = ()) -> str:
     """A readable listing of the graph, one line per node (the numpy backend's ``source``)."""
-    from graphjit.viz import pprint_str
-
     return pprint_str(outputs)

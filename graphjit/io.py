@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from graphjit.ops.base import is_tensor
+from graphjit.ops.dispatch import is_tensor
+from graphjit.tensor.creation import from_numpy
 
 __all__ = ["save", "load"]
 
@@ -82,7 +83,6 @@ def load(path: str | os.PathLike[str], as_tensors: bool = True) -> Any:
             raise ValueError(f"load: {os.fspath(path)!r} has a member {key!r} that is not an array")
         if not as_tensors:
             return a
-        from graphjit.tensor_creation import from_numpy
 
         try:
             return from_numpy(a)

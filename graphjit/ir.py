@@ -1,4 +1,4 @@
-"""Graph IR: dtypes, TensorType, immutable hash-consed Nodes, iterative traversal.
+"""Graph IR: TensorType, immutable hash-consed Nodes, iterative traversal.
 
 A ``Node`` is a value: it is built only through :func:`make_node`, which runs the op's shape/dtype
 rule and returns the existing node when the same (op, inputs, attrs) was built before. Equal
@@ -21,45 +21,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from graphjit._methods import ArrayMethods, torch_flavoured, torch_method
+from graphjit.dtypes import as_dtype
 
 if TYPE_CHECKING:
-    from graphjit.ops.base import OpDef
-
-DTYPES = ("bool", "int32", "int64", "float32", "float64")
-FLOAT_DTYPES = ("float32", "float64")
-INT_DTYPES = ("int32", "int64")
+    # type-only: the IR holds ops but runs none of their code, and its operators and methods are
+    # installed from above, by graphjit.methods
+    from graphjit.methods import NumpyMethods as _InstalledMethods
+    from graphjit.ops.registry import OpDef
+else:
+    _InstalledMethods = object
 
 Dim = int | str | None
-
-
-def as_dtype(dtype: Any) -> str:
-    """Canonical dtype name from a string, numpy dtype, numpy scalar type or python type."""
-    if isinstance(dtype, str) and dtype in DTYPES:
-        return dtype
-    if dtype is float:
-        return "float64"
-    if dtype is int:
-        return "int64"
-    if dtype is bool:
-        return "bool"
-    try:
-        name = np.dtype(dtype).name
-    except TypeError as exc:
-        raise TypeError(
-            f"unsupported dtype {dtype!r}; expected one of {', '.join(DTYPES)}"
-        ) from exc
-    if name not in DTYPES:
-        raise TypeError(f"unsupported dtype {name!r}; expected one of {', '.join(DTYPES)}")
-    return name
-
-
-def is_float(dtype: str) -> bool:
-    return dtype in FLOAT_DTYPES
-
-
-def is_int(dtype: str) -> bool:
-    return dtype in INT_DTYPES
 
 
 def _check_dim(d: Any) -> Dim:
@@ -134,7 +106,7 @@ _leaf_ids = itertools.count()
 _PLAIN = (bool, int, float, str, type(None))
 
 
-def _freeze(value: Any) -> Any:
+def freeze_attr(value: Any) -> Any:
     """Hashable form of an attribute value (lists become tuples)."""
     t = type(value)
     if t in _PLAIN:  # the common case, first: eager ops freeze their attrs on every call
@@ -142,9 +114,9 @@ def _freeze(value: Any) -> Any:
     if t is tuple and all(type(v) in _PLAIN for v in value):
         return value
     if isinstance(value, list):
-        return tuple(_freeze(v) for v in value)
+        return tuple(freeze_attr(v) for v in value)
     if isinstance(value, tuple):
-        return tuple(_freeze(v) for v in value)
+        return tuple(freeze_attr(v) for v in value)
     if isinstance(value, np.ndarray):
         raise TypeError("array attributes must be passed as constant inputs, not attrs")
     if isinstance(value, np.integer):
@@ -154,13 +126,16 @@ def _freeze(value: Any) -> Any:
     return value
 
 
-class Node(ArrayMethods):
+class Node(_InstalledMethods):
     """One value in a graph: ``op`` applied to ``inputs`` with static ``attrs``.
 
     Nodes are immutable and hash-consed; use :func:`make_node` (or the ``gj.*`` functions) to build
     them. ``==`` is identity (so nodes work as dict keys, e.g. in ``updates``); use ``gj.equal`` for
-    the elementwise comparison.
+    the elementwise comparison. Operators and numpy-named methods (``x + y``, ``x.sum()``) are
+    installed by :mod:`graphjit.methods`, which sits above the ops; the IR itself knows no op.
     """
+
+    __array_priority__ = 1000  # numpy defers to our reflected operators: ndarray + node -> node
 
     __slots__ = ("__weakref__", "attrs", "inputs", "name", "op", "type")
 
@@ -172,15 +147,6 @@ class Node(ArrayMethods):
 
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError("graph nodes are immutable")
-
-    def __getattr__(self, name: str) -> Any:
-        # only reached for a missing attribute: inside torch_flavour() (gj.jit tracing a function
-        # called with tensors), nodes also have the tensor-only methods (size(), expand, ...)
-        if torch_flavoured() and not name.startswith("__"):
-            method = torch_method(self, name)
-            if method is not None:
-                return method
-        raise AttributeError(f"graph node has no attribute {name!r}")
 
     def __delattr__(self, key: str) -> None:
         raise AttributeError("graph nodes are immutable")
@@ -248,7 +214,7 @@ def make_node(op: OpDef, inputs: Sequence[Node], attrs: dict[str, Any] | None = 
     for i, x in enumerate(inputs):
         if not isinstance(x, Node):
             raise TypeError(f"{op.name}: input {i} is a {type(x).__name__}, expected a graph Node")
-    frozen = {k: _freeze(v) for k, v in sorted((attrs or {}).items())}
+    frozen = {k: freeze_attr(v) for k, v in sorted((attrs or {}).items())}
     key = (op.name, tuple(id(x) for x in inputs), tuple(frozen.items()))
     try:
         hit = _node_table.get(key)

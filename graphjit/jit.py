@@ -11,7 +11,7 @@ traced again with the argument's exact shapes, and then compiled once per shape.
 
 A function called with tensors is traced with PyTorch's method meanings (``x.transpose(0, 1)``,
 ``x.max(1)`` with indices, ``x.var()`` unbiased, ``x.size(0)``; see
-:func:`graphjit._methods.torch_flavour`), so it compiles to what it computes eagerly; called with
+:func:`graphjit.methods.torch_flavour`), so it compiles to what it computes eagerly; called with
 arrays it is traced with numpy's. The two kinds of call have separate signatures.
 
 Arguments may be numpy arrays, tensors, and lists, tuples and dicts of them; python numbers,
@@ -32,11 +32,14 @@ from typing import Any
 
 import numpy as np
 
-from graphjit._methods import torch_flavour
 from graphjit.ir import Node
-from graphjit.ops import base
+from graphjit.methods import torch_flavour
+from graphjit.ops.dispatch import as_node, is_tensor, result_dtype
+from graphjit.ops.leaves import placeholder
 from graphjit.runtime import BACKENDS, CompiledFunction
 from graphjit.runtime import compile as gj_compile
+from graphjit.tensor.creation import from_numpy
+from graphjit.viz import pprint_str
 
 __all__ = ["jit", "JitFunction", "Trace"]
 
@@ -59,9 +62,9 @@ def _flatten(tree: Any, path: str, leaves: list[tuple[str, Any, _Leaf]]) -> Any:
     if isinstance(tree, dict):
         keys = sorted(tree, key=repr)
         return (dict, tuple((k, _flatten(tree[k], f"{path}_{k}", leaves)) for k in keys))
-    if base.is_tensor(tree) or isinstance(tree, (np.ndarray, np.generic)):
-        arr = tree.numpy() if base.is_tensor(tree) else np.asarray(tree)
-        dtype = base.result_dtype([arr])
+    if is_tensor(tree) or isinstance(tree, (np.ndarray, np.generic)):
+        arr = tree.numpy() if is_tensor(tree) else np.asarray(tree)
+        dtype = result_dtype([arr])
         pattern = tuple(1 if d == 1 else None for d in arr.shape)
         leaf = _Leaf(len(leaves), dtype, pattern)
         leaves.append((path, tree, leaf))
@@ -116,8 +119,8 @@ def _flatten_outputs(tree: Any, nodes: list[Node]) -> Any:
         return (type(tree), tuple(_flatten_outputs(x, nodes) for x in tree))
     if isinstance(tree, dict):
         return (dict, tuple((k, _flatten_outputs(v, nodes)) for k, v in tree.items()))
-    if base.is_tensor(tree):
-        tree = base.as_node(tree)
+    if is_tensor(tree):
+        tree = as_node(tree)
     if isinstance(tree, Node):
         nodes.append(tree)
         return _Leaf(len(nodes) - 1, tree.dtype, ())
@@ -147,8 +150,6 @@ class Trace:
     specialised: bool
 
     def __str__(self) -> str:
-        from graphjit.viz import pprint_str
-
         if not self.outputs:
             return "(no graph outputs)"
         args = ", ".join(f"{p.name}: {p.type}" for p in self.inputs)
@@ -206,7 +207,7 @@ class JitFunction:
         arg_spec = tuple(_flatten(a, n, leaves) for a, n in zip(args, names))
         kw_spec = tuple((k, _flatten(v, k, leaves)) for k, v in sorted(kwargs.items()))
         # code called with tensors was written for tensors: it traces with PyTorch's methods
-        flavour = "torch" if any(base.is_tensor(v) for _, v, _ in leaves) else "numpy"
+        flavour = "torch" if any(is_tensor(v) for _, v, _ in leaves) else "numpy"
         spec = (arg_spec, kw_spec, flavour)
         return _Args(spec, [v for _, v, _ in leaves], [p for p, _, _ in leaves],
                      [leaf for _, _, leaf in leaves])  # fmt: skip
@@ -227,8 +228,6 @@ class JitFunction:
         return trace
 
     def _build(self, a: _Args, shapes: tuple[tuple[int, ...], ...] | None) -> Trace:
-        from graphjit.ops.leaves import placeholder
-
         phs = [
             placeholder(path, leaf.pattern if shapes is None else shapes[leaf.index], leaf.dtype)
             for path, leaf in zip(a.paths, a.leaves)
@@ -263,15 +262,13 @@ class JitFunction:
         a = self._split(args, kwargs)
         trace = self._lookup(a)
         results = trace.compiled(*[_array(v) for v in a.values]) if trace.outputs else []
-        if any(base.is_tensor(v) for v in a.values):
-            from graphjit.tensor_creation import from_numpy
-
+        if any(is_tensor(v) for v in a.values):
             results = [from_numpy(r if r.flags.writeable else r.copy()) for r in results]
         return _unflatten(trace.out_spec, list(results))
 
 
 def _array(v: Any) -> np.ndarray:
-    return v.numpy() if base.is_tensor(v) else np.asarray(v)
+    return v.numpy() if is_tensor(v) else np.asarray(v)
 
 
 def _note(exc: BaseException, text: str) -> None:

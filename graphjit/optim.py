@@ -16,7 +16,8 @@ import numpy as np
 from graphjit import autodiff, ir
 from graphjit.ir import Node
 from graphjit.nn.module import mark_modified
-from graphjit.ops.base import as_node, is_tensor
+from graphjit.ops import power, sqrt
+from graphjit.ops.dispatch import as_node, is_tensor
 from graphjit.ops.leaves import Storage, Variable, variable_from_storage
 
 __all__ = ["Optimizer", "SGD", "Adam"]
@@ -202,8 +203,6 @@ class Adam(Optimizer):
         p -= p.dtype.type(self.lr) * m_hat / (np.sqrt(v_hat) + p.dtype.type(self.eps))
 
     def _step_graph(self, i: int, p: Variable, g: Node) -> dict[Variable, Node]:
-        from graphjit.ops import power, sqrt
-
         like = p.storage.array
         t = self._buffer_var(i, "step")
         m = self._buffer_var(i, "exp_avg", like)

@@ -16,8 +16,12 @@ from typing import Any, Protocol
 import numpy as np
 
 from graphjit import ir
+from graphjit.interp import evaluate
 from graphjit.ir import Node
+from graphjit.ops.dispatch import astype, constant_node, lift
 from graphjit.ops.leaves import PLACEHOLDER, VARIABLE, Variable
+from graphjit.rewrite import optimize as optimize_graph
+from graphjit.viz import pprint_str
 
 BACKENDS = ("numpy", "cpu", "cuda")
 
@@ -50,7 +54,6 @@ class NumpyExecutable:
 
     def __init__(self, program: Program) -> None:
         self.program = program
-        from graphjit.viz import pprint_str
 
         self.source = "# numpy reference backend: the graph is interpreted node by node\n" + (
             pprint_str(list(program.results)) if program.results else "return"
@@ -59,22 +62,21 @@ class NumpyExecutable:
     def __call__(
         self, inputs: Sequence[np.ndarray], variables: Sequence[np.ndarray]
     ) -> list[np.ndarray]:
-        from graphjit.interp import evaluate
-
         feed = dict(zip(self.program.inputs, inputs))
         return evaluate(list(self.program.results), feed)
 
 
-def _load_backend(name: str) -> Callable[[Program], Executable]:
+def load_backend(name: str) -> Callable[[Program], Executable]:
     if name == "numpy":
         return NumpyExecutable
     if name == "cpu":
-        from graphjit.codegen.numba_cpu import compile_program
+        # a backend's code generator loads on first use: eager-only users never pay for it
+        from graphjit.codegen.numba_cpu import compile_program  # noqa: PLC0415
 
         return compile_program
     if name == "cuda":
         try:
-            from graphjit.codegen.cuda import compile_program as compile_cuda
+            from graphjit.codegen.cuda import compile_program as compile_cuda  # noqa: PLC0415
         except ImportError as exc:
             raise RuntimeError(
                 "backend 'cuda' is not implemented in this version of graphjit (the numba CUDA "
@@ -98,7 +100,6 @@ def _check_updates(updates: Any) -> list[tuple[Variable, Node]]:
     items = list(updates.items()) if isinstance(updates, Mapping) else list(updates)
     result: list[tuple[Variable, Node]] = []
     seen: set[int] = set()
-    from graphjit.ops.base import astype, lift
 
     for var, new in items:
         if not isinstance(var, Variable):
@@ -108,8 +109,6 @@ def _check_updates(updates: Any) -> list[tuple[Variable, Node]]:
         seen.add(id(var))
         new = lift(new)
         if not isinstance(new, Node):
-            from graphjit.ops.base import constant_node
-
             new = constant_node(np.asarray(new))
         if len(new.shape) != len(var.shape) or any(
             isinstance(a, int) and a != b for a, b in zip(new.shape, var.shape)
@@ -147,7 +146,6 @@ class CompiledFunction:
             raise ValueError("compile: the same placeholder is listed twice in inputs")
         self._single = isinstance(outputs, Node)
         outs = [outputs] if self._single else list(outputs)
-        from graphjit.ops.base import lift
 
         outs = [lift(o) for o in outs]
         for i, o in enumerate(outs):
@@ -158,14 +156,12 @@ class CompiledFunction:
         results = list(self.outputs) + [new for _, new in self.updates]
         self._check_inputs_given(results)
         if optimize:
-            from graphjit.rewrite import optimize as optimize_graph
-
             results = optimize_graph(results)
         self.graph = tuple(results)
         variables = tuple(n for n in ir.toposort(results) if n.op is VARIABLE)
         self.program = Program(self.inputs, variables, tuple(results))
         self.backend = backend
-        self._executable = _load_backend(backend)(self.program)
+        self._executable = load_backend(backend)(self.program)
         self._n_out = len(self.outputs)
         self._fast = _fast_specs(self.inputs)
         self._variable_storages = tuple(v.storage for v in self.program.variables)

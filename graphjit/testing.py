@@ -19,9 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from graphjit import autodiff, ir
+from graphjit import autodiff
+from graphjit.dtypes import is_float
 from graphjit.ir import Node
 from graphjit.ops import placeholder, reductions
+from graphjit.runtime import compile as gj_compile
 
 __all__ = ["gradcheck", "assert_allclose"]
 
@@ -41,8 +43,6 @@ class _Scalar:
     """``fn`` as a numeric scalar function of the inputs, with its graph."""
 
     def __init__(self, phs: list[Node], y: Node, backend: str) -> None:
-        from graphjit.runtime import compile as gj_compile
-
         self.phs = phs
         self.y = y
         self.f = gj_compile(phs, [y], backend=backend)
@@ -107,8 +107,6 @@ def _check_level(
     rng: np.random.Generator,
     backend: str,
 ) -> None:
-    from graphjit.runtime import compile as gj_compile
-
     if "rev" in modes:
         gs = autodiff.grad(f.y, f.phs)
         got = gj_compile(f.phs, gs, backend=backend)(*xs)
@@ -155,7 +153,7 @@ def gradcheck(
     y = fn(*phs)
     if not isinstance(y, Node):
         raise TypeError(f"gradcheck: fn must return a graph node, got {type(y).__name__}")
-    if not ir.is_float(y.dtype):
+    if not is_float(y.dtype):
         raise TypeError(f"gradcheck: fn must return floats, got {y.dtype}")
     f = _Scalar(phs, _project(y, rng), backend)
     _check_level("", f, xs, eps, atol, rtol, modes, rng, backend)

@@ -9,11 +9,10 @@ import numpy as np
 
 from graphjit import ir
 from graphjit.ir import Node
+from graphjit.ops.dispatch import as_node, is_tensor
 
 
 def _as_nodes(outputs: Any) -> list[Node]:
-    from graphjit.ops.base import as_node, is_tensor
-
     items = [outputs] if isinstance(outputs, Node) or is_tensor(outputs) else list(outputs)
     # an eager tensor shows the graph its tape recorded (a constant when it has no tape)
     items = [as_node(x) if is_tensor(x) else x for x in items]

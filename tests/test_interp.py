@@ -7,8 +7,8 @@ import pytest
 
 import graphjit as gj
 from graphjit.interp import eval_node, evaluate, listing
-from graphjit.ops.base import defop
-from graphjit.ops.shapes import elementwise_type
+from graphjit.ops.registry import defop
+from graphjit.ops.shape_rules import elementwise_type
 
 
 def test_evaluate_returns_values_of_every_output() -> None:

@@ -16,39 +16,6 @@ from graphjit.viz import pprint_str
 # dtypes and TensorType
 
 
-@pytest.mark.parametrize(
-    ("given", "name"),
-    [
-        ("float64", "float64"),
-        ("float32", "float32"),
-        ("int32", "int32"),
-        ("int64", "int64"),
-        ("bool", "bool"),
-        (np.dtype("f8"), "float64"),
-        (np.dtype("f4"), "float32"),
-        (np.float64, "float64"),
-        (np.float32, "float32"),
-        (np.int32, "int32"),
-        (np.int64, "int64"),
-        (np.bool_, "bool"),
-        ("f8", "float64"),
-        ("<f4", "float32"),
-        (float, "float64"),
-        (int, "int64"),
-        (bool, "bool"),
-    ],
-)
-def test_dtype_parsing(given: object, name: str) -> None:
-    assert ir.as_dtype(given) == name
-    assert gj.TensorType((2,), given).dtype == name
-
-
-@pytest.mark.parametrize("bad", ["complex128", np.complex64, "float16", np.uint8, "string", object])
-def test_unsupported_dtype_raises_and_lists_supported(bad: object) -> None:
-    with pytest.raises(TypeError, match="float64"):
-        ir.as_dtype(bad)
-
-
 def test_dims_int_none_and_named() -> None:
     t = gj.TensorType((None, 3, "batch", np.int64(4)), "float32")
     assert t.shape == (None, 3, "batch", 4)

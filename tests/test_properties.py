@@ -129,7 +129,7 @@ def placeholders(case: Case) -> list[gj.Node]:
 
 def build(case: Case) -> tuple[list[gj.Node], gj.Node]:
     phs = placeholders(case)
-    out = gj.ops.base.lift(run(case.expr, phs, lambda name: getattr(gj, name)))
+    out = gj.ops.dispatch.lift(run(case.expr, phs, lambda name: getattr(gj, name)))
     return phs, out
 
 

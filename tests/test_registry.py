@@ -13,7 +13,7 @@ import pytest
 
 import graphjit as gj
 from graphjit.ops import OPS, OpDef
-from graphjit.ops.base import apply
+from graphjit.ops.dispatch import apply
 
 KINDS = {"elementwise", "reduction", "shape", "index", "linalg", "leaf", "other"}
 LEAVES = {"placeholder", "constant", "variable"}

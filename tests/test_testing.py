@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import graphjit as gj
-from graphjit.ops.base import OPS, defop
-from graphjit.ops.shapes import elementwise_type
+from graphjit.ops.registry import OPS, defop
+from graphjit.ops.shape_rules import elementwise_type
 from graphjit.testing import assert_allclose, gradcheck
 
 

@@ -8,11 +8,10 @@ from typing import Any
 
 from graphjit import ops
 from graphjit.nn.module import Module, operand
+from graphjit.tensor.creation import rand
 
 
 def _init_uniform(shape: tuple[int, ...], bound: float, dtype: str) -> Any:
-    from graphjit.tensor_creation import rand
-
     values = (rand(*shape, dtype=dtype) * 2.0 - 1.0) * bound
     return values.detach().requires_grad_()
 

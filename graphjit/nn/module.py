@@ -14,7 +14,7 @@ from typing import Any, overload
 import numpy as np
 
 from graphjit.ir import Node
-from graphjit.ops.base import as_node, is_tensor
+from graphjit.ops.dispatch import as_node, is_tensor
 
 
 def mark_modified(t: Any) -> None:

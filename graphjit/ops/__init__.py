@@ -1,39 +1,41 @@
-"""The op registry and the public numpy-named functions, one module per op family.
+"""The op registry and the numpy-named public functions, one module per op family.
 
-Importing this package registers every op in :data:`OPS` and binds the operator methods shared by
-graph nodes and eager tensors.
+Layers inside (each imports only those above it in this list, and no family imports another):
+
+* :mod:`~graphjit.ops.registry`: :class:`OpDef` and :data:`OPS`;
+* :mod:`~graphjit.ops.leaves`: placeholders, constants and variables;
+* :mod:`~graphjit.ops.dispatch`: :func:`apply`, lifting and promotion, the eager-backend protocol;
+* :mod:`~graphjit.ops.prims`: binders through which one family applies another's ops;
+* :mod:`~graphjit.ops.shape_rules`: broadcasting, axes and slices shared by the families;
+* the families: elementwise, reductions, softmax_family, shape, joining, indexing, linalg.
+
+Importing this package registers every op in :data:`OPS`.
 """
 
-from graphjit import _methods
 from graphjit.ops import (  # noqa: F401
-    aliases,
-    creation,
     elementwise,
     indexing,
     joining,
     leaves,
     linalg,
-    normalize,
     reductions,
     shape,
+    softmax_family,
 )
-from graphjit.ops.aliases import *  # noqa: F403
-from graphjit.ops.base import OPS, OpDef, apply, astype, defop, lift, result_dtype
-from graphjit.ops.creation import *  # noqa: F403
+from graphjit.ops.dispatch import apply, astype, lift, result_dtype
 from graphjit.ops.elementwise import *  # noqa: F403
 from graphjit.ops.indexing import *  # noqa: F403
 from graphjit.ops.joining import *  # noqa: F403
 from graphjit.ops.leaves import Storage, Variable, constant, placeholder, variable
 from graphjit.ops.linalg import *  # noqa: F403
-from graphjit.ops.normalize import *  # noqa: F403
 from graphjit.ops.reductions import *  # noqa: F403
+from graphjit.ops.registry import OPS, OpDef, defop
 from graphjit.ops.shape import *  # noqa: F403
-
-_methods.bind(__import__("sys").modules[__name__])
+from graphjit.ops.softmax_family import *  # noqa: F403
 
 __all__ = [
     "OPS", "OpDef", "apply", "astype", "defop", "lift", "result_dtype", "Storage", "Variable",
     "constant", "placeholder", "variable",
     *elementwise.__all__, *reductions.__all__, *shape.__all__, *joining.__all__,
-    *indexing.__all__, *linalg.__all__, *creation.__all__, *aliases.__all__, *normalize.__all__,
+    *indexing.__all__, *linalg.__all__, *softmax_family.__all__,
 ]  # fmt: skip

@@ -17,18 +17,19 @@ from typing import Any
 
 import numpy as np
 
-from graphjit.ir import TensorType, as_dtype, is_float
-from graphjit.ops.base import (
+from graphjit.dtypes import is_float
+from graphjit.ir import TensorType
+from graphjit.ops import prims
+from graphjit.ops.dispatch import apply, astype, lift, write_out
+from graphjit.ops.registry import (
     OpDef,
-    apply,
+    binds,
     defop,
-    lift,
     sum_tangents,
-    write_out,
     zero_jvp,
     zero_vjp,
 )
-from graphjit.ops.shapes import elementwise_type
+from graphjit.ops.shape_rules import elementwise_type
 
 __all__ = [
     "negative",
@@ -148,7 +149,7 @@ def unary(
 
 
 def _sigmoid_impl(x: np.ndarray) -> np.ndarray:
-    from scipy.special import expit  # imported on first use: scipy.special costs ~0.3 s to load
+    from scipy.special import expit  # noqa: PLC0415 - on first use: scipy.special loads in ~0.3 s
 
     return expit(x)
 
@@ -217,7 +218,7 @@ SOFTPLUS = unary(
 
 
 def _erf_impl(x: np.ndarray) -> np.ndarray:
-    from scipy.special import erf as scipy_erf  # imported on first use, as in _sigmoid_impl
+    from scipy.special import erf as scipy_erf  # noqa: PLC0415 - on first use, as above
 
     return scipy_erf(x)
 
@@ -449,7 +450,7 @@ def _unary_fn(op: OpDef) -> Callable[[Any], Any]:
     fn.__name__ = op.name
     fn.__qualname__ = op.name
     fn.__doc__ = op.doc or f"Elementwise {op.name}, as numpy.{op.name}."
-    return fn
+    return binds(op)(fn)
 
 
 def _binary_fn(op: OpDef) -> Callable[[Any, Any], Any]:
@@ -460,7 +461,7 @@ def _binary_fn(op: OpDef) -> Callable[[Any, Any], Any]:
     fn.__name__ = op.name
     fn.__qualname__ = op.name
     fn.__doc__ = op.doc or f"Elementwise {op.name} with numpy broadcasting, as numpy.{op.name}."
-    return fn
+    return binds(op)(fn)
 
 
 negative: Callable[[Any], Any] = _unary_fn(NEGATIVE)
@@ -524,11 +525,9 @@ def _compare_wide_int(name: str, x: Any, y: Any) -> tuple[Any, Any, Any]:
         if -(2**63) <= n < 2**63:
             wide = astype(arr, "int64")
             return (wide, np.int64(n), None) if arr is x else (np.int64(n), wide, None)
-        from graphjit.ops.shape import full_like
-
         above = _ABOVE_RANGE[op]
         value = above if (n > 0 or op in ("equal", "not_equal")) else not above
-        return x, y, full_like(arr, value, dtype="bool")
+        return x, y, prims.full_like(arr, value, dtype="bool")
     return x, y, None
 
 
@@ -539,7 +538,7 @@ def _compare_fn(op: OpDef) -> Callable[[Any, Any], Any]:
 
     fn.__name__ = fn.__qualname__ = op.name
     fn.__doc__ = f"Elementwise {op.name} with numpy broadcasting, as numpy.{op.name}."
-    return fn
+    return binds(op)(fn)
 
 
 less: Callable[[Any, Any], Any] = _compare_fn(LESS)
@@ -565,6 +564,7 @@ def logical_not(x: Any) -> Any:
     return apply(LOGICAL_NOT, astype(x, "bool"))
 
 
+@binds(WHERE)
 def where(condition: Any, x: Any, y: Any) -> Any:
     """``x`` where ``condition`` is true, else ``y`` (broadcast together), as numpy.where."""
     c = lift(condition)
@@ -585,10 +585,3 @@ def clip(x: Any, a_min: Any = None, a_max: Any = None) -> Any:
     if a_max is not None:
         out = minimum(out, a_max)
     return out
-
-
-def astype(x: Any, dtype: Any) -> Any:
-    """``x`` converted to ``dtype`` (numpy casting rules: float to int truncates toward zero)."""
-    from graphjit.ops import base
-
-    return base.astype(x, as_dtype(dtype))

@@ -23,9 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from graphjit.ir import Dim, Node, TensorType, format_shape, is_int
-from graphjit.ops.base import OpDef, apply, defop, is_tensor, lift
-from graphjit.ops.shapes import normalize_axis, same_dim
+from graphjit.dtypes import is_int
+from graphjit.ir import Dim, Node, TensorType, format_shape
+from graphjit.ops import prims
+from graphjit.ops.dispatch import apply, is_tensor, lift
+from graphjit.ops.leaves import constant_value
+from graphjit.ops.prims import expand_dims, reshape, slice_axes, squeeze, transpose
+from graphjit.ops.registry import OPS, OpDef, defop
+from graphjit.ops.shape_rules import FULL_SLICE, canonical_slice, normalize_axis, same_dim
 
 __all__ = ["getitem", "take", "take_along_axis", "add_at", "add_along_axis"]
 
@@ -50,12 +55,6 @@ def _fits(op: str, what: str, shape: Sequence[Dim], want: Sequence[Dim]) -> None
             f"{op}: {what} has shape {format_shape(shape)}, expected one that "
             f"broadcasts to {format_shape(want)}"
         )
-
-
-def _zeros_like(x: Any) -> Any:
-    from graphjit.ops.shape import zeros_like
-
-    return zeros_like(x)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -94,14 +93,17 @@ def _add_at_jvp(tangents: Any, out: Any, x: Any, idx: Any, v: Any, *, axis: int)
     tx, _, tv = tangents
     if tv is None:
         return tx
-    return apply(ADD_AT, _zeros_like(x) if tx is None else tx, idx, tv, axis=axis)
+    return apply(ADD_AT, prims.zeros_like(x) if tx is None else tx, idx, tv, axis=axis)
 
 
 TAKE: OpDef = defop(
     "take",
     infer=_take_infer,
     impl=_take_impl,
-    vjps=(lambda g, out, x, idx, *, axis: apply(ADD_AT, _zeros_like(x), idx, g, axis=axis), None),
+    vjps=(
+        lambda g, out, x, idx, *, axis: apply(ADD_AT, prims.zeros_like(x), idx, g, axis=axis),
+        None,
+    ),
     jvp=lambda ts, out, x, idx, *, axis: (
         None if ts[0] is None else apply(TAKE, ts[0], idx, axis=axis)
     ),
@@ -179,7 +181,7 @@ def _add_along_jvp(tangents: Any, out: Any, x: Any, idx: Any, v: Any, *, axis: i
     tx, _, tv = tangents
     if tv is None:
         return tx
-    return apply(ADD_ALONG_AXIS, _zeros_like(x) if tx is None else tx, idx, tv, axis=axis)
+    return apply(ADD_ALONG_AXIS, prims.zeros_like(x) if tx is None else tx, idx, tv, axis=axis)
 
 
 TAKE_ALONG_AXIS: OpDef = defop(
@@ -187,7 +189,9 @@ TAKE_ALONG_AXIS: OpDef = defop(
     infer=_take_along_infer,
     impl=_take_along_impl,
     vjps=(
-        lambda g, out, x, idx, *, axis: apply(ADD_ALONG_AXIS, _zeros_like(x), idx, g, axis=axis),
+        lambda g, out, x, idx, *, axis: apply(
+            ADD_ALONG_AXIS, prims.zeros_like(x), idx, g, axis=axis
+        ),
         None,
     ),
     jvp=lambda ts, out, x, idx, *, axis: (
@@ -236,8 +240,6 @@ def _known_values(idx: Any) -> np.ndarray | None:
     if is_tensor(idx):
         return np.asarray(idx.numpy())
     if isinstance(idx, Node) and idx.op.name == "constant":
-        from graphjit.ops.leaves import constant_value
-
         return constant_value(idx)
     return None
 
@@ -269,8 +271,6 @@ def take(a: Any, indices: Any, axis: Any = None, *, dim: Any = None) -> Any:
     a = lift(a)
     idx = _index_node(indices, "take")
     if axis is None:
-        from graphjit.ops.shape import reshape
-
         if a.ndim != 1:
             a = reshape(a, (-1,))
         axis = 0
@@ -303,8 +303,6 @@ def take_along_axis(arr: Any, indices: Any, axis: Any = None, *, dim: Any = None
     arr = lift(arr)
     idx = _index_node(indices, "take_along_axis")
     if axis is None:
-        from graphjit.ops.shape import reshape
-
         arr = arr if arr.ndim == 1 else reshape(arr, (-1,))
         axis = 0
     if arr.ndim == 0:
@@ -424,8 +422,6 @@ def _front(items: list[tuple[str, Any]]) -> bool:
 
 def _apply_mask(x: Any, items: list[tuple[str, Any]]) -> tuple[Any, list[tuple[str, Any]]]:
     """Replace a boolean mask item by the positions of its true elements (one array item)."""
-    from graphjit.ops.shape import reshape
-
     axis = 0
     for i, (k, v) in enumerate(items):
         if k != "mask":
@@ -478,9 +474,6 @@ def _basic_plan(shape: tuple[int, ...], index: Any) -> tuple[tuple[OpDef, dict[s
     """The ops ``x[index]`` applies to an eager tensor of ``shape`` for a basic index: one
     slice_axes, one squeeze (the int axes) and one expand_dims (the new axes), each left out when
     it does nothing. The same ops as :func:`getitem`'s general path, in fewer tape entries."""
-    from graphjit.ops.base import OPS
-    from graphjit.ops.joining import FULL, _canonical
-
     items = _expand([_classify(i) for i in index], len(shape))
     slices: list[Any] = []
     ints: list[int] = []
@@ -494,13 +487,13 @@ def _basic_plan(shape: tuple[int, ...], index: Any) -> tuple[tuple[OpDef, dict[s
         axis, d = len(slices), shape[len(slices)]
         if k == "slice":
             start, stop, step = v
-            slices.append(_canonical((start, stop, 1 if step is None else step), d))
+            slices.append(canonical_slice((start, stop, 1 if step is None else step), d))
             pos += 1
         else:
             slices.append(_int_as_slice(v, d, axis))
             ints.append(axis)
     plan: list[tuple[OpDef, dict[str, Any]]] = []
-    if any(t != FULL for t in slices):
+    if any(t != FULL_SLICE for t in slices):
         plan.append((OPS["slice_axes"], {"slices": tuple(slices)}))
     if ints:
         plan.append((OPS["squeeze"], {"axes": tuple(ints)}))
@@ -541,9 +534,6 @@ def getitem(x: Any, index: Any) -> Any:
     integer array (its dims replace the indexed axis, or come first when the advanced indices are
     not adjacent), and boolean masks known when the graph is built. An int index past a fixed dim
     raises IndexError now; past a dim known only at call time, when the graph runs."""
-    from graphjit.ops.joining import slice_axes
-    from graphjit.ops.shape import expand_dims, squeeze, transpose
-
     if is_tensor(x):
         out = _eager_basic_getitem(x, index)
         if out is not None:

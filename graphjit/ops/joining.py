@@ -1,7 +1,7 @@
 """Strided slices and joining: ``slice_axes`` (with ``flip`` and ``split`` built on it),
 ``concatenate``/``stack`` and constant ``pad``.
 
-Conventions (those of :mod:`graphjit.ops.shape`, whose private helpers this module shares):
+Conventions (those of :mod:`graphjit.ops.shape`):
 
 * ``slice_axes`` holds one ``(start, stop, step)`` triple per axis with python slice semantics,
   resolved against the call-time size. Triples on static dims are stored resolved, so equal slices
@@ -22,32 +22,34 @@ from typing import Any
 
 import numpy as np
 
-from graphjit.ir import Dim, Node, TensorType, as_dtype, format_shape
-from graphjit.ops.base import OpDef, apply, defop, is_tensor, lift
-from graphjit.ops.shape import (
-    _axis_arg,
-    _exactly,
-    _fresh,
-    _int_tuple,
-    _is_static,
-    _scalar_fill,
-    expand_dims,
-    zeros_like,
+from graphjit.dtypes import as_dtype
+from graphjit.ir import Dim, Node, TensorType, format_shape
+from graphjit.ops.dispatch import apply, is_tensor, lift
+from graphjit.ops.prims import exactly_shaped, expand_dims, zeros_like
+from graphjit.ops.registry import OpDef, binds, defop
+from graphjit.ops.shape_rules import (
+    FULL_SLICE,
+    Triple,
+    axis_or_dim,
+    canonical_slice,
+    fresh_copy,
+    int_tuple,
+    is_static_dim,
+    normalize_axes,
+    normalize_axis,
+    same_dim,
+    scalar_fill,
+    slice_triple,
 )
-from graphjit.ops.shapes import normalize_axes, normalize_axis, same_dim
 
 __all__ = ["concatenate", "stack", "split", "flip", "pad", "slice_axes"]
-
-# A slice triple: (start, stop, step), python-slice semantics; step is never 0 or None once stored.
-Triple = tuple[Any, Any, Any]
-FULL: Triple = (None, None, 1)
 
 
 def _merge(a: Dim, b: Dim) -> Dim:
     """Two dims that must agree: the more specific of them."""
-    if _is_static(a):
+    if is_static_dim(a):
         return a
-    if _is_static(b):
+    if is_static_dim(b):
         return b
     return a if a is not None else b
 
@@ -56,50 +58,10 @@ def _merge(a: Dim, b: Dim) -> Dim:
 # strided slices
 
 
-def _triple(s: Any, name: str) -> Triple:
-    """A user slice (slice object, (start, stop, step) or None) as a checked triple."""
-    if s is None:
-        return FULL
-    if isinstance(s, slice):
-        raw = (s.start, s.stop, s.step)
-    elif isinstance(s, (tuple, list)) and len(s) == 3:
-        raw = tuple(s)
-    else:
-        raise TypeError(f"{name}: expected a slice or a (start, stop, step) triple, got {s!r}")
-    out: list[int | None] = []
-    for v in raw:
-        if v is None:
-            out.append(None)
-        elif isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
-            out.append(int(v))
-        else:
-            raise TypeError(f"{name}: slice bounds and steps must be ints or None, got {s!r}")
-    if out[2] == 0:
-        raise ValueError(f"{name}: slice step cannot be zero")
-    return (out[0], out[1], 1 if out[2] is None else out[2])
-
-
-def _canonical(t: Triple, n: Dim) -> Triple:
-    """One spelling per slice: resolved against a static size, so equal slices hash equal."""
-    start, stop, step = t
-    if _is_static(n):
-        r = range(*slice(start, stop, step).indices(n))  # type: ignore[arg-type]
-        if len(r) == 0:
-            return (0, 0, 1)
-        if r == range(n):  # type: ignore[arg-type]
-            return FULL
-        last = r[-1]
-        end = last + 1 if step > 0 else (last - 1 if last >= 1 else None)
-        return (r[0], end, r.step)
-    if step > 0 and start == 0:
-        start = None
-    return (start, stop, step)
-
-
 def _sliced_dim(d: Dim, t: Triple) -> Dim:
-    if t == FULL:
+    if t == FULL_SLICE:
         return d
-    if _is_static(d):
+    if is_static_dim(d):
         return len(range(*slice(*t).indices(d)))  # type: ignore[arg-type]
     start, stop, step = t
     if step > 0 and stop is not None and stop >= 0 and (start or 0) >= 0 and stop <= (start or 0):
@@ -114,7 +76,7 @@ def _check_slices(x: TensorType, slices: Any) -> tuple[Triple, ...]:
             f"{format_shape(x.shape)}, got {slices!r}"
         )
     for s in slices:
-        if _triple(s, "slice_axes") != s:
+        if slice_triple(s, "slice_axes") != s:
             raise ValueError(f"slice_axes: {s!r} is not a normalised (start, stop, step) triple")
     return slices
 
@@ -150,7 +112,7 @@ def _slice_grad_impl(g: np.ndarray, x: np.ndarray, *, slices: tuple[Triple, ...]
 SLICE_AXES: OpDef = defop(
     "slice_axes",
     infer=_slice_axes_infer,
-    impl=lambda x, slices: _fresh(x[_index(slices)]),
+    impl=lambda x, slices: fresh_copy(x[_index(slices)]),
     vjps=(lambda g, out, x, slices: apply(SLICE_AXES_GRAD, g, x, slices=slices),),
     jvp=lambda tangents, out, x, slices: (
         None if tangents[0] is None else apply(SLICE_AXES, tangents[0], slices=slices)
@@ -164,7 +126,7 @@ SLICE_AXES_GRAD: OpDef = defop(
     infer=_slice_grad_infer,
     impl=_slice_grad_impl,
     vjps=(
-        lambda ct, out, g, x, slices: _exactly(apply(SLICE_AXES, ct, slices=slices), g),
+        lambda ct, out, g, x, slices: exactly_shaped(apply(SLICE_AXES, ct, slices=slices), g),
         None,
     ),
     jvp=lambda tangents, out, g, x, slices: (
@@ -199,20 +161,20 @@ def _concatenate_infer(*xs: TensorType, axis: int) -> TensorType:
             )
         dims = [d if k == axis else _merge(d, e) for k, (d, e) in enumerate(zip(dims, x.shape))]
     along = [x.shape[axis] for x in xs]
-    dims[axis] = sum(along) if all(_is_static(d) for d in along) else None  # type: ignore[arg-type]
+    dims[axis] = sum(along) if all(is_static_dim(d) for d in along) else None  # type: ignore[arg-type]
     return TensorType(tuple(dims), first.dtype)
 
 
 def _concatenate_vjp(g: Any, out: Any, *xs: Any, axis: int) -> tuple:
     along = [x.shape[axis] for x in xs]
-    if not all(_is_static(d) for d in along):
+    if not all(is_static_dim(d) for d in along):
         return tuple(apply(CONCATENATE_PART, g, *xs, axis=axis, index=k) for k in range(len(xs)))
     grads = []
     start = 0
     for x, n in zip(xs, along):
-        slices = [FULL] * g.ndim
-        slices[axis] = _canonical((start, start + n, 1), g.shape[axis])
-        grads.append(_exactly(apply(SLICE_AXES, g, slices=tuple(slices)), x))
+        slices = [FULL_SLICE] * g.ndim
+        slices[axis] = canonical_slice((start, start + n, 1), g.shape[axis])
+        grads.append(exactly_shaped(apply(SLICE_AXES, g, slices=tuple(slices)), x))
         start += n
     return tuple(grads)
 
@@ -245,12 +207,12 @@ def _part_impl(g: np.ndarray, *xs: np.ndarray, axis: int, index: int) -> np.ndar
     start = sum(x.shape[axis] for x in xs[:index])
     idx = [slice(None)] * g.ndim
     idx[axis] = slice(start, start + xs[index].shape[axis])
-    return _fresh(g[tuple(idx)])
+    return fresh_copy(g[tuple(idx)])
 
 
 def _part_vjp(ct: Any, out: Any, g: Any, *xs: Any, axis: int, index: int) -> tuple:
     parts = [ct if k == index else zeros_like(x, dtype=ct.dtype) for k, x in enumerate(xs)]
-    return (_exactly(apply(CONCATENATE, *parts, axis=axis), g), *([None] * len(xs)))
+    return (exactly_shaped(apply(CONCATENATE, *parts, axis=axis), g), *([None] * len(xs)))
 
 
 def _part_jvp(tangents: Any, out: Any, g: Any, *xs: Any, axis: int, index: int) -> Any:
@@ -287,15 +249,15 @@ def _pad_infer(
             f"pad: pad_width must hold one (before, after) pair of ints >= 0 per axis of shape "
             f"{format_shape(x.shape)}, got {pad_width!r}"
         )
-    dims = tuple(d + b + a if _is_static(d) else None for d, (b, a) in zip(x.shape, pad_width))  # type: ignore[operator]
+    dims = tuple(d + b + a if is_static_dim(d) else None for d, (b, a) in zip(x.shape, pad_width))  # type: ignore[operator]
     return TensorType(dims, x.dtype)
 
 
 def _pad_vjp(g: Any, out: Any, x: Any, *, pad_width: Any, constant_value: Any) -> Any:
     slices = tuple(
-        _canonical((b, -a if a else None, 1), d) for (b, a), d in zip(pad_width, g.shape)
+        canonical_slice((b, -a if a else None, 1), d) for (b, a), d in zip(pad_width, g.shape)
     )
-    return _exactly(apply(SLICE_AXES, g, slices=slices), x)
+    return exactly_shaped(apply(SLICE_AXES, g, slices=slices), x)
 
 
 def _pad_jvp(tangents: Any, out: Any, x: Any, *, pad_width: Any, constant_value: Any) -> Any:
@@ -334,7 +296,7 @@ def concatenate(xs: Sequence[Any], axis: int = 0, *, dim: Any = None) -> Any:
     """Join arrays along an existing axis, as numpy.concatenate (``dim=`` as torch.cat).
     Inputs are promoted to one dtype."""
     items = _array_list("concatenate", xs)
-    axis = _axis_arg("concatenate", axis, dim, default=0)
+    axis = axis_or_dim("concatenate", axis, dim, default=0)
     if items[0].ndim == 0:
         raise ValueError("concatenate: 0-d arrays cannot be concatenated")
     ax = normalize_axis(axis, items[0].ndim, "concatenate")
@@ -346,7 +308,7 @@ def concatenate(xs: Sequence[Any], axis: int = 0, *, dim: Any = None) -> Any:
 def stack(xs: Sequence[Any], axis: int = 0, *, dim: Any = None) -> Any:
     """Join arrays of one shape along a new axis, as numpy.stack."""
     items = _array_list("stack", xs)
-    axis = _axis_arg("stack", axis, dim, default=0)
+    axis = axis_or_dim("stack", axis, dim, default=0)
     first = items[0]
     for i, x in enumerate(items[1:], start=1):
         if x.ndim != first.ndim or not all(same_dim(a, b) for a, b in zip(x.shape, first.shape)):
@@ -363,7 +325,7 @@ def split(x: Any, indices_or_sections: Any, axis: int = 0, *, dim: Any = None) -
     parts (the axis must have a fixed size divisible by ``n``); a sequence of indices gives the
     parts between them (python slice semantics; they work on ``None`` dims too)."""
     x = lift(x)
-    axis = _axis_arg("split", axis, dim, default=0)
+    axis = axis_or_dim("split", axis, dim, default=0)
     ax = normalize_axis(axis, x.ndim, "split")
     n = x.shape[ax]
     if isinstance(indices_or_sections, (int, np.integer)) and not isinstance(
@@ -372,7 +334,7 @@ def split(x: Any, indices_or_sections: Any, axis: int = 0, *, dim: Any = None) -
         k = int(indices_or_sections)
         if k <= 0:
             raise ValueError(f"split: the number of sections must be > 0, got {k}")
-        if not _is_static(n):
+        if not is_static_dim(n):
             raise ValueError(
                 f"split: axis {ax} of shape {format_shape(x.shape)} has no fixed size, so it "
                 f"cannot be split into {k} equal sections; give split indices instead"
@@ -384,7 +346,7 @@ def split(x: Any, indices_or_sections: Any, axis: int = 0, *, dim: Any = None) -
         step = n // k
         bounds: list[tuple[Any, Any]] = [(i * step, (i + 1) * step) for i in range(k)]
     else:
-        idx = list(_int_tuple("split", "indices", indices_or_sections))
+        idx = list(int_tuple("split", "indices", indices_or_sections))
         bounds = list(zip([0, *idx], [*idx, None]))
     parts = []
     for start, stop in bounds:
@@ -397,7 +359,7 @@ def split(x: Any, indices_or_sections: Any, axis: int = 0, *, dim: Any = None) -
 def flip(x: Any, axis: Any = None, *, dims: Any = None) -> Any:
     """Reverse the order of elements along ``axis`` (all axes when None), as numpy.flip."""
     x = lift(x)
-    axes = normalize_axes(_axis_arg("flip", axis, dims), x.ndim, "flip")
+    axes = normalize_axes(axis_or_dim("flip", axis, dims), x.ndim, "flip")
     slices: list[Any] = [None] * x.ndim
     for a in axes:
         slices[a] = (None, None, -1)
@@ -424,10 +386,11 @@ def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = 0
     pw = tuple((int(b), int(a)) for b, a in widths)
     if all(b == 0 and a == 0 for b, a in pw):
         return x
-    value = _scalar_fill("pad", constant_values, as_dtype(x.dtype))
+    value = scalar_fill("pad", constant_values, as_dtype(x.dtype))
     return apply(PAD, x, pad_width=pw, constant_value=value)
 
 
+@binds(SLICE_AXES)
 def slice_axes(x: Any, slices: Sequence[Any]) -> Any:
     """``x[s0, s1, ...]`` for basic slices: ``slices`` holds, per leading axis, a ``slice``, a
     ``(start, stop, step)`` triple or None (the whole axis); missing trailing axes are whole.
@@ -439,7 +402,7 @@ def slice_axes(x: Any, slices: Sequence[Any]) -> Any:
             f"slice_axes: {len(items)} slices for an array of shape {format_shape(x.shape)}"
         )
     items += [None] * (x.ndim - len(items))
-    canon = tuple(_canonical(_triple(s, "slice_axes"), d) for s, d in zip(items, x.shape))
-    if all(t == FULL for t in canon):
+    canon = tuple(canonical_slice(slice_triple(s, "slice_axes"), d) for s, d in zip(items, x.shape))
+    if all(t == FULL_SLICE for t in canon):
         return x
     return apply(SLICE_AXES, x, slices=canon)

@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 
 from graphjit import ir
-from graphjit.ir import Node, TensorType, as_dtype
-from graphjit.ops.base import defop, result_dtype
+from graphjit.dtypes import as_array, as_dtype, result_dtype
+from graphjit.ir import Node, TensorType
+from graphjit.ops.registry import defop
 
 
 def _no_infer(*types: TensorType, **attrs: Any) -> TensorType:
@@ -97,14 +98,10 @@ class _Frozen:
 
 def constant(value: Any, dtype: Any = None, name: str | None = None) -> Node:
     """A constant node holding a read-only copy of ``value``. Equal constants are the same node."""
-    from graphjit.ops.base import _as_array, is_tensor
-
     if isinstance(value, Node):
         raise TypeError("gj.constant takes a value, not a graph node")
-    if is_tensor(value):
-        value = value.numpy()
     dt = as_dtype(dtype) if dtype is not None else None
-    arr = _as_array(value, dt)
+    arr = as_array(value, dt)  # an eager tensor converts through its __array__
     arr = np.array(arr, dtype=arr.dtype, order="C", copy=True)
     arr.flags.writeable = False
     digest = hashlib.blake2b(arr.tobytes(), digest_size=16).digest()
@@ -165,9 +162,7 @@ class Variable(Node):
 
 def variable(value: Any, name: str | None = None, dtype: Any = None) -> Variable:
     """Persistent state initialised with a copy of ``value``."""
-    from graphjit.ops.base import _as_array
-
-    arr = _as_array(value, as_dtype(dtype) if dtype is not None else None)
+    arr = as_array(value, as_dtype(dtype) if dtype is not None else None)
     arr = np.array(arr, dtype=result_dtype([arr]), order="C", copy=True)
     return variable_from_storage(Storage(arr), name)
 

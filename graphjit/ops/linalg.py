@@ -21,8 +21,10 @@ from typing import Any
 import numpy as np
 
 from graphjit.ir import Dim, Node, TensorType, format_shape
-from graphjit.ops.base import OpDef, apply, defop, is_tensor, lift, sum_tangents, write_out
-from graphjit.ops.shapes import broadcast_dims, broadcast_shapes, normalize_axis, same_dim
+from graphjit.ops.dispatch import apply, is_tensor, lift, write_out
+from graphjit.ops.prims import broadcast_like, expand_dims, multiply, reshape, squeeze, swapaxes
+from graphjit.ops.registry import OpDef, defop, sum_tangents
+from graphjit.ops.shape_rules import broadcast_dims, broadcast_shapes, normalize_axis, same_dim
 
 __all__ = ["matmul", "dot", "outer", "tensordot", "einsum"]
 
@@ -68,8 +70,6 @@ def _matmul_impl(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _as_matrices(g: Any, a: Any, b: Any) -> tuple[Any, Any, Any]:
     """``g``, ``a`` and ``b`` with the dims that matmul adds to 1-D operands put back."""
-    from graphjit.ops.shape import expand_dims
-
     if b.ndim == 1:
         g, b = expand_dims(g, -1), expand_dims(b, -1)
     if a.ndim == 1:
@@ -78,8 +78,6 @@ def _as_matrices(g: Any, a: Any, b: Any) -> tuple[Any, Any, Any]:
 
 
 def _matmul_vjp_a(g: Any, out: Any, a: Any, b: Any) -> Any:
-    from graphjit.ops.shape import squeeze, swapaxes
-
     if a.ndim == 1 and b.ndim == 1:
         return g * b
     g2, _, b2 = _as_matrices(g, a, b)
@@ -88,8 +86,6 @@ def _matmul_vjp_a(g: Any, out: Any, a: Any, b: Any) -> Any:
 
 
 def _matmul_vjp_b(g: Any, out: Any, a: Any, b: Any) -> Any:
-    from graphjit.ops.shape import squeeze, swapaxes
-
     if a.ndim == 1 and b.ndim == 1:
         return g * a
     g2, a2, _ = _as_matrices(g, a, b)
@@ -259,8 +255,6 @@ def _einsum_term(terms: Sequence[str], operands: Sequence[Any], out: str) -> Any
 
 
 def _einsum_vjp(g: Any, out: Any, *operands: Any, subscripts: str) -> tuple[Any, ...]:
-    from graphjit.ops.shape import broadcast_like, expand_dims
-
     terms, rhs = _parse(subscripts)
     grads = []
     for i, x in enumerate(operands):
@@ -331,8 +325,6 @@ def dot(a: Any, b: Any) -> Any:
     1-D or 2-D ``b``, and otherwise the sum over ``a``'s last axis and ``b``'s second-to-last."""
     na, nb = _ndim(a), _ndim(b)
     if na == 0 or nb == 0:
-        from graphjit.ops.elementwise import multiply
-
         return multiply(a, b)
     if nb <= 2:
         return matmul(a, b)
@@ -341,9 +333,6 @@ def dot(a: Any, b: Any) -> Any:
 
 def outer(a: Any, b: Any) -> Any:
     """Outer product of the flattened inputs, as numpy.outer: ``out[i, j] = a[i] * b[j]``."""
-    from graphjit.ops.elementwise import multiply
-    from graphjit.ops.shape import expand_dims, reshape
-
     a, b = lift(a), lift(b)
     a = a if a.ndim == 1 else reshape(a, (-1,))
     b = b if b.ndim == 1 else reshape(b, (-1,))

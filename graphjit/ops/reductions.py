@@ -1,6 +1,6 @@
 """Reductions: sum, prod, max, min, argmax, argmin, size_of; and mean, var, std composed from them.
-The softmax family (logsumexp, softmax, log_softmax) lives in :mod:`graphjit.ops.normalize`, which
-shares this module's private helpers.
+The softmax family (logsumexp, softmax, log_softmax) lives in
+:mod:`graphjit.ops.softmax_family`; both take their axis rules from :mod:`graphjit.ops.shape_rules`.
 
 Every reduction op takes ``axes`` (a sorted tuple of distinct non-negative axes; the public
 functions normalise numpy's ``axis``: int, tuple, negative or None) and ``keepdims``. The public
@@ -28,11 +28,20 @@ from typing import Any
 
 import numpy as np
 
-from graphjit.ir import TensorType, as_dtype, is_float
-from graphjit.ops.base import OpDef, apply, defop, lift, zero_jvp, zero_vjp
-from graphjit.ops.elementwise import astype, equal, maximum, sqrt, where
-from graphjit.ops.shape import broadcast_like, expand_dims
-from graphjit.ops.shapes import normalize_axes, normalize_axis
+from graphjit.dtypes import as_dtype, is_float
+from graphjit.ir import TensorType
+from graphjit.ops.dispatch import apply, astype, lift
+from graphjit.ops.prims import broadcast_like, equal, expand_reduced, maximum, sqrt, where
+from graphjit.ops.registry import OpDef, binds, defop, zero_jvp, zero_vjp
+from graphjit.ops.shape_rules import (
+    axis_or_dim,
+    check_axes,
+    keepdims_arg,
+    normalize_axes,
+    normalize_axis,
+    reduced_shape,
+    reduction_axes,
+)
 
 __all__ = [
     "sum",
@@ -52,27 +61,6 @@ __all__ = [
 # shape rules
 
 
-def _check_axes(name: str, x: TensorType, axes: Any) -> tuple[int, ...]:
-    ok = (
-        isinstance(axes, tuple)
-        and all(isinstance(a, int) and not isinstance(a, bool) for a in axes)
-        and list(axes) == sorted(set(axes))
-        and all(0 <= a < x.ndim for a in axes)
-    )
-    if not ok:
-        raise ValueError(
-            f"{name}: axes must be a sorted tuple of distinct axes of an array of {x.ndim} dims, "
-            f"got {axes!r}"
-        )
-    return tuple(axes)
-
-
-def _reduced_shape(shape: tuple[Any, ...], axes: tuple[int, ...], keepdims: bool) -> tuple:
-    if keepdims:
-        return tuple(1 if i in axes else d for i, d in enumerate(shape))
-    return tuple(d for i, d in enumerate(shape) if i not in axes)
-
-
 def _accumulator(dtype: str) -> str:
     """numpy's result dtype for sum/prod: bool and ints accumulate in int64."""
     return dtype if is_float(dtype) else "int64"
@@ -80,24 +68,14 @@ def _accumulator(dtype: str) -> str:
 
 def _reduce_infer(name: str, dtype_rule: Any) -> Any:
     def infer(x: TensorType, *, axes: tuple[int, ...], keepdims: bool) -> TensorType:
-        _check_axes(name, x, axes)
-        return TensorType(_reduced_shape(x.shape, axes, keepdims), dtype_rule(x.dtype))
+        check_axes(name, x, axes)
+        return TensorType(reduced_shape(x.shape, axes, keepdims), dtype_rule(x.dtype))
 
     return infer
 
 
 def _same_dtype(dtype: str) -> str:
     return dtype
-
-
-def _float_infer(name: str) -> Any:
-    def infer(x: TensorType, *, axes: tuple[int, ...], keepdims: bool) -> TensorType:
-        if not is_float(x.dtype):
-            raise TypeError(f"{name}: expected a float input, got {x.dtype}")
-        _check_axes(name, x, axes)
-        return TensorType(_reduced_shape(x.shape, axes, keepdims), x.dtype)
-
-    return infer
 
 
 # --------------------------------------------------------------------------------------------------
@@ -108,11 +86,6 @@ def _is_float(x: Any) -> bool:
     return is_float(as_dtype(x.dtype))
 
 
-def _kept(g: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
-    """``g`` with the reduced axes back as size-1 dims (so it broadcasts against the input)."""
-    return g if keepdims or not axes else expand_dims(g, axes)
-
-
 def _sum_op(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     return apply(SUM, x, axes=axes, keepdims=keepdims)
 
@@ -120,7 +93,7 @@ def _sum_op(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
 def _sum_vjp(g: Any, out: Any, x: Any, *, axes: tuple[int, ...], keepdims: bool) -> tuple:
     if not _is_float(x):
         return (None,)
-    return (broadcast_like(_kept(g, axes, keepdims), x),)
+    return (broadcast_like(expand_reduced(g, axes, keepdims), x),)
 
 
 def _sum_jvp(tangents: Any, out: Any, x: Any, *, axes: tuple[int, ...], keepdims: bool) -> Any:
@@ -146,13 +119,13 @@ def _prod_partials(x: Any, out: Any, axes: tuple[int, ...], keepdims: bool) -> A
         nonzero_prod,
         where(equal(n_zeros, 2), nonzero_prod * (zeros_sum - x), 0.0),
     )
-    return where(is_zero, at_zero, _kept(out, axes, keepdims) / safe)
+    return where(is_zero, at_zero, expand_reduced(out, axes, keepdims) / safe)
 
 
 def _prod_vjp(g: Any, out: Any, x: Any, *, axes: tuple[int, ...], keepdims: bool) -> tuple:
     if not _is_float(x):
         return (None,)
-    return (_kept(g, axes, keepdims) * _prod_partials(x, out, axes, keepdims),)
+    return (expand_reduced(g, axes, keepdims) * _prod_partials(x, out, axes, keepdims),)
 
 
 def _prod_jvp(tangents: Any, out: Any, x: Any, *, axes: tuple[int, ...], keepdims: bool) -> Any:
@@ -164,14 +137,14 @@ def _prod_jvp(tangents: Any, out: Any, x: Any, *, axes: tuple[int, ...], keepdim
 
 def _extremum_share(x: Any, out: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     """1/(number of ties) where x attains the slice's max (or min), 0 elsewhere."""
-    hit = equal(x, _kept(out, axes, keepdims)).astype(x.dtype)
+    hit = equal(x, expand_reduced(out, axes, keepdims)).astype(x.dtype)
     return hit / _sum_op(hit, axes, True)
 
 
 def _extremum_vjp(g: Any, out: Any, x: Any, *, axes: tuple[int, ...], keepdims: bool) -> tuple:
     if not _is_float(x):
         return (None,)
-    return (_kept(g, axes, keepdims) * _extremum_share(x, out, axes, keepdims),)
+    return (expand_reduced(g, axes, keepdims) * _extremum_share(x, out, axes, keepdims),)
 
 
 def _extremum_jvp(tangents: Any, out: Any, x: Any, *, axes: tuple[int, ...], keepdims: bool) -> Any:
@@ -210,7 +183,7 @@ def _arg_infer(name: str) -> Any:
         else:
             if not isinstance(axis, int) or not 0 <= axis < x.ndim:
                 raise ValueError(f"{name}: axis {axis!r} is out of range for {x.ndim} dims")
-            shape = _reduced_shape(x.shape, (axis,), keepdims)
+            shape = reduced_shape(x.shape, (axis,), keepdims)
         return TensorType(shape, "int64")
 
     return infer
@@ -225,7 +198,7 @@ def _argmin_impl(x: np.ndarray, *, axis: int | None, keepdims: bool) -> np.ndarr
 
 
 def _size_of_infer(x: TensorType, *, axes: tuple[int, ...], dtype: str) -> TensorType:
-    _check_axes("size_of", x, axes)
+    check_axes("size_of", x, axes)
     return TensorType((), dtype)
 
 
@@ -312,24 +285,11 @@ SIZE_OF: OpDef = defop(
 # public functions
 
 
-def _axis_arg(name: str, axis: Any, dim: Any) -> Any:
-    if dim is not None:
-        if axis is not None:
-            raise TypeError(f"{name}: give axis or dim, not both")
-        return dim
-    return axis
-
-
-def _keepdims_arg(keepdims: Any, keepdim: Any) -> bool:
-    return bool(keepdims if keepdim is None else keepdim)
-
-
 def _prepare(
     name: str, x: Any, axis: Any, dim: Any, keepdims: Any, keepdim: Any
 ) -> tuple[Any, tuple[int, ...], bool]:
     x = lift(x)
-    axes = normalize_axes(_axis_arg(name, axis, dim), x.ndim, name)
-    return x, axes, _keepdims_arg(keepdims, keepdim)
+    return (x, *reduction_axes(name, x, axis, dim, keepdims, keepdim))
 
 
 def _as_float(x: Any, dtype: Any) -> Any:
@@ -346,6 +306,7 @@ def _count(x: Any, axes: tuple[int, ...], dtype: str) -> Any:
     return apply(SIZE_OF, x, axes=axes, dtype=dtype)
 
 
+@binds(SUM)
 def sum(
     x: Any,
     axis: Any = None,
@@ -485,12 +446,12 @@ def std(
 
 def _arg_reduce(op: OpDef, x: Any, axis: Any, dim: Any, keepdims: Any, keepdim: Any) -> Any:
     x = lift(x)
-    axis = _axis_arg(op.name, axis, dim)
+    axis = axis_or_dim(op.name, axis, dim)
     if axis is not None:
         if isinstance(axis, (tuple, list)):
             raise TypeError(f"{op.name}: axis must be an int or None, got {axis!r}")
         axis = normalize_axis(axis, x.ndim, op.name)
-    return apply(op, x, axis=axis, keepdims=_keepdims_arg(keepdims, keepdim))
+    return apply(op, x, axis=axis, keepdims=keepdims_arg(keepdims, keepdim))
 
 
 def argmax(

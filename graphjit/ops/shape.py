@@ -22,10 +22,21 @@ from typing import Any
 
 import numpy as np
 
-from graphjit.ir import Dim, Node, TensorType, as_dtype, format_shape
-from graphjit.ops.base import OpDef, apply, defop, is_tensor, lift, zero_jvp, zero_vjp
-from graphjit.ops.elementwise import astype
-from graphjit.ops.shapes import normalize_axes, normalize_axis, same_dim
+from graphjit.dtypes import as_dtype
+from graphjit.ir import Dim, Node, TensorType, format_shape
+from graphjit.ops import prims
+from graphjit.ops.dispatch import apply, astype, is_tensor, lift
+from graphjit.ops.registry import OpDef, binds, defop, zero_jvp, zero_vjp
+from graphjit.ops.shape_rules import (
+    axis_or_dim,
+    fresh_copy,
+    int_tuple,
+    is_static_dim,
+    normalize_axes,
+    normalize_axis,
+    same_dim,
+    scalar_fill,
+)
 
 __all__ = [
     "reshape",
@@ -43,34 +54,16 @@ __all__ = [
 ]
 
 
-def _fresh(a: Any) -> np.ndarray:
-    return np.array(a, copy=True)
-
-
-def _is_static(d: Dim) -> bool:
-    return isinstance(d, int)
-
-
-def _exactly(c: Any, x: Any) -> Any:
-    """``c`` with exactly ``x``'s static shape (a cotangent may know a size that ``x`` leaves as
-    None, or the other way round; the call-time sizes agree)."""
-    if tuple(c.shape) == tuple(x.shape):
-        return c
-    return reshape_like(c, x)
-
-
 def _sum_to(g: Any, x: Any) -> Any:
     """The cotangent of ``x`` from ``g`` of a shape ``x`` broadcast to: sum the leading axes and
     the axes where ``x`` has a static 1."""
-    from graphjit.ops.reductions import sum as reduce_sum
-
     lead = g.ndim - x.ndim
     if lead:
-        g = reduce_sum(g, tuple(range(lead)))
+        g = prims.sum(g, tuple(range(lead)))
     ones = tuple(i for i, (d, gd) in enumerate(zip(x.shape, g.shape)) if d == 1 and gd != 1)
     if ones:
-        g = reduce_sum(g, ones, keepdims=True)
-    return _exactly(g, x)
+        g = prims.sum(g, ones, keepdims=True)
+    return prims.exactly_shaped(g, x)
 
 
 def _check_perm(name: str, axes: Any, ndim: int) -> tuple[int, ...]:
@@ -113,7 +106,7 @@ def _reshape_dims(src: tuple[Dim, ...], shape: tuple[int, ...]) -> tuple[Dim, ..
         raise fail("only one dim can be -1")
     known = math.prod(d for d in shape if d != -1)
     out: list[Dim] = list(shape)
-    if all(_is_static(d) for d in src):
+    if all(is_static_dim(d) for d in src):
         size = math.prod(src)  # type: ignore[arg-type]
         if unknown:
             if known == 0 or size % known:
@@ -127,7 +120,7 @@ def _reshape_dims(src: tuple[Dim, ...], shape: tuple[int, ...]) -> tuple[Dim, ..
             raise fail("-1 is ambiguous next to a zero-size dim")
         out[unknown[0]] = None
         return tuple(out)
-    fixed = math.prod(d for d in src if _is_static(d))  # type: ignore[misc]
+    fixed = math.prod(d for d in src if is_static_dim(d))  # type: ignore[misc]
     if fixed and known % fixed:
         raise fail(f"its size is a multiple of {fixed}, {known} is not")
     return tuple(out)
@@ -138,7 +131,7 @@ def _reshape_infer(x: TensorType, *, shape: tuple[int, ...]) -> TensorType:
 
 
 def _reshape_impl(x: np.ndarray, *, shape: tuple[int, ...]) -> np.ndarray:
-    return _fresh(np.reshape(x, shape))
+    return fresh_copy(np.reshape(x, shape))
 
 
 def _reshape_jvp(tangents: Any, out: Any, x: Any, *, shape: tuple[int, ...]) -> Any:
@@ -168,7 +161,7 @@ def _reshape_like_infer(x: TensorType, ref: TensorType) -> TensorType:
 
 
 def _reshape_like_impl(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    return _fresh(np.reshape(x, ref.shape))
+    return fresh_copy(np.reshape(x, ref.shape))
 
 
 RESHAPE_LIKE: OpDef = defop(
@@ -197,7 +190,7 @@ def _transpose_infer(x: TensorType, *, axes: tuple[int, ...]) -> TensorType:
 TRANSPOSE: OpDef = defop(
     "transpose",
     infer=_transpose_infer,
-    impl=lambda x, axes: _fresh(np.transpose(x, axes)),
+    impl=lambda x, axes: fresh_copy(np.transpose(x, axes)),
     vjps=(lambda g, out, x, axes: apply(TRANSPOSE, g, axes=tuple(np.argsort(axes).tolist())),),
     jvp=lambda tangents, out, x, axes: (
         None if tangents[0] is None else apply(TRANSPOSE, tangents[0], axes=axes)
@@ -218,7 +211,7 @@ def _expand_dims_infer(x: TensorType, *, axes: tuple[int, ...]) -> TensorType:
 EXPAND_DIMS: OpDef = defop(
     "expand_dims",
     infer=_expand_dims_infer,
-    impl=lambda x, axes: _fresh(np.expand_dims(x, axes)),
+    impl=lambda x, axes: fresh_copy(np.expand_dims(x, axes)),
     vjps=(lambda g, out, x, axes: apply(SQUEEZE, g, axes=axes),),
     jvp=lambda tangents, out, x, axes: (
         None if tangents[0] is None else apply(EXPAND_DIMS, tangents[0], axes=axes)
@@ -233,7 +226,7 @@ def _squeeze_infer(x: TensorType, *, axes: tuple[int, ...]) -> TensorType:
     _check_sorted_axes("squeeze", axes, x.ndim)
     for a in axes:
         d = x.shape[a]
-        if _is_static(d) and d != 1:
+        if is_static_dim(d) and d != 1:
             raise ValueError(
                 f"squeeze: cannot squeeze axis {a} of shape {format_shape(x.shape)}: its size is "
                 f"{d}, not 1"
@@ -250,7 +243,7 @@ def _squeeze_vjp(g: Any, out: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
 SQUEEZE: OpDef = defop(
     "squeeze",
     infer=_squeeze_infer,
-    impl=lambda x, axes: _fresh(np.squeeze(x, axis=axes)),
+    impl=lambda x, axes: fresh_copy(np.squeeze(x, axis=axes)),
     vjps=(_squeeze_vjp,),
     jvp=lambda tangents, out, x, axes: (
         None if tangents[0] is None else apply(SQUEEZE, tangents[0], axes=axes)
@@ -279,7 +272,7 @@ def _broadcast_to_dims(src: tuple[Dim, ...], target: tuple[Dim, ...]) -> tuple[D
         raise fail("the new shape has fewer dims")
     out: list[Dim] = []
     for i, t in enumerate(target[:lead]):
-        if not _is_static(t) or t < 0:  # type: ignore[operator]
+        if not is_static_dim(t) or t < 0:  # type: ignore[operator]
             raise fail(f"new leading axis {i} needs a size >= 0, got {t!r}")
         out.append(t)
     for i, (d, t) in enumerate(zip(src, target[lead:]), start=lead):
@@ -287,8 +280,8 @@ def _broadcast_to_dims(src: tuple[Dim, ...], target: tuple[Dim, ...]) -> tuple[D
             if not (t is None or d is None or d == t):
                 raise fail(f"axis {i} is {d!r} in the input, not {t!r}")
             out.append(d if t is None else t)
-        elif _is_static(t) and t >= 0:
-            if _is_static(d) and d not in (1, t):
+        elif is_static_dim(t) and t >= 0:
+            if is_static_dim(d) and d not in (1, t):
                 raise fail(f"axis {i} has size {d}, which is neither 1 nor {t}")
             out.append(t)
         else:
@@ -302,8 +295,8 @@ def _broadcast_to_infer(x: TensorType, *, shape: tuple[Dim, ...]) -> TensorType:
 
 def _broadcast_to_impl(x: np.ndarray, *, shape: tuple[Dim, ...]) -> np.ndarray:
     lead = len(shape) - x.ndim
-    target = tuple(t if _is_static(t) else x.shape[i - lead] for i, t in enumerate(shape))
-    return _fresh(np.broadcast_to(x, target))  # type: ignore[arg-type]
+    target = tuple(t if is_static_dim(t) else x.shape[i - lead] for i, t in enumerate(shape))
+    return fresh_copy(np.broadcast_to(x, target))  # type: ignore[arg-type]
 
 
 BROADCAST_TO: OpDef = defop(
@@ -336,7 +329,7 @@ def _broadcast_like_infer(x: TensorType, ref: TensorType) -> TensorType:
 BROADCAST_LIKE: OpDef = defop(
     "broadcast_like",
     infer=_broadcast_like_infer,
-    impl=lambda x, ref: _fresh(np.broadcast_to(x, ref.shape)),
+    impl=lambda x, ref: fresh_copy(np.broadcast_to(x, ref.shape)),
     vjps=(lambda g, out, x, ref: _sum_to(g, x), None),
     jvp=lambda tangents, out, x, ref: (
         None if tangents[0] is None else broadcast_like(tangents[0], ref)
@@ -371,32 +364,10 @@ FULL_LIKE: OpDef = defop(
 # public functions
 
 
-def _axis_arg(name: str, axis: Any, dim: Any, default: Any = None) -> Any:
-    if dim is not None:
-        if axis is not None and axis is not default:
-            raise TypeError(f"{name}: give axis or dim, not both")
-        return dim
-    return axis
-
-
-def _int_tuple(name: str, what: str, value: Any) -> tuple[int, ...]:
-    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
-        return (int(value),)
-    try:
-        items = tuple(value)
-    except TypeError:
-        raise TypeError(
-            f"{name}: {what} must be an int or a sequence of ints, got {value!r}"
-        ) from None
-    for v in items:
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
-            raise TypeError(f"{name}: {what} must hold ints, got {value!r}")
-    return tuple(int(v) for v in items)
-
-
 _EAGER_RESHAPES: dict[tuple[Any, Any], tuple[int, ...] | None] = {}  # None: x unchanged
 
 
+@binds(RESHAPE)
 def reshape(x: Any, shape: Any) -> Any:
     """``x`` with a new shape (row-major), as numpy.reshape. One dim may be -1; when ``x`` has a
     ``None`` dim the -1 becomes a ``None`` dim, and the sizes are checked at call time."""
@@ -423,13 +394,14 @@ def _reshape_checked(x: Any, shape: Any) -> Any:
             f"reshape: None in the new shape {tuple(shape)!r}; use -1 for the one unknown dim, or "
             "reshape_like"
         )
-    shape = _int_tuple("reshape", "shape", shape)
+    shape = int_tuple("reshape", "shape", shape)
     out = _reshape_dims(tuple(x.shape), shape)
-    if out == tuple(x.shape) and sum(not _is_static(d) for d in out) <= 1:
+    if out == tuple(x.shape) and sum(not is_static_dim(d) for d in out) <= 1:
         return x
     return apply(RESHAPE, x, shape=shape)
 
 
+@binds(RESHAPE_LIKE)
 def reshape_like(x: Any, ref: Any) -> Any:
     """``x`` reshaped to the call-time shape of ``ref`` (only ``ref``'s shape is read)."""
     x, ref = lift(x), lift(ref)
@@ -438,6 +410,7 @@ def reshape_like(x: Any, ref: Any) -> Any:
     return apply(RESHAPE_LIKE, x, ref)
 
 
+@binds(TRANSPOSE)
 def transpose(x: Any, axes: Any = None, dim1: Any = None) -> Any:
     """Permute the axes (reverse them when ``axes`` is None), as numpy.transpose.
 
@@ -449,7 +422,7 @@ def transpose(x: Any, axes: Any = None, dim1: Any = None) -> Any:
         perm = tuple(range(x.ndim))[::-1]
     else:
         perm = tuple(
-            normalize_axis(a, x.ndim, "transpose") for a in _int_tuple("transpose", "axes", axes)
+            normalize_axis(a, x.ndim, "transpose") for a in int_tuple("transpose", "axes", axes)
         )
         _check_perm("transpose", perm, x.ndim)
     if perm == tuple(range(x.ndim)):
@@ -470,10 +443,10 @@ def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
 def moveaxis(x: Any, source: Any, destination: Any) -> Any:
     """Move axes to new positions, the others keeping their order, as numpy.moveaxis."""
     x = lift(x)
-    src = [normalize_axis(a, x.ndim, "moveaxis") for a in _int_tuple("moveaxis", "source", source)]
+    src = [normalize_axis(a, x.ndim, "moveaxis") for a in int_tuple("moveaxis", "source", source)]
     dst = [
         normalize_axis(a, x.ndim, "moveaxis")
-        for a in _int_tuple("moveaxis", "destination", destination)
+        for a in int_tuple("moveaxis", "destination", destination)
     ]
     if len(src) != len(dst):
         raise ValueError("moveaxis: source and destination must have the same number of axes")
@@ -487,35 +460,38 @@ def moveaxis(x: Any, source: Any, destination: Any) -> Any:
     return transpose(x, order)
 
 
+@binds(EXPAND_DIMS)
 def expand_dims(x: Any, axis: Any = None, *, dim: Any = None) -> Any:
     """Insert size-1 dims at ``axis`` (int or tuple, positions in the result), as
     numpy.expand_dims. ``dim=`` (PyTorch's unsqueeze) is accepted."""
     x = lift(x)
-    axis = _axis_arg("expand_dims", axis, dim)
+    axis = axis_or_dim("expand_dims", axis, dim)
     if axis is None:
         raise TypeError("expand_dims: missing axis")
-    requested = _int_tuple("expand_dims", "axis", axis)
+    requested = int_tuple("expand_dims", "axis", axis)
     axes = normalize_axes(list(requested), x.ndim + len(requested), "expand_dims")
     if not axes:
         return x
     return apply(EXPAND_DIMS, x, axes=axes)
 
 
+@binds(SQUEEZE)
 def squeeze(x: Any, axis: Any = None, *, dim: Any = None) -> Any:
     """Remove size-1 dims, as numpy.squeeze. With ``axis=None`` only dims that are statically 1
     are removed; naming a ``None`` dim squeezes it (it must be 1 at call time). Squeezing a dim of
     another fixed size raises ValueError."""
     x = lift(x)
-    axis = _axis_arg("squeeze", axis, dim)
+    axis = axis_or_dim("squeeze", axis, dim)
     if axis is None:
         axes = tuple(i for i, d in enumerate(x.shape) if d == 1)
     else:
-        axes = normalize_axes(list(_int_tuple("squeeze", "axis", axis)), x.ndim, "squeeze")
+        axes = normalize_axes(list(int_tuple("squeeze", "axis", axis)), x.ndim, "squeeze")
     if not axes:
         return x
     return apply(SQUEEZE, x, axes=axes)
 
 
+@binds(BROADCAST_TO)
 def broadcast_to(x: Any, shape: Any) -> Any:
     """``x`` broadcast to ``shape``, as numpy.broadcast_to. Sizes are ints; ``None`` is allowed
     where ``x`` has a dim of its own there (it is kept)."""
@@ -531,6 +507,7 @@ def broadcast_to(x: Any, shape: Any) -> Any:
     return apply(BROADCAST_TO, x, shape=target)
 
 
+@binds(BROADCAST_LIKE)
 def broadcast_like(x: Any, ref: Any) -> Any:
     """``x`` broadcast to the call-time shape of ``ref``, keeping ``x``'s dtype. ``ref`` is read
     only for its shape (it gets no gradient)."""
@@ -540,17 +517,7 @@ def broadcast_like(x: Any, ref: Any) -> Any:
     return apply(BROADCAST_LIKE, x, ref)
 
 
-def _scalar_fill(name: str, value: Any, dtype: str) -> Any:
-    arr = np.asarray(value)
-    if arr.ndim != 0 or arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: the fill value must be a real scalar, got {value!r}")
-    if dtype == "bool":
-        return bool(arr)
-    if dtype in ("int32", "int64"):
-        return int(arr)
-    return float(arr)
-
-
+@binds(FULL_LIKE)
 def full_like(x: Any, fill_value: Any, dtype: Any = None) -> Any:
     """An array of ``x``'s shape filled with ``fill_value`` (dtype: ``x``'s unless given), as
     numpy.full_like. Only ``x``'s shape is read; the gradient is zero. A graph node or tensor as
@@ -559,7 +526,7 @@ def full_like(x: Any, fill_value: Any, dtype: Any = None) -> Any:
     dt = as_dtype(x.dtype if dtype is None else dtype)
     if isinstance(fill_value, Node) or is_tensor(fill_value):
         return broadcast_like(astype(fill_value, dt), x)
-    return apply(FULL_LIKE, x, fill_value=_scalar_fill("full_like", fill_value, dt), dtype=dt)
+    return apply(FULL_LIKE, x, fill_value=scalar_fill("full_like", fill_value, dt), dtype=dt)
 
 
 def zeros_like(x: Any, dtype: Any = None) -> Any:

@@ -9,7 +9,8 @@ so (``x + 0`` turns ``-0.0`` into ``+0.0``; the rewritten graph keeps ``-0.0``).
 
 from __future__ import annotations
 
-from graphjit.ir import Node, is_float
+from graphjit.dtypes import is_float
+from graphjit.ir import Node
 from graphjit.rewrite.engine import register
 from graphjit.rewrite.patterns import build, has_value, is_op, is_true
 

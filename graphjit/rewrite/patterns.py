@@ -9,8 +9,8 @@ import numpy as np
 
 from graphjit import ir
 from graphjit.ir import Node
-from graphjit.ops.base import OPS
 from graphjit.ops.leaves import CONSTANT, constant, constant_value
+from graphjit.ops.registry import OPS
 
 # ops that only move or copy their first input's elements: a uniform input stays uniform
 _UNIFORM_THROUGH = frozenset(

@@ -62,7 +62,7 @@ def is_device(x: Any) -> bool:
 def gpu_problem() -> str | None:
     """Why no CUDA GPU can be used here, or None when numba finds one."""
     try:
-        from numba import cuda as numba_cuda
+        from numba import cuda as numba_cuda  # noqa: PLC0415 - optional: loaded only when asked
     except Exception as exc:  # pragma: no cover - numba is a dependency
         return f"numba's CUDA support could not be loaded ({exc})"
     try:

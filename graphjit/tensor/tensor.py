@@ -2,8 +2,8 @@
 
 A ``Tensor`` holds a numpy array and computes at once: every ``gj.*`` function and operator given
 tensors runs the op's reference implementation through the eager backend
-(:mod:`graphjit.eager_backend`, registered when this module loads). When an
-input requires grad, the result records a tape entry (see :mod:`graphjit.autograd`), and
+(:mod:`graphjit.tensor.backend`, registered by ``graphjit/__init__.py``). When an
+input requires grad, the result records a tape entry (see :mod:`graphjit.autodiff.tape`), and
 ``backward`` differentiates with the ops' own vjp rules: one derivative table for both modes.
 
 Dtypes follow numpy, not PyTorch: a python float makes float64 (``gj.tensor([1.0])`` is float64),
@@ -20,24 +20,33 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from graphjit import autograd, ir
 from graphjit import ops as F  # noqa: N812 - the gj functions, as torch.nn.functional
-from graphjit._methods import ArrayMethods
-from graphjit._torch_methods import MaxMin, TorchMethods
-from graphjit.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from graphjit.device import CPU, check_device, cuda, device, is_device
+from graphjit.autodiff import tape
+from graphjit.autodiff.tape import (
+    TapeEntry,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from graphjit.dtypes import DTYPES, as_array, is_float
 from graphjit.errors import TensorUsageError
-from graphjit.ir import TensorType, is_float
-from graphjit.ops import base
+from graphjit.ir import TensorType
 from graphjit.ops.leaves import Variable
+from graphjit.tensor.device import CPU, check_device, cuda, device, is_device
+
+if TYPE_CHECKING:
+    # the methods graphjit.methods installs on Tensor when graphjit loads (see there)
+    from graphjit.methods import TensorMethods as _InstalledMethods
+else:
+    _InstalledMethods = object
 
 __all__ = [
     "Tensor",
-    "MaxMin",
     "no_grad",
     "enable_grad",
     "set_grad_enabled",
@@ -59,17 +68,17 @@ float, double = "float32", "float64"
 int, long = "int32", "int64"
 bool = "bool"
 _DEFAULT_DTYPES = ("float64", "int64", "bool")
-_mode = autograd.mode
+_mode = tape.mode
 
 # numpy's dtype.name is a slow python property: look names up instead
-_DTYPE_NAMES: dict[np.dtype, str] = {np.dtype(n): n for n in ir.DTYPES}
+_DTYPE_NAMES: dict[np.dtype, str] = {np.dtype(n): n for n in DTYPES}
 
 
 def _dtype_name(arr: np.ndarray) -> str:
     return _DTYPE_NAMES.get(arr.dtype) or arr.dtype.name
 
 
-def _fast_type(arr: np.ndarray) -> TensorType:
+def fast_type(arr: np.ndarray) -> TensorType:
     """The TensorType of a concrete array, skipping validation (numpy shapes are always valid)."""
     t = object.__new__(TensorType)
     object.__setattr__(t, "shape", arr.shape)
@@ -77,7 +86,7 @@ def _fast_type(arr: np.ndarray) -> TensorType:
     return t
 
 
-def _new(data: np.ndarray) -> Tensor:
+def new_tensor(data: np.ndarray) -> Tensor:
     """A leaf tensor over ``data`` (no copy), bypassing ``Tensor.__init__``'s argument parsing."""
     t = object.__new__(Tensor)
     t._data = data
@@ -95,7 +104,7 @@ def _value(x: Any) -> Any:
     return x._data if isinstance(x, Tensor) else x
 
 
-class Tensor(TorchMethods, ArrayMethods):  # type: ignore[misc]  # PyTorch's signatures win
+class Tensor(_InstalledMethods):
     """An eager n-d array with PyTorch-style autograd (``requires_grad``, ``backward``, ``grad``).
 
     Build tensors with :func:`tensor`, :func:`from_numpy`, ``gj.zeros``/``ones``/``rand``/...;
@@ -106,7 +115,7 @@ class Tensor(TorchMethods, ArrayMethods):  # type: ignore[misc]  # PyTorch's sig
     __hash__ = object.__hash__  # tensors are dict keys by identity; == is elementwise
 
     _data: np.ndarray
-    _ctx: autograd.Tape | None
+    _ctx: TapeEntry | None
     _requires_grad: builtins.bool
     _version: builtins.int
     grad: Tensor | None
@@ -118,7 +127,7 @@ class Tensor(TorchMethods, ArrayMethods):  # type: ignore[misc]  # PyTorch's sig
             data = np.zeros(tuple(builtins.int(a) for a in args), dtype="float64")
         elif len(args) == 1:
             floaty = not isinstance(args[0], (Tensor, np.ndarray))
-            data = _array_from(args[0], "float64" if floaty else None, copy=True)
+            data = array_from(args[0], "float64" if floaty else None, copy=True)
         elif not args:
             data = np.zeros((0,), dtype="float64")
         else:
@@ -151,7 +160,7 @@ class Tensor(TorchMethods, ArrayMethods):  # type: ignore[misc]  # PyTorch's sig
     @property
     def type_(self) -> TensorType:
         """Shape and dtype as a graph TensorType."""
-        return _fast_type(self._data)
+        return fast_type(self._data)
 
     @property
     def device(self) -> device:
@@ -239,7 +248,7 @@ class Tensor(TorchMethods, ArrayMethods):  # type: ignore[misc]  # PyTorch's sig
         if self.dtype not in _DEFAULT_DTYPES or self._data.size == 0:
             extra.append(f"dtype={self.dtype}")
         if self._ctx is not None:
-            extra.append(f"grad_fn=<{autograd.grad_fn_name(self._ctx)}>")
+            extra.append(f"grad_fn=<{tape.grad_fn_name(self._ctx)}>")
         elif self._requires_grad:
             extra.append("requires_grad=True")
         return "tensor(" + ", ".join([body, *extra]) + ")"
@@ -256,7 +265,7 @@ class Tensor(TorchMethods, ArrayMethods):  # type: ignore[misc]  # PyTorch's sig
                 "only leaf tensors (made by the user, not by an op) can be deep-copied; "
                 "deep-copy t.detach() instead"
             )
-        t = _new(self._data.copy())
+        t = new_tensor(self._data.copy())
         t._requires_grad = self._requires_grad
         memo[id(self)] = t
         return t
@@ -295,9 +304,9 @@ class Tensor(TorchMethods, ArrayMethods):  # type: ignore[misc]  # PyTorch's sig
         return self._ctx is None
 
     @property
-    def grad_fn(self) -> autograd.GradFn | None:
+    def grad_fn(self) -> tape.GradFn | None:
         """The op that made this tensor (``MulBackward0``...), None for leaves."""
-        return None if self._ctx is None else autograd.grad_fn(self._ctx)
+        return None if self._ctx is None else tape.grad_fn(self._ctx)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor in the next backward."""
@@ -307,7 +316,7 @@ class Tensor(TorchMethods, ArrayMethods):  # type: ignore[misc]  # PyTorch's sig
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's array, cut from the tape (requires_grad False)."""
-        return _new(self._data)
+        return new_tensor(self._data)
 
     def detach_(self) -> Tensor:
         self._ctx = None
@@ -327,7 +336,7 @@ class Tensor(TorchMethods, ArrayMethods):  # type: ignore[misc]  # PyTorch's sig
         if arr.shape == self._data.shape and arr.dtype == self._data.dtype:
             self._data[...] = arr
         else:
-            self._rebind(_array_from(arr, None, copy=True))
+            self._rebind(array_from(arr, None, copy=True))
 
     def _rebind(self, data: np.ndarray) -> None:
         self._data = data
@@ -345,13 +354,13 @@ class Tensor(TorchMethods, ArrayMethods):  # type: ignore[misc]  # PyTorch's sig
         ``gradient`` is the cotangent (needed unless the tensor has one element). The tape is
         freed afterwards unless ``retain_graph`` (default: ``create_graph``); with
         ``create_graph`` the gradients are on the tape themselves (second derivatives)."""
-        autograd.backward(self, gradient, retain_graph, create_graph, inputs)
+        tape.backward(self, gradient, retain_graph, create_graph, inputs)
 
     def clone(self) -> Tensor:
         """A copy with its own array; on the tape when this tensor requires grad."""
         if self._requires_grad and _mode.enabled:
             return self * 1
-        return _new(self._data.copy())
+        return new_tensor(self._data.copy())
 
     # -- device and dtype
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
@@ -398,7 +407,7 @@ class Tensor(TorchMethods, ArrayMethods):  # type: ignore[misc]  # PyTorch's sig
                 new = fn(self, *args)
             _write(self, new._data, what, casting="same_kind")
             return self
-        old = _new(self._data)  # the value before: it takes over the tape entry
+        old = new_tensor(self._data)  # the value before: it takes over the tape entry
         old._ctx, old._requires_grad, old._version = self._ctx, self._requires_grad, self._version
         new = fn(old, *args)
         if new.shape != self.shape:
@@ -412,8 +421,7 @@ class Tensor(TorchMethods, ArrayMethods):  # type: ignore[misc]  # PyTorch's sig
         self._version += 1
         self._requires_grad = new._requires_grad
         if new._ctx is not None:
-            op, inputs, attrs, versions = new._ctx[:4]
-            self._ctx = (op, inputs, attrs, versions, self._version)
+            self._ctx = new._ctx._replace(out_version=self._version, label=None)
         return self
 
     def add_(self, other: Any, alpha: Any = 1) -> Tensor:
@@ -434,16 +442,17 @@ class Tensor(TorchMethods, ArrayMethods):  # type: ignore[misc]  # PyTorch's sig
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         return self._inplace(lambda s: F.clip(s, min, max), what="clamp_")
 
-    def __iadd__(self, other: Any) -> Tensor:
+    # in-place operators return the tensor itself (mypy compares them with the installed __add__)
+    def __iadd__(self, other: Any) -> Tensor:  # type: ignore[misc]
         return self.add_(other)
 
-    def __isub__(self, other: Any) -> Tensor:
+    def __isub__(self, other: Any) -> Tensor:  # type: ignore[misc]
         return self.sub_(other)
 
-    def __imul__(self, other: Any) -> Tensor:
+    def __imul__(self, other: Any) -> Tensor:  # type: ignore[misc]
         return self.mul_(other)
 
-    def __itruediv__(self, other: Any) -> Tensor:
+    def __itruediv__(self, other: Any) -> Tensor:  # type: ignore[misc]
         return self.div_(other)
 
     def fill_(self, value: Any) -> Tensor:
@@ -504,18 +513,14 @@ def _write(t: Tensor, value: np.ndarray, what: str, casting: str) -> None:
     t._version += 1
 
 
-def _array_from(data: Any, dtype: str | None, copy: builtins.bool) -> np.ndarray:
+def array_from(data: Any, dtype: str | None, copy: builtins.bool) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data._data
     elif isinstance(data, (list, tuple)) and builtins.any(isinstance(x, Tensor) for x in data):
         data = [_value(x) if isinstance(x, Tensor) else x for x in data]
-    arr = base._as_array(data, dtype)
+    arr = as_array(data, dtype)
     if copy and (arr is data or np.shares_memory(arr, np.asarray(data))):
         arr = arr.copy()
     if not arr.flags.writeable:
         arr = arr.copy()
     return arr
-
-
-# the eager backend (how ops run on tensors, how a tensor becomes graph) registers itself on import
-from graphjit import eager_backend as _eager_backend  # noqa: E402, F401

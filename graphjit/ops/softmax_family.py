@@ -1,6 +1,6 @@
 """The softmax family: ``logsumexp``, ``softmax`` and ``log_softmax``, numerically stable.
 
-Conventions (those of :mod:`graphjit.ops.reductions`, whose private helpers this module shares):
+Conventions (those of :mod:`graphjit.ops.reductions`):
 
 * ``axes`` is a sorted tuple of distinct non-negative axes; the public functions normalise numpy's
   ``axis`` (int, tuple, negative or None) and accept PyTorch's ``dim=`` (and ``keepdim=`` for
@@ -16,17 +16,19 @@ from typing import Any
 
 import numpy as np
 
-from graphjit.ir import TensorType, is_float
-from graphjit.ops.base import OpDef, apply, defop, lift
-from graphjit.ops.reductions import (
-    _axis_arg,
-    _check_axes,
-    _float_infer,
-    _kept,
-    _prepare,
-    _sum_op,
+from graphjit.dtypes import is_float
+from graphjit.ir import TensorType
+from graphjit.ops import prims
+from graphjit.ops.dispatch import apply, lift
+from graphjit.ops.prims import expand_reduced
+from graphjit.ops.registry import OpDef, defop
+from graphjit.ops.shape_rules import (
+    axis_or_dim,
+    check_axes,
+    float_reduce_infer,
+    normalize_axes,
+    reduction_axes,
 )
-from graphjit.ops.shapes import normalize_axes
 
 __all__ = ["logsumexp", "softmax", "log_softmax"]
 
@@ -39,7 +41,7 @@ def _softmax_infer(name: str) -> Any:
     def infer(x: TensorType, *, axes: tuple[int, ...]) -> TensorType:
         if not is_float(x.dtype):
             raise TypeError(f"{name}: expected a float input, got {x.dtype}")
-        _check_axes(name, x, axes)
+        check_axes(name, x, axes)
         return x
 
     return infer
@@ -50,7 +52,7 @@ def _softmax_infer(name: str) -> Any:
 
 
 def _logsumexp_vjp(g: Any, out: Any, x: Any, *, axes: tuple[int, ...], keepdims: bool) -> tuple:
-    return (_kept(g, axes, keepdims) * apply(SOFTMAX, x, axes=axes),)
+    return (expand_reduced(g, axes, keepdims) * apply(SOFTMAX, x, axes=axes),)
 
 
 def _logsumexp_jvp(
@@ -59,12 +61,12 @@ def _logsumexp_jvp(
     (t,) = tangents
     if t is None:
         return None
-    return _sum_op(t * apply(SOFTMAX, x, axes=axes), axes, keepdims)
+    return prims.sum(t * apply(SOFTMAX, x, axes=axes), axes, keepdims)
 
 
 def _softmax_vjp(g: Any, out: Any, x: Any, *, axes: tuple[int, ...]) -> tuple:
     gs = g * out
-    return (gs - out * _sum_op(gs, axes, True),)
+    return (gs - out * prims.sum(gs, axes, True),)
 
 
 def _softmax_jvp(tangents: Any, out: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
@@ -72,18 +74,18 @@ def _softmax_jvp(tangents: Any, out: Any, x: Any, *, axes: tuple[int, ...]) -> A
     if t is None:
         return None
     ts = t * out
-    return ts - out * _sum_op(ts, axes, True)
+    return ts - out * prims.sum(ts, axes, True)
 
 
 def _log_softmax_vjp(g: Any, out: Any, x: Any, *, axes: tuple[int, ...]) -> tuple:
-    return (g - apply(SOFTMAX, x, axes=axes) * _sum_op(g, axes, True),)
+    return (g - apply(SOFTMAX, x, axes=axes) * prims.sum(g, axes, True),)
 
 
 def _log_softmax_jvp(tangents: Any, out: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
     (t,) = tangents
     if t is None:
         return None
-    return t - _sum_op(apply(SOFTMAX, x, axes=axes) * t, axes, True)
+    return t - prims.sum(apply(SOFTMAX, x, axes=axes) * t, axes, True)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -124,7 +126,7 @@ def _log_softmax_impl(x: np.ndarray, *, axes: tuple[int, ...]) -> np.ndarray:
 
 LOGSUMEXP: OpDef = defop(
     "logsumexp",
-    infer=_float_infer("logsumexp"),
+    infer=float_reduce_infer("logsumexp"),
     impl=_logsumexp_impl,
     vjp=_logsumexp_vjp,
     jvp=_logsumexp_jvp,
@@ -168,7 +170,8 @@ def logsumexp(
 ) -> Any:
     """``log(sum(exp(x)))`` over ``axis``, stable as scipy.special.logsumexp (all -inf slices give
     -inf). Int inputs give float64. The gradient is ``softmax(x)`` over the same axes."""
-    x, axes, keep = _prepare("logsumexp", x, axis, dim, keepdims, keepdim)
+    x = lift(x)
+    axes, keep = reduction_axes("logsumexp", x, axis, dim, keepdims, keepdim)
     return apply(LOGSUMEXP, x, axes=axes, keepdims=keep)
 
 
@@ -177,7 +180,7 @@ def softmax(x: Any, axis: Any = -1, *, dim: Any = None) -> Any:
     computed stably. A slice of all -inf gives NaN, as scipy.special.softmax."""
     x = lift(x)
     axes = normalize_axes(
-        _axis_arg("softmax", axis if dim is None else None, dim), x.ndim, "softmax"
+        axis_or_dim("softmax", axis if dim is None else None, dim), x.ndim, "softmax"
     )
     return apply(SOFTMAX, x, axes=axes)
 
@@ -186,6 +189,6 @@ def log_softmax(x: Any, axis: Any = -1, *, dim: Any = None) -> Any:
     """``x - logsumexp(x, axis, keepdims=True)`` (default the last axis), computed stably."""
     x = lift(x)
     axes = normalize_axes(
-        _axis_arg("log_softmax", axis if dim is None else None, dim), x.ndim, "log_softmax"
+        axis_or_dim("log_softmax", axis if dim is None else None, dim), x.ndim, "log_softmax"
     )
     return apply(LOG_SOFTMAX, x, axes=axes)

@@ -1,19 +1,22 @@
-"""PyTorch's names for functions graphjit already has under numpy's names.
+"""The PyTorch-named public functions: ``gj.mul``, ``gj.clamp``, ``gj.t``, ``gj.cat``, ...
 
 Tutorials written for PyTorch call ``torch.mul``, ``torch.clamp`` or ``torch.unsqueeze``; with these
-aliases the same lines work with ``gj.`` in front. Each is the numpy-named function, nothing more.
+the same lines work with ``gj.`` in front, on graph nodes and eager tensors alike. Where the name is
+only an alias, it is the numpy-named function itself. Each name is defined once, here; the
+methods of the same names (:mod:`graphjit.methods`) call these.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from graphjit.ops import elementwise as ew
-from graphjit.ops import linalg, shape
-from graphjit.ops.base import lift, write_out
+from graphjit.ops import joining, linalg, shape
+from graphjit.ops.dispatch import lift, write_out
 
 __all__ = ["mul", "sub", "div", "pow", "neg", "clamp", "mm", "t", "unsqueeze", "permute", "flatten",
-           "numel"]  # fmt: skip
+           "numel", "cat", "concat"]  # fmt: skip
 
 mul = ew.multiply
 sub = ew.subtract
@@ -77,3 +80,11 @@ def numel(x: Any) -> int:
             raise ValueError("numel: the array has a dim whose size is only known at call time")
         size *= d
     return size
+
+
+def cat(tensors: Sequence[Any], dim: int = 0, *, axis: Any = None) -> Any:
+    """Join tensors along an existing dim, as torch.cat (numpy: ``gj.concatenate``)."""
+    return joining.concatenate(list(tensors), dim if axis is None else axis)
+
+
+concat = cat

@@ -7,7 +7,7 @@ import pytest
 
 import graphjit as gj
 from graphjit import ir
-from graphjit.autodiff import unbroadcast
+from graphjit.autodiff.sweep import unbroadcast
 from graphjit.interp import evaluate
 
 

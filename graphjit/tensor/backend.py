@@ -1,11 +1,11 @@
 """The eager backend: how ops run on :class:`~graphjit.tensor.Tensor` values, and how a tensor
 becomes a graph node.
 
-``graphjit.ops.base.apply`` hands an op whose arguments are tensors to :meth:`EagerTensors.run`,
-which computes it with the op's numpy reference implementation and records a tape entry when an
-input requires grad. A tensor used in a graph op becomes a node through
+:func:`graphjit.ops.dispatch.apply` hands an op whose arguments are tensors to
+:meth:`EagerTensors.run`, which computes it with the op's numpy reference implementation and
+records a tape entry when an input requires grad. A tensor used in a graph op becomes a node through
 :meth:`EagerTensors.to_node`: a constant, a variable sharing a parameter's storage, or the graph its
-tape recorded. Importing this module registers the backend (``graphjit.tensor`` does so).
+tape recorded. ``graphjit/__init__.py`` registers :data:`EAGER` with the dispatcher.
 """
 
 from __future__ import annotations
@@ -15,15 +15,17 @@ from typing import Any
 
 import numpy as np
 
-from graphjit import autograd, ir
+from graphjit import ir
+from graphjit.autodiff import tape
+from graphjit.autodiff.tape import record, tape_inputs
+from graphjit.dtypes import is_float
 from graphjit.errors import TensorUsageError
-from graphjit.ir import Node
-from graphjit.ops import base
+from graphjit.ir import Node, freeze_attr
 from graphjit.ops.leaves import Storage, constant, variable_from_storage
-from graphjit.tensor import Tensor, _fast_type, _new
+from graphjit.ops.registry import OpDef
+from graphjit.tensor.tensor import Tensor, fast_type, new_tensor
 
-_mode = autograd.mode
-_freeze = ir._freeze
+_mode = tape.mode
 
 _infer_cache: dict[tuple[Any, ...], tuple[Any, np.dtype, builtins.bool]] = {}
 
@@ -33,10 +35,10 @@ class EagerTensors:
 
     @staticmethod
     def from_value(value: np.ndarray) -> Tensor:
-        return _new(value)
+        return new_tensor(value)
 
     def run_same_dtype(
-        self, op: base.OpDef, args: tuple[Tensor, ...], attrs: dict[str, Any]
+        self, op: OpDef, args: tuple[Tensor, ...], attrs: dict[str, Any]
     ) -> Tensor | None:
         """:meth:`run`, when every argument is a tensor of one dtype (a float one for an op that
         computes in floats), so nothing needs promoting; else None."""
@@ -49,7 +51,7 @@ class EagerTensors:
         return self.run(op, args, attrs)
 
     @staticmethod
-    def run(op: base.OpDef, args: tuple[Tensor, ...], attrs: dict[str, Any]) -> Tensor:
+    def run(op: OpDef, args: tuple[Tensor, ...], attrs: dict[str, Any]) -> Tensor:
         # This is every eager op's path, so it is written for speed: the op's shape/dtype rule
         # (a pure function of the input types and attrs) is memoised on the concrete signature,
         # since an eager loop calls each op with the same few signatures again and again.
@@ -69,17 +71,17 @@ class EagerTensors:
         try:
             rule = _infer_cache.get(key)
         except TypeError:  # a list among the attrs: freeze them (lists become tuples)
-            attrs = {k: _freeze(v) for k, v in attrs.items()}
+            attrs = {k: freeze_attr(v) for k, v in attrs.items()}
             try:
                 key = key[: -len(attrs)] + tuple(attrs.items())
                 rule = _infer_cache.get(key)
             except TypeError:  # still unhashable: no memo
                 key, rule = (), None
         if rule is None:
-            out_type = op.infer(*[_fast_type(d) for d in datas], **attrs)
+            out_type = op.infer(*[fast_type(d) for d in datas], **attrs)
             if op.impl is None:
                 raise TypeError(f"{op.name} cannot run eagerly (it has no implementation)")
-            rule = (op.impl, np.dtype(out_type.dtype), out_type.dtype in ir.FLOAT_DTYPES)
+            rule = (op.impl, np.dtype(out_type.dtype), is_float(out_type.dtype))
             if key:
                 if len(_infer_cache) > 4096:
                     _infer_cache.clear()
@@ -90,12 +92,12 @@ class EagerTensors:
             value = np.asarray(value)
         if value.dtype is not dtype and value.dtype != dtype:
             value = value.astype(dtype)
-        out = _new(value)
+        out = new_tensor(value)
         if differentiable and _mode.enabled:
             for a in args:
                 if a._requires_grad:
                     out._requires_grad = True
-                    out._ctx = (op, args, attrs, tuple([x._version for x in args]), 0)
+                    out._ctx = record(op, args, attrs)
                     break
         return out
 
@@ -120,24 +122,22 @@ def _leaf_variable(t: Tensor) -> Node:
 
 def _tape_as_graph(root: Tensor) -> Node:
     """The graph that recomputes ``root`` from its leaves, following the tape (iteratively)."""
-    from graphjit.autograd import _tape_inputs
-
     nodes: dict[builtins.int, Node] = {}
-    for t in ir.toposort([root], _tape_inputs):
+    for t in ir.toposort([root], tape_inputs):
         ctx = t._ctx
         if not t._requires_grad:
             nodes[id(t)] = constant(t._data)
         elif ctx is None:
             nodes[id(t)] = _leaf_variable(t)
-        elif ctx[1] is None:
+        elif ctx.inputs is None:
             raise TensorUsageError(
                 "this tensor's tape was freed by an earlier backward(), so it cannot be turned "
                 "into graph; pass retain_graph=True to that backward, or build it again"
             )
         else:
-            op, inputs, attrs = ctx[0], ctx[1], ctx[2]
+            op, inputs, attrs = ctx.op, ctx.inputs, ctx.attrs
             nodes[id(t)] = ir.make_node(op, [nodes[id(x)] for x in inputs], attrs)
     return nodes[id(root)]
 
 
-base.register_eager(EagerTensors())
+EAGER = EagerTensors()

@@ -13,8 +13,8 @@ import pytest
 import graphjit as gj
 from graphjit import ir
 from graphjit.ops import OPS
-from graphjit.ops import base as ops_base
-from graphjit.ops.base import apply
+from graphjit.ops import dispatch as ops_base
+from graphjit.ops.dispatch import apply
 from graphjit.ops.leaves import CONSTANT, VARIABLE, constant_value
 from tests.codegen.cases import CASES
 

@@ -1,8 +1,8 @@
 """The eager tape: grad mode, ``grad_fn`` names, and the backward pass over tensors.
 
-Every op result that needs a gradient records a tape entry ``(op, inputs, attrs, input versions,
-output version[, label])`` in its ``_ctx``. The backward pass is
-:func:`graphjit.autodiff.reverse_sweep`, the same sweep that differentiates graphs, given a
+Every op result that needs a gradient records a :class:`TapeEntry` in its ``_ctx``. The backward
+pass is :func:`graphjit.autodiff.sweep.reverse_sweep`, the same sweep that differentiates graphs,
+given a
 ``parents`` function that reads tape entries: the ops' vjp rules run on tensors, under
 ``no_grad`` (or recorded again, with ``create_graph=True``, for higher derivatives).
 
@@ -15,16 +15,18 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from graphjit import autodiff, ir
+from graphjit import ir
+from graphjit.autodiff.sweep import reverse_sweep
 from graphjit.errors import TensorUsageError
-from graphjit.ops import base
+from graphjit.ops.dispatch import is_tensor, lift
+from graphjit.ops.registry import OpDef
 
 if TYPE_CHECKING:
-    from graphjit.tensor import Tensor
+    from graphjit.tensor import Tensor  # the tape runs below the Tensor it records for
 
 __all__ = [
     "no_grad",
@@ -109,7 +111,31 @@ class set_grad_enabled:  # noqa: N801
 # --------------------------------------------------------------------------------------------------
 # tape entries and grad_fn
 
-Tape = tuple  # (op, inputs, attrs, input versions, output version[, label]); see the module doc
+
+class TapeEntry(NamedTuple):
+    """How a tensor was made: ``op(*inputs, **attrs)``, with the inputs' versions (and the
+    output's) at that time, so that backward can tell that one was modified in place since.
+    ``inputs`` is None once a backward has freed the entry. ``label`` names a composite (``mean``
+    is recorded as ``sum / n`` but shows as ``MeanBackward0``)."""
+
+    op: OpDef
+    inputs: Sequence[Tensor] | None
+    attrs: dict[str, Any] | None
+    versions: tuple[int, ...] | None
+    out_version: int | None
+    label: str | None = None
+
+
+def record(
+    op: OpDef, inputs: Sequence[Tensor], attrs: dict[str, Any], out_version: int = 0
+) -> TapeEntry:
+    """A tape entry for ``op`` applied now to ``inputs`` (the eager hot path: built without
+    NamedTuple's keyword handling)."""
+    return _new_entry(TapeEntry, (op, inputs, attrs, tuple([x._version for x in inputs]),
+                                  out_version, None))  # fmt: skip
+
+
+_new_entry = tuple.__new__
 
 _TORCH_NAMES = {
     "add": "Add",
@@ -128,11 +154,11 @@ _TORCH_NAMES = {
 }
 
 
-def grad_fn_name(ctx: Tape) -> str:
+def grad_fn_name(ctx: TapeEntry) -> str:
     """PyTorch's name for what made a tensor: ``MulBackward0``, ``MeanBackward0``..."""
-    name = ctx[5] if len(ctx) > 5 else None
+    name = ctx.label
     if name is None:
-        op = ctx[0].name
+        op = ctx.op.name
         name = _TORCH_NAMES.get(op) or "".join(p.capitalize() for p in op.split("_"))
     return f"{name}Backward0"
 
@@ -141,7 +167,7 @@ def labelled(t: Tensor, label: str) -> Tensor:
     """Name ``t``'s tape entry after the composite that made it (``mean`` is ``sum / n``, but
     PyTorch users expect ``MeanBackward0``)."""
     if t._ctx is not None:
-        t._ctx = (*t._ctx[:5], label)
+        t._ctx = t._ctx._replace(label=label)
     return t
 
 
@@ -150,7 +176,7 @@ class GradFn:
 
     __slots__ = ("op",)
 
-    def __init__(self, op: base.OpDef) -> None:
+    def __init__(self, op: OpDef) -> None:
         self.op = op
 
     def name(self) -> str:
@@ -163,25 +189,26 @@ class GradFn:
 _grad_fn_types: dict[str, type] = {}
 
 
-def grad_fn(ctx: Tape) -> GradFn:
+def grad_fn(ctx: TapeEntry) -> GradFn:
     name = grad_fn_name(ctx)
     cls = _grad_fn_types.get(name)
     if cls is None:
         cls = _grad_fn_types[name] = type(name, (GradFn,), {"__slots__": ()})
-    return cls(ctx[0])
+    return cls(ctx.op)
 
 
-def _tape_inputs(t: Tensor) -> Sequence[Tensor]:
+def tape_inputs(t: Tensor) -> Sequence[Tensor]:
+    """The tensors ``t`` was computed from (none for a leaf or a freed entry)."""
     ctx = t._ctx
-    return () if ctx is None or ctx[1] is None else ctx[1]
+    return () if ctx is None or ctx.inputs is None else ctx.inputs
 
 
-def _tape_parents(t: Tensor) -> tuple[base.OpDef, Sequence[Tensor], dict[str, Any]] | None:
+def _tape_parents(t: Tensor) -> tuple[OpDef, Sequence[Tensor], dict[str, Any]] | None:
     ctx = t._ctx
     if ctx is None:
         return None
-    op, inputs, attrs, versions, out_version = ctx[:5]
-    if inputs is None:
+    op, inputs, attrs, versions, out_version, _ = ctx
+    if inputs is None or attrs is None or versions is None:
         raise TensorUsageError(
             f"backward through {grad_fn_name(ctx)} a second time: the first backward freed what "
             "it saved. Pass retain_graph=True to the first backward (or gj.grad) to keep it."
@@ -199,7 +226,7 @@ def _free(order: Sequence[Tensor]) -> None:
     for t in order:
         ctx = t._ctx
         if ctx is not None:
-            t._ctx = (ctx[0], None, None, None, None, *ctx[5:])
+            t._ctx = TapeEntry(ctx.op, None, None, None, None, ctx.label)
 
 
 def _reaching(order: Sequence[Tensor], wrt: Sequence[Tensor]) -> set[int]:
@@ -207,7 +234,7 @@ def _reaching(order: Sequence[Tensor], wrt: Sequence[Tensor]) -> set[int]:
     reach = {id(w) for w in wrt}
     for v in order:
         ctx = v._ctx
-        if ctx is not None and ctx[1] is not None and any(id(x) in reach for x in ctx[1]):
+        if ctx is not None and ctx.inputs is not None and any(id(x) in reach for x in ctx.inputs):
             reach.add(id(v))
     return reach
 
@@ -229,8 +256,8 @@ def _seed(y: Tensor, gradient: Any, what: str) -> Any:
                 f"shape {y.shape}; pass gradient= (a tensor of that shape), or reduce it first "
                 "(e.g. y.sum().backward())"
             )
-        return base.lift(np.ones(y.shape, dtype=y.dtype))
-    g = base.lift(gradient)
+        return lift(np.ones(y.shape, dtype=y.dtype))
+    g = lift(gradient)
     if tuple(g.shape) != tuple(y.shape):
         raise ValueError(f"{what}: gradient has shape {g.shape}, the output has shape {y.shape}")
     return g if g.dtype == y.dtype else g.astype(y.dtype)
@@ -245,7 +272,7 @@ def _sweep(
     prev = mode.enabled
     mode.enabled = bool(create_graph)
     try:
-        return autodiff.reverse_sweep(order, seeds, _tape_parents, active)
+        return reverse_sweep(order, seeds, _tape_parents, active)
     finally:
         mode.enabled = prev
 
@@ -257,7 +284,7 @@ def _requires(v: Tensor) -> bool:
 def _accumulate_grad(t: Tensor, g: Tensor, create_graph: bool) -> None:
     """``t.grad += g``: in place on plain gradients (PyTorch), out of place on the tape."""
     if not create_graph:
-        g = base.lift(np.array(g.numpy(), copy=True))  # never alias another tensor's array
+        g = lift(np.array(g.numpy(), copy=True))  # never alias another tensor's array
     if t.grad is None:
         t.grad = g
     elif create_graph or t.grad._requires_grad:
@@ -284,7 +311,7 @@ def backward(
     seed = _seed(y, gradient, "backward")
     if retain_graph is None:
         retain_graph = create_graph
-    order = ir.toposort([y], inputs_of=_tape_inputs)
+    order = ir.toposort([y], inputs_of=tape_inputs)
     wanted: set[int] | None = None
     active: Callable[[Any], bool] = _requires
     if inputs is not None:
@@ -313,11 +340,11 @@ def grad(
     """``gj.grad`` on tensors (PyTorch's ``torch.autograd.grad``): d outputs / d inputs, leaving
     ``.grad`` alone. A list in gives a list out; an input the outputs do not depend on gets
     zeros. With ``create_graph`` the results are on the tape (differentiate them again)."""
-    outs = [outputs] if base.is_tensor(outputs) else list(outputs)
-    single = base.is_tensor(inputs)
+    outs = [outputs] if is_tensor(outputs) else list(outputs)
+    single = is_tensor(inputs)
     ws = [inputs] if single else list(inputs)
     for i, w in enumerate(ws):
-        if not base.is_tensor(w):
+        if not is_tensor(w):
             raise TypeError(f"grad: inputs[{i}] is a {type(w).__name__}, expected a Tensor")
         if not w._requires_grad:
             raise TensorUsageError(f"grad: inputs[{i}] does not require grad")
@@ -333,7 +360,7 @@ def grad(
         raise ValueError(f"grad: {len(outs)} outputs but {len(gos)} grad_outputs")
     seeds = []
     for i, (o, go) in enumerate(zip(outs, gos)):
-        if not base.is_tensor(o) or not o._requires_grad:
+        if not is_tensor(o) or not o._requires_grad:
             raise TensorUsageError(
                 f"grad: outputs[{i}] does not require grad (no input had requires_grad=True, or "
                 "it was computed under gj.no_grad())"
@@ -341,7 +368,7 @@ def grad(
         seeds.append((o, _seed(o, go, "grad")))
     if retain_graph is None:
         retain_graph = create_graph
-    order = ir.toposort(outs, inputs_of=_tape_inputs)
+    order = ir.toposort(outs, inputs_of=tape_inputs)
     reach = _reaching(order, ws)
     cot = _sweep(order, seeds, lambda v: id(v) in reach, create_graph)
     result = []
@@ -349,7 +376,7 @@ def grad(
         g = cot.get(id(w))
         if g is None:
             with no_grad():
-                g = base.lift(np.zeros(w.shape, dtype=w.dtype))
+                g = lift(np.zeros(w.shape, dtype=w.dtype))
         elif not create_graph:
             g = g.detach()
         result.append(g)
@@ -360,5 +387,5 @@ def grad(
 
 def vjp(outputs: Any, inputs: Any, cotangents: Any) -> Any:
     """``gj.vjp`` on tensors: sum_i cotangents[i] . d outputs[i] / d inputs (the tape is kept)."""
-    cts = [cotangents] if base.is_tensor(outputs) else list(cotangents)
+    cts = [cotangents] if is_tensor(outputs) else list(cotangents)
     return grad(outputs, inputs, grad_outputs=cts, retain_graph=True)

@@ -1,0 +1,148 @@
+"""graphjit's dtypes and numpy 2 promotion.
+
+graphjit computes in five dtypes: ``bool``, ``int32``, ``int64``, ``float32`` and ``float64``.
+Promotion follows numpy 2 (NEP 50): python scalars are *weak* (``float32 + 1.0`` stays float32),
+and numpy's other dtypes map into graphjit's set (small ints widen to int32, uint32/uint64 to
+int64, float16 to float32). Both graph nodes and eager tensors carry their dtype as one of these
+names, so this module needs neither: it reads ``x.dtype`` from whatever it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from graphjit.errors import IntegerOutOfRangeError
+
+DTYPES = ("bool", "int32", "int64", "float32", "float64")
+FLOAT_DTYPES = ("float32", "float64")
+INT_DTYPES = ("int32", "int64")
+
+
+def as_dtype(dtype: Any) -> str:
+    """Canonical dtype name from a string, numpy dtype, numpy scalar type or python type."""
+    if isinstance(dtype, str) and dtype in DTYPES:
+        return dtype
+    if dtype is float:
+        return "float64"
+    if dtype is int:
+        return "int64"
+    if dtype is bool:
+        return "bool"
+    try:
+        name = np.dtype(dtype).name
+    except TypeError as exc:
+        raise TypeError(
+            f"unsupported dtype {dtype!r}; expected one of {', '.join(DTYPES)}"
+        ) from exc
+    if name not in DTYPES:
+        raise TypeError(f"unsupported dtype {name!r}; expected one of {', '.join(DTYPES)}")
+    return name
+
+
+def is_float(dtype: str) -> bool:
+    return dtype in FLOAT_DTYPES
+
+
+def is_int(dtype: str) -> bool:
+    return dtype in INT_DTYPES
+
+
+# --------------------------------------------------------------------------------------------------
+# promotion
+
+
+def _carried_dtype(x: Any) -> str | None:
+    """The dtype name a graph node or eager tensor carries (both have ``.dtype`` as a str)."""
+    dt = getattr(x, "dtype", None)
+    return dt if isinstance(dt, str) else None
+
+
+def _dtype_key(x: Any) -> Any:
+    """What np.result_type should see for an argument: a dtype, or the weak python scalar."""
+    if isinstance(x, (bool, int, float)):
+        return x
+    if isinstance(x, (np.ndarray, np.generic)):
+        return x.dtype
+    carried = _carried_dtype(x)
+    if carried is not None:
+        return np.dtype(carried)
+    return as_array(x, None).dtype
+
+
+_promotion_memo: dict[tuple[Any, ...], str] = {}
+
+
+def _promotion_key(a: Any) -> Any:
+    """What the promotion of ``a`` depends on: its dtype, or for a weak python scalar its type
+    (NEP 50: a python scalar's value never changes the result dtype). None: not memoisable."""
+    t = type(a)
+    if t is bool or t is int or t is float:
+        return t
+    if isinstance(a, (np.ndarray, np.generic)):
+        return a.dtype
+    return _carried_dtype(a)
+
+
+def result_dtype(args: Sequence[Any], to_float: bool = False) -> str:
+    """numpy 2 promotion of the given arguments (python scalars weak), in graphjit's dtypes."""
+    key = (to_float, *(_promotion_key(a) for a in args))
+    memoisable = None not in key
+    if memoisable:
+        hit = _promotion_memo.get(key)
+        if hit is not None:
+            return hit
+    result = _result_dtype(args, to_float)
+    if memoisable:
+        _promotion_memo[key] = result
+    return result
+
+
+def _result_dtype(args: Sequence[Any], to_float: bool) -> str:
+    keys = [_dtype_key(a) for a in args]
+    dt = np.result_type(*keys)
+    if dt.kind == "u" and dt.itemsize >= 4:
+        dt = np.dtype("int64")  # user uint32/uint64 arrays: widen into graphjit's signed set
+    elif dt.kind in "iu":
+        dt = np.dtype("int32") if dt.itemsize <= 4 else np.dtype("int64")
+    elif dt.kind == "f":
+        dt = np.dtype("float32") if dt.itemsize <= 4 else np.dtype("float64")
+    if to_float and dt.kind != "f":
+        dt = np.dtype("float64")
+    return as_dtype(dt)
+
+
+# --------------------------------------------------------------------------------------------------
+# python values as arrays
+
+
+def check_python_value(x: Any) -> None:
+    """Reject values graphjit has no dtype for, with a message saying which."""
+    if isinstance(x, complex) or (isinstance(x, np.ndarray) and x.dtype.kind == "c"):
+        raise TypeError("complex numbers are not supported")
+    if x is None:
+        raise TypeError("None is not an array value")
+
+
+def as_array(x: Any, dtype: str | None) -> np.ndarray:
+    """``x`` (a python scalar, list or numpy array) as a numpy array of ``dtype``, or of its
+    promoted graphjit dtype when ``dtype`` is None."""
+    check_python_value(x)
+    try:
+        arr = np.asarray(x) if dtype is None else np.asarray(x, dtype=dtype)
+    except OverflowError as exc:
+        raise IntegerOutOfRangeError(
+            f"{x!r:.60} does not fit in {dtype or 'int64'}: {exc} (cast the array to a wider "
+            "dtype first, e.g. x.astype('int64') or x.astype('float64'))"
+        ) from None
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"cannot use {type(x).__name__} {x!r:.60} as an array: {exc}") from exc
+    if arr.dtype == object:
+        raise TypeError(f"cannot use {x!r:.60} as an array (it is ragged or holds objects)")
+    if arr.dtype.kind in "USV":
+        raise TypeError(f"cannot use {type(x).__name__} {x!r:.60} as an array of numbers")
+    if dtype is None:
+        arr = arr.astype(result_dtype([arr]), copy=False)
+    return arr

@@ -1,0 +1,549 @@
+"""The operators and methods of graph nodes and eager tensors, installed from one table.
+
+Every method forwards to the public function of the same meaning (:mod:`graphjit.ops` for numpy's
+names, :mod:`graphjit.torch_api` for PyTorch's), which dispatches on its arguments: graph nodes
+build graph, eager tensors compute. Two tables say what the methods mean:
+
+* :class:`NumpyMethods`: operators, numpy's methods, and the PyTorch spellings whose meaning is the
+  same in both libraries (``x.pow``, ``x.view``, ``x.t()``). Graph nodes and tensors get these.
+* :class:`TorchMethods`: PyTorch's meaning where it differs (``transpose(0, 1)`` swaps two dims,
+  ``max(dim)`` returns values and indices, ``var`` is unbiased) and PyTorch-only methods
+  (``size()``, ``expand``). Tensors get these over the numpy ones; graph nodes see them only inside
+  :func:`torch_flavour` (``gj.jit`` tracing a function called with tensors), so a function traces
+  to what it computes eagerly.
+
+:func:`install` puts both on :class:`~graphjit.ir.Node` and :class:`~graphjit.tensor.Tensor`; the
+IR and the Tensor define no op methods of their own, so they sit below the ops they would call.
+``graphjit/__init__.py`` calls it once.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from graphjit import ops as F  # noqa: N812 - the gj functions, as torch.nn.functional
+from graphjit import torch_api
+from graphjit.autodiff.tape import labelled
+from graphjit.ir import Node
+from graphjit.ops.shape_rules import normalize_axis
+from graphjit.tensor import Tensor
+
+__all__ = [
+    "MaxMin",
+    "NumpyMethods",
+    "TorchMethods",
+    "TensorMethods",
+    "install",
+    "torch_flavour",
+    "torch_flavoured",
+]
+
+_TENSOR_TYPES = (Tensor,)
+
+
+class MaxMin(NamedTuple):
+    """``t.max(dim)`` / ``t.min(dim)``: the values and their indices along ``dim``."""
+
+    values: Any
+    indices: Any
+
+
+def _dims(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``f(2, 3)`` or ``f((2, 3))`` as a tuple."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return args
+
+
+def _axis(dim: Any, axis: Any, fn: str) -> Any:
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{fn}: give dim or axis, not both")
+        return axis
+    return tuple(dim) if isinstance(dim, list) else dim
+
+
+def _keep(keepdim: bool, keepdims: bool | None) -> bool:
+    return bool(keepdim if keepdims is None else keepdims)
+
+
+def _ddof(unbiased: bool, correction: Any, ddof: Any) -> Any:
+    if ddof is not None:
+        return ddof
+    if correction is not None:
+        return correction
+    return 1 if unbiased else 0
+
+
+def _label(t: Any, label: str) -> Any:
+    return labelled(t, label) if isinstance(t, Tensor) else t  # a traced node has no tape
+
+
+_TORCH_FLAVOUR: ContextVar[bool] = ContextVar("graphjit_torch_flavour", default=False)
+
+
+@contextlib.contextmanager
+def torch_flavour() -> Iterator[None]:
+    """Inside, graph nodes' methods follow PyTorch where it disagrees with numpy
+    (``x.transpose(0, 1)``, ``x.max(1)`` with indices, ``x.var()`` unbiased, ``x.size(0)``) and
+    nodes also have the tensor-only methods (``expand``, ``view_as``, ...). ``gj.jit`` traces a
+    function called with tensors this way, so it traces the way it runs eagerly."""
+    token = _TORCH_FLAVOUR.set(True)
+    try:
+        yield
+    finally:
+        _TORCH_FLAVOUR.reset(token)
+
+
+def torch_flavoured() -> bool:
+    return _TORCH_FLAVOUR.get()
+
+
+def torch_method(obj: Any, name: str) -> Any:
+    """``TorchMethods.<name>`` bound to ``obj``, or None when there is no such method."""
+    fn = getattr(TorchMethods, name, None)
+    return fn.__get__(obj, type(obj)) if callable(fn) else None
+
+
+class _Flavoured:
+    """A method whose numpy meaning differs from PyTorch's: numpy's, unless nodes are
+    :func:`torch_flavour`-ed (tensors get PyTorch's version installed over this one)."""
+
+    def __init__(self, fn: Callable[..., Any], name: str | None = None) -> None:
+        self.fn = fn
+        self.name = name or fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self.fn
+        if _TORCH_FLAVOUR.get():
+            return torch_method(obj, self.name)
+        return self.fn.__get__(obj, owner)
+
+
+# a function made into a method; typed Any so that a class may override it with any signature
+# (Tensor's in-place operators, say)
+Method = Any
+
+
+def _forward(fn: Callable[..., Any]) -> Method:
+    """The method ``x.name(*args, **kwargs)`` that is ``fn(x, *args, **kwargs)``."""
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return fn(self, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = fn.__name__
+    method.__doc__ = fn.__doc__
+    return method
+
+
+def _reflected(fn: Callable[..., Any]) -> Method:
+    """The reflected operator ``other (op) x`` that is ``fn(other, x)``."""
+
+    def method(self: Any, other: Any) -> Any:
+        return fn(other, self)
+
+    method.__name__ = method.__qualname__ = fn.__name__
+    return method
+
+
+class NumpyMethods:
+    """Operators and methods with numpy's meaning, and the PyTorch spellings that mean the same in
+    both libraries: installed on graph nodes and eager tensors. One line a method: ``x.exp()`` is
+    ``gj.exp(x)``, ``x.mul(y)`` is ``gj.multiply(x, y)``."""
+
+    __slots__ = ()
+    __array_priority__ = 1000  # numpy defers to our reflected operators: ndarray + node -> node
+
+    # operators (== and != are left to the classes: identity for graph nodes, elementwise for
+    # tensors)
+    __add__ = _forward(F.add)
+    __radd__ = _reflected(F.add)
+    __sub__ = _forward(F.subtract)
+    __rsub__ = _reflected(F.subtract)
+    __mul__ = _forward(F.multiply)
+    __rmul__ = _reflected(F.multiply)
+    __truediv__ = _forward(F.divide)
+    __rtruediv__ = _reflected(F.divide)
+    __pow__ = _forward(F.power)
+    __rpow__ = _reflected(F.power)
+    __matmul__ = _forward(F.matmul)
+    __rmatmul__ = _reflected(F.matmul)
+    __and__ = _forward(F.logical_and)
+    __rand__ = _reflected(F.logical_and)
+    __or__ = _forward(F.logical_or)
+    __ror__ = _reflected(F.logical_or)
+    __lt__ = _forward(F.less)
+    __le__ = _forward(F.less_equal)
+    __gt__ = _forward(F.greater)
+    __ge__ = _forward(F.greater_equal)
+    __neg__ = _forward(F.negative)
+    __abs__ = _forward(F.abs)
+    __invert__ = _forward(F.logical_not)
+    __getitem__ = _forward(F.getitem)
+
+    def __pos__(self) -> Any:
+        return self
+
+    # numpy-named methods
+    @property
+    def T(self) -> Any:  # noqa: N802 - numpy spelling
+        return F.transpose(self)
+
+    sum = _forward(F.sum)
+    mean = _forward(F.mean)
+    prod = _forward(F.prod)
+    argmax = _forward(F.argmax)
+    argmin = _forward(F.argmin)
+    astype = _forward(F.astype)
+    clip = _forward(F.clip)
+    squeeze = _forward(F.squeeze)
+    dot = _forward(F.dot)
+
+    # where numpy and PyTorch disagree, nodes follow numpy except inside torch_flavour()
+    max = _Flavoured(_forward(F.max), "max")
+    min = _Flavoured(_forward(F.min), "min")
+    var = _Flavoured(_forward(F.var), "var")
+    std = _Flavoured(_forward(F.std), "std")
+
+    @_Flavoured
+    def transpose(self, *axes: Any) -> Any:
+        return F.transpose(self, _dims(axes) or None)
+
+    def reshape(self, *shape: Any) -> Any:
+        return F.reshape(self, _dims(shape))
+
+    # elementwise math, under both libraries' names
+    exp = _forward(F.exp)
+    log = _forward(F.log)
+    log1p = _forward(F.log1p)
+    expm1 = _forward(F.expm1)
+    tanh = _forward(F.tanh)
+    sqrt = _forward(F.sqrt)
+    abs = _forward(F.abs)
+    sign = _forward(F.sign)
+    square = _forward(F.square)
+    reciprocal = _forward(F.reciprocal)
+    sin = _forward(F.sin)
+    cos = _forward(F.cos)
+    sigmoid = _forward(F.sigmoid)
+    relu = _forward(F.relu)
+    floor = _forward(F.floor)
+    ceil = _forward(F.ceil)
+    round = _forward(F.round)
+    maximum = _forward(F.maximum)
+    minimum = _forward(F.minimum)
+    softmax = _forward(F.softmax)
+    log_softmax = _forward(F.log_softmax)
+
+    # PyTorch spellings whose meaning is the same in numpy terms, so that eager-style code also
+    # runs on graph nodes
+    pow = _forward(F.power)
+    mul = multiply = _forward(F.multiply)
+    div = divide = _forward(F.divide)
+    neg = _forward(F.negative)
+    matmul = _forward(F.matmul)
+    mm = _forward(torch_api.mm)
+    clamp = _forward(torch_api.clamp)
+    t = _forward(torch_api.t)
+    permute = _forward(torch_api.permute)
+    flatten = _forward(torch_api.flatten)  # numpy's flatten() is PyTorch's with its defaults
+    unsqueeze = _forward(F.expand_dims)
+    eq = _forward(F.equal)
+    ne = _forward(F.not_equal)
+    lt = _forward(F.less)
+    le = _forward(F.less_equal)
+    gt = _forward(F.greater)
+    ge = _forward(F.greater_equal)
+
+    def view(self, *shape: Any) -> Any:
+        return F.reshape(self, _dims(shape))
+
+    def float(self) -> Any:
+        """As float32 (PyTorch's ``float``; graphjit's default float is float64)."""
+        return F.astype(self, "float32")
+
+    def double(self) -> Any:
+        return F.astype(self, "float64")
+
+    def dim(self) -> int:
+        ndim: int = self.ndim  # type: ignore[attr-defined]
+        return ndim
+
+
+class TorchMethods:
+    """Methods with PyTorch's meaning where it differs from numpy's, and PyTorch-only methods:
+    installed on eager tensors (over :class:`NumpyMethods`), and seen by graph nodes inside
+    :func:`torch_flavour`. Needs ``shape``, ``ndim`` and ``reshape``."""
+
+    __slots__ = ()
+    if TYPE_CHECKING:
+
+        @property
+        def shape(self) -> tuple[builtins.int, ...]: ...
+        @property
+        def ndim(self) -> builtins.int: ...
+        @property
+        def dtype(self) -> str: ...
+        def reshape(self, *shape: Any) -> Any: ...
+
+    # -- shape
+    def size(self, dim: builtins.int | None = None) -> Any:
+        """The shape (a tuple), or the length of dimension ``dim`` (None for a graph node's
+        open dim)."""
+        return self.shape if dim is None else self.shape[dim]
+
+    def view_as(self, other: Any) -> Any:
+        return self.reshape(tuple(other.shape))
+
+    reshape_as = view_as
+
+    def transpose(self, *dims: Any) -> Any:
+        """``transpose(d0, d1)`` swaps two dims (PyTorch); ``transpose()`` reverses them and
+        ``transpose((2, 0, 1))`` permutes them (numpy)."""
+        if len(dims) == 2 and all(isinstance(d, (int, np.integer)) for d in dims):
+            perm = list(range(self.ndim))
+            a, b = (normalize_axis(d, max(self.ndim, 1), "transpose") for d in dims)
+            perm[a], perm[b] = perm[b], perm[a]
+            return F.transpose(self, tuple(perm))
+        axes = _dims(dims)
+        return F.transpose(self, tuple(axes) if axes else None)
+
+    def squeeze(self, dim: Any = None, *, axis: Any = None) -> Any:
+        return F.squeeze(self, _axis(dim, axis, "squeeze"))
+
+    def expand(self, *sizes: Any) -> Any:
+        """Broadcast to ``sizes``; -1 keeps a dim."""
+        sizes = _dims(sizes)
+        lead = len(sizes) - self.ndim
+        shape = tuple(
+            self.shape[i - lead] if (s == -1 and i >= lead) else s for i, s in enumerate(sizes)
+        )
+        return F.broadcast_to(self, shape)
+
+    def expand_as(self, other: Any) -> Any:
+        return F.broadcast_to(self, tuple(other.shape))
+
+    def contiguous(self) -> Any:
+        return self
+
+    # -- reductions
+    def sum(
+        self,
+        dim: Any = None,
+        keepdim: builtins.bool = False,
+        *,
+        axis: Any = None,
+        keepdims: builtins.bool | None = None,
+        dtype: Any = None,
+    ) -> Any:
+        return F.sum(self, _axis(dim, axis, "sum"), _keep(keepdim, keepdims), dtype=dtype)
+
+    def mean(
+        self,
+        dim: Any = None,
+        keepdim: builtins.bool = False,
+        *,
+        axis: Any = None,
+        keepdims: builtins.bool | None = None,
+        dtype: Any = None,
+    ) -> Any:
+        out = F.mean(self, _axis(dim, axis, "mean"), _keep(keepdim, keepdims), dtype=dtype)
+        return _label(out, "Mean")
+
+    def prod(
+        self,
+        dim: Any = None,
+        keepdim: builtins.bool = False,
+        *,
+        axis: Any = None,
+        keepdims: builtins.bool | None = None,
+        dtype: Any = None,
+    ) -> Any:
+        return F.prod(self, _axis(dim, axis, "prod"), _keep(keepdim, keepdims), dtype=dtype)
+
+    def _extreme(
+        self, which: str, dim: Any, keepdim: builtins.bool, axis: Any, keepdims: Any
+    ) -> Any:
+        if isinstance(dim, (Node, *_TENSOR_TYPES)):  # t.max(other): elementwise, as PyTorch
+            return (F.maximum if which == "max" else F.minimum)(self, dim)
+        reduce = F.max if which == "max" else F.min
+        keep = _keep(keepdim, keepdims)
+        if axis is not None or dim is None:  # numpy spelling, or the whole tensor: values only
+            return reduce(self, _axis(dim, axis, which), keep)
+        arg = F.argmax if which == "max" else F.argmin
+        return MaxMin(reduce(self, dim, keep), arg(self, dim, keep))
+
+    def max(
+        self,
+        dim: Any = None,
+        keepdim: builtins.bool = False,
+        *,
+        axis: Any = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Any:
+        """The maximum; with ``dim`` (PyTorch) a ``(values, indices)`` pair; with ``axis``
+        (numpy) the values only; given a tensor, the elementwise maximum."""
+        return self._extreme("max", dim, keepdim, axis, keepdims)
+
+    def min(
+        self,
+        dim: Any = None,
+        keepdim: builtins.bool = False,
+        *,
+        axis: Any = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Any:
+        """The minimum; see :meth:`max`."""
+        return self._extreme("min", dim, keepdim, axis, keepdims)
+
+    def amax(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:
+        return F.max(self, _axis(dim, None, "amax"), keepdim)
+
+    def amin(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:
+        return F.min(self, _axis(dim, None, "amin"), keepdim)
+
+    def argmax(
+        self,
+        dim: Any = None,
+        keepdim: builtins.bool = False,
+        *,
+        axis: Any = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Any:
+        return F.argmax(self, _axis(dim, axis, "argmax"), _keep(keepdim, keepdims))
+
+    def argmin(
+        self,
+        dim: Any = None,
+        keepdim: builtins.bool = False,
+        *,
+        axis: Any = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Any:
+        return F.argmin(self, _axis(dim, axis, "argmin"), _keep(keepdim, keepdims))
+
+    def var(
+        self,
+        dim: Any = None,
+        unbiased: builtins.bool = True,
+        keepdim: builtins.bool = False,
+        *,
+        correction: Any = None,
+        axis: Any = None,
+        keepdims: builtins.bool | None = None,
+        ddof: Any = None,
+    ) -> Any:
+        """Variance; unbiased (``correction=1``) by default as in PyTorch (numpy: ``ddof=0``)."""
+        ddof = _ddof(unbiased, correction, ddof)
+        out = F.var(self, _axis(dim, axis, "var"), ddof=ddof, keepdims=_keep(keepdim, keepdims))
+        return _label(out, "Var")
+
+    def std(
+        self,
+        dim: Any = None,
+        unbiased: builtins.bool = True,
+        keepdim: builtins.bool = False,
+        *,
+        correction: Any = None,
+        axis: Any = None,
+        keepdims: builtins.bool | None = None,
+        ddof: Any = None,
+    ) -> Any:
+        """Standard deviation; unbiased by default as in PyTorch."""
+        ddof = _ddof(unbiased, correction, ddof)
+        out = F.std(self, _axis(dim, axis, "std"), ddof=ddof, keepdims=_keep(keepdim, keepdims))
+        return _label(out, "Std")
+
+    def all(self) -> Any:
+        return F.min(F.astype(self, "bool"))
+
+    def any(self) -> Any:
+        return F.max(F.astype(self, "bool"))
+
+    # -- elementwise
+    def add(self, other: Any, alpha: Any = 1) -> Any:
+        return F.add(self, other if alpha == 1 else F.multiply(alpha, other))
+
+    def sub(self, other: Any, alpha: Any = 1) -> Any:
+        return F.subtract(self, other if alpha == 1 else F.multiply(alpha, other))
+
+    # -- dtype
+    def long(self) -> Any:
+        return F.astype(self, "int64")
+
+    def int(self) -> Any:
+        return F.astype(self, "int32")
+
+    def bool(self) -> Any:
+        return F.astype(self, "bool")
+
+    def type(self, dtype: Any = None) -> Any:
+        """The dtype name, or (given a dtype) the tensor converted to it."""
+        return self.dtype if dtype is None else F.astype(self, dtype)
+
+
+class TensorMethods(TorchMethods, NumpyMethods):
+    """What a Tensor has: PyTorch's methods over numpy's (for static typing of Tensor)."""
+
+    __slots__ = ()
+
+
+# --------------------------------------------------------------------------------------------------
+# installation
+
+
+def _table(*classes: type) -> dict[str, Any]:
+    """The methods of ``classes``, later classes winning (a class's own slots and docs left out)."""
+    table: dict[str, Any] = {}
+    for cls in classes:
+        for name, attr in vars(cls).items():
+            if name in (
+                "__slots__",
+                "__doc__",
+                "__module__",
+                "__qualname__",
+                "__dict__",
+                "__weakref__",
+                "__annotations__",
+            ) or name.startswith("_TorchMethods"):
+                continue  # fmt: skip
+            table[name] = attr
+    return table
+
+
+def _node_getattr(self: Node, name: str) -> Any:
+    # only reached for a missing attribute: inside torch_flavour() (gj.jit tracing a function
+    # called with tensors), nodes also have the tensor-only methods (size(), expand, ...)
+    if torch_flavoured() and not name.startswith("__"):
+        method = torch_method(self, name)
+        if method is not None:
+            return method
+    raise AttributeError(f"graph node has no attribute {name!r}")
+
+
+def _install_on(cls: type, table: dict[str, Any]) -> None:
+    for name, attr in table.items():
+        if name not in vars(cls):  # what the class defines itself (Tensor.__eq__, ...) wins
+            setattr(cls, name, attr)
+
+
+_installed = False
+
+
+def install() -> None:
+    """Give :class:`Node` numpy's methods (PyTorch's inside :func:`torch_flavour`) and
+    :class:`Tensor` PyTorch's over numpy's. Idempotent."""
+    global _installed
+    if _installed:
+        return
+    _install_on(Node, {**_table(NumpyMethods), "__getattr__": _node_getattr})
+    _install_on(Tensor, _table(NumpyMethods, TorchMethods))
+    _installed = True

@@ -1,0 +1,187 @@
+"""The dispatch every ``gj.*`` function goes through: :func:`apply` and the eager-backend protocol.
+
+:func:`apply` turns python scalars, lists and numpy arrays into constants, applies numpy 2 dtype
+promotion (python scalars are weak), and then builds a graph node when any argument is a graph node,
+or runs the op eagerly when the arguments are eager tensors.
+
+The eager ``Tensor`` lives above the ops (:mod:`graphjit.tensor`); it plugs in through the
+:class:`EagerBackend` protocol, registered once by ``graphjit/__init__.py`` with
+:func:`register_eager`. Until one is registered (only while ``graphjit`` itself is importing), plain
+values build constant graphs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from graphjit import ir
+from graphjit.dtypes import as_array, as_dtype, result_dtype
+from graphjit.ir import Node
+from graphjit.ops.leaves import constant
+from graphjit.ops.registry import OPS, OpDef
+
+__all__ = [
+    "EagerBackend",
+    "register_eager",
+    "is_tensor",
+    "apply",
+    "lift",
+    "as_node",
+    "constant_node",
+    "astype",
+    "write_out",
+    "result_dtype",
+]
+
+
+class EagerBackend(Protocol):
+    """What ``graphjit.tensor`` registers so that ops run eagerly on its ``Tensor`` type."""
+
+    tensor_type: type
+
+    def from_value(self, value: np.ndarray) -> Any: ...
+    def run(self, op: OpDef, args: tuple[Any, ...], attrs: dict[str, Any]) -> Any: ...
+    def run_same_dtype(self, op: OpDef, args: tuple[Any, ...], attrs: dict[str, Any]) -> Any: ...
+    def to_node(self, t: Any) -> Node: ...
+
+
+_eager: EagerBackend | None = None
+_TENSOR: tuple[type, ...] = ()
+
+
+def register_eager(backend: EagerBackend) -> None:
+    """Make ``backend`` the one that runs ops on its tensor type (graphjit registers its Tensor's
+    backend once, at import)."""
+    global _eager, _TENSOR
+    if _eager is not None and _eager is not backend:
+        raise RuntimeError("an eager backend is already registered")
+    _eager = backend
+    _TENSOR = (backend.tensor_type,)
+
+
+def is_tensor(x: Any) -> bool:
+    return isinstance(x, _TENSOR)
+
+
+def constant_node(value: Any, dtype: Any = None, name: str | None = None) -> Node:
+    """A constant graph node holding a read-only copy of ``value``; equal constants are one node."""
+    return constant(value, dtype=dtype, name=name)
+
+
+_scalar_keeps_dtype: dict[tuple[str, type, bool], bool] = {}
+
+
+def apply(op: OpDef, *args: Any, **attrs: Any) -> Any:
+    """Run ``op`` on ``args``: a graph node if any argument is a node, else an eager tensor."""
+    first: Any = args[0] if args else None
+    tensor_type: Any = _eager.tensor_type if _eager is not None else None
+    if _eager is not None and type(first) is tensor_type:
+        # the eager hot path: tensors of one dtype need no promotion or lifting
+        out = _eager.run_same_dtype(op, args, attrs)
+        if out is not None:
+            return out
+        dt = first.dtype
+        # tensor (op) python number: the number is weak, so it usually takes the tensor's dtype
+        # (NEP 50: whether it does depends on the types alone, so the answer is memoised)
+        if len(args) == 2 and op.promote == "all":
+            kind = type(args[1])
+            if kind is float or kind is int:
+                key = (dt, kind, op.to_float)
+                keeps = _scalar_keeps_dtype.get(key)
+                if keeps is None:
+                    keeps = _scalar_keeps_dtype[key] = result_dtype(args, op.to_float) == dt
+                if keeps:
+                    try:
+                        value = np.array(args[1], dtype=dt)
+                    except OverflowError:
+                        value = as_array(args[1], dt)  # raises IntegerOutOfRangeError
+                    return _eager.run(op, (first, _eager.from_value(value)), attrs)
+    graph = any(isinstance(a, Node) for a in args)
+    if not graph and not any(is_tensor(a) for a in args) and _eager is None:
+        graph = True  # no eager backend loaded: plain values build constant graphs
+    positions = _promoted_positions(op, len(args))
+    common = result_dtype([args[i] for i in positions], op.to_float) if positions else None
+    lifted = []
+    for i, a in enumerate(args):
+        want = common if i in positions else None
+        lifted.append(_lift(a, want, graph))
+    if graph:
+        return ir.make_node(op, lifted, attrs)
+    assert _eager is not None
+    return _eager.run(op, tuple(lifted), attrs)
+
+
+def _promoted_positions(op: OpDef, n: int) -> Sequence[int]:
+    if op.promote == "all":
+        return range(n)
+    if op.promote is None:
+        return ()
+    assert isinstance(op.promote, tuple)
+    return [i for i in op.promote if i < n]
+
+
+def _lift(a: Any, dtype: str | None, graph: bool) -> Any:
+    """Argument ``a`` as a node (graph) or tensor (eager), cast to ``dtype`` when given."""
+    if isinstance(a, Node):
+        return a if dtype is None or a.dtype == dtype else astype(a, dtype)
+    if is_tensor(a):
+        assert _eager is not None
+        if graph:
+            a = _eager.to_node(a)
+        return a if dtype is None or a.dtype == dtype else astype(a, dtype)
+    value = as_array(a, dtype)
+    if graph:
+        return constant_node(value)
+    assert _eager is not None
+    return _eager.from_value(value)
+
+
+def lift(x: Any) -> Any:
+    """A node or tensor for ``x`` (numpy arrays, lists and scalars become constants)."""
+    if isinstance(x, Node) or is_tensor(x):
+        return x
+    if _eager is not None:
+        return _eager.from_value(as_array(x, None))
+    return constant_node(as_array(x, None))
+
+
+def as_node(x: Any) -> Node:
+    """``x`` as a graph node: an eager tensor becomes a constant, or, if it requires grad, a
+    variable sharing its storage; arrays and scalars become constants."""
+    if isinstance(x, Node):
+        return x
+    if is_tensor(x):
+        assert _eager is not None
+        return _eager.to_node(x)
+    return constant_node(as_array(x, None))
+
+
+def write_out(result: Any, out: Any, fn: str) -> Any:
+    """numpy/PyTorch ``out=``: copy ``result`` into the eager tensor ``out`` and return ``out``."""
+    if out is None:
+        return result
+    if isinstance(result, Node) or isinstance(out, Node):
+        raise TypeError(f"{fn}: out= needs eager tensors; graph nodes are immutable values")
+    if not is_tensor(out):
+        raise TypeError(f"{fn}: out= must be a tensor, got {type(out).__name__}")
+    if tuple(out.shape) != tuple(result.shape):
+        raise ValueError(
+            f"{fn}: out= has shape {tuple(out.shape)}, the result {tuple(result.shape)}"
+        )
+    return out.copy_(result)
+
+
+def astype(x: Any, dtype: Any) -> Any:
+    """``x`` converted to ``dtype`` (numpy casting: float -> int truncates toward zero)."""
+    dtype = as_dtype(dtype)
+    x = lift(x)
+    if x.dtype == dtype:
+        return x
+    return apply(OPS["astype"], x, dtype=dtype)
+
+
+def static_shape(x: Any) -> tuple[Any, ...]:
+    return tuple(x.shape)

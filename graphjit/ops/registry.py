@@ -1,0 +1,153 @@
+"""OpDef and the op registry :data:`OPS`.
+
+An op is defined once, as one :class:`OpDef`: its shape/dtype rule (``infer``), its numpy reference
+implementation (``impl``), its reverse-mode rule (``vjp``), its forward-mode rule (``jvp``) and what
+the code generators need to lower it (``kind`` and ``lower``). The derivative rules are written
+with :mod:`graphjit.ops.prims` and operators, so the same rule builds graph nodes in static mode and
+computes values in eager mode. :mod:`graphjit.ops.dispatch` runs an OpDef on arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from graphjit.ir import TensorType
+
+# A vjp rule: vjp(g, out, *inputs, **attrs) -> one cotangent (or None for "zero") per input.
+VjpRule = Callable[..., Sequence[Any]]
+# A per-input vjp rule: f(g, out, *inputs, **attrs) -> the cotangent of that one input.
+PerInputRule = Callable[..., Any]
+# A jvp rule: jvp(tangents, out, *inputs, **attrs) -> the output tangent; tangents[i] is None for
+# inputs with a zero tangent.
+JvpRule = Callable[..., Any]
+
+
+@dataclass(eq=False)
+class OpDef:
+    """Everything about one op, in one place.
+
+    ``kind`` tells the code generators which family of lowering applies:
+    ``elementwise`` (``lower`` is a scalar expression template over ``{0}``, ``{1}``...),
+    ``reduction``, ``shape``, ``index``, ``linalg``, ``leaf`` or ``other``.
+    ``promote`` lists the argument positions that share one numpy-2-promoted dtype (``"all"`` for
+    every argument); ``to_float`` promotes that common dtype to float64 when it is int or bool.
+    """
+
+    name: str
+    infer: Callable[..., TensorType]
+    impl: Callable[..., np.ndarray] | None
+    vjp: VjpRule | None = None
+    jvp: JvpRule | None = None
+    kind: str = "other"
+    lower: Any = None
+    promote: tuple[int, ...] | str | None = "all"
+    to_float: bool = False
+    doc: str = ""
+    # per-input vjp rules, when the op was defined with ``vjps=``; ``vjp`` is derived from them.
+    vjps: tuple[PerInputRule | None, ...] | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return f"OpDef({self.name!r}, kind={self.kind!r})"
+
+    def backward(
+        self, g: Any, out: Any, inputs: Sequence[Any], attrs: dict[str, Any], needs: Sequence[bool]
+    ) -> list[Any]:
+        """Cotangents of the inputs that ``needs`` marks (None elsewhere, or for a zero)."""
+        if self.vjps is not None:
+            return [
+                rule(g, out, *inputs, **attrs) if (need and rule is not None) else None
+                for rule, need in zip(self.vjps, needs)
+            ]
+        if self.vjp is None:
+            raise NotImplementedError(f"op {self.name!r} has no vjp rule")
+        grads = list(self.vjp(g, out, *inputs, **attrs))
+        if len(grads) != len(inputs):
+            raise AssertionError(
+                f"vjp of {self.name} returned {len(grads)} grads for {len(inputs)} inputs"
+            )
+        return [gr if need else None for gr, need in zip(grads, needs)]
+
+
+OPS: dict[str, OpDef] = {}
+
+
+def defop(
+    name: str,
+    *,
+    infer: Callable[..., TensorType],
+    impl: Callable[..., np.ndarray] | None,
+    vjp: VjpRule | None = None,
+    vjps: Sequence[PerInputRule | None] | None = None,
+    jvp: JvpRule | None = None,
+    kind: str = "other",
+    lower: Any = None,
+    promote: tuple[int, ...] | str | None = "all",
+    to_float: bool = False,
+    doc: str = "",
+) -> OpDef:
+    """Register an op. Give either ``vjp`` (all inputs at once) or ``vjps`` (one rule per input)."""
+    if name in OPS:
+        raise ValueError(f"op {name!r} is already registered")
+    if vjp is not None and vjps is not None:
+        raise ValueError(f"op {name!r}: give vjp or vjps, not both")
+    op = OpDef(
+        name=name,
+        infer=infer,
+        impl=impl,
+        vjp=vjp,
+        jvp=jvp,
+        kind=kind,
+        lower=lower,
+        promote=promote,
+        to_float=to_float,
+        doc=doc,
+        vjps=tuple(vjps) if vjps is not None else None,
+    )
+    OPS[name] = op
+    return op
+
+
+def zero_vjp(g: Any, out: Any, *inputs: Any, **attrs: Any) -> tuple[None, ...]:
+    """The vjp of an op whose output is piecewise constant (or boolean): zero for every input."""
+    return (None,) * len(inputs)
+
+
+def sum_tangents(*terms: Any) -> Any:
+    """Sum of the non-None terms (None when all are None): a jvp is linear in the tangents, and
+    None stands for a zero tangent."""
+    total = None
+    for t in terms:
+        if t is not None:
+            total = t if total is None else total + t
+    return total
+
+
+def zero_jvp(tangents: Any, out: Any, *inputs: Any, **attrs: Any) -> None:
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# binders: the public function that applies an op, registered next to the op itself
+
+Binder = Callable[..., Any]
+BINDERS: dict[str, Binder] = {}
+
+
+def binds(op: OpDef) -> Callable[[Binder], Binder]:
+    """Register the decorated function as ``op``'s binder (the function users call to apply it).
+
+    Families never import each other: a derivative rule or compound function in one family calls
+    another family's op through :mod:`graphjit.ops.prims`, which forwards to the binder registered
+    here. Every family is imported by ``graphjit.ops`` before any rule can run."""
+
+    def register(fn: Binder) -> Binder:
+        if op.name in BINDERS:
+            raise ValueError(f"op {op.name!r} already has a binder")
+        BINDERS[op.name] = fn
+        return fn
+
+    return register
