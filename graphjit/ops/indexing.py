@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from graphjit.ir import Dim, Node, TensorType, format_shape, is_int
-from graphjit.ops.base import OpDef, apply, defop, is_tensor, lift
+from graphjit.ops.base import DimBuilder, OpDef, apply, defop, is_tensor, lift
 from graphjit.ops.shapes import normalize_axis, same_dim
 
 __all__ = ["getitem", "take", "take_along_axis", "add_at", "add_along_axis"]
@@ -97,6 +97,24 @@ def _add_at_jvp(tangents: Any, out: Any, x: Any, idx: Any, v: Any, *, axis: int)
     return apply(ADD_AT, _zeros_like(x) if tx is None else tx, idx, tv, axis=axis)
 
 
+def _take_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    axis = node.attrs["axis"]
+    return ins[0][:axis] + ins[1] + ins[0][axis + 1 :]
+
+
+def _values_fit(table: DimBuilder, node: Node, vd: list[str], want: list[str]) -> None:
+    """Call-time checks that the values (input 2, dims ``vd``) broadcast to ``want``."""
+    v = node.inputs[2]
+    lead = len(want) - len(vd)
+    for i, d in enumerate(vd):
+        if v.shape[i] != 1:
+            table.require_equal(
+                d,
+                want[lead + i],
+                f"{node.op.name}: the values' axis {i} has the wrong size at run time",
+            )
+
+
 TAKE: OpDef = defop(
     "take",
     infer=_take_infer,
@@ -106,9 +124,18 @@ TAKE: OpDef = defop(
         None if ts[0] is None else apply(TAKE, ts[0], idx, axis=axis)
     ),
     kind="index",
+    call_dims=_take_call_dims,
     promote=None,
     doc="gather along one axis, as numpy.take: the index array's dims replace the axis",
 )
+
+
+def _add_at_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    axis = node.attrs["axis"]
+    _values_fit(table, node, ins[2], ins[0][:axis] + ins[1] + ins[0][axis + 1 :])
+    return list(ins[0])
+
+
 ADD_AT: OpDef = defop(
     "add_at",
     infer=_add_at_infer,
@@ -120,6 +147,7 @@ ADD_AT: OpDef = defop(
     ),
     jvp=_add_at_jvp,
     kind="index",
+    call_dims=_add_at_call_dims,
     promote=(0, 2),
     doc="x with values added at indices along one axis (np.add.at: repeats accumulate)",
 )
@@ -182,6 +210,22 @@ def _add_along_jvp(tangents: Any, out: Any, x: Any, idx: Any, v: Any, *, axis: i
     return apply(ADD_ALONG_AXIS, _zeros_like(x) if tx is None else tx, idx, tv, axis=axis)
 
 
+def _along_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    axis = node.attrs["axis"]
+    idx = node.inputs[1]
+    out = []
+    for k, (xd, idd) in enumerate(zip(ins[0], ins[1])):
+        if k == axis:
+            out.append(idd)
+        else:
+            if idx.shape[k] != 1:
+                table.require_equal(
+                    idd, xd, f"{node.op.name}: the indices' axis {k} has the wrong size at run time"
+                )
+            out.append(xd)
+    return out
+
+
 TAKE_ALONG_AXIS: OpDef = defop(
     "take_along_axis",
     infer=_take_along_infer,
@@ -194,9 +238,17 @@ TAKE_ALONG_AXIS: OpDef = defop(
         None if ts[0] is None else apply(TAKE_ALONG_AXIS, ts[0], idx, axis=axis)
     ),
     kind="index",
+    call_dims=_along_call_dims,
     promote=None,
     doc="gather with one index per position, as numpy.take_along_axis",
 )
+
+
+def _add_along_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    _values_fit(table, node, ins[2], _along_call_dims(table, node, ins))
+    return list(ins[0])
+
+
 ADD_ALONG_AXIS: OpDef = defop(
     "add_along_axis",
     infer=_add_along_infer,
@@ -208,6 +260,7 @@ ADD_ALONG_AXIS: OpDef = defop(
     ),
     jvp=_add_along_jvp,
     kind="index",
+    call_dims=_add_along_call_dims,
     promote=(0, 2),
     doc="x with values added at per-position indices along one axis (repeats accumulate)",
 )

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from graphjit.ir import TensorType, is_float
-from graphjit.ops.base import OpDef, apply, defop, lift
+from graphjit.ir import Node, TensorType, is_float
+from graphjit.ops.base import DimBuilder, OpDef, apply, defop, lift
 from graphjit.ops.reductions import (
     _axis_arg,
     _check_axes,
@@ -26,7 +26,7 @@ from graphjit.ops.reductions import (
     _prepare,
     _sum_op,
 )
-from graphjit.ops.shapes import normalize_axes
+from graphjit.ops.shapes import normalize_axes, reduced_call_dims
 
 __all__ = ["logsumexp", "softmax", "log_softmax"]
 
@@ -129,9 +129,16 @@ LOGSUMEXP: OpDef = defop(
     vjp=_logsumexp_vjp,
     jvp=_logsumexp_jvp,
     kind="reduction",
+    call_dims=reduced_call_dims,
     to_float=True,
     doc="log(sum(exp(x))) over axes, computed with the slice maximum subtracted",
 )
+
+
+def _softmax_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    return list(ins[0])
+
+
 SOFTMAX: OpDef = defop(
     "softmax",
     infer=_softmax_infer("softmax"),
@@ -139,6 +146,7 @@ SOFTMAX: OpDef = defop(
     vjp=_softmax_vjp,
     jvp=_softmax_jvp,
     kind="reduction",
+    call_dims=_softmax_call_dims,
     to_float=True,
     doc="exp(x) / sum(exp(x)) over axes (same shape as x), computed stably",
 )
@@ -149,6 +157,7 @@ LOG_SOFTMAX: OpDef = defop(
     vjp=_log_softmax_vjp,
     jvp=_log_softmax_jvp,
     kind="reduction",
+    call_dims=_softmax_call_dims,
     to_float=True,
     doc="x - logsumexp(x) over axes (same shape as x), computed stably",
 )

@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from graphjit.ir import TensorType, as_dtype, is_float
-from graphjit.ops.base import OpDef, apply, defop, lift, zero_jvp, zero_vjp
+from graphjit.ir import Node, TensorType, as_dtype, is_float
+from graphjit.ops.base import DimBuilder, OpDef, apply, defop, lift, zero_jvp, zero_vjp
 from graphjit.ops.elementwise import astype, equal, maximum, sqrt, where
 from graphjit.ops.shape import broadcast_like, expand_dims
-from graphjit.ops.shapes import normalize_axes, normalize_axis
+from graphjit.ops.shapes import normalize_axes, normalize_axis, reduced_call_dims
 
 __all__ = [
     "sum",
@@ -243,6 +243,8 @@ SUM: OpDef = defop(
     vjp=_sum_vjp,
     jvp=_sum_jvp,
     kind="reduction",
+    call_dims=reduced_call_dims,
+    fusion="reduction",
     promote=None,
     doc="sum over axes; bool and int inputs accumulate in int64 (numpy)",
 )
@@ -253,6 +255,8 @@ PROD: OpDef = defop(
     vjp=_prod_vjp,
     jvp=_prod_jvp,
     kind="reduction",
+    call_dims=reduced_call_dims,
+    fusion="reduction",
     promote=None,
     doc="product over axes; the gradient is exact with zeros in the slice",
 )
@@ -263,6 +267,8 @@ MAX: OpDef = defop(
     vjp=_extremum_vjp,
     jvp=_extremum_jvp,
     kind="reduction",
+    call_dims=reduced_call_dims,
+    fusion="reduction",
     promote=None,
     doc="maximum over axes (NaN propagates); ties split the gradient evenly",
 )
@@ -273,9 +279,20 @@ MIN: OpDef = defop(
     vjp=_extremum_vjp,
     jvp=_extremum_jvp,
     kind="reduction",
+    call_dims=reduced_call_dims,
+    fusion="reduction",
     promote=None,
     doc="minimum over axes (NaN propagates); ties split the gradient evenly",
 )
+
+
+def _arg_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    axis, keep = node.attrs["axis"], node.attrs["keepdims"]
+    if axis is None:
+        return ["1"] * len(ins[0]) if keep else []
+    return ["1" if i == axis else d for i, d in enumerate(ins[0]) if keep or i != axis]
+
+
 ARGMAX: OpDef = defop(
     "argmax",
     infer=_arg_infer("argmax"),
@@ -283,6 +300,7 @@ ARGMAX: OpDef = defop(
     vjp=zero_vjp,
     jvp=zero_jvp,
     kind="reduction",
+    call_dims=_arg_call_dims,
     promote=None,
     doc="index (int64) of the first maximum along axis, or in the flattened array for axis=None",
 )
@@ -293,9 +311,16 @@ ARGMIN: OpDef = defop(
     vjp=zero_vjp,
     jvp=zero_jvp,
     kind="reduction",
+    call_dims=_arg_call_dims,
     promote=None,
     doc="index (int64) of the first minimum along axis, or in the flattened array for axis=None",
 )
+
+
+def _size_of_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    return []
+
+
 SIZE_OF: OpDef = defop(
     "size_of",
     infer=_size_of_infer,
@@ -303,6 +328,8 @@ SIZE_OF: OpDef = defop(
     vjp=zero_vjp,
     jvp=zero_jvp,
     kind="other",
+    call_dims=_size_of_call_dims,
+    shape_only_from=0,
     promote=None,
     doc="the number of elements on some axes of x, known when the graph runs (0-d)",
 )

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from graphjit.ir import Dim, TensorType, format_shape
+from graphjit.ir import Dim, Node, TensorType, format_shape
+from graphjit.ops.base import DimBuilder
 
 
 def broadcast_dims(a: Dim, b: Dim) -> Dim:
@@ -84,3 +85,9 @@ def same_dim(a: Dim, b: Dim) -> bool:
 def elementwise_type(op: str, *types: TensorType, dtype: str | None = None) -> TensorType:
     shape = broadcast_shapes(*(t.shape for t in types), op=op)
     return TensorType(shape, dtype or types[0].dtype)
+
+
+def reduced_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    """Call-time dims of a reduction over ``axes`` (``keepdims`` keeps them as 1s)."""
+    axes, keep = node.attrs["axes"], node.attrs["keepdims"]
+    return ["1" if i in axes else d for i, d in enumerate(ins[0]) if keep or i not in axes]
