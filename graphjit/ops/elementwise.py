@@ -120,9 +120,11 @@ def unary(
     *,
     to_float: bool = True,
     allow_bool: bool = True,
+    expensive: bool = False,
     doc: str = "",
 ) -> OpDef:
-    """An elementwise unary op whose derivative is ``grad(x, out)`` (None: zero gradient)."""
+    """An elementwise unary op whose derivative is ``grad(x, out)`` (None: zero gradient);
+    ``expensive`` marks transcendental math (see OpDef)."""
     if grad is None:
         return defop(
             name,
@@ -133,6 +135,7 @@ def unary(
             kind="elementwise",
             lower=lower,
             to_float=to_float,
+            expensive=expensive,
             doc=doc,
         )
     return defop(
@@ -144,6 +147,7 @@ def unary(
         kind="elementwise",
         lower=lower,
         to_float=to_float,
+        expensive=expensive,
         doc=doc,
     )
 
@@ -173,13 +177,13 @@ NEGATIVE.vjps = (lambda g, out, x: -g,)
 NEGATIVE.jvp = _jvp_from(lambda t, out, x: -t)
 ABS = unary("abs", np.abs, "abs({0})", lambda x, out: sign(x), to_float=False)
 SIGN = unary("sign", np.sign, "sign({0})", None, to_float=False, allow_bool=False)
-EXP = unary("exp", np.exp, "exp({0})", lambda x, out: out)
-EXP2 = unary("exp2", np.exp2, "exp2({0})", lambda x, out: out * LN2)
-LOG = unary("log", np.log, "log({0})", lambda x, out: 1.0 / x)
-LOG2 = unary("log2", np.log2, "log2({0})", lambda x, out: 1.0 / (x * LN2))
-LOG1P = unary("log1p", np.log1p, "log1p({0})", lambda x, out: 1.0 / (1.0 + x))
-EXPM1 = unary("expm1", np.expm1, "expm1({0})", lambda x, out: out + 1.0)
-SQRT = unary("sqrt", np.sqrt, "sqrt({0})", lambda x, out: 0.5 / out)
+EXP = unary("exp", np.exp, "exp({0})", lambda x, out: out, expensive=True)
+EXP2 = unary("exp2", np.exp2, "exp2({0})", lambda x, out: out * LN2, expensive=True)
+LOG = unary("log", np.log, "log({0})", lambda x, out: 1.0 / x, expensive=True)
+LOG2 = unary("log2", np.log2, "log2({0})", lambda x, out: 1.0 / (x * LN2), expensive=True)
+LOG1P = unary("log1p", np.log1p, "log1p({0})", lambda x, out: 1.0 / (1.0 + x), expensive=True)
+EXPM1 = unary("expm1", np.expm1, "expm1({0})", lambda x, out: out + 1.0, expensive=True)
+SQRT = unary("sqrt", np.sqrt, "sqrt({0})", lambda x, out: 0.5 / out, expensive=True)
 # bool is rejected: numpy squares bool to int8, which graphjit has no dtype for
 SQUARE = unary(
     "square", np.square, "({0} * {0})", lambda x, out: 2 * x, to_float=False, allow_bool=False
@@ -187,16 +191,19 @@ SQUARE = unary(
 RECIPROCAL = unary(
     "reciprocal", lambda x: np.reciprocal(x), "(1.0 / {0})", lambda x, out: -(out * out)
 )
-SIN = unary("sin", np.sin, "sin({0})", lambda x, out: cos(x))
-COS = unary("cos", np.cos, "cos({0})", lambda x, out: -sin(x))
-TAN = unary("tan", np.tan, "tan({0})", lambda x, out: 1.0 + out * out)
-TANH = unary("tanh", np.tanh, "tanh({0})", lambda x, out: 1.0 - out * out)
-ARCTAN = unary("arctan", np.arctan, "arctan({0})", lambda x, out: 1.0 / (1.0 + x * x))
+SIN = unary("sin", np.sin, "sin({0})", lambda x, out: cos(x), expensive=True)
+COS = unary("cos", np.cos, "cos({0})", lambda x, out: -sin(x), expensive=True)
+TAN = unary("tan", np.tan, "tan({0})", lambda x, out: 1.0 + out * out, expensive=True)
+TANH = unary("tanh", np.tanh, "tanh({0})", lambda x, out: 1.0 - out * out, expensive=True)
+ARCTAN = unary(
+    "arctan", np.arctan, "arctan({0})", lambda x, out: 1.0 / (1.0 + x * x), expensive=True
+)
 SIGMOID = unary(
     "sigmoid",
     _sigmoid_impl,
     "sigmoid({0})",
     lambda x, out: out * (1.0 - out),
+    expensive=True,
     doc="1 / (1 + exp(-x)), computed without overflow",
 )
 RELU = unary(
@@ -213,6 +220,7 @@ SOFTPLUS = unary(
     _softplus_impl,
     "softplus({0})",
     lambda x, out: sigmoid(x),
+    expensive=True,
     doc="log(1 + exp(x)), computed without overflow",
 )
 
@@ -223,7 +231,9 @@ def _erf_impl(x: np.ndarray) -> np.ndarray:
     return scipy_erf(x)
 
 
-ERF = unary("erf", _erf_impl, "erf({0})", lambda x, out: TWO_OVER_SQRT_PI * exp(-(x * x)))
+ERF = unary(
+    "erf", _erf_impl, "erf({0})", lambda x, out: TWO_OVER_SQRT_PI * exp(-(x * x)), expensive=True
+)
 FLOOR = unary("floor", np.floor, "floor({0})", None, to_float=False, allow_bool=False)
 CEIL = unary("ceil", np.ceil, "ceil({0})", None, to_float=False, allow_bool=False)
 ROUND = unary(
@@ -316,6 +326,7 @@ POWER = defop(
         lambda t, out, x, y: t * _pow_dx(x, y, out), lambda t, out, x, y: t * _pow_dy(x, y, out)
     ),
     kind="elementwise",
+    expensive=True,
     lower="power({0}, {1})",
 )
 

@@ -29,7 +29,7 @@ from graphjit.ops import prims
 from graphjit.ops.dispatch import apply, is_tensor, lift
 from graphjit.ops.leaves import constant_value
 from graphjit.ops.prims import expand_dims, reshape, slice_axes, squeeze, transpose
-from graphjit.ops.registry import OPS, OpDef, defop
+from graphjit.ops.registry import OPS, DimBuilder, OpDef, defop
 from graphjit.ops.shape_rules import FULL_SLICE, canonical_slice, normalize_axis, same_dim
 
 __all__ = ["getitem", "take", "take_along_axis", "add_at", "add_along_axis"]
@@ -96,6 +96,24 @@ def _add_at_jvp(tangents: Any, out: Any, x: Any, idx: Any, v: Any, *, axis: int)
     return apply(ADD_AT, prims.zeros_like(x) if tx is None else tx, idx, tv, axis=axis)
 
 
+def _take_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    axis = node.attrs["axis"]
+    return ins[0][:axis] + ins[1] + ins[0][axis + 1 :]
+
+
+def _values_fit(table: DimBuilder, node: Node, vd: list[str], want: list[str]) -> None:
+    """Call-time checks that the values (input 2, dims ``vd``) broadcast to ``want``."""
+    v = node.inputs[2]
+    lead = len(want) - len(vd)
+    for i, d in enumerate(vd):
+        if v.shape[i] != 1:
+            table.require_equal(
+                d,
+                want[lead + i],
+                f"{node.op.name}: the values' axis {i} has the wrong size at run time",
+            )
+
+
 TAKE: OpDef = defop(
     "take",
     infer=_take_infer,
@@ -108,9 +126,18 @@ TAKE: OpDef = defop(
         None if ts[0] is None else apply(TAKE, ts[0], idx, axis=axis)
     ),
     kind="index",
+    call_dims=_take_call_dims,
     promote=None,
     doc="gather along one axis, as numpy.take: the index array's dims replace the axis",
 )
+
+
+def _add_at_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    axis = node.attrs["axis"]
+    _values_fit(table, node, ins[2], ins[0][:axis] + ins[1] + ins[0][axis + 1 :])
+    return list(ins[0])
+
+
 ADD_AT: OpDef = defop(
     "add_at",
     infer=_add_at_infer,
@@ -122,6 +149,7 @@ ADD_AT: OpDef = defop(
     ),
     jvp=_add_at_jvp,
     kind="index",
+    call_dims=_add_at_call_dims,
     promote=(0, 2),
     doc="x with values added at indices along one axis (np.add.at: repeats accumulate)",
 )
@@ -184,6 +212,22 @@ def _add_along_jvp(tangents: Any, out: Any, x: Any, idx: Any, v: Any, *, axis: i
     return apply(ADD_ALONG_AXIS, prims.zeros_like(x) if tx is None else tx, idx, tv, axis=axis)
 
 
+def _along_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    axis = node.attrs["axis"]
+    idx = node.inputs[1]
+    out = []
+    for k, (xd, idd) in enumerate(zip(ins[0], ins[1])):
+        if k == axis:
+            out.append(idd)
+        else:
+            if idx.shape[k] != 1:
+                table.require_equal(
+                    idd, xd, f"{node.op.name}: the indices' axis {k} has the wrong size at run time"
+                )
+            out.append(xd)
+    return out
+
+
 TAKE_ALONG_AXIS: OpDef = defop(
     "take_along_axis",
     infer=_take_along_infer,
@@ -198,9 +242,17 @@ TAKE_ALONG_AXIS: OpDef = defop(
         None if ts[0] is None else apply(TAKE_ALONG_AXIS, ts[0], idx, axis=axis)
     ),
     kind="index",
+    call_dims=_along_call_dims,
     promote=None,
     doc="gather with one index per position, as numpy.take_along_axis",
 )
+
+
+def _add_along_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    _values_fit(table, node, ins[2], _along_call_dims(table, node, ins))
+    return list(ins[0])
+
+
 ADD_ALONG_AXIS: OpDef = defop(
     "add_along_axis",
     infer=_add_along_infer,
@@ -212,6 +264,7 @@ ADD_ALONG_AXIS: OpDef = defop(
     ),
     jvp=_add_along_jvp,
     kind="index",
+    call_dims=_add_along_call_dims,
     promote=(0, 2),
     doc="x with values added at per-position indices along one axis (repeats accumulate)",
 )

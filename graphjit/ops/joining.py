@@ -26,7 +26,7 @@ from graphjit.dtypes import as_dtype
 from graphjit.ir import Dim, Node, TensorType, format_shape
 from graphjit.ops.dispatch import apply, is_tensor, lift
 from graphjit.ops.prims import exactly_shaped, expand_dims, zeros_like
-from graphjit.ops.registry import OpDef, binds, defop
+from graphjit.ops.registry import DimBuilder, OpDef, binds, defop
 from graphjit.ops.shape_rules import (
     FULL_SLICE,
     Triple,
@@ -109,6 +109,23 @@ def _slice_grad_impl(g: np.ndarray, x: np.ndarray, *, slices: tuple[Triple, ...]
     return out
 
 
+def _slice_call_dims(table: DimBuilder, xd: list[str], slices: Sequence[Triple]) -> list[str]:
+    out = []
+    for d, s in zip(xd, slices):
+        if tuple(s) == (None, None, 1):
+            out.append(d)
+        elif d.isdigit():
+            out.append(str(len(range(*slice(*s).indices(int(d))))))
+        else:
+            start, stop, step = (("NONE" if v is None else str(v)) for v in s)
+            out.append(table.let(f"slice_length({d}, {start}, {stop}, {step})"))
+    return out
+
+
+def _slice_axes_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    return _slice_call_dims(table, ins[0], node.attrs["slices"])
+
+
 SLICE_AXES: OpDef = defop(
     "slice_axes",
     infer=_slice_axes_infer,
@@ -118,9 +135,20 @@ SLICE_AXES: OpDef = defop(
         None if tangents[0] is None else apply(SLICE_AXES, tangents[0], slices=slices)
     ),
     kind="shape",
+    call_dims=_slice_axes_call_dims,
+    fusion="view",
     promote=None,
     doc="x[start:stop:step, ...] with one triple per axis (python slice semantics)",
 )
+
+
+def _slice_grad_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    want = _slice_call_dims(table, ins[1], node.attrs["slices"])
+    for i, (g, w) in enumerate(zip(ins[0], want)):
+        table.require_equal(g, w, f"slice_axes_grad: the cotangent's axis {i} has the wrong size")
+    return list(ins[1])
+
+
 SLICE_AXES_GRAD: OpDef = defop(
     "slice_axes_grad",
     infer=_slice_grad_infer,
@@ -133,6 +161,8 @@ SLICE_AXES_GRAD: OpDef = defop(
         None if tangents[0] is None else apply(SLICE_AXES_GRAD, tangents[0], x, slices=slices)
     ),
     kind="other",
+    call_dims=_slice_grad_call_dims,
+    shape_only_from=1,
     promote=None,
     doc="zeros of x's shape with g written into x[slices] (the transpose of slice_axes)",
 )
@@ -186,6 +216,21 @@ def _concatenate_jvp(tangents: Any, out: Any, *xs: Any, axis: int) -> Any:
     return apply(CONCATENATE, *parts, axis=axis)
 
 
+def _concatenate_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    axis = node.attrs["axis"]
+    out = list(ins[0])
+    for k, d in enumerate(ins[1:], start=1):
+        for i, (a, b) in enumerate(zip(out, d)):
+            if i != axis:
+                table.require_equal(b, a, f"concatenate: input {k} has the wrong size on axis {i}")
+    out[axis] = (
+        table.let(" + ".join(d[axis] for d in ins))
+        if not isinstance(node.shape[axis], int)
+        else str(node.shape[axis])
+    )
+    return out
+
+
 CONCATENATE: OpDef = defop(
     "concatenate",
     infer=_concatenate_infer,
@@ -193,6 +238,7 @@ CONCATENATE: OpDef = defop(
     vjp=_concatenate_vjp,
     jvp=_concatenate_jvp,
     kind="other",
+    call_dims=_concatenate_call_dims,
     doc="join arrays along an existing axis (inputs promoted to one dtype)",
 )
 
@@ -220,6 +266,19 @@ def _part_jvp(tangents: Any, out: Any, g: Any, *xs: Any, axis: int, index: int) 
     return None if t is None else apply(CONCATENATE_PART, t, *xs, axis=axis, index=index)
 
 
+def _part_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    axis, index = node.attrs["axis"], node.attrs["index"]
+    total = table.let(" + ".join(d[axis] for d in ins[1:]))
+    table.require_equal(
+        ins[0][axis],
+        total,
+        "concatenate_part: the sizes of the parts do not add up to the concatenation's",
+    )
+    out = list(ins[0])
+    out[axis] = ins[1 + index][axis]
+    return out
+
+
 CONCATENATE_PART: OpDef = defop(
     "concatenate_part",
     infer=_part_infer,
@@ -227,6 +286,9 @@ CONCATENATE_PART: OpDef = defop(
     vjp=_part_vjp,
     jvp=_part_jvp,
     kind="other",
+    call_dims=_part_call_dims,
+    fusion="view",
+    shape_only_from=1,
     promote=None,
     doc="the part of g (a concatenation of xs along axis) that came from xs[index]; the xs are "
     "read only for their call-time sizes (the gradient of concatenate along a None axis)",
@@ -265,6 +327,13 @@ def _pad_jvp(tangents: Any, out: Any, x: Any, *, pad_width: Any, constant_value:
     return None if t is None else apply(PAD, t, pad_width=pad_width, constant_value=0)
 
 
+def _pad_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    out = []
+    for d, (b, a), sd in zip(ins[0], node.attrs["pad_width"], node.shape):
+        out.append(str(sd) if isinstance(sd, int) else table.let(f"{d} + {b + a}"))
+    return out
+
+
 PAD: OpDef = defop(
     "pad",
     infer=_pad_infer,
@@ -274,6 +343,7 @@ PAD: OpDef = defop(
     vjps=(_pad_vjp,),
     jvp=_pad_jvp,
     kind="other",
+    call_dims=_pad_call_dims,
     promote=None,
     doc="constant padding: pad_width is one (before, after) pair per axis",
 )

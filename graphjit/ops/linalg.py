@@ -23,7 +23,7 @@ import numpy as np
 from graphjit.ir import Dim, Node, TensorType, format_shape
 from graphjit.ops.dispatch import apply, is_tensor, lift, write_out
 from graphjit.ops.prims import broadcast_like, expand_dims, multiply, reshape, squeeze, swapaxes
-from graphjit.ops.registry import OpDef, defop, sum_tangents
+from graphjit.ops.registry import DimBuilder, OpDef, defop, sum_tangents
 from graphjit.ops.shape_rules import broadcast_dims, broadcast_shapes, normalize_axis, same_dim
 
 __all__ = ["matmul", "dot", "outer", "tensordot", "einsum"]
@@ -100,6 +100,34 @@ def _matmul_jvp(tangents: Any, out: Any, a: Any, b: Any) -> Any:
     )
 
 
+def _matmul_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    a, b = node.inputs
+    ad, bd = ins
+    k_a = ad[-1]
+    k_b = bd[0] if b.ndim == 1 else bd[-2]
+    table.require_equal(k_a, k_b, "matmul: the contracted dims differ at run time")
+    if a.ndim <= 2 and b.ndim <= 2:
+        batch: list[str] = []
+    else:
+        ab, bb = a.shape[:-2], b.shape[:-2]
+        r = len(node.shape) - (a.ndim >= 2) - (b.ndim >= 2)
+        batch = []
+        for j in range(r):
+            cands = []
+            for x, d in ((ab, ad[:-2]), (bb, bd[:-2])):
+                i = j - (r - len(x))
+                if i >= 0 and not (x[i] == 1 and node.shape[j] != 1):
+                    cands.append(d[i])
+            sd = node.shape[j]
+            e = str(sd) if isinstance(sd, int) else (cands[0] if cands else "1")
+            for c in cands:
+                table.require_equal(c, e, "matmul: the batch dims do not broadcast at run time")
+            batch.append(e)
+    rows = [ad[-2]] if a.ndim >= 2 else []
+    cols = [bd[-1]] if b.ndim >= 2 else []
+    return batch + rows + cols
+
+
 MATMUL: OpDef = defop(
     "matmul",
     infer=_matmul_infer,
@@ -107,6 +135,7 @@ MATMUL: OpDef = defop(
     vjps=(_matmul_vjp_a, _matmul_vjp_b),
     jvp=_matmul_jvp,
     kind="linalg",
+    call_dims=_matmul_call_dims,
     doc="matrix product with numpy's rules: 1-D promotion, broadcast batch dims",
 )
 
@@ -284,6 +313,25 @@ def _einsum_jvp(tangents: Any, out: Any, *operands: Any, subscripts: str) -> Any
     return sum_tangents(*terms)
 
 
+def _einsum_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    lhs, rhs = node.attrs["subscripts"].split("->")
+    sizes: dict[str, str] = {}
+    for k, (term, x, d) in enumerate(zip(lhs.split(","), node.inputs, ins)):
+        for c, sd, e in zip(term, x.shape, d):
+            if sd == 1:
+                sizes.setdefault(c, "1")
+                continue
+            if c in sizes and sizes[c] != "1":
+                table.require_equal(
+                    e,
+                    sizes[c],
+                    f"einsum: operand {k} disagrees on the size of index {c} at run time",
+                )
+            else:
+                sizes[c] = e
+    return [sizes[c] for c in rhs]
+
+
 EINSUM: OpDef = defop(
     "einsum",
     infer=_einsum_infer,
@@ -291,6 +339,7 @@ EINSUM: OpDef = defop(
     vjp=_einsum_vjp,
     jvp=_einsum_jvp,
     kind="linalg",
+    call_dims=_einsum_call_dims,
     doc="Einstein summation; subscripts are explicit, relabelled a, b, c, ...",
 )
 

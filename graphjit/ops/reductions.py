@@ -29,16 +29,17 @@ from typing import Any
 import numpy as np
 
 from graphjit.dtypes import as_dtype, is_float
-from graphjit.ir import TensorType
+from graphjit.ir import Node, TensorType
 from graphjit.ops.dispatch import apply, astype, lift
 from graphjit.ops.prims import broadcast_like, equal, expand_reduced, maximum, sqrt, where
-from graphjit.ops.registry import OpDef, binds, defop, zero_jvp, zero_vjp
+from graphjit.ops.registry import DimBuilder, OpDef, binds, defop, zero_jvp, zero_vjp
 from graphjit.ops.shape_rules import (
     axis_or_dim,
     check_axes,
     keepdims_arg,
     normalize_axes,
     normalize_axis,
+    reduced_call_dims,
     reduced_shape,
     reduction_axes,
 )
@@ -216,6 +217,8 @@ SUM: OpDef = defop(
     vjp=_sum_vjp,
     jvp=_sum_jvp,
     kind="reduction",
+    call_dims=reduced_call_dims,
+    fusion="reduction",
     promote=None,
     doc="sum over axes; bool and int inputs accumulate in int64 (numpy)",
 )
@@ -226,6 +229,8 @@ PROD: OpDef = defop(
     vjp=_prod_vjp,
     jvp=_prod_jvp,
     kind="reduction",
+    call_dims=reduced_call_dims,
+    fusion="reduction",
     promote=None,
     doc="product over axes; the gradient is exact with zeros in the slice",
 )
@@ -236,6 +241,8 @@ MAX: OpDef = defop(
     vjp=_extremum_vjp,
     jvp=_extremum_jvp,
     kind="reduction",
+    call_dims=reduced_call_dims,
+    fusion="reduction",
     promote=None,
     doc="maximum over axes (NaN propagates); ties split the gradient evenly",
 )
@@ -246,9 +253,20 @@ MIN: OpDef = defop(
     vjp=_extremum_vjp,
     jvp=_extremum_jvp,
     kind="reduction",
+    call_dims=reduced_call_dims,
+    fusion="reduction",
     promote=None,
     doc="minimum over axes (NaN propagates); ties split the gradient evenly",
 )
+
+
+def _arg_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    axis, keep = node.attrs["axis"], node.attrs["keepdims"]
+    if axis is None:
+        return ["1"] * len(ins[0]) if keep else []
+    return ["1" if i == axis else d for i, d in enumerate(ins[0]) if keep or i != axis]
+
+
 ARGMAX: OpDef = defop(
     "argmax",
     infer=_arg_infer("argmax"),
@@ -256,6 +274,7 @@ ARGMAX: OpDef = defop(
     vjp=zero_vjp,
     jvp=zero_jvp,
     kind="reduction",
+    call_dims=_arg_call_dims,
     promote=None,
     doc="index (int64) of the first maximum along axis, or in the flattened array for axis=None",
 )
@@ -266,9 +285,16 @@ ARGMIN: OpDef = defop(
     vjp=zero_vjp,
     jvp=zero_jvp,
     kind="reduction",
+    call_dims=_arg_call_dims,
     promote=None,
     doc="index (int64) of the first minimum along axis, or in the flattened array for axis=None",
 )
+
+
+def _size_of_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    return []
+
+
 SIZE_OF: OpDef = defop(
     "size_of",
     infer=_size_of_infer,
@@ -276,6 +302,8 @@ SIZE_OF: OpDef = defop(
     vjp=zero_vjp,
     jvp=zero_jvp,
     kind="other",
+    call_dims=_size_of_call_dims,
+    shape_only_from=0,
     promote=None,
     doc="the number of elements on some axes of x, known when the graph runs (0-d)",
 )

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from graphjit.ir import TensorType
+from graphjit.ir import Node, TensorType
 
 # A vjp rule: vjp(g, out, *inputs, **attrs) -> one cotangent (or None for "zero") per input.
 VjpRule = Callable[..., Sequence[Any]]
@@ -24,6 +24,29 @@ PerInputRule = Callable[..., Any]
 # A jvp rule: jvp(tangents, out, *inputs, **attrs) -> the output tangent; tangents[i] is None for
 # inputs with a zero tangent.
 JvpRule = Callable[..., Any]
+
+
+class DimBuilder(Protocol):
+    """What an op's call-time shape rule writes to (``graphjit.codegen.symdims.DimTable``): dims
+    are source expressions (``"3"``, ``"n0"``) the generated program computes when it is called."""
+
+    def let(self, expr: str) -> str:
+        """A name (or literal) bound to ``expr`` in the program."""
+        ...
+
+    def require_equal(self, a: str, b: str, message: str, allow_one: bool = False) -> None:
+        """A call-time check that ``a == b`` (or ``a == 1`` with allow_one), raising ValueError."""
+        ...
+
+    def product(self, dims: Sequence[str]) -> str:
+        """An expression for the product of dims."""
+        ...
+
+
+# A call-time shape rule: call_dims(table, node, input_dims) -> the node's dims as expressions,
+# adding to ``table`` the checks for what the build-time ``infer`` could only assume. It mirrors
+# ``infer`` (next to which it is written) for the sizes known only when the graph runs.
+CallDimsRule = Callable[[DimBuilder, Node, list[list[str]]], list[str]]
 
 
 @dataclass(eq=False)
@@ -35,6 +58,16 @@ class OpDef:
     ``reduction``, ``shape``, ``index``, ``linalg``, ``leaf`` or ``other``.
     ``promote`` lists the argument positions that share one numpy-2-promoted dtype (``"all"`` for
     every argument); ``to_float`` promotes that common dtype to float64 when it is int or bool.
+
+    What the code generators need to know about the op (``graphjit.codegen``):
+    ``fusion`` is ``"elementwise"`` (computed per index inside a fused loop nest; the default for
+    kind ``elementwise``), ``"reduction"`` (a loop nest accumulating over axes, its elementwise
+    producers fused in), ``"view"`` (a view of input 0, never a copy), ``"leaf"`` or ``"kernel"``
+    (lowered on its own). ``shape_only_from``: inputs from this position on are read only for
+    their shape (``full_like``'s ``x``), so they are not computed for this op. ``expensive``:
+    transcendental scalar math, so a loop computing it is compute-bound (worth a parallel loop).
+    ``call_dims``: the call-time shape rule (see ``CallDimsRule``); elementwise ops use the
+    broadcast rule and need none.
     """
 
     name: str
@@ -49,6 +82,10 @@ class OpDef:
     doc: str = ""
     # per-input vjp rules, when the op was defined with ``vjps=``; ``vjp`` is derived from them.
     vjps: tuple[PerInputRule | None, ...] | None = field(default=None, repr=False)
+    fusion: str = "kernel"
+    shape_only_from: int | None = None
+    expensive: bool = False
+    call_dims: CallDimsRule | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return f"OpDef({self.name!r}, kind={self.kind!r})"
@@ -73,6 +110,8 @@ class OpDef:
 
 
 OPS: dict[str, OpDef] = {}
+FUSIONS = ("elementwise", "reduction", "view", "leaf", "kernel")
+_DEFAULT_FUSION = {"elementwise": "elementwise", "leaf": "leaf"}
 
 
 def defop(
@@ -88,12 +127,18 @@ def defop(
     promote: tuple[int, ...] | str | None = "all",
     to_float: bool = False,
     doc: str = "",
+    fusion: str | None = None,
+    shape_only_from: int | None = None,
+    expensive: bool = False,
+    call_dims: CallDimsRule | None = None,
 ) -> OpDef:
     """Register an op. Give either ``vjp`` (all inputs at once) or ``vjps`` (one rule per input)."""
     if name in OPS:
         raise ValueError(f"op {name!r} is already registered")
     if vjp is not None and vjps is not None:
         raise ValueError(f"op {name!r}: give vjp or vjps, not both")
+    if fusion is not None and fusion not in FUSIONS:
+        raise ValueError(f"op {name!r}: fusion must be one of {FUSIONS}, got {fusion!r}")
     op = OpDef(
         name=name,
         infer=infer,
@@ -106,6 +151,10 @@ def defop(
         to_float=to_float,
         doc=doc,
         vjps=tuple(vjps) if vjps is not None else None,
+        fusion=fusion or _DEFAULT_FUSION.get(kind, "kernel"),
+        shape_only_from=shape_only_from,
+        expensive=expensive,
+        call_dims=call_dims,
     )
     OPS[name] = op
     return op

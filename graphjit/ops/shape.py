@@ -26,7 +26,7 @@ from graphjit.dtypes import as_dtype
 from graphjit.ir import Dim, Node, TensorType, format_shape
 from graphjit.ops import prims
 from graphjit.ops.dispatch import apply, astype, is_tensor, lift
-from graphjit.ops.registry import OpDef, binds, defop, zero_jvp, zero_vjp
+from graphjit.ops.registry import DimBuilder, OpDef, binds, defop, zero_jvp, zero_vjp
 from graphjit.ops.shape_rules import (
     axis_or_dim,
     fresh_copy,
@@ -139,6 +139,21 @@ def _reshape_jvp(tangents: Any, out: Any, x: Any, *, shape: tuple[int, ...]) -> 
     return None if t is None else apply(RESHAPE, t, shape=shape)
 
 
+def _reshape_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    total = table.let(table.product(ins[0]))
+    shape = node.attrs["shape"]
+    known = table.product([str(d) for d in shape if d != -1])
+    msg = f"reshape: the input's size at run time does not fit the shape {tuple(shape)}"
+    out = []
+    for sd in node.shape:
+        if isinstance(sd, int):
+            out.append(str(sd))
+        else:
+            out.append(table.let(f"{total} // {known}"))
+    table.require_equal(total, table.let(table.product(out)), msg)
+    return out
+
+
 RESHAPE: OpDef = defop(
     "reshape",
     infer=_reshape_infer,
@@ -146,6 +161,8 @@ RESHAPE: OpDef = defop(
     vjps=(lambda g, out, x, shape: reshape_like(g, x),),
     jvp=_reshape_jvp,
     kind="shape",
+    call_dims=_reshape_call_dims,
+    fusion="view",
     promote=None,
     doc="row-major reshape; one -1 is inferred (a None dim when the size is not fixed)",
 )
@@ -164,6 +181,14 @@ def _reshape_like_impl(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return fresh_copy(np.reshape(x, ref.shape))
 
 
+def _reshape_like_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    a, b = table.let(table.product(ins[0])), table.let(table.product(ins[1]))
+    table.require_equal(
+        a, b, "reshape_like: the input's size differs from the reference's at run time"
+    )
+    return list(ins[1])
+
+
 RESHAPE_LIKE: OpDef = defop(
     "reshape_like",
     infer=_reshape_like_infer,
@@ -173,6 +198,9 @@ RESHAPE_LIKE: OpDef = defop(
         None if tangents[0] is None else reshape_like(tangents[0], ref)
     ),
     kind="shape",
+    call_dims=_reshape_like_call_dims,
+    fusion="view",
+    shape_only_from=1,
     promote=None,
     doc="x reshaped (row-major) to the call-time shape of ref; ref's values are not read",
 )
@@ -187,6 +215,10 @@ def _transpose_infer(x: TensorType, *, axes: tuple[int, ...]) -> TensorType:
     return TensorType(tuple(x.shape[a] for a in axes), x.dtype)
 
 
+def _transpose_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    return [ins[0][a] for a in node.attrs["axes"]]
+
+
 TRANSPOSE: OpDef = defop(
     "transpose",
     infer=_transpose_infer,
@@ -196,6 +228,8 @@ TRANSPOSE: OpDef = defop(
         None if tangents[0] is None else apply(TRANSPOSE, tangents[0], axes=axes)
     ),
     kind="shape",
+    call_dims=_transpose_call_dims,
+    fusion="view",
     promote=None,
     doc="permute the axes: output axis i is input axis axes[i]",
 )
@@ -208,6 +242,12 @@ def _expand_dims_infer(x: TensorType, *, axes: tuple[int, ...]) -> TensorType:
     return TensorType(tuple(1 if i in axes else next(dims) for i in range(ndim)), x.dtype)
 
 
+def _expand_dims_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    axes = node.attrs["axes"]
+    it = iter(ins[0])
+    return ["1" if i in axes else next(it) for i in range(node.ndim)]
+
+
 EXPAND_DIMS: OpDef = defop(
     "expand_dims",
     infer=_expand_dims_infer,
@@ -217,6 +257,8 @@ EXPAND_DIMS: OpDef = defop(
         None if tangents[0] is None else apply(EXPAND_DIMS, tangents[0], axes=axes)
     ),
     kind="shape",
+    call_dims=_expand_dims_call_dims,
+    fusion="view",
     promote=None,
     doc="insert size-1 dims at the given (output) axes",
 )
@@ -240,6 +282,13 @@ def _squeeze_vjp(g: Any, out: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
     return reshape_like(g, x)  # a None dim squeezed (1 at call time): keep x's exact type
 
 
+def _squeeze_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    axes = node.attrs["axes"]
+    for a in axes:
+        table.require_equal(ins[0][a], "1", f"squeeze: axis {a} does not have size 1 at run time")
+    return [d for i, d in enumerate(ins[0]) if i not in axes]
+
+
 SQUEEZE: OpDef = defop(
     "squeeze",
     infer=_squeeze_infer,
@@ -249,6 +298,8 @@ SQUEEZE: OpDef = defop(
         None if tangents[0] is None else apply(SQUEEZE, tangents[0], axes=axes)
     ),
     kind="shape",
+    call_dims=_squeeze_call_dims,
+    fusion="view",
     promote=None,
     doc="remove size-1 dims (a None dim may be squeezed by naming it: it must be 1 at call time)",
 )
@@ -299,6 +350,28 @@ def _broadcast_to_impl(x: np.ndarray, *, shape: tuple[Dim, ...]) -> np.ndarray:
     return fresh_copy(np.broadcast_to(x, target))  # type: ignore[arg-type]
 
 
+def _stretch(table: DimBuilder, node: Node, xd: list[str], target: list[str]) -> None:
+    """Call-time checks that input 0 (dims ``xd``) broadcasts to ``target``."""
+    x = node.inputs[0]
+    lead = len(target) - len(xd)
+    for i, d in enumerate(xd):
+        if x.shape[i] != 1:
+            table.require_equal(
+                d,
+                target[lead + i],
+                f"{node.op.name}: axis {i} of the input has the wrong size at run time",
+                allow_one=True,
+            )
+
+
+def _broadcast_to_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    shape, xd = node.attrs["shape"], ins[0]
+    lead = len(shape) - len(xd)
+    out = [str(t) if isinstance(t, int) else xd[i - lead] for i, t in enumerate(shape)]
+    _stretch(table, node, xd, out)
+    return out
+
+
 BROADCAST_TO: OpDef = defop(
     "broadcast_to",
     infer=_broadcast_to_infer,
@@ -308,6 +381,8 @@ BROADCAST_TO: OpDef = defop(
         None if tangents[0] is None else apply(BROADCAST_TO, tangents[0], shape=shape)
     ),
     kind="shape",
+    call_dims=_broadcast_to_call_dims,
+    fusion="view",
     promote=None,
     doc="numpy broadcast_to; a None size keeps x's dim",
 )
@@ -326,6 +401,11 @@ def _broadcast_like_infer(x: TensorType, ref: TensorType) -> TensorType:
     return TensorType(ref.shape, x.dtype)
 
 
+def _broadcast_like_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    _stretch(table, node, ins[0], ins[1])
+    return list(ins[1])
+
+
 BROADCAST_LIKE: OpDef = defop(
     "broadcast_like",
     infer=_broadcast_like_infer,
@@ -335,6 +415,9 @@ BROADCAST_LIKE: OpDef = defop(
         None if tangents[0] is None else broadcast_like(tangents[0], ref)
     ),
     kind="shape",
+    call_dims=_broadcast_like_call_dims,
+    fusion="view",
+    shape_only_from=1,
     promote=None,
     doc="x broadcast to the call-time shape of ref (x's dtype); ref's values are not read",
 )
@@ -348,6 +431,10 @@ def _full_like_infer(x: TensorType, *, fill_value: Any, dtype: str) -> TensorTyp
     return TensorType(x.shape, dtype)
 
 
+def _full_like_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    return list(ins[0])
+
+
 FULL_LIKE: OpDef = defop(
     "full_like",
     infer=_full_like_infer,
@@ -355,6 +442,9 @@ FULL_LIKE: OpDef = defop(
     vjp=zero_vjp,
     jvp=zero_jvp,
     kind="other",
+    call_dims=_full_like_call_dims,
+    fusion="elementwise",
+    shape_only_from=0,
     promote=None,
     doc="an array of x's shape filled with fill_value; x's values are not read",
 )

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from graphjit.dtypes import is_float
-from graphjit.ir import Dim, TensorType, format_shape
+from graphjit.ir import Dim, Node, TensorType, format_shape
+from graphjit.ops.registry import DimBuilder
 
 
 def broadcast_dims(a: Dim, b: Dim) -> Dim:
@@ -220,3 +221,9 @@ def reduction_axes(
     PyTorch's (``dim``, ``keepdim``) spelling."""
     axes = normalize_axes(axis_or_dim(name, axis, dim), x.ndim, name)
     return axes, keepdims_arg(keepdims, keepdim)
+
+
+def reduced_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    """Call-time dims of a reduction over ``axes`` (``keepdims`` keeps them as 1s)."""
+    axes, keep = node.attrs["axes"], node.attrs["keepdims"]
+    return ["1" if i in axes else d for i, d in enumerate(ins[0]) if keep or i not in axes]

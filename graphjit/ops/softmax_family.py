@@ -17,16 +17,17 @@ from typing import Any
 import numpy as np
 
 from graphjit.dtypes import is_float
-from graphjit.ir import TensorType
+from graphjit.ir import Node, TensorType
 from graphjit.ops import prims
 from graphjit.ops.dispatch import apply, lift
 from graphjit.ops.prims import expand_reduced
-from graphjit.ops.registry import OpDef, defop
+from graphjit.ops.registry import DimBuilder, OpDef, defop
 from graphjit.ops.shape_rules import (
     axis_or_dim,
     check_axes,
     float_reduce_infer,
     normalize_axes,
+    reduced_call_dims,
     reduction_axes,
 )
 
@@ -131,9 +132,16 @@ LOGSUMEXP: OpDef = defop(
     vjp=_logsumexp_vjp,
     jvp=_logsumexp_jvp,
     kind="reduction",
+    call_dims=reduced_call_dims,
     to_float=True,
     doc="log(sum(exp(x))) over axes, computed with the slice maximum subtracted",
 )
+
+
+def _softmax_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
+    return list(ins[0])
+
+
 SOFTMAX: OpDef = defop(
     "softmax",
     infer=_softmax_infer("softmax"),
@@ -141,6 +149,7 @@ SOFTMAX: OpDef = defop(
     vjp=_softmax_vjp,
     jvp=_softmax_jvp,
     kind="reduction",
+    call_dims=_softmax_call_dims,
     to_float=True,
     doc="exp(x) / sum(exp(x)) over axes (same shape as x), computed stably",
 )
@@ -151,6 +160,7 @@ LOG_SOFTMAX: OpDef = defop(
     vjp=_log_softmax_vjp,
     jvp=_log_softmax_jvp,
     kind="reduction",
+    call_dims=_softmax_call_dims,
     to_float=True,
     doc="x - logsumexp(x) over axes (same shape as x), computed stably",
 )

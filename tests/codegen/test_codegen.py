@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import graphjit as gj
-from graphjit.codegen.lower import partition
 from graphjit.codegen.numba_cpu import generate
+from graphjit.codegen.partition import partition
 from graphjit.runtime import Program
 
 GOLDEN = Path(__file__).parent / "golden" / "small_graph.txt"

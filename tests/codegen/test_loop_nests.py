@@ -1,5 +1,5 @@
-"""Multi-output fusion: loop groups over one iteration space share one kernel (lower.merge_loops,
-codegen/numba_loops.py). Checks which groups join, that the schedule stays a valid order, and
+"""Multi-output fusion: loop groups over one iteration space share one kernel (schedule.merge_loops,
+codegen/numba_cpu/loops.py). Checks which groups join, that the schedule stays a valid order, and
 that the joined kernels compute what the interpreter does."""
 
 from __future__ import annotations
@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 import graphjit as gj
-from graphjit.codegen.numba_cpu import ModuleBuilder
+from graphjit.codegen.numba_cpu import lowerings
+from graphjit.codegen.pipeline import lower
+from graphjit.codegen.schedule import Parallelism
 from graphjit.runtime import Program
 
 from .cases import CASES
@@ -16,9 +18,9 @@ from .test_registry_cpu import _graph
 
 
 def _steps(inputs: list, outputs: list) -> list[list]:
-    b = ModuleBuilder(inputs, (), outputs, parallel=False)
-    b.build()
-    return b.steps
+    arrays = {x: f"x{i}" for i, x in enumerate(inputs)}
+    serial = Parallelism(enabled=False, min_size=0)
+    return lower(outputs, arrays, (), serial, lowerings.allocates_itself).steps
 
 
 def _kernels(source: str) -> int:
@@ -75,9 +77,7 @@ def test_independent_scalar_work_is_hoisted_before_the_nest() -> None:
     feeds = [np.arange(6.0).reshape(2, 3), np.ones((2, 3))]
     f = gj.compile([y, t], [loss, gy])
     np.testing.assert_allclose(f(*feeds)[1], 2 * (feeds[0] - feeds[1]) / 6)
-    b = ModuleBuilder(f.program.inputs, (), f.program.results, parallel=False)
-    b.build()
-    nest = max(b.steps, key=len)
+    nest = max(_steps(list(f.program.inputs), list(f.program.results)), key=len)
     assert {g.kind for g in nest} == {"elementwise", "reduction"}
 
 

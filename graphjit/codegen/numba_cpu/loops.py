@@ -1,97 +1,53 @@
 """Loop-nest kernels for the numba CPU backend.
 
 A loop nest hosts one or more loop groups over one iteration space (see
-:func:`graphjit.codegen.lower.merge_loops`): fused elementwise chains, each storing its root, and
+:mod:`graphjit.codegen.schedule`): fused elementwise chains, each storing its root, and
 reductions with their fused producers, each with its accumulator. The nest becomes one kernel
-function (plus a ``prange`` variant when it pays) that the program calls once.
+function (plus a ``prange`` variant when the schedule says it pays) that the program calls once.
 
 Inside the innermost loop every value is computed first and stored last, so a store may reuse
-the buffer of an input read at the same index (the input is dead after this kernel).
+the buffer of an input read at the same index (the buffer plan decides when).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
 from graphjit.codegen.emit import TYPE_NAMES, SourceWriter, index_expr
 from graphjit.codegen.emit import literal as render_literal
-from graphjit.codegen.lower import Group, product, same_space
+from graphjit.codegen.numba_cpu.writer import ProgramWriter
+from graphjit.codegen.partition import Group, is_constant, value_inputs
+from graphjit.codegen.schedule import trailing_reduced
+from graphjit.codegen.symdims import product
 from graphjit.ir import Node
+from graphjit.ops import OPS, OpDef
 from graphjit.ops.leaves import constant_value
 
-if TYPE_CHECKING:
-    from graphjit.codegen.numba_cpu import ModuleBuilder
-
-PARALLEL_MIN_SIZE = 200_000
-# transcendental math: a loop with some is compute-bound, so a prange variant pays for itself
-EXPENSIVE = frozenset(
-    [
-        "exp",
-        "exp2",
-        "log",
-        "log2",
-        "log1p",
-        "expm1",
-        "tanh",
-        "sin",
-        "cos",
-        "tan",
-        "arctan",
-        "sigmoid",
-        "softplus",
-        "erf",
-        "power",
-        "sqrt",
-    ]
-)
+Read = Callable[[Node], str]  # the source expression of a value read inside a nest
+# an elementwise op whose expression is not its OpDef's template: (node, argument exprs) -> expr
+ScalarLowering = Callable[[Node, list[str]], str | None]
+SCALAR_LOWERINGS: dict[OpDef, ScalarLowering] = {}
 
 
-# -------------------------------------------------------------------------------- scheduling
-def _suffix(rank: int, axes: set[int]) -> int:
-    """The first axis of the trailing run of reduced axes (``rank`` when the last is kept)."""
-    suffix = rank
-    while suffix > 0 and (suffix - 1) in axes:
-        suffix -= 1
-    return suffix
+def scalar_lowering(name: str) -> Callable[[ScalarLowering], ScalarLowering]:
+    def register(fn: ScalarLowering) -> ScalarLowering:
+        SCALAR_LOWERINGS[OPS[name]] = fn
+        return fn
 
-
-def parallel_ok(g: Group) -> bool:
-    """Whether ``g``'s outer loop can be a prange (a reduction over axis 0 cannot)."""
-    if g.kind == "reduction":
-        axes = set(g.root.attrs["axes"])
-        return _suffix(g.space_node.ndim, axes) > 0 and 0 not in axes
-    return g.root.ndim > 0
-
-
-def wants_parallel(b: ModuleBuilder, parts: Sequence[Group]) -> bool:
-    """A prange variant pays for its compile time only for compute-bound loops (some
-    transcendental math) that are not known to be small; cheap loops are memory-bound."""
-    size = product(b.dims(parts[0].space_node))
-    if not b.parallel or (size.isdigit() and int(size) < PARALLEL_MIN_SIZE):
-        return False
-    if not all(parallel_ok(g) for g in parts):
-        return False
-    return any(m.op.name in EXPENSIVE for g in parts for m in g.members)
-
-
-def may_join(b: ModuleBuilder, parts: list[Group], g: Group) -> bool:
-    """Join ``g`` to the nest unless that loses a parallel loop one of them would have had."""
-    if wants_parallel(b, parts) or wants_parallel(b, [g]):
-        return wants_parallel(b, [*parts, g])
-    return True
+    return register
 
 
 # -------------------------------------------------------------------------------- expressions
 def reader(
-    b: ModuleBuilder,
+    b: ProgramWriter,
     space: Node,
     params: dict[Node, str],
     temps: dict[Node, str],
     head: list[str],
-) -> Any:
+) -> Read:
     """A function giving the source expression of a value read inside the nest: a temp for one
     computed in the nest, a literal for a scalar constant, a local read before the loops for a
     0-d array (loop invariant; numba's prange cannot index 0-d arrays), else an indexed kernel
@@ -121,28 +77,42 @@ def reader(
 
 
 def scalar_expression(m: Node, args: list[str]) -> str:
-    """The source of one elementwise op applied to argument expressions (narrow dtypes cast
-    back, so a float32 graph computes in float32 as numpy does)."""
-    if m.op.name == "full_like":
-        return render_literal(m.attrs["fill_value"], m.dtype)
-    if m.op.name == "power" and m.dtype in ("float32", "float64"):
-        expr = _small_power(m.inputs[1], args[0])
+    """The source of one elementwise op applied to its value inputs' expressions (narrow dtypes
+    cast back, so a float32 graph computes in float32 as numpy does)."""
+    special = SCALAR_LOWERINGS.get(m.op)
+    if special is not None:
+        expr = special(m, args)
         if expr is not None:
-            return expr if m.dtype == "float64" else f"f32({expr})"
+            return expr
     template = m.op.lower
     if not isinstance(template, str):
         raise NotImplementedError(f"cpu backend: elementwise op {m.op.name!r} has no template")
     attrs = {k: TYPE_NAMES.get(v, v) if k == "dtype" else v for k, v in m.attrs.items()}
     expr = template.format(*args, **attrs)
-    if m.dtype in ("float32", "int32", "int64") and m.op.name != "astype":
+    if m.dtype in ("float32", "int32", "int64"):
         expr = f"{TYPE_NAMES[m.dtype]}({expr})"
     return expr
 
 
-def _small_power(exponent: Node, x: str) -> str | None:
+@scalar_lowering("full_like")
+def _full_like(m: Node, args: list[str]) -> str:
+    return render_literal(m.attrs["fill_value"], m.dtype)
+
+
+@scalar_lowering("astype")
+def _astype(m: Node, args: list[str]) -> str:
+    # the template's cast gives the dtype already
+    return str(m.op.lower).format(*args, dtype=TYPE_NAMES[m.attrs["dtype"]])
+
+
+@scalar_lowering("power")
+def _small_power(m: Node, args: list[str]) -> str | None:
     """``x ** e`` for a constant e in {-1, 2, 3, 4} as multiplications (libm's pow is a scalar
     call that stops the loop vectorising; jax does the same). Within 2 ulp of pow."""
-    if exponent.op.name != "constant" or exponent.ndim != 0:
+    exponent, x = m.inputs[1], args[0]
+    if m.dtype not in ("float32", "float64"):
+        return None
+    if not is_constant(exponent) or exponent.ndim != 0:
         return None
     e = float(constant_value(exponent)[()])
     forms = {
@@ -151,13 +121,16 @@ def _small_power(exponent: Node, x: str) -> str | None:
         3.0: f"({x} * {x} * {x})",
         4.0: f"(({x} * {x}) * ({x} * {x}))",
     }
-    return forms.get(e)
+    expr = forms.get(e)
+    if expr is None:
+        return None
+    return expr if m.dtype == "float64" else f"f32({expr})"
 
 
-def member_lines(b: ModuleBuilder, g: Group, read: Any, temps: dict[Node, str]) -> list[str]:
+def member_lines(b: ProgramWriter, g: Group, read: Read, temps: dict[Node, str]) -> list[str]:
     lines = []
     for m in g.members:
-        expr = scalar_expression(m, [read(x) for x in m.inputs])
+        expr = scalar_expression(m, [read(x) for x in value_inputs(m)])
         t = f"t{b.graph_ids[m][1:]}"
         temps[m] = t
         lines.append(f"{t} = {expr}  # {b.label(m)} {m.op.name}")
@@ -216,44 +189,58 @@ class NestWriter:
         loop_nest(w, self.rank, [*self.inner, *self.stores], parallel, self.prologue, self.epilogue)
 
 
-def _reduction(b: ModuleBuilder, nw: NestWriter, g: Group, value: str, step: int) -> None:
+class Reducer(NamedTuple):
+    """How a fused reduction accumulates: its initial value and its combining expression."""
+
+    init: str
+    combine: Callable[[str, str], str]
+    needs_nonempty: bool  # no identity: an empty reduction raises
+
+
+# the fused reductions (OpDef.fusion == "reduction"): an accumulating operator, or an extremum
+_ACCUMULATE = {OPS["sum"]: ("+", 0), OPS["prod"]: ("*", 1)}
+_EXTREMUM = {OPS["max"]: "maximum", OPS["min"]: "minimum"}
+
+
+def _reducer(root: Node) -> Reducer:
+    if root.op in _ACCUMULATE:
+        sym, identity = _ACCUMULATE[root.op]
+        acc_dtype = "float64" if root.dtype in ("float32", "float64") else root.dtype
+        return Reducer(render_literal(identity, acc_dtype), lambda a, c: f"{a} {sym} {c}", False)
+    fn = _EXTREMUM[root.op]
+    is_max = fn == "maximum"
+    if root.dtype == "bool":
+        init = "False" if is_max else "True"
+    elif root.dtype in ("float32", "float64"):
+        init = "(-np.inf)" if is_max else "np.inf"
+    else:
+        info = np.iinfo(root.dtype)
+        init = render_literal(info.min if is_max else info.max, root.dtype)
+    return Reducer(init, lambda a, c: f"{fn}({a}, {c})", True)
+
+
+def can_reduce(op: OpDef) -> bool:
+    return op in _ACCUMULATE or op in _EXTREMUM
+
+
+def _reduction(b: ProgramWriter, nw: NestWriter, g: Group, value: str) -> None:
     """Accumulator lines of a sum/prod/max/min over some axes of the nest's space."""
     root = g.root
-    op = root.op.name
     rank = nw.rank
     axes = set(root.attrs["axes"])
     keep = root.attrs["keepdims"]
-    out = nw.out(b.output_buffer(root, step))
+    out = nw.out(b.output_buffer(root))
     acc = f"acc{b.graph_ids[root][1:]}"
-    acc_dtype = "float64" if root.dtype in ("float32", "float64") else root.dtype
-    if op in ("sum", "prod"):
-        init = render_literal(0 if op == "sum" else 1, acc_dtype)
-        sym = "+" if op == "sum" else "*"
-
-        def combine(a: str, c: str) -> str:
-            return f"{a} {sym} {c}"
-    else:
-        if root.dtype == "bool":
-            init = "False" if op == "max" else "True"
-        elif root.dtype in ("float32", "float64"):
-            init = "(-np.inf)" if op == "max" else "np.inf"
-        else:
-            info = np.iinfo(root.dtype)
-            init = render_literal(info.min if op == "max" else info.max, root.dtype)
-        fn = "maximum" if op == "max" else "minimum"
-
-        def combine(a: str, c: str) -> str:
-            return f"{fn}({a}, {c})"
-
-    suffix = _suffix(rank, axes)
+    init, combine, needs_nonempty = _reducer(root)
+    suffix = trailing_reduced(rank, axes)
     out_idx = [("0" if keep else None) if k in axes else f"i{k}" for k in range(rank)]
     o = f"{out}[{index_expr([i for i in out_idx if i is not None])}]"
     cast = TYPE_NAMES[root.dtype]
     early_reduced = any(k < suffix for k in axes)
-    if op in ("max", "min"):
+    if needs_nonempty:
         count = product([f"n{k}" for k in sorted(axes)])
         outsize = product([f"n{k}" for k in range(rank) if k not in axes])
-        message = f"{op}: zero-size array to reduction operation with no identity"
+        message = f"{root.op.name}: zero-size array to reduction operation with no identity"
         nw.head += [f"if {count} == 0 and {outsize} != 0:", f"    raise ValueError({message!r})"]
     if early_reduced:
         nw.head.append(f"kops.fill({out}, {init})" if root.ndim else f"{out}[()] = {init}")
@@ -272,7 +259,7 @@ def kernel_name(parts: Sequence[Group]) -> str:
     return f"k{parts[0].index}_{short}"
 
 
-def emit_nest(b: ModuleBuilder, parts: Sequence[Group], step: int) -> None:
+def emit_nest(b: ProgramWriter, parts: Sequence[Group], step: int, parallel: bool) -> None:
     """The kernel for a loop nest, and the program lines that allocate its outputs and call it."""
     space = parts[0].space_node
     rank = space.ndim
@@ -285,15 +272,11 @@ def emit_nest(b: ModuleBuilder, parts: Sequence[Group], step: int) -> None:
         nw.inner += member_lines(b, g, read, temps)
         root = g.root
         if g.kind == "reduction":
-            _reduction(b, nw, g, read(root.inputs[0]), step)
-        elif b.read_after(root, step):
-            in_place = [
-                x for x in params if same_space(x.shape, root.shape) and x.dtype == root.dtype
-            ]
-            out = nw.out(b.output_buffer(root, step, in_place))
+            _reduction(b, nw, g, read(root.inputs[0]))
+        elif b.memory.read_after(root, step):
+            out = nw.out(b.output_buffer(root))
             nw.stores.append(f"{out}[{idx}] = {temps[root]}")
     name = kernel_name(parts)
-    parallel = wants_parallel(b, parts)
     sizes = [f"n{k}" for k in range(rank)]
     outs = [f"out{k}" for k in range(len(nw.outs))]
     doc = "; ".join(b.group_title(g) for g in parts)

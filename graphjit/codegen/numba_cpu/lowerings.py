@@ -1,47 +1,84 @@
 """Lowerings of the ops that are not fused loop nests: views (shape ops), BLAS matmul, einsum
 loops, gathers and scatter-adds, concatenation, padding, softmax-like row kernels, arg-reductions.
 
-Each lowering writes program statements (and, where needed, a kernel) through the
-:class:`~graphjit.codegen.numba_cpu.ModuleBuilder`.
+Each lowering is registered for its OpDef and writes program statements (and, where needed, a
+kernel) through the :class:`~graphjit.codegen.numba_cpu.writer.ProgramWriter`, storing into the
+buffer the memory plan chose. A lowering that makes its output array itself says so when it is
+registered (``allocates_itself``), so the plan gives it none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
 from graphjit.codegen.emit import TYPE_NAMES, SourceWriter, index_expr, int_tuple
 from graphjit.codegen.emit import literal as render_literal
-from graphjit.codegen.lower import FUSED_REDUCTIONS, VIEW_OPS, product
-from graphjit.codegen.numba_loops import loop_nest
+from graphjit.codegen.numba_cpu.loops import loop_nest
+from graphjit.codegen.numba_cpu.writer import ProgramWriter
+from graphjit.codegen.symdims import product
 from graphjit.ir import Node
+from graphjit.ops import OPS, OpDef
 
-if TYPE_CHECKING:
-    from graphjit.codegen.numba_cpu import ModuleBuilder
-
-Lowering = Callable[["ModuleBuilder", Node, int], None]
-LOWERINGS: dict[str, Lowering] = {}
+LowerFn = Callable[[ProgramWriter, Node], None]
 
 
-def can_lower(name: str) -> bool:
-    return name in LOWERINGS or name in VIEW_OPS or name in FUSED_REDUCTIONS or name == "full_like"
+class Lowering(NamedTuple):
+    emit: LowerFn
+    allocates_itself: Callable[[Node], bool] | None = None  # its own output array, for this node
 
 
-def lowering(*names: str) -> Callable[[Lowering], Lowering]:
-    def register(fn: Lowering) -> Lowering:
+# a view's expression: (writer, node, the input's array) -> the source of the view
+ViewFn = Callable[[ProgramWriter, Node, str], str]
+
+
+class ViewLowering(NamedTuple):
+    expr: ViewFn
+    repeats_elements: bool = False  # a broadcast: a result must be copied out of it
+
+
+LOWERINGS: dict[OpDef, Lowering] = {}
+VIEWS: dict[OpDef, ViewLowering] = {}
+
+
+def lowering(
+    *names: str, allocates_itself: Callable[[Node], bool] | None = None
+) -> Callable[[LowerFn], LowerFn]:
+    def register(fn: LowerFn) -> LowerFn:
         for n in names:
-            LOWERINGS[n] = fn
+            LOWERINGS[OPS[n]] = Lowering(fn, allocates_itself)
         return fn
 
     return register
 
 
-def lower_op(b: ModuleBuilder, node: Node, step: int) -> None:
+def view_lowering(*names: str, repeats_elements: bool = False) -> Callable[[ViewFn], ViewFn]:
+    def register(fn: ViewFn) -> ViewFn:
+        for n in names:
+            VIEWS[OPS[n]] = ViewLowering(fn, repeats_elements)
+        return fn
+
+    return register
+
+
+def lower_op(b: ProgramWriter, node: Node) -> None:
     try:
-        fn = LOWERINGS[node.op.name]
+        fn = LOWERINGS[node.op].emit
     except KeyError:
         raise NotImplementedError(f"cpu backend: op {node.op.name!r} has no lowering") from None
-    fn(b, node, step)
+    fn(b, node)
+
+
+def allocates_itself(node: Node) -> bool:
+    """Whether the lowering of ``node`` makes its own output array (see ``plan_memory``)."""
+    low = LOWERINGS.get(node.op)
+    return low is not None and low.allocates_itself is not None and low.allocates_itself(node)
+
+
+def result_needs_copy(node: Node) -> bool:
+    """A view repeating elements (a broadcast) is never handed out as a result."""
+    view = VIEWS.get(node.op)
+    return view is not None and view.repeats_elements
 
 
 def transpose_expr(a: str, perm: list[int]) -> str:
@@ -57,38 +94,68 @@ def _slice_text(s: tuple) -> str:
     return f"{start}:{stop}" + ("" if step == "1" else f":{step}")
 
 
-def view(b: ModuleBuilder, node: Node) -> None:
-    """A shape op as a view of its input (no copy; a reshape copies only a non-contiguous input)."""
-    name = node.op.name
+# ------------------------------------------------------------------------------------------------
+# views: no copy (a reshape copies only a non-contiguous input)
+
+
+def lower_view(b: ProgramWriter, node: Node) -> None:
+    """A view op as a view of its input."""
     x = node.inputs[0]
     a = b.array(x)
-    dims = b.dims(node)
-    if name == "transpose":
-        expr = transpose_expr(a, list(node.attrs["axes"]))
-    elif name == "expand_dims":
-        axes = node.attrs["axes"]
-        expr = f"{a}[{', '.join('None' if i in axes else ':' for i in range(node.ndim))}]"
-    elif name == "squeeze":
-        axes = node.attrs["axes"]
-        expr = f"{a}[{index_expr(['0' if i in axes else ':' for i in range(x.ndim)])}]"
-    elif name in ("reshape", "reshape_like"):
-        expr = f"kops.reshape({a}, {int_tuple(dims)})"
-    elif name in ("broadcast_to", "broadcast_like"):
-        expr = f"kops.broadcast_to({a}, {int_tuple(dims)})"
-    elif name == "slice_axes":
-        expr = f"{a}[{index_expr([_slice_text(s) for s in node.attrs['slices']])}]"
-    elif name == "concatenate_part":
-        axis, index = node.attrs["axis"], node.attrs["index"]
-        start = " + ".join(b.dims(p)[axis] for p in node.inputs[1 : 1 + index]) or "0"
-        stop = f"{start} + {b.dims(node.inputs[1 + index])[axis]}"
-        idx = [f"{start}:{stop}" if i == axis else ":" for i in range(node.ndim)]
-        expr = f"{a}[{index_expr(idx)}]"
-    else:
-        raise NotImplementedError(f"cpu backend: no view for {name!r}")
-    if node.ndim == 0 or (x.ndim == 0 and name in ("expand_dims", "slice_axes")):
+    try:
+        view = VIEWS[node.op]
+    except KeyError:
+        raise NotImplementedError(f"cpu backend: no view for {node.op.name!r}") from None
+    expr = view.expr(b, node, a)
+    if node.ndim == 0 or (x.ndim == 0 and node.op in _INDEXING_VIEWS):
         # numba's indexing down to no dims gives a scalar: keep a 0-d array
-        expr = f"kops.reshape({a}, {int_tuple(dims)})"
-    b.add_view(node, x, expr)
+        expr = f"kops.reshape({a}, {int_tuple(b.dims(node))})"
+    b.add_view(node, expr)
+
+
+@view_lowering("transpose")
+def _transpose(b: ProgramWriter, node: Node, a: str) -> str:
+    return transpose_expr(a, list(node.attrs["axes"]))
+
+
+@view_lowering("expand_dims")
+def _expand_dims(b: ProgramWriter, node: Node, a: str) -> str:
+    axes = node.attrs["axes"]
+    return f"{a}[{', '.join('None' if i in axes else ':' for i in range(node.ndim))}]"
+
+
+@view_lowering("squeeze")
+def _squeeze(b: ProgramWriter, node: Node, a: str) -> str:
+    axes = node.attrs["axes"]
+    return f"{a}[{index_expr(['0' if i in axes else ':' for i in range(node.inputs[0].ndim)])}]"
+
+
+@view_lowering("reshape", "reshape_like")
+def _reshape(b: ProgramWriter, node: Node, a: str) -> str:
+    return f"kops.reshape({a}, {int_tuple(b.dims(node))})"
+
+
+@view_lowering("broadcast_to", "broadcast_like", repeats_elements=True)
+def _broadcast(b: ProgramWriter, node: Node, a: str) -> str:
+    return f"kops.broadcast_to({a}, {int_tuple(b.dims(node))})"
+
+
+@view_lowering("slice_axes")
+def _slice_axes(b: ProgramWriter, node: Node, a: str) -> str:
+    return f"{a}[{index_expr([_slice_text(s) for s in node.attrs['slices']])}]"
+
+
+@view_lowering("concatenate_part")
+def _concatenate_part(b: ProgramWriter, node: Node, a: str) -> str:
+    axis, index = node.attrs["axis"], node.attrs["index"]
+    start = " + ".join(b.dims(p)[axis] for p in node.inputs[1 : 1 + index]) or "0"
+    stop = f"{start} + {b.dims(node.inputs[1 + index])[axis]}"
+    idx = [f"{start}:{stop}" if i == axis else ":" for i in range(node.ndim)]
+    return f"{a}[{index_expr(idx)}]"
+
+
+# views written as indexing, which numba turns into a scalar on a 0-d input
+_INDEXING_VIEWS = frozenset([OPS["expand_dims"], OPS["slice_axes"]])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -96,9 +163,9 @@ def view(b: ModuleBuilder, node: Node) -> None:
 
 
 @lowering("matmul")
-def _matmul(b: ModuleBuilder, node: Node, step: int) -> None:
+def _matmul(b: ProgramWriter, node: Node) -> None:
     x, y = node.inputs
-    out = b.output_buffer(node, step)
+    out = b.output_buffer(node)
     ax, ay = b.array(x), b.array(y)
     if x.ndim == 1 and y.ndim == 1:
         if node.dtype in ("float32", "float64"):
@@ -121,7 +188,7 @@ def _matmul(b: ModuleBuilder, node: Node, step: int) -> None:
         b.body.line(f"{fn}({xm}, {ym}, {om})")
         return
     # batched: one BLAS call per batch index (broadcast batch dims read index 0)
-    name = f"k{b.plan.group_of[node].index}_batched_matmul"
+    name = f"k{b.kernel_index(node)}_batched_matmul"
     r = len(batch)
     xb = x.shape[:-2] if x.ndim >= 2 else ()
     yb = y.shape[:-2] if y.ndim >= 2 else ()
@@ -147,7 +214,7 @@ def _matmul(b: ModuleBuilder, node: Node, step: int) -> None:
 
 
 @lowering("einsum")
-def _einsum(b: ModuleBuilder, node: Node, step: int) -> None:
+def _einsum(b: ProgramWriter, node: Node) -> None:
     lhs, rhs = node.attrs["subscripts"].split("->")
     terms = lhs.split(",")
     sizes: dict[str, str] = {}
@@ -157,7 +224,7 @@ def _einsum(b: ModuleBuilder, node: Node, step: int) -> None:
                 sizes[c] = e
     letters = list(rhs) + sorted(set("".join(terms)) - set(rhs))
     loop = {c: k for k, c in enumerate(letters)}
-    out = b.output_buffer(node, step)
+    out = b.output_buffer(node)
     prod_terms = []
     for k, (term, x) in enumerate(zip(terms, node.inputs)):
         idx = [
@@ -166,7 +233,7 @@ def _einsum(b: ModuleBuilder, node: Node, step: int) -> None:
         prod_terms.append(f"a{k}[{index_expr(idx)}]")
     acc_init = render_literal(0, node.dtype)
     o = f"out[{index_expr([f'i{loop[c]}' for c in rhs])}]"
-    name = f"k{b.plan.group_of[node].index}_einsum"
+    name = f"k{b.kernel_index(node)}_einsum"
     w = SourceWriter()
     w.line("@njit(**KERNEL)")
     params = [f"n{k}" for k in range(len(letters))] + [f"a{k}" for k in range(len(terms))]
@@ -189,12 +256,12 @@ def _einsum(b: ModuleBuilder, node: Node, step: int) -> None:
 # gathers and scatter-adds
 
 
-def _gather_kernel(b: ModuleBuilder, node: Node, kind: str) -> str:
+def _gather_kernel(b: ProgramWriter, node: Node, kind: str) -> str:
     """Source name of a generated gather/scatter kernel for ``node`` (take, add_at, along)."""
     x = node.inputs[0]
     idx = node.inputs[1]
     axis = node.attrs["axis"]
-    name = f"k{b.plan.group_of[node].index}_{node.op.name}"
+    name = f"k{b.kernel_index(node)}_{node.op.name}"
     w = SourceWriter()
     w.line("@njit(**KERNEL)")
     if kind == "take":  # loops over the take shape: x[:axis] + idx + x[axis+1:]
@@ -237,21 +304,21 @@ def _gather_kernel(b: ModuleBuilder, node: Node, kind: str) -> str:
 
 
 @lowering("take", "take_along_axis")
-def _take(b: ModuleBuilder, node: Node, step: int) -> None:
+def _take(b: ProgramWriter, node: Node) -> None:
     x, idx = node.inputs
     axis = node.attrs["axis"]
     name = _gather_kernel(b, node, "take" if node.op.name == "take" else "along")
-    out = b.output_buffer(node, step)
+    out = b.output_buffer(node)
     nx = b.dims(x)[axis]
     b.body.line(f"{name}({', '.join([*b.dims(node), nx, b.array(x), b.array(idx), out])})")
 
 
 @lowering("add_at", "add_along_axis")
-def _scatter(b: ModuleBuilder, node: Node, step: int) -> None:
+def _scatter(b: ProgramWriter, node: Node) -> None:
     x, idx, v = node.inputs
     axis = node.attrs["axis"]
     name = _gather_kernel(b, node, "take" if node.op.name == "add_at" else "along")
-    out = b.output_buffer(node, step)
+    out = b.output_buffer(node)
     b.body.line(f"kops.assign({out}, {b.array(x)})")
     if node.op.name == "add_at":
         space = b.dims(x)[:axis] + b.dims(idx) + b.dims(x)[axis + 1 :]
@@ -266,9 +333,9 @@ def _scatter(b: ModuleBuilder, node: Node, step: int) -> None:
 
 
 @lowering("concatenate")
-def _concatenate(b: ModuleBuilder, node: Node, step: int) -> None:
+def _concatenate(b: ProgramWriter, node: Node) -> None:
     axis = node.attrs["axis"]
-    out = b.output_buffer(node, step)
+    out = b.output_buffer(node)
     start = "0"
     for x in node.inputs:
         stop = f"{start} + {b.dims(x)[axis]}" if start != "0" else b.dims(x)[axis]
@@ -278,27 +345,27 @@ def _concatenate(b: ModuleBuilder, node: Node, step: int) -> None:
 
 
 @lowering("pad")
-def _pad(b: ModuleBuilder, node: Node, step: int) -> None:
+def _pad(b: ProgramWriter, node: Node) -> None:
     x = node.inputs[0]
-    out = b.output_buffer(node, step)
+    out = b.output_buffer(node)
     b.body.line(f"kops.fill({out}, {render_literal(node.attrs['constant_value'], node.dtype)})")
     idx = [f"{lo}:{lo} + {d}" for (lo, _), d in zip(node.attrs["pad_width"], b.dims(x))]
     b.body.line(f"kops.assign({out}[{index_expr(idx)}], {b.array(x)})")
 
 
 @lowering("slice_axes_grad")
-def _slice_grad(b: ModuleBuilder, node: Node, step: int) -> None:
+def _slice_grad(b: ProgramWriter, node: Node) -> None:
     g = node.inputs[0]
-    out = b.output_buffer(node, step)
+    out = b.output_buffer(node)
     b.body.line(f"kops.fill({out}, {render_literal(0, node.dtype)})")
     idx = [_slice_text(s) for s in node.attrs["slices"]]
     b.body.line(f"kops.assign({out}[{index_expr(idx)}], {b.array(g)})")
 
 
 @lowering("size_of")
-def _size_of(b: ModuleBuilder, node: Node, step: int) -> None:
+def _size_of(b: ProgramWriter, node: Node) -> None:
     x = node.inputs[0]
-    out = b.output_buffer(node, step)
+    out = b.output_buffer(node)
     n = product([b.dims(x)[a] for a in node.attrs["axes"]])
     b.body.line(f"{out}[()] = {TYPE_NAMES[node.dtype]}({n})")
 
@@ -307,7 +374,7 @@ def _size_of(b: ModuleBuilder, node: Node, step: int) -> None:
 # row kernels: softmax, log_softmax, logsumexp, argmax, argmin
 
 
-def _rows(b: ModuleBuilder, x: Node, axes: tuple[int, ...]) -> tuple[str, list[int], str, str]:
+def _rows(b: ProgramWriter, x: Node, axes: tuple[int, ...]) -> tuple[str, list[int], str, str]:
     """``x`` as a C-contiguous 2-D (kept, reduced) array: its name, the permutation, and the
     number of rows and columns."""
     kept = [i for i in range(x.ndim) if i not in axes]
@@ -321,13 +388,20 @@ def _rows(b: ModuleBuilder, x: Node, axes: tuple[int, ...]) -> tuple[str, list[i
     return name, perm, nrows, ncols
 
 
-@lowering("softmax", "log_softmax")
-def _softmax(b: ModuleBuilder, node: Node, step: int) -> None:
+def _softmax_moves_axes(node: Node) -> bool:
+    """Whether the softmax axes are not the trailing ones: the rows are computed in a layout
+    with them moved last, into an array of their own, and the result is a transposed view."""
+    axes = list(node.attrs["axes"])
+    return axes != list(range(node.ndim - len(axes), node.ndim))
+
+
+@lowering("softmax", "log_softmax", allocates_itself=_softmax_moves_axes)
+def _softmax(b: ProgramWriter, node: Node) -> None:
     x = node.inputs[0]
     rows, perm, nr, nc = _rows(b, x, node.attrs["axes"])
     fn = "softmax_rows" if node.op.name == "softmax" else "log_softmax_rows"
-    if perm == list(range(x.ndim)):
-        out = b.output_buffer(node, step)
+    if not _softmax_moves_axes(node):
+        out = b.output_buffer(node)
         b.body.line(f"kops.{fn}({rows}, {out}.reshape(({nr}, {nc})))")
         return
     tmp = b.fresh("r")
@@ -335,24 +409,23 @@ def _softmax(b: ModuleBuilder, node: Node, step: int) -> None:
     b.body.line(f"{tmp} = kops.empty({int_tuple(moved)}, {TYPE_NAMES[node.dtype]})")
     b.body.line(f"kops.{fn}({rows}, {tmp}.reshape(({nr}, {nc})))")
     inverse = [perm.index(i) for i in range(x.ndim)]
-    b.add_view(node, node, transpose_expr(tmp, inverse))
-    b.mark_owned(node)
+    b.add_view(node, transpose_expr(tmp, inverse))
 
 
 @lowering("logsumexp")
-def _logsumexp(b: ModuleBuilder, node: Node, step: int) -> None:
+def _logsumexp(b: ProgramWriter, node: Node) -> None:
     x = node.inputs[0]
     rows, _, nr, _ = _rows(b, x, node.attrs["axes"])
-    out = b.output_buffer(node, step)
+    out = b.output_buffer(node)
     b.body.line(f"kops.logsumexp_rows({rows}, {out}.reshape(({nr},)))")
 
 
 @lowering("argmax", "argmin")
-def _argmax(b: ModuleBuilder, node: Node, step: int) -> None:
+def _argmax(b: ProgramWriter, node: Node) -> None:
     x = node.inputs[0]
     axis = node.attrs["axis"]
     axes = tuple(range(x.ndim)) if axis is None else (axis,)
     rows, _, nr, _ = _rows(b, x, axes)
-    out = b.output_buffer(node, step)
+    out = b.output_buffer(node)
     is_max = "True" if node.op.name == "argmax" else "False"
     b.body.line(f"kops.argmax_rows({rows}, {out}.reshape(({nr},)), {is_max})")

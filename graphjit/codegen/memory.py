@@ -1,0 +1,164 @@
+"""The buffer plan: which array holds each materialised value, decided before any code is written
+(backend neutral).
+
+Liveness comes from the schedule: a value is live until the last step that reads it (results live
+past the end). A value that needs an array gets, in order of preference, the buffer of an input of
+its own loop nest that is read at the same index and dead after the nest (an in-place store: a
+kernel computes every value of an index before storing any), a dead buffer of the same dtype and
+call-time shape, or a new buffer. A view keeps its base's buffer alive as long as the view is.
+The emitter reads the plan; it never decides where a value lives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from graphjit.codegen.partition import (
+    LOOP_KINDS,
+    is_constant,
+    nest_inputs,
+    same_space,
+    value_inputs,
+)
+from graphjit.codegen.schedule import Step
+from graphjit.codegen.symdims import DimTable
+from graphjit.ir import Node
+
+# a value's buffer is reusable for another of the same dtype and call-time shape
+BufferKey = tuple[str, tuple[str, ...]]
+REUSE_INPUT = "reuses the dead input's buffer"
+REUSE_DEAD = "reuses a dead buffer"
+
+
+class Allocation(NamedTuple):
+    """Where one value is stored: ``buffer``'s name, and why it is an older buffer (None: new)."""
+
+    buffer: str
+    reuse: str | None
+
+
+@dataclass
+class MemoryPlan:
+    allocations: dict[Node, Allocation] = field(default_factory=dict)
+    # the values whose arrays the program allocated (buffers, views of them, arrays a lowering
+    # allocates itself): a result among the others aliases an argument and must be copied
+    owned: set[Node] = field(default_factory=set)
+    last_read: dict[Node, int] = field(default_factory=dict)  # the last step reading each value
+
+    def read_after(self, node: Node, step: int) -> bool:
+        """Whether a later step (or the results) reads ``node``'s array."""
+        return self.last_read.get(node, -1) > step
+
+
+def nest_reads(parts: Step) -> list[tuple[Node, list[Node]]]:
+    """For each value a loop nest stores (in the order the nest's kernel stores them), the
+    arrays the nest reads up to that point (first-use order): the candidates for an in-place
+    store. Values computed in the nest and 0-d constants (literals) are not array reads."""
+    reads: dict[Node, None] = {}
+    temps: set[Node] = set()
+
+    def read(x: Node) -> None:
+        if x not in temps and not (is_constant(x) and x.ndim == 0):
+            reads.setdefault(x, None)
+
+    stores = []
+    for g in parts:
+        for m in g.members:
+            for x in value_inputs(m):
+                read(x)
+            temps.add(m)
+        if g.kind == "reduction":
+            read(g.root.inputs[0])
+        stores.append((g.root, list(reads)))
+    return stores
+
+
+class _Planner:
+    def __init__(self, table: DimTable, plan: MemoryPlan) -> None:
+        self.table = table
+        self.plan = plan
+        self.holders: dict[str, list[Node]] = {}  # buffer -> the values in it (views too)
+        self.keys: dict[str, BufferKey] = {}
+        self.buffer_of: dict[Node, str] = {}  # value or view -> the buffer under it
+
+    def key(self, node: Node) -> BufferKey:
+        return (node.dtype, self.table.space_key(node))
+
+    def free(self, buf: str, step: int, read_now: Node | None = None) -> bool:
+        for n in self.holders[buf]:
+            last = self.plan.last_read.get(n, -1)
+            if last > step or (last == step and n is not read_now):
+                return False
+        return True
+
+    def allocate(self, node: Node, step: int, in_place: Sequence[Node] = ()) -> None:
+        key = self.key(node)
+        for x in in_place:
+            buf = self.buffer_of.get(x)
+            if (
+                buf is not None
+                and self.holders[buf][0] is x
+                and self.keys[buf] == key
+                and self.free(buf, step, x)
+            ):
+                return self.claim(buf, node, REUSE_INPUT)
+        for buf, k in self.keys.items():
+            if k == key and self.free(buf, step):
+                return self.claim(buf, node, REUSE_DEAD)
+        buf = f"b{len(self.holders)}"
+        self.keys[buf] = key
+        self.claim(buf, node, None)
+
+    def claim(self, buf: str, node: Node, reuse: str | None) -> None:
+        self.holders[buf] = [node]
+        self.buffer_of[node] = buf
+        self.plan.allocations[node] = Allocation(buf, reuse)
+        self.plan.owned.add(node)
+
+    def view(self, node: Node, base: Node) -> None:
+        buf = self.buffer_of.get(base)
+        if buf is not None:
+            self.holders[buf].append(node)  # the buffer lives as long as its views
+            self.buffer_of[node] = buf
+        if base in self.plan.owned:
+            self.plan.owned.add(node)
+
+
+def plan_memory(
+    steps: Sequence[Step],
+    results: Sequence[Node],
+    table: DimTable,
+    allocates_itself: Callable[[Node], bool],
+) -> MemoryPlan:
+    """The buffer of every value the steps materialise. ``allocates_itself(node)`` is the
+    backend's word that its lowering of ``node`` makes its own array (say, in another layout),
+    so the pool gives it none."""
+    plan = MemoryPlan()
+    for step, parts in enumerate(steps):
+        for x in nest_inputs(parts):
+            plan.last_read[x] = step
+    for r in results:
+        plan.last_read[r] = len(steps) + 1
+    planner = _Planner(table, plan)
+    for step, parts in enumerate(steps):
+        root = parts[0].root
+        if parts[0].kind in LOOP_KINDS:
+            for (value, reads), g in zip(nest_reads(parts), parts):
+                if g.kind == "reduction":
+                    planner.allocate(value, step)
+                elif plan.read_after(value, step):
+                    in_place = [
+                        x
+                        for x in reads
+                        if same_space(x.shape, value.shape) and x.dtype == value.dtype
+                    ]
+                    planner.allocate(value, step, in_place)
+        elif parts[0].kind == "view":
+            planner.view(root, root.inputs[0])
+        elif allocates_itself(root):
+            plan.owned.add(root)
+        else:
+            planner.allocate(root, step)
+    return plan

@@ -1,0 +1,96 @@
+"""The numba CPU backend: one generated module per graph, one ``@njit`` program per module.
+
+The module holds one function per kernel (a fused elementwise loop nest, a reduction with its fused
+producers, or an op's own loops) and one ``program`` that takes the inputs, variables and array
+constants, checks call-time shapes, allocates (reusing dead buffers), calls the kernels and returns
+the outputs followed by the new values of updated variables. A call from Python is one dispatch.
+
+Kernels above ``PARALLEL_MIN_SIZE`` elements call a ``prange`` variant (when more than one thread is
+allowed: ``GRAPHJIT_NUM_THREADS``, and never inside pytest-xdist workers). The module is written
+to the disk cache and imported from there, so numba caches the machine code beside it.
+
+This package is the emitter only: ``program`` (the module), ``loops`` (loop-nest kernels),
+``lowerings`` (per-op lowerings, registered by OpDef) and ``writer`` (the state they share).
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numba.core.errors import NumbaPerformanceWarning
+
+from graphjit import cache
+from graphjit.codegen.numba_cpu.program import (
+    PARALLEL_MIN_SIZE,
+    Generated,
+    ProgramSpec,
+    generate,
+    missing_lowerings,
+    num_threads,
+)
+from graphjit.ops.leaves import constant_value
+
+
+class CpuExecutable:
+    """A compiled program: ``__call__(inputs, variables)`` is one numba dispatch.
+
+    numba compiles the program on the first call for each new argument type. Only those calls
+    run with numba's performance warnings silenced (BLAS reading a strided view warns, and
+    ``kernels.ops.matmul_blas`` gets such operands on purpose); every other call is a plain
+    dispatch with compilation switched off, so no warning filter is ever installed for it."""
+
+    fresh_results = True  # the program copies a result that would alias its arguments
+
+    def __init__(self, source: str, program: Any, constants: Sequence[np.ndarray]) -> None:
+        self.source = source
+        self._program = program
+        self._constants = tuple(constants)
+        self._compile_lock = threading.Lock()
+        self._compiled = False  # once true, compilation is off outside _compile_and_call
+
+    def __call__(self, inputs: Sequence[np.ndarray], variables: Sequence[np.ndarray]) -> Any:
+        args = (*inputs, *variables, *self._constants)
+        if self._compiled:
+            try:
+                return self._program(*args)
+            except TypeError:
+                if self._matches(args):
+                    raise  # a compiled signature fits: the error is the program's own
+        return self._compile_and_call(args)
+
+    def _matches(self, args: tuple[Any, ...]) -> bool:
+        sig = tuple(self._program.typeof_pyval(a) for a in args)
+        return sig in self._program.overloads
+
+    def _compile_and_call(self, args: tuple[Any, ...]) -> Any:
+        with self._compile_lock, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=NumbaPerformanceWarning)
+            self._program.disable_compile(False)
+            try:
+                return self._program(*args)
+            finally:
+                if self._program.signatures:
+                    self._program.disable_compile()
+                    self._compiled = True
+
+
+def compile_program(program: ProgramSpec) -> CpuExecutable:
+    source, constants = generate(program)
+    module = cache.load_module(source)
+    arrays = [np.array(constant_value(c)) for c in constants]  # writeable copies: one numba type
+    return CpuExecutable(source, module.program, arrays)
+
+
+__all__ = [
+    "PARALLEL_MIN_SIZE",
+    "CpuExecutable",
+    "Generated",
+    "compile_program",
+    "generate",
+    "missing_lowerings",
+    "num_threads",
+]

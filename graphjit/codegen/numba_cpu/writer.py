@@ -1,0 +1,144 @@
+"""The state of one program being written: array names, kernel sources and the program body.
+
+Lowerings (``lowerings.py``) and loop nests (``loops.py``) write through a :class:`ProgramWriter`;
+they read the call-time dims, the schedule and the buffer plan from its ``lowered`` bundle, and
+decide nothing about memory themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from graphjit.codegen.emit import TYPE_NAMES, SourceWriter, int_tuple
+from graphjit.codegen.emit import literal as render_literal
+from graphjit.codegen.partition import Group, is_constant
+from graphjit.codegen.pipeline import Lowered
+from graphjit.ir import Node
+from graphjit.ops.leaves import constant_value
+
+# past this many parameters a kernel takes its arrays as one tuple (numba cannot inline a call
+# with more than 30 arguments)
+MAX_PARAMS = 28
+# writes a kernel's body into the writer; the flag says whether it is the parallel variant
+KernelBody = Callable[[SourceWriter, bool], None]
+
+
+class ProgramWriter:
+    """Names and source of one generated program (see ``program.generate``)."""
+
+    def __init__(self, lowered: Lowered, arrays: dict[Node, str]) -> None:
+        self.lowered = lowered
+        self.table = lowered.table
+        self.memory = lowered.memory
+        self.arrays = dict(arrays)  # node -> array name in the program
+        self.constants: list[Node] = []  # array constants, passed after the variables
+        self.kernels: list[str] = []  # source of each kernel function
+        self.body = SourceWriter()
+        self.graph_ids = {n: f"%{i}" for i, n in enumerate(lowered.plan.order)}
+        self._counter = 0
+        self._packed: set[str] = set()
+
+    # -------------------------------------------------------------------------------- naming
+    def fresh(self, prefix: str) -> str:
+        self._counter += 1
+        return f"{prefix}{self._counter}"
+
+    def dims(self, node: Node) -> list[str]:
+        return self.table.dims[node]
+
+    def array(self, node: Node) -> str:
+        """The program's array name for a computed node (constants become arguments on demand)."""
+        name = self.arrays.get(node)
+        if name is not None:
+            return name
+        if is_constant(node):
+            name = f"c{len(self.constants)}"
+            self.constants.append(node)
+            self.arrays[node] = name
+            return name
+        raise AssertionError(f"internal error: {node!r} has no array yet")
+
+    def scalar_literal(self, node: Node) -> str | None:
+        """A 0-d constant as a literal (so it folds into the expression), else None."""
+        if is_constant(node) and node.ndim == 0:
+            return render_literal(constant_value(node)[()], node.dtype)
+        return None
+
+    def label(self, node: Node) -> str:
+        return self.graph_ids.get(node, "?")
+
+    def kernel_index(self, node: Node) -> int:
+        """The index of the group computing ``node`` (kernel names carry it)."""
+        return self.lowered.group_of(node).index
+
+    def group_title(self, g: Group) -> str:
+        nodes = g.members if g.kind == "elementwise" else [*g.members, g.root]
+        ops = ", ".join(f"{self.label(n)} {n.op.name}" for n in nodes)
+        return f"{g.kind} {self.label(g.root)}: {ops}"
+
+    # -------------------------------------------------------------------------------- memory
+    def output_buffer(self, node: Node) -> str:
+        """The array the buffer plan gave ``node``: allocated here, or an older dead buffer."""
+        buf, reuse = self.memory.allocations[node]
+        self.arrays[node] = buf
+        if reuse is None:
+            dt = TYPE_NAMES[node.dtype]
+            self.body.line(f"{buf} = kops.empty({int_tuple(self.dims(node))}, {dt})")
+        else:
+            self.body.line(f"# {self.label(node)} {reuse} ({buf})")
+        return buf
+
+    def add_view(self, node: Node, expr: str) -> str:
+        """``node``'s array as ``expr`` (a view of an earlier array, or one a lowering made)."""
+        name = f"v{len(self.arrays)}"
+        self.arrays[node] = name
+        self.body.line(f"{name} = {expr}")
+        return name
+
+    # -------------------------------------------------------------------------------- kernels
+    def call_kernel(
+        self, name: str, args: Sequence[str], size: str, has_parallel: bool, n_sizes: int = 0
+    ) -> None:
+        args = list(args)
+        if name in self._packed:
+            args = [*args[:n_sizes], f"({', '.join(args[n_sizes:])},)"]
+        call = f"({', '.join(args)})"
+        if has_parallel:
+            with self.body.block(f"if {size} >= PARALLEL_MIN_SIZE:"):
+                self.body.line(f"{name}_parallel{call}")
+            with self.body.block("else:"):
+                self.body.line(f"{name}{call}")
+        else:
+            self.body.line(f"{name}{call}")
+
+    def add_kernel(self, writer: SourceWriter) -> None:
+        self.kernels.append(writer.text())
+
+    def kernel_pair(
+        self,
+        name: str,
+        params: Sequence[str],
+        doc: str,
+        emit_body: KernelBody,
+        parallel: bool,
+        n_sizes: int = 0,
+    ) -> None:
+        """Source of kernel ``name`` (and of ``name_parallel``, whose outer loop is a prange).
+        Past ``MAX_PARAMS`` parameters the arrays travel as one tuple."""
+        params = list(params)
+        unpack = None
+        if len(params) > MAX_PARAMS:
+            arrays = params[n_sizes:]
+            params = [*params[:n_sizes], "arrays"]
+            unpack = f"({', '.join(arrays)},) = arrays"
+            self._packed.add(name)
+        for variant in (False, True) if parallel else (False,):
+            w = SourceWriter()
+            w.line("@njit(**PARALLEL)" if variant else "@njit(**KERNEL)")
+            fname = f"{name}_parallel" if variant else name
+            with w.block(f"def {fname}({', '.join(params)}):"):
+                w.line(f'"""{doc}"""')
+                if unpack:
+                    w.line(unpack)
+                emit_body(w, variant)
+            self.add_kernel(w)

@@ -1,0 +1,49 @@
+"""The backend-neutral half of code generation, run once per graph: partition, call-time dims,
+schedule and memory plan, bundled for an emitter (see the package docstring)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from graphjit.codegen.memory import MemoryPlan, plan_memory
+from graphjit.codegen.partition import LOOP_KINDS, Group, Plan, partition
+from graphjit.codegen.schedule import Parallelism, Step, schedule, wants_parallel
+from graphjit.codegen.symdims import DimTable, infer_all
+from graphjit.ir import Node
+
+
+@dataclass
+class Lowered:
+    """Everything an emitter needs: what each kernel computes (``plan``, ``steps``, with
+    ``parallel[k]`` telling whether step k's loop nest gets a parallel variant), the call-time
+    dims and checks (``table``) and where each value lives (``memory``)."""
+
+    plan: Plan
+    table: DimTable
+    steps: list[Step]
+    parallel: list[bool]
+    memory: MemoryPlan
+
+    def group_of(self, node: Node) -> Group:
+        return self.plan.group_of[node]
+
+
+def lower(
+    results: Sequence[Node],
+    leaf_arrays: Mapping[Node, str],
+    variables: Sequence[Node],
+    policy: Parallelism,
+    allocates_itself: Callable[[Node], bool],
+) -> Lowered:
+    """Lower the graph of ``results``. ``leaf_arrays`` names the program's argument for each
+    placeholder and variable (call-time dims are read from them); ``allocates_itself`` is the
+    backend's list of lowerings that make their own output array (see ``plan_memory``)."""
+    plan = partition(results)
+    table = infer_all(plan.order, leaf_arrays, variables)
+    steps = schedule(plan, table, policy)
+    parallel = [
+        parts[0].kind in LOOP_KINDS and wants_parallel(parts, table, policy) for parts in steps
+    ]
+    memory = plan_memory(steps, plan.results, table, allocates_itself)
+    return Lowered(plan, table, steps, parallel, memory)
