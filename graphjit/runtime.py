@@ -5,11 +5,24 @@ optimising it, validating call arguments (count, dtype, rank, fixed and named di
 name the input, and applying ``updates`` in place on the variables' arrays after the outputs are
 computed (all from the old values). A backend only turns a :class:`Program` into something that maps
 input and variable arrays to output arrays.
+
+Threads: a call that updates variables is atomic. It holds the locks of every variable it reads or
+writes (:class:`StateLocks`, taken in one global order, so functions updating several variables
+cannot deadlock) from reading the variables until its new values are written, so concurrent calls of
+one function, or of several functions updating the same variable, behave as some sequential order
+of those calls. A call that updates nothing takes no lock: it reads a consistent snapshot
+optimistically (seqlock: it checks that no update wrote any variable it read while it ran, runs
+again if one did, and only after repeated collisions waits for the writers' locks). A function
+without variables is never synchronised. Writes made outside compiled calls (``set_value``, eager
+in-place ops, ``opt.step()``) are not synchronised with compiled calls.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+import operator
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -20,6 +33,81 @@ from graphjit.ir import Node
 from graphjit.ops.leaves import PLACEHOLDER, VARIABLE, Variable
 
 BACKENDS = ("numpy", "cpu", "cuda")
+
+# optimistic runs of a variable-reading call before it waits for the writers' locks
+OPTIMISTIC_TRIES = 3
+
+
+class StateLocks:
+    """Locks and write counters for variable storage, striped by the address of a storage's data.
+
+    A variable maps to one stripe; calls take the stripes they need in ascending order (so any set
+    of functions can lock any sets of variables without deadlock). Two variables sharing a stripe
+    only serialise more than needed. Each stripe has a counter that a writer increments before and
+    after writing (odd while a write is in progress) so that readers can check, without locking,
+    that nothing they read was written while they ran. Stripes are keyed by memory, not by
+    :class:`Storage` object, so two storages over one array share their locks."""
+
+    def __init__(self, stripes: int = 512) -> None:
+        self.locks = tuple(threading.Lock() for _ in range(stripes))
+        self.versions = [0] * stripes
+
+    def stripe(self, array: np.ndarray) -> int:
+        address = array.__array_interface__["data"][0]
+        return hash((address,)) % len(self.locks)
+
+    def stripes(self, arrays: Sequence[np.ndarray]) -> tuple[int, ...]:
+        """The stripes of ``arrays``, sorted and without repeats: the order locks are taken in."""
+        return tuple(sorted({self.stripe(a) for a in arrays}))
+
+    def acquire(self, stripes: Sequence[int]) -> None:
+        """Take the locks of ``stripes`` (sorted and distinct, as :meth:`stripes` returns them);
+        release them with :meth:`release`."""
+        locks = self.locks
+        for k, i in enumerate(stripes):
+            try:
+                locks[i].acquire()
+            except BaseException:
+                self.release(stripes[:k])
+                raise
+
+    def release(self, stripes: Sequence[int]) -> None:
+        locks = self.locks
+        for i in reversed(stripes):
+            locks[i].release()
+
+    @contextlib.contextmanager
+    def hold(self, stripes: Sequence[int]) -> Iterator[None]:
+        """Hold the locks of ``stripes`` for a block."""
+        self.acquire(stripes)
+        try:
+            yield
+        finally:
+            self.release(stripes)
+
+    def begin_write(self, stripes: Sequence[int]) -> None:
+        """Mark ``stripes`` as being written (odd counters); the caller holds their locks and
+        calls :meth:`end_write` after writing."""
+        versions = self.versions
+        for i in stripes:
+            versions[i] += 1
+
+    end_write = begin_write
+
+    def snapshot(self, stripes: Sequence[int]) -> Callable[[], tuple[int, ...]]:
+        """A function returning the current counters of ``stripes`` (one call per check)."""
+        versions = self.versions
+        if not stripes:
+            return tuple
+        if len(stripes) == 1:
+            (i,) = stripes
+            return lambda: (versions[i],)
+        get = operator.itemgetter(*stripes)
+        return lambda: get(versions)
+
+
+STATE_LOCKS = StateLocks()
+_odd = (1).__and__
 
 
 @dataclass(frozen=True)
@@ -169,6 +257,15 @@ class CompiledFunction:
         self._n_out = len(self.outputs)
         self._fast = _fast_specs(self.inputs)
         self._variable_storages = tuple(v.storage for v in self.program.variables)
+        # the stripes to lock: every variable read or written, when the call writes any
+        # (read-compute-write is atomic); the stripes to check, when it only reads
+        self._state_locks = STATE_LOCKS
+        touched = [s.array for s in self._variable_storages]
+        touched += [var.storage.array for var, _ in self.updates]
+        self._lock_stripes = STATE_LOCKS.stripes(touched) if self.updates else ()
+        self._read_stripes = () if self.updates else STATE_LOCKS.stripes(touched)
+        self._write_stripes = STATE_LOCKS.stripes([var.storage.array for var, _ in self.updates])
+        self._read_versions = STATE_LOCKS.snapshot(self._read_stripes)
 
     def _check_inputs_given(self, results: Sequence[Node]) -> None:
         given = {id(x) for x in self.inputs}
@@ -215,19 +312,50 @@ class CompiledFunction:
 
     def __call__(self, *args: Any) -> Any:
         arrays = args if self._fast_ok(args) else self.validate(args)
-        variables = [s.array for s in self._variable_storages]
-        results = list(self._executable(arrays, variables))
-        if self.updates:
-            self._apply_updates(results)
+        if self._lock_stripes:
+            locks = self._state_locks
+            locks.acquire(self._lock_stripes)
+            try:
+                results = self._run(arrays)
+                self._apply_updates(results)
+            finally:
+                locks.release(self._lock_stripes)
+        elif self._read_stripes:
+            results = self._run_reading(arrays)
+        else:
+            results = self._run(arrays)
         outs = results[: self._n_out]
         return outs[0] if self._single else outs
+
+    def _run(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+        variables = [s.array for s in self._variable_storages]
+        return list(self._executable(arrays, variables))
+
+    def _run_reading(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Run a call that reads variables and writes none on a consistent snapshot of them:
+        without a lock while no compiled update writes them during the run, else under their
+        locks."""
+        versions = self._read_versions
+        for _ in range(OPTIMISTIC_TRIES):
+            before = versions()
+            if any(map(_odd, before)):
+                break  # a write is in progress: wait for it below
+            try:
+                results = self._run(arrays)
+            except Exception:
+                if versions() == before:
+                    raise  # the error is not an artefact of a half-written variable
+                continue
+            if versions() == before:
+                return results
+        with self._state_locks.hold(self._read_stripes):
+            return self._run(arrays)
 
     def _apply_updates(self, results: list[np.ndarray]) -> None:
         news = results[self._n_out :]
         targets = [var.storage.array for var, _ in self.updates]
         if self._executable.fresh_results:
-            for target, new in zip(targets, news):
-                target[...] = new
+            self._write(targets, news)
             return
         # every new value is computed from the old ones: copy any that alias an updated array
         for i, new in enumerate(news):
@@ -236,8 +364,16 @@ class CompiledFunction:
         for j, out in enumerate(results[: self._n_out]):
             if any(np.may_share_memory(out, t) for t in targets):
                 results[j] = np.array(out, copy=True)
-        for target, new in zip(targets, news):
-            target[...] = new
+        self._write(targets, news)
+
+    def _write(self, targets: list[np.ndarray], news: list[np.ndarray]) -> None:
+        locks = self._state_locks
+        locks.begin_write(self._write_stripes)
+        try:
+            for target, new in zip(targets, news):
+                target[...] = new
+        finally:
+            locks.end_write(self._write_stripes)
 
 
 def _fast_specs(inputs: Sequence[Node]) -> tuple[tuple[np.dtype, int, tuple], ...] | None:
