@@ -157,3 +157,63 @@ def test_disk_full_while_numba_saves_machine_code(
         np.testing.assert_allclose(f(np.ones(2)), np.sin(np.ones(2)) * 3.125 + 0.875)
     messages = [str(w.message) for w in caught if "graphjit" in str(w.message)]
     assert len(messages) == 1 and "No space left" in messages[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# saved files and their format version
+
+
+def _rewrite_with_format(src: Path, dst: Path, version: object) -> None:
+    with np.load(src, allow_pickle=False) as archive:
+        members = {k: archive[k] for k in archive.files}
+    members["__graphjit_format__"] = np.asarray(version)
+    np.savez(dst, **members)  # type: ignore[arg-type]
+
+
+def test_saved_files_record_their_format_version(tmp_path: Path) -> None:
+    from graphjit import io
+
+    gj.save({"w": np.arange(3.0)}, tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as archive:
+        assert int(archive["__graphjit_format__"]) == io.FORMAT_VERSION
+    loaded = gj.load(tmp_path / "m.npz", as_tensors=False)
+    assert list(loaded) == ["w"]  # the version is not part of the loaded state
+    np.testing.assert_array_equal(loaded["w"], np.arange(3.0))
+
+
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [(2, r"format 2, written by a newer graphjit.*reads format 1.*upgrade"), (0, "older")],
+)
+def test_files_of_another_format_version_are_refused(
+    tmp_path: Path, version: int, message: str
+) -> None:
+    from graphjit.errors import FileFormatError
+
+    gj.save({"w": np.arange(3.0)}, tmp_path / "m.npz")
+    _rewrite_with_format(tmp_path / "m.npz", tmp_path / "other.npz", version)
+    with pytest.raises(FileFormatError, match=message) as info:
+        gj.load(tmp_path / "other.npz")
+    assert info.value.found == version and info.value.supported == 1
+    assert isinstance(info.value, ValueError)
+
+
+def test_a_malformed_version_member_is_refused(tmp_path: Path) -> None:
+    gj.save(np.arange(3.0), tmp_path / "a.npz")
+    _rewrite_with_format(tmp_path / "a.npz", tmp_path / "bad.npz", np.array(["1"]))
+    with pytest.raises(ValueError, match="not an integer version"):
+        gj.load(tmp_path / "bad.npz")
+
+
+def test_files_without_a_version_load_as_format_1(tmp_path: Path) -> None:
+    np.savez(tmp_path / "legacy.npz", **{"layer/w": np.ones(2), "b": np.zeros(1)})
+    loaded = gj.load(tmp_path / "legacy.npz", as_tensors=False)
+    np.testing.assert_array_equal(loaded["layer"]["w"], np.ones(2))
+    np.testing.assert_array_equal(loaded["b"], np.zeros(1))
+    np.savez(tmp_path / "single.npz", __array__=np.arange(2.0))
+    np.testing.assert_array_equal(gj.load(tmp_path / "single.npz", as_tensors=False), [0.0, 1.0])
+
+
+def test_the_version_name_is_reserved(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="reserved"):
+        gj.save({"__graphjit_format__": np.ones(1)}, tmp_path / "m.npz")
