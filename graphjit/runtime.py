@@ -329,7 +329,25 @@ class CompiledFunction:
 
     def _run(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
         variables = [s.array for s in self._variable_storages]
-        return list(self._executable(arrays, variables))
+        try:
+            return list(self._executable(arrays, variables))
+        except MemoryError as exc:
+            # numpy and numba refuse an allocation before touching memory: say for which call
+            raise MemoryError(
+                f"{self._describe(arrays)}: an output or intermediate at these sizes does not fit "
+                f"in memory ({exc})"
+            ) from exc
+        except ValueError as exc:
+            if "array is too big" not in str(exc):
+                raise
+            raise ValueError(
+                f"{self._describe(arrays)}: an output or intermediate at these sizes has more "
+                f"bytes than an array can hold (its size overflows) ({exc})"
+            ) from exc
+
+    def _describe(self, arrays: Sequence[np.ndarray]) -> str:
+        shapes = ", ".join(f"{x.name!r} {np.shape(a)}" for x, a in zip(self.inputs, arrays))
+        return f"{self!r} called with {shapes or 'no inputs'}"
 
     def _run_reading(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Run a call that reads variables and writes none on a consistent snapshot of them:
