@@ -11,7 +11,10 @@ instead of compiling.
 Robustness: a module file whose content differs from the source (truncated, corrupted) is
 rewritten; numba cache files that do not unpickle are deleted before import (numba recompiles);
 several processes writing the same module all succeed (the replace is atomic and the content is
-the same); an unwritable cache directory falls back to compiling in memory, with a warning.
+the same); a process killed while writing leaves at most a stray temporary file, never a partial
+module (``cache_clear`` removes the strays); an unwritable cache directory or a failed write (a
+full disk) falls back to compiling in memory, and a failed write of numba's machine code (numba
+writes it at the first call) leaves the program working uncached, each with one warning.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import threading
 import types
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numba
 
@@ -85,6 +89,7 @@ def load_module(source: str) -> types.ModuleType:
             mod = _import(name, path)
             # after the import: numba's data files refer to the module by name
             _drop_bad_numba_cache(path)
+            _tolerate_failed_saves(mod)
         _loaded[name] = mod
         return mod
 
@@ -134,14 +139,34 @@ def _in_memory(name: str, source: str) -> types.ModuleType:
     return mod
 
 
+def _tolerate_failed_saves(mod: types.ModuleType) -> None:
+    """Make numba's cache writes for the module's functions warn instead of raising: numba saves
+    machine code at the first call, and a full disk must not fail that call (its own writes are
+    atomic: a temporary file and a replace, removed on error)."""
+    for obj in list(vars(mod).values()):
+        numba_cache = getattr(obj, "_cache", None)
+        save = getattr(numba_cache, "save_overload", None)
+        if save is None or getattr(save, "_graphjit_guarded", False):
+            continue
+
+        def guarded(sig: object, data: object, save: Any = save) -> None:
+            try:
+                save(sig, data)
+            except OSError as exc:
+                _warn_unwritable(exc)
+
+        guarded._graphjit_guarded = True  # type: ignore[attr-defined]
+        numba_cache.save_overload = guarded  # type: ignore[union-attr]
+
+
 def _warn_unwritable(exc: OSError) -> None:
     global _warned
     if not _warned:
         _warned = True
         warnings.warn(
             f"graphjit: the kernel cache directory {cache_dir()} is not writable ({exc}); "
-            "compiling in memory (set GRAPHJIT_CACHE_DIR to a writable directory to cache "
-            "kernels across runs)",
+            "compiling without the disk cache (set GRAPHJIT_CACHE_DIR to a writable directory "
+            "with free space to cache kernels across runs)",
             RuntimeWarning,
             stacklevel=4,
         )

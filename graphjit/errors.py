@@ -9,7 +9,7 @@ both, so code written against either convention catches them.
 
 from __future__ import annotations
 
-__all__ = ["IntegerOutOfRangeError", "TensorUsageError"]
+__all__ = ["FileFormatError", "IntegerOutOfRangeError", "TensorUsageError"]
 
 
 class TensorUsageError(RuntimeError, ValueError):
@@ -20,3 +20,13 @@ class TensorUsageError(RuntimeError, ValueError):
 class IntegerOutOfRangeError(OverflowError, ValueError):
     """A python int that does not fit the integer dtype it has to take (``int32_x + 2**40``;
     numpy raises OverflowError)."""
+
+
+class FileFormatError(ValueError):
+    """A saved file written in a graphjit file format version this graphjit does not read (by a
+    newer or a much older graphjit). ``found`` and ``supported`` are the version numbers."""
+
+    def __init__(self, message: str, found: int, supported: int) -> None:
+        super().__init__(message)
+        self.found = found
+        self.supported = supported

@@ -2,6 +2,11 @@
 
 Files are plain numpy archives read with ``allow_pickle=False``: loading a file never runs code
 from it. Nested dicts are stored with ``/``-joined keys.
+
+Each file records its format version in a member ``__graphjit_format__`` (a 0-d int64 array).
+Files without it (written before the version was recorded) are read as format 1, whose layout is
+the same. A file of another version raises :class:`graphjit.errors.FileFormatError` naming both
+versions, rather than being misread.
 """
 
 from __future__ import annotations
@@ -13,12 +18,15 @@ from typing import Any
 
 import numpy as np
 
+from graphjit.errors import FileFormatError
 from graphjit.ops.dispatch import is_tensor
 from graphjit.tensor.creation import from_numpy
 
 __all__ = ["save", "load"]
 
 _SINGLE = "__array__"
+_FORMAT = "__graphjit_format__"
+FORMAT_VERSION = 1  # bump when the layout changes; files without a version are format 1
 
 
 def _to_array(value: Any, key: str) -> np.ndarray:
@@ -49,11 +57,13 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
         raise TypeError(f"save: path must be a str or path, got {type(path).__name__}")
     arrays: dict[str, np.ndarray] = {}
     if isinstance(obj, dict):
-        if _SINGLE in obj:
-            raise ValueError(f"save: {_SINGLE!r} is reserved (it marks a file of one array)")
+        for reserved, why in ((_SINGLE, "a file of one array"), (_FORMAT, "the format version")):
+            if reserved in obj:
+                raise ValueError(f"save: {reserved!r} is reserved (it marks {why})")
         _flatten(obj, "", arrays)
     else:
         arrays[_SINGLE] = _to_array(obj, "value")
+    arrays[_FORMAT] = np.array(FORMAT_VERSION, dtype=np.int64)
     tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
     with open(tmp, "wb") as fh:
         np.savez(fh, **arrays)  # type: ignore[arg-type]
@@ -92,10 +102,18 @@ def load(path: str | os.PathLike[str], as_tensors: bool = True) -> Any:
                 "numpy arrays"
             ) from None
 
+    unreadable = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
     with archive:
+        # the version first: a newer format may hold members this graphjit cannot read
         try:
-            items = {k: archive[k] for k in archive.files}
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            marker = archive[_FORMAT] if _FORMAT in archive.files else None
+        except unreadable as exc:
+            raise ValueError(f"load: {os.fspath(path)!r} cannot be read: {exc}") from None
+        if marker is not None:
+            _check_format(marker, os.fspath(path))
+        try:
+            items = {k: archive[k] for k in archive.files if k != _FORMAT}
+        except unreadable as exc:
             # object arrays (allow_pickle=False refuses them), bad CRCs, truncated members
             raise ValueError(f"load: {os.fspath(path)!r} cannot be read: {exc}") from None
     if list(items) == [_SINGLE]:
@@ -115,3 +133,28 @@ def load(path: str | os.PathLike[str], as_tensors: bool = True) -> Any:
             )
         node[parts[-1]] = wrap(key, arr)
     return result
+
+
+def _check_format(marker: Any, path: str) -> None:
+    """Raise unless ``marker`` (the file's format member, or None for a file without one) names
+    the format this graphjit reads."""
+    if marker is None:
+        return  # written before versions were recorded: format 1
+    if not isinstance(marker, np.ndarray) or marker.shape != () or marker.dtype.kind not in "iu":
+        raise ValueError(
+            f"load: {path!r} has a {_FORMAT!r} member that is not an integer version number"
+        )
+    found = int(marker)
+    if found != FORMAT_VERSION:
+        age = "a newer" if found > FORMAT_VERSION else "an older"
+        advice = (
+            "upgrade graphjit to read it"
+            if found > FORMAT_VERSION
+            else "load it with the graphjit that wrote it"
+        )
+        raise FileFormatError(
+            f"load: {path!r} is in graphjit file format {found}, written by {age} graphjit; this "
+            f"graphjit reads format {FORMAT_VERSION} ({advice})",
+            found=found,
+            supported=FORMAT_VERSION,
+        )

@@ -5,6 +5,16 @@ optimising it, validating call arguments (count, dtype, rank, fixed and named di
 name the input, and applying ``updates`` in place on the variables' arrays after the outputs are
 computed (all from the old values). A backend only turns a :class:`Program` into something that maps
 input and variable arrays to output arrays.
+
+Threads: a call that updates variables is atomic. It holds the locks of every variable it reads or
+writes (:class:`StateLocks`, taken in one global order, so functions updating several variables
+cannot deadlock) from reading the variables until its new values are written, so concurrent calls of
+one function, or of several functions updating the same variable, behave as some sequential order
+of those calls. A call that updates nothing takes no lock: it reads a consistent snapshot
+optimistically (seqlock: it checks that no update wrote any variable it read while it ran, runs
+again if one did, and only after repeated collisions waits for the writers' locks). A function
+without variables is never synchronised. ``Variable.set_value`` takes the same lock. Eager in-place
+ops on tensors (``opt.step()``) are not synchronised with compiled calls, as in PyTorch.
 """
 
 from __future__ import annotations
@@ -18,12 +28,15 @@ import numpy as np
 from graphjit import ir
 from graphjit.interp import evaluate
 from graphjit.ir import Node
+from graphjit.locks import OPTIMISTIC_TRIES, STATE_LOCKS
 from graphjit.ops.dispatch import astype, constant_node, lift
 from graphjit.ops.leaves import PLACEHOLDER, VARIABLE, Variable
 from graphjit.rewrite import optimize as optimize_graph
 from graphjit.viz import pprint_str
 
 BACKENDS = ("numpy", "cpu", "cuda")
+
+_odd = (1).__and__
 
 
 @dataclass(frozen=True)
@@ -165,6 +178,15 @@ class CompiledFunction:
         self._n_out = len(self.outputs)
         self._fast = _fast_specs(self.inputs)
         self._variable_storages = tuple(v.storage for v in self.program.variables)
+        # the stripes to lock: every variable read or written, when the call writes any
+        # (read-compute-write is atomic); the stripes to check, when it only reads
+        self._state_locks = STATE_LOCKS
+        touched = [s.array for s in self._variable_storages]
+        touched += [var.storage.array for var, _ in self.updates]
+        self._lock_stripes = STATE_LOCKS.stripes(touched) if self.updates else ()
+        self._read_stripes = () if self.updates else STATE_LOCKS.stripes(touched)
+        self._write_stripes = STATE_LOCKS.stripes([var.storage.array for var, _ in self.updates])
+        self._read_versions = STATE_LOCKS.snapshot(self._read_stripes)
 
     def _check_inputs_given(self, results: Sequence[Node]) -> None:
         given = {id(x) for x in self.inputs}
@@ -211,19 +233,68 @@ class CompiledFunction:
 
     def __call__(self, *args: Any) -> Any:
         arrays = args if self._fast_ok(args) else self.validate(args)
-        variables = [s.array for s in self._variable_storages]
-        results = list(self._executable(arrays, variables))
-        if self.updates:
-            self._apply_updates(results)
+        if self._lock_stripes:
+            locks = self._state_locks
+            locks.acquire(self._lock_stripes)
+            try:
+                results = self._run(arrays)
+                self._apply_updates(results)
+            finally:
+                locks.release(self._lock_stripes)
+        elif self._read_stripes:
+            results = self._run_reading(arrays)
+        else:
+            results = self._run(arrays)
         outs = results[: self._n_out]
         return outs[0] if self._single else outs
+
+    def _run(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+        variables = [s.array for s in self._variable_storages]
+        try:
+            return list(self._executable(arrays, variables))
+        except MemoryError as exc:
+            # numpy and numba refuse an allocation before touching memory: say for which call
+            raise MemoryError(
+                f"{self._describe(arrays)}: an output or intermediate at these sizes does not fit "
+                f"in memory ({exc})"
+            ) from exc
+        except ValueError as exc:
+            if "array is too big" not in str(exc):
+                raise
+            raise ValueError(
+                f"{self._describe(arrays)}: an output or intermediate at these sizes has more "
+                f"bytes than an array can hold (its size overflows) ({exc})"
+            ) from exc
+
+    def _describe(self, arrays: Sequence[np.ndarray]) -> str:
+        shapes = ", ".join(f"{x.name!r} {np.shape(a)}" for x, a in zip(self.inputs, arrays))
+        return f"{self!r} called with {shapes or 'no inputs'}"
+
+    def _run_reading(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Run a call that reads variables and writes none on a consistent snapshot of them:
+        without a lock while no compiled update writes them during the run, else under their
+        locks."""
+        versions = self._read_versions
+        for _ in range(OPTIMISTIC_TRIES):
+            before = versions()
+            if any(map(_odd, before)):
+                break  # a write is in progress: wait for it below
+            try:
+                results = self._run(arrays)
+            except Exception:
+                if versions() == before:
+                    raise  # the error is not an artefact of a half-written variable
+                continue
+            if versions() == before:
+                return results
+        with self._state_locks.hold(self._read_stripes):
+            return self._run(arrays)
 
     def _apply_updates(self, results: list[np.ndarray]) -> None:
         news = results[self._n_out :]
         targets = [var.storage.array for var, _ in self.updates]
         if self._executable.fresh_results:
-            for target, new in zip(targets, news):
-                target[...] = new
+            self._write(targets, news)
             return
         # every new value is computed from the old ones: copy any that alias an updated array
         for i, new in enumerate(news):
@@ -232,8 +303,16 @@ class CompiledFunction:
         for j, out in enumerate(results[: self._n_out]):
             if any(np.may_share_memory(out, t) for t in targets):
                 results[j] = np.array(out, copy=True)
-        for target, new in zip(targets, news):
-            target[...] = new
+        self._write(targets, news)
+
+    def _write(self, targets: list[np.ndarray], news: list[np.ndarray]) -> None:
+        locks = self._state_locks
+        locks.begin_write(self._write_stripes)
+        try:
+            for target, new in zip(targets, news):
+                target[...] = new
+        finally:
+            locks.end_write(self._write_stripes)
 
 
 def _fast_specs(inputs: Sequence[Node]) -> tuple[tuple[np.dtype, int, tuple], ...] | None:

@@ -10,6 +10,7 @@ import numpy as np
 from graphjit import ir
 from graphjit.dtypes import as_array, as_dtype, result_dtype
 from graphjit.ir import Node, TensorType
+from graphjit.locks import STATE_LOCKS
 from graphjit.ops.registry import defop
 
 
@@ -157,7 +158,14 @@ class Variable(Node):
                 f"variable {self.name or ''!r}: cannot store {arr.dtype} values in a {cur.dtype} "
                 "variable"
             )
-        cur[...] = arr
+        # atomic with respect to compiled calls updating or reading this variable in other threads
+        stripes = STATE_LOCKS.stripes([cur])
+        with STATE_LOCKS.hold(stripes):
+            STATE_LOCKS.begin_write(stripes)
+            try:
+                cur[...] = arr
+            finally:
+                STATE_LOCKS.end_write(stripes)
 
 
 def variable(value: Any, name: str | None = None, dtype: Any = None) -> Variable:
