@@ -9,7 +9,7 @@ both, so code written against either convention catches them.
 
 from __future__ import annotations
 
-__all__ = ["IntegerOutOfRangeError", "TensorUsageError"]
+__all__ = ["IntegerOutOfRangeError", "TensorUsageError", "TracedValueError"]
 
 
 class TensorUsageError(RuntimeError, ValueError):
@@ -20,3 +20,9 @@ class TensorUsageError(RuntimeError, ValueError):
 class IntegerOutOfRangeError(OverflowError, ValueError):
     """A python int that does not fit the integer dtype it has to take (``int32_x + 2**40``;
     numpy raises OverflowError)."""
+
+
+class TracedValueError(TypeError):
+    """Python needed the value of a graph node (``if``/``while`` on it, ``bool()``, ``float()``)
+    while a graph was built, e.g. inside a ``gj.jit`` trace; the value exists only when the
+    compiled function runs. A TypeError, as JAX raises for the same mistake."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,14 +34,22 @@ from typing import Any
 import numpy as np
 
 from graphjit._methods import torch_flavour
+from graphjit.errors import TracedValueError
 from graphjit.ir import Node
 from graphjit.ops import base
 from graphjit.runtime import BACKENDS, CompiledFunction
 from graphjit.runtime import compile as gj_compile
 
-__all__ = ["jit", "JitFunction", "Trace"]
+__all__ = ["jit", "JitFunction", "Trace", "RetraceWarning", "RETRACE_WARNING"]
 
 _STATIC = (bool, int, float, complex, str, bytes, type(None))
+
+RETRACE_WARNING = 8  # traces of one function before a RetraceWarning names the cause
+
+
+class RetraceWarning(UserWarning):
+    """A jit function has been traced many times: some argument changes its signature on most
+    calls (a python number that should be an array, usually)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,10 @@ def _flatten(tree: Any, path: str, leaves: list[tuple[str, Any, _Leaf]]) -> Any:
             f"jit: argument {path!r} is a graph node; call a jit function with arrays or tensors "
             "(inside a graph, call the plain Python function instead)"
         )
+    if type(tree) is float:
+        # keyed by its bits: 0.0 == -0.0 (one key would serve both, with a stale trace) and
+        # nan != nan (a retrace on every call)
+        return ("static", _ExactFloat, tree.hex())
     if isinstance(tree, _STATIC):
         return ("static", type(tree), tree)
     try:
@@ -81,6 +94,22 @@ def _flatten(tree: Any, path: str, leaves: list[tuple[str, Any, _Leaf]]) -> Any:
             "a hashable static value"
         ) from None
     return ("static", type(tree), tree)
+
+
+class _ExactFloat:
+    """Marks a static python float in a signature, stored as ``float.hex()``."""
+
+
+def _has_static(part: Any) -> bool:
+    """Whether a flattened argument holds a static python value."""
+    if isinstance(part, _Leaf):
+        return False
+    if part[0] == "static":
+        return True
+    items = part[1]
+    if part[0] is dict:
+        items = [v for _, v in items]
+    return any(_has_static(x) for x in items)
 
 
 def _is_namedtuple(x: Any) -> bool:
@@ -102,7 +131,7 @@ def _unflatten(spec: Any, values: list[Any]) -> Any:
         return values[spec.index]
     kind = spec[0]
     if kind == "static":
-        return spec[2]
+        return float.fromhex(spec[2]) if spec[1] is _ExactFloat else spec[2]
     if kind is dict:
         return {k: _unflatten(v, values) for k, v in spec[1]}
     return kind(_unflatten(x, values) for x in spec[1])
@@ -132,6 +161,8 @@ class _Args:
     values: list[Any]
     paths: list[str]
     leaves: list[_Leaf]
+    # each top-level argument: its name, its part of the signature and its first array's index
+    args: list[tuple[str, Any, int]]
 
 
 @dataclass
@@ -170,6 +201,9 @@ class JitFunction:
         self.optimize = optimize
         self._traces: dict[Any, Trace | None] = {}
         self._last: Trace | None = None
+        self.trace_count = 0  # how many times the function ran to build a graph
+        self._variants: dict[str, set[Any]] = {}
+        self._warned = False
         try:
             self._params = list(inspect.signature(fn).parameters)
         except (TypeError, ValueError):
@@ -203,13 +237,17 @@ class JitFunction:
     def _split(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Args:
         leaves: list[tuple[str, Any, _Leaf]] = []
         names = [self._params[i] if i < len(self._params) else f"arg{i}" for i in range(len(args))]
-        arg_spec = tuple(_flatten(a, n, leaves) for a, n in zip(args, names))
-        kw_spec = tuple((k, _flatten(v, k, leaves)) for k, v in sorted(kwargs.items()))
+        per_arg: list[tuple[str, Any, int]] = []
+        for name, value in [*zip(names, args), *sorted(kwargs.items())]:
+            start = len(leaves)
+            per_arg.append((name, _flatten(value, name, leaves), start))
+        arg_spec = tuple(part for _, part, _ in per_arg[: len(args)])
+        kw_spec = tuple((name, part) for name, part, _ in per_arg[len(args) :])
         # code called with tensors was written for tensors: it traces with PyTorch's methods
         flavour = "torch" if any(base.is_tensor(v) for _, v, _ in leaves) else "numpy"
         spec = (arg_spec, kw_spec, flavour)
         return _Args(spec, [v for _, v, _ in leaves], [p for p, _, _ in leaves],
-                     [leaf for _, _, leaf in leaves])  # fmt: skip
+                     [leaf for _, _, leaf in leaves], per_arg)  # fmt: skip
 
     def trace(self, *args: Any, **kwargs: Any) -> Trace:
         """The trace (graph and compiled function) that a call with these arguments uses."""
@@ -235,12 +273,17 @@ class JitFunction:
         ]
         arg_spec, kw_spec, flavour = a.spec
         methods = torch_flavour() if flavour == "torch" else contextlib.nullcontext()
+        self.trace_count += 1
+        self._count_variants(a, shapes)
         try:
             with methods:
                 out = self.fn(
                     *[_unflatten(s, phs) for s in arg_spec],
                     **{k: _unflatten(v, phs) for k, v in kw_spec},
                 )
+        except TracedValueError as exc:  # concrete shapes would not help: the value is data
+            _note(exc, f"(while gj.jit traced {self._name()})")
+            raise
         except (TypeError, ValueError, IndexError) as exc:
             if shapes is not None:
                 _note(exc, f"(while gj.jit traced {self._name()} with shapes {shapes})")
@@ -255,6 +298,34 @@ class JitFunction:
         trace = Trace(key, tuple(phs), tuple(nodes), out_spec, compiled, shapes is not None)
         self._traces[key] = trace
         return trace
+
+    def _count_variants(self, a: _Args, shapes: tuple[tuple[int, ...], ...] | None) -> None:
+        """Note what each argument looked like in this trace; past :data:`RETRACE_WARNING`
+        traces, warn (once) naming the argument whose changes cause them."""
+        ends = [start for _, _, start in a.args[1:]] + [len(a.values)]
+        for (name, part, start), end in zip(a.args, ends):
+            variant = (part, None if shapes is None else shapes[start:end])
+            self._variants.setdefault(name, set()).add(variant)
+        if self.trace_count <= RETRACE_WARNING or self._warned:
+            return
+        self._warned = True
+        name, seen = max(self._variants.items(), key=lambda item: len(item[1]))
+        if len(seen) > 1:
+            statics = any(_has_static(part) for part, _ in seen)
+            cause = (
+                "a python value in it is baked into each trace; pass it as an array "
+                "(np.asarray(x) or gj.tensor(x)) to make it a graph input"
+                if statics
+                else "its dtype, rank or (for a function that needs concrete sizes) shape changes"
+            )
+            why = f"argument {name!r} took {len(seen)} different forms: {cause}"
+        else:
+            why = "no single argument changed; the function may be created anew for each call"
+        warnings.warn(
+            f"gj.jit: {self._name()} has been traced {self.trace_count} times; {why}",
+            RetraceWarning,
+            stacklevel=5,  # the caller of the jit function
+        )
 
     def _name(self) -> str:
         return getattr(self.fn, "__qualname__", "the function")
