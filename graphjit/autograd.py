@@ -12,9 +12,10 @@ wrong): backward then raises instead of returning a silently wrong gradient, as 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -36,6 +37,8 @@ __all__ = [
     "vjp",
     "GradFn",
     "ImplicitGradientError",
+    "capturing",
+    "note_captured",
 ]
 
 # --------------------------------------------------------------------------------------------------
@@ -129,11 +132,15 @@ _TORCH_NAMES = {
 
 
 def grad_fn_name(ctx: Tape) -> str:
-    """PyTorch's name for what made a tensor: ``MulBackward0``, ``MeanBackward0``..."""
+    """PyTorch's name for what made a tensor: ``MulBackward0``, ``MeanBackward0``...; a label
+    that is already a full name (``lossBackward`` for a ``gj.jit`` function ``loss``, as PyTorch
+    names a custom Function's node) is used as it is."""
     name = ctx[5] if len(ctx) > 5 else None
     if name is None:
         op = ctx[0].name
         name = _TORCH_NAMES.get(op) or "".join(p.capitalize() for p in op.split("_"))
+    elif name.endswith("Backward"):
+        return str(name)
     return f"{name}Backward0"
 
 
@@ -362,3 +369,33 @@ def vjp(outputs: Any, inputs: Any, cotangents: Any) -> Any:
     """``gj.vjp`` on tensors: sum_i cotangents[i] . d outputs[i] / d inputs (the tape is kept)."""
     cts = [cotangents] if base.is_tensor(outputs) else list(cotangents)
     return grad(outputs, inputs, grad_outputs=cts, retain_graph=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# parameters captured by a trace (gj.jit differentiates a compiled call with respect to them)
+
+
+class _Captured(threading.local):
+    found: dict[ir.Node, Tensor] | None = None
+
+
+_captured = _Captured()
+
+
+@contextlib.contextmanager
+def capturing() -> Iterator[dict[ir.Node, Tensor]]:
+    """While a function is traced into a graph: every tensor that enters it as a variable sharing
+    its storage (a parameter it closes over), keyed by that variable."""
+    prev = _captured.found
+    found: dict[ir.Node, Tensor] = {}
+    _captured.found = found
+    try:
+        yield found
+    finally:
+        _captured.found = prev
+
+
+def note_captured(var: ir.Node, t: Tensor) -> None:
+    """Called by the eager backend when ``t`` becomes the graph variable ``var``."""
+    if _captured.found is not None:
+        _captured.found[var] = t

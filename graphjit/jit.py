@@ -28,14 +28,16 @@ import functools
 import inspect
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from graphjit import autograd, ir
 from graphjit._methods import torch_flavour
 from graphjit.errors import TracedValueError
 from graphjit.ir import Node
+from graphjit.jit_grad import GradPlan, build_plan, call_with_grad
 from graphjit.ops import base
 from graphjit.runtime import BACKENDS, CompiledFunction
 from graphjit.runtime import compile as gj_compile
@@ -176,6 +178,10 @@ class Trace:
     out_spec: Any
     compiled: CompiledFunction
     specialised: bool
+    # tensors that require grad which the function closes over: variables sharing their storage
+    params: dict[Node, Any] = field(default_factory=dict)
+    # compiled forward and vjp programs, per choice of the inputs that require grad
+    grad_plans: dict[Any, GradPlan | None] = field(default_factory=dict)
 
     def __str__(self) -> str:
         from graphjit.viz import pprint_str
@@ -276,7 +282,7 @@ class JitFunction:
         self.trace_count += 1
         self._count_variants(a, shapes)
         try:
-            with methods:
+            with methods, autograd.capturing() as captured:
                 out = self.fn(
                     *[_unflatten(s, phs) for s in arg_spec],
                     **{k: _unflatten(v, phs) for k, v in kw_spec},
@@ -296,6 +302,8 @@ class JitFunction:
         compiled = gj_compile(phs, nodes, backend=self.backend, optimize=self.optimize)
         key = a.spec if shapes is None else (a.spec, shapes)
         trace = Trace(key, tuple(phs), tuple(nodes), out_spec, compiled, shapes is not None)
+        in_graph = {id(v) for v in ir.leaves(nodes, "variable")}
+        trace.params = {v: t for v, t in captured.items() if id(v) in in_graph}
         self._traces[key] = trace
         return trace
 
@@ -333,12 +341,43 @@ class JitFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         a = self._split(args, kwargs)
         trace = self._lookup(a)
-        results = trace.compiled(*[_array(v) for v in a.values]) if trace.outputs else []
-        if any(base.is_tensor(v) for v in a.values):
+        arrays = [_array(v) for v in a.values]
+        tensors = any(base.is_tensor(v) for v in a.values)
+        plan = self._grad_plan(a, trace) if tensors and autograd.is_grad_enabled() else None
+        if plan is not None:  # one differentiable op on the tape
+            results: list[Any] = call_with_grad(
+                plan,
+                getattr(self.fn, "__name__", "jit"),
+                trace.inputs,
+                trace.outputs,
+                trace.params,
+                a.values,
+                arrays,
+            )
+            return _unflatten(trace.out_spec, results)
+        results = trace.compiled(*arrays) if trace.outputs else []
+        if tensors:
             from graphjit.tensor_creation import from_numpy
 
             results = [from_numpy(r if r.flags.writeable else r.copy()) for r in results]
         return _unflatten(trace.out_spec, list(results))
+
+    def _grad_plan(self, a: _Args, trace: Trace) -> GradPlan | None:
+        """The programs for a call that the tape records, built on first use; None when no
+        input that requires grad reaches a float output."""
+        wrt_args = tuple(
+            i for i, v in enumerate(a.values)
+            if base.is_tensor(v) and v._requires_grad and ir.is_float(v.dtype)
+        )  # fmt: skip
+        wrt_params = tuple(v for v, t in trace.params.items() if t._requires_grad)
+        if not wrt_args and not wrt_params:
+            return None
+        key = (wrt_args, wrt_params)
+        if key not in trace.grad_plans:
+            trace.grad_plans[key] = build_plan(
+                trace.inputs, trace.outputs, wrt_args, wrt_params, self.backend, self.optimize
+            )
+        return trace.grad_plans[key]
 
 
 def _array(v: Any) -> np.ndarray:
