@@ -15,10 +15,13 @@ A function called with tensors is traced with PyTorch's method meanings (``x.tra
 arrays it is traced with numpy's. The two kinds of call have separate signatures.
 
 Arguments may be numpy arrays, tensors, and lists, tuples and dicts of them; python numbers,
-strings and ``None`` are static: baked into the trace, and part of the signature. Tensors that the
-function reads from its closure enter the graph as ``gj.*`` ops make them: as constants, or as
-variables sharing their arrays when they require grad (so later training is seen). Results come
-back as numpy arrays, or as tensors (without autograd history) when any argument was a tensor.
+strings and ``None`` are static: baked into the trace, and part of the signature (a new value is a
+new trace; :attr:`JitFunction.trace_count` counts them, and a :class:`RetraceWarning` names the
+argument behind repeated retraces). Tensors that the function reads from its closure enter the
+graph as ``gj.*`` ops make them: as constants, or as variables sharing their arrays when they
+require grad (so later training is seen). Results come back as numpy arrays, or as tensors when
+any argument was a tensor. With grad mode on and an input that requires grad (an argument or a
+captured parameter), the call is one op on the autograd tape: see :mod:`graphjit.jit_grad`.
 """
 
 from __future__ import annotations
