@@ -30,7 +30,7 @@ from graphjit import (
     torch_api,
 )
 from graphjit.autodiff import grad, hvp, jvp, vjp
-from graphjit.errors import IntegerOutOfRangeError, TensorUsageError
+from graphjit.errors import IntegerOutOfRangeError, TensorUsageError, TracedValueError
 from graphjit.io import load, save
 from graphjit.ir import Node, TensorType
 from graphjit.jit import jit
@@ -128,6 +128,7 @@ __all__ = [
     "CompiledFunction",
     "IntegerOutOfRangeError",
     "TensorUsageError",
+    "TracedValueError",
     "Node",
     "Storage",
     "TensorType",

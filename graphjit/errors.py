@@ -9,7 +9,7 @@ both, so code written against either convention catches them.
 
 from __future__ import annotations
 
-__all__ = ["FileFormatError", "IntegerOutOfRangeError", "TensorUsageError"]
+__all__ = ["FileFormatError", "IntegerOutOfRangeError", "TensorUsageError", "TracedValueError"]
 
 
 class TensorUsageError(RuntimeError, ValueError):
@@ -30,3 +30,9 @@ class FileFormatError(ValueError):
         super().__init__(message)
         self.found = found
         self.supported = supported
+
+
+class TracedValueError(TypeError):
+    """Python needed the value of a graph node (``if``/``while`` on it, ``bool()``, ``float()``)
+    while a graph was built, e.g. inside a ``gj.jit`` trace; the value exists only when the
+    compiled function runs. A TypeError, as JAX raises for the same mistake."""

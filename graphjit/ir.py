@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from graphjit.dtypes import as_dtype
+from graphjit.errors import TracedValueError
 
 if TYPE_CHECKING:
     # type-only: the IR holds ops but runs none of their code, and its operators and methods are
@@ -185,10 +186,24 @@ class Node(_InstalledMethods):
         )
 
     def __bool__(self) -> bool:
-        raise TypeError(
-            "the truth value of a graph node is not known until the graph runs; use gj.where "
-            "for data-dependent choices"
-        )
+        raise _traced_value_error(self, "bool() (an `if`, `while`, `and`/`or` on it)")
+
+    def __float__(self) -> float:
+        raise _traced_value_error(self, "float()")
+
+    def __int__(self) -> int:
+        raise _traced_value_error(self, "int()")
+
+
+def _traced_value_error(node: Node, what: str) -> TracedValueError:
+    inputs = sorted({n.name for n in toposort([node]) if n.op.name == "placeholder" and n.name})
+    source = f", computed from input {', '.join(map(repr, inputs))}" if inputs else ""
+    return TracedValueError(
+        f"{what} of the graph node {node.op.name} ({node.type}{source}): its value is not known "
+        "until the graph runs, so Python control flow cannot depend on it. Use "
+        "gj.where(condition, a, b) to choose between values, or pass the value as a static "
+        "python argument instead of an array"
+    )
 
 
 def _new_node(

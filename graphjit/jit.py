@@ -15,10 +15,13 @@ A function called with tensors is traced with PyTorch's method meanings (``x.tra
 arrays it is traced with numpy's. The two kinds of call have separate signatures.
 
 Arguments may be numpy arrays, tensors, and lists, tuples and dicts of them; python numbers,
-strings and ``None`` are static: baked into the trace, and part of the signature. Tensors that the
-function reads from its closure enter the graph as ``gj.*`` ops make them: as constants, or as
-variables sharing their arrays when they require grad (so later training is seen). Results come
-back as numpy arrays, or as tensors (without autograd history) when any argument was a tensor.
+strings and ``None`` are static: baked into the trace, and part of the signature (a new value is a
+new trace; :attr:`JitFunction.trace_count` counts them, and a :class:`RetraceWarning` names the
+argument behind repeated retraces). Tensors that the function reads from its closure enter the
+graph as ``gj.*`` ops make them: as constants, or as variables sharing their arrays when they
+require grad (so later training is seen). Results come back as numpy arrays, or as tensors when
+any argument was a tensor. With grad mode on and an input that requires grad (an argument or a
+captured parameter), the call is one op on the autograd tape: see :mod:`graphjit.jit_grad`.
 """
 
 from __future__ import annotations
@@ -26,13 +29,19 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from graphjit import ir
+from graphjit.autodiff import tape
+from graphjit.dtypes import is_float
+from graphjit.errors import TracedValueError
 from graphjit.ir import Node
+from graphjit.jit_grad import GradPlan, build_plan, call_with_grad
 from graphjit.methods import torch_flavour
 from graphjit.ops.dispatch import as_node, is_tensor, result_dtype
 from graphjit.ops.leaves import placeholder
@@ -41,9 +50,16 @@ from graphjit.runtime import compile as gj_compile
 from graphjit.tensor.creation import from_numpy
 from graphjit.viz import pprint_str
 
-__all__ = ["jit", "JitFunction", "Trace"]
+__all__ = ["jit", "JitFunction", "Trace", "RetraceWarning", "RETRACE_WARNING"]
 
 _STATIC = (bool, int, float, complex, str, bytes, type(None))
+
+RETRACE_WARNING = 8  # traces of one function before a RetraceWarning names the cause
+
+
+class RetraceWarning(UserWarning):
+    """A jit function has been traced many times: some argument changes its signature on most
+    calls (a python number that should be an array, usually)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +90,10 @@ def _flatten(tree: Any, path: str, leaves: list[tuple[str, Any, _Leaf]]) -> Any:
             f"jit: argument {path!r} is a graph node; call a jit function with arrays or tensors "
             "(inside a graph, call the plain Python function instead)"
         )
+    if type(tree) is float:
+        # keyed by its bits: 0.0 == -0.0 (one key would serve both, with a stale trace) and
+        # nan != nan (a retrace on every call)
+        return ("static", _ExactFloat, tree.hex())
     if isinstance(tree, _STATIC):
         return ("static", type(tree), tree)
     try:
@@ -84,6 +104,22 @@ def _flatten(tree: Any, path: str, leaves: list[tuple[str, Any, _Leaf]]) -> Any:
             "a hashable static value"
         ) from None
     return ("static", type(tree), tree)
+
+
+class _ExactFloat:
+    """Marks a static python float in a signature, stored as ``float.hex()``."""
+
+
+def _has_static(part: Any) -> bool:
+    """Whether a flattened argument holds a static python value."""
+    if isinstance(part, _Leaf):
+        return False
+    if part[0] == "static":
+        return True
+    items = part[1]
+    if part[0] is dict:
+        items = [v for _, v in items]
+    return any(_has_static(x) for x in items)
 
 
 def _is_namedtuple(x: Any) -> bool:
@@ -105,7 +141,7 @@ def _unflatten(spec: Any, values: list[Any]) -> Any:
         return values[spec.index]
     kind = spec[0]
     if kind == "static":
-        return spec[2]
+        return float.fromhex(spec[2]) if spec[1] is _ExactFloat else spec[2]
     if kind is dict:
         return {k: _unflatten(v, values) for k, v in spec[1]}
     return kind(_unflatten(x, values) for x in spec[1])
@@ -135,6 +171,8 @@ class _Args:
     values: list[Any]
     paths: list[str]
     leaves: list[_Leaf]
+    # each top-level argument: its name, its part of the signature and its first array's index
+    args: list[tuple[str, Any, int]]
 
 
 @dataclass
@@ -148,6 +186,10 @@ class Trace:
     out_spec: Any
     compiled: CompiledFunction
     specialised: bool
+    # tensors that require grad which the function closes over: variables sharing their storage
+    params: dict[Node, Any] = field(default_factory=dict)
+    # compiled forward and vjp programs, per choice of the inputs that require grad
+    grad_plans: dict[Any, GradPlan | None] = field(default_factory=dict)
 
     def __str__(self) -> str:
         if not self.outputs:
@@ -171,6 +213,9 @@ class JitFunction:
         self.optimize = optimize
         self._traces: dict[Any, Trace | None] = {}
         self._last: Trace | None = None
+        self.trace_count = 0  # how many times the function ran to build a graph
+        self._variants: dict[str, set[Any]] = {}
+        self._warned = False
         try:
             self._params = list(inspect.signature(fn).parameters)
         except (TypeError, ValueError):
@@ -204,13 +249,17 @@ class JitFunction:
     def _split(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Args:
         leaves: list[tuple[str, Any, _Leaf]] = []
         names = [self._params[i] if i < len(self._params) else f"arg{i}" for i in range(len(args))]
-        arg_spec = tuple(_flatten(a, n, leaves) for a, n in zip(args, names))
-        kw_spec = tuple((k, _flatten(v, k, leaves)) for k, v in sorted(kwargs.items()))
+        per_arg: list[tuple[str, Any, int]] = []
+        for name, value in [*zip(names, args), *sorted(kwargs.items())]:
+            start = len(leaves)
+            per_arg.append((name, _flatten(value, name, leaves), start))
+        arg_spec = tuple(part for _, part, _ in per_arg[: len(args)])
+        kw_spec = tuple((name, part) for name, part, _ in per_arg[len(args) :])
         # code called with tensors was written for tensors: it traces with PyTorch's methods
         flavour = "torch" if any(is_tensor(v) for _, v, _ in leaves) else "numpy"
         spec = (arg_spec, kw_spec, flavour)
         return _Args(spec, [v for _, v, _ in leaves], [p for p, _, _ in leaves],
-                     [leaf for _, _, leaf in leaves])  # fmt: skip
+                     [leaf for _, _, leaf in leaves], per_arg)  # fmt: skip
 
     def trace(self, *args: Any, **kwargs: Any) -> Trace:
         """The trace (graph and compiled function) that a call with these arguments uses."""
@@ -234,12 +283,17 @@ class JitFunction:
         ]
         arg_spec, kw_spec, flavour = a.spec
         methods = torch_flavour() if flavour == "torch" else contextlib.nullcontext()
+        self.trace_count += 1
+        self._count_variants(a, shapes)
         try:
-            with methods:
+            with methods, tape.capturing() as captured:
                 out = self.fn(
                     *[_unflatten(s, phs) for s in arg_spec],
                     **{k: _unflatten(v, phs) for k, v in kw_spec},
                 )
+        except TracedValueError as exc:  # concrete shapes would not help: the value is data
+            _note(exc, f"(while gj.jit traced {self._name()})")
+            raise
         except (TypeError, ValueError, IndexError) as exc:
             if shapes is not None:
                 _note(exc, f"(while gj.jit traced {self._name()} with shapes {shapes})")
@@ -252,8 +306,38 @@ class JitFunction:
         compiled = gj_compile(phs, nodes, backend=self.backend, optimize=self.optimize)
         key = a.spec if shapes is None else (a.spec, shapes)
         trace = Trace(key, tuple(phs), tuple(nodes), out_spec, compiled, shapes is not None)
+        in_graph = {id(v) for v in ir.leaves(nodes, "variable")}
+        trace.params = {v: t for v, t in captured.items() if id(v) in in_graph}
         self._traces[key] = trace
         return trace
+
+    def _count_variants(self, a: _Args, shapes: tuple[tuple[int, ...], ...] | None) -> None:
+        """Note what each argument looked like in this trace; past :data:`RETRACE_WARNING`
+        traces, warn (once) naming the argument whose changes cause them."""
+        ends = [start for _, _, start in a.args[1:]] + [len(a.values)]
+        for (name, part, start), end in zip(a.args, ends):
+            variant = (part, None if shapes is None else shapes[start:end])
+            self._variants.setdefault(name, set()).add(variant)
+        if self.trace_count <= RETRACE_WARNING or self._warned:
+            return
+        self._warned = True
+        name, seen = max(self._variants.items(), key=lambda item: len(item[1]))
+        if len(seen) > 1:
+            statics = any(_has_static(part) for part, _ in seen)
+            cause = (
+                "a python value in it is baked into each trace; pass it as an array "
+                "(np.asarray(x) or gj.tensor(x)) to make it a graph input"
+                if statics
+                else "its dtype, rank or (for a function that needs concrete sizes) shape changes"
+            )
+            why = f"argument {name!r} took {len(seen)} different forms: {cause}"
+        else:
+            why = "no single argument changed; the function may be created anew for each call"
+        warnings.warn(
+            f"gj.jit: {self._name()} has been traced {self.trace_count} times; {why}",
+            RetraceWarning,
+            stacklevel=5,  # the caller of the jit function
+        )
 
     def _name(self) -> str:
         return getattr(self.fn, "__qualname__", "the function")
@@ -261,10 +345,41 @@ class JitFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         a = self._split(args, kwargs)
         trace = self._lookup(a)
-        results = trace.compiled(*[_array(v) for v in a.values]) if trace.outputs else []
-        if any(is_tensor(v) for v in a.values):
+        arrays = [_array(v) for v in a.values]
+        tensors = any(is_tensor(v) for v in a.values)
+        plan = self._grad_plan(a, trace) if tensors and tape.is_grad_enabled() else None
+        if plan is not None:  # one differentiable op on the tape
+            results: list[Any] = call_with_grad(
+                plan,
+                getattr(self.fn, "__name__", "jit"),
+                trace.inputs,
+                trace.outputs,
+                trace.params,
+                a.values,
+                arrays,
+            )
+            return _unflatten(trace.out_spec, results)
+        results = trace.compiled(*arrays) if trace.outputs else []
+        if tensors:
             results = [from_numpy(r if r.flags.writeable else r.copy()) for r in results]
         return _unflatten(trace.out_spec, list(results))
+
+    def _grad_plan(self, a: _Args, trace: Trace) -> GradPlan | None:
+        """The programs for a call that the tape records, built on first use; None when no
+        input that requires grad reaches a float output."""
+        wrt_args = tuple(
+            i for i, v in enumerate(a.values)
+            if is_tensor(v) and v._requires_grad and is_float(v.dtype)
+        )  # fmt: skip
+        wrt_params = tuple(v for v, t in trace.params.items() if t._requires_grad)
+        if not wrt_args and not wrt_params:
+            return None
+        key = (wrt_args, wrt_params)
+        if key not in trace.grad_plans:
+            trace.grad_plans[key] = build_plan(
+                trace.inputs, trace.outputs, wrt_args, wrt_params, self.backend, self.optimize
+            )
+        return trace.grad_plans[key]
 
 
 def _array(v: Any) -> np.ndarray:

@@ -3,6 +3,8 @@ tensor arguments; static arguments; pytrees; .graph and .source; closures over p
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -215,3 +217,65 @@ def test_called_with_arrays_it_follows_numpy_and_the_flavours_never_mix() -> Non
     assert x.transpose().shape == (3, None)
     with pytest.raises(AttributeError):
         x.expand(2, 3)
+
+
+def test_python_numbers_are_traced_as_values_never_stale() -> None:
+    f = gj.jit(lambda x, s: x * s, backend="numpy")
+    for s in (2.0, 3.0, 2, True, -0.0, 0.0, float("nan")):
+        np.testing.assert_array_equal(f(np.ones(2), s), np.ones(2) * s)
+    # 0.0 == -0.0 and they hash alike, but they are different traces (1 / -0.0 is -inf)
+    g = gj.jit(lambda x, s: x / s, backend="numpy")
+    with np.errstate(divide="ignore"):
+        assert g(np.ones(1), 0.0)[0] == np.inf
+        assert g(np.ones(1), -0.0)[0] == -np.inf
+    assert g.trace_count == 2
+    with np.errstate(divide="ignore"):
+        g(np.ones(1), -0.0)
+    assert g.trace_count == 2  # a repeated value reuses its trace
+
+
+def test_python_control_flow_on_a_traced_value_names_it_and_suggests_where() -> None:
+    @gj.jit(backend="numpy")
+    def f(x, limit):  # type: ignore[no-untyped-def]
+        if gj.sum(x) > limit:
+            return x
+        return -x
+
+    with pytest.raises(gj.TracedValueError, match=r"greater .*input 'x'.*gj\.where"):
+        f(np.ones(2), 0.0)
+    assert f.trace_count == 1  # not retried with concrete shapes: they would not help
+
+    @gj.jit(backend="numpy")
+    def g(x):  # type: ignore[no-untyped-def]
+        while gj.max(x) < 10:
+            x = x * 2
+        return x
+
+    with pytest.raises(TypeError, match="Python control flow"):
+        g(np.ones(2))
+    with pytest.raises(TypeError, match=r"float\(\) of the graph node sum"):
+        gj.jit(lambda x: float(gj.sum(x)), backend="numpy")(np.ones(2))
+
+
+def test_retraces_are_counted_and_the_cause_is_named() -> None:
+    from graphjit.jit import RETRACE_WARNING, RetraceWarning
+
+    f = gj.jit(lambda x, lr: x * lr, backend="numpy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning up to the limit
+        for i in range(RETRACE_WARNING):
+            f(np.ones(2), 0.1 * i)
+    assert f.trace_count == RETRACE_WARNING
+    with pytest.warns(RetraceWarning, match=r"traced 9 times; argument 'lr' took 9 different"):
+        f(np.ones(2), 5.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said once
+        f(np.ones(2), 6.0)
+    assert f.trace_count == RETRACE_WARNING + 2
+    np.testing.assert_array_equal(f(np.ones(2), 6.0), [6.0, 6.0])
+    assert f.trace_count == RETRACE_WARNING + 2
+
+    h = gj.jit(lambda x: x + 1, backend="numpy")
+    with pytest.warns(RetraceWarning, match="argument 'x' took 9 different forms: its dtype, rank"):
+        for rank in range(RETRACE_WARNING + 1):
+            h(np.ones((2,) * rank))

@@ -40,6 +40,10 @@ def test_the_tour_runs_and_teaches_the_numbers(capsys: pytest.CaptureFixture[str
     assert "all three agree to 1e-9: True" in out
     assert "both modes) -> True" in out  # gradcheck
     assert "compiled = eager -> True" in out  # @gj.jit of PyTorch-style methods
+    assert "5. A compiled loss inside eager training" in out
+    assert "grad_fn=<mse_with_penaltyBackward>" in out
+    assert "same trajectory -> True" in out  # a jitted loss trains the eager model
+    assert "traced 1 time(s)" in out
     assert max(len(line) for line in out.splitlines()) <= 100
 
 

@@ -7,15 +7,28 @@ place where the gradients of broadcasting ops are reduced.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from graphjit.dtypes import is_float
 from graphjit.ir import Node
 from graphjit.ops import prims
 from graphjit.ops.registry import OpDef
 
+
+class VjpOp(Protocol):
+    """What the sweep differentiates through: an :class:`OpDef`, or the tape op of a compiled
+    ``gj.jit`` call (:mod:`graphjit.jit_grad`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def backward(
+        self, g: Any, out: Any, inputs: Sequence[Any], attrs: dict[str, Any], needs: Sequence[bool]
+    ) -> list[Any]: ...
+
+
 # parents(vertex) -> (op, inputs, attrs), or None for a leaf
-Parents = Callable[[Any], "tuple[OpDef, Sequence[Any], dict[str, Any]] | None"]
+Parents = Callable[[Any], "tuple[VjpOp, Sequence[Any], dict[str, Any]] | None"]
 
 
 def node_parents(n: Node) -> tuple[OpDef, Sequence[Node], dict[str, Any]] | None:

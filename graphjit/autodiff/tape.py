@@ -12,18 +12,18 @@ wrong): backward then raises instead of returning a silently wrong gradient, as 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from graphjit import ir
-from graphjit.autodiff.sweep import reverse_sweep
+from graphjit.autodiff.sweep import VjpOp, reverse_sweep
 from graphjit.errors import TensorUsageError
 from graphjit.ops.dispatch import is_tensor, lift
-from graphjit.ops.registry import OpDef
 
 if TYPE_CHECKING:
     from graphjit.tensor import Tensor  # the tape runs below the Tensor it records for
@@ -38,6 +38,8 @@ __all__ = [
     "vjp",
     "GradFn",
     "ImplicitGradientError",
+    "capturing",
+    "note_captured",
 ]
 
 # --------------------------------------------------------------------------------------------------
@@ -118,7 +120,7 @@ class TapeEntry(NamedTuple):
     ``inputs`` is None once a backward has freed the entry. ``label`` names a composite (``mean``
     is recorded as ``sum / n`` but shows as ``MeanBackward0``)."""
 
-    op: OpDef
+    op: VjpOp
     inputs: Sequence[Tensor] | None
     attrs: dict[str, Any] | None
     versions: tuple[int, ...] | None
@@ -127,7 +129,7 @@ class TapeEntry(NamedTuple):
 
 
 def record(
-    op: OpDef, inputs: Sequence[Tensor], attrs: dict[str, Any], out_version: int = 0
+    op: VjpOp, inputs: Sequence[Tensor], attrs: dict[str, Any], out_version: int = 0
 ) -> TapeEntry:
     """A tape entry for ``op`` applied now to ``inputs`` (the eager hot path: built without
     NamedTuple's keyword handling)."""
@@ -155,11 +157,15 @@ _TORCH_NAMES = {
 
 
 def grad_fn_name(ctx: TapeEntry) -> str:
-    """PyTorch's name for what made a tensor: ``MulBackward0``, ``MeanBackward0``..."""
+    """PyTorch's name for what made a tensor: ``MulBackward0``, ``MeanBackward0``...; a label
+    that is already a full name (``lossBackward`` for a ``gj.jit`` function ``loss``, as PyTorch
+    names a custom Function's node) is used as it is."""
     name = ctx.label
     if name is None:
         op = ctx.op.name
         name = _TORCH_NAMES.get(op) or "".join(p.capitalize() for p in op.split("_"))
+    elif name.endswith("Backward"):
+        return str(name)
     return f"{name}Backward0"
 
 
@@ -176,7 +182,7 @@ class GradFn:
 
     __slots__ = ("op",)
 
-    def __init__(self, op: OpDef) -> None:
+    def __init__(self, op: VjpOp) -> None:
         self.op = op
 
     def name(self) -> str:
@@ -203,7 +209,7 @@ def tape_inputs(t: Tensor) -> Sequence[Tensor]:
     return () if ctx is None or ctx.inputs is None else ctx.inputs
 
 
-def _tape_parents(t: Tensor) -> tuple[OpDef, Sequence[Tensor], dict[str, Any]] | None:
+def _tape_parents(t: Tensor) -> tuple[VjpOp, Sequence[Tensor], dict[str, Any]] | None:
     ctx = t._ctx
     if ctx is None:
         return None
@@ -389,3 +395,33 @@ def vjp(outputs: Any, inputs: Any, cotangents: Any) -> Any:
     """``gj.vjp`` on tensors: sum_i cotangents[i] . d outputs[i] / d inputs (the tape is kept)."""
     cts = [cotangents] if is_tensor(outputs) else list(cotangents)
     return grad(outputs, inputs, grad_outputs=cts, retain_graph=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# parameters captured by a trace (gj.jit differentiates a compiled call with respect to them)
+
+
+class _Captured(threading.local):
+    found: dict[ir.Node, Tensor] | None = None
+
+
+_captured = _Captured()
+
+
+@contextlib.contextmanager
+def capturing() -> Iterator[dict[ir.Node, Tensor]]:
+    """While a function is traced into a graph: every tensor that enters it as a variable sharing
+    its storage (a parameter it closes over), keyed by that variable."""
+    prev = _captured.found
+    found: dict[ir.Node, Tensor] = {}
+    _captured.found = found
+    try:
+        yield found
+    finally:
+        _captured.found = prev
+
+
+def note_captured(var: ir.Node, t: Tensor) -> None:
+    """Called by the eager backend when ``t`` becomes the graph variable ``var``."""
+    if _captured.found is not None:
+        _captured.found[var] = t

@@ -117,6 +117,7 @@ def _leaf_variable(t: Tensor) -> Node:
     var = t._var
     if var is None or var.storage.array is not t._data:
         var = t._var = variable_from_storage(Storage(t._data))
+    tape.note_captured(var, t)
     return var
 
 
