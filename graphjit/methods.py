@@ -278,6 +278,50 @@ class NumpyMethods:
         return ndim
 
 
+def _torch_reduction(fn: Callable[..., Any], label: str | None = None) -> Method:
+    """The reduction ``fn`` as a method taking PyTorch's ``(dim, keepdim)`` or numpy's
+    ``(axis=, keepdims=)``; ``label`` names its tape entry (``MeanBackward0``)."""
+
+    def method(
+        self: Any,
+        dim: Any = None,
+        keepdim: builtins.bool = False,
+        *,
+        axis: Any = None,
+        keepdims: builtins.bool | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        out = fn(self, _axis(dim, axis, fn.__name__), _keep(keepdim, keepdims), **kwargs)
+        return out if label is None else _label(out, label)
+
+    method.__name__ = method.__qualname__ = fn.__name__
+    method.__doc__ = fn.__doc__
+    return method
+
+
+def _torch_spread(fn: Callable[..., Any], label: str) -> Method:
+    """``var``/``std`` with PyTorch's defaults (unbiased) and spellings, and numpy's ``ddof``."""
+
+    def method(
+        self: Any,
+        dim: Any = None,
+        unbiased: builtins.bool = True,
+        keepdim: builtins.bool = False,
+        *,
+        correction: Any = None,
+        axis: Any = None,
+        keepdims: builtins.bool | None = None,
+        ddof: Any = None,
+    ) -> Any:
+        ddof = _ddof(unbiased, correction, ddof)
+        out = fn(self, _axis(dim, axis, fn.__name__), ddof=ddof, keepdims=_keep(keepdim, keepdims))
+        return _label(out, label)
+
+    method.__name__ = method.__qualname__ = fn.__name__
+    method.__doc__ = fn.__doc__
+    return method
+
+
 class TorchMethods:
     """Methods with PyTorch's meaning where it differs from numpy's, and PyTorch-only methods:
     installed on eager tensors (over :class:`NumpyMethods`), and seen by graph nodes inside
@@ -334,40 +378,12 @@ class TorchMethods:
     def contiguous(self) -> Any:
         return self
 
-    # -- reductions
-    def sum(
-        self,
-        dim: Any = None,
-        keepdim: builtins.bool = False,
-        *,
-        axis: Any = None,
-        keepdims: builtins.bool | None = None,
-        dtype: Any = None,
-    ) -> Any:
-        return F.sum(self, _axis(dim, axis, "sum"), _keep(keepdim, keepdims), dtype=dtype)
-
-    def mean(
-        self,
-        dim: Any = None,
-        keepdim: builtins.bool = False,
-        *,
-        axis: Any = None,
-        keepdims: builtins.bool | None = None,
-        dtype: Any = None,
-    ) -> Any:
-        out = F.mean(self, _axis(dim, axis, "mean"), _keep(keepdim, keepdims), dtype=dtype)
-        return _label(out, "Mean")
-
-    def prod(
-        self,
-        dim: Any = None,
-        keepdim: builtins.bool = False,
-        *,
-        axis: Any = None,
-        keepdims: builtins.bool | None = None,
-        dtype: Any = None,
-    ) -> Any:
-        return F.prod(self, _axis(dim, axis, "prod"), _keep(keepdim, keepdims), dtype=dtype)
+    # -- reductions: PyTorch's (dim, keepdim) and numpy's (axis=, keepdims=) spellings
+    sum = _torch_reduction(F.sum)
+    mean = _torch_reduction(F.mean, label="Mean")
+    prod = _torch_reduction(F.prod)
+    argmax = _torch_reduction(F.argmax)
+    argmin = _torch_reduction(F.argmin)
 
     def _extreme(
         self, which: str, dim: Any, keepdim: builtins.bool, axis: Any, keepdims: Any
@@ -410,57 +426,9 @@ class TorchMethods:
     def amin(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:
         return F.min(self, _axis(dim, None, "amin"), keepdim)
 
-    def argmax(
-        self,
-        dim: Any = None,
-        keepdim: builtins.bool = False,
-        *,
-        axis: Any = None,
-        keepdims: builtins.bool | None = None,
-    ) -> Any:
-        return F.argmax(self, _axis(dim, axis, "argmax"), _keep(keepdim, keepdims))
-
-    def argmin(
-        self,
-        dim: Any = None,
-        keepdim: builtins.bool = False,
-        *,
-        axis: Any = None,
-        keepdims: builtins.bool | None = None,
-    ) -> Any:
-        return F.argmin(self, _axis(dim, axis, "argmin"), _keep(keepdim, keepdims))
-
-    def var(
-        self,
-        dim: Any = None,
-        unbiased: builtins.bool = True,
-        keepdim: builtins.bool = False,
-        *,
-        correction: Any = None,
-        axis: Any = None,
-        keepdims: builtins.bool | None = None,
-        ddof: Any = None,
-    ) -> Any:
-        """Variance; unbiased (``correction=1``) by default as in PyTorch (numpy: ``ddof=0``)."""
-        ddof = _ddof(unbiased, correction, ddof)
-        out = F.var(self, _axis(dim, axis, "var"), ddof=ddof, keepdims=_keep(keepdim, keepdims))
-        return _label(out, "Var")
-
-    def std(
-        self,
-        dim: Any = None,
-        unbiased: builtins.bool = True,
-        keepdim: builtins.bool = False,
-        *,
-        correction: Any = None,
-        axis: Any = None,
-        keepdims: builtins.bool | None = None,
-        ddof: Any = None,
-    ) -> Any:
-        """Standard deviation; unbiased by default as in PyTorch."""
-        ddof = _ddof(unbiased, correction, ddof)
-        out = F.std(self, _axis(dim, axis, "std"), ddof=ddof, keepdims=_keep(keepdim, keepdims))
-        return _label(out, "Std")
+    # unbiased (correction=1) by default, as in PyTorch (numpy: ddof=0)
+    var = _torch_spread(F.var, "Var")
+    std = _torch_spread(F.std, "Std")
 
     def all(self) -> Any:
         return F.min(F.astype(self, "bool"))
@@ -500,23 +468,21 @@ class TensorMethods(TorchMethods, NumpyMethods):
 # installation
 
 
+# what a class body defines that is not a method to install
+_CLASS_ATTRS = frozenset(
+    {"__slots__", "__doc__", "__module__", "__qualname__", "__dict__", "__weakref__",
+     "__annotations__", "__firstlineno__", "__static_attributes__"}
+)  # fmt: skip
+
+
 def _table(*classes: type) -> dict[str, Any]:
-    """The methods of ``classes``, later classes winning (a class's own slots and docs left out)."""
-    table: dict[str, Any] = {}
-    for cls in classes:
-        for name, attr in vars(cls).items():
-            if name in (
-                "__slots__",
-                "__doc__",
-                "__module__",
-                "__qualname__",
-                "__dict__",
-                "__weakref__",
-                "__annotations__",
-            ) or name.startswith("_TorchMethods"):
-                continue  # fmt: skip
-            table[name] = attr
-    return table
+    """The methods of ``classes``, later classes winning."""
+    return {
+        name: attr
+        for cls in classes
+        for name, attr in vars(cls).items()
+        if name not in _CLASS_ATTRS
+    }
 
 
 def _node_getattr(self: Node, name: str) -> Any:
