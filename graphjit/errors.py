@@ -1,15 +1,21 @@
-"""Exception types that belong to two families at once.
+"""graphjit's exception and warning types.
 
-graphjit's rule is that bad input raises TypeError or ValueError, naming the problem. PyTorch
-raises RuntimeError where a tensor is used in a way it does not allow (``backward()`` of a
-non-scalar without a gradient, an int tensor asked to require grad, a freed tape), and numpy
-raises OverflowError for a python int that does not fit an array's dtype. The classes here are
-both, so code written against either convention catches them.
+Many belong to two families at once. graphjit's rule is that bad input raises TypeError or
+ValueError, naming the problem. PyTorch raises RuntimeError where a tensor is used in a way it
+does not allow (``backward()`` of a non-scalar without a gradient, an int tensor asked to require
+grad, a freed tape), and numpy raises OverflowError for a python int that does not fit an array's
+dtype. The classes here are both, so code written against either convention catches them.
 """
 
 from __future__ import annotations
 
-__all__ = ["FileFormatError", "IntegerOutOfRangeError", "TensorUsageError", "TracedValueError"]
+__all__ = [
+    "FileFormatError",
+    "IntegerOutOfRangeError",
+    "SlowCompileWarning",
+    "TensorUsageError",
+    "TracedValueError",
+]
 
 
 class TensorUsageError(RuntimeError, ValueError):
@@ -36,3 +42,8 @@ class TracedValueError(TypeError):
     """Python needed the value of a graph node (``if``/``while`` on it, ``bool()``, ``float()``)
     while a graph was built, e.g. inside a ``gj.jit`` trace; the value exists only when the
     compiled function runs. A TypeError, as JAX raises for the same mistake."""
+
+
+class SlowCompileWarning(UserWarning):
+    """A compile has been running for a while (numba gives no progress of its own); it goes on,
+    and Ctrl-C interrupts it."""

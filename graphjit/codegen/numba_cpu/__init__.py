@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from numba.core.errors import NumbaPerformanceWarning
 
-from graphjit import cache
+from graphjit import cache, ir
 from graphjit.codegen.numba_cpu.program import (
     PARALLEL_MIN_SIZE,
     Generated,
@@ -32,7 +32,11 @@ from graphjit.codegen.numba_cpu.program import (
     missing_lowerings,
     num_threads,
 )
+from graphjit.errors import SlowCompileWarning
 from graphjit.ops.leaves import constant_value
+
+# a compile taking longer than this says so once (numba gives no progress of its own)
+SLOW_COMPILE_SECONDS = 5.0
 
 
 class CpuExecutable:
@@ -45,10 +49,13 @@ class CpuExecutable:
 
     fresh_results = True  # the program copies a result that would alias its arguments
 
-    def __init__(self, source: str, program: Any, constants: Sequence[np.ndarray]) -> None:
+    def __init__(
+        self, source: str, program: Any, constants: Sequence[np.ndarray], what: str = "a graph"
+    ) -> None:
         self.source = source
         self._program = program
         self._constants = tuple(constants)
+        self._what = what
         self._compile_lock = threading.Lock()
         self._compiled = False  # once true, compilation is off outside _compile_and_call
 
@@ -67,22 +74,40 @@ class CpuExecutable:
         return sig in self._program.overloads
 
     def _compile_and_call(self, args: tuple[Any, ...]) -> Any:
+        # numba compiles in this thread and gives no progress: a timer says when it takes long.
+        # Ctrl-C interrupts numba between its (Python) passes; the cache is written atomically,
+        # so an interrupted compile leaves nothing half-written.
+        timer = threading.Timer(SLOW_COMPILE_SECONDS, self._announce_slow_compile)
+        timer.daemon = True
         with self._compile_lock, warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=NumbaPerformanceWarning)
             self._program.disable_compile(False)
+            timer.start()
             try:
                 return self._program(*args)
             finally:
+                timer.cancel()
                 if self._program.signatures:
                     self._program.disable_compile()
                     self._compiled = True
+
+    def _announce_slow_compile(self) -> None:
+        warnings.warn(
+            f"graphjit: numba has been compiling the program of {self._what} for more than "
+            f"{SLOW_COMPILE_SECONDS:g} s (it is still working; Ctrl-C interrupts it). Compile "
+            "time grows with the size of the graph; the compiled program is cached on disk, so "
+            "the next process loads it at once",
+            SlowCompileWarning,
+            stacklevel=1,
+        )
 
 
 def compile_program(program: ProgramSpec) -> CpuExecutable:
     source, constants = generate(program)
     module = cache.load_module(source)
     arrays = [np.array(constant_value(c)) for c in constants]  # writeable copies: one numba type
-    return CpuExecutable(source, module.program, arrays)
+    size = len(ir.toposort(program.results))
+    return CpuExecutable(source, module.program, arrays, what=f"a graph of {size} nodes")
 
 
 __all__ = [
