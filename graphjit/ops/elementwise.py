@@ -170,11 +170,17 @@ def _round_impl(x: np.ndarray) -> np.ndarray:
     return np.round(x)
 
 
-NEGATIVE = unary(
-    "negative", np.negative, "(-{0})", lambda x, out: -1, to_float=False, allow_bool=False
+# negative is linear: its rules negate (``-g``) rather than multiply by its derivative (``g * -1``)
+NEGATIVE = defop(
+    "negative",
+    infer=_same_type("negative", allow_bool=False),
+    impl=np.negative,
+    vjps=(lambda g, out, x: -g,),
+    jvp=_jvp_from(lambda t, out, x: -t),
+    kind="elementwise",
+    lower="(-{0})",
+    to_float=False,
 )
-NEGATIVE.vjps = (lambda g, out, x: -g,)
-NEGATIVE.jvp = _jvp_from(lambda t, out, x: -t)
 ABS = unary("abs", np.abs, "abs({0})", lambda x, out: sign(x), to_float=False)
 SIGN = unary("sign", np.sign, "sign({0})", None, to_float=False, allow_bool=False)
 EXP = unary("exp", np.exp, "exp({0})", lambda x, out: out, expensive=True)

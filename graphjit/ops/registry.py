@@ -49,9 +49,9 @@ class DimBuilder(Protocol):
 CallDimsRule = Callable[[DimBuilder, Node, list[list[str]]], list[str]]
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class OpDef:
-    """Everything about one op, in one place.
+    """Everything about one op, in one place (immutable once :func:`defop` has registered it).
 
     ``kind`` tells the code generators which family of lowering applies:
     ``elementwise`` (``lower`` is a scalar expression template over ``{0}``, ``{1}``...),
