@@ -7,13 +7,15 @@ Layers inside (each imports only those above it in this list, and no family impo
 * :mod:`~graphjit.ops.dispatch`: :func:`apply`, lifting and promotion, the eager-backend protocol;
 * :mod:`~graphjit.ops.prims`: binders through which one family applies another's ops;
 * :mod:`~graphjit.ops.shape_rules`: broadcasting, axes and slices shared by the families;
-* the families: elementwise, reductions, softmax_family, shape, joining, indexing, linalg.
+* the families: elementwise, reductions, softmax_family, shape, joining, gather, indexing,
+  linalg.
 
 Importing this package registers every op in :data:`OPS`.
 """
 
 from graphjit.ops import (  # noqa: F401
     elementwise,
+    gather,
     indexing,
     joining,
     leaves,
@@ -24,6 +26,7 @@ from graphjit.ops import (  # noqa: F401
 )
 from graphjit.ops.dispatch import apply, astype, lift, result_dtype
 from graphjit.ops.elementwise import *  # noqa: F403
+from graphjit.ops.gather import *  # noqa: F403
 from graphjit.ops.indexing import *  # noqa: F403
 from graphjit.ops.joining import *  # noqa: F403
 from graphjit.ops.leaves import Storage, Variable, constant, placeholder, variable
@@ -37,5 +40,5 @@ __all__ = [
     "OPS", "OpDef", "apply", "astype", "defop", "lift", "result_dtype", "Storage", "Variable",
     "constant", "placeholder", "variable",
     *elementwise.__all__, *reductions.__all__, *shape.__all__, *joining.__all__,
-    *indexing.__all__, *linalg.__all__, *softmax_family.__all__,
+    *gather.__all__, *indexing.__all__, *linalg.__all__, *softmax_family.__all__,
 ]  # fmt: skip

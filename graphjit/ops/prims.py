@@ -35,6 +35,7 @@ __all__ = [
     "squeeze",
     "sum",
     "swapaxes",
+    "take",
     "transpose",
     "where",
     "zeros_like",
@@ -133,3 +134,10 @@ def exactly_shaped(c: Any, x: Any) -> Any:
     if tuple(c.shape) == tuple(x.shape):
         return c
     return reshape_like(c, x)
+
+
+# gathers
+
+
+def take(a: Any, indices: Any, axis: Any = None) -> Any:
+    return _bound("take")(a, indices, axis)
