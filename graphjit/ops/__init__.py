@@ -7,7 +7,7 @@ Layers inside (each imports only those above it in this list, and no family impo
 * :mod:`~graphjit.ops.dispatch`: :func:`apply`, lifting and promotion, the eager-backend protocol;
 * :mod:`~graphjit.ops.prims`: binders through which one family applies another's ops;
 * :mod:`~graphjit.ops.shape_rules`: broadcasting, axes and slices shared by the families;
-* the families: elementwise, reductions, softmax_family, shape, broadcast, joining,
+* the families: elementwise, comparison, reductions, softmax_family, shape, broadcast, joining,
   gather, indexing, linalg.
 
 Importing this package registers every op in :data:`OPS`.
@@ -15,6 +15,7 @@ Importing this package registers every op in :data:`OPS`.
 
 from graphjit.ops import (  # noqa: F401
     broadcast,
+    comparison,
     elementwise,
     gather,
     indexing,
@@ -26,6 +27,7 @@ from graphjit.ops import (  # noqa: F401
     softmax_family,
 )
 from graphjit.ops.broadcast import *  # noqa: F403
+from graphjit.ops.comparison import *  # noqa: F403
 from graphjit.ops.dispatch import apply, astype, lift, result_dtype
 from graphjit.ops.elementwise import *  # noqa: F403
 from graphjit.ops.gather import *  # noqa: F403
@@ -41,6 +43,7 @@ from graphjit.ops.softmax_family import *  # noqa: F403
 __all__ = [
     "OPS", "OpDef", "apply", "astype", "defop", "lift", "result_dtype", "Storage", "Variable",
     "constant", "placeholder", "variable",
-    *elementwise.__all__, *reductions.__all__, *softmax_family.__all__, *shape.__all__,
-    *broadcast.__all__, *joining.__all__, *gather.__all__, *indexing.__all__, *linalg.__all__,
+    *elementwise.__all__, *comparison.__all__, *reductions.__all__, *softmax_family.__all__,
+    *shape.__all__, *broadcast.__all__, *joining.__all__, *gather.__all__, *indexing.__all__,
+    *linalg.__all__,
 ]  # fmt: skip

@@ -179,6 +179,21 @@ def zero_jvp(tangents: Any, out: Any, *inputs: Any, **attrs: Any) -> None:
     return None
 
 
+def jvp_from(*partials: PerInputRule | None) -> JvpRule:
+    """A jvp from one linear map per input, ``partial_i(t_i, out, *inputs, **attrs)`` (None for an
+    input that has no tangent): the sum of the maps applied to the non-zero tangents."""
+
+    def jvp(tangents: Any, out: Any, *inputs: Any, **attrs: Any) -> Any:
+        return sum_tangents(
+            *(
+                p(t, out, *inputs, **attrs) if (t is not None and p is not None) else None
+                for p, t in zip(partials, tangents)
+            )
+        )
+
+    return jvp
+
+
 # --------------------------------------------------------------------------------------------------
 # binders: the public function that applies an op, registered next to the op itself
 
