@@ -30,6 +30,7 @@ __all__ = [
     "multiply",
     "reshape",
     "reshape_like",
+    "size_of",
     "slice_axes",
     "sqrt",
     "squeeze",
@@ -113,6 +114,10 @@ def zeros_like(x: Any, dtype: Any = None) -> Any:
 
 def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return _bound("sum")(x, axis, keepdims)
+
+
+def size_of(x: Any, axes: Any = None, dtype: Any = "float64") -> Any:
+    return _bound("size_of")(x, axes, dtype)
 
 
 def expand_reduced(g: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
