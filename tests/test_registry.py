@@ -7,6 +7,7 @@ derivatives against numpy and finite differences.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -33,6 +34,26 @@ def test_registry_entry_is_consistent(name: str) -> None:
     assert op.name == name
     assert op.kind in KINDS, f"{name}: unknown kind {op.kind!r}"
     assert (op.kind == "leaf") == (name in LEAVES)
+
+
+def test_an_op_cannot_be_changed_after_it_is_registered() -> None:
+    neg = OPS["negative"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        neg.jvp = None  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        neg.vjps = None  # type: ignore[misc]
+    assert neg.vjps is not None and neg.jvp is not None
+
+
+def test_negative_differentiates_by_negating() -> None:
+    # its rules are -g and -t (one negative node), not g * -1 as unary's derivative would give
+    neg = OPS["negative"]
+    g = gj.placeholder("g", (3,))
+    x = gj.placeholder("x", (3,))
+    (cotangent,) = neg.backward(g, -x, [x], {}, [True])
+    tangent = neg.jvp((g,), -x, x) if neg.jvp is not None else None
+    for out in (cotangent, tangent):
+        assert out.op is neg and out.inputs == (g,)
 
 
 @pytest.mark.parametrize("name", NON_LEAF)

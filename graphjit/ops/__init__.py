@@ -7,13 +7,17 @@ Layers inside (each imports only those above it in this list, and no family impo
 * :mod:`~graphjit.ops.dispatch`: :func:`apply`, lifting and promotion, the eager-backend protocol;
 * :mod:`~graphjit.ops.prims`: binders through which one family applies another's ops;
 * :mod:`~graphjit.ops.shape_rules`: broadcasting, axes and slices shared by the families;
-* the families: elementwise, reductions, softmax_family, shape, joining, indexing, linalg.
+* the families: elementwise, comparison, reductions, statistics, softmax_family, shape,
+  broadcast, joining, gather, indexing, linalg.
 
 Importing this package registers every op in :data:`OPS`.
 """
 
 from graphjit.ops import (  # noqa: F401
+    broadcast,
+    comparison,
     elementwise,
+    gather,
     indexing,
     joining,
     leaves,
@@ -21,9 +25,13 @@ from graphjit.ops import (  # noqa: F401
     reductions,
     shape,
     softmax_family,
+    statistics,
 )
+from graphjit.ops.broadcast import *  # noqa: F403
+from graphjit.ops.comparison import *  # noqa: F403
 from graphjit.ops.dispatch import apply, astype, lift, result_dtype
 from graphjit.ops.elementwise import *  # noqa: F403
+from graphjit.ops.gather import *  # noqa: F403
 from graphjit.ops.indexing import *  # noqa: F403
 from graphjit.ops.joining import *  # noqa: F403
 from graphjit.ops.leaves import Storage, Variable, constant, placeholder, variable
@@ -32,10 +40,12 @@ from graphjit.ops.reductions import *  # noqa: F403
 from graphjit.ops.registry import OPS, OpDef, defop
 from graphjit.ops.shape import *  # noqa: F403
 from graphjit.ops.softmax_family import *  # noqa: F403
+from graphjit.ops.statistics import *  # noqa: F403
 
 __all__ = [
     "OPS", "OpDef", "apply", "astype", "defop", "lift", "result_dtype", "Storage", "Variable",
     "constant", "placeholder", "variable",
-    *elementwise.__all__, *reductions.__all__, *shape.__all__, *joining.__all__,
-    *indexing.__all__, *linalg.__all__, *softmax_family.__all__,
+    *elementwise.__all__, *comparison.__all__, *reductions.__all__, *statistics.__all__,
+    *softmax_family.__all__, *shape.__all__, *broadcast.__all__, *joining.__all__,
+    *gather.__all__, *indexing.__all__, *linalg.__all__,
 ]  # fmt: skip

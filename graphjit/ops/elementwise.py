@@ -1,4 +1,6 @@
-"""Elementwise ops: unary math, binary arithmetic, comparisons, logic, where, astype.
+"""Elementwise ops: unary math, binary arithmetic (with clip), astype. Comparisons, logic and
+``where`` are in :mod:`graphjit.ops.comparison`; the derivative rules here select with them through
+:mod:`graphjit.ops.prims`.
 
 Each op is one ``defop`` call: numpy reference, derivative rules (written with operators and
 ``gj``-namespace functions, so they build graphs or compute eagerly), and ``lower``: a scalar
@@ -19,16 +21,9 @@ import numpy as np
 
 from graphjit.dtypes import is_float
 from graphjit.ir import TensorType
-from graphjit.ops import prims
-from graphjit.ops.dispatch import apply, astype, lift, write_out
-from graphjit.ops.registry import (
-    OpDef,
-    binds,
-    defop,
-    sum_tangents,
-    zero_jvp,
-    zero_vjp,
-)
+from graphjit.ops.dispatch import apply, astype, write_out
+from graphjit.ops.prims import equal, where
+from graphjit.ops.registry import OpDef, binds, defop, jvp_from, zero_jvp, zero_vjp
 from graphjit.ops.shape_rules import elementwise_type
 
 __all__ = [
@@ -56,7 +51,6 @@ __all__ = [
     "floor",
     "ceil",
     "round",
-    "logical_not",
     "add",
     "subtract",
     "multiply",
@@ -65,15 +59,6 @@ __all__ = [
     "power",
     "maximum",
     "minimum",
-    "less",
-    "less_equal",
-    "greater",
-    "greater_equal",
-    "equal",
-    "not_equal",
-    "logical_and",
-    "logical_or",
-    "where",
     "clip",
     "astype",
 ]
@@ -89,27 +74,6 @@ def _same_type(name: str, allow_bool: bool = True) -> Any:
         return elementwise_type(name, *types)
 
     return infer
-
-
-def _bool_type(name: str) -> Any:
-    def infer(*types: TensorType) -> TensorType:
-        return elementwise_type(name, *types, dtype="bool")
-
-    return infer
-
-
-def _jvp_from(*partials: Any) -> Any:
-    """A jvp from one linear map per input: ``partial_i(t_i, out, *inputs)``."""
-
-    def jvp(tangents: Any, out: Any, *inputs: Any, **attrs: Any) -> Any:
-        return sum_tangents(
-            *(
-                p(t, out, *inputs, **attrs) if (t is not None and p is not None) else None
-                for p, t in zip(partials, tangents)
-            )
-        )
-
-    return jvp
 
 
 def unary(
@@ -143,7 +107,7 @@ def unary(
         infer=_same_type(name, allow_bool),
         impl=impl,
         vjps=(lambda g, out, x: g * grad(x, out),),
-        jvp=_jvp_from(lambda t, out, x: t * grad(x, out)),
+        jvp=jvp_from(lambda t, out, x: t * grad(x, out)),
         kind="elementwise",
         lower=lower,
         to_float=to_float,
@@ -170,11 +134,17 @@ def _round_impl(x: np.ndarray) -> np.ndarray:
     return np.round(x)
 
 
-NEGATIVE = unary(
-    "negative", np.negative, "(-{0})", lambda x, out: -1, to_float=False, allow_bool=False
+# negative is linear: its rules negate (``-g``) rather than multiply by its derivative (``g * -1``)
+NEGATIVE = defop(
+    "negative",
+    infer=_same_type("negative", allow_bool=False),
+    impl=np.negative,
+    vjps=(lambda g, out, x: -g,),
+    jvp=jvp_from(lambda t, out, x: -t),
+    kind="elementwise",
+    lower="(-{0})",
+    to_float=False,
 )
-NEGATIVE.vjps = (lambda g, out, x: -g,)
-NEGATIVE.jvp = _jvp_from(lambda t, out, x: -t)
 ABS = unary("abs", np.abs, "abs({0})", lambda x, out: sign(x), to_float=False)
 SIGN = unary("sign", np.sign, "sign({0})", None, to_float=False, allow_bool=False)
 EXP = unary("exp", np.exp, "exp({0})", lambda x, out: out, expensive=True)
@@ -245,16 +215,6 @@ ROUND = unary(
     allow_bool=False,
     doc="round half to even, as numpy",
 )
-LOGICAL_NOT = defop(
-    "logical_not",
-    infer=_bool_type("logical_not"),
-    impl=np.logical_not,
-    vjp=zero_vjp,
-    jvp=zero_jvp,
-    kind="elementwise",
-    lower="(not {0})",
-    promote=None,
-)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -285,7 +245,7 @@ ADD = defop(
     infer=_same_type("add"),
     impl=np.add,
     vjps=(lambda g, out, x, y: g, lambda g, out, x, y: g),
-    jvp=_jvp_from(lambda t, out, x, y: t, lambda t, out, x, y: t),
+    jvp=jvp_from(lambda t, out, x, y: t, lambda t, out, x, y: t),
     kind="elementwise",
     lower="({0} + {1})",
 )
@@ -294,7 +254,7 @@ SUBTRACT = defop(
     infer=_same_type("subtract", allow_bool=False),
     impl=np.subtract,
     vjps=(lambda g, out, x, y: g, lambda g, out, x, y: -g),
-    jvp=_jvp_from(lambda t, out, x, y: t, lambda t, out, x, y: -t),
+    jvp=jvp_from(lambda t, out, x, y: t, lambda t, out, x, y: -t),
     kind="elementwise",
     lower="({0} - {1})",
 )
@@ -303,7 +263,7 @@ MULTIPLY = defop(
     infer=_same_type("multiply"),
     impl=np.multiply,
     vjps=(lambda g, out, x, y: g * y, lambda g, out, x, y: g * x),
-    jvp=_jvp_from(lambda t, out, x, y: t * y, lambda t, out, x, y: x * t),
+    jvp=jvp_from(lambda t, out, x, y: t * y, lambda t, out, x, y: x * t),
     kind="elementwise",
     lower="({0} * {1})",
 )
@@ -312,7 +272,7 @@ DIVIDE = defop(
     infer=_same_type("divide"),
     impl=np.divide,
     vjps=(lambda g, out, x, y: g / y, lambda g, out, x, y: -(g * out) / y),
-    jvp=_jvp_from(lambda t, out, x, y: t / y, lambda t, out, x, y: -(t * out) / y),
+    jvp=jvp_from(lambda t, out, x, y: t / y, lambda t, out, x, y: -(t * out) / y),
     kind="elementwise",
     lower="({0} / {1})",
     to_float=True,
@@ -322,7 +282,7 @@ POWER = defop(
     infer=_same_type("power", allow_bool=False),
     impl=np.power,
     vjps=(lambda g, out, x, y: g * _pow_dx(x, y, out), lambda g, out, x, y: g * _pow_dy(x, y, out)),
-    jvp=_jvp_from(
+    jvp=jvp_from(
         lambda t, out, x, y: t * _pow_dx(x, y, out), lambda t, out, x, y: t * _pow_dy(x, y, out)
     ),
     kind="elementwise",
@@ -341,7 +301,7 @@ def _extremum(name: str, impl: Any) -> OpDef:
             lambda g, out, x, y: g * _where_tie(x, y, out),
             lambda g, out, x, y: g * _where_tie(y, x, out),
         ),
-        jvp=_jvp_from(
+        jvp=jvp_from(
             lambda t, out, x, y: t * _where_tie(x, y, out),
             lambda t, out, x, y: t * _where_tie(y, x, out),
         ),
@@ -353,66 +313,6 @@ def _extremum(name: str, impl: Any) -> OpDef:
 
 MAXIMUM = _extremum("maximum", np.maximum)
 MINIMUM = _extremum("minimum", np.minimum)
-
-
-def _compare(name: str, impl: Any, symbol: str) -> OpDef:
-    return defop(
-        name,
-        infer=_bool_type(name),
-        impl=impl,
-        vjp=zero_vjp,
-        jvp=zero_jvp,
-        kind="elementwise",
-        lower=f"({{0}} {symbol} {{1}})",
-    )
-
-
-LESS = _compare("less", np.less, "<")
-LESS_EQUAL = _compare("less_equal", np.less_equal, "<=")
-GREATER = _compare("greater", np.greater, ">")
-GREATER_EQUAL = _compare("greater_equal", np.greater_equal, ">=")
-EQUAL = _compare("equal", np.equal, "==")
-NOT_EQUAL = _compare("not_equal", np.not_equal, "!=")
-LOGICAL_AND = defop(
-    "logical_and",
-    infer=_bool_type("logical_and"),
-    impl=np.logical_and,
-    vjp=zero_vjp,
-    jvp=zero_jvp,
-    kind="elementwise",
-    lower="({0} and {1})",
-    promote=None,
-)
-LOGICAL_OR = defop(
-    "logical_or",
-    infer=_bool_type("logical_or"),
-    impl=np.logical_or,
-    vjp=zero_vjp,
-    jvp=zero_jvp,
-    kind="elementwise",
-    lower="({0} or {1})",
-    promote=None,
-)
-
-
-def _where_infer(c: TensorType, x: TensorType, y: TensorType) -> TensorType:
-    if c.dtype != "bool":
-        raise TypeError(f"where: the condition must be bool, got {c.dtype}")
-    return elementwise_type("where", c, x, y, dtype=x.dtype)
-
-
-WHERE = defop(
-    "where",
-    infer=_where_infer,
-    impl=np.where,
-    vjps=(None, lambda g, out, c, x, y: where(c, g, 0.0), lambda g, out, c, x, y: where(c, 0.0, g)),
-    jvp=_jvp_from(
-        None, lambda t, out, c, x, y: where(c, t, 0.0), lambda t, out, c, x, y: where(c, 0.0, t)
-    ),
-    kind="elementwise",
-    lower="({1} if {0} else {2})",
-    promote=(1, 2),
-)
 
 
 def _astype_infer(x: TensorType, *, dtype: str) -> TensorType:
@@ -507,81 +407,6 @@ true_divide = divide
 power: Callable[[Any, Any], Any] = _binary_fn(POWER)
 maximum: Callable[[Any, Any], Any] = _binary_fn(MAXIMUM)
 minimum: Callable[[Any, Any], Any] = _binary_fn(MINIMUM)
-# x OP n, for a python int n above every value of x's dtype
-_ABOVE_RANGE = {
-    "less": True,
-    "less_equal": True,
-    "greater": False,
-    "greater_equal": False,
-    "equal": False,
-    "not_equal": True,
-}
-_MIRROR = {"less": "greater", "less_equal": "greater_equal", "greater": "less"}
-_MIRROR.update({"greater_equal": "less_equal", "equal": "equal", "not_equal": "not_equal"})
-
-
-def _compare_wide_int(name: str, x: Any, y: Any) -> tuple[Any, Any, Any]:
-    """numpy compares an int array with a python int outside its dtype's range exactly (where
-    arithmetic raises). Returns ``(x, y, None)`` with the array widened to int64 when the int
-    fits that, or ``(x, y, result)`` when the answer is the same everywhere."""
-    if type(x) is not int and type(y) is not int:
-        return x, y, None
-    for arr, n, op in ((x, y, name), (y, x, _MIRROR[name])):
-        dtype = getattr(arr, "dtype", None)
-        if type(n) is not int or dtype not in ("int32", "int64") or not hasattr(arr, "shape"):
-            continue
-        info = np.iinfo(dtype)
-        if info.min <= n <= info.max:
-            break
-        if -(2**63) <= n < 2**63:
-            wide = astype(arr, "int64")
-            return (wide, np.int64(n), None) if arr is x else (np.int64(n), wide, None)
-        above = _ABOVE_RANGE[op]
-        value = above if (n > 0 or op in ("equal", "not_equal")) else not above
-        return x, y, prims.full_like(arr, value, dtype="bool")
-    return x, y, None
-
-
-def _compare_fn(op: OpDef) -> Callable[[Any, Any], Any]:
-    def fn(x: Any, y: Any, *, out: Any = None) -> Any:
-        x, y, same = _compare_wide_int(op.name, x, y)
-        return write_out(apply(op, x, y) if same is None else same, out, op.name)
-
-    fn.__name__ = fn.__qualname__ = op.name
-    fn.__doc__ = f"Elementwise {op.name} with numpy broadcasting, as numpy.{op.name}."
-    return binds(op)(fn)
-
-
-less: Callable[[Any, Any], Any] = _compare_fn(LESS)
-less_equal: Callable[[Any, Any], Any] = _compare_fn(LESS_EQUAL)
-greater: Callable[[Any, Any], Any] = _compare_fn(GREATER)
-greater_equal: Callable[[Any, Any], Any] = _compare_fn(GREATER_EQUAL)
-equal: Callable[[Any, Any], Any] = _compare_fn(EQUAL)
-not_equal: Callable[[Any, Any], Any] = _compare_fn(NOT_EQUAL)
-
-
-def logical_and(x: Any, y: Any) -> Any:
-    """Elementwise logical and; inputs are cast to bool."""
-    return apply(LOGICAL_AND, astype(x, "bool"), astype(y, "bool"))
-
-
-def logical_or(x: Any, y: Any) -> Any:
-    """Elementwise logical or; inputs are cast to bool."""
-    return apply(LOGICAL_OR, astype(x, "bool"), astype(y, "bool"))
-
-
-def logical_not(x: Any) -> Any:
-    """Elementwise logical not; the input is cast to bool."""
-    return apply(LOGICAL_NOT, astype(x, "bool"))
-
-
-@binds(WHERE)
-def where(condition: Any, x: Any, y: Any) -> Any:
-    """``x`` where ``condition`` is true, else ``y`` (broadcast together), as numpy.where."""
-    c = lift(condition)
-    if c.dtype != "bool":
-        c = astype(c, "bool")
-    return apply(WHERE, c, x, y)
 
 
 def clip(x: Any, a_min: Any = None, a_max: Any = None) -> Any:

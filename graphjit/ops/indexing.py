@@ -1,385 +1,28 @@
-"""Indexing: ``x[...]`` (getitem), gathers (take, take_along_axis) and their scatter-adds.
-
-Four ops: ``take`` and ``take_along_axis`` gather; ``add_at`` and ``add_along_axis`` scatter-add
-(numpy's ``np.add.at``: repeated indices accumulate). Each scatter-add is the other's transpose, so
-the vjp of a gather is a scatter-add into zeros, the vjp of a scatter-add is a gather, and
-derivatives of every order stay within these ops. Index arrays are int inputs (constant nodes when
-given as lists or numpy arrays), never attributes. Negative indices count from the end; an
-out-of-range index raises IndexError when the graph runs (or when it is built, if both the index
-and the size are known then).
+"""Indexing: ``x[...]`` (getitem) with numpy's semantics, composed from other families' ops.
 
 ``getitem`` composes basic indexing (ints, slices with any step, ``None``, ``...``) from
-``slice_axes``, ``squeeze`` and ``expand_dims``, and one integer-array index from ``take``, with
-numpy's placement rule for that index's dims. A boolean mask whose values are known when the index
-is built (a numpy array, a list, an eager tensor) becomes the integer positions of its true
-elements; a boolean graph node is refused with a TypeError, because the result's size would depend
-on data the graph has not seen yet.
+``slice_axes``, ``squeeze`` and ``expand_dims``, and one integer-array index from ``take`` (see
+:mod:`graphjit.ops.gather`), with numpy's placement rule for that index's dims. A boolean mask whose
+values are known when the index is built (a numpy array, a list, an eager tensor) becomes the
+integer positions of its true elements; a boolean graph node is refused with a TypeError, because
+the result's size would depend on data the graph has not seen yet.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from graphjit.dtypes import is_int
-from graphjit.ir import Dim, Node, TensorType, format_shape
-from graphjit.ops import prims
+from graphjit.ir import Node
 from graphjit.ops.dispatch import apply, is_tensor, lift
-from graphjit.ops.leaves import constant_value
-from graphjit.ops.prims import expand_dims, reshape, slice_axes, squeeze, transpose
-from graphjit.ops.registry import OPS, DimBuilder, OpDef, defop
-from graphjit.ops.shape_rules import FULL_SLICE, canonical_slice, normalize_axis, same_dim
+from graphjit.ops.prims import expand_dims, reshape, slice_axes, squeeze, take, transpose
+from graphjit.ops.registry import OPS, OpDef
+from graphjit.ops.shape_rules import FULL_SLICE, canonical_slice
 
-__all__ = ["getitem", "take", "take_along_axis", "add_at", "add_along_axis"]
+__all__ = ["getitem"]
 
-
-def _check_indices(op: str, idx: TensorType) -> None:
-    if not is_int(idx.dtype):
-        raise TypeError(f"{op}: indices must be int32 or int64, got {idx.dtype}")
-
-
-def _check_axis(op: str, x: TensorType, axis: int) -> None:
-    if not 0 <= axis < x.ndim:
-        raise ValueError(f"{op}: axis {axis} is out of range for shape {format_shape(x.shape)}")
-
-
-def _fits(op: str, what: str, shape: Sequence[Dim], want: Sequence[Dim]) -> None:
-    """``shape`` must broadcast to exactly ``want`` (a static 1 stretches, nothing else)."""
-    ok = len(shape) <= len(want) and all(
-        d == 1 or same_dim(d, w) for d, w in zip(shape[::-1], want[::-1])
-    )
-    if not ok:
-        raise ValueError(
-            f"{op}: {what} has shape {format_shape(shape)}, expected one that "
-            f"broadcasts to {format_shape(want)}"
-        )
-
-
-# --------------------------------------------------------------------------------------------------
-# take / add_at
-
-
-def _take_shape(x: TensorType, idx: TensorType, axis: int) -> tuple[Dim, ...]:
-    return x.shape[:axis] + idx.shape + x.shape[axis + 1 :]
-
-
-def _take_infer(x: TensorType, idx: TensorType, *, axis: int) -> TensorType:
-    _check_indices("take", idx)
-    _check_axis("take", x, axis)
-    return TensorType(_take_shape(x, idx, axis), x.dtype)
-
-
-def _take_impl(x: np.ndarray, idx: np.ndarray, *, axis: int) -> np.ndarray:
-    return np.asarray(np.take(x, idx, axis=axis))
-
-
-def _add_at_infer(x: TensorType, idx: TensorType, v: TensorType, *, axis: int) -> TensorType:
-    _check_indices("add_at", idx)
-    _check_axis("add_at", x, axis)
-    _fits("add_at", "values", v.shape, _take_shape(x, idx, axis))
-    return x
-
-
-def _add_at_impl(x: np.ndarray, idx: np.ndarray, v: np.ndarray, *, axis: int) -> np.ndarray:
-    out = np.array(x, copy=True)
-    where: Any = (slice(None),) * axis + (idx,)
-    np.add.at(out, where, v)
-    return out
-
-
-def _add_at_jvp(tangents: Any, out: Any, x: Any, idx: Any, v: Any, *, axis: int) -> Any:
-    tx, _, tv = tangents
-    if tv is None:
-        return tx
-    return apply(ADD_AT, prims.zeros_like(x) if tx is None else tx, idx, tv, axis=axis)
-
-
-def _take_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
-    axis = node.attrs["axis"]
-    return ins[0][:axis] + ins[1] + ins[0][axis + 1 :]
-
-
-def _values_fit(table: DimBuilder, node: Node, vd: list[str], want: list[str]) -> None:
-    """Call-time checks that the values (input 2, dims ``vd``) broadcast to ``want``."""
-    v = node.inputs[2]
-    lead = len(want) - len(vd)
-    for i, d in enumerate(vd):
-        if v.shape[i] != 1:
-            table.require_equal(
-                d,
-                want[lead + i],
-                f"{node.op.name}: the values' axis {i} has the wrong size at run time",
-            )
-
-
-TAKE: OpDef = defop(
-    "take",
-    infer=_take_infer,
-    impl=_take_impl,
-    vjps=(
-        lambda g, out, x, idx, *, axis: apply(ADD_AT, prims.zeros_like(x), idx, g, axis=axis),
-        None,
-    ),
-    jvp=lambda ts, out, x, idx, *, axis: (
-        None if ts[0] is None else apply(TAKE, ts[0], idx, axis=axis)
-    ),
-    kind="index",
-    call_dims=_take_call_dims,
-    promote=None,
-    doc="gather along one axis, as numpy.take: the index array's dims replace the axis",
-)
-
-
-def _add_at_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
-    axis = node.attrs["axis"]
-    _values_fit(table, node, ins[2], ins[0][:axis] + ins[1] + ins[0][axis + 1 :])
-    return list(ins[0])
-
-
-ADD_AT: OpDef = defop(
-    "add_at",
-    infer=_add_at_infer,
-    impl=_add_at_impl,
-    vjps=(
-        lambda g, out, x, idx, v, *, axis: g,
-        None,
-        lambda g, out, x, idx, v, *, axis: apply(TAKE, g, idx, axis=axis),
-    ),
-    jvp=_add_at_jvp,
-    kind="index",
-    call_dims=_add_at_call_dims,
-    promote=(0, 2),
-    doc="x with values added at indices along one axis (np.add.at: repeats accumulate)",
-)
-
-
-# --------------------------------------------------------------------------------------------------
-# take_along_axis / add_along_axis
-
-
-def _along_shape(op: str, x: TensorType, idx: TensorType, axis: int) -> tuple[Dim, ...]:
-    _check_indices(op, idx)
-    _check_axis(op, x, axis)
-    if idx.ndim != x.ndim:
-        raise ValueError(
-            f"{op}: indices must have the array's {x.ndim} dims, got shape "
-            f"{format_shape(idx.shape)}"
-        )
-    for k, (d, n) in enumerate(zip(idx.shape, x.shape)):
-        if k != axis and not (d == 1 or same_dim(d, n)):
-            raise ValueError(
-                f"{op}: indices of shape {format_shape(idx.shape)} do not fit an array of shape "
-                f"{format_shape(x.shape)} (axis {k}: {d} vs {n})"
-            )
-    return tuple(idx.shape[k] if k == axis else n for k, n in enumerate(x.shape))
-
-
-def _take_along_infer(x: TensorType, idx: TensorType, *, axis: int) -> TensorType:
-    return TensorType(_along_shape("take_along_axis", x, idx, axis), x.dtype)
-
-
-def _take_along_impl(x: np.ndarray, idx: np.ndarray, *, axis: int) -> np.ndarray:
-    shape = list(x.shape)
-    shape[axis] = idx.shape[axis]
-    return np.take_along_axis(x, np.broadcast_to(idx, shape), axis=axis)
-
-
-def _add_along_infer(x: TensorType, idx: TensorType, v: TensorType, *, axis: int) -> TensorType:
-    _fits("add_along_axis", "values", v.shape, _along_shape("add_along_axis", x, idx, axis))
-    return x
-
-
-def _add_along_impl(x: np.ndarray, idx: np.ndarray, v: np.ndarray, *, axis: int) -> np.ndarray:
-    shape = list(x.shape)
-    shape[axis] = idx.shape[axis]
-    where = tuple(
-        np.broadcast_to(idx, shape)
-        if k == axis
-        else np.arange(n).reshape([-1 if j == k else 1 for j in range(x.ndim)])
-        for k, n in enumerate(x.shape)
-    )
-    out = np.array(x, copy=True)
-    np.add.at(out, where, np.broadcast_to(v, shape))
-    return out
-
-
-def _add_along_jvp(tangents: Any, out: Any, x: Any, idx: Any, v: Any, *, axis: int) -> Any:
-    tx, _, tv = tangents
-    if tv is None:
-        return tx
-    return apply(ADD_ALONG_AXIS, prims.zeros_like(x) if tx is None else tx, idx, tv, axis=axis)
-
-
-def _along_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
-    axis = node.attrs["axis"]
-    idx = node.inputs[1]
-    out = []
-    for k, (xd, idd) in enumerate(zip(ins[0], ins[1])):
-        if k == axis:
-            out.append(idd)
-        else:
-            if idx.shape[k] != 1:
-                table.require_equal(
-                    idd, xd, f"{node.op.name}: the indices' axis {k} has the wrong size at run time"
-                )
-            out.append(xd)
-    return out
-
-
-TAKE_ALONG_AXIS: OpDef = defop(
-    "take_along_axis",
-    infer=_take_along_infer,
-    impl=_take_along_impl,
-    vjps=(
-        lambda g, out, x, idx, *, axis: apply(
-            ADD_ALONG_AXIS, prims.zeros_like(x), idx, g, axis=axis
-        ),
-        None,
-    ),
-    jvp=lambda ts, out, x, idx, *, axis: (
-        None if ts[0] is None else apply(TAKE_ALONG_AXIS, ts[0], idx, axis=axis)
-    ),
-    kind="index",
-    call_dims=_along_call_dims,
-    promote=None,
-    doc="gather with one index per position, as numpy.take_along_axis",
-)
-
-
-def _add_along_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
-    _values_fit(table, node, ins[2], _along_call_dims(table, node, ins))
-    return list(ins[0])
-
-
-ADD_ALONG_AXIS: OpDef = defop(
-    "add_along_axis",
-    infer=_add_along_infer,
-    impl=_add_along_impl,
-    vjps=(
-        lambda g, out, x, idx, v, *, axis: g,
-        None,
-        lambda g, out, x, idx, v, *, axis: apply(TAKE_ALONG_AXIS, g, idx, axis=axis),
-    ),
-    jvp=_add_along_jvp,
-    kind="index",
-    call_dims=_add_along_call_dims,
-    promote=(0, 2),
-    doc="x with values added at per-position indices along one axis (repeats accumulate)",
-)
-
-
-# --------------------------------------------------------------------------------------------------
-# public gathers and scatters
-
-
-def _index_node(indices: Any, op: str) -> Any:
-    """``indices`` as an int node/tensor (lists and numpy arrays become int64 constants)."""
-    if isinstance(indices, Node) or is_tensor(indices):
-        idx = indices
-    else:
-        arr = np.asarray(indices)
-        if arr.dtype.kind not in "iu" and not (arr.size == 0 and arr.dtype.kind == "f"):
-            raise TypeError(f"{op}: indices must be integers, got {arr.dtype} values")
-        idx = lift(arr.astype(np.int64))
-    if not is_int(idx.dtype):
-        raise TypeError(f"{op}: indices must be int32 or int64, got {idx.dtype}")
-    return idx
-
-
-def _known_values(idx: Any) -> np.ndarray | None:
-    """The values of an index array when they are known now (a constant or an eager tensor)."""
-    if is_tensor(idx):
-        return np.asarray(idx.numpy())
-    if isinstance(idx, Node) and idx.op.name == "constant":
-        return constant_value(idx)
-    return None
-
-
-def _check_bounds(op: str, idx: Any, size: Dim, axis: int) -> None:
-    values = _known_values(idx)
-    if values is None or not isinstance(size, int) or values.size == 0:
-        return
-    bad = values[(values < -size) | (values >= size)]
-    if bad.size:
-        raise IndexError(
-            f"{op}: index {int(bad.flat[0])} is out of bounds for axis {axis} with size {size}"
-        )
-
-
-def _pick_axis(axis: Any, dim: Any, op: str) -> Any:
-    if dim is not None:
-        if axis is not None:
-            raise TypeError(f"{op}: give axis or dim, not both")
-        return dim
-    return axis
-
-
-def take(a: Any, indices: Any, axis: Any = None, *, dim: Any = None) -> Any:
-    """Elements of ``a`` at ``indices`` along ``axis``, as numpy.take: the result's dims are
-    ``a.shape[:axis] + indices.shape + a.shape[axis+1:]``; ``axis=None`` indexes the flattened
-    array. Negative indices count from the end. (``dim=`` is PyTorch's index_select spelling.)"""
-    axis = _pick_axis(axis, dim, "take")
-    a = lift(a)
-    idx = _index_node(indices, "take")
-    if axis is None:
-        if a.ndim != 1:
-            a = reshape(a, (-1,))
-        axis = 0
-    if a.ndim == 0:
-        raise ValueError("take: cannot index a 0-d array along an axis")
-    ax = normalize_axis(axis, a.ndim, "take")
-    _check_bounds("take", idx, a.shape[ax], ax)
-    return apply(TAKE, a, idx, axis=ax)
-
-
-def add_at(a: Any, indices: Any, values: Any, axis: Any = 0, *, dim: Any = None) -> Any:
-    """A copy of ``a`` with ``values`` added at ``indices`` along ``axis`` (np.add.at on a copy):
-    repeated indices accumulate. ``values`` broadcasts to the shape ``take(a, indices, axis)``
-    would have. This is the transpose of :func:`take`."""
-    axis = _pick_axis(axis, dim, "add_at")
-    a = lift(a)
-    if a.ndim == 0:
-        raise ValueError("add_at: cannot index a 0-d array along an axis")
-    idx = _index_node(indices, "add_at")
-    ax = normalize_axis(axis, a.ndim, "add_at")
-    _check_bounds("add_at", idx, a.shape[ax], ax)
-    return apply(ADD_AT, a, idx, values, axis=ax)
-
-
-def take_along_axis(arr: Any, indices: Any, axis: Any = None, *, dim: Any = None) -> Any:
-    """``out[..., j, ...] = arr[..., indices[..., j, ...], ...]`` along ``axis``, as
-    numpy.take_along_axis (``indices`` has ``arr``'s dims; its other dims are equal or 1);
-    e.g. picking each row's target class. ``axis=None`` works on the flattened array."""
-    axis = _pick_axis(axis, dim, "take_along_axis")
-    arr = lift(arr)
-    idx = _index_node(indices, "take_along_axis")
-    if axis is None:
-        arr = arr if arr.ndim == 1 else reshape(arr, (-1,))
-        axis = 0
-    if arr.ndim == 0:
-        raise ValueError("take_along_axis: cannot index a 0-d array along an axis")
-    ax = normalize_axis(axis, arr.ndim, "take_along_axis")
-    _check_bounds("take_along_axis", idx, arr.shape[ax], ax)
-    return apply(TAKE_ALONG_AXIS, arr, idx, axis=ax)
-
-
-def add_along_axis(arr: Any, indices: Any, values: Any, axis: Any, *, dim: Any = None) -> Any:
-    """A copy of ``arr`` with ``values`` added at ``indices`` along ``axis`` (repeats accumulate):
-    the transpose of :func:`take_along_axis`."""
-    axis = _pick_axis(axis, dim, "add_along_axis")
-    arr = lift(arr)
-    if arr.ndim == 0:
-        raise ValueError("add_along_axis: cannot index a 0-d array along an axis")
-    idx = _index_node(indices, "add_along_axis")
-    ax = normalize_axis(axis, arr.ndim, "add_along_axis")
-    _check_bounds("add_along_axis", idx, arr.shape[ax], ax)
-    return apply(ADD_ALONG_AXIS, arr, idx, values, axis=ax)
-
-
-# --------------------------------------------------------------------------------------------------
-# getitem
 
 _FULL = (None, None, None)
 _VALID = (
@@ -523,6 +166,12 @@ def _int_as_slice(v: int, d: int, axis: int) -> tuple[int, int, int]:
     return (j, j + 1, 1)
 
 
+def _take_at_run_time(x: Any, idx: Any, axis: int) -> Any:
+    """The ``take`` op applied directly: a 0-d index out of range raises IndexError when the op
+    runs (the public ``take`` raises already when it is given an index whose value is known)."""
+    return apply(OPS["take"], x, idx, axis=axis)
+
+
 def _basic_plan(shape: tuple[int, ...], index: Any) -> tuple[tuple[OpDef, dict[str, Any]], ...]:
     """The ops ``x[index]`` applies to an eager tensor of ``shape`` for a basic index: one
     slice_axes, one squeeze (the int axes) and one expand_dims (the new axes), each left out when
@@ -628,11 +277,11 @@ def getitem(x: Any, index: Any) -> Any:
             if isinstance(x.shape[axis], int):
                 x = squeeze(x, axis)
             else:  # size known at call time: take checks the bound when the graph runs
-                x = apply(TAKE, x, lift(np.int64(v)), axis=axis)
+                x = _take_at_run_time(x, lift(np.int64(v)), axis)
         elif k == "scalar":
-            x = apply(TAKE, x, v, axis=axis)
+            x = _take_at_run_time(x, v, axis)
         elif k == "array":
-            x = take(x, v, axis=axis)
+            x = take(x, v, axis)
 
     # 3. insert the new axes, at their places in the result
     pos = 0

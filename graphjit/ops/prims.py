@@ -30,11 +30,13 @@ __all__ = [
     "multiply",
     "reshape",
     "reshape_like",
+    "size_of",
     "slice_axes",
     "sqrt",
     "squeeze",
     "sum",
     "swapaxes",
+    "take",
     "transpose",
     "where",
     "zeros_like",
@@ -114,6 +116,10 @@ def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return _bound("sum")(x, axis, keepdims)
 
 
+def size_of(x: Any, axes: Any = None, dtype: Any = "float64") -> Any:
+    return _bound("size_of")(x, axes, dtype)
+
+
 def expand_reduced(g: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     """``g`` (a reduction's result or cotangent) with the reduced ``axes`` back as size-1 dims,
     so it broadcasts against the reduction's input."""
@@ -133,3 +139,10 @@ def exactly_shaped(c: Any, x: Any) -> Any:
     if tuple(c.shape) == tuple(x.shape):
         return c
     return reshape_like(c, x)
+
+
+# gathers
+
+
+def take(a: Any, indices: Any, axis: Any = None) -> Any:
+    return _bound("take")(a, indices, axis)

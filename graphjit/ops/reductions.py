@@ -1,6 +1,7 @@
-"""Reductions: sum, prod, max, min, argmax, argmin, size_of; and mean, var, std composed from them.
-The softmax family (logsumexp, softmax, log_softmax) lives in
-:mod:`graphjit.ops.softmax_family`; both take their axis rules from :mod:`graphjit.ops.shape_rules`.
+"""Reductions: sum, prod, max, min, argmax, argmin, size_of. The statistics composed from them
+(mean, var, std) are in :mod:`graphjit.ops.statistics`, the softmax family (logsumexp, softmax,
+log_softmax) in :mod:`graphjit.ops.softmax_family`; all take their axis rules from
+:mod:`graphjit.ops.shape_rules`.
 
 Every reduction op takes ``axes`` (a sorted tuple of distinct non-negative axes; the public
 functions normalise numpy's ``axis``: int, tuple, negative or None) and ``keepdims``. The public
@@ -8,21 +9,18 @@ functions also accept PyTorch's ``dim=`` and ``keepdim=``.
 
 Conventions:
 
-* dtypes follow numpy: ``sum``/``prod`` of bool or int give int64; ``mean``/``var``/``std`` of bool
-  or int give float64 (the input is cast first, like numpy's float64 accumulator).
+* dtypes follow numpy: ``sum``/``prod`` of bool or int give int64.
 * ``max``/``min``: the gradient is split evenly among tied extrema (JAX's convention). NaN
   propagates as in numpy (a NaN slice gives NaN, and NaN gradients).
 * ``prod``: the gradient is the product of the *other* elements, exact with zeros in the slice (also
   its second derivative, for up to two zeros in a slice).
-* ``var``/``std`` use ``ddof=0`` by default (numpy; PyTorch's ``correction=``/``unbiased=`` are
-  accepted). ``std`` has an infinite gradient where the variance is 0.
-* ``mean`` of an axis whose size is only known at call time divides by :func:`size_of`.
+* ``size_of`` is the number of elements on some axes when the graph runs (``mean``'s count of an
+  axis whose size is only known then).
 * ``max``/``min`` with ``dim=`` return the values only (numpy's meaning, not PyTorch's pair).
 """
 
 from __future__ import annotations
 
-import builtins
 import math
 from typing import Any
 
@@ -31,7 +29,7 @@ import numpy as np
 from graphjit.dtypes import as_dtype, is_float
 from graphjit.ir import Node, TensorType
 from graphjit.ops.dispatch import apply, astype, lift
-from graphjit.ops.prims import broadcast_like, equal, expand_reduced, maximum, sqrt, where
+from graphjit.ops.prims import broadcast_like, equal, expand_reduced, where
 from graphjit.ops.registry import DimBuilder, OpDef, binds, defop, zero_jvp, zero_vjp
 from graphjit.ops.shape_rules import (
     axis_or_dim,
@@ -49,9 +47,6 @@ __all__ = [
     "prod",
     "max",
     "min",
-    "mean",
-    "var",
-    "std",
     "argmax",
     "argmin",
     "size_of",
@@ -320,20 +315,6 @@ def _prepare(
     return (x, *reduction_axes(name, x, axis, dim, keepdims, keepdim))
 
 
-def _as_float(x: Any, dtype: Any) -> Any:
-    if dtype is not None:
-        return astype(x, dtype)
-    return x if _is_float(x) else astype(x, "float64")
-
-
-def _count(x: Any, axes: tuple[int, ...], dtype: str) -> Any:
-    """The number of elements on ``axes``: a python int when known now, else a size_of node."""
-    dims = [x.shape[a] for a in axes]
-    if all(isinstance(d, int) for d in dims):
-        return math.prod(dims)
-    return apply(SIZE_OF, x, axes=axes, dtype=dtype)
-
-
 @binds(SUM)
 def sum(
     x: Any,
@@ -397,81 +378,6 @@ def min(
     return apply(MIN, x, axes=axes, keepdims=keep)
 
 
-def mean(
-    x: Any,
-    axis: Any = None,
-    keepdims: bool = False,
-    *,
-    dtype: Any = None,
-    dim: Any = None,
-    keepdim: bool | None = None,
-) -> Any:
-    """Mean over ``axis``, as numpy.mean: ``sum / count`` (bool and int inputs give float64).
-
-    When an axis' size is only known at call time the count is a :func:`size_of` node."""
-    x, axes, keep = _prepare("mean", x, axis, dim, keepdims, keepdim)
-    x = _as_float(x, dtype)
-    total = _sum_op(x, axes, keep)
-    return total / _count(x, axes, total.dtype)
-
-
-def var(
-    x: Any,
-    axis: Any = None,
-    *,
-    ddof: int | float = 0,
-    keepdims: bool = False,
-    dtype: Any = None,
-    dim: Any = None,
-    keepdim: bool | None = None,
-    correction: int | float | None = None,
-    unbiased: bool | None = None,
-) -> Any:
-    """Variance over ``axis``, as numpy.var: ``sum((x - mean)**2) / max(n - ddof, 0)``.
-
-    ``ddof`` defaults to 0 (numpy); PyTorch's ``correction=`` (same meaning) and ``unbiased=``
-    (``ddof=1`` when true) are accepted too."""
-    if correction is not None:
-        ddof = correction
-    if unbiased is not None:
-        ddof = 1 if unbiased else 0
-    x, axes, keep = _prepare("var", x, axis, dim, keepdims, keepdim)
-    x = _as_float(x, dtype)
-    centered = x - mean(x, axes, keepdims=True)
-    total = _sum_op(centered * centered, axes, keep)
-    n = _count(x, axes, total.dtype)
-    denom = builtins.max(n - ddof, 0) if isinstance(n, int) else maximum(n - ddof, 0)
-    return total / denom
-
-
-def std(
-    x: Any,
-    axis: Any = None,
-    *,
-    ddof: int | float = 0,
-    keepdims: bool = False,
-    dtype: Any = None,
-    dim: Any = None,
-    keepdim: bool | None = None,
-    correction: int | float | None = None,
-    unbiased: bool | None = None,
-) -> Any:
-    """Standard deviation, ``sqrt(var(...))``, as numpy.std (``ddof=0`` by default)."""
-    return sqrt(
-        var(
-            x,
-            axis,
-            ddof=ddof,
-            keepdims=keepdims,
-            dtype=dtype,
-            dim=dim,
-            keepdim=keepdim,
-            correction=correction,
-            unbiased=unbiased,
-        )
-    )
-
-
 def _arg_reduce(op: OpDef, x: Any, axis: Any, dim: Any, keepdims: Any, keepdim: Any) -> Any:
     x = lift(x)
     axis = axis_or_dim(op.name, axis, dim)
@@ -508,6 +414,7 @@ def argmin(
     return _arg_reduce(ARGMIN, x, axis, dim, keepdims, keepdim)
 
 
+@binds(SIZE_OF)
 def size_of(x: Any, axes: Any = None, dtype: Any = "float64") -> Any:
     """A 0-d value of ``dtype``: the product of ``x``'s dims on ``axes`` (None: all), taken when
     the graph runs. Only ``x``'s shape is read; its gradient is zero."""

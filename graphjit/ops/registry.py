@@ -49,9 +49,9 @@ class DimBuilder(Protocol):
 CallDimsRule = Callable[[DimBuilder, Node, list[list[str]]], list[str]]
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class OpDef:
-    """Everything about one op, in one place.
+    """Everything about one op, in one place (immutable once :func:`defop` has registered it).
 
     ``kind`` tells the code generators which family of lowering applies:
     ``elementwise`` (``lower`` is a scalar expression template over ``{0}``, ``{1}``...),
@@ -177,6 +177,21 @@ def sum_tangents(*terms: Any) -> Any:
 
 def zero_jvp(tangents: Any, out: Any, *inputs: Any, **attrs: Any) -> None:
     return None
+
+
+def jvp_from(*partials: PerInputRule | None) -> JvpRule:
+    """A jvp from one linear map per input, ``partial_i(t_i, out, *inputs, **attrs)`` (None for an
+    input that has no tangent): the sum of the maps applied to the non-zero tangents."""
+
+    def jvp(tangents: Any, out: Any, *inputs: Any, **attrs: Any) -> Any:
+        return sum_tangents(
+            *(
+                p(t, out, *inputs, **attrs) if (t is not None and p is not None) else None
+                for p, t in zip(partials, tangents)
+            )
+        )
+
+    return jvp
 
 
 # --------------------------------------------------------------------------------------------------

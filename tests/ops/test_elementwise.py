@@ -1,7 +1,8 @@
 """Elementwise ops: values and dtypes against numpy/scipy (float64, float32, ints, bool), numpy 2
 promotion (python scalars weak), broadcasting (static and symbolic dims), derivatives against finite
 differences (forward and reverse, order 2), exact conventions at kinks, NaN/inf propagation,
-build-time errors, and the operators and reflected operators of graph nodes."""
+build-time errors, and the operators and reflected operators of graph nodes. The comparisons, logic
+and where (graphjit/ops/comparison.py) are tested here too, sharing the tables of ops and inputs."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 import scipy.special as sps
 
 import graphjit as gj
-from graphjit.ops import elementwise
+from graphjit.ops import comparison, elementwise
 from graphjit.testing import gradcheck
 
 RNG = np.random.default_rng(0)
@@ -137,14 +138,8 @@ BROADCAST_SHAPES = [
 
 
 def test_every_elementwise_function_is_covered():
-    covered = (
-        set(UNARY)
-        | set(BINARY)
-        | set(COMPARISONS)
-        | set(LOGICAL)
-        | {"logical_not", "where", "clip", "astype", "true_divide"}
-    )
-    assert set(elementwise.__all__) == covered
+    assert set(elementwise.__all__) == set(UNARY) | set(BINARY) | {"clip", "astype", "true_divide"}
+    assert set(comparison.__all__) == set(COMPARISONS) | set(LOGICAL) | {"logical_not", "where"}
     assert gj.true_divide is gj.divide
 
 

@@ -1,5 +1,5 @@
-"""getitem, take, take_along_axis and the scatter-adds: values against numpy, shape rules (static
-and symbolic), build-time errors, and derivatives (repeated indices accumulate)."""
+"""getitem (``x[...]``): values against numpy, shape rules (static and symbolic), build-time
+errors, boolean masks and derivatives. The gathers it uses are tested in test_gather.py."""
 
 from __future__ import annotations
 
@@ -125,6 +125,14 @@ def test_getitem_with_index_nodes():
     np.testing.assert_array_equal(run(lambda p, i: p[1:, i], x, np.array(-1)), x[1:, -1])
 
 
+def test_getitem_with_a_0d_index_node_checks_its_bound_when_the_graph_runs():
+    x = gj.placeholder("x", (3,))
+    y = x[gj.constant(np.int64(5))]  # known now, but checked by the take op, not at build
+    assert y.shape == ()
+    with pytest.raises(IndexError, match="index 5 is out of bounds"):
+        evaluate([y], {x: np.zeros(3)})
+
+
 def test_getitem_errors_at_build_time():
     x = gj.placeholder("x", (3, None))
     with pytest.raises(IndexError, match="index 3 is out of bounds for axis 0 with size 3"):
@@ -168,97 +176,6 @@ def test_getitem_boolean_masks():
 
 
 # --------------------------------------------------------------------------------------------------
-# take and friends
-
-
-@pytest.mark.parametrize("dtype", ["float64", "float32", "int64"])
-@pytest.mark.parametrize(
-    ("shape", "indices", "axis"),
-    [
-        ((5,), [0, 4, 4, -1], 0),
-        ((3, 4), [[1, 1], [-1, 0]], 1),
-        ((3, 4), [11, 0, -12], None),
-        ((3, 4, 2), 2, 1),
-        ((3, 4), [], 0),
-        ((2, 3), np.array([2, 0], dtype=np.int32), -1),
-    ],
-)
-def test_take_matches_numpy(shape, indices, axis, dtype):
-    x = (rand(*shape) * 10).astype(dtype)
-    got = run(lambda p: gj.take(p, indices, axis=axis), x)
-    np.testing.assert_array_equal(got, np.take(x, indices, axis=axis))
-    np.testing.assert_array_equal(
-        gj.ops.OPS["take"].impl(x.reshape(-1), np.asarray(indices, np.int64), axis=0),
-        np.take(x.reshape(-1), indices),
-    )
-
-
-def test_take_errors_and_symbolic_shapes():
-    x = gj.placeholder("x", (None, 3))
-    assert gj.take(x, [0, 2], axis=1).shape == (None, 2)
-    assert gj.take(x, gj.placeholder("i", (None, 4), "int32"), dim=0).shape == (None, 4, 3)
-    assert gj.take(x, 1).shape == ()
-    with pytest.raises(TypeError, match="take: indices must be integers, got float64"):
-        gj.take(x, [0.5], axis=1)
-    with pytest.raises(TypeError, match="take: indices must be int32 or int64, got float64"):
-        gj.take(x, gj.placeholder("f", (2,)), axis=1)
-    with pytest.raises(ValueError, match="axis 2 is out of range"):
-        gj.take(x, [0], axis=2)
-    with pytest.raises(IndexError, match="index -4 is out of bounds for axis 1 with size 3"):
-        gj.take(x, [-4], axis=1)
-    # out of range on a dim known only at call time: numpy's IndexError when the graph runs
-    y = gj.take(x, [5], axis=0)
-    with pytest.raises(IndexError):
-        evaluate([y], {x: np.zeros((2, 3))})
-
-
-def test_add_at_accumulates_repeated_indices():
-    x = np.zeros((4, 2))
-    v = np.arange(6.0).reshape(3, 2)
-    got = run(lambda p, q: gj.add_at(p, [1, 1, -1], q), x, v)
-    want = x.copy()
-    np.add.at(want, [1, 1, -1], v)
-    np.testing.assert_array_equal(got, want)
-    np.testing.assert_array_equal(
-        run(lambda p: gj.add_at(p, [0, 0], 1.0, axis=1), x), np.full((4, 2), [2.0, 0.0])
-    )
-    with pytest.raises(
-        ValueError,
-        match=r"add_at: values has shape \(4,\), expected one that "
-        r"broadcasts to \(3, 2\)",
-    ):
-        gj.add_at(gj.placeholder("a", (4, 2)), [0, 1, 2], np.zeros(4))
-
-
-def test_take_along_axis_and_add_along_axis():
-    x = rand(3, 4)
-    idx = np.array([[0, 3], [1, 1], [-1, 2]])
-    np.testing.assert_array_equal(
-        run(lambda p: gj.take_along_axis(p, idx, axis=1), x), np.take_along_axis(x, idx, axis=1)
-    )
-    col = np.array([[2], [0], [3]])
-    np.testing.assert_array_equal(
-        run(lambda p: gj.take_along_axis(p, col, dim=-1), x), np.take_along_axis(x, col, axis=-1)
-    )
-    row = np.array([[2, 0, 1, 1]])  # broadcasts over the other axis
-    np.testing.assert_array_equal(
-        run(lambda p: gj.take_along_axis(p, row, axis=0), x), np.take_along_axis(x, row, axis=0)
-    )
-    v = rand(3, 2)
-    want = np.zeros((3, 4))
-    np.add.at(want, (np.arange(3)[:, None], idx), v)
-    got = run(lambda p, q: gj.add_along_axis(p, idx, q, axis=1), np.zeros((3, 4)), v)
-    np.testing.assert_allclose(got, want)
-    with pytest.raises(ValueError, match="indices must have the array's 2 dims"):
-        gj.take_along_axis(gj.placeholder("a", (3, 4)), [0, 1], axis=1)
-    with pytest.raises(ValueError, match=r"do not fit an array of shape \(3, 4\)"):
-        gj.take_along_axis(gj.placeholder("b", (3, 4)), np.zeros((2, 1), np.int64), axis=1)
-    assert gj.take_along_axis(
-        gj.placeholder("c", (None, 5)), gj.placeholder("t", (None, 1), "int64"), axis=1
-    ).shape == (None, 1)
-
-
-# --------------------------------------------------------------------------------------------------
 # derivatives
 
 
@@ -277,29 +194,6 @@ def test_take_along_axis_and_add_along_axis():
 )
 def test_getitem_gradients(index):
     gradcheck(lambda p: p[index] * p[index], [rand(4, 5, 6)])
-
-
-def test_take_repeated_indices_accumulate_in_gradient():
-    x = gj.placeholder("x", (4,))
-    (g,) = gj.grad(gj.sum(gj.take(x, [0, 0, 2, 0, -1])), [x])
-    (value,) = evaluate([g], {x: rand(4)})
-    np.testing.assert_array_equal(value, [3.0, 0.0, 1.0, 1.0])
-    (g2,) = gj.grad(gj.sum(x[[1, 1, 1]] * 2.0), [x])
-    np.testing.assert_array_equal(evaluate([g2], {x: rand(4)})[0], [0.0, 6.0, 0.0, 0.0])
-
-
-@pytest.mark.parametrize("axis", [0, 1, None])
-def test_take_gradients(axis):
-    idx = np.array([[2, 0], [2, 2]])
-    gradcheck(lambda p: gj.take(p, idx, axis=axis) ** 2, [rand(3, 4)])
-
-
-def test_scatter_gradients():
-    idx = [0, 2, 2]
-    gradcheck(lambda p, q: gj.add_at(p, idx, q, axis=1) ** 2, [rand(2, 3), rand(2, 3)])
-    along = np.array([[0, 0], [2, 1]])
-    gradcheck(lambda p: gj.take_along_axis(p, along, axis=1) ** 2, [rand(2, 3)])
-    gradcheck(lambda p, q: gj.add_along_axis(p, along, q, axis=1) ** 2, [rand(2, 3), rand(2, 2)])
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Reductions, softmax and size_of: values and dtypes against numpy/scipy, shape rules (static and
-symbolic), build-time errors, and derivatives (order 1 and 2) against finite differences."""
+"""Reductions, the statistics made of them (mean, var, std), softmax and size_of: values and dtypes
+against numpy/scipy, shape rules (static and symbolic), build-time errors, and derivatives (order 1
+and 2) against finite differences. One table of ops serves all of them."""
 
 from __future__ import annotations
 

@@ -1,0 +1,193 @@
+"""Comparisons, logic and selection: less ... not_equal, logical_and/or/not, where.
+
+Each op is one ``defop`` call whose ``lower`` is a scalar expression template, as in
+:mod:`graphjit.ops.elementwise`. Comparisons and logic give bool and have zero gradient; ``where``
+passes the gradient to the selected input (none to the condition).
+
+Comparing an int array with a python int outside its dtype's range is exact, as numpy's is: the
+array is widened to int64 when the int fits that, and beyond int64 the answer is the same for every
+element.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from graphjit.ir import TensorType
+from graphjit.ops import prims
+from graphjit.ops.dispatch import apply, astype, lift, write_out
+from graphjit.ops.registry import OpDef, binds, defop, jvp_from, zero_jvp, zero_vjp
+from graphjit.ops.shape_rules import elementwise_type
+
+__all__ = [
+    "less",
+    "less_equal",
+    "greater",
+    "greater_equal",
+    "equal",
+    "not_equal",
+    "logical_and",
+    "logical_or",
+    "logical_not",
+    "where",
+]
+
+
+def _bool_type(name: str) -> Any:
+    def infer(*types: TensorType) -> TensorType:
+        return elementwise_type(name, *types, dtype="bool")
+
+    return infer
+
+
+def _compare(name: str, impl: Any, symbol: str) -> OpDef:
+    return defop(
+        name,
+        infer=_bool_type(name),
+        impl=impl,
+        vjp=zero_vjp,
+        jvp=zero_jvp,
+        kind="elementwise",
+        lower=f"({{0}} {symbol} {{1}})",
+    )
+
+
+LESS = _compare("less", np.less, "<")
+LESS_EQUAL = _compare("less_equal", np.less_equal, "<=")
+GREATER = _compare("greater", np.greater, ">")
+GREATER_EQUAL = _compare("greater_equal", np.greater_equal, ">=")
+EQUAL = _compare("equal", np.equal, "==")
+NOT_EQUAL = _compare("not_equal", np.not_equal, "!=")
+LOGICAL_AND = defop(
+    "logical_and",
+    infer=_bool_type("logical_and"),
+    impl=np.logical_and,
+    vjp=zero_vjp,
+    jvp=zero_jvp,
+    kind="elementwise",
+    lower="({0} and {1})",
+    promote=None,
+)
+LOGICAL_OR = defop(
+    "logical_or",
+    infer=_bool_type("logical_or"),
+    impl=np.logical_or,
+    vjp=zero_vjp,
+    jvp=zero_jvp,
+    kind="elementwise",
+    lower="({0} or {1})",
+    promote=None,
+)
+LOGICAL_NOT = defop(
+    "logical_not",
+    infer=_bool_type("logical_not"),
+    impl=np.logical_not,
+    vjp=zero_vjp,
+    jvp=zero_jvp,
+    kind="elementwise",
+    lower="(not {0})",
+    promote=None,
+)
+
+
+def _where_infer(c: TensorType, x: TensorType, y: TensorType) -> TensorType:
+    if c.dtype != "bool":
+        raise TypeError(f"where: the condition must be bool, got {c.dtype}")
+    return elementwise_type("where", c, x, y, dtype=x.dtype)
+
+
+WHERE = defop(
+    "where",
+    infer=_where_infer,
+    impl=np.where,
+    vjps=(None, lambda g, out, c, x, y: where(c, g, 0.0), lambda g, out, c, x, y: where(c, 0.0, g)),
+    jvp=jvp_from(
+        None, lambda t, out, c, x, y: where(c, t, 0.0), lambda t, out, c, x, y: where(c, 0.0, t)
+    ),
+    kind="elementwise",
+    lower="({1} if {0} else {2})",
+    promote=(1, 2),
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# public functions
+
+# x OP n, for a python int n above every value of x's dtype
+_ABOVE_RANGE = {
+    "less": True,
+    "less_equal": True,
+    "greater": False,
+    "greater_equal": False,
+    "equal": False,
+    "not_equal": True,
+}
+_MIRROR = {"less": "greater", "less_equal": "greater_equal", "greater": "less"}
+_MIRROR.update({"greater_equal": "less_equal", "equal": "equal", "not_equal": "not_equal"})
+
+
+def _compare_wide_int(name: str, x: Any, y: Any) -> tuple[Any, Any, Any]:
+    """numpy compares an int array with a python int outside its dtype's range exactly (where
+    arithmetic raises). Returns ``(x, y, None)`` with the array widened to int64 when the int
+    fits that, or ``(x, y, result)`` when the answer is the same everywhere."""
+    if type(x) is not int and type(y) is not int:
+        return x, y, None
+    for arr, n, op in ((x, y, name), (y, x, _MIRROR[name])):
+        dtype = getattr(arr, "dtype", None)
+        if type(n) is not int or dtype not in ("int32", "int64") or not hasattr(arr, "shape"):
+            continue
+        info = np.iinfo(dtype)
+        if info.min <= n <= info.max:
+            break
+        if -(2**63) <= n < 2**63:
+            wide = astype(arr, "int64")
+            return (wide, np.int64(n), None) if arr is x else (np.int64(n), wide, None)
+        above = _ABOVE_RANGE[op]
+        value = above if (n > 0 or op in ("equal", "not_equal")) else not above
+        return x, y, prims.full_like(arr, value, dtype="bool")
+    return x, y, None
+
+
+def _compare_fn(op: OpDef) -> Callable[[Any, Any], Any]:
+    def fn(x: Any, y: Any, *, out: Any = None) -> Any:
+        x, y, same = _compare_wide_int(op.name, x, y)
+        return write_out(apply(op, x, y) if same is None else same, out, op.name)
+
+    fn.__name__ = fn.__qualname__ = op.name
+    fn.__doc__ = f"Elementwise {op.name} with numpy broadcasting, as numpy.{op.name}."
+    return binds(op)(fn)
+
+
+less: Callable[[Any, Any], Any] = _compare_fn(LESS)
+less_equal: Callable[[Any, Any], Any] = _compare_fn(LESS_EQUAL)
+greater: Callable[[Any, Any], Any] = _compare_fn(GREATER)
+greater_equal: Callable[[Any, Any], Any] = _compare_fn(GREATER_EQUAL)
+equal: Callable[[Any, Any], Any] = _compare_fn(EQUAL)
+not_equal: Callable[[Any, Any], Any] = _compare_fn(NOT_EQUAL)
+
+
+def logical_and(x: Any, y: Any) -> Any:
+    """Elementwise logical and; inputs are cast to bool."""
+    return apply(LOGICAL_AND, astype(x, "bool"), astype(y, "bool"))
+
+
+def logical_or(x: Any, y: Any) -> Any:
+    """Elementwise logical or; inputs are cast to bool."""
+    return apply(LOGICAL_OR, astype(x, "bool"), astype(y, "bool"))
+
+
+def logical_not(x: Any) -> Any:
+    """Elementwise logical not; the input is cast to bool."""
+    return apply(LOGICAL_NOT, astype(x, "bool"))
+
+
+@binds(WHERE)
+def where(condition: Any, x: Any, y: Any) -> Any:
+    """``x`` where ``condition`` is true, else ``y`` (broadcast together), as numpy.where."""
+    c = lift(condition)
+    if c.dtype != "bool":
+        c = astype(c, "bool")
+    return apply(WHERE, c, x, y)
