@@ -13,7 +13,7 @@ from typing import Any
 
 from graphjit.ops import elementwise as ew
 from graphjit.ops import joining, linalg, shape
-from graphjit.ops.dispatch import lift, write_out
+from graphjit.ops.dispatch import ArrayLike, Value, lift, write_out
 
 __all__ = ["mul", "sub", "div", "pow", "neg", "clamp", "mm", "t", "unsqueeze", "permute", "flatten",
            "numel", "cat", "concat"]  # fmt: skip
@@ -26,12 +26,12 @@ neg = ew.negative
 unsqueeze = shape.expand_dims
 
 
-def clamp(x: Any, min: Any = None, max: Any = None, *, out: Any = None) -> Any:  # noqa: A002
+def clamp(x: ArrayLike, min: Any = None, max: Any = None, *, out: Any = None) -> Value:  # noqa: A002
     """``x`` limited to [min, max], as torch.clamp (numpy: ``gj.clip``)."""
     return write_out(ew.clip(x, min, max), out, "clamp")
 
 
-def mm(a: Any, b: Any, *, out: Any = None) -> Any:
+def mm(a: ArrayLike, b: ArrayLike, *, out: Any = None) -> Value:
     """Matrix product of two 2-D arrays, as torch.mm."""
     a, b = lift(a), lift(b)
     if a.ndim != 2 or b.ndim != 2:
@@ -39,7 +39,7 @@ def mm(a: Any, b: Any, *, out: Any = None) -> Any:
     return linalg.matmul(a, b, out=out)
 
 
-def t(x: Any) -> Any:
+def t(x: ArrayLike) -> Value:
     """Transpose of an array of at most 2 dims, as torch.t."""
     x = lift(x)
     if x.ndim > 2:
@@ -47,14 +47,14 @@ def t(x: Any) -> Any:
     return shape.transpose(x)
 
 
-def permute(x: Any, *dims: Any) -> Any:
+def permute(x: ArrayLike, *dims: Any) -> Value:
     """Axes in the given order, as torch.permute (numpy: ``transpose(x, axes)``)."""
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
     return shape.transpose(x, dims)
 
 
-def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
+def flatten(x: ArrayLike, start_dim: int = 0, end_dim: int = -1) -> Value:
     """Dims ``start_dim..end_dim`` merged into one, as torch.flatten."""
     x = lift(x)
     if x.ndim == 0:
@@ -71,7 +71,7 @@ def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
     return shape.reshape(x, (*dims[:start], -1, *dims[end + 1 :]))
 
 
-def numel(x: Any) -> int:
+def numel(x: ArrayLike) -> int:
     """Number of elements (fixed sizes only), as torch.numel."""
     x = lift(x)
     size = 1
@@ -82,7 +82,7 @@ def numel(x: Any) -> int:
     return size
 
 
-def cat(tensors: Sequence[Any], dim: int = 0, *, axis: Any = None) -> Any:
+def cat(tensors: Sequence[Any], dim: int = 0, *, axis: Any = None) -> Value:
     """Join tensors along an existing dim, as torch.cat (numpy: ``gj.concatenate``)."""
     return joining.concatenate(list(tensors), dim if axis is None else axis)
 

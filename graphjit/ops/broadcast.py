@@ -18,7 +18,7 @@ import numpy as np
 from graphjit.dtypes import as_dtype
 from graphjit.ir import Dim, Node, TensorType, format_shape
 from graphjit.ops import prims
-from graphjit.ops.dispatch import apply, astype, is_tensor, lift
+from graphjit.ops.dispatch import ArrayLike, Value, apply, astype, is_tensor, lift
 from graphjit.ops.registry import DimBuilder, OpDef, binds, defop, zero_jvp, zero_vjp
 from graphjit.ops.shape_rules import fresh_copy, is_static_dim, same_dim, scalar_fill
 
@@ -183,7 +183,7 @@ FULL_LIKE: OpDef = defop(
 
 
 @binds(BROADCAST_TO)
-def broadcast_to(x: Any, shape: Any) -> Any:
+def broadcast_to(x: ArrayLike, shape: Any) -> Value:
     """``x`` broadcast to ``shape``, as numpy.broadcast_to. Sizes are ints; ``None`` is allowed
     where ``x`` has a dim of its own there (it is kept)."""
     x = lift(x)
@@ -199,7 +199,7 @@ def broadcast_to(x: Any, shape: Any) -> Any:
 
 
 @binds(BROADCAST_LIKE)
-def broadcast_like(x: Any, ref: Any) -> Any:
+def broadcast_like(x: ArrayLike, ref: ArrayLike) -> Value:
     """``x`` broadcast to the call-time shape of ``ref``, keeping ``x``'s dtype. ``ref`` is read
     only for its shape (it gets no gradient)."""
     x, ref = lift(x), lift(ref)
@@ -209,7 +209,7 @@ def broadcast_like(x: Any, ref: Any) -> Any:
 
 
 @binds(FULL_LIKE)
-def full_like(x: Any, fill_value: Any, dtype: Any = None) -> Any:
+def full_like(x: ArrayLike, fill_value: Any, dtype: Any = None) -> Value:
     """An array of ``x``'s shape filled with ``fill_value`` (dtype: ``x``'s unless given), as
     numpy.full_like. Only ``x``'s shape is read; the gradient is zero. A graph node or tensor as
     ``fill_value`` is broadcast (and gets the gradient)."""
@@ -220,11 +220,11 @@ def full_like(x: Any, fill_value: Any, dtype: Any = None) -> Any:
     return apply(FULL_LIKE, x, fill_value=scalar_fill("full_like", fill_value, dt), dtype=dt)
 
 
-def zeros_like(x: Any, dtype: Any = None) -> Any:
+def zeros_like(x: ArrayLike, dtype: Any = None) -> Value:
     """Zeros of ``x``'s shape (and dtype, unless given), as numpy.zeros_like."""
     return full_like(x, 0, dtype)
 
 
-def ones_like(x: Any, dtype: Any = None) -> Any:
+def ones_like(x: ArrayLike, dtype: Any = None) -> Value:
     """Ones of ``x``'s shape (and dtype, unless given), as numpy.ones_like."""
     return full_like(x, 1, dtype)

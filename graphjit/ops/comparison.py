@@ -18,7 +18,7 @@ import numpy as np
 
 from graphjit.ir import TensorType
 from graphjit.ops import prims
-from graphjit.ops.dispatch import apply, astype, lift, write_out
+from graphjit.ops.dispatch import ArrayLike, Value, apply, astype, lift, write_out
 from graphjit.ops.registry import OpDef, binds, defop, jvp_from, zero_jvp, zero_vjp
 from graphjit.ops.shape_rules import elementwise_type
 
@@ -161,31 +161,31 @@ def _compare_fn(op: OpDef) -> Callable[[Any, Any], Any]:
     return binds(op)(fn)
 
 
-less: Callable[[Any, Any], Any] = _compare_fn(LESS)
-less_equal: Callable[[Any, Any], Any] = _compare_fn(LESS_EQUAL)
-greater: Callable[[Any, Any], Any] = _compare_fn(GREATER)
-greater_equal: Callable[[Any, Any], Any] = _compare_fn(GREATER_EQUAL)
-equal: Callable[[Any, Any], Any] = _compare_fn(EQUAL)
-not_equal: Callable[[Any, Any], Any] = _compare_fn(NOT_EQUAL)
+less: Callable[[ArrayLike, ArrayLike], Value] = _compare_fn(LESS)
+less_equal: Callable[[ArrayLike, ArrayLike], Value] = _compare_fn(LESS_EQUAL)
+greater: Callable[[ArrayLike, ArrayLike], Value] = _compare_fn(GREATER)
+greater_equal: Callable[[ArrayLike, ArrayLike], Value] = _compare_fn(GREATER_EQUAL)
+equal: Callable[[ArrayLike, ArrayLike], Value] = _compare_fn(EQUAL)
+not_equal: Callable[[ArrayLike, ArrayLike], Value] = _compare_fn(NOT_EQUAL)
 
 
-def logical_and(x: Any, y: Any) -> Any:
+def logical_and(x: ArrayLike, y: ArrayLike) -> Value:
     """Elementwise logical and; inputs are cast to bool."""
     return apply(LOGICAL_AND, astype(x, "bool"), astype(y, "bool"))
 
 
-def logical_or(x: Any, y: Any) -> Any:
+def logical_or(x: ArrayLike, y: ArrayLike) -> Value:
     """Elementwise logical or; inputs are cast to bool."""
     return apply(LOGICAL_OR, astype(x, "bool"), astype(y, "bool"))
 
 
-def logical_not(x: Any) -> Any:
+def logical_not(x: ArrayLike) -> Value:
     """Elementwise logical not; the input is cast to bool."""
     return apply(LOGICAL_NOT, astype(x, "bool"))
 
 
 @binds(WHERE)
-def where(condition: Any, x: Any, y: Any) -> Any:
+def where(condition: ArrayLike, x: ArrayLike, y: ArrayLike) -> Value:
     """``x`` where ``condition`` is true, else ``y`` (broadcast together), as numpy.where."""
     c = lift(condition)
     if c.dtype != "bool":

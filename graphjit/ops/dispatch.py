@@ -24,6 +24,8 @@ from graphjit.ops.leaves import constant
 from graphjit.ops.registry import OPS, OpDef
 
 __all__ = [
+    "ArrayLike",
+    "Value",
     "EagerBackend",
     "register_eager",
     "is_tensor",
@@ -35,6 +37,14 @@ __all__ = [
     "write_out",
     "result_dtype",
 ]
+
+
+# What the gj.* functions take and give. An argument is a graph Node, an eager Tensor (its type is
+# registered at run time, so it cannot be named here), a numpy array, or a python number or nested
+# list; a result is a Node when any argument is a Node, else a Tensor. The names say which is meant
+# where a signature would otherwise only say Any.
+ArrayLike = Any
+Value = Any
 
 
 class EagerBackend(Protocol):
@@ -62,7 +72,7 @@ def register_eager(backend: EagerBackend) -> None:
     _TENSOR = (backend.tensor_type,)
 
 
-def is_tensor(x: Any) -> bool:
+def is_tensor(x: ArrayLike) -> bool:
     return isinstance(x, _TENSOR)
 
 
@@ -74,7 +84,7 @@ def constant_node(value: Any, dtype: Any = None, name: str | None = None) -> Nod
 _scalar_keeps_dtype: dict[tuple[str, type, bool], bool] = {}
 
 
-def apply(op: OpDef, *args: Any, **attrs: Any) -> Any:
+def apply(op: OpDef, *args: Any, **attrs: Any) -> Value:
     """Run ``op`` on ``args``: a graph node if any argument is a node, else an eager tensor."""
     first: Any = args[0] if args else None
     tensor_type: Any = _eager.tensor_type if _eager is not None else None
@@ -139,7 +149,7 @@ def _lift(a: Any, dtype: str | None, graph: bool) -> Any:
     return _eager.from_value(value)
 
 
-def lift(x: Any) -> Any:
+def lift(x: ArrayLike) -> Value:
     """A node or tensor for ``x`` (numpy arrays, lists and scalars become constants)."""
     if isinstance(x, Node) or is_tensor(x):
         return x
@@ -148,7 +158,7 @@ def lift(x: Any) -> Any:
     return constant_node(as_array(x, None))
 
 
-def as_node(x: Any) -> Node:
+def as_node(x: ArrayLike) -> Node:
     """``x`` as a graph node: an eager tensor becomes a constant, or, if it requires grad, a
     variable sharing its storage; arrays and scalars become constants."""
     if isinstance(x, Node):
@@ -159,7 +169,7 @@ def as_node(x: Any) -> Node:
     return constant_node(as_array(x, None))
 
 
-def write_out(result: Any, out: Any, fn: str) -> Any:
+def write_out(result: Any, out: Any, fn: str) -> Value:
     """numpy/PyTorch ``out=``: copy ``result`` into the eager tensor ``out`` and return ``out``."""
     if out is None:
         return result
@@ -174,7 +184,7 @@ def write_out(result: Any, out: Any, fn: str) -> Any:
     return out.copy_(result)
 
 
-def astype(x: Any, dtype: Any) -> Any:
+def astype(x: ArrayLike, dtype: Any) -> Value:
     """``x`` converted to ``dtype`` (numpy casting: float -> int truncates toward zero)."""
     dtype = as_dtype(dtype)
     x = lift(x)
@@ -183,5 +193,5 @@ def astype(x: Any, dtype: Any) -> Any:
     return apply(OPS["astype"], x, dtype=dtype)
 
 
-def static_shape(x: Any) -> tuple[Any, ...]:
+def static_shape(x: ArrayLike) -> tuple[Any, ...]:
     return tuple(x.shape)

@@ -21,7 +21,7 @@ import numpy as np
 
 from graphjit.dtypes import is_float
 from graphjit.ir import TensorType
-from graphjit.ops.dispatch import apply, astype, write_out
+from graphjit.ops.dispatch import ArrayLike, Value, apply, astype, write_out
 from graphjit.ops.prims import equal, where
 from graphjit.ops.registry import OpDef, binds, defop, jvp_from, zero_jvp, zero_vjp
 from graphjit.ops.shape_rules import elementwise_type
@@ -375,41 +375,41 @@ def _binary_fn(op: OpDef) -> Callable[[Any, Any], Any]:
     return binds(op)(fn)
 
 
-negative: Callable[[Any], Any] = _unary_fn(NEGATIVE)
-abs: Callable[[Any], Any] = _unary_fn(ABS)
-sign: Callable[[Any], Any] = _unary_fn(SIGN)
-exp: Callable[[Any], Any] = _unary_fn(EXP)
-exp2: Callable[[Any], Any] = _unary_fn(EXP2)
-log: Callable[[Any], Any] = _unary_fn(LOG)
-log2: Callable[[Any], Any] = _unary_fn(LOG2)
-log1p: Callable[[Any], Any] = _unary_fn(LOG1P)
-expm1: Callable[[Any], Any] = _unary_fn(EXPM1)
-sqrt: Callable[[Any], Any] = _unary_fn(SQRT)
-square: Callable[[Any], Any] = _unary_fn(SQUARE)
-reciprocal: Callable[[Any], Any] = _unary_fn(RECIPROCAL)
-sin: Callable[[Any], Any] = _unary_fn(SIN)
-cos: Callable[[Any], Any] = _unary_fn(COS)
-tan: Callable[[Any], Any] = _unary_fn(TAN)
-tanh: Callable[[Any], Any] = _unary_fn(TANH)
-arctan: Callable[[Any], Any] = _unary_fn(ARCTAN)
-sigmoid: Callable[[Any], Any] = _unary_fn(SIGMOID)
-relu: Callable[[Any], Any] = _unary_fn(RELU)
-softplus: Callable[[Any], Any] = _unary_fn(SOFTPLUS)
-erf: Callable[[Any], Any] = _unary_fn(ERF)
-floor: Callable[[Any], Any] = _unary_fn(FLOOR)
-ceil: Callable[[Any], Any] = _unary_fn(CEIL)
-round: Callable[[Any], Any] = _unary_fn(ROUND)
-add: Callable[[Any, Any], Any] = _binary_fn(ADD)
-subtract: Callable[[Any, Any], Any] = _binary_fn(SUBTRACT)
-multiply: Callable[[Any, Any], Any] = _binary_fn(MULTIPLY)
-divide: Callable[[Any, Any], Any] = _binary_fn(DIVIDE)
+negative: Callable[[ArrayLike], Value] = _unary_fn(NEGATIVE)
+abs: Callable[[ArrayLike], Value] = _unary_fn(ABS)
+sign: Callable[[ArrayLike], Value] = _unary_fn(SIGN)
+exp: Callable[[ArrayLike], Value] = _unary_fn(EXP)
+exp2: Callable[[ArrayLike], Value] = _unary_fn(EXP2)
+log: Callable[[ArrayLike], Value] = _unary_fn(LOG)
+log2: Callable[[ArrayLike], Value] = _unary_fn(LOG2)
+log1p: Callable[[ArrayLike], Value] = _unary_fn(LOG1P)
+expm1: Callable[[ArrayLike], Value] = _unary_fn(EXPM1)
+sqrt: Callable[[ArrayLike], Value] = _unary_fn(SQRT)
+square: Callable[[ArrayLike], Value] = _unary_fn(SQUARE)
+reciprocal: Callable[[ArrayLike], Value] = _unary_fn(RECIPROCAL)
+sin: Callable[[ArrayLike], Value] = _unary_fn(SIN)
+cos: Callable[[ArrayLike], Value] = _unary_fn(COS)
+tan: Callable[[ArrayLike], Value] = _unary_fn(TAN)
+tanh: Callable[[ArrayLike], Value] = _unary_fn(TANH)
+arctan: Callable[[ArrayLike], Value] = _unary_fn(ARCTAN)
+sigmoid: Callable[[ArrayLike], Value] = _unary_fn(SIGMOID)
+relu: Callable[[ArrayLike], Value] = _unary_fn(RELU)
+softplus: Callable[[ArrayLike], Value] = _unary_fn(SOFTPLUS)
+erf: Callable[[ArrayLike], Value] = _unary_fn(ERF)
+floor: Callable[[ArrayLike], Value] = _unary_fn(FLOOR)
+ceil: Callable[[ArrayLike], Value] = _unary_fn(CEIL)
+round: Callable[[ArrayLike], Value] = _unary_fn(ROUND)
+add: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(ADD)
+subtract: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(SUBTRACT)
+multiply: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(MULTIPLY)
+divide: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(DIVIDE)
 true_divide = divide
-power: Callable[[Any, Any], Any] = _binary_fn(POWER)
-maximum: Callable[[Any, Any], Any] = _binary_fn(MAXIMUM)
-minimum: Callable[[Any, Any], Any] = _binary_fn(MINIMUM)
+power: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(POWER)
+maximum: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(MAXIMUM)
+minimum: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(MINIMUM)
 
 
-def clip(x: Any, a_min: Any = None, a_max: Any = None) -> Any:
+def clip(x: ArrayLike, a_min: Any = None, a_max: Any = None) -> Value:
     """``x`` limited to [a_min, a_max] (either may be None), as minimum(maximum(x, a_min), a_max).
 
     At a bound the gradient is split evenly, as in JAX."""

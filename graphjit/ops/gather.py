@@ -19,7 +19,7 @@ import numpy as np
 from graphjit.dtypes import is_int
 from graphjit.ir import Dim, Node, TensorType, format_shape
 from graphjit.ops import prims
-from graphjit.ops.dispatch import apply, is_tensor, lift
+from graphjit.ops.dispatch import ArrayLike, Value, apply, is_tensor, lift
 from graphjit.ops.leaves import constant_value
 from graphjit.ops.prims import reshape
 from graphjit.ops.registry import DimBuilder, OpDef, binds, defop
@@ -310,7 +310,7 @@ def _pick_axis(axis: Any, dim: Any, op: str) -> Any:
 
 
 @binds(TAKE)
-def take(a: Any, indices: Any, axis: Any = None, *, dim: Any = None) -> Any:
+def take(a: ArrayLike, indices: ArrayLike, axis: Any = None, *, dim: Any = None) -> Value:
     """Elements of ``a`` at ``indices`` along ``axis``, as numpy.take: the result's dims are
     ``a.shape[:axis] + indices.shape + a.shape[axis+1:]``; ``axis=None`` indexes the flattened
     array. Negative indices count from the end. (``dim=`` is PyTorch's index_select spelling.)"""
@@ -328,7 +328,9 @@ def take(a: Any, indices: Any, axis: Any = None, *, dim: Any = None) -> Any:
     return apply(TAKE, a, idx, axis=ax)
 
 
-def add_at(a: Any, indices: Any, values: Any, axis: Any = 0, *, dim: Any = None) -> Any:
+def add_at(
+    a: ArrayLike, indices: ArrayLike, values: ArrayLike, axis: Any = 0, *, dim: Any = None
+) -> Value:
     """A copy of ``a`` with ``values`` added at ``indices`` along ``axis`` (np.add.at on a copy):
     repeated indices accumulate. ``values`` broadcasts to the shape ``take(a, indices, axis)``
     would have. This is the transpose of :func:`take`."""
@@ -342,7 +344,9 @@ def add_at(a: Any, indices: Any, values: Any, axis: Any = 0, *, dim: Any = None)
     return apply(ADD_AT, a, idx, values, axis=ax)
 
 
-def take_along_axis(arr: Any, indices: Any, axis: Any = None, *, dim: Any = None) -> Any:
+def take_along_axis(
+    arr: ArrayLike, indices: ArrayLike, axis: Any = None, *, dim: Any = None
+) -> Value:
     """``out[..., j, ...] = arr[..., indices[..., j, ...], ...]`` along ``axis``, as
     numpy.take_along_axis (``indices`` has ``arr``'s dims; its other dims are equal or 1);
     e.g. picking each row's target class. ``axis=None`` works on the flattened array."""
@@ -359,7 +363,9 @@ def take_along_axis(arr: Any, indices: Any, axis: Any = None, *, dim: Any = None
     return apply(TAKE_ALONG_AXIS, arr, idx, axis=ax)
 
 
-def add_along_axis(arr: Any, indices: Any, values: Any, axis: Any, *, dim: Any = None) -> Any:
+def add_along_axis(
+    arr: ArrayLike, indices: ArrayLike, values: ArrayLike, axis: Any, *, dim: Any = None
+) -> Value:
     """A copy of ``arr`` with ``values`` added at ``indices`` along ``axis`` (repeats accumulate):
     the transpose of :func:`take_along_axis`."""
     axis = _pick_axis(axis, dim, "add_along_axis")

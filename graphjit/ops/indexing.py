@@ -16,7 +16,7 @@ import numpy as np
 
 from graphjit.dtypes import is_int
 from graphjit.ir import Node
-from graphjit.ops.dispatch import apply, is_tensor, lift
+from graphjit.ops.dispatch import ArrayLike, Value, apply, is_tensor, lift
 from graphjit.ops.prims import expand_dims, reshape, slice_axes, squeeze, take, transpose
 from graphjit.ops.registry import OPS, OpDef
 from graphjit.ops.shape_rules import FULL_SLICE, canonical_slice
@@ -231,7 +231,7 @@ def _eager_basic_getitem(x: Any, index: Any) -> Any:
     return x
 
 
-def getitem(x: Any, index: Any) -> Any:
+def getitem(x: ArrayLike, index: ArrayLike) -> Value:
     """``x[index]`` with numpy's semantics for ints, slices (any step), ``None``, ``...``, one
     integer array (its dims replace the indexed axis, or come first when the advanced indices are
     not adjacent), and boolean masks known when the graph is built. An int index past a fixed dim

@@ -24,7 +24,7 @@ import numpy as np
 
 from graphjit.dtypes import as_dtype
 from graphjit.ir import Dim, Node, TensorType, format_shape
-from graphjit.ops.dispatch import apply, is_tensor, lift
+from graphjit.ops.dispatch import ArrayLike, Value, apply, is_tensor, lift
 from graphjit.ops.prims import exactly_shaped, expand_dims, zeros_like
 from graphjit.ops.registry import DimBuilder, OpDef, binds, defop
 from graphjit.ops.shape_rules import (
@@ -362,7 +362,7 @@ def _array_list(name: str, xs: Any) -> list[Any]:
     return items
 
 
-def concatenate(xs: Sequence[Any], axis: int = 0, *, dim: Any = None) -> Any:
+def concatenate(xs: Sequence[Any], axis: int = 0, *, dim: Any = None) -> Value:
     """Join arrays along an existing axis, as numpy.concatenate (``dim=`` as torch.cat).
     Inputs are promoted to one dtype."""
     items = _array_list("concatenate", xs)
@@ -375,7 +375,7 @@ def concatenate(xs: Sequence[Any], axis: int = 0, *, dim: Any = None) -> Any:
     return apply(CONCATENATE, *items, axis=ax)
 
 
-def stack(xs: Sequence[Any], axis: int = 0, *, dim: Any = None) -> Any:
+def stack(xs: Sequence[Any], axis: int = 0, *, dim: Any = None) -> Value:
     """Join arrays of one shape along a new axis, as numpy.stack."""
     items = _array_list("stack", xs)
     axis = axis_or_dim("stack", axis, dim, default=0)
@@ -390,7 +390,7 @@ def stack(xs: Sequence[Any], axis: int = 0, *, dim: Any = None) -> Any:
     return concatenate([expand_dims(x, ax) for x in items], ax)
 
 
-def split(x: Any, indices_or_sections: Any, axis: int = 0, *, dim: Any = None) -> list[Any]:
+def split(x: ArrayLike, indices_or_sections: Any, axis: int = 0, *, dim: Any = None) -> list[Any]:
     """Split into a list of arrays along ``axis``, as numpy.split: an int ``n`` gives ``n`` equal
     parts (the axis must have a fixed size divisible by ``n``); a sequence of indices gives the
     parts between them (python slice semantics; they work on ``None`` dims too)."""
@@ -426,7 +426,7 @@ def split(x: Any, indices_or_sections: Any, axis: int = 0, *, dim: Any = None) -
     return parts
 
 
-def flip(x: Any, axis: Any = None, *, dims: Any = None) -> Any:
+def flip(x: ArrayLike, axis: Any = None, *, dims: Any = None) -> Value:
     """Reverse the order of elements along ``axis`` (all axes when None), as numpy.flip."""
     x = lift(x)
     axes = normalize_axes(axis_or_dim("flip", axis, dims), x.ndim, "flip")
@@ -436,7 +436,7 @@ def flip(x: Any, axis: Any = None, *, dims: Any = None) -> Any:
     return slice_axes(x, slices)
 
 
-def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = 0) -> Any:
+def pad(x: ArrayLike, pad_width: Any, mode: str = "constant", constant_values: Any = 0) -> Value:
     """Pad with a constant, as numpy.pad: ``pad_width`` is an int, a ``(before, after)`` pair, or
     one pair per axis. Only ``mode="constant"`` with a scalar ``constant_values`` is supported."""
     x = lift(x)
@@ -461,7 +461,7 @@ def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = 0
 
 
 @binds(SLICE_AXES)
-def slice_axes(x: Any, slices: Sequence[Any]) -> Any:
+def slice_axes(x: ArrayLike, slices: Sequence[Any]) -> Value:
     """``x[s0, s1, ...]`` for basic slices: ``slices`` holds, per leading axis, a ``slice``, a
     ``(start, stop, step)`` triple or None (the whole axis); missing trailing axes are whole.
     Python slice semantics (negative bounds and steps), resolved against the call-time size."""

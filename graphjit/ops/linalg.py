@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from graphjit.ir import Dim, Node, TensorType, format_shape
-from graphjit.ops.dispatch import apply, is_tensor, lift, write_out
+from graphjit.ops.dispatch import ArrayLike, Value, apply, is_tensor, lift, write_out
 from graphjit.ops.prims import broadcast_like, expand_dims, multiply, reshape, squeeze, swapaxes
 from graphjit.ops.registry import DimBuilder, OpDef, defop, sum_tangents
 from graphjit.ops.shape_rules import broadcast_dims, broadcast_shapes, normalize_axis, same_dim
@@ -140,7 +140,7 @@ MATMUL: OpDef = defop(
 )
 
 
-def matmul(a: Any, b: Any, *, out: Any = None) -> Any:
+def matmul(a: ArrayLike, b: ArrayLike, *, out: Any = None) -> Value:
     """Matrix product ``a @ b`` as numpy.matmul: 1-D x 1-D is the inner product, a 1-D operand is
     a row (left) or column (right) vector, leading dims broadcast. Int inputs give int results.
     ``out=`` (eager tensors only) writes the result into an existing tensor."""
@@ -344,7 +344,7 @@ EINSUM: OpDef = defop(
 )
 
 
-def einsum(subscripts: str, *operands: Any) -> Any:
+def einsum(subscripts: str, *operands: Any) -> Value:
     """Einstein summation as numpy.einsum: ``'ij,jk->ik'``, implicit ``'ij,jk'``, ``'...ij->...ji'``
 
     Also accepts PyTorch's ``einsum(eq, [a, b])``. A size-1 dim broadcasts against the same index
@@ -369,7 +369,7 @@ def einsum(subscripts: str, *operands: Any) -> Any:
 # compositions
 
 
-def dot(a: Any, b: Any) -> Any:
+def dot(a: ArrayLike, b: ArrayLike) -> Value:
     """numpy.dot: a product for scalars, matmul for 1-D/2-D operands and for an N-D ``a`` with a
     1-D or 2-D ``b``, and otherwise the sum over ``a``'s last axis and ``b``'s second-to-last."""
     na, nb = _ndim(a), _ndim(b)
@@ -380,7 +380,7 @@ def dot(a: Any, b: Any) -> Any:
     return tensordot(a, b, axes=([na - 1], [nb - 2]))
 
 
-def outer(a: Any, b: Any) -> Any:
+def outer(a: ArrayLike, b: ArrayLike) -> Value:
     """Outer product of the flattened inputs, as numpy.outer: ``out[i, j] = a[i] * b[j]``."""
     a, b = lift(a), lift(b)
     a = a if a.ndim == 1 else reshape(a, (-1,))
@@ -412,7 +412,7 @@ def _tensordot_axes(axes: Any, na: int, nb: int) -> tuple[tuple[int, ...], tuple
     return pair[0], pair[1]
 
 
-def tensordot(a: Any, b: Any, axes: Any = 2, *, dims: Any = None) -> Any:
+def tensordot(a: ArrayLike, b: ArrayLike, axes: Any = 2, *, dims: Any = None) -> Value:
     """Sum of products over ``axes`` as numpy.tensordot: an int n pairs ``a``'s last n axes with
     ``b``'s first n; a pair of sequences names the axes. The result has ``a``'s free axes, then
     ``b``'s. (PyTorch's ``dims=`` is accepted.)"""

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from graphjit.ops.dispatch import astype
+from graphjit.ops.dispatch import ArrayLike, Value, astype
 from graphjit.ops.registry import BINDERS
 
 __all__ = [
@@ -50,77 +50,77 @@ def _bound(name: str) -> Any:
 # elementwise
 
 
-def equal(a: Any, b: Any) -> Any:
+def equal(a: ArrayLike, b: ArrayLike) -> Value:
     return _bound("equal")(a, b)
 
 
-def maximum(a: Any, b: Any) -> Any:
+def maximum(a: ArrayLike, b: ArrayLike) -> Value:
     return _bound("maximum")(a, b)
 
 
-def multiply(a: Any, b: Any) -> Any:
+def multiply(a: ArrayLike, b: ArrayLike) -> Value:
     return _bound("multiply")(a, b)
 
 
-def sqrt(x: Any) -> Any:
+def sqrt(x: ArrayLike) -> Value:
     return _bound("sqrt")(x)
 
 
-def where(cond: Any, a: Any, b: Any) -> Any:
+def where(cond: Any, a: ArrayLike, b: ArrayLike) -> Value:
     return _bound("where")(cond, a, b)
 
 
 # shape
 
 
-def reshape(x: Any, shape: Any) -> Any:
+def reshape(x: ArrayLike, shape: Any) -> Value:
     return _bound("reshape")(x, shape)
 
 
-def reshape_like(x: Any, ref: Any) -> Any:
+def reshape_like(x: ArrayLike, ref: ArrayLike) -> Value:
     return _bound("reshape_like")(x, ref)
 
 
-def transpose(x: Any, axes: Any = None) -> Any:
+def transpose(x: ArrayLike, axes: Any = None) -> Value:
     return _bound("transpose")(x, axes)
 
 
-def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
+def swapaxes(x: ArrayLike, axis1: int, axis2: int) -> Value:
     return _bound("transpose")(x, axis1, axis2)  # transpose(x, d0, d1) swaps, as PyTorch's
 
 
-def expand_dims(x: Any, axis: Any) -> Any:
+def expand_dims(x: ArrayLike, axis: Any) -> Value:
     return _bound("expand_dims")(x, axis)
 
 
-def squeeze(x: Any, axis: Any = None) -> Any:
+def squeeze(x: ArrayLike, axis: Any = None) -> Value:
     return _bound("squeeze")(x, axis)
 
 
-def broadcast_like(x: Any, ref: Any) -> Any:
+def broadcast_like(x: ArrayLike, ref: ArrayLike) -> Value:
     return _bound("broadcast_like")(x, ref)
 
 
-def full_like(x: Any, fill_value: Any, dtype: Any = None) -> Any:
+def full_like(x: ArrayLike, fill_value: Any, dtype: Any = None) -> Value:
     return _bound("full_like")(x, fill_value, dtype)
 
 
-def zeros_like(x: Any, dtype: Any = None) -> Any:
+def zeros_like(x: ArrayLike, dtype: Any = None) -> Value:
     return _bound("full_like")(x, 0, dtype)
 
 
 # reductions
 
 
-def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+def sum(x: ArrayLike, axis: Any = None, keepdims: bool = False) -> Value:
     return _bound("sum")(x, axis, keepdims)
 
 
-def size_of(x: Any, axes: Any = None, dtype: Any = "float64") -> Any:
+def size_of(x: ArrayLike, axes: Any = None, dtype: Any = "float64") -> Value:
     return _bound("size_of")(x, axes, dtype)
 
 
-def expand_reduced(g: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+def expand_reduced(g: ArrayLike, axes: tuple[int, ...], keepdims: bool) -> Value:
     """``g`` (a reduction's result or cotangent) with the reduced ``axes`` back as size-1 dims,
     so it broadcasts against the reduction's input."""
     return g if keepdims or not axes else expand_dims(g, axes)
@@ -129,11 +129,11 @@ def expand_reduced(g: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
 # slicing
 
 
-def slice_axes(x: Any, slices: Sequence[Any]) -> Any:
+def slice_axes(x: ArrayLike, slices: Sequence[Any]) -> Value:
     return _bound("slice_axes")(x, slices)
 
 
-def exactly_shaped(c: Any, x: Any) -> Any:
+def exactly_shaped(c: Any, x: ArrayLike) -> Value:
     """``c`` with exactly ``x``'s static shape (a cotangent may know a size that ``x`` leaves as
     None, or the other way round; the call-time sizes agree)."""
     if tuple(c.shape) == tuple(x.shape):
@@ -144,5 +144,5 @@ def exactly_shaped(c: Any, x: Any) -> Any:
 # gathers
 
 
-def take(a: Any, indices: Any, axis: Any = None) -> Any:
+def take(a: ArrayLike, indices: ArrayLike, axis: Any = None) -> Value:
     return _bound("take")(a, indices, axis)

@@ -28,7 +28,7 @@ import numpy as np
 
 from graphjit.dtypes import as_dtype, is_float
 from graphjit.ir import Node, TensorType
-from graphjit.ops.dispatch import apply, astype, lift
+from graphjit.ops.dispatch import ArrayLike, Value, apply, astype, lift
 from graphjit.ops.prims import broadcast_like, equal, expand_reduced, where
 from graphjit.ops.registry import DimBuilder, OpDef, binds, defop, zero_jvp, zero_vjp
 from graphjit.ops.shape_rules import (
@@ -317,14 +317,14 @@ def _prepare(
 
 @binds(SUM)
 def sum(
-    x: Any,
+    x: ArrayLike,
     axis: Any = None,
     keepdims: bool = False,
     *,
     dtype: Any = None,
     dim: Any = None,
     keepdim: bool | None = None,
-) -> Any:
+) -> Value:
     """Sum over ``axis`` (int, tuple, negative, or None for all), as numpy.sum.
 
     Bool and int inputs give int64. ``dtype`` casts the input first."""
@@ -335,14 +335,14 @@ def sum(
 
 
 def prod(
-    x: Any,
+    x: ArrayLike,
     axis: Any = None,
     keepdims: bool = False,
     *,
     dtype: Any = None,
     dim: Any = None,
     keepdim: bool | None = None,
-) -> Any:
+) -> Value:
     """Product over ``axis``, as numpy.prod. The gradient is exact with zeros in a slice."""
     x, axes, keep = _prepare("prod", x, axis, dim, keepdims, keepdim)
     if dtype is not None:
@@ -351,13 +351,13 @@ def prod(
 
 
 def max(
-    x: Any,
+    x: ArrayLike,
     axis: Any = None,
     keepdims: bool = False,
     *,
     dim: Any = None,
     keepdim: bool | None = None,
-) -> Any:
+) -> Value:
     """Maximum over ``axis``, as numpy.max (NaN propagates). Ties share the gradient evenly.
 
     With ``dim=`` this still returns the values only, not PyTorch's (values, indices)."""
@@ -366,13 +366,13 @@ def max(
 
 
 def min(
-    x: Any,
+    x: ArrayLike,
     axis: Any = None,
     keepdims: bool = False,
     *,
     dim: Any = None,
     keepdim: bool | None = None,
-) -> Any:
+) -> Value:
     """Minimum over ``axis``, as numpy.min (NaN propagates). Ties share the gradient evenly."""
     x, axes, keep = _prepare("min", x, axis, dim, keepdims, keepdim)
     return apply(MIN, x, axes=axes, keepdims=keep)
@@ -389,33 +389,33 @@ def _arg_reduce(op: OpDef, x: Any, axis: Any, dim: Any, keepdims: Any, keepdim: 
 
 
 def argmax(
-    x: Any,
+    x: ArrayLike,
     axis: Any = None,
     keepdims: bool = False,
     *,
     dim: Any = None,
     keepdim: bool | None = None,
-) -> Any:
+) -> Value:
     """Index of the first maximum along ``axis`` (or of the flattened array), int64, as
     numpy.argmax. NaN counts as the maximum. Zero gradient."""
     return _arg_reduce(ARGMAX, x, axis, dim, keepdims, keepdim)
 
 
 def argmin(
-    x: Any,
+    x: ArrayLike,
     axis: Any = None,
     keepdims: bool = False,
     *,
     dim: Any = None,
     keepdim: bool | None = None,
-) -> Any:
+) -> Value:
     """Index of the first minimum along ``axis`` (or of the flattened array), int64, as
     numpy.argmin. NaN counts as the minimum. Zero gradient."""
     return _arg_reduce(ARGMIN, x, axis, dim, keepdims, keepdim)
 
 
 @binds(SIZE_OF)
-def size_of(x: Any, axes: Any = None, dtype: Any = "float64") -> Any:
+def size_of(x: ArrayLike, axes: Any = None, dtype: Any = "float64") -> Value:
     """A 0-d value of ``dtype``: the product of ``x``'s dims on ``axes`` (None: all), taken when
     the graph runs. Only ``x``'s shape is read; its gradient is zero."""
     x = lift(x)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from graphjit.ir import Dim, Node, TensorType, format_shape
-from graphjit.ops.dispatch import apply, is_tensor, lift
+from graphjit.ops.dispatch import ArrayLike, Value, apply, is_tensor, lift
 from graphjit.ops.registry import DimBuilder, OpDef, binds, defop
 from graphjit.ops.shape_rules import (
     axis_or_dim,
@@ -292,7 +292,7 @@ _EAGER_RESHAPES: dict[tuple[Any, Any], tuple[int, ...] | None] = {}  # None: x u
 
 
 @binds(RESHAPE)
-def reshape(x: Any, shape: Any) -> Any:
+def reshape(x: ArrayLike, shape: Any) -> Value:
     """``x`` with a new shape (row-major), as numpy.reshape. One dim may be -1; when ``x`` has a
     ``None`` dim the -1 becomes a ``None`` dim, and the sizes are checked at call time."""
     if is_tensor(x) and type(shape) is tuple:  # eager loops reshape alike again and again
@@ -326,7 +326,7 @@ def _reshape_checked(x: Any, shape: Any) -> Any:
 
 
 @binds(RESHAPE_LIKE)
-def reshape_like(x: Any, ref: Any) -> Any:
+def reshape_like(x: ArrayLike, ref: ArrayLike) -> Value:
     """``x`` reshaped to the call-time shape of ``ref`` (only ``ref``'s shape is read)."""
     x, ref = lift(x), lift(ref)
     if tuple(x.shape) == tuple(ref.shape) and sum(d is None for d in x.shape) <= 1:
@@ -335,7 +335,7 @@ def reshape_like(x: Any, ref: Any) -> Any:
 
 
 @binds(TRANSPOSE)
-def transpose(x: Any, axes: Any = None, dim1: Any = None) -> Any:
+def transpose(x: ArrayLike, axes: Any = None, dim1: Any = None) -> Value:
     """Permute the axes (reverse them when ``axes`` is None), as numpy.transpose.
 
     PyTorch's ``transpose(x, dim0, dim1)`` (two ints) swaps those two axes."""
@@ -354,7 +354,7 @@ def transpose(x: Any, axes: Any = None, dim1: Any = None) -> Any:
     return apply(TRANSPOSE, x, axes=perm)
 
 
-def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
+def swapaxes(x: ArrayLike, axis1: int, axis2: int) -> Value:
     """Exchange two axes, as numpy.swapaxes."""
     x = lift(x)
     a = normalize_axis(axis1, x.ndim, "swapaxes")
@@ -364,7 +364,7 @@ def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
     return transpose(x, perm)
 
 
-def moveaxis(x: Any, source: Any, destination: Any) -> Any:
+def moveaxis(x: ArrayLike, source: Any, destination: Any) -> Value:
     """Move axes to new positions, the others keeping their order, as numpy.moveaxis."""
     x = lift(x)
     src = [normalize_axis(a, x.ndim, "moveaxis") for a in int_tuple("moveaxis", "source", source)]
@@ -385,7 +385,7 @@ def moveaxis(x: Any, source: Any, destination: Any) -> Any:
 
 
 @binds(EXPAND_DIMS)
-def expand_dims(x: Any, axis: Any = None, *, dim: Any = None) -> Any:
+def expand_dims(x: ArrayLike, axis: Any = None, *, dim: Any = None) -> Value:
     """Insert size-1 dims at ``axis`` (int or tuple, positions in the result), as
     numpy.expand_dims. ``dim=`` (PyTorch's unsqueeze) is accepted."""
     x = lift(x)
@@ -400,7 +400,7 @@ def expand_dims(x: Any, axis: Any = None, *, dim: Any = None) -> Any:
 
 
 @binds(SQUEEZE)
-def squeeze(x: Any, axis: Any = None, *, dim: Any = None) -> Any:
+def squeeze(x: ArrayLike, axis: Any = None, *, dim: Any = None) -> Value:
     """Remove size-1 dims, as numpy.squeeze. With ``axis=None`` only dims that are statically 1
     are removed; naming a ``None`` dim squeezes it (it must be 1 at call time). Squeezing a dim of
     another fixed size raises ValueError."""

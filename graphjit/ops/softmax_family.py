@@ -19,7 +19,7 @@ import numpy as np
 from graphjit.dtypes import is_float
 from graphjit.ir import Node, TensorType
 from graphjit.ops import prims
-from graphjit.ops.dispatch import apply, lift
+from graphjit.ops.dispatch import ArrayLike, Value, apply, lift
 from graphjit.ops.prims import expand_reduced
 from graphjit.ops.registry import DimBuilder, OpDef, defop
 from graphjit.ops.shape_rules import (
@@ -171,13 +171,13 @@ LOG_SOFTMAX: OpDef = defop(
 
 
 def logsumexp(
-    x: Any,
+    x: ArrayLike,
     axis: Any = None,
     keepdims: bool = False,
     *,
     dim: Any = None,
     keepdim: bool | None = None,
-) -> Any:
+) -> Value:
     """``log(sum(exp(x)))`` over ``axis``, stable as scipy.special.logsumexp (all -inf slices give
     -inf). Int inputs give float64. The gradient is ``softmax(x)`` over the same axes."""
     x = lift(x)
@@ -185,7 +185,7 @@ def logsumexp(
     return apply(LOGSUMEXP, x, axes=axes, keepdims=keep)
 
 
-def softmax(x: Any, axis: Any = -1, *, dim: Any = None) -> Any:
+def softmax(x: ArrayLike, axis: Any = -1, *, dim: Any = None) -> Value:
     """``exp(x) / sum(exp(x))`` over ``axis`` (default the last; a tuple or None also work),
     computed stably. A slice of all -inf gives NaN, as scipy.special.softmax."""
     x = lift(x)
@@ -195,7 +195,7 @@ def softmax(x: Any, axis: Any = -1, *, dim: Any = None) -> Any:
     return apply(SOFTMAX, x, axes=axes)
 
 
-def log_softmax(x: Any, axis: Any = -1, *, dim: Any = None) -> Any:
+def log_softmax(x: ArrayLike, axis: Any = -1, *, dim: Any = None) -> Value:
     """``x - logsumexp(x, axis, keepdims=True)`` (default the last axis), computed stably."""
     x = lift(x)
     axes = normalize_axes(

@@ -20,7 +20,7 @@ from typing import Any
 
 from graphjit.dtypes import as_dtype, is_float
 from graphjit.ops import prims
-from graphjit.ops.dispatch import astype, lift
+from graphjit.ops.dispatch import ArrayLike, Value, astype, lift
 from graphjit.ops.prims import maximum, size_of, sqrt
 from graphjit.ops.shape_rules import reduction_axes
 
@@ -49,14 +49,14 @@ def _count(x: Any, axes: tuple[int, ...], dtype: str) -> Any:
 
 
 def mean(
-    x: Any,
+    x: ArrayLike,
     axis: Any = None,
     keepdims: bool = False,
     *,
     dtype: Any = None,
     dim: Any = None,
     keepdim: bool | None = None,
-) -> Any:
+) -> Value:
     """Mean over ``axis``, as numpy.mean: ``sum / count`` (bool and int inputs give float64).
 
     When an axis' size is only known at call time the count is a :func:`size_of` node."""
@@ -67,7 +67,7 @@ def mean(
 
 
 def var(
-    x: Any,
+    x: ArrayLike,
     axis: Any = None,
     *,
     ddof: int | float = 0,
@@ -77,7 +77,7 @@ def var(
     keepdim: bool | None = None,
     correction: int | float | None = None,
     unbiased: bool | None = None,
-) -> Any:
+) -> Value:
     """Variance over ``axis``, as numpy.var: ``sum((x - mean)**2) / max(n - ddof, 0)``.
 
     ``ddof`` defaults to 0 (numpy); PyTorch's ``correction=`` (same meaning) and ``unbiased=``
@@ -96,7 +96,7 @@ def var(
 
 
 def std(
-    x: Any,
+    x: ArrayLike,
     axis: Any = None,
     *,
     ddof: int | float = 0,
@@ -106,7 +106,7 @@ def std(
     keepdim: bool | None = None,
     correction: int | float | None = None,
     unbiased: bool | None = None,
-) -> Any:
+) -> Value:
     """Standard deviation, ``sqrt(var(...))``, as numpy.std (``ddof=0`` by default)."""
     return sqrt(
         var(
