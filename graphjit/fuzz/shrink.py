@@ -100,9 +100,9 @@ def _candidates(program: Program) -> Iterator[Program]:
             yield replace(program, outputs=program.outputs[:k] + program.outputs[k + 1 :])
         for k in range(len(program.updates)):
             yield replace(program, updates=program.updates[:k] + program.updates[k + 1 :])
-    for k, (_, new) in enumerate(program.updates):  # the new value as an output instead
+    for k, (_, value) in enumerate(program.updates):  # the new value as an output instead
         rest = program.updates[:k] + program.updates[k + 1 :]
-        yield replace(program, outputs=(*program.outputs, new), updates=rest)
+        yield replace(program, outputs=(*program.outputs, value), updates=rest)
     for i in range(len(program.items) - 1, -1, -1):
         item = program.items[i]
         if isinstance(item, Step):
