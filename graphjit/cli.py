@@ -1,4 +1,4 @@
-"""The ``graphjit`` command: ``demo``, ``cache info|clear``, ``bench``, ``version``.
+"""The ``graphjit`` command: ``demo``, ``cache info|clear``, ``bench``, ``fuzz``, ``version``.
 
 ``examples/`` and ``benchmarks/`` live in the repository checkout, not in the installed package, so
 ``demo`` and ``bench`` look for them beside the package (an editable install) and in the current
@@ -168,6 +168,47 @@ def cmd_bench(args: argparse.Namespace, extra: Sequence[str]) -> int:
 
 
 # --------------------------------------------------------------------------------------------------
+# fuzz
+
+
+def cmd_fuzz(args: argparse.Namespace) -> int:
+    from graphjit.fuzz.check import MODES  # noqa: PLC0415 - cold path of the CLI
+    from graphjit.fuzz.run import fuzz  # noqa: PLC0415
+
+    if args.minutes <= 0:
+        print(f"graphjit fuzz: --minutes must be positive, got {args.minutes}", file=sys.stderr)
+        return 2
+    if args.programs is not None and args.programs <= 0:
+        print(f"graphjit fuzz: --programs must be positive, got {args.programs}", file=sys.stderr)
+        return 2
+    modes = tuple(args.modes.split(",")) if args.modes else MODES
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        print(
+            f"graphjit fuzz: unknown mode {unknown[0]!r}; choose from {', '.join(MODES)}",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"graphjit fuzz: seed {args.seed}, {args.minutes} min, modes {', '.join(modes)}")
+    session = fuzz(
+        args.seed,
+        minutes=args.minutes,
+        programs=args.programs,
+        modes=modes,
+        report=lambda line: print(line, flush=True),
+    )
+    if session.failure is not None:
+        print(f"\nDISAGREEMENT {session.failure}\nreproducer:\n")
+        print(session.script)
+        return 1
+    print(
+        f"done: {session.checked} programs, {session.invalid} skipped, "
+        f"{len(session.ops)} ops exercised, no disagreement"
+    )
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
 # version
 
 
@@ -220,8 +261,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--quick", action="store_true", help="small sizes, few repeats")
 
+    fuzz = sub.add_parser(
+        "fuzz",
+        help="differential fuzzing: random graphs checked on every backend, eager and gradients",
+        description="Random graphs over the whole op registry, evaluated by the reference "
+        "interpreter, the compiled backends, eager tensors and gradients (against finite "
+        "differences). The first disagreement is shrunk and printed as a Python reproducer, "
+        "and the command exits with status 1.",
+    )
+    fuzz.add_argument("--minutes", type=float, default=1.0, help="how long to run (default 1)")
+    fuzz.add_argument("--seed", type=int, default=0, help="first program's seed (default 0)")
+    fuzz.add_argument(
+        "--programs", type=int, default=None, help="stop after this many programs as well"
+    )
+    fuzz.add_argument(
+        "--modes",
+        default=None,
+        help="comma-separated evaluators to check: eager,numpy,cpu,cuda,grad (default: all; "
+        "cuda is skipped where graphjit has no cuda backend)",
+    )
+
     version = sub.add_parser("version", help="print graphjit's version and its dependencies'")
-    for subparser in (demo, cache, bench, version):
+    for subparser in (demo, cache, bench, fuzz, version):
         subparser.set_defaults(parser=subparser)  # so usage errors show the command's own usage
     return parser
 
@@ -237,6 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_cache(args)
     if args.command == "bench":
         return cmd_bench(args, extra)
+    if args.command == "fuzz":
+        return cmd_fuzz(args)
     return cmd_version(args)
 
 

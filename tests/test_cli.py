@@ -113,3 +113,58 @@ def test_compiling_for_cuda_says_it_is_not_built() -> None:
     x = graphjit.placeholder("x", (None,))
     with pytest.raises(RuntimeError, match=r"'cuda' is not implemented.*backend='cpu'"):
         graphjit.compile([x], x + 1, backend="cuda")
+
+
+def test_fuzz_help_names_its_options(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["fuzz", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--minutes", "--seed", "--programs", "--modes"):
+        assert option in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["fuzz", "--minutes", "0"], "graphjit fuzz: --minutes must be positive, got 0.0"),
+        (["fuzz", "--programs", "-2"], "graphjit fuzz: --programs must be positive, got -2"),
+        (["fuzz", "--modes", "eager,tpu"], "graphjit fuzz: unknown mode 'tpu'; choose from"),
+    ],
+)
+def test_fuzz_argument_errors_exit_2_with_one_line(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1
+
+
+def test_fuzz_runs_programs_and_reports(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["fuzz", "--programs", "4", "--seed", "5", "--modes", "eager,numpy,grad"]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("graphjit fuzz: seed 5, ")
+    assert "done: 4 programs" in out and "no disagreement" in out
+
+
+def test_fuzz_prints_a_shrunk_reproducer_and_exits_1(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from graphjit.fuzz import run, shrink
+    from graphjit.fuzz.check import Disagreement
+    from graphjit.fuzz.program import Step
+
+    def planted(program, modes=()):  # every program calling exp "disagrees"
+        uses_exp = any(isinstance(it, Step) and it.fn == "exp" for it in program.items)
+        return [Disagreement("cpu", "output 0", "planted")] if uses_exp else []
+
+    monkeypatch.setattr(run, "check", planted)
+    monkeypatch.setattr(shrink, "check", planted)
+    assert cli.main(["fuzz", "--programs", "200", "--seed", "0"]) == 1
+    out = capsys.readouterr().out
+    assert "DISAGREEMENT cpu: output 0: planted" in out
+    script = out[out.index("# graphjit fuzz:") :]
+    steps = [line for line in script.splitlines() if line.startswith("v") and "gj." in line]
+    assert len(steps) == 1 and "= gj.exp(" in steps[0]
+    assert 'backend="cpu"' in script

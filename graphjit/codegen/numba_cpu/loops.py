@@ -250,7 +250,10 @@ def _reduction(b: ProgramWriter, nw: NestWriter, g: Group, value: str) -> None:
         final = f"{cast}({combine(o, acc)})" if early_reduced else f"{cast}({acc})"
         nw.epilogue.setdefault(suffix, []).append(f"{o} = {final}")
     else:
-        nw.inner.append(f"{o} = {cast}({combine(o, value)})")
+        # no axis reduced (axis=(), or a 0-d input): each output element is its one input
+        # element combined with the initial value, never with the unwritten output buffer
+        first = o if early_reduced else init
+        nw.inner.append(f"{o} = {cast}({combine(first, value)})")
 
 
 def kernel_name(parts: Sequence[Group]) -> str:
