@@ -22,6 +22,7 @@ and tensors (see docs/architecture.md for the layers).
 import numba  # noqa: F401
 
 from graphjit import (
+    dask,
     methods,
     nn,
     ops,
@@ -38,7 +39,7 @@ from graphjit.ops import *  # noqa: F403
 from graphjit.ops.dispatch import register_eager
 from graphjit.ops.leaves import Storage, Variable, constant, placeholder, variable
 from graphjit.rewrite import optimize
-from graphjit.runtime import CompiledFunction, compile
+from graphjit.runtime import CompiledFunction, compile, register_lazy_caller
 
 # the eager Tensor and its constructors; nn, optim and io work on it and on graphs alike
 from graphjit.tensor import (
@@ -87,6 +88,7 @@ from graphjit.viz import pprint, to_dot
 
 register_eager(EAGER)  # ops given Tensors run eagerly through the Tensor's backend
 methods.install()  # operators and methods of Node and Tensor, from graphjit.methods' tables
+register_lazy_caller(dask.CALLER)  # compiled functions called with Dask arrays: graphjit.dask
 
 
 __all__ = [
@@ -96,6 +98,7 @@ __all__ = [
     "arange",
     "as_tensor",
     "cuda",
+    "dask",
     "device",
     "double",
     "empty",

@@ -32,6 +32,7 @@ from graphjit import torch_api
 from graphjit.autodiff.tape import labelled
 from graphjit.ir import Node
 from graphjit.ops.shape_rules import normalize_axis
+from graphjit.serialize import reduce_node
 from graphjit.tensor import Tensor
 
 __all__ = [
@@ -510,6 +511,8 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    _install_on(Node, {**_table(NumpyMethods), "__getattr__": _node_getattr})
+    # nodes pickle by structure (graphjit.serialize): op names, input indices and plain attributes
+    node_extras = {"__getattr__": _node_getattr, "__reduce__": reduce_node}
+    _install_on(Node, {**_table(NumpyMethods), **node_extras})
     _install_on(Tensor, _table(NumpyMethods, TorchMethods))
     _installed = True

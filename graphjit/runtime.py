@@ -32,6 +32,7 @@ from graphjit.locks import OPTIMISTIC_TRIES, STATE_LOCKS
 from graphjit.ops.dispatch import astype, constant_node, lift
 from graphjit.ops.leaves import PLACEHOLDER, VARIABLE, Variable
 from graphjit.rewrite import optimize as optimize_graph
+from graphjit.serialize import decode_graph, encode_graph
 from graphjit.viz import pprint_str
 
 BACKENDS = ("numpy", "cpu", "cuda")
@@ -58,6 +59,28 @@ class Executable(Protocol):
     def __call__(
         self, inputs: Sequence[np.ndarray], variables: Sequence[np.ndarray]
     ) -> Sequence[np.ndarray]: ...
+
+
+class LazyArrayCaller(Protocol):
+    """Runs a compiled function on lazy arrays (Dask arrays), registered by ``graphjit.dask``
+    (wired in ``graphjit/__init__.py``, as the eager backend is): the runtime never imports it."""
+
+    def handles(self, args: Sequence[Any]) -> bool:
+        """True when some argument is a lazy array this caller runs."""
+        ...
+
+    def __call__(self, fn: CompiledFunction, args: Sequence[Any]) -> Any:
+        """The outputs of ``fn(*args)``, lazy."""
+        ...
+
+
+_lazy_callers: list[LazyArrayCaller] = []
+
+
+def register_lazy_caller(caller: LazyArrayCaller) -> None:
+    """Let compiled functions called with lazy arrays hand the call to ``caller``."""
+    if caller not in _lazy_callers:
+        _lazy_callers.append(caller)
 
 
 class NumpyExecutable:
@@ -198,6 +221,11 @@ class CompiledFunction:
             )
 
     @property
+    def returns_single(self) -> bool:
+        """True when compiled with one output node (not a list): a call returns one array."""
+        return self._single
+
+    @property
     def source(self) -> str:
         """The generated code (for the numpy backend: the listing it interprets)."""
         return self._executable.source
@@ -231,8 +259,26 @@ class CompiledFunction:
                     return False
         return True
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle by structure: the optimised graph as plain data (variables with their current
+        values, constants with their arrays), never code; the receiving process compiles it (its
+        own kernel cache makes that a load) and its variables are copies."""
+        roots = [*self.inputs, *self.graph, *(var for var, _ in self.updates)]
+        return (
+            _rebuild_compiled,
+            (encode_graph(roots), len(self.inputs), self._n_out, self._single, self.backend),
+        )
+
     def __call__(self, *args: Any) -> Any:
-        arrays = args if self._fast_ok(args) else self.validate(args)
+        arrays: Sequence[np.ndarray]
+        if not self._fast_ok(args):
+            for caller in _lazy_callers:
+                if caller.handles(args):
+                    lazy = caller(self, args)
+                    return lazy[0] if self._single else lazy
+            arrays = self.validate(args)
+        else:
+            arrays = args
         if self._lock_stripes:
             locks = self._state_locks
             locks.acquire(self._lock_stripes)
@@ -305,6 +351,27 @@ class CompiledFunction:
                 results[j] = np.array(out, copy=True)
         self._write(targets, news)
 
+    def write_updates(self, news: Sequence[np.ndarray]) -> None:
+        """Write new values of the updated variables (one per update, in order), computed
+        elsewhere (``gj.dask.step``), under the locks a call that updates them takes."""
+        if len(news) != len(self.updates):
+            raise ValueError(f"expected {len(self.updates)} new value(s), got {len(news)}")
+        arrays = []
+        for (var, _), new in zip(self.updates, news):
+            arr = np.asarray(new)
+            if arr.shape != var.storage.array.shape:
+                raise ValueError(
+                    f"variable {var.name!r}: new value has shape {arr.shape}, expected "
+                    f"{var.storage.array.shape}"
+                )
+            arrays.append(arr)
+        locks = self._state_locks
+        locks.acquire(self._lock_stripes)
+        try:
+            self._write([var.storage.array for var, _ in self.updates], arrays)
+        finally:
+            locks.release(self._lock_stripes)
+
     def _write(self, targets: list[np.ndarray], news: list[np.ndarray]) -> None:
         locks = self._state_locks
         locks.begin_write(self._write_stripes)
@@ -313,6 +380,19 @@ class CompiledFunction:
                 target[...] = new
         finally:
             locks.end_write(self._write_stripes)
+
+
+def _rebuild_compiled(
+    encoded: Any, n_inputs: int, n_out: int, single: bool, backend: str
+) -> CompiledFunction:
+    nodes = decode_graph(encoded)
+    inputs = nodes[:n_inputs]
+    n_updates = (len(nodes) - n_inputs - n_out) // 2
+    results = nodes[n_inputs : n_inputs + n_out + n_updates]
+    variables = nodes[n_inputs + n_out + n_updates :]
+    outputs: Any = results[0] if single else results[:n_out]
+    updates = list(zip(variables, results[n_out:]))
+    return CompiledFunction(inputs, outputs, updates=updates, backend=backend, optimize=False)
 
 
 def _fast_specs(inputs: Sequence[Node]) -> tuple[tuple[np.dtype, int, tuple], ...] | None:
