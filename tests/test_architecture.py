@@ -1,0 +1,39 @@
+"""The layer contracts cover the whole package: a new module cannot sit outside the layers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import graphjit
+
+tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from 3.11")
+
+ROOT = Path(graphjit.__file__).parent
+PYPROJECT = ROOT.parent / "pyproject.toml"
+
+
+def _contracts() -> list[dict]:
+    config = tomllib.loads(PYPROJECT.read_text())
+    return config["tool"]["importlinter"]["contracts"]
+
+
+def _named(layers: list[str]) -> set[str]:
+    return {name.strip() for layer in layers for name in layer.replace(":", "|").split("|")}
+
+
+def test_every_top_level_module_is_in_the_layers() -> None:
+    (top,) = [c for c in _contracts() if c["type"] == "layers" and "containers" not in c]
+    named = _named(top["layers"])
+    modules = {p.stem for p in ROOT.glob("*.py") if p.stem not in ("__init__", "__main__")}
+    packages = {p.parent.name for p in ROOT.glob("*/__init__.py")}
+    missing = sorted(f"graphjit.{m}" for m in modules | packages if f"graphjit.{m}" not in named)
+    assert not missing, f"modules outside the layers contract in pyproject.toml: {missing}"
+
+
+def test_every_ops_module_is_in_the_ops_layers() -> None:
+    (ops,) = [c for c in _contracts() if c.get("containers") == ["graphjit.ops"]]
+    named = _named(ops["layers"])
+    modules = {p.stem for p in (ROOT / "ops").glob("*.py") if p.stem != "__init__"}
+    assert modules <= named, f"ops modules outside the ops layers: {sorted(modules - named)}"
