@@ -334,8 +334,8 @@ def _on_device(a: Any) -> bool:
     """A GPU array (CuPy, numba, torch on CUDA, DLPack producers), not a host array."""
     if isinstance(a, np.ndarray):
         return False
-    if hasattr(a, "__cuda_array_interface__"):
-        return True
+    if hasattr(a, "__cuda_array_interface__") or hasattr(a, "copy_to_host"):
+        return True  # copy_to_host: numba's device arrays (the simulator's have no interface)
     return hasattr(a, "__dlpack__") and not hasattr(a, "numpy")
 
 

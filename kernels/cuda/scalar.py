@@ -167,7 +167,7 @@ def round_half_even(x):  # type: ignore[no-untyped-def]
 
 @cuda.jit(device=True)
 def power(a, b):  # type: ignore[no-untyped-def]
-    return a**b
+    return math.pow(a, b)  # the generated code casts to the op's dtype (int powers too)
 
 
 __all__ = [

@@ -35,8 +35,12 @@ def cupy_module() -> Any | None:
 
 
 def is_device_array(a: Any) -> bool:
-    return hasattr(a, "__cuda_array_interface__") or (
-        hasattr(a, "__dlpack__") and not isinstance(a, np.ndarray) and not hasattr(a, "numpy")
+    if isinstance(a, np.ndarray):
+        return False
+    return (
+        hasattr(a, "__cuda_array_interface__")
+        or hasattr(a, "copy_to_host")
+        or (hasattr(a, "__dlpack__") and not isinstance(a, np.ndarray) and not hasattr(a, "numpy"))
     )
 
 
@@ -76,6 +80,8 @@ class Allocator:
     def device_input(self, a: Any) -> Any:
         """A device array as a C-contiguous numba device array (zero copy when it is one)."""
         cuda = self.cuda
+        if hasattr(a, "copy_to_host") and not hasattr(a, "__cuda_array_interface__"):
+            return a  # the simulator's device arrays
         if not hasattr(a, "__cuda_array_interface__"):
             if self.cupy is None:
                 raise TypeError(
