@@ -127,7 +127,7 @@ def test_generated_kernels_compile_to_ptx(cuda: Any, build: Any) -> None:
     except NotImplementedError:
         pytest.skip("the case's graph uses an op without a CUDA lowering")
     assert launches, "the case launched no kernel"
-    for name, fn, sig in launches:
+    for _name, fn, sig in launches:
         key = (fn.__code__.co_code, fn.__code__.co_consts, sig)
         if key in _seen:
             continue

@@ -21,7 +21,7 @@ def test_device_arrays_in_give_device_arrays_out() -> None:
     assert hasattr(s, "copy_to_host") and hasattr(y, "copy_to_host")  # device arrays
     np.testing.assert_array_equal(s.copy_to_host(), data.sum(axis=0) * 2.0)
     np.testing.assert_array_equal(y.copy_to_host(), data + 1.0)
-    with pytest.raises(TypeError, match="input 'x'.*float32"):
+    with pytest.raises(TypeError, match=r"input 'x'.*float32"):
         f(cuda.to_device(data.astype(np.float32)))
     with pytest.raises(ValueError, match="input 'x'"):
         f(cuda.to_device(np.zeros((4, 2))))
@@ -29,7 +29,7 @@ def test_device_arrays_in_give_device_arrays_out() -> None:
 
 def test_a_training_step_updates_its_variables() -> None:
     rng = np.random.default_rng(0)
-    X, Y = rng.normal(size=(7, 3)), rng.normal(size=(7, 1))
+    xs, ys = rng.normal(size=(7, 3)), rng.normal(size=(7, 1))
     w = gj.variable(np.zeros((3, 1)), name="w")
     x, y = gj.placeholder("x", (None, 3)), gj.placeholder("y", (None, 1))
     loss = gj.mean((x @ w - y) ** 2)
@@ -40,13 +40,13 @@ def test_a_training_step_updates_its_variables() -> None:
     (gr,) = gj.grad(loss_r, [ref])
     step_r = gj.compile([x, y], [loss_r], updates={ref: ref - 0.1 * gr}, backend="numpy")
     for _ in range(3):
-        (a,) = step(X, Y)
-        (b,) = step_r(X, Y)
+        (a,) = step(xs, ys)
+        (b,) = step_r(xs, ys)
         np.testing.assert_allclose(a, b, rtol=1e-12)
     np.testing.assert_allclose(w.get_value(), ref.get_value(), rtol=1e-12)
     w.set_value(np.ones((3, 1)))
-    (a,) = step(X, Y)
-    np.testing.assert_allclose(a, np.mean((X @ np.ones((3, 1)) - Y) ** 2), rtol=1e-12)
+    (a,) = step(xs, ys)
+    np.testing.assert_allclose(a, np.mean((xs @ np.ones((3, 1)) - ys) ** 2), rtol=1e-12)
 
 
 def test_a_gather_out_of_range_raises_index_error() -> None:
