@@ -20,9 +20,10 @@ def mlp_step(
     lr: float = 0.01,
     dtype: str = "float32",
     seed: int = 0,
+    backend: str = "cpu",
 ) -> tuple[Any, list[Any]]:
-    """An MLP SGD training step (two matmuls, relu, mse, SGD updates), compiled for the cpu
-    backend; returns the compiled step and its variables [W1, b1, W2, b2]."""
+    """An MLP SGD training step (two matmuls, relu, mse, SGD updates), compiled for ``backend``;
+    returns the compiled step and its variables [W1, b1, W2, b2]."""
     rng = np.random.default_rng(seed)
     n_in, n_hidden, n_out = sizes
     x = gj.placeholder("x", (None, n_in), dtype)
@@ -37,7 +38,7 @@ def mlp_step(
     params = [w1, b1, w2, b2]
     grads = gj.grad(loss, params)
     updates = {p: p - lr * g for p, g in zip(params, grads)}
-    step = gj.compile([x, y], [loss], updates=updates, backend="cpu")
+    step = gj.compile([x, y], [loss], updates=updates, backend=backend)
     return step, params
 
 
@@ -51,7 +52,7 @@ def mlp_data(
     )
 
 
-def sine_fit_step(lr: float = 1e-6, seed: int = 0) -> tuple[Any, list[Any]]:
+def sine_fit_step(lr: float = 1e-6, seed: int = 0, backend: str = "cpu") -> tuple[Any, list[Any]]:
     """One step of the seed example: a cubic a + b x + c x^2 + d x^3 fitted to sin by SGD."""
     rng = np.random.default_rng(seed)
     x = gj.placeholder("x", (None,))
@@ -61,5 +62,6 @@ def sine_fit_step(lr: float = 1e-6, seed: int = 0) -> tuple[Any, list[Any]]:
     pred = a + b * x + c * x**2 + d * x**3
     loss = gj.sum((pred - y) ** 2)
     grads = gj.grad(loss, coef)
-    step = gj.compile([x, y], [loss], updates={p: p - lr * g for p, g in zip(coef, grads)})
+    updates = {p: p - lr * g for p, g in zip(coef, grads)}
+    step = gj.compile([x, y], [loss], updates=updates, backend=backend)
     return step, coef

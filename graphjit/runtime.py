@@ -48,6 +48,7 @@ class Program:
     inputs: tuple[Node, ...]
     variables: tuple[Variable, ...]
     results: tuple[Node, ...]
+    n_updates: int = 0  # the last n_updates results are new values of updated variables
 
 
 class Executable(Protocol):
@@ -111,14 +112,11 @@ def load_backend(name: str) -> Callable[[Program], Executable]:
 
         return compile_program
     if name == "cuda":
-        try:
-            from graphjit.codegen.cuda import compile_program as compile_cuda  # noqa: PLC0415
-        except ImportError as exc:
-            raise RuntimeError(
-                "backend 'cuda' is not implemented in this version of graphjit (the numba CUDA "
-                "code generator is not built yet); compile with backend='cpu' (numba, the "
-                f"default) or 'numpy' ({exc})"
-            ) from None
+        # the CUDA emitter loads numba.cuda (an optional extra): say what is missing, if anything
+        from graphjit.codegen.cuda import compile_program as compile_cuda  # noqa: PLC0415
+        from graphjit.codegen.cuda import require_device  # noqa: PLC0415
+
+        require_device()
         return compile_cuda
     raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
 
@@ -195,9 +193,11 @@ class CompiledFunction:
             results = optimize_graph(results)
         self.graph = tuple(results)
         variables = tuple(n for n in ir.toposort(results) if n.op is VARIABLE)
-        self.program = Program(self.inputs, variables, tuple(results))
+        self.program = Program(self.inputs, variables, tuple(results), len(self.updates))
         self.backend = backend
         self._executable = load_backend(backend)(self.program)
+        # a backend running on a GPU takes device arrays as they are (zero copy)
+        self._device_arrays = backend == "cuda"
         self._n_out = len(self.outputs)
         self._fast = _fast_specs(self.inputs)
         self._variable_storages = tuple(v.storage for v in self.program.variables)
@@ -242,7 +242,10 @@ class CompiledFunction:
         arrays = []
         named: dict[str, tuple[int, str]] = {}
         for ph, a in zip(self.inputs, args):
-            arrays.append(coerce_argument(ph, a, named))
+            if self._device_arrays and _on_device(a):
+                arrays.append(check_device_argument(ph, a, named))
+            else:
+                arrays.append(coerce_argument(ph, a, named))
         return arrays
 
     def _fast_ok(self, args: tuple[Any, ...]) -> bool:
@@ -407,6 +410,51 @@ def _fast_specs(inputs: Sequence[Node]) -> tuple[tuple[np.dtype, int, tuple], ..
     return tuple(specs)
 
 
+def _on_device(a: Any) -> bool:
+    """A GPU array (CuPy, numba, torch on CUDA, DLPack producers), not a host array."""
+    if isinstance(a, np.ndarray):
+        return False
+    if hasattr(a, "__cuda_array_interface__") or hasattr(a, "copy_to_host"):
+        return True  # copy_to_host: numba's device arrays (the simulator's have no interface)
+    return hasattr(a, "__dlpack__") and not hasattr(a, "numpy")
+
+
+def check_device_argument(ph: Node, a: Any, named: dict[str, tuple[int, str]]) -> Any:
+    """A device array argument checked against its placeholder (dtype, rank, dims), unchanged:
+    it is not copied and its dtype is not converted."""
+    name = ph.name
+    dtype = np.dtype(getattr(a, "dtype", "V"))
+    if dtype != np.dtype(ph.dtype):
+        raise TypeError(
+            f"input {name!r}: expected dtype {ph.dtype}, got a device array of {dtype} (device "
+            "arrays are not converted); convert it with .astype({ph.dtype!r})"
+        )
+    _check_dims(ph, tuple(a.shape), named)
+    return a
+
+
+def _check_dims(ph: Node, shape: tuple[int, ...], named: dict[str, tuple[int, str]]) -> None:
+    name = ph.name
+    if len(shape) != ph.ndim:
+        raise ValueError(
+            f"input {name!r}: expected {ph.ndim} dims with shape {ir.format_shape(ph.shape)}, got "
+            f"shape {shape}"
+        )
+    for axis, (d, n) in enumerate(zip(ph.shape, shape)):
+        if isinstance(d, int) and d != n:
+            raise ValueError(
+                f"input {name!r}: expected shape {ir.format_shape(ph.shape)}, got {shape} "
+                f"(axis {axis} must be {d})"
+            )
+        if isinstance(d, str):
+            if d in named and named[d][0] != n:
+                raise ValueError(
+                    f"input {name!r}: dim {d!r} is {n} on axis {axis}, but {named[d][1]} gave "
+                    f"{d!r} = {named[d][0]}"
+                )
+            named.setdefault(d, (n, f"input {name!r}"))
+
+
 def coerce_argument(ph: Node, a: Any, named: dict[str, tuple[int, str]]) -> np.ndarray:
     """One call argument as an array of the placeholder's type, checked against its dims."""
     name = ph.name
@@ -436,24 +484,7 @@ def coerce_argument(ph: Node, a: Any, named: dict[str, tuple[int, str]]) -> np.n
                     f"safely); convert it with .astype({want!r})"
                 )
             arr = arr.astype(want)
-    if arr.ndim != ph.ndim:
-        raise ValueError(
-            f"input {name!r}: expected {ph.ndim} dims with shape {ir.format_shape(ph.shape)}, got "
-            f"shape {arr.shape}"
-        )
-    for axis, (d, n) in enumerate(zip(ph.shape, arr.shape)):
-        if isinstance(d, int) and d != n:
-            raise ValueError(
-                f"input {name!r}: expected shape {ir.format_shape(ph.shape)}, got {arr.shape} "
-                f"(axis {axis} must be {d})"
-            )
-        if isinstance(d, str):
-            if d in named and named[d][0] != n:
-                raise ValueError(
-                    f"input {name!r}: dim {d!r} is {n} on axis {axis}, but {named[d][1]} gave "
-                    f"{d!r} = {named[d][0]}"
-                )
-            named.setdefault(d, (n, f"input {name!r}"))
+    _check_dims(ph, arr.shape, named)
     return arr
 
 

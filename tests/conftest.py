@@ -75,3 +75,7 @@ def rng() -> np.random.Generator:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: takes more than a few seconds (pip installs, ...)")
+    config.addinivalue_line(
+        "markers", "cuda: runs kernels on a CUDA device (a GPU, or NUMBA_ENABLE_CUDASIM=1)"
+    )
+    config.addinivalue_line("markers", "ptx: compiles CUDA kernels to PTX (numba-cuda, no GPU)")

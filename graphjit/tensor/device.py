@@ -1,15 +1,16 @@
 """Devices for eager tensors: ``gj.device``, ``gj.cuda.is_available()``, and why ``.to("cuda")``
 refuses for now.
 
-Eager tensors live in host memory in this version, and the CUDA backend for compiled graphs
-(``backend="cuda"``) is not built yet. ``gj.cuda.is_available()``
-answers the question PyTorch code asks it ("can I move my tensors there?"), so the usual
-``device = "cuda" if gj.cuda.is_available() else "cpu"`` keeps such code on the CPU.
+Eager tensors live in host memory in this version; compiled graphs can run on a CUDA GPU
+(``backend="cuda"``). ``gj.cuda.is_available()`` says whether that backend can run here (a GPU,
+or numba's simulator), and ``gj.cuda.device_name()`` names the device.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from graphjit.cuda_compat import cuda_problem, import_numba_cuda, simulator_enabled
 
 __all__ = ["device", "cuda", "check_device", "gpu_problem"]
 
@@ -60,31 +61,36 @@ def is_device(x: Any) -> bool:
 
 
 def gpu_problem() -> str | None:
-    """Why no CUDA GPU can be used here, or None when numba finds one."""
-    try:
-        from numba import cuda as numba_cuda  # noqa: PLC0415 - optional: loaded only when asked
-    except Exception as exc:  # pragma: no cover - numba is a dependency
-        return f"numba's CUDA support could not be loaded ({exc})"
-    try:
-        if not numba_cuda.is_available():
-            return "no CUDA GPU was found (numba.cuda.is_available() is False)"
-    except Exception as exc:  # a broken driver raises instead of returning False
-        return f"the CUDA driver could not be used ({exc})"
-    return None
+    """Why no CUDA GPU (or the simulator) can be used here, or None when numba finds one."""
+    return cuda_problem()
 
 
 class _Cuda:
-    """``gj.cuda``: PyTorch's ``torch.cuda`` questions, answered for eager tensors."""
+    """``gj.cuda``: PyTorch's ``torch.cuda`` questions, answered for graphjit's CUDA backend."""
 
     @staticmethod
     def is_available() -> bool:
-        """Whether eager tensors can move to a CUDA device: not in this version (compiled graphs
-        can still use one: backend="cuda")."""
-        return False
+        """Whether compiled graphs can run here with backend="cuda" (a GPU, or numba's
+        simulator under ``NUMBA_ENABLE_CUDASIM=1``). Eager tensors stay in host memory in this
+        version either way."""
+        return cuda_problem() is None
 
     @staticmethod
     def device_count() -> int:
-        return 0
+        if cuda_problem() is not None:
+            return 0
+        return len(import_numba_cuda().gpus)
+
+    @staticmethod
+    def device_name() -> str | None:
+        """The current CUDA device's name (``"simulator"`` under the simulator), None without
+        one."""
+        if cuda_problem() is not None:
+            return None
+        if simulator_enabled():
+            return "simulator"
+        name = import_numba_cuda().get_current_device().name
+        return name.decode() if isinstance(name, bytes) else str(name)
 
 
 cuda = _Cuda()
@@ -101,6 +107,6 @@ def check_device(dev: Any, what: str) -> None:
     why = f" Besides, {problem}." if problem else ""
     raise RuntimeError(
         f"{what}: cannot place a tensor on {d}: graphjit's eager tensors live in host memory in "
-        f"this version (and backend='cuda' for compiled graphs is not built yet).{why} Code "
-        "written for PyTorch can test gj.cuda.is_available(), which is False, to stay on the CPU."
+        "this version (compiled graphs run on a GPU with gj.compile(..., backend='cuda'))."
+        f"{why}"
     )

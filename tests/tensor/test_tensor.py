@@ -16,6 +16,7 @@ from graphjit.ops import OPS
 from graphjit.ops import dispatch as ops_base
 from graphjit.ops.dispatch import apply
 from graphjit.ops.leaves import CONSTANT, VARIABLE, constant_value
+from graphjit.tensor.device import gpu_problem
 from tests.codegen.cases import CASES
 
 LEAVES = {"placeholder", "constant", "variable"}
@@ -621,7 +622,7 @@ def test_copy_and_pickle() -> None:
 
 def test_to_cuda_explains_why_it_cannot() -> None:
     t = gj.ones(2)
-    with pytest.raises(RuntimeError, match=r"host memory.*backend='cuda'.*not built"):
+    with pytest.raises(RuntimeError, match=r"host memory.*backend='cuda'"):
         t.to("cuda")
     with pytest.raises(RuntimeError, match="cuda"):
         t.cuda()
@@ -629,7 +630,7 @@ def test_to_cuda_explains_why_it_cannot() -> None:
         gj.zeros(2, device="cuda")
     assert t.to("cpu") is t and t.cpu() is t
     assert t.device == "cpu" and t.device == gj.device("cpu") and not t.is_cuda
-    assert gj.cuda.is_available() is False
+    assert gj.cuda.is_available() is (gpu_problem() is None)
     dev = gj.device("cuda" if gj.cuda.is_available() else "cpu")
     assert t.to(dev) is t
     with pytest.raises(ValueError, match="unknown device"):

@@ -1,0 +1,142 @@
+"""The device side of a CUDA call: buffers, moving arrays in and out, and the executable.
+
+Inputs are numpy arrays (copied into cached device buffers) or device arrays with
+``__cuda_array_interface__`` or DLPack (used in place; a non-contiguous one is copied). Outputs
+follow the inputs: numpy in, numpy out; a device array in, device arrays out (CuPy arrays when
+CuPy is installed, else numba device arrays). New values of updated variables come back as
+numpy arrays, which the runtime writes into the variables' storage under their locks: variables
+are copied in and their updates copied back on every call (see the README's CUDA section).
+
+Buffers: results get a new array per call (from CuPy's memory pool when CuPy is there); every
+other buffer is cached per (name, shape, dtype) and reused by the next call of the same thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from graphjit.cuda_compat import import_numba_cuda, simulator_enabled
+
+
+def cupy_module() -> Any | None:
+    """CuPy when it is installed and a real GPU is in use (never under the simulator)."""
+    if simulator_enabled():
+        return None
+    try:
+        import cupy  # noqa: PLC0415 - optional dependency
+
+        return cupy
+    except ImportError:
+        return None
+
+
+def is_device_array(a: Any) -> bool:
+    if isinstance(a, np.ndarray):
+        return False
+    return (
+        hasattr(a, "__cuda_array_interface__")
+        or hasattr(a, "copy_to_host")
+        or (hasattr(a, "__dlpack__") and not isinstance(a, np.ndarray) and not hasattr(a, "numpy"))
+    )
+
+
+class Allocator:
+    """Device buffers of one thread of one compiled function."""
+
+    def __init__(self) -> None:
+        self.cuda = import_numba_cuda()
+        self.cupy = cupy_module()
+        self._scratch: dict[tuple[str, tuple[int, ...], Any], Any] = {}
+
+    def fresh(self, shape: tuple[int, ...], dtype: Any) -> Any:
+        if self.cupy is not None:
+            return self.cuda.as_cuda_array(self.cupy.empty(shape, dtype=dtype))
+        return self.cuda.device_array(shape, dtype=dtype)
+
+    def scratch(self, key: str, shape: tuple[int, ...], dtype: Any) -> Any:
+        k = (key, tuple(int(d) for d in shape), np.dtype(dtype))
+        buf = self._scratch.get(k)
+        if buf is None:
+            buf = self._scratch[k] = self.fresh(k[1], dtype)
+        return buf
+
+    def copy(self, a: Any) -> Any:
+        from graphjit.kernels.cuda.memory import copy_into  # noqa: PLC0415 - loads numba.cuda
+
+        out = self.fresh(a.shape, a.dtype)
+        copy_into(a, out)
+        return out
+
+    def upload(self, key: str, a: np.ndarray) -> Any:
+        buf = self.scratch(key, a.shape, a.dtype)
+        if a.size:
+            buf.copy_to_device(np.ascontiguousarray(a))
+        return buf
+
+    def device_input(self, a: Any) -> Any:
+        """A device array as a C-contiguous numba device array (zero copy when it is one)."""
+        cuda = self.cuda
+        if hasattr(a, "copy_to_host") and not hasattr(a, "__cuda_array_interface__"):
+            return a  # the simulator's device arrays
+        if not hasattr(a, "__cuda_array_interface__"):
+            if self.cupy is None:
+                raise TypeError(
+                    "a DLPack array without __cuda_array_interface__ needs CuPy to be read "
+                    "(pip install 'graphjit[cuda13]')"
+                )
+            a = self.cupy.from_dlpack(a)
+        d = cuda.as_cuda_array(a)
+        if d.is_c_contiguous():
+            return d
+        if self.cupy is not None:
+            return cuda.as_cuda_array(self.cupy.ascontiguousarray(self.cupy.asarray(a)))
+        return cuda.to_device(np.ascontiguousarray(d.copy_to_host()))
+
+
+class CudaExecutable:
+    """A compiled CUDA program: ``__call__(inputs, variables)`` launches its kernels."""
+
+    fresh_results = True  # every result is an array allocated for it in the call
+
+    def __init__(
+        self, source: str, program: Any, constants: Sequence[np.ndarray], n_updates: int
+    ) -> None:
+        self.source = source
+        self._program = program
+        self._constants = tuple(constants)
+        self._n_updates = n_updates
+        self._local = threading.local()
+
+    def _allocator(self) -> Allocator:
+        alloc: Allocator | None = getattr(self._local, "alloc", None)
+        if alloc is None:
+            alloc = self._local.alloc = Allocator()
+            # constants go to the device once per thread
+            self._local.constants = [
+                alloc.upload(f"c{i}", c) for i, c in enumerate(self._constants)
+            ]
+        return alloc
+
+    def __call__(self, inputs: Sequence[Any], variables: Sequence[np.ndarray]) -> list[Any]:
+        alloc = self._allocator()
+        on_device = any(is_device_array(a) for a in inputs)
+        args = [
+            alloc.device_input(a) if is_device_array(a) else alloc.upload(f"x{i}", a)
+            for i, a in enumerate(inputs)
+        ]
+        args += [alloc.upload(f"w{i}", v) for i, v in enumerate(variables)]
+        results = list(self._program(alloc, *args, *self._local.constants))
+        n_out = len(results) - self._n_updates
+        outs: list[Any] = []
+        for k, r in enumerate(results):
+            if k >= n_out or not on_device:
+                outs.append(r.copy_to_host())
+            elif alloc.cupy is not None:
+                outs.append(alloc.cupy.asarray(r))
+            else:
+                outs.append(r)
+        return outs

@@ -1,0 +1,75 @@
+"""Loading numba's CUDA target, with the one compatibility fix graphjit needs for it.
+
+numba-cuda 0.30.x registers an overload for ``np.row_stack`` when its array functions are first
+loaded (at the first kernel compile). numpy 2.5 removed ``row_stack`` (an alias of ``vstack``),
+so on numpy 2.5 every compile fails with ``AttributeError: module 'numpy' has no attribute
+'row_stack'``. :func:`apply_numpy_shims` defines the alias again, only when it is absent, and
+nothing else; every import of ``numba.cuda`` in graphjit goes through :func:`import_numba_cuda`,
+which applies it first. Remove the shim once numba-cuda stops referring to ``np.row_stack``.
+
+This module is imported by the eager device queries and the CUDA backend alike, so it sits at
+the bottom of the layers and imports nothing from graphjit.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from types import ModuleType
+
+import numpy as np
+
+INSTALL_HINT = (
+    "install the CUDA extra matching the machine's CUDA driver: pip install 'graphjit[cuda13]' "
+    "(or 'graphjit[cuda12]')"
+)
+
+
+def apply_numpy_shims() -> bool:
+    """Give numpy back the names numba-cuda still refers to. Returns whether a name was added
+    (False when numpy still has them all: nothing is touched)."""
+    if hasattr(np, "row_stack"):
+        return False
+    setattr(np, "row_stack", np.vstack)  # noqa: B010 - a name numpy 2.5 (and its stubs) lack
+    return True
+
+
+def simulator_enabled() -> bool:
+    """Whether numba's CUDA simulator is switched on (``NUMBA_ENABLE_CUDASIM=1``): it then
+    stands in for a GPU, running kernels in Python."""
+    return os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0")
+
+
+def import_numba_cuda() -> ModuleType:
+    """``numba.cuda``, imported after the numpy shims; ImportError naming the extra to install
+    when numba-cuda is not there."""
+    apply_numpy_shims()
+    if importlib.util.find_spec("numba_cuda") is None:
+        raise ImportError(f"numba-cuda is not installed; {INSTALL_HINT}")
+    try:
+        from numba import cuda  # noqa: PLC0415 - optional dependency, loaded only when asked
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ImportError(f"numba-cuda is not installed ({exc}); {INSTALL_HINT}") from exc
+    return cuda
+
+
+def cuda_problem() -> str | None:
+    """Why compiled graphs cannot run on a CUDA device here, or None when they can (the
+    simulator counts as a device)."""
+    try:
+        cuda = import_numba_cuda()
+    except ImportError as exc:
+        return str(exc)
+    except Exception as exc:  # a broken install raises something else
+        return f"numba's CUDA support could not be loaded ({exc}); {INSTALL_HINT}"
+    if simulator_enabled():
+        return None
+    try:
+        if not cuda.is_available():
+            return (
+                "no CUDA GPU was found (numba.cuda.is_available() is False; set "
+                "NUMBA_ENABLE_CUDASIM=1 to run the kernels in numba's simulator instead)"
+            )
+    except Exception as exc:  # a broken driver raises instead of returning False
+        return f"the CUDA driver could not be used ({exc})"
+    return None

@@ -1,0 +1,147 @@
+"""Every generated kernel of the registry cases and every hand-written CUDA kernel compiles to
+PTX for compute capabilities 7.5, 8.0 and 9.0, without a GPU (numba-cuda and NVVM only).
+
+The argument types of the generated kernels come from running each case's host program on numpy
+stand-ins for device arrays, with every launch recorded instead of run."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import types
+from typing import Any
+
+import numpy as np
+import pytest
+
+import graphjit as gj
+from graphjit.cuda_compat import import_numba_cuda, simulator_enabled
+from tests.codegen.cases import CASES
+from tests.codegen.cuda.test_registry_cuda import UNCOVERED
+from tests.codegen.test_registry_cpu import _graph
+
+pytestmark = [
+    pytest.mark.ptx,
+    pytest.mark.skipif(
+        importlib.util.find_spec("numba_cuda") is None or simulator_enabled(),
+        reason="needs numba-cuda (with NVVM), and the real target rather than the simulator",
+    ),
+]
+
+CCS = [(7, 5), (8, 0), (9, 0)]
+
+
+@pytest.fixture(scope="module")
+def cuda() -> Any:
+    cuda = import_numba_cuda()
+    import numba.cuda.dispatcher as dispatcher
+
+    # device functions are compiled for the current device's compute capability: without a GPU
+    # there is none, so stand one in (the kernels themselves are compiled for each cc below)
+    real = dispatcher.get_current_device
+    dispatcher.get_current_device = lambda: types.SimpleNamespace(compute_capability=(7, 5))
+    yield cuda
+    dispatcher.get_current_device = real
+
+
+def _compile_all(cuda: Any, fn: Any, sig: Any) -> None:
+    for cc in CCS:
+        ptx, _ = cuda.compile_ptx(fn, sig, cc=cc)
+        assert ".entry" in ptx or ".func" in ptx
+
+
+class _Recorder:
+    def __init__(self, name: str, kernel: Any, launches: list) -> None:
+        self.name, self.kernel, self.launches = name, kernel, launches
+
+    def __getitem__(self, config: Any) -> Any:
+        def launch(*args: Any) -> None:
+            self.launches.append((self.name, self.kernel.py_func, _signature(args)))
+
+        return launch
+
+
+def _signature(args: tuple) -> tuple:
+    from numba import typeof
+
+    return tuple(
+        typeof(np.int64(a)) if isinstance(a, (int, np.integer)) else typeof(a) for a in args
+    )
+
+
+class _Alloc:
+    def fresh(self, shape: tuple, dtype: Any) -> np.ndarray:
+        return np.zeros(shape, dtype)
+
+    def scratch(self, key: str, shape: tuple, dtype: Any) -> np.ndarray:
+        return np.zeros(shape, dtype)
+
+    def copy(self, a: np.ndarray) -> np.ndarray:
+        return np.array(a)
+
+
+def _kernels_of(build: Any, dtype: str) -> list:
+    from numba.cuda.dispatcher import CUDADispatcher
+
+    from graphjit.codegen.cuda import generate
+
+    inputs, outputs, feeds = _graph(build, dtype, order=1)
+    f = gj.compile(inputs, outputs, backend="numpy")
+    source, constants = generate(f.program, "sm_90")
+    # a namespace of its own (the module cache's copy is left alone): its launches are recorded
+    ns: dict[str, Any] = {"__name__": "graphjit_ptx_check"}
+    exec(compile(source, "<generated>", "exec"), ns)
+    launches: list = []
+    for name, value in list(ns.items()):
+        if isinstance(value, CUDADispatcher) and re.match(r"k\d+_", name):
+            ns[name] = _Recorder(name, value, launches)
+    ns["kmem"] = types.SimpleNamespace(
+        fill=lambda a, v: None,
+        copy_into=lambda a, b: None,
+        check_flag=lambda flag, message: None,
+        slice_start=lambda n, start, stop, step: slice(start, stop, step).indices(n)[0],
+    )
+    ns["kmm"] = types.SimpleNamespace(matmul=lambda *a: None, use_cublas=lambda: False)
+    ns["launch"] = types.SimpleNamespace(
+        blocks=lambda n: 1, reduce_blocks=lambda n: 1, parts=lambda a, b: 2, flat=np.ravel
+    )
+    consts = [np.array(gj.ops.leaves.constant_value(c)) for c in constants]
+    variables = [v.storage.array for v in f.program.variables]
+    ns["program"](_Alloc(), *feeds, *variables, *consts)
+    return launches
+
+
+_PARAMS = sorted(
+    {(fn.__name__, fn) for op, fns in CASES.items() if op not in UNCOVERED for fn in fns},
+    key=lambda p: p[0],
+)
+_seen: set = set()
+
+
+@pytest.mark.parametrize("build", [fn for _, fn in _PARAMS], ids=[n for n, _ in _PARAMS])
+def test_generated_kernels_compile_to_ptx(cuda: Any, build: Any) -> None:
+    dtypes = ["float64", "float32"] if os.environ.get("GRAPHJIT_PTX_ALL") else ["float32"]
+    try:
+        launches = [k for dt in dtypes for k in _kernels_of(build, dt)]
+    except NotImplementedError:
+        pytest.skip("the case's graph uses an op without a CUDA lowering")
+    assert launches, "the case launched no kernel"
+    for _name, fn, sig in launches:
+        key = (fn.__code__.co_code, fn.__code__.co_consts, sig)
+        if key in _seen:
+            continue
+        _seen.add(key)
+        _compile_all(cuda, fn, sig)
+
+
+def test_hand_written_kernels_compile_to_ptx(cuda: Any) -> None:
+    from graphjit.kernels.cuda import matmul, memory
+    from numba import types as nt
+
+    for dt in (nt.float32, nt.float64, nt.int64):
+        _compile_all(cuda, memory._fill.py_func, (nt.Array(dt, 1, "C"), dt))
+        _compile_all(cuda, memory._copy.py_func, (nt.Array(dt, 1, "C"), nt.Array(dt, 1, "C")))
+    for np_dt, dt in ((np.float32, nt.float32), (np.float64, nt.float64), (np.int64, nt.int64)):
+        arr = nt.Array(dt, 3, "C")
+        _compile_all(cuda, matmul.tiled_kernel(np_dt).py_func, (arr, arr, arr))
