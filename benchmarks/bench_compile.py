@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from typing import Any
 
 import numpy as np
 
@@ -79,7 +80,7 @@ def measure(sizes: tuple[int, ...]) -> dict[str, list[float]]:
     return results
 
 
-def main(quick: bool = False) -> None:
+def main(quick: bool = False) -> list[dict[str, Any]]:
     sizes = QUICK_SIZES if quick else SIZES
     results = measure(sizes)
     names = list(results)
@@ -90,3 +91,14 @@ def main(quick: bool = False) -> None:
         f"{name}: {growth_exponent(list(sizes), results[name]):.2f}" for name in names
     )
     print(f"growth exponent (1 = linear)   {exponents}")
+    records: list[dict[str, Any]] = [
+        {"workload": f"compile chain N={n}", "seconds": {k: v[i] for k, v in results.items()}}
+        for i, n in enumerate(sizes)
+    ]
+    records.append(
+        {
+            "workload": "compile growth exponent",
+            "exponent": {k: growth_exponent(list(sizes), v) for k, v in results.items()},
+        }
+    )
+    return records

@@ -33,6 +33,7 @@ from graphjit.codegen.numba_cpu.program import (
     missing_lowerings,
     num_threads,
 )
+from graphjit.codegen.numba_cpu.repeat import build_driver
 from graphjit.errors import SlowCompileWarning
 from graphjit.ops.leaves import constant_value
 
@@ -71,6 +72,7 @@ class CpuExecutable:
         self._what = what
         self._compile_lock = threading.Lock()
         self._compiled: set[int] = set()  # programs whose compilation is off (see above)
+        self._drivers: dict[tuple[int, bool], Any] = {}  # (program, keep_all) -> repeat driver
 
     def __call__(self, inputs: Sequence[np.ndarray], variables: Sequence[np.ndarray]) -> Any:
         args = (*inputs, *variables, *self._constants)
@@ -97,23 +99,57 @@ class CpuExecutable:
         sig = tuple(program.typeof_pyval(a) for a in args)
         return sig in program.overloads
 
-    def _compile_and_call(self, program: Any, args: tuple[Any, ...]) -> Any:
+    def repeat(
+        self,
+        steps: int,
+        keep_all: bool,
+        inputs: Sequence[np.ndarray],
+        variables: Sequence[np.ndarray],
+        targets: Sequence[np.ndarray],
+        out_ranks: Sequence[int],
+    ) -> Any:
+        """Run the program ``steps`` times in one compiled loop, writing each step's new
+        variable values (the results after the outputs) into ``targets``; returns the last
+        step's outputs, or (``keep_all``) every step's stacked along a new leading axis."""
+        args = (*inputs, *variables, *self._constants)
+        program = self._program
+        if self._pays is not None and self._wants_parallel(args):
+            program = self._parallel
+        key = (id(program), keep_all)
+        driver = self._drivers.get(key)
+        if driver is None:
+            driver = build_driver(program, len(args), out_ranks, len(targets), keep_all)
+            self._drivers[key] = driver
+        full = (steps, *args, *targets)
+        if id(driver) in self._compiled:
+            try:
+                return driver(*full)
+            except TypeError:
+                if self._matches(driver, full):
+                    raise
+        return self._compile_and_call(driver, full, calls=program)
+
+    def _compile_and_call(self, program: Any, args: tuple[Any, ...], calls: Any = None) -> Any:
+        """Call ``program`` with compilation on (and on ``calls``, a program it calls)."""
         # numba compiles in this thread and gives no progress: a timer says when it takes long.
         # Ctrl-C interrupts numba between its (Python) passes; the cache is written atomically,
         # so an interrupted compile leaves nothing half-written.
         timer = threading.Timer(SLOW_COMPILE_SECONDS, self._announce_slow_compile)
         timer.daemon = True
+        dispatchers = [program] if calls is None else [program, calls]
         with self._compile_lock, warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=NumbaPerformanceWarning)
-            program.disable_compile(False)
+            for d in dispatchers:
+                d.disable_compile(False)
             timer.start()
             try:
                 return program(*args)
             finally:
                 timer.cancel()
-                if program.signatures:
-                    program.disable_compile()
-                    self._compiled.add(id(program))
+                for d in dispatchers:
+                    if d.signatures:
+                        d.disable_compile()
+                        self._compiled.add(id(d))
 
     def _announce_slow_compile(self) -> None:
         warnings.warn(
