@@ -1,14 +1,15 @@
-"""Run the benchmarks: ``python -m benchmarks [--quick] [NAME ...]``.
+"""Run the benchmarks: ``python -m benchmarks [--quick] [--json PATH] [NAME ...]``.
 
-Discovers ``benchmarks/bench_*.py``; each module exposes ``main(quick: bool = False) -> None`` and
-prints a table of times and ratios against peers measured in the same run. NAME filters modules
-(``core`` runs bench_core.py).
+Discovers ``benchmarks/bench_*.py``; each module exposes ``main(quick: bool = False)`` that prints
+a table of times and ratios against peers measured in the same run and may return its rows (dicts)
+for ``--json``. NAME filters modules (``core`` runs bench_core.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import pkgutil
 import sys
 import time
@@ -24,6 +25,7 @@ def discover() -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
+    parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH")
     parser.add_argument("names", nargs="*", help="run only these (e.g. core eager)")
     args = parser.parse_args(list(argv) if argv is not None else None)
     names = discover()
@@ -33,12 +35,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if unknown:
             parser.error(f"no benchmark module(s) {sorted(unknown)}; have {names}")
         names = [n for n in names if n in wanted]
+    report: dict[str, object] = {"quick": args.quick, "modules": {}}
     for name in names:
         print(f"\n## {name}")
         start = time.perf_counter()
         module = importlib.import_module(f"benchmarks.{name}")
-        module.main(quick=args.quick)
-        print(f"({name}: {time.perf_counter() - start:.1f} s)")
+        rows = module.main(quick=args.quick)
+        elapsed = time.perf_counter() - start
+        print(f"({name}: {elapsed:.1f} s)")
+        report["modules"][name] = {"rows": rows or [], "seconds": elapsed}  # type: ignore[index]
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {args.json}")
     return 0
 
 

@@ -297,6 +297,50 @@ class CompiledFunction:
         outs = results[: self._n_out]
         return outs[0] if self._single else outs
 
+    def repeat(self, n: int, *args: Any, keep: str = "last") -> Any:
+        """Call the function ``n`` times on the same arguments, applying the updates after each
+        call; return the outputs of the last call (``keep="last"``) or of every call stacked
+        along a new leading axis (``keep="all"``). The variables' locks are held for the whole
+        run, so it is atomic as one call is. On the cpu backend the loop runs inside one
+        compiled program (updates written in place each step), else it is a Python loop."""
+        steps = _check_steps(n)
+        if keep not in ("last", "all"):
+            raise ValueError(f"repeat: keep must be 'last' or 'all', got {keep!r}")
+        arrays = args if self._fast_ok(args) else self.validate(args)
+        stripes = self._lock_stripes or self._read_stripes
+        locks = self._state_locks
+        locks.acquire(stripes)
+        try:
+            if self._write_stripes:
+                locks.begin_write(self._write_stripes)
+            try:
+                outs = self._repeat(steps, keep == "all", arrays)
+            finally:
+                if self._write_stripes:
+                    locks.end_write(self._write_stripes)
+        finally:
+            locks.release(stripes)
+        return outs[0] if self._single else outs
+
+    def _repeat(self, steps: int, keep_all: bool, arrays: Sequence[Any]) -> list[Any]:
+        compiled = getattr(self._executable, "repeat", None)
+        if compiled is not None:
+            variables = [s.array for s in self._variable_storages]
+            targets = [var.storage.array for var, _ in self.updates]
+            ranks = [o.ndim for o in self.graph[: self._n_out]]
+            return list(compiled(steps, keep_all, arrays, variables, targets, ranks))
+        kept: list[list[np.ndarray]] = []
+        outs: list[np.ndarray] = []
+        for _ in range(steps):
+            results = self._run(arrays)
+            self._apply_updates(results, versions=False)
+            outs = [np.array(o, copy=True) for o in results[: self._n_out]]
+            if keep_all:
+                kept.append(outs)
+        if keep_all:
+            return [np.stack([k[j] for k in kept]) for j in range(self._n_out)]
+        return outs
+
     def _run(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
         variables = [s.array for s in self._variable_storages]
         try:
@@ -339,11 +383,13 @@ class CompiledFunction:
         with self._state_locks.hold(self._read_stripes):
             return self._run(arrays)
 
-    def _apply_updates(self, results: list[np.ndarray]) -> None:
+    def _apply_updates(self, results: list[np.ndarray], versions: bool = True) -> None:
+        """Write the new values (``versions=False``: the caller marks the write itself)."""
         news = results[self._n_out :]
         targets = [var.storage.array for var, _ in self.updates]
+        write = self._write if versions else _copy_into
         if self._executable.fresh_results:
-            self._write(targets, news)
+            write(targets, news)
             return
         # every new value is computed from the old ones: copy any that alias an updated array
         for i, new in enumerate(news):
@@ -352,7 +398,7 @@ class CompiledFunction:
         for j, out in enumerate(results[: self._n_out]):
             if any(np.may_share_memory(out, t) for t in targets):
                 results[j] = np.array(out, copy=True)
-        self._write(targets, news)
+        write(targets, news)
 
     def write_updates(self, news: Sequence[np.ndarray]) -> None:
         """Write new values of the updated variables (one per update, in order), computed
@@ -379,8 +425,7 @@ class CompiledFunction:
         locks = self._state_locks
         locks.begin_write(self._write_stripes)
         try:
-            for target, new in zip(targets, news):
-                target[...] = new
+            _copy_into(targets, news)
         finally:
             locks.end_write(self._write_stripes)
 
@@ -396,6 +441,20 @@ def _rebuild_compiled(
     outputs: Any = results[0] if single else results[:n_out]
     updates = list(zip(variables, results[n_out:]))
     return CompiledFunction(inputs, outputs, updates=updates, backend=backend, optimize=False)
+
+
+def _copy_into(targets: list[np.ndarray], news: list[np.ndarray]) -> None:
+    for target, new in zip(targets, news):
+        target[...] = new
+
+
+def _check_steps(n: Any) -> int:
+    """``repeat``'s count: a positive int (a numpy integer too; not a bool or a float)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"repeat: n must be an int (the number of calls), got {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"repeat: n must be at least 1 (the number of calls), got {n}")
+    return int(n)
 
 
 def _fast_specs(inputs: Sequence[Node]) -> tuple[tuple[np.dtype, int, tuple], ...] | None:

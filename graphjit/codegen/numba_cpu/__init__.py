@@ -6,8 +6,9 @@ constants, checks call-time shapes, allocates (reusing dead buffers), calls the 
 the outputs followed by the new values of updated variables. A call from Python is one dispatch.
 
 Kernels above ``PARALLEL_MIN_SIZE`` elements call a ``prange`` variant (when more than one thread is
-allowed: ``GRAPHJIT_NUM_THREADS``, and never inside pytest-xdist workers). The module is written
-to the disk cache and imported from there, so numba caches the machine code beside it.
+allowed: ``GRAPHJIT_NUM_THREADS``, and never inside pytest-xdist workers), from a second program
+that is compiled only when a call reaches that size. The module is written to the disk cache and
+imported from there, so numba caches the machine code beside it.
 
 This package is the emitter only: ``program`` (the module), ``loops`` (loop-nest kernels),
 ``lowerings`` (per-op lowerings, registered by OpDef) and ``writer`` (the state they share).
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,7 @@ from graphjit.codegen.numba_cpu.program import (
     missing_lowerings,
     num_threads,
 )
+from graphjit.codegen.numba_cpu.repeat import build_driver
 from graphjit.errors import SlowCompileWarning
 from graphjit.ops.leaves import constant_value
 
@@ -42,54 +44,112 @@ SLOW_COMPILE_SECONDS = 5.0
 class CpuExecutable:
     """A compiled program: ``__call__(inputs, variables)`` is one numba dispatch.
 
-    numba compiles the program on the first call for each new argument type. Only those calls
+    numba compiles a program on its first call for each new argument type. Only those calls
     run with numba's performance warnings silenced (BLAS reading a strided view warns, and
     ``kernels.ops.matmul_blas`` gets such operands on purpose); every other call is a plain
-    dispatch with compilation switched off, so no warning filter is ever installed for it."""
+    dispatch with compilation switched off, so no warning filter is ever installed for it.
+
+    A module with parallel loop variants has a second program: a call runs it when
+    ``parallel_pays`` says a nest is large enough at the call's sizes, so the parallel program
+    is compiled only by the first call that needs it."""
 
     fresh_results = True  # the program copies a result that would alias its arguments
 
     def __init__(
-        self, source: str, program: Any, constants: Sequence[np.ndarray], what: str = "a graph"
+        self,
+        source: str,
+        program: Any,
+        constants: Sequence[np.ndarray],
+        what: str = "a graph",
+        parallel: Any = None,
+        parallel_pays: Callable[..., bool] | None = None,
     ) -> None:
         self.source = source
         self._program = program
+        self._parallel = parallel
+        self._pays = parallel_pays if parallel is not None else None
         self._constants = tuple(constants)
         self._what = what
         self._compile_lock = threading.Lock()
-        self._compiled = False  # once true, compilation is off outside _compile_and_call
+        self._compiled: set[int] = set()  # programs whose compilation is off (see above)
+        self._drivers: dict[tuple[int, bool], Any] = {}  # (program, keep_all) -> repeat driver
 
     def __call__(self, inputs: Sequence[np.ndarray], variables: Sequence[np.ndarray]) -> Any:
         args = (*inputs, *variables, *self._constants)
-        if self._compiled:
+        program = self._program
+        if self._pays is not None and self._wants_parallel(args):
+            program = self._parallel
+        if id(program) in self._compiled:
             try:
-                return self._program(*args)
+                return program(*args)
             except TypeError:
-                if self._matches(args):
+                if self._matches(program, args):
                     raise  # a compiled signature fits: the error is the program's own
-        return self._compile_and_call(args)
+        return self._compile_and_call(program, args)
 
-    def _matches(self, args: tuple[Any, ...]) -> bool:
-        sig = tuple(self._program.typeof_pyval(a) for a in args)
-        return sig in self._program.overloads
+    def _wants_parallel(self, args: tuple[Any, ...]) -> bool:
+        assert self._pays is not None
+        try:
+            return bool(self._pays(*args))
+        except Exception:  # bad shapes: the serial program raises the error that names them
+            return False
 
-    def _compile_and_call(self, args: tuple[Any, ...]) -> Any:
+    @staticmethod
+    def _matches(program: Any, args: tuple[Any, ...]) -> bool:
+        sig = tuple(program.typeof_pyval(a) for a in args)
+        return sig in program.overloads
+
+    def repeat(
+        self,
+        steps: int,
+        keep_all: bool,
+        inputs: Sequence[np.ndarray],
+        variables: Sequence[np.ndarray],
+        targets: Sequence[np.ndarray],
+        out_ranks: Sequence[int],
+    ) -> Any:
+        """Run the program ``steps`` times in one compiled loop, writing each step's new
+        variable values (the results after the outputs) into ``targets``; returns the last
+        step's outputs, or (``keep_all``) every step's stacked along a new leading axis."""
+        args = (*inputs, *variables, *self._constants)
+        program = self._program
+        if self._pays is not None and self._wants_parallel(args):
+            program = self._parallel
+        key = (id(program), keep_all)
+        driver = self._drivers.get(key)
+        if driver is None:
+            driver = build_driver(program, len(args), out_ranks, len(targets), keep_all)
+            self._drivers[key] = driver
+        full = (steps, *args, *targets)
+        if id(driver) in self._compiled:
+            try:
+                return driver(*full)
+            except TypeError:
+                if self._matches(driver, full):
+                    raise
+        return self._compile_and_call(driver, full, calls=program)
+
+    def _compile_and_call(self, program: Any, args: tuple[Any, ...], calls: Any = None) -> Any:
+        """Call ``program`` with compilation on (and on ``calls``, a program it calls)."""
         # numba compiles in this thread and gives no progress: a timer says when it takes long.
         # Ctrl-C interrupts numba between its (Python) passes; the cache is written atomically,
         # so an interrupted compile leaves nothing half-written.
         timer = threading.Timer(SLOW_COMPILE_SECONDS, self._announce_slow_compile)
         timer.daemon = True
+        dispatchers = [program] if calls is None else [program, calls]
         with self._compile_lock, warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=NumbaPerformanceWarning)
-            self._program.disable_compile(False)
+            for d in dispatchers:
+                d.disable_compile(False)
             timer.start()
             try:
-                return self._program(*args)
+                return program(*args)
             finally:
                 timer.cancel()
-                if self._program.signatures:
-                    self._program.disable_compile()
-                    self._compiled = True
+                for d in dispatchers:
+                    if d.signatures:
+                        d.disable_compile()
+                        self._compiled.add(id(d))
 
     def _announce_slow_compile(self) -> None:
         warnings.warn(
@@ -107,7 +167,14 @@ def compile_program(program: ProgramSpec) -> CpuExecutable:
     module = cache.load_module(source)
     arrays = [np.array(constant_value(c)) for c in constants]  # writeable copies: one numba type
     size = len(ir.toposort(program.results))
-    return CpuExecutable(source, module.program, arrays, what=f"a graph of {size} nodes")
+    return CpuExecutable(
+        source,
+        module.program,
+        arrays,
+        what=f"a graph of {size} nodes",
+        parallel=getattr(module, "program_parallel", None),
+        parallel_pays=getattr(module, "parallel_pays", None),
+    )
 
 
 __all__ = [

@@ -11,6 +11,7 @@ the buffer of an input read at the same index (the buffer plan decides when).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -135,6 +136,100 @@ def member_lines(b: ProgramWriter, g: Group, read: Read, temps: dict[Node, str])
         temps[m] = t
         lines.append(f"{t} = {expr}  # {b.label(m)} {m.op.name}")
     return lines
+
+
+# -------------------------------------------------------------------------------- outlining
+# A nest computing more values than this per index has its computations outlined into scalar
+# segment functions of at most SEGMENT_VALUES values each. numba types and lowers one function in
+# time that grows faster than its size (and its parallel variant re-types the loop body), so one
+# huge loop body is what made compile time quadratic in the graph's size; small functions are
+# cheap to type, and segments whose source is the same (up to their float64 literals, which
+# they take as an array) are compiled once, so a long repetitive chain compiles a few functions.
+OUTLINE_MIN_VALUES = 240
+SEGMENT_VALUES = 96
+_TEMP = re.compile(r"\bt\d+\b")
+
+
+class Computation(NamedTuple):
+    """One elementwise value computed in a nest: its node, its temp and its inputs' nodes and
+    source expressions (temps, literals, locals or indexed reads)."""
+
+    node: Node
+    temp: str
+    inputs: list[Node]
+    args: list[str]
+
+
+def member_computations(
+    b: ProgramWriter, g: Group, read: Read, temps: dict[Node, str]
+) -> list[Computation]:
+    out = []
+    for m in g.members:
+        xs = value_inputs(m)
+        args = [read(x) for x in xs]
+        temps[m] = f"t{b.graph_ids[m][1:]}"
+        out.append(Computation(m, temps[m], xs, args))
+    return out
+
+
+def _lifted(b: ProgramWriter, x: Node) -> bool:
+    """A float64 scalar constant: a segment takes it from its array of literals."""
+    return x.dtype == "float64" and b.scalar_literal(x) is not None
+
+
+def outline(b: ProgramWriter, comps: list[Computation], escaping: set[str]) -> list[str]:
+    """Loop-body lines calling one segment function per run of ``SEGMENT_VALUES`` computations
+    (the segment functions go into the module, each distinct one once). ``escaping`` are the
+    temps the loop body reads after the segments."""
+    chunks = [comps[k : k + SEGMENT_VALUES] for k in range(0, len(comps), SEGMENT_VALUES)]
+    last_use: dict[str, int] = {t: len(chunks) for t in escaping}
+    for k, chunk in enumerate(chunks):
+        for c in chunk:
+            for a in c.args:
+                if _TEMP.fullmatch(a):
+                    last_use[a] = max(last_use.get(a, k), k)
+    lines = []
+    for k, chunk in enumerate(chunks):
+        outputs = [c.temp for c in chunk if last_use.get(c.temp, -1) > k]
+        if not outputs:
+            continue
+        name, args, literals = _segment(b, chunk, outputs)
+        if literals:
+            args.append(b.literal_array(literals))
+        lhs = outputs[0] if len(outputs) == 1 else ", ".join(outputs)
+        first, last = b.label(chunk[0].node), b.label(chunk[-1].node)
+        lines.append(f"{lhs} = {name}({', '.join(args)})  # {first} .. {last}")
+    return lines
+
+
+def _segment(
+    b: ProgramWriter, chunk: list[Computation], outputs: list[str]
+) -> tuple[str, list[str], list[str]]:
+    """The segment function computing ``chunk`` (named by its source, so equal segments share
+    one), the arguments of its call and the float64 literals it takes as an array."""
+    local: dict[str, str] = {}  # temp -> the segment's name for it
+    params: dict[str, str] = {}  # expression read from the loop -> parameter
+    literals: list[str] = []
+    body = []
+    for c in chunk:
+        cargs = []
+        for x, a in zip(c.inputs, c.args):
+            if a in local:
+                cargs.append(local[a])
+            elif _lifted(b, x):
+                literals.append(a)
+                cargs.append(f"lit[{len(literals) - 1}]")
+            elif b.scalar_literal(x) is not None:
+                cargs.append(a)
+            else:
+                cargs.append(params.setdefault(a, f"v{len(params)}"))
+        local[c.temp] = f"u{len(local)}"
+        body.append(f"{local[c.temp]} = {scalar_expression(c.node, cargs)}  # {c.node.op.name}")
+    names = [*params.values(), *(["lit"] if literals else [])]
+    returned = [local[t] for t in outputs]
+    body.append("return " + (returned[0] if len(returned) == 1 else f"({', '.join(returned)})"))
+    name = b.segment_function(names, body, len(chunk))
+    return name, list(params), literals
 
 
 def loop_nest(
@@ -271,14 +366,23 @@ def emit_nest(b: ProgramWriter, parts: Sequence[Group], step: int, parallel: boo
     nw = NestWriter(rank)
     read = reader(b, space, params, temps, nw.head)
     idx = index_expr([f"i{k}" for k in range(rank)])
+    outlined = sum(len(g.members) for g in parts) > OUTLINE_MIN_VALUES
+    computations: list[Computation] = []
     for g in parts:
-        nw.inner += member_lines(b, g, read, temps)
+        if outlined:
+            computations += member_computations(b, g, read, temps)
+        else:
+            nw.inner += member_lines(b, g, read, temps)
         root = g.root
         if g.kind == "reduction":
             _reduction(b, nw, g, read(root.inputs[0]))
         elif b.memory.read_after(root, step):
             out = nw.out(b.output_buffer(root))
             nw.stores.append(f"{out}[{idx}] = {temps[root]}")
+    if outlined:
+        # the loop's own lines (accumulators, stores) read these temps after the segments
+        escaping = set(_TEMP.findall("\n".join([*nw.inner, *nw.stores])))
+        nw.inner[:0] = outline(b, computations, escaping)
     name = kernel_name(parts)
     sizes = [f"n{k}" for k in range(rank)]
     outs = [f"out{k}" for k in range(len(nw.outs))]

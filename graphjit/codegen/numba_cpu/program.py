@@ -20,9 +20,9 @@ from graphjit.codegen.numba_cpu import lowerings
 from graphjit.codegen.numba_cpu.loops import SCALAR_LOWERINGS, can_reduce, emit_nest
 from graphjit.codegen.numba_cpu.writer import ProgramWriter
 from graphjit.codegen.partition import LOOP_KINDS
-from graphjit.codegen.pipeline import lower
+from graphjit.codegen.pipeline import Lowered, lower
 from graphjit.codegen.schedule import Parallelism
-from graphjit.codegen.symdims import Check, Let
+from graphjit.codegen.symdims import Check, Let, product
 from graphjit.ir import Node
 from graphjit.ops import OPS
 from graphjit.viz import describe
@@ -89,7 +89,13 @@ def describe_node(node: Node, ids: dict[int, str]) -> str:
 
 
 def generate(program: ProgramSpec, parallel: bool | None = None) -> Generated:
-    """The module source for a runtime ``Program`` and the constants its program takes."""
+    """The module source for a runtime ``Program`` and the constants its program takes.
+
+    ``program`` calls only serial kernels. When some loop nest gets a parallel variant, the module
+    also has ``program_parallel`` (which calls a nest's variant when the nest is large at call
+    time) and ``parallel_pays(*args)``, plain Python telling from the arguments' shapes whether a
+    call reaches that size: numba compiles the parallel program (the parfor passes re-type each
+    parallel loop body, the costliest part of a compile) only when a call needs it."""
     if parallel is None:
         parallel = num_threads() > 1
     inputs, variables = tuple(program.inputs), tuple(program.variables)
@@ -102,6 +108,15 @@ def generate(program: ProgramSpec, parallel: bool | None = None) -> Generated:
         Parallelism(parallel, PARALLEL_MIN_SIZE),
         lowerings.allocates_itself,
     )
+    serial = write_program(lowered, arrays, parallel=False)
+    wide = write_program(lowered, arrays, parallel=True) if any(lowered.parallel) else None
+    assert wide is None or wide.constants == serial.constants
+    return Generated(module_source(serial, inputs, variables, wide), serial.constants)
+
+
+def write_program(lowered: Lowered, arrays: dict[Node, str], parallel: bool) -> ProgramWriter:
+    """The kernels and program body of every step (with ``parallel``: calling the parallel
+    variants of the nests that have one)."""
     b = ProgramWriter(lowered, arrays)
     for step, parts in enumerate(lowered.steps):
         b.body.line()
@@ -109,15 +124,22 @@ def generate(program: ProgramSpec, parallel: bool | None = None) -> Generated:
             b.body.comment(b.group_title(g))
         g = parts[0]
         if g.kind in LOOP_KINDS:
-            emit_nest(b, parts, step, lowered.parallel[step])
+            emit_nest(b, parts, step, parallel and lowered.parallel[step])
         elif g.kind == "view":
             lowerings.lower_view(b, g.root)
         else:
             lowerings.lower_op(b, g.root)
-    return Generated(module_source(b, inputs, variables), b.constants)
+    return b
 
 
-def module_source(b: ProgramWriter, inputs: Sequence[Node], variables: Sequence[Node]) -> str:
+def module_source(
+    b: ProgramWriter,
+    inputs: Sequence[Node],
+    variables: Sequence[Node],
+    wide: ProgramWriter | None = None,
+) -> str:
+    """The module: header, kernels, ``program`` written by ``b`` and, given ``wide`` (the same
+    steps written with parallel variants), ``program_parallel`` and ``parallel_pays``."""
     plan = b.lowered.plan
     w = SourceWriter()
     # the graph goes in comments (user names are sanitised there and never become code)
@@ -129,19 +151,29 @@ def module_source(b: ProgramWriter, inputs: Sequence[Node], variables: Sequence[
         w.line("#     " + describe_node(n, ids))
     w.line("# Results: " + ", ".join(b.label(r) for r in plan.results))
     w.line(MODULE_HEADER.format(fastmath=FASTMATH, parallel_min=PARALLEL_MIN_SIZE))
-    for k in b.kernels:
+    for k in (wide or b).kernels:
         w.line()
         for text in k.rstrip("\n").split("\n"):
             w.line(text)
         w.line()
-    # results first: a result that is itself a constant adds that constant to the arguments
-    outs = [result_expr(b, r) for r in plan.results]
     args = [b.arrays[x] for x in inputs] + [b.arrays[v] for v in variables]
-    args += [b.arrays[c] for c in b.constants]
+    write_entry(w, b, "program", len(inputs), len(variables), args)
+    if wide is not None:
+        write_entry(w, wide, "program_parallel", len(inputs), len(variables), args)
+        write_parallel_pays(w, wide, args)
+    return w.text()
+
+
+def write_entry(
+    w: SourceWriter, b: ProgramWriter, name: str, n_in: int, n_var: int, args: list[str]
+) -> None:
+    """One ``@njit`` program: call-time checks, the body ``b`` wrote, the results."""
+    # results first: a result that is itself a constant adds that constant to the arguments
+    outs = [result_expr(b, r) for r in b.lowered.plan.results]
+    args = args + [b.arrays[c] for c in b.constants]
     w.line()
     w.line("@njit(**PROGRAM)")
-    with w.block(f"def program({', '.join(args)}):"):
-        n_in, n_var = len(inputs), len(variables)
+    with w.block(f"def {name}({', '.join(args)}):"):
         groups = {
             "inputs": args[:n_in],
             "variables": args[n_in : n_in + n_var],
@@ -161,7 +193,27 @@ def module_source(b: ProgramWriter, inputs: Sequence[Node], variables: Sequence[
         w.extend(b.body)
         w.line()
         w.line(f"return {int_tuple(outs)}")
-    return w.text()
+
+
+def write_parallel_pays(w: SourceWriter, b: ProgramWriter, args: list[str]) -> None:
+    """``parallel_pays``: plain Python, the call-time sizes of the nests with a parallel variant
+    against ``PARALLEL_MIN_SIZE`` (no checks: ``program`` raises on bad shapes)."""
+    lowered = b.lowered
+    sizes = dict.fromkeys(
+        product(lowered.table.dims[parts[0].space_node])
+        for parts, wide in zip(lowered.steps, lowered.parallel)
+        if wide
+    )
+    args = args + [b.arrays[c] for c in b.constants]
+    w.line()
+    w.line()
+    with w.block(f"def parallel_pays({', '.join(args)}):"):
+        w.line('"""Whether a call at these sizes runs a nest big enough for its parallel loop."""')
+        for s in lowered.table.stmts:
+            if isinstance(s, Let):
+                w.line(f"{s.name} = {s.expr}")
+        tests = " or ".join(f"{size} >= PARALLEL_MIN_SIZE" for size in sizes)
+        w.line(f"return {tests}")
 
 
 def result_expr(b: ProgramWriter, node: Node) -> str:

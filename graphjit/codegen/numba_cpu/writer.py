@@ -37,6 +37,8 @@ class ProgramWriter:
         self.graph_ids = {n: f"%{i}" for i, n in enumerate(lowered.plan.order)}
         self._counter = 0
         self._packed: set[str] = set()
+        self._segments: dict[str, str] = {}  # a segment function's body -> its name
+        self._tuples: dict[str, str] = {}  # a tuple of literals -> its module-level name
 
     # -------------------------------------------------------------------------------- naming
     def fresh(self, prefix: str) -> str:
@@ -113,6 +115,34 @@ class ProgramWriter:
 
     def add_kernel(self, writer: SourceWriter) -> None:
         self.kernels.append(writer.text())
+
+    def segment_function(self, params: Sequence[str], body: Sequence[str], size: int) -> str:
+        """The name of a scalar function of ``params`` running ``body`` (outlined from a loop
+        nest; see ``loops.outline``), written into the module the first time this body is."""
+        key = f"{', '.join(params)}\n" + "\n".join(body)
+        name = self._segments.get(key)
+        if name is None:
+            name = f"segment{len(self._segments)}"
+            self._segments[key] = name
+            w = SourceWriter()
+            w.line('@njit(fastmath=FASTMATH, error_model="numpy")')
+            with w.block(f"def {name}({', '.join(params)}):"):
+                w.line(f'"""{size} values of a long fused loop body (called once per index)"""')
+                for text in body:
+                    w.line(text)
+            self.add_kernel(w)
+        return name
+
+    def literal_array(self, literals: Sequence[str]) -> str:
+        """A module-level name for a float64 array of literals (a segment function's constants:
+        an array argument costs numba one reference count where a tuple costs one per item)."""
+        text = f"np.array([{', '.join(literals)}])"
+        name = self._tuples.get(text)
+        if name is None:
+            name = f"LITERALS{len(self._tuples)}"
+            self._tuples[text] = name
+            self.kernels.append(f"{name} = {text}\n")
+        return name
 
     def kernel_pair(
         self,

@@ -1,0 +1,106 @@
+"""Long graphs (codegen/numba_cpu/loops.py outlining, program.py's lazy parallel program): a long
+fused loop body is split into scalar segment functions, equal segments are written once, and the
+parallel program is compiled only by a call large enough to run it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import graphjit as gj
+from graphjit.codegen.numba_cpu import generate
+from graphjit.codegen.numba_cpu.loops import OUTLINE_MIN_VALUES, SEGMENT_VALUES
+from graphjit.runtime import Program
+
+
+def _chain(x: object, links: int) -> object:
+    y = x
+    for i in range(links):
+        y = gj.sin(y) * 0.5 + float(i % 7) * 0.01
+    return y
+
+
+def test_a_long_chain_is_outlined_into_few_distinct_segments() -> None:
+    x = gj.placeholder("x", (None,))
+    links = 3 * SEGMENT_VALUES  # 9 segments of the same ops, literals differing
+    source, _ = generate(Program((x,), (), (_chain(x, links),)), parallel=False)
+    calls = [line for line in source.splitlines() if "= segment" in line]
+    assert len(calls) == 3 * links // SEGMENT_VALUES
+    # segments with the same ops share one function; the literals come as an array
+    assert source.count("def segment") == 1
+    assert "LITERALS" in source
+
+
+def test_a_short_chain_is_not_outlined() -> None:
+    x = gj.placeholder("x", (None,))
+    source, _ = generate(Program((x,), (), (_chain(x, OUTLINE_MIN_VALUES // 3),)), parallel=False)
+    assert "def segment" not in source
+
+
+def test_outlined_nests_match_the_interpreter() -> None:
+    """Several outputs and a reduction read values from different segments; a 2-d space with a
+    broadcast row and a 0-d variable reads inside the segments."""
+    x = gj.placeholder("x", (None, 3))
+    row = gj.placeholder("row", (3,))
+    w = gj.variable(np.float64(0.25), name="w")
+    y = x
+    mids = []
+    for i in range(120):
+        y = gj.tanh(y * w + row) * 0.9 + float(i % 5) * 0.01
+        if i in (10, 70):
+            mids.append(y)
+    outs = [y, *mids, gj.sum(y * mids[0], axis=1), gj.max(y + mids[1])]
+    f = gj.compile([x, row], outs)
+    assert "def segment" in f.source
+    ref = gj.compile([x, row], outs, backend="numpy")
+    rng = np.random.default_rng(0)
+    args = (rng.standard_normal((7, 3)), rng.standard_normal(3))
+    for got, want in zip(f(*args), ref(*args)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_float32_segments_stay_float32() -> None:
+    x = gj.placeholder("x", (None,), "float32")
+    y = _chain(x, OUTLINE_MIN_VALUES // 2)
+    f = gj.compile([x], y)
+    assert "def segment" in f.source
+    v = np.linspace(-1, 1, 11, dtype=np.float32)
+    got = f(v)
+    assert got.dtype == np.float32
+    want = gj.compile([x], y, backend="numpy")(v)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_the_parallel_program_compiles_only_when_a_call_needs_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GRAPHJIT_NUM_THREADS", "2")
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    x = gj.placeholder("x", (None,))
+    y = gj.tanh(x) * 0.625 + gj.exp(-x) * 0.375  # a module no other test loads
+    f = gj.compile([x], y)
+    assert "def program_parallel" in f.source and "def parallel_pays" in f.source
+    ex = f._executable
+    small = np.linspace(-1, 1, 5)
+    np.testing.assert_allclose(f(small), np.tanh(small) * 0.625 + np.exp(-small) * 0.375)
+    assert len(ex._program.signatures) == 1 and not ex._parallel.signatures
+    big = np.random.default_rng(0).standard_normal(300_000)
+    np.testing.assert_allclose(f(big), np.tanh(big) * 0.625 + np.exp(-big) * 0.375, rtol=1e-13)
+    assert len(ex._parallel.signatures) == 1
+    with pytest.raises(ValueError, match="expected"):
+        f(np.ones((2, 2)))  # bad shapes still raise the runtime's error
+
+
+def test_parallel_outlined_chain_matches_serial(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRAPHJIT_NUM_THREADS", "2")
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    x = gj.placeholder("x", (None,))
+    y = _chain(x, OUTLINE_MIN_VALUES // 2)
+    f = gj.compile([x], [y, gj.sum(y)])
+    assert "prange" in f.source and "def segment" in f.source
+    v = np.random.default_rng(2).standard_normal(250_000)
+    got = f(v)
+    want = gj.compile([x], [y, gj.sum(y)], backend="numpy")(v)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-9)
+    assert len(f._executable._parallel.signatures) == 1
