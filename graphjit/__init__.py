@@ -24,6 +24,7 @@ import numba  # noqa: F401
 from graphjit import (
     methods,
     nn,
+    onnx,  # gj.onnx.export / gj.onnx.load: the onnx package is imported on first use
     ops,
     optim,
     testing,
@@ -139,6 +140,7 @@ __all__ = [
     "hvp",
     "load",
     "nn",
+    "onnx",
     "optim",
     "save",
     "jvp",
