@@ -40,6 +40,7 @@ from graphjit.ops.dispatch import register_eager
 from graphjit.ops.leaves import Storage, Variable, constant, placeholder, variable
 from graphjit.rewrite import optimize
 from graphjit.runtime import CompiledFunction, compile
+from graphjit.standalone import export
 
 # the eager Tensor and its constructors; nn, optim and io work on it and on graphs alike
 from graphjit.tensor import (
@@ -105,6 +106,7 @@ __all__ = [
     "eye",
     "float32",
     "float64",
+    "export",
     "from_dlpack",
     "from_numpy",
     "full",
