@@ -25,6 +25,7 @@ from graphjit import (
     dask,
     methods,
     nn,
+    onnx,  # gj.onnx.export / gj.onnx.load: the onnx package is imported on first use
     ops,
     optim,
     testing,
@@ -40,6 +41,7 @@ from graphjit.ops.dispatch import register_eager
 from graphjit.ops.leaves import Storage, Variable, constant, placeholder, variable
 from graphjit.rewrite import optimize
 from graphjit.runtime import CompiledFunction, compile, register_lazy_caller
+from graphjit.standalone import export
 
 # the eager Tensor and its constructors; nn, optim and io work on it and on graphs alike
 from graphjit.tensor import (
@@ -66,6 +68,7 @@ from graphjit.tensor.creation import (
     as_tensor,
     empty,
     eye,
+    from_dlpack,
     from_numpy,
     full,
     full_like,
@@ -106,6 +109,8 @@ __all__ = [
     "eye",
     "float32",
     "float64",
+    "export",
+    "from_dlpack",
     "from_numpy",
     "full",
     "int32",
@@ -142,6 +147,7 @@ __all__ = [
     "hvp",
     "load",
     "nn",
+    "onnx",
     "optim",
     "save",
     "jvp",

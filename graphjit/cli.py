@@ -1,4 +1,6 @@
-"""The ``graphjit`` command: ``demo``, ``cache info|clear``, ``bench``, ``fuzz``, ``version``.
+"""The ``graphjit`` command: ``info``, ``examples``, ``demo``, ``cache info|clear``, ``bench``,
+``fuzz``, ``version``. Every command has ``--help``; an error exits non-zero with a one-line
+message.
 
 ``examples/`` and ``benchmarks/`` live in the repository checkout, not in the installed package, so
 ``demo`` and ``bench`` look for them beside the package (an editable install) and in the current
@@ -8,8 +10,11 @@ directory, and say so plainly when they are not there.
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
+import importlib.metadata
 import importlib.util
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -228,6 +233,134 @@ def cmd_version(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------------
+# info
+
+
+def _version_of(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _backend_status() -> list[tuple[str, str]]:
+    """(backend, "works" or why not) for each backend."""
+    from graphjit.runtime import BACKENDS, load_backend  # noqa: PLC0415 - cold path of the CLI
+
+    result = []
+    for name in BACKENDS:
+        try:
+            load_backend(name)
+        except (ImportError, RuntimeError) as exc:
+            result.append((name, f"unavailable: {exc}"))
+            continue
+        if name == "cuda":
+            why = _cuda_device()[1]
+            result.append((name, "works" if why is None else f"unavailable: {why}"))
+        else:
+            result.append((name, "works"))
+    return result
+
+
+def _cuda_device() -> tuple[str | None, str | None]:
+    """(the GPU's name and compute capability, None) or (None, why there is none)."""
+    try:
+        from numba import cuda  # noqa: PLC0415 - cold path; numba's CUDA target is optional
+
+        if not cuda.is_available():
+            return None, "no CUDA GPU or driver found by numba"
+        device = cuda.get_current_device()
+        name = device.name.decode() if isinstance(device.name, bytes) else str(device.name)
+        major, minor = device.compute_capability
+        return f"{name} (compute capability {major}.{minor})", None
+    except Exception as exc:  # a broken driver is reported, not raised
+        return None, f"numba.cuda failed: {exc}"
+
+
+def _directory_size(path: Path) -> tuple[int, int]:
+    files = size = 0
+    if path.is_dir():
+        for entry in path.rglob("*"):
+            if entry.is_file():
+                files += 1
+                size += entry.stat().st_size
+    return files, size
+
+
+def info_text() -> str:
+    import numba  # noqa: PLC0415 - cold path of the CLI
+
+    import graphjit  # noqa: PLC0415 - cold path of the CLI
+    from graphjit.cache import cache_dir  # noqa: PLC0415 - cold path of the CLI
+
+    lines = [
+        f"graphjit     {graphjit.__version__}",
+        f"python       {sys.version.split()[0]} ({sys.executable})",
+        f"numpy        {np.__version__}",
+        f"numba        {numba.__version__}",
+    ]
+    for dist in ("numba-cuda", "cupy", "onnx", "onnxruntime"):
+        version = _version_of(dist) or (_version_of("cupy-cuda12x") if dist == "cupy" else None)
+        lines.append(f"{dist:<12} {version or 'not installed'}")
+    lines.append("backends:")
+    lines += [f"  {name:<8} {status}" for name, status in _backend_status()]
+    lines.append(f"threads      {numba.get_num_threads()} (numba; NUMBA_NUM_THREADS to change)")
+    directory = cache_dir()
+    files, size = _directory_size(directory)
+    lines.append(f"cache        {directory} ({files} files, {size / 1e6:.1f} MB)")
+    gpu, why = _cuda_device()
+    lines.append(f"gpu          {gpu or why}")
+    return "\n".join(lines)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    print(info_text())
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
+# examples
+
+
+def _examples_dir() -> Path | None:
+    for root in _checkout_roots():
+        if (root / "examples").is_dir():
+            return root / "examples"
+    return None
+
+
+def _summary(path: Path) -> str:
+    """The first line of an example's docstring (read, never run)."""
+    doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def cmd_examples(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    directory = _examples_dir()
+    if directory is None:
+        print(
+            "graphjit examples: no examples/ directory found; the examples ship with the source "
+            "checkout, not the installed package",
+            file=sys.stderr,
+        )
+        return 1
+    found = {p.stem: p for p in sorted(directory.glob("*.py")) if not p.stem.startswith("_")}
+    if args.name is None:
+        width = max(map(len, found), default=0)
+        for name, path in found.items():
+            print(f"{name:<{width}}  {_summary(path)}")
+        return 0
+    name = args.name.removesuffix(".py")
+    if name not in found:
+        print(
+            f"graphjit examples: no example {args.name!r}; choose one of {', '.join(found)}",
+            file=sys.stderr,
+        )
+        return 2
+    return subprocess.call([sys.executable, str(found[name]), *extra])
+
+
+# --------------------------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -237,6 +370,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+
+    info = sub.add_parser(
+        "info", help="versions, the backends that work here and why not, threads, cache, GPU"
+    )
+    examples = sub.add_parser(
+        "examples",
+        help="list the examples, or run one by name (extra arguments are passed to it)",
+    )
+    examples.add_argument("name", nargs="?", help="the example to run (e.g. xor)")
 
     demo = sub.add_parser("demo", help="run the guided tour (examples/seed_tour.py)")
     demo.add_argument(
@@ -282,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     version = sub.add_parser("version", help="print graphjit's version and its dependencies'")
-    for subparser in (demo, cache, bench, fuzz, version):
+    for subparser in (info, examples, demo, cache, bench, fuzz, version):
         subparser.set_defaults(parser=subparser)  # so usage errors show the command's own usage
     return parser
 
@@ -290,8 +432,21 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command != "bench":
+    if extra and args.command not in ("bench", "examples"):
         args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        return _run(args, extra)
+    except (OSError, RuntimeError, TypeError, ValueError) as exc:
+        message = f"graphjit {args.command}: {type(exc).__name__}: {exc}"
+        print(message.splitlines()[0], file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    if args.command == "info":
+        return cmd_info(args)
+    if args.command == "examples":
+        return cmd_examples(args, extra)
     if args.command == "demo":
         return cmd_demo(args)
     if args.command == "cache":

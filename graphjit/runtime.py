@@ -29,7 +29,7 @@ from graphjit import ir
 from graphjit.interp import evaluate
 from graphjit.ir import Node
 from graphjit.locks import OPTIMISTIC_TRIES, STATE_LOCKS
-from graphjit.ops.dispatch import astype, constant_node, lift
+from graphjit.ops.dispatch import astype, constant_node, is_tensor, lift
 from graphjit.ops.leaves import PLACEHOLDER, VARIABLE, Variable
 from graphjit.rewrite import optimize as optimize_graph
 from graphjit.serialize import decode_graph, encode_graph
@@ -520,8 +520,16 @@ def coerce_argument(ph: Node, a: Any, named: dict[str, tuple[int, str]]) -> np.n
     want = ph.dtype
     if isinstance(a, Node):
         raise TypeError(f"input {name!r}: got a graph node; compiled functions take arrays")
-    if hasattr(a, "numpy") and not isinstance(a, np.ndarray):
-        a = a.numpy()  # an eager tensor
+    if is_tensor(a):
+        a = a.numpy()  # an eager tensor: its own array
+    elif not isinstance(a, np.ndarray) and hasattr(a, "__dlpack__") and not hasattr(a, "__array__"):
+        try:
+            a = np.from_dlpack(a)  # another library's CPU array, shared without a copy
+        except (BufferError, RuntimeError, TypeError) as exc:
+            raise TypeError(
+                f"input {name!r}: cannot read this {type(a).__name__} through DLPack ({exc}); "
+                "copy it to a numpy array first"
+            ) from exc
     if isinstance(a, (bool, int, float)) and not isinstance(a, np.generic):
         kind = {bool: "b", int: "i", float: "f"}[type(a)]
         if (np.dtype(want).kind == "b" and kind != "b") or (

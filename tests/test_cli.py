@@ -176,3 +176,32 @@ def test_fuzz_prints_a_shrunk_reproducer_and_exits_1(
     steps = [line for line in script.splitlines() if line.startswith("v") and "gj." in line]
     assert len(steps) == 1 and "= gj.exp(" in steps[0]
     assert 'backend="cpu"' in script
+
+
+def test_info_names_versions_backends_and_cache(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"graphjit     {graphjit.__version__}\n")
+    for part in ("numpy", "numba", "onnx", "backends:", "  numpy    works", "  cpu      works"):
+        assert part in out
+    assert "threads" in out and "cache" in out and "gpu" in out
+    assert "  cuda     " in out  # works, or says why not
+
+
+def test_examples_lists_and_rejects_unknown_names(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["examples"]) == 0
+    out = capsys.readouterr().out
+    assert "seed_tour" in out and "train_mlp" in out
+    assert cli.main(["examples", "no_such_example"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no example 'no_such_example'" in err
+
+
+@pytest.mark.parametrize(
+    "command", ["info", "examples", "demo", "cache", "bench", "fuzz", "version"]
+)
+def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert f"usage: graphjit {command}" in capsys.readouterr().out

@@ -93,6 +93,27 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return new_tensor(array)
 
 
+def from_dlpack(x: Any) -> Tensor:
+    """A tensor sharing the memory of ``x``, any object with ``__dlpack__`` (numpy, PyTorch, JAX
+    and CuPy arrays on the CPU): changes to either show in the other. A device array (GPU
+    memory) raises; copy it to the host first."""
+    if isinstance(x, Tensor):
+        return x
+    if not hasattr(x, "__dlpack__"):
+        raise TypeError(
+            f"from_dlpack: {type(x).__name__} does not support DLPack (no __dlpack__); use "
+            "gj.tensor(x) or gj.as_tensor(x)"
+        )
+    try:
+        array = np.from_dlpack(x)
+    except (BufferError, RuntimeError, TypeError) as exc:
+        raise TypeError(
+            f"from_dlpack: cannot share the memory of this {type(x).__name__} with numpy ({exc}); "
+            "a GPU array must be copied to the host first"
+        ) from exc
+    return from_numpy(array)
+
+
 def _created(value: np.ndarray, requires_grad: bool = False) -> Tensor:
     t = new_tensor(value)
     return t.requires_grad_(True) if requires_grad else t

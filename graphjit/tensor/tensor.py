@@ -201,8 +201,24 @@ class Tensor(_InstalledMethods):
         return self._data
 
     def __array__(self, dtype: Any = None, copy: builtins.bool | None = None) -> np.ndarray:
-        arr = self._data if dtype is None else self._data.astype(dtype, copy=False)
-        return arr.copy() if copy else arr
+        """``np.asarray(t)`` shares the tensor's memory; ``copy=False`` raises where a dtype
+        conversion would need a copy (numpy 2's protocol), ``copy=True`` always copies."""
+        if dtype is not None and np.dtype(dtype) != self._data.dtype:
+            if copy is False:
+                raise ValueError(
+                    f"cannot view a {self.dtype} tensor as {np.dtype(dtype)} without a copy "
+                    "(copy=False was asked for)"
+                )
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
+
+    def __dlpack__(self, **kwargs: Any) -> Any:
+        """DLPack export (``np.from_dlpack(t)``, ``torch.from_dlpack(t)``): shares memory."""
+        return self._data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self) -> tuple[builtins.int, builtins.int]:
+        device: tuple[builtins.int, builtins.int] = self._data.__dlpack_device__()
+        return device
 
     def tolist(self) -> Any:
         return self._data.tolist()

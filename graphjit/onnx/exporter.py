@@ -1,0 +1,589 @@
+"""Write a graphjit graph as an ONNX model: one function per op, writing standard ONNX nodes.
+
+Placeholders become graph inputs (``None`` dims get a symbolic name ``<input>_dim<axis>``, named
+dims keep their name), variables and constants become initializers, and every op maps to standard
+ONNX ops (opset 18 and later). Call-time sizes are read with ``Shape`` where an op needs them, so
+one model serves every size of the ``None`` dims, as the compiled function does.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from graphjit import ir
+from graphjit.ir import Node
+from graphjit.onnx.common import (
+    DEFAULT_OPSET,
+    MIN_EXPORT_OPSET,
+    OnnxConversionError,
+    UnsupportedOpError,
+    import_onnx,
+    onnx_dtype,
+)
+from graphjit.ops import OPS
+from graphjit.ops.leaves import CONSTANT, PLACEHOLDER, VARIABLE, constant_value
+
+if TYPE_CHECKING:
+    import onnx
+
+__all__ = ["to_model", "EXPORTERS", "unmapped_ops"]
+
+INT64_MAX = np.iinfo(np.int64).max
+INT64_MIN = np.iinfo(np.int64).min
+LEAVES = ("placeholder", "constant", "variable")
+
+
+class Writer:
+    """Collects ONNX nodes and initializers; hands out fresh value names."""
+
+    def __init__(self, opset: int, reserved: set[str]) -> None:
+        self.onnx = import_onnx()
+        self.opset = opset
+        self.nodes: list[Any] = []
+        self.initializers: list[Any] = []
+        self._used = set(reserved)
+        self._counter = itertools.count()
+        self._consts: dict[tuple[str, tuple[int, ...], bytes], str] = {}
+
+    def fresh(self, hint: str = "t") -> str:
+        while True:
+            name = f"{hint}_{next(self._counter)}"
+            if name not in self._used:
+                self._used.add(name)
+                return name
+
+    def reserve(self, name: str) -> str:
+        """``name`` itself if free, else a fresh variant of it."""
+        if name not in self._used:
+            self._used.add(name)
+            return name
+        return self.fresh(name)
+
+    def op(self, op_type: str, inputs: Sequence[str], **attrs: Any) -> str:
+        out = self.fresh(op_type.lower())
+        self.nodes.append(self.onnx.helper.make_node(op_type, list(inputs), [out], **attrs))
+        return out
+
+    def initializer(self, array: np.ndarray, name: str) -> str:
+        self.initializers.append(
+            self.onnx.numpy_helper.from_array(np.array(array, order="C"), name)
+        )
+        return name
+
+    def const(self, value: Any, dtype: str | None = None) -> str:
+        """A constant (shared between equal values)."""
+        arr = np.asarray(value, dtype=dtype)
+        key = (arr.dtype.name, arr.shape, arr.tobytes())
+        if key not in self._consts:
+            self._consts[key] = self.initializer(arr, self.fresh("const"))
+        return self._consts[key]
+
+    def ints(self, values: Sequence[int]) -> str:
+        return self.const(np.asarray(list(values), dtype=np.int64).reshape(-1))
+
+    def cast(self, x: str, have: str, want: str) -> str:
+        return x if have == want else self.op("Cast", [x], to=onnx_dtype(want))
+
+    def dim(self, x: str, node: Node, axis: int) -> str:
+        """Axis ``axis`` of value ``x`` (of graph node ``node``) as a 1-element int64 tensor."""
+        d = node.shape[axis]
+        if isinstance(d, int):
+            return self.ints([d])
+        return self.op("Shape", [x], start=axis, end=axis + 1)
+
+    def shape(self, x: str, node: Node) -> str:
+        """The call-time shape of ``x`` as a 1-D int64 tensor (a constant when it is static)."""
+        if node.type.is_static:
+            return self.ints(node.shape)  # type: ignore[arg-type]
+        return self.op("Shape", [x])
+
+    def concat_dims(self, parts: Sequence[str]) -> str:
+        return parts[0] if len(parts) == 1 else self.op("Concat", list(parts), axis=0)
+
+    def reduce(self, op_type: str, x: str, axes: Sequence[int], keepdims: bool) -> str:
+        return self.op(op_type, [x, self.ints(axes)], keepdims=int(keepdims))
+
+
+Exporter = Callable[[Writer, Node, list[str]], str]
+EXPORTERS: dict[str, Exporter] = {}
+
+
+def exports(*names: str) -> Callable[[Exporter], Exporter]:
+    def register(fn: Exporter) -> Exporter:
+        for name in names:
+            if name not in OPS:
+                raise AssertionError(f"exporter for unknown op {name!r}")
+            EXPORTERS[name] = fn
+        return fn
+
+    return register
+
+
+def unmapped_ops() -> list[str]:
+    """The registered ops (leaves aside) that have no ONNX mapping."""
+    return sorted(set(OPS) - set(EXPORTERS) - set(LEAVES))
+
+
+# --------------------------------------------------------------------------------------------------
+# elementwise
+
+
+def _simple(op_type: str) -> Exporter:
+    return lambda w, node, ins: w.op(op_type, ins)
+
+
+_SIMPLE = {
+    "negative": "Neg", "abs": "Abs", "sign": "Sign", "exp": "Exp", "log": "Log", "sqrt": "Sqrt",
+    "reciprocal": "Reciprocal", "sin": "Sin", "cos": "Cos", "tan": "Tan", "tanh": "Tanh",
+    "arctan": "Atan", "sigmoid": "Sigmoid", "softplus": "Softplus", "erf": "Erf",
+    "logical_not": "Not", "logical_and": "And", "logical_or": "Or", "subtract": "Sub",
+    "divide": "Div", "power": "Pow", "where": "Where", "matmul": "MatMul", "equal": "Equal",
+}  # fmt: skip
+for _name, _op_type in _SIMPLE.items():
+    exports(_name)(_simple(_op_type))
+
+
+def _scalar(w: Writer, value: float, dtype: str) -> str:
+    return w.const(np.asarray(value, dtype=dtype))
+
+
+@exports("exp2")
+def _exp2(w: Writer, node: Node, ins: list[str]) -> str:
+    return w.op("Pow", [_scalar(w, 2.0, node.dtype), ins[0]])
+
+
+@exports("log2")
+def _log2(w: Writer, node: Node, ins: list[str]) -> str:
+    return w.op("Div", [w.op("Log", ins), _scalar(w, math.log(2.0), node.dtype)])
+
+
+@exports("log1p")
+def _log1p(w: Writer, node: Node, ins: list[str]) -> str:
+    return w.op("Log", [w.op("Add", [ins[0], _scalar(w, 1.0, node.dtype)])])
+
+
+@exports("expm1")
+def _expm1(w: Writer, node: Node, ins: list[str]) -> str:
+    return w.op("Sub", [w.op("Exp", ins), _scalar(w, 1.0, node.dtype)])
+
+
+@exports("square")
+def _square(w: Writer, node: Node, ins: list[str]) -> str:
+    return w.op("And" if node.dtype == "bool" else "Mul", [ins[0], ins[0]])
+
+
+@exports("relu")
+def _relu(w: Writer, node: Node, ins: list[str]) -> str:
+    if node.dtype == "bool":
+        return w.op("Identity", ins)
+    if node.dtype.startswith("int"):
+        return w.op("Max", [ins[0], _scalar(w, 0, node.dtype)])
+    return w.op("Relu", ins)
+
+
+@exports("floor", "ceil", "round")
+def _rounding(w: Writer, node: Node, ins: list[str]) -> str:
+    if not node.dtype.startswith("float"):
+        return w.op("Identity", ins)  # numpy's floor/ceil/round keep ints as they are
+    # numpy rounds half to even, as ONNX Round does
+    return w.op({"floor": "Floor", "ceil": "Ceil", "round": "Round"}[node.op.name], ins)
+
+
+@exports("add", "multiply", "maximum", "minimum")
+def _arith(w: Writer, node: Node, ins: list[str]) -> str:
+    name = node.op.name
+    if node.dtype == "bool":  # numpy: + and maximum are `or` on bools, * and minimum `and`
+        return w.op("Or" if name in ("add", "maximum") else "And", ins)
+    return w.op({"add": "Add", "multiply": "Mul", "maximum": "Max", "minimum": "Min"}[name], ins)
+
+
+_COMPARE = {
+    "less": "Less", "less_equal": "LessOrEqual", "greater": "Greater",
+    "greater_equal": "GreaterOrEqual",
+}  # fmt: skip
+
+
+@exports(*_COMPARE)
+def _compare(w: Writer, node: Node, ins: list[str]) -> str:
+    if node.inputs[0].dtype == "bool":  # ONNX orders numbers only
+        ins = [w.cast(x, "bool", "int32") for x in ins]
+    return w.op(_COMPARE[node.op.name], ins)
+
+
+@exports("not_equal")
+def _not_equal(w: Writer, node: Node, ins: list[str]) -> str:
+    return w.op("Not", [w.op("Equal", ins)])
+
+
+@exports("astype")
+def _astype(w: Writer, node: Node, ins: list[str]) -> str:
+    return w.op("Cast", ins, to=onnx_dtype(node.dtype))
+
+
+# --------------------------------------------------------------------------------------------------
+# reductions and the softmax family
+
+
+_REDUCE = {"sum": "ReduceSum", "prod": "ReduceProd", "max": "ReduceMax", "min": "ReduceMin"}
+
+
+@exports(*_REDUCE)
+def _reduction(w: Writer, node: Node, ins: list[str]) -> str:
+    axes, keepdims = node.attrs["axes"], node.attrs["keepdims"]
+    have = node.inputs[0].dtype
+    # the accumulator dtype (sum of bools is int64); max/min of bools go through int32
+    work = "int32" if node.dtype == "bool" else node.dtype
+    x = w.cast(ins[0], have, work)
+    if not axes:  # ONNX reads empty axes as "all of them"
+        return w.cast(w.op("Identity", [x]), work, node.dtype)
+    return w.cast(w.reduce(_REDUCE[node.op.name], x, axes, keepdims), work, node.dtype)
+
+
+@exports("argmax", "argmin")
+def _arg_reduction(w: Writer, node: Node, ins: list[str]) -> str:
+    op_type = "ArgMax" if node.op.name == "argmax" else "ArgMin"
+    axis, keepdims = node.attrs["axis"], node.attrs["keepdims"]
+    x = ins[0]
+    if node.inputs[0].dtype == "bool":
+        x = w.cast(x, "bool", "int32")
+    if axis is not None:
+        return w.op(op_type, [x], axis=axis, keepdims=int(keepdims))
+    flat = w.op("Reshape", [x, w.ints([-1])])
+    found = w.op(op_type, [flat], axis=0, keepdims=0)
+    if keepdims:
+        return w.op("Reshape", [found, w.ints([1] * node.inputs[0].ndim)])
+    return found
+
+
+@exports("size_of")
+def _size_of(w: Writer, node: Node, ins: list[str]) -> str:
+    x, axes, dtype = node.inputs[0], node.attrs["axes"], node.dtype
+    dims = [x.shape[a] for a in axes]
+    if all(isinstance(d, int) for d in dims):
+        return w.op("Identity", [_scalar(w, math.prod(dims), dtype)])
+    shape = w.op("Shape", [ins[0]])
+    picked = w.op("Gather", [shape, w.ints(axes)], axis=0)
+    count = w.op("ReduceProd", [picked], keepdims=0)
+    return w.cast(count, "int64", dtype)
+
+
+@exports("logsumexp")
+def _logsumexp(w: Writer, node: Node, ins: list[str]) -> str:
+    axes, keepdims = node.attrs["axes"], node.attrs["keepdims"]
+    if not axes:
+        return w.op("Identity", ins)
+    return w.reduce("ReduceLogSumExp", ins[0], axes, keepdims)
+
+
+@exports("softmax", "log_softmax")
+def _softmax(w: Writer, node: Node, ins: list[str]) -> str:
+    axes = node.attrs["axes"]
+    log = node.op.name == "log_softmax"
+    if len(axes) == 1:
+        return w.op("LogSoftmax" if log else "Softmax", ins, axis=axes[0])
+    if not axes:
+        zero = w.op("Sub", [ins[0], ins[0]])
+        return zero if log else w.op("Exp", [zero])
+    # over several axes: x - logsumexp(x) (ONNX's Softmax takes one axis)
+    shifted = w.op("Sub", [ins[0], w.reduce("ReduceLogSumExp", ins[0], axes, True)])
+    return shifted if log else w.op("Exp", [shifted])
+
+
+# --------------------------------------------------------------------------------------------------
+# shapes
+
+
+@exports("reshape")
+def _reshape(w: Writer, node: Node, ins: list[str]) -> str:
+    if node.type.is_static:
+        return w.op("Reshape", [ins[0], w.ints(node.shape)], allowzero=1)  # type: ignore[arg-type]
+    shape = node.attrs["shape"]
+    # a 0 in ONNX's Reshape copies the input's dim unless allowzero, which forbids a -1 next to it
+    return w.op("Reshape", [ins[0], w.ints(shape)], allowzero=int(0 in shape and -1 not in shape))
+
+
+@exports("reshape_like")
+def _reshape_like(w: Writer, node: Node, ins: list[str]) -> str:
+    return w.op("Reshape", [ins[0], w.shape(ins[1], node.inputs[1])], allowzero=1)
+
+
+@exports("transpose")
+def _transpose(w: Writer, node: Node, ins: list[str]) -> str:
+    return w.op("Transpose", ins, perm=list(node.attrs["axes"]))
+
+
+@exports("expand_dims")
+def _expand_dims(w: Writer, node: Node, ins: list[str]) -> str:
+    return w.op("Unsqueeze", [ins[0], w.ints(node.attrs["axes"])])
+
+
+@exports("squeeze")
+def _squeeze(w: Writer, node: Node, ins: list[str]) -> str:
+    axes = node.attrs["axes"]
+    if not axes:  # ONNX squeezes every 1 when no axes are given
+        return w.op("Identity", ins)
+    return w.op("Squeeze", [ins[0], w.ints(axes)])
+
+
+@exports("broadcast_to")
+def _broadcast_to(w: Writer, node: Node, ins: list[str]) -> str:
+    # Expand broadcasts both ways: a 1 where graphjit says None (keep x's dim) keeps x's dim
+    target = [d if isinstance(d, int) else 1 for d in node.attrs["shape"]]
+    return w.op("Expand", [ins[0], w.ints(target)])
+
+
+@exports("broadcast_like")
+def _broadcast_like(w: Writer, node: Node, ins: list[str]) -> str:
+    return w.op("Expand", [ins[0], w.shape(ins[1], node.inputs[1])])
+
+
+@exports("full_like")
+def _full_like(w: Writer, node: Node, ins: list[str]) -> str:
+    value = np.asarray([node.attrs["fill_value"]], dtype=node.dtype)
+    tensor = w.onnx.numpy_helper.from_array(value, "value")
+    return w.op("ConstantOfShape", [w.shape(ins[0], node.inputs[0])], value=tensor)
+
+
+# --------------------------------------------------------------------------------------------------
+# slices, joins, pads
+
+
+def _slice_bounds(triple: tuple[Any, Any, Any]) -> tuple[int, int, int]:
+    start, stop, step = triple
+    if start is None:
+        start = 0 if step > 0 else INT64_MAX
+    if stop is None:
+        stop = INT64_MAX if step > 0 else INT64_MIN
+    return int(start), int(stop), int(step)
+
+
+@exports("slice_axes")
+def _slice_axes(w: Writer, node: Node, ins: list[str]) -> str:
+    parts = [
+        (axis, _slice_bounds(t))
+        for axis, t in enumerate(node.attrs["slices"])
+        if tuple(t) != (None, None, 1)
+    ]
+    if not parts:
+        return w.op("Identity", ins)
+    starts, stops, steps = ([p[1][k] for p in parts] for k in range(3))
+    axes = [p[0] for p in parts]
+    return w.op("Slice", [ins[0], w.ints(starts), w.ints(stops), w.ints(axes), w.ints(steps)])
+
+
+@exports("slice_axes_grad")
+def _slice_axes_grad(w: Writer, node: Node, ins: list[str]) -> str:
+    """Zeros of x's shape with g written at the slice: ScatterND at the slice's index grid."""
+    g, x = node.inputs
+    ndim = x.ndim
+    if ndim == 0:
+        return w.op("Identity", [ins[0]])
+    zero = w.op("ConstantOfShape", [w.shape(ins[1], x)], value=_zero_tensor(w, node.dtype))
+    g_shape = w.shape(ins[0], g)
+    coords = []
+    for axis, triple in enumerate(node.attrs["slices"]):
+        size = w.op("Squeeze", [w.dim(ins[1], x, axis), w.ints([0])])
+        positions = w.op("Range", [w.const(np.int64(0)), size, w.const(np.int64(1))])
+        start, stop, step = _slice_bounds(triple)
+        picked = w.op(
+            "Slice", [positions, w.ints([start]), w.ints([stop]), w.ints([0]), w.ints([step])]
+        )
+        along = [1] * ndim
+        along[axis] = -1
+        grid = w.op("Expand", [w.op("Reshape", [picked, w.ints(along)]), g_shape])
+        coords.append(w.op("Unsqueeze", [grid, w.ints([-1])]))
+    indices = w.concat_dims(coords) if len(coords) == 1 else w.op("Concat", coords, axis=-1)
+    return w.op("ScatterND", [zero, indices, ins[0]])
+
+
+def _zero_tensor(w: Writer, dtype: str) -> Any:
+    return w.onnx.numpy_helper.from_array(np.zeros(1, dtype=dtype), "value")
+
+
+@exports("concatenate")
+def _concatenate(w: Writer, node: Node, ins: list[str]) -> str:
+    return w.op("Concat", ins, axis=node.attrs["axis"])
+
+
+@exports("concatenate_part")
+def _concatenate_part(w: Writer, node: Node, ins: list[str]) -> str:
+    axis, index = node.attrs["axis"], node.attrs["index"]
+    parts = node.inputs[1:]
+    sizes = [w.dim(ins[1 + k], parts[k], axis) for k in range(index + 1)]
+    start = sizes[0] if index > 0 else w.ints([0])
+    for s in sizes[1:-1]:
+        start = w.op("Add", [start, s])
+    stop = w.op("Add", [start, sizes[-1]]) if index > 0 else sizes[-1]
+    return w.op("Slice", [ins[0], start, stop, w.ints([axis])])
+
+
+@exports("pad")
+def _pad(w: Writer, node: Node, ins: list[str]) -> str:
+    widths = node.attrs["pad_width"]
+    pads = [b for b, _ in widths] + [a for _, a in widths]
+    value = _scalar(w, node.attrs["constant_value"], node.dtype)
+    return w.op("Pad", [ins[0], w.ints(pads), value], mode="constant")
+
+
+# --------------------------------------------------------------------------------------------------
+# gathers and their gradients
+
+
+@exports("take")
+def _take(w: Writer, node: Node, ins: list[str]) -> str:
+    return w.op("Gather", ins, axis=node.attrs["axis"])
+
+
+def _index_shape(w: Writer, node: Node, ins: list[str]) -> str:
+    """The shape the indices of take_along_axis/add_along_axis broadcast to (x's, with the
+    indices' size on the axis)."""
+    x, idx = node.inputs[0], node.inputs[1]
+    axis = node.attrs["axis"]
+    dims = [w.dim(ins[1], idx, a) if a == axis else w.dim(ins[0], x, a) for a in range(x.ndim)]
+    return w.concat_dims(dims)
+
+
+@exports("take_along_axis")
+def _take_along_axis(w: Writer, node: Node, ins: list[str]) -> str:
+    idx = w.op("Expand", [ins[1], _index_shape(w, node, ins)])
+    return w.op("GatherElements", [ins[0], idx], axis=node.attrs["axis"])
+
+
+@exports("add_along_axis")
+def _add_along_axis(w: Writer, node: Node, ins: list[str]) -> str:
+    shape = _index_shape(w, node, ins)
+    idx = w.op("Expand", [w.cast(ins[1], node.inputs[1].dtype, "int64"), shape])
+    values = w.op("Expand", [ins[2], shape])
+    axis = node.attrs["axis"]
+    return w.op("ScatterElements", [ins[0], idx, values], axis=axis, reduction="add")
+
+
+@exports("add_at")
+def _add_at(w: Writer, node: Node, ins: list[str]) -> str:
+    """np.add.at along an axis: ScatterND with reduction add on x with that axis moved first."""
+    x, idx, _ = node.inputs
+    axis, k = node.attrs["axis"], idx.ndim
+    rest = [a for a in range(x.ndim) if a != axis]
+    xt = w.op("Transpose", [ins[0]], perm=[axis, *rest])
+    # the values' shape: x's dims before the axis, the indices' dims, x's dims after it
+    want = (
+        w.concat_dims(
+            [w.dim(ins[0], x, a) for a in range(axis)]
+            + [w.shape(ins[1], idx)] * (k > 0)
+            + [w.dim(ins[0], x, a) for a in range(axis + 1, x.ndim)]
+        )
+        if x.ndim - 1 + k > 0
+        else w.ints([])
+    )
+    values = w.op("Expand", [ins[2], want])
+    vperm = [*range(axis, axis + k), *range(axis), *range(axis + k, x.ndim - 1 + k)]
+    vt = w.op("Transpose", [values], perm=vperm) if vperm != sorted(vperm) else values
+    index = w.cast(ins[1], idx.dtype, "int64")
+    size = w.op("Squeeze", [w.dim(ins[0], x, axis), w.ints([0])])  # a scalar: idx keeps its shape
+    negative = w.op("Less", [index, w.const(np.int64(0))])
+    index = w.op("Where", [negative, w.op("Add", [index, size]), index])
+    index = w.op("Unsqueeze", [index, w.ints([-1])])
+    scattered = w.op("ScatterND", [xt, index, vt], reduction="add")
+    inverse = [int(a) for a in np.argsort([axis, *rest])]
+    return w.op("Transpose", [scattered], perm=inverse)
+
+
+@exports("einsum")
+def _einsum(w: Writer, node: Node, ins: list[str]) -> str:
+    return w.op("Einsum", ins, equation=node.attrs["subscripts"])
+
+
+# --------------------------------------------------------------------------------------------------
+# the model
+
+
+def _value_info(w: Writer, name: str, node: Node, dim_names: Sequence[str | None]) -> Any:
+    dims: list[Any] = []
+    for d, sym in zip(node.shape, dim_names):
+        dims.append(d if isinstance(d, int) else sym)
+    return w.onnx.helper.make_tensor_value_info(name, onnx_dtype(node.dtype), dims)
+
+
+def to_model(
+    inputs: Sequence[Node],
+    outputs: Sequence[Node],
+    opset: int | None = None,
+    name: str = "graphjit",
+) -> onnx.ModelProto:
+    """The ONNX model computing ``outputs`` from the placeholders ``inputs``."""
+    onnx = import_onnx()
+    opset = DEFAULT_OPSET if opset is None else opset
+    newest = onnx.defs.onnx_opset_version()
+    if (
+        isinstance(opset, bool)
+        or not isinstance(opset, int)
+        or not MIN_EXPORT_OPSET <= opset <= newest
+    ):
+        raise ValueError(
+            f"gj.onnx.export: opset must be an int from {MIN_EXPORT_OPSET} to {newest} (the "
+            f"newest this onnx knows), got {opset!r}"
+        )
+    order = ir.toposort(outputs)
+    given = {id(x) for x in inputs}
+    for n in order:
+        if n.op is PLACEHOLDER and id(n) not in given:
+            raise ValueError(
+                f"gj.onnx.export: the outputs need placeholder {n.name!r}, which is not an input"
+            )
+    names = [x.name for x in inputs]
+    if len(set(names)) != len(names):
+        raise ValueError(
+            f"gj.onnx.export: two inputs share a name ({names}); ONNX needs unique names"
+        )
+    missing = sorted({n.op.name for n in order if n.inputs and n.op.name not in EXPORTERS})
+    if missing:
+        raise UnsupportedOpError(
+            f"gj.onnx.export: no ONNX mapping for op(s) {', '.join(missing)} (mapped: every op "
+            f"except {', '.join(unmapped_ops()) or 'none'})"
+        )
+    w = Writer(opset, {x.name for x in inputs if x.name})
+    value: dict[int, str] = {}
+    graph_inputs = []
+    for x in inputs:
+        assert x.name is not None
+        value[id(x)] = x.name
+        dims = [d if isinstance(d, str) else f"{x.name}_dim{a}" for a, d in enumerate(x.shape)]
+        graph_inputs.append(_value_info(w, x.name, x, dims))
+    for n in order:
+        if id(n) in value:
+            continue
+        if n.op is VARIABLE:
+            value[id(n)] = w.initializer(n.storage.array, w.reserve(n.name or "variable"))
+        elif n.op is CONSTANT:
+            value[id(n)] = w.const(constant_value(n))
+        elif n.inputs:
+            try:
+                value[id(n)] = EXPORTERS[n.op.name](w, n, [value[id(x)] for x in n.inputs])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise OnnxConversionError(f"gj.onnx.export: cannot write {n!r}: {exc}") from exc
+    graph_outputs = []
+    for i, o in enumerate(outputs):
+        out = w.reserve(f"output_{i}")
+        w.nodes.append(onnx.helper.make_node("Identity", [value[id(o)]], [out]))
+        graph_outputs.append(_value_info(w, out, o, [None] * o.ndim))
+    used = {name for n in w.nodes for name in n.input}
+    initializers = [t for t in w.initializers if t.name in used]  # constants an op set aside
+    graph = onnx.helper.make_graph(w.nodes, name, graph_inputs, graph_outputs, initializers)
+    model = onnx.helper.make_model(
+        graph, opset_imports=[onnx.helper.make_opsetid("", opset)], producer_name="graphjit"
+    )
+    model.ir_version = min(model.ir_version, _ir_version_for(onnx, opset))
+    return model
+
+
+def _ir_version_for(onnx: Any, opset: int) -> int:
+    """The oldest IR version that knows ``opset`` (runtimes lag behind onnx's newest IR)."""
+    for _, ir_version, op_version, *_ in onnx.helper.VERSION_TABLE:
+        if op_version >= opset:
+            return int(ir_version)
+    return int(onnx.IR_VERSION)
