@@ -1,0 +1,101 @@
+"""Special functions: logaddexp, logaddexp2, erfc, erfinv.
+
+Each is an op of its own, as in :mod:`graphjit.ops.elementwise`: written as compositions of
+``exp`` and ``log`` they would overflow or lose their digits (``log(exp(1000) + 1)``,
+``1 - erf(6)``). Values at the edges are numpy's and scipy's: ``erfinv(+-1) = +-inf``, nan beyond;
+``logaddexp(inf, inf) = inf``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from graphjit.ir import TensorType
+from graphjit.ops.dispatch import ArrayLike, Value, apply, write_out
+from graphjit.ops.prims import exp
+from graphjit.ops.registry import OpDef, binds, defop, jvp_from
+from graphjit.ops.shape_rules import elementwise_type
+
+__all__ = ["logaddexp", "logaddexp2", "erfc", "erfinv"]
+
+TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
+
+
+def _infer(name: str) -> Callable[..., TensorType]:
+    def infer(*types: TensorType) -> TensorType:
+        return elementwise_type(name, *types)
+
+    return infer
+
+
+def _math(name: str, impl: Any, *partials: Callable[..., Any]) -> OpDef:
+    """A float-valued elementwise op whose derivative in input i is ``partials[i](*inputs, out)``;
+    the template calls the prelude function of the same name."""
+    args = ", ".join(f"{{{i}}}" for i in range(len(partials)))
+
+    def vjp_rule(p: Callable[..., Any]) -> Callable[..., Any]:
+        return lambda g, out, *xs: g * p(*xs, out)
+
+    def jvp_rule(p: Callable[..., Any]) -> Callable[..., Any]:
+        return lambda t, out, *xs: t * p(*xs, out)
+
+    return defop(
+        name,
+        infer=_infer(name),
+        impl=impl,
+        vjps=tuple(vjp_rule(p) for p in partials),
+        jvp=jvp_from(*(jvp_rule(p) for p in partials)),
+        kind="elementwise",
+        lower=f"{name}({args})",
+        to_float=True,
+        expensive=True,
+    )
+
+
+def _erfc_impl(x: np.ndarray) -> np.ndarray:
+    from scipy.special import erfc as scipy_erfc  # noqa: PLC0415 - scipy.special loads slowly
+
+    return scipy_erfc(x)
+
+
+def _erfinv_impl(x: np.ndarray) -> np.ndarray:
+    from scipy.special import erfinv as scipy_erfinv  # noqa: PLC0415 - as above
+
+    return scipy_erfinv(x)
+
+
+# d/dx log(e^x + e^y) = e^(x - out): the softmax weight of x, at most 1 (never overflows)
+LOGADDEXP = _math(
+    "logaddexp",
+    np.logaddexp,
+    lambda x, y, out: exp(x - out),
+    lambda x, y, out: exp(y - out),
+)
+LOGADDEXP2 = _math(
+    "logaddexp2",
+    np.logaddexp2,
+    lambda x, y, out: 2.0 ** (x - out),
+    lambda x, y, out: 2.0 ** (y - out),
+)
+ERFC = _math("erfc", _erfc_impl, lambda x, out: -TWO_OVER_SQRT_PI * exp(-(x * x)))
+ERFINV = _math("erfinv", _erfinv_impl, lambda x, out: SQRT_PI_OVER_TWO * exp(out * out))
+
+
+def _public(op: OpDef, source: str) -> Callable[..., Any]:
+    def fn(*xs: Any, out: Any = None) -> Any:
+        return write_out(apply(op, *xs), out, op.name)
+
+    fn.__name__ = fn.__qualname__ = op.name
+    fn.__doc__ = f"Elementwise {op.name}, as {source}.{op.name}."
+    return binds(op)(fn)
+
+
+logaddexp: Callable[[ArrayLike, ArrayLike], Value] = _public(LOGADDEXP, "numpy")
+logaddexp2: Callable[[ArrayLike, ArrayLike], Value] = _public(LOGADDEXP2, "numpy")
+erfc: Callable[[ArrayLike], Value] = _public(ERFC, "scipy.special")
+erfinv: Callable[[ArrayLike], Value] = _public(ERFINV, "scipy.special")
