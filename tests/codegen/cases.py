@@ -264,9 +264,7 @@ def _division(dtype: str, rng: np.random.Generator) -> Case:
 @case("isnan", "isinf", "isfinite", "signbit")
 def _classes(dtype: str, rng: np.random.Generator) -> Case:
     x = _ph("x", (None, 3), dtype)
-    y = gj.log(x)  # nan below 0, -inf at 0
-    ok = gj.isfinite(y) & ~gj.isnan(y) & ~gj.isinf(y)
-    out = gj.where(ok, y * x, x) + gj.signbit(x).astype(dtype) + gj.nan_to_num(y) * 0.5
-    feed = _arr(rng, (4, 3), dtype)
-    feed[0, 0] = 0.0
-    return [x], out, [feed]
+    # the non-finite values only decide conditions, so the gradients stay finite
+    out = gj.where(gj.isnan(gj.log(x)), x * x, gj.where(gj.isinf(gj.exp(x * 400.0)), -x, 2 * x))
+    out = out + gj.where(gj.isfinite(1.0 / x), x, 0.0) + gj.signbit(x).astype(dtype) * x
+    return [x], out, [_arr(rng, (4, 3), dtype)]
