@@ -404,6 +404,8 @@ def erfinv(y: float) -> float:
         if a == 1.0:
             return math.copysign(_INF, y)
         return y if y != y else math.nan
+    if a == 0.0:
+        return 0.0  # +0 for -0 too, as scipy
     x = _erfinv_guess(a)
     if a <= 0.5:
         for _ in range(2):
@@ -437,12 +439,12 @@ def heaviside(x: float, h0: float) -> float:
 
 @njit(**_FLAGS)
 def fmax(a: Any, b: Any) -> Any:
-    return a if (a >= b or b != b) else b  # nan-ignoring, as numpy.fmax
+    return a if (a > b or b != b) else b  # nan-ignoring; b on ties (signed zeros), as numpy
 
 
 @njit(**_FLAGS)
 def fmin(a: Any, b: Any) -> Any:
-    return a if (a <= b or b != b) else b
+    return a if (a < b or b != b) else b
 
 
 @njit(**_FLAGS)

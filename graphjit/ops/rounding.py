@@ -109,18 +109,37 @@ HEAVISIDE = defop(
 # public functions
 
 
-def _public(op: OpDef) -> Callable[..., Any]:
-    def fn(*xs: Any, out: Any = None) -> Any:
-        return write_out(apply(op, *xs), out, op.name)
+def _unary_fn(op: OpDef, doc: str) -> Callable[..., Value]:
+    def fn(x: ArrayLike, *, out: Any = None) -> Value:
+        return write_out(apply(op, x), out, op.name)
 
     fn.__name__ = fn.__qualname__ = op.name
-    fn.__doc__ = (op.doc or f"Elementwise {op.name}") + "."
+    fn.__doc__ = doc
     return binds(op)(fn)
 
 
-trunc: Callable[[ArrayLike], Value] = _public(TRUNC)
-floor_divide: Callable[[ArrayLike, ArrayLike], Value] = _public(FLOOR_DIVIDE)
-remainder: Callable[[ArrayLike, ArrayLike], Value] = _public(REMAINDER)
+def _binary_fn(op: OpDef, doc: str) -> Callable[..., Value]:
+    def fn(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
+        return write_out(apply(op, x1, x2), out, op.name)
+
+    fn.__name__ = fn.__qualname__ = op.name
+    fn.__doc__ = doc
+    return binds(op)(fn)
+
+
+trunc: Callable[[ArrayLike], Value] = _unary_fn(
+    TRUNC, "Rounded toward zero, as numpy.trunc (ints are kept)."
+)
+floor_divide: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(
+    FLOOR_DIVIDE, "x1 / x2 rounded toward -inf, as numpy.floor_divide (//)."
+)
+remainder: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(
+    REMAINDER, "x1 - floor_divide(x1, x2) * x2, as numpy.remainder (%)."
+)
 mod = remainder
-copysign: Callable[[ArrayLike, ArrayLike], Value] = _public(COPYSIGN)
-heaviside: Callable[[ArrayLike, ArrayLike], Value] = _public(HEAVISIDE)
+copysign: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(
+    COPYSIGN, "|x1| with the sign of x2, as numpy.copysign."
+)
+heaviside: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(
+    HEAVISIDE, "0 below 0, 1 above, x2 at 0, as numpy.heaviside."
+)

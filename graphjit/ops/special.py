@@ -86,16 +86,33 @@ ERFC = _math("erfc", _erfc_impl, lambda x, out: -TWO_OVER_SQRT_PI * exp(-(x * x)
 ERFINV = _math("erfinv", _erfinv_impl, lambda x, out: SQRT_PI_OVER_TWO * exp(out * out))
 
 
-def _public(op: OpDef, source: str) -> Callable[..., Any]:
-    def fn(*xs: Any, out: Any = None) -> Any:
-        return write_out(apply(op, *xs), out, op.name)
+def _unary_fn(op: OpDef, doc: str) -> Callable[..., Value]:
+    def fn(x: ArrayLike, *, out: Any = None) -> Value:
+        return write_out(apply(op, x), out, op.name)
 
     fn.__name__ = fn.__qualname__ = op.name
-    fn.__doc__ = f"Elementwise {op.name}, as {source}.{op.name}."
+    fn.__doc__ = doc
     return binds(op)(fn)
 
 
-logaddexp: Callable[[ArrayLike, ArrayLike], Value] = _public(LOGADDEXP, "numpy")
-logaddexp2: Callable[[ArrayLike, ArrayLike], Value] = _public(LOGADDEXP2, "numpy")
-erfc: Callable[[ArrayLike], Value] = _public(ERFC, "scipy.special")
-erfinv: Callable[[ArrayLike], Value] = _public(ERFINV, "scipy.special")
+def _binary_fn(op: OpDef, doc: str) -> Callable[..., Value]:
+    def fn(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
+        return write_out(apply(op, x1, x2), out, op.name)
+
+    fn.__name__ = fn.__qualname__ = op.name
+    fn.__doc__ = doc
+    return binds(op)(fn)
+
+
+logaddexp: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(
+    LOGADDEXP, "log(exp(x1) + exp(x2)) without overflow, as numpy.logaddexp."
+)
+logaddexp2: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(
+    LOGADDEXP2, "log2(2**x1 + 2**x2) without overflow, as numpy.logaddexp2."
+)
+erfc: Callable[[ArrayLike], Value] = _unary_fn(
+    ERFC, "1 - erf(x) without cancellation, as scipy.special.erfc."
+)
+erfinv: Callable[[ArrayLike], Value] = _unary_fn(
+    ERFINV, "The inverse of erf on [-1, 1], as scipy.special.erfinv."
+)

@@ -102,24 +102,41 @@ HYPOT = _math(
 # public functions
 
 
-def _public(op: OpDef) -> Callable[..., Any]:
-    def fn(*xs: Any, out: Any = None) -> Any:
-        return write_out(apply(op, *xs), out, op.name)
+def _unary_fn(op: OpDef, doc: str) -> Callable[..., Value]:
+    def fn(x: ArrayLike, *, out: Any = None) -> Value:
+        return write_out(apply(op, x), out, op.name)
 
     fn.__name__ = fn.__qualname__ = op.name
-    fn.__doc__ = f"Elementwise {op.name}, as numpy.{op.name}."
+    fn.__doc__ = doc
     return binds(op)(fn)
 
 
-sinh: Callable[[ArrayLike], Value] = _public(SINH)
-cosh: Callable[[ArrayLike], Value] = _public(COSH)
-arcsin: Callable[[ArrayLike], Value] = _public(ARCSIN)
-arccos: Callable[[ArrayLike], Value] = _public(ARCCOS)
-arcsinh: Callable[[ArrayLike], Value] = _public(ARCSINH)
-arccosh: Callable[[ArrayLike], Value] = _public(ARCCOSH)
-arctanh: Callable[[ArrayLike], Value] = _public(ARCTANH)
-arctan2: Callable[[ArrayLike, ArrayLike], Value] = _public(ARCTAN2)
-hypot: Callable[[ArrayLike, ArrayLike], Value] = _public(HYPOT)
+def _binary_fn(op: OpDef, doc: str) -> Callable[..., Value]:
+    def fn(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
+        return write_out(apply(op, x1, x2), out, op.name)
+
+    fn.__name__ = fn.__qualname__ = op.name
+    fn.__doc__ = doc
+    return binds(op)(fn)
+
+
+def _doc(op: OpDef) -> str:
+    return f"Elementwise {op.name}, as numpy.{op.name}."
+
+
+sinh: Callable[[ArrayLike], Value] = _unary_fn(SINH, _doc(SINH))
+cosh: Callable[[ArrayLike], Value] = _unary_fn(COSH, _doc(COSH))
+arcsin: Callable[[ArrayLike], Value] = _unary_fn(ARCSIN, _doc(ARCSIN))
+arccos: Callable[[ArrayLike], Value] = _unary_fn(ARCCOS, _doc(ARCCOS))
+arcsinh: Callable[[ArrayLike], Value] = _unary_fn(ARCSINH, _doc(ARCSINH))
+arccosh: Callable[[ArrayLike], Value] = _unary_fn(ARCCOSH, _doc(ARCCOSH))
+arctanh: Callable[[ArrayLike], Value] = _unary_fn(ARCTANH, _doc(ARCTANH))
+arctan2: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(
+    ARCTAN2, "The angle of the point (x2, x1) (y = x1 first), as numpy.arctan2."
+)
+hypot: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(
+    HYPOT, "sqrt(x1**2 + x2**2) without overflow, as numpy.hypot."
+)
 
 _DEG_PER_RAD = 180.0 / math.pi
 _RAD_PER_DEG = math.pi / 180.0
