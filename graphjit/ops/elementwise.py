@@ -8,7 +8,8 @@ expression template over ``{0}``, ``{1}``, ... for the code generators. Template
 ``log1p``, ``sigmoid``, ...) are resolved by each backend's scalar-math prelude.
 
 Conventions at kinks (as JAX): relu'(0) = 0, abs'(0) = sign(0) = 0, maximum/minimum split the
-gradient evenly between tied inputs; floor, ceil, round and sign have zero gradient.
+gradient evenly between tied inputs; floor, ceil, round and sign have zero gradient. ``clamp``
+(PyTorch's name) follows PyTorch at its bounds: x keeps the gradient there (``clip`` splits it).
 """
 
 from __future__ import annotations
