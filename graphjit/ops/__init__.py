@@ -8,7 +8,7 @@ Layers inside (each imports only those above it in this list, and no family impo
 * :mod:`~graphjit.ops.prims`: binders through which one family applies another's ops;
 * :mod:`~graphjit.ops.shape_rules`: broadcasting, axes and slices shared by the families;
 * the families: elementwise, comparison, reductions, statistics, softmax_family, shape,
-  broadcast, joining, gather, indexing, linalg.
+  broadcast, joining, gather, indexing, linalg, trig, special, rounding, floating.
 
 Importing this package registers every op in :data:`OPS`.
 """
@@ -17,20 +17,25 @@ from graphjit.ops import (  # noqa: F401
     broadcast,
     comparison,
     elementwise,
+    floating,
     gather,
     indexing,
     joining,
     leaves,
     linalg,
     reductions,
+    rounding,
     shape,
     softmax_family,
+    special,
     statistics,
+    trig,
 )
 from graphjit.ops.broadcast import *  # noqa: F403
 from graphjit.ops.comparison import *  # noqa: F403
 from graphjit.ops.dispatch import apply, astype, lift, result_dtype
 from graphjit.ops.elementwise import *  # noqa: F403
+from graphjit.ops.floating import *  # noqa: F403
 from graphjit.ops.gather import *  # noqa: F403
 from graphjit.ops.indexing import *  # noqa: F403
 from graphjit.ops.joining import *  # noqa: F403
@@ -38,9 +43,12 @@ from graphjit.ops.leaves import Storage, Variable, constant, placeholder, variab
 from graphjit.ops.linalg import *  # noqa: F403
 from graphjit.ops.reductions import *  # noqa: F403
 from graphjit.ops.registry import OPS, OpDef, defop
+from graphjit.ops.rounding import *  # noqa: F403
 from graphjit.ops.shape import *  # noqa: F403
 from graphjit.ops.softmax_family import *  # noqa: F403
+from graphjit.ops.special import *  # noqa: F403
 from graphjit.ops.statistics import *  # noqa: F403
+from graphjit.ops.trig import *  # noqa: F403
 
 __all__ = [
     "OPS", "OpDef", "apply", "astype", "defop", "lift", "result_dtype", "Storage", "Variable",
@@ -48,4 +56,5 @@ __all__ = [
     *elementwise.__all__, *comparison.__all__, *reductions.__all__, *statistics.__all__,
     *softmax_family.__all__, *shape.__all__, *broadcast.__all__, *joining.__all__,
     *gather.__all__, *indexing.__all__, *linalg.__all__,
+    *trig.__all__, *special.__all__, *rounding.__all__, *floating.__all__,
 ]  # fmt: skip

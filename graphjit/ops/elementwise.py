@@ -8,7 +8,8 @@ expression template over ``{0}``, ``{1}``, ... for the code generators. Template
 ``log1p``, ``sigmoid``, ...) are resolved by each backend's scalar-math prelude.
 
 Conventions at kinks (as JAX): relu'(0) = 0, abs'(0) = sign(0) = 0, maximum/minimum split the
-gradient evenly between tied inputs; floor, ceil, round and sign have zero gradient.
+gradient evenly between tied inputs; floor, ceil, round and sign have zero gradient. ``clamp``
+(PyTorch's name) follows PyTorch at its bounds: x keeps the gradient there (``clip`` splits it).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 
 from graphjit.dtypes import is_float
 from graphjit.ir import TensorType
-from graphjit.ops.dispatch import ArrayLike, Value, apply, astype, write_out
+from graphjit.ops.dispatch import ArrayLike, Value, apply, astype, lift, write_out
 from graphjit.ops.prims import equal, where
 from graphjit.ops.registry import OpDef, binds, defop, jvp_from, zero_jvp, zero_vjp
 from graphjit.ops.shape_rules import elementwise_type
@@ -29,11 +30,14 @@ from graphjit.ops.shape_rules import elementwise_type
 __all__ = [
     "negative",
     "abs",
+    "absolute",
+    "fabs",
     "sign",
     "exp",
     "exp2",
     "log",
     "log2",
+    "log10",
     "log1p",
     "expm1",
     "sqrt",
@@ -59,11 +63,15 @@ __all__ = [
     "power",
     "maximum",
     "minimum",
+    "fmax",
+    "fmin",
     "clip",
+    "clamp",
     "astype",
 ]
 
 LN2 = math.log(2.0)
+LN10 = math.log(10.0)
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
@@ -151,6 +159,7 @@ EXP = unary("exp", np.exp, "exp({0})", lambda x, out: out, expensive=True)
 EXP2 = unary("exp2", np.exp2, "exp2({0})", lambda x, out: out * LN2, expensive=True)
 LOG = unary("log", np.log, "log({0})", lambda x, out: 1.0 / x, expensive=True)
 LOG2 = unary("log2", np.log2, "log2({0})", lambda x, out: 1.0 / (x * LN2), expensive=True)
+LOG10 = unary("log10", np.log10, "log10({0})", lambda x, out: 1.0 / (x * LN10), expensive=True)
 LOG1P = unary("log1p", np.log1p, "log1p({0})", lambda x, out: 1.0 / (1.0 + x), expensive=True)
 EXPM1 = unary("expm1", np.expm1, "expm1({0})", lambda x, out: out + 1.0, expensive=True)
 SQRT = unary("sqrt", np.sqrt, "sqrt({0})", lambda x, out: 0.5 / out, expensive=True)
@@ -291,8 +300,9 @@ POWER = defop(
 )
 
 
-def _extremum(name: str, impl: Any) -> OpDef:
-    """maximum / minimum: the gradient goes to the chosen input, split evenly on ties."""
+def _extremum(name: str, impl: Any, nan: str = "NaN-propagating") -> OpDef:
+    """maximum / minimum (fmax / fmin): the gradient goes to the chosen input, split evenly on
+    ties (fmax/fmin: to the input that is not nan)."""
     return defop(
         name,
         infer=_same_type(name),
@@ -307,12 +317,41 @@ def _extremum(name: str, impl: Any) -> OpDef:
         ),
         kind="elementwise",
         lower=f"{name}({{0}}, {{1}})",
-        doc=f"NaN-propagating {name}; ties split the gradient evenly",
+        doc=f"{nan} {name}; ties split the gradient evenly",
     )
 
 
 MAXIMUM = _extremum("maximum", np.maximum)
 MINIMUM = _extremum("minimum", np.minimum)
+FMAX = _extremum("fmax", np.fmax, nan="NaN-ignoring")
+FMIN = _extremum("fmin", np.fmin, nan="NaN-ignoring")
+
+
+_CLAMP_MASKS = (  # where input i of clamp(x, lo, hi) gets the gradient (as PyTorch)
+    lambda x, lo, hi: (x >= lo) & (x <= hi),
+    lambda x, lo, hi: (x < lo) & (lo < hi),
+    lambda x, lo, hi: (x > hi) | (hi < lo),
+)
+
+
+def _clamp_rule(i: int) -> Any:
+    """The cotangent (or tangent) rule of clamp's input i: ``g`` where the mask holds, else 0."""
+    mask = _CLAMP_MASKS[i]
+    return lambda g, out, x, lo, hi: g * mask(x, lo, hi).astype(x.dtype)
+
+
+# PyTorch's clamp: x keeps its gradient at the bounds (clip splits it there), a bound gets it only
+# where it is the answer (the upper one when the bounds cross)
+CLAMP = defop(
+    "clamp",
+    infer=_same_type("clamp", allow_bool=False),
+    impl=lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
+    vjps=tuple(_clamp_rule(i) for i in range(3)),
+    jvp=jvp_from(*(_clamp_rule(i) for i in range(3))),
+    kind="elementwise",
+    lower="minimum(maximum({0}, {1}), {2})",
+    doc="min(max(x, lo), hi), NaN-propagating, with PyTorch's gradients at the bounds",
+)
 
 
 def _astype_infer(x: TensorType, *, dtype: str) -> TensorType:
@@ -377,11 +416,13 @@ def _binary_fn(op: OpDef) -> Callable[[Any, Any], Any]:
 
 negative: Callable[[ArrayLike], Value] = _unary_fn(NEGATIVE)
 abs: Callable[[ArrayLike], Value] = _unary_fn(ABS)
+absolute = abs
 sign: Callable[[ArrayLike], Value] = _unary_fn(SIGN)
 exp: Callable[[ArrayLike], Value] = _unary_fn(EXP)
 exp2: Callable[[ArrayLike], Value] = _unary_fn(EXP2)
 log: Callable[[ArrayLike], Value] = _unary_fn(LOG)
 log2: Callable[[ArrayLike], Value] = _unary_fn(LOG2)
+log10: Callable[[ArrayLike], Value] = _unary_fn(LOG10)
 log1p: Callable[[ArrayLike], Value] = _unary_fn(LOG1P)
 expm1: Callable[[ArrayLike], Value] = _unary_fn(EXPM1)
 sqrt: Callable[[ArrayLike], Value] = _unary_fn(SQRT)
@@ -407,6 +448,8 @@ true_divide = divide
 power: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(POWER)
 maximum: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(MAXIMUM)
 minimum: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(MINIMUM)
+fmax: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(FMAX)
+fmin: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(FMIN)
 
 
 def clip(x: ArrayLike, a_min: Any = None, a_max: Any = None) -> Value:
@@ -421,3 +464,31 @@ def clip(x: ArrayLike, a_min: Any = None, a_max: Any = None) -> Value:
     if a_max is not None:
         out = minimum(out, a_max)
     return out
+
+
+def fabs(x: ArrayLike, *, out: Any = None) -> Value:
+    """Absolute value in float (ints and bools become float64), as numpy.fabs."""
+    x = lift(x)
+    return write_out(abs(x if is_float(x.dtype) else astype(x, "float64")), out, "fabs")
+
+
+def _widest(x: Any, upper: bool) -> Any:
+    """The bound that clamps nothing: +-inf for floats, the int dtype's extreme for ints."""
+    if is_float(x.dtype):
+        return math.inf if upper else -math.inf
+    info = np.iinfo(x.dtype)
+    return int(info.max if upper else info.min)
+
+
+@binds(CLAMP)
+def clamp(x: ArrayLike, min: Any = None, max: Any = None, *, out: Any = None) -> Value:  # noqa: A002
+    """``x`` limited to [min, max] (bounds may be arrays or tensors; either may be None), as
+    torch.clamp: NaN-propagating, and at a bound the gradient goes to ``x`` (``clip`` splits it)."""
+    if min is None and max is None:
+        raise ValueError("clamp: give min, max or both")
+    x = lift(x)
+    if x.dtype == "bool":
+        raise TypeError("clamp: not defined for bool inputs; cast with .astype first")
+    lo = _widest(x, upper=False) if min is None else min
+    hi = _widest(x, upper=True) if max is None else max
+    return write_out(apply(CLAMP, x, lo, hi), out, "clamp")

@@ -22,6 +22,7 @@ __all__ = [
     "astype",
     "broadcast_like",
     "equal",
+    "exp",
     "expand_dims",
     "exactly_shaped",
     "expand_reduced",
@@ -52,6 +53,10 @@ def _bound(name: str) -> Any:
 
 def equal(a: ArrayLike, b: ArrayLike) -> Value:
     return _bound("equal")(a, b)
+
+
+def exp(x: ArrayLike) -> Value:
+    return _bound("exp")(x)
 
 
 def maximum(a: ArrayLike, b: ArrayLike) -> Value:

@@ -221,3 +221,50 @@ def _einsum(dtype: str, rng: np.random.Generator) -> Case:
         + gj.einsum("ij,ij->i", a, a)[:, None]
     )
     return [a, b], out, [_arr(rng, (2, 3), dtype), _arr(rng, (3, 4), dtype)]
+
+
+# --------------------------------------------------------------------------------------------------
+# more elementwise math: trig, special functions, rounding and division, float classification
+
+MATH_UNARY = {
+    "sinh": (-3, 3), "cosh": (-3, 3), "arcsin": (-0.9, 0.9), "arccos": (-0.9, 0.9),
+    "arcsinh": (-3, 3), "arccosh": (1.2, 3), "arctanh": (-0.9, 0.9), "log10": (0.1, 3),
+    "erfc": (-2, 2), "erfinv": (-0.9, 0.9),
+}  # fmt: skip
+
+for _name, (_lo, _hi) in MATH_UNARY.items():
+    case(_name)(_unary(_name, _lo, _hi))
+
+
+@case("arctan2", "hypot", "logaddexp", "logaddexp2")
+def _math_binary(dtype: str, rng: np.random.Generator) -> Case:
+    x = _ph("x", (None, 3), dtype)
+    y = _ph("y", (3,), dtype)
+    out = gj.arctan2(x, y) + gj.hypot(x, y) * 0.5 + gj.logaddexp(x, y) - gj.logaddexp2(y, x)
+    return [x, y], out, [_arr(rng, (4, 3), dtype), _arr(rng, (3,), dtype, 0.5, 2)]
+
+
+@case("fmax", "fmin", "clamp", "copysign", "heaviside")
+def _limits(dtype: str, rng: np.random.Generator) -> Case:
+    x = _ph("x", (None, 3), dtype)
+    y = _ph("y", (3,), dtype)
+    out = gj.fmax(x, y) * 2 + gj.fmin(x, 2 * y) + gj.clamp(x, -y, gj.abs(y) + 0.5) * x
+    out = out + gj.copysign(x, y) * 3 + gj.heaviside(x, y) * x
+    return [x, y], out, [_arr(rng, (4, 3), dtype), _arr(rng, (3,), dtype)]
+
+
+@case("trunc", "floor_divide", "remainder")
+def _division(dtype: str, rng: np.random.Generator) -> Case:
+    x = _ph("x", (None, 3), dtype)
+    y = _ph("y", (3,), dtype)
+    out = gj.trunc(x * 3) + (x // y) * 2 + (x % y) * x + gj.remainder(3 * x, -y)
+    return [x, y], out, [_arr(rng, (4, 3), dtype, -5, 5), _arr(rng, (3,), dtype, 0.5, 2)]
+
+
+@case("isnan", "isinf", "isfinite", "signbit")
+def _classes(dtype: str, rng: np.random.Generator) -> Case:
+    x = _ph("x", (None, 3), dtype)
+    # the non-finite values only decide conditions, so the gradients stay finite
+    out = gj.where(gj.isnan(gj.log(x)), x * x, gj.where(gj.isinf(gj.exp(x * 400.0)), -x, 2 * x))
+    out = out + gj.where(gj.isfinite(1.0 / x), x, 0.0) + gj.signbit(x).astype(dtype) * x
+    return [x], out, [_arr(rng, (4, 3), dtype)]

@@ -79,6 +79,7 @@ UNARY = {
     "exp2": (gj.exp2, np.exp2, real),
     "log": (gj.log, np.log, positive),
     "log2": (gj.log2, np.log2, positive),
+    "log10": (gj.log10, np.log10, positive),
     "log1p": (gj.log1p, np.log1p, near_zero),
     "expm1": (gj.expm1, np.expm1, real),
     "sqrt": (gj.sqrt, np.sqrt, positive),
@@ -114,6 +115,8 @@ BINARY = {
     "power": (gj.power, np.power, positive, real),
     "maximum": (gj.maximum, np.maximum, integral, integral),
     "minimum": (gj.minimum, np.minimum, integral, integral),
+    "fmax": (gj.fmax, np.fmax, integral, integral),
+    "fmin": (gj.fmin, np.fmin, integral, integral),
 }
 COMPARISONS = {
     "less": (gj.less, np.less),
@@ -138,7 +141,14 @@ BROADCAST_SHAPES = [
 
 
 def test_every_elementwise_function_is_covered():
-    assert set(elementwise.__all__) == set(UNARY) | set(BINARY) | {"clip", "astype", "true_divide"}
+    assert set(elementwise.__all__) == set(UNARY) | set(BINARY) | {
+        "clip",
+        "clamp",
+        "astype",
+        "true_divide",
+        "absolute",
+        "fabs",
+    }
     assert set(comparison.__all__) == set(COMPARISONS) | set(LOGICAL) | {"logical_not", "where"}
     assert gj.true_divide is gj.divide
 
@@ -488,9 +498,11 @@ def test_unary_gradcheck(name):
 @pytest.mark.parametrize("name", sorted(BINARY))
 def test_binary_gradcheck(name, shapes):
     ours, _, gen_x, gen_y = BINARY[name]
-    if name in ("maximum", "minimum"):
+    if name in ("maximum", "minimum", "fmax", "fmin"):
         a, b = real(shapes[0]), real(shapes[1])
-        assert np.min(np.abs(a[..., None] - b[..., None])) > 1e-3  # no ties at this seed
+        while np.min(np.abs(a[..., None] - b[..., None])) <= 1e-3:  # a tie: finite differences
+            a, b = real(shapes[0]), real(shapes[1])  # straddle the kink, so draw again
+        assert np.min(np.abs(a[..., None] - b[..., None])) > 1e-3  # no ties
     else:
         a, b = gen_x(shapes[0]), gen_y(shapes[1])
     assert gradcheck(ours, [a, b], order=2)
