@@ -8,7 +8,7 @@ Layers inside (each imports only those above it in this list, and no family impo
 * :mod:`~graphjit.ops.prims`: binders through which one family applies another's ops;
 * :mod:`~graphjit.ops.shape_rules`: broadcasting, axes and slices shared by the families;
 * the families: elementwise, comparison, reductions, statistics, softmax_family, shape,
-  broadcast, joining, gather, indexing, linalg.
+  broadcast, joining, gather, indexing, linalg, scans, sorting, truth.
 
 Importing this package registers every op in :data:`OPS`.
 """
@@ -23,9 +23,12 @@ from graphjit.ops import (  # noqa: F401
     leaves,
     linalg,
     reductions,
+    scans,
     shape,
     softmax_family,
+    sorting,
     statistics,
+    truth,
 )
 from graphjit.ops.broadcast import *  # noqa: F403
 from graphjit.ops.comparison import *  # noqa: F403
@@ -38,9 +41,14 @@ from graphjit.ops.leaves import Storage, Variable, constant, placeholder, variab
 from graphjit.ops.linalg import *  # noqa: F403
 from graphjit.ops.reductions import *  # noqa: F403
 from graphjit.ops.registry import OPS, OpDef, defop
+
+# reductions, scans and sorting added for PyTorch users (any/all, cumsum..., sort...)
+from graphjit.ops.scans import *  # noqa: F403
 from graphjit.ops.shape import *  # noqa: F403
 from graphjit.ops.softmax_family import *  # noqa: F403
+from graphjit.ops.sorting import *  # noqa: F403
 from graphjit.ops.statistics import *  # noqa: F403
+from graphjit.ops.truth import *  # noqa: F403
 
 __all__ = [
     "OPS", "OpDef", "apply", "astype", "defop", "lift", "result_dtype", "Storage", "Variable",
@@ -48,4 +56,5 @@ __all__ = [
     *elementwise.__all__, *comparison.__all__, *reductions.__all__, *statistics.__all__,
     *softmax_family.__all__, *shape.__all__, *broadcast.__all__, *joining.__all__,
     *gather.__all__, *indexing.__all__, *linalg.__all__,
+    *scans.__all__, *sorting.__all__, *truth.__all__,
 ]  # fmt: skip

@@ -17,6 +17,7 @@ import numba
 
 from graphjit.codegen.emit import SourceWriter, comment_text, int_tuple
 from graphjit.codegen.numba_cpu import lowerings
+from graphjit.codegen.numba_cpu import scan_lowerings as scan_lowerings  # registers its lowerings
 from graphjit.codegen.numba_cpu.loops import SCALAR_LOWERINGS, can_reduce, emit_nest
 from graphjit.codegen.numba_cpu.writer import ProgramWriter
 from graphjit.codegen.partition import LOOP_KINDS
