@@ -32,6 +32,7 @@ from graphjit import (
     torch_api,
 )
 from graphjit.autodiff import grad, hvp, jvp, vjp
+from graphjit.dtypes import get_default_dtype, set_default_dtype
 from graphjit.errors import IntegerOutOfRangeError, TensorUsageError, TracedValueError
 from graphjit.io import load, save
 from graphjit.ir import Node, TensorType
@@ -55,12 +56,15 @@ from graphjit.tensor import (
     float32,
     float64,
     int,  # noqa: F401
+    int8,
+    int16,
     int32,
     int64,
     is_grad_enabled,
     long,
     no_grad,
     set_grad_enabled,
+    uint8,
 )
 from graphjit.tensor.backend import EAGER
 from graphjit.tensor.creation import (
@@ -159,4 +163,9 @@ __all__ = [
     "to_dot",
     "variable",
     "vjp",
+    "uint8",
+    "int8",
+    "int16",
+    "get_default_dtype",
+    "set_default_dtype",
 ]

@@ -1,10 +1,18 @@
 """graphjit's dtypes and numpy 2 promotion.
 
-graphjit computes in five dtypes: ``bool``, ``int32``, ``int64``, ``float32`` and ``float64``.
-Promotion follows numpy 2 (NEP 50): python scalars are *weak* (``float32 + 1.0`` stays float32),
-and numpy's other dtypes map into graphjit's set (small ints widen to int32, uint32/uint64 to
-int64, float16 to float32). Both graph nodes and eager tensors carry their dtype as one of these
-names, so this module needs neither: it reads ``x.dtype`` from whatever it is given.
+graphjit computes in eight dtypes: ``bool``, ``uint8``, ``int8``, ``int16``, ``int32``, ``int64``,
+``float32`` and ``float64`` (images arrive as uint8). Promotion follows numpy 2 (NEP 50): python
+scalars are *weak* (``float32 + 1.0`` stays float32, ``uint8 + 1`` stays uint8), and numpy's other
+dtypes map into graphjit's set (uint16 widens to int32, uint32/uint64 to int64, float16 to
+float32).
+
+The *default float dtype* (:func:`set_default_dtype`, float64 unless set, as numpy) is the float
+used where no float input decides it: a python float meeting only ints or bools (``int_tensor *
+0.5``), an op that makes floats of ints (``true_divide``, ``mean``), and the creation functions
+given python floats or no dtype (see ``graphjit.tensor.creation``).
+
+Both graph nodes and eager tensors carry their dtype as one of these names, so this module needs
+neither: it reads ``x.dtype`` from whatever it is given.
 """
 
 from __future__ import annotations
@@ -16,9 +24,28 @@ import numpy as np
 
 from graphjit.errors import IntegerOutOfRangeError
 
-DTYPES = ("bool", "int32", "int64", "float32", "float64")
+DTYPES = ("bool", "uint8", "int8", "int16", "int32", "int64", "float32", "float64")
 FLOAT_DTYPES = ("float32", "float64")
-INT_DTYPES = ("int32", "int64")
+INT_DTYPES = ("uint8", "int8", "int16", "int32", "int64")
+SMALL_INT_DTYPES = ("uint8", "int8", "int16")
+
+_default_float = "float64"
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Make ``dtype`` (float32 or float64) the default float dtype, as ``torch.set_default_dtype``:
+    ``gj.zeros(2, 3)``, ``gj.tensor([1.0])``, ``int_tensor * 0.5`` and ``mean`` of ints give it.
+    Arrays, tensors and graph nodes that have a float dtype keep theirs."""
+    global _default_float
+    name = as_dtype(dtype)
+    if name not in FLOAT_DTYPES:
+        raise TypeError(f"set_default_dtype: expected float32 or float64, got {name}")
+    _default_float = name
+
+
+def get_default_dtype() -> str:
+    """The default float dtype (float64 unless :func:`set_default_dtype` changed it)."""
+    return _default_float
 
 
 def as_dtype(dtype: Any) -> str:
@@ -88,7 +115,7 @@ def _promotion_key(a: Any) -> Any:
 
 def result_dtype(args: Sequence[Any], to_float: bool = False) -> str:
     """numpy 2 promotion of the given arguments (python scalars weak), in graphjit's dtypes."""
-    key = (to_float, *(_promotion_key(a) for a in args))
+    key = (to_float, _default_float, *(_promotion_key(a) for a in args))
     memoisable = None not in key
     if memoisable:
         hit = _promotion_memo.get(key)
@@ -105,12 +132,14 @@ def _result_dtype(args: Sequence[Any], to_float: bool) -> str:
     dt = np.result_type(*keys)
     if dt.kind == "u" and dt.itemsize >= 4:
         dt = np.dtype("int64")  # user uint32/uint64 arrays: widen into graphjit's signed set
-    elif dt.kind in "iu":
-        dt = np.dtype("int32") if dt.itemsize <= 4 else np.dtype("int64")
+    elif dt.kind == "u" and dt.itemsize == 2:
+        dt = np.dtype("int32")  # uint16 (not one of graphjit's dtypes) widens to int32
     elif dt.kind == "f":
         dt = np.dtype("float32") if dt.itemsize <= 4 else np.dtype("float64")
-    if to_float and dt.kind != "f":
-        dt = np.dtype("float64")
+    if dt.kind == "f" or to_float:
+        float_inputs = [k for k in keys if isinstance(k, np.dtype) and k.kind == "f"]
+        if not float_inputs:  # the float comes from a python float or the op: the default
+            return _default_float
     return as_dtype(dt)
 
 

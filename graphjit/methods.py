@@ -325,6 +325,14 @@ class NumpyMethods:
         ndim: int = self.ndim  # type: ignore[attr-defined]
         return ndim
 
+    # scans and searching: numpy's and PyTorch's spellings mean the same (``x.cumsum(1)``)
+    cumsum = _forward(F.cumsum)
+    cumprod = _forward(F.cumprod)
+    argsort = _forward(F.argsort)
+    searchsorted = _forward(F.searchsorted)
+    any = _forward(F.any)
+    all = _forward(F.all)
+
 
 def _torch_reduction(fn: Callable[..., Any], label: str | None = None) -> Method:
     """The reduction ``fn`` as a method taking PyTorch's ``(dim, keepdim)`` or numpy's
@@ -339,7 +347,11 @@ def _torch_reduction(fn: Callable[..., Any], label: str | None = None) -> Method
         keepdims: builtins.bool | None = None,
         **kwargs: Any,
     ) -> Any:
-        out = fn(self, _axis(dim, axis, fn.__name__), _keep(keepdim, keepdims), **kwargs)
+        keep = _keep(keepdim, keepdims)
+        if dim is not None and axis is None:  # PyTorch's dim: 0 or -1 of a 0-d tensor too
+            out = fn(self, dim=_axis(dim, None, fn.__name__), keepdims=keep, **kwargs)
+        else:
+            out = fn(self, _axis(dim, axis, fn.__name__), keep, **kwargs)
         return out if label is None else _label(out, label)
 
     method.__name__ = method.__qualname__ = fn.__name__
@@ -362,7 +374,11 @@ def _torch_spread(fn: Callable[..., Any], label: str) -> Method:
         ddof: Any = None,
     ) -> Any:
         ddof = _ddof(unbiased, correction, ddof)
-        out = fn(self, _axis(dim, axis, fn.__name__), ddof=ddof, keepdims=_keep(keepdim, keepdims))
+        keep = _keep(keepdim, keepdims)
+        if dim is not None and axis is None:  # PyTorch's dim: 0 or -1 of a 0-d tensor too
+            out = fn(self, dim=_axis(dim, None, fn.__name__), ddof=ddof, keepdims=keep)
+        else:
+            out = fn(self, _axis(dim, axis, fn.__name__), ddof=ddof, keepdims=keep)
         return _label(out, label)
 
     method.__name__ = method.__qualname__ = fn.__name__
@@ -440,10 +456,16 @@ class TorchMethods:
             return (F.maximum if which == "max" else F.minimum)(self, dim)
         reduce = F.max if which == "max" else F.min
         keep = _keep(keepdim, keepdims)
-        if axis is not None or dim is None:  # numpy spelling, or the whole tensor: values only
-            return reduce(self, _axis(dim, axis, which), keep)
+        dim = _axis(dim, axis, which)  # PyTorch's rule for numpy's axis= spelling too
+        if dim is None:  # the whole tensor: the value only
+            return reduce(self, None, keep)
+        if isinstance(dim, tuple):
+            raise TypeError(
+                f"{which}: dim must be an int for (values, indices); use a{which}(dim) for "
+                "several dims"
+            )
         arg = F.argmax if which == "max" else F.argmin
-        return MaxMin(reduce(self, dim, keep), arg(self, dim, keep))
+        return MaxMin(reduce(self, dim=dim, keepdim=keep), arg(self, dim=dim, keepdim=keep))
 
     def max(
         self,
@@ -453,8 +475,8 @@ class TorchMethods:
         axis: Any = None,
         keepdims: builtins.bool | None = None,
     ) -> Any:
-        """The maximum; with ``dim`` (PyTorch) a ``(values, indices)`` pair; with ``axis``
-        (numpy) the values only; given a tensor, the elementwise maximum."""
+        """The maximum; with ``dim`` (or numpy's ``axis=``) a ``(values, indices)`` pair, as
+        PyTorch; given a tensor, the elementwise maximum."""
         return self._extreme("max", dim, keepdim, axis, keepdims)
 
     def min(
@@ -469,20 +491,34 @@ class TorchMethods:
         return self._extreme("min", dim, keepdim, axis, keepdims)
 
     def amax(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:
-        return F.max(self, _axis(dim, None, "amax"), keepdim)
+        return F.max(self, dim=_axis(dim, None, "amax"), keepdim=keepdim)
 
     def amin(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:
-        return F.min(self, _axis(dim, None, "amin"), keepdim)
+        return F.min(self, dim=_axis(dim, None, "amin"), keepdim=keepdim)
 
     # unbiased (correction=1) by default, as in PyTorch (numpy: ddof=0)
     var = _torch_spread(F.var, "Var")
     std = _torch_spread(F.std, "Std")
 
-    def all(self) -> Any:
-        return F.min(F.astype(self, "bool"))
+    def all(
+        self,
+        dim: Any = None,
+        keepdim: builtins.bool = False,
+        *,
+        axis: Any = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Any:
+        return F.all(self, axis, keepdims=_keep(keepdim, keepdims), dim=_axis(dim, None, "all"))
 
-    def any(self) -> Any:
-        return F.max(F.astype(self, "bool"))
+    def any(
+        self,
+        dim: Any = None,
+        keepdim: builtins.bool = False,
+        *,
+        axis: Any = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Any:
+        return F.any(self, axis, keepdims=_keep(keepdim, keepdims), dim=_axis(dim, None, "any"))
 
     # -- elementwise
     def add(self, other: Any, alpha: Any = 1) -> Any:
@@ -504,6 +540,73 @@ class TorchMethods:
     def type(self, dtype: Any = None) -> Any:
         """The dtype name, or (given a dtype) the tensor converted to it."""
         return self.dtype if dtype is None else F.astype(self, dtype)
+
+    # -- scans, sorting and order statistics (PyTorch's results: (values, indices) pairs)
+    def byte(self) -> Any:
+        return F.astype(self, "uint8")
+
+    def char(self) -> Any:
+        return F.astype(self, "int8")
+
+    def short(self) -> Any:
+        return F.astype(self, "int16")
+
+    def cummax(self, dim: Any) -> Any:
+        return torch_api.cummax(self, dim)
+
+    def cummin(self, dim: Any) -> Any:
+        return torch_api.cummin(self, dim)
+
+    def logcumsumexp(self, dim: Any) -> Any:
+        return torch_api.logcumsumexp(self, dim)
+
+    def sort(
+        self,
+        dim: Any = -1,
+        descending: builtins.bool = False,
+        stable: builtins.bool = False,
+        *,
+        axis: Any = None,
+    ) -> Any:
+        """``(values, indices)`` sorted along ``dim`` (stable, NaN last), as PyTorch's."""
+        d = dim if axis is None else axis
+        return torch_api.ValuesIndices(
+            F.sort(self, dim=d, descending=descending),
+            F.argsort(self, dim=d, descending=descending),
+        )
+
+    def argsort(self, dim: Any = -1, descending: builtins.bool = False, *, axis: Any = None) -> Any:
+        return F.argsort(self, dim=dim if axis is None else axis, descending=descending)
+
+    def median(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:
+        return torch_api.median(self, dim, keepdim)
+
+    def mode(self, dim: Any = -1, keepdim: builtins.bool = False) -> Any:
+        return torch_api.mode(self, dim, keepdim)
+
+    def kthvalue(self, k: builtins.int, dim: Any = -1, keepdim: builtins.bool = False) -> Any:
+        return torch_api.kthvalue(self, k, dim, keepdim)
+
+    def topk(
+        self,
+        k: builtins.int,
+        dim: Any = -1,
+        largest: builtins.bool = True,
+        sorted: builtins.bool = True,  # noqa: A002 - PyTorch's name
+    ) -> Any:
+        return torch_api.topk(self, k, dim, largest, sorted)
+
+    def aminmax(self, *, dim: Any = None, keepdim: builtins.bool = False) -> Any:
+        return torch_api.aminmax(self, dim=dim, keepdim=keepdim)
+
+    def unique(
+        self,
+        sorted: builtins.bool = True,  # noqa: A002 - PyTorch's name
+        return_inverse: builtins.bool = False,
+        return_counts: builtins.bool = False,
+        dim: Any = None,
+    ) -> Any:
+        return torch_api.unique(self, sorted, return_inverse, return_counts, dim)
 
 
 class TensorMethods(TorchMethods, NumpyMethods):

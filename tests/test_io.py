@@ -201,13 +201,20 @@ def test_pathlike_objects_are_accepted(tmp_path: Path) -> None:
 
 
 def test_arrays_a_tensor_cannot_hold_load_as_arrays_only(tmp_path: Path) -> None:
-    path = tmp_path / "u8.npz"
-    gj.save({"pixels": np.arange(4, dtype=np.uint8)}, path)
-    with pytest.raises(TypeError, match=r"'pixels'.*uint8.*as_tensors=False"):
+    path = tmp_path / "u16.npz"
+    gj.save({"pixels": np.arange(4, dtype=np.uint16)}, path)
+    with pytest.raises(TypeError, match=r"'pixels'.*uint16.*as_tensors=False"):
         gj.load(path)
     back = gj.load(path, as_tensors=False)
-    assert back["pixels"].dtype == np.uint8
+    assert back["pixels"].dtype == np.uint16
     np.testing.assert_array_equal(back["pixels"], np.arange(4))
+
+
+def test_uint8_arrays_load_as_tensors(tmp_path: Path) -> None:
+    path = tmp_path / "u8.npz"
+    gj.save({"pixels": np.arange(4, dtype=np.uint8)}, path)
+    back = gj.load(path)
+    assert back["pixels"].dtype == "uint8" and back["pixels"].tolist() == [0, 1, 2, 3]
 
 
 def test_a_directory_is_not_reported_as_a_corrupt_file(tmp_path: Path) -> None:

@@ -21,6 +21,9 @@ TYPE_NAMES = {
     "float32": "f32",
     "int64": "i64",
     "int32": "i32",
+    "int16": "i16",
+    "int8": "i8",
+    "uint8": "u8",
     "bool": "bool_",
 }
 
@@ -37,9 +40,11 @@ def literal(value: Any, dtype: str) -> str:
     """A source expression for one scalar of ``dtype`` (typed, so numba keeps the dtype)."""
     if dtype == "bool":
         return "True" if bool(value) else "False"
-    if dtype in ("int32", "int64"):
+    if dtype in ("uint8", "int8", "int16", "int32", "int64"):
         text = str(int(value))
-        return f"i32({text})" if dtype == "int32" else (f"({text})" if text[0] == "-" else text)
+        if dtype != "int64":
+            return f"{TYPE_NAMES[dtype]}({text})"
+        return f"({text})" if text[0] == "-" else text
     x = float(np.asarray(value, dtype=dtype))
     if math.isnan(x):
         text = "np.nan"

@@ -8,7 +8,8 @@ Layers inside (each imports only those above it in this list, and no family impo
 * :mod:`~graphjit.ops.prims`: binders through which one family applies another's ops;
 * :mod:`~graphjit.ops.shape_rules`: broadcasting, axes and slices shared by the families;
 * the families: elementwise, comparison, reductions, statistics, softmax_family, shape,
-  broadcast, joining, gather, indexing, linalg, trig, special, rounding, floating.
+  broadcast, joining, gather, indexing, linalg, trig, special, rounding, floating, scans,
+  sorting, truth.
 
 Importing this package registers every op in :data:`OPS`.
 """
@@ -25,11 +26,14 @@ from graphjit.ops import (  # noqa: F401
     linalg,
     reductions,
     rounding,
+    scans,
     shape,
     softmax_family,
+    sorting,
     special,
     statistics,
     trig,
+    truth,
 )
 from graphjit.ops.broadcast import *  # noqa: F403
 from graphjit.ops.comparison import *  # noqa: F403
@@ -44,11 +48,14 @@ from graphjit.ops.linalg import *  # noqa: F403
 from graphjit.ops.reductions import *  # noqa: F403
 from graphjit.ops.registry import OPS, OpDef, defop
 from graphjit.ops.rounding import *  # noqa: F403
+from graphjit.ops.scans import *  # noqa: F403
 from graphjit.ops.shape import *  # noqa: F403
 from graphjit.ops.softmax_family import *  # noqa: F403
+from graphjit.ops.sorting import *  # noqa: F403
 from graphjit.ops.special import *  # noqa: F403
 from graphjit.ops.statistics import *  # noqa: F403
 from graphjit.ops.trig import *  # noqa: F403
+from graphjit.ops.truth import *  # noqa: F403
 
 __all__ = [
     "OPS", "OpDef", "apply", "astype", "defop", "lift", "result_dtype", "Storage", "Variable",
@@ -57,4 +64,5 @@ __all__ = [
     *softmax_family.__all__, *shape.__all__, *broadcast.__all__, *joining.__all__,
     *gather.__all__, *indexing.__all__, *linalg.__all__,
     *trig.__all__, *special.__all__, *rounding.__all__, *floating.__all__,
+    *scans.__all__, *sorting.__all__, *truth.__all__,
 ]  # fmt: skip

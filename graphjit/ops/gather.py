@@ -344,6 +344,7 @@ def add_at(
     return apply(ADD_AT, a, idx, values, axis=ax)
 
 
+@binds(TAKE_ALONG_AXIS)
 def take_along_axis(
     arr: ArrayLike, indices: ArrayLike, axis: Any = None, *, dim: Any = None
 ) -> Value:

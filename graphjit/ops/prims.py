@@ -23,6 +23,7 @@ __all__ = [
     "broadcast_like",
     "equal",
     "exp",
+    "log",
     "expand_dims",
     "exactly_shaped",
     "expand_reduced",
@@ -38,6 +39,7 @@ __all__ = [
     "sum",
     "swapaxes",
     "take",
+    "take_along_axis",
     "transpose",
     "where",
     "zeros_like",
@@ -151,3 +153,14 @@ def exactly_shaped(c: Any, x: ArrayLike) -> Value:
 
 def take(a: ArrayLike, indices: ArrayLike, axis: Any = None) -> Value:
     return _bound("take")(a, indices, axis)
+
+
+# used by the scans and sorting families
+
+
+def log(x: ArrayLike) -> Value:
+    return _bound("log")(x)
+
+
+def take_along_axis(arr: ArrayLike, indices: ArrayLike, axis: Any) -> Value:
+    return _bound("take_along_axis")(arr, indices, axis)

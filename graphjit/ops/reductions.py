@@ -34,6 +34,7 @@ from graphjit.ops.registry import DimBuilder, OpDef, binds, defop, zero_jvp, zer
 from graphjit.ops.shape_rules import (
     axis_or_dim,
     check_axes,
+    is_scalar_dim,
     keepdims_arg,
     normalize_axes,
     normalize_axis,
@@ -380,6 +381,8 @@ def min(
 
 def _arg_reduce(op: OpDef, x: Any, axis: Any, dim: Any, keepdims: Any, keepdim: Any) -> Any:
     x = lift(x)
+    if dim is not None and x.ndim == 0 and is_scalar_dim(dim):
+        dim = None  # PyTorch: dim 0 or -1 of a 0-d tensor is its only element
     axis = axis_or_dim(op.name, axis, dim)
     if axis is not None:
         if isinstance(axis, (tuple, list)):

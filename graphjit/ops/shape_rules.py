@@ -218,9 +218,20 @@ def reduction_axes(
     name: str, x: Any, axis: Any, dim: Any, keepdims: Any, keepdim: Any
 ) -> tuple[tuple[int, ...], bool]:
     """A reduction's sorted axes and keepdims flag from numpy's (``axis``, ``keepdims``) or
-    PyTorch's (``dim``, ``keepdim``) spelling."""
+    PyTorch's (``dim``, ``keepdim``) spelling. PyTorch's ``dim`` 0 or -1 of a 0-d input reduces
+    nothing (numpy's ``axis`` 0 of a 0-d array is an error)."""
+    if dim is not None and x.ndim == 0 and is_scalar_dim(dim):
+        return (), keepdims_arg(keepdims, keepdim)
     axes = normalize_axes(axis_or_dim(name, axis, dim), x.ndim, name)
     return axes, keepdims_arg(keepdims, keepdim)
+
+
+def is_scalar_dim(dim: Any) -> bool:
+    """Whether ``dim`` is one PyTorch accepts for a 0-d tensor: 0 or -1 (or a tuple of them)."""
+    items = dim if isinstance(dim, (tuple, list)) else (dim,)
+    return all(
+        isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d in (0, -1) for d in items
+    )
 
 
 def reduced_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:

@@ -5,7 +5,8 @@ They apply the reduction ops (``sum``, and ``size_of`` for a count known only at
 
 Conventions:
 
-* bool or int inputs give float64 (the input is cast first, like numpy's float64 accumulator);
+* bool or int inputs give float64, or the default float dtype when set (the input is cast first,
+  like numpy's float64 accumulator);
   ``dtype=`` casts to that dtype instead.
 * ``var``/``std`` use ``ddof=0`` by default (numpy; PyTorch's ``correction=``/``unbiased=`` are
   accepted). ``std`` has an infinite gradient where the variance is 0.
@@ -18,7 +19,7 @@ import builtins
 import math
 from typing import Any
 
-from graphjit.dtypes import as_dtype, is_float
+from graphjit.dtypes import as_dtype, get_default_dtype, is_float
 from graphjit.ops import prims
 from graphjit.ops.dispatch import ArrayLike, Value, astype, lift
 from graphjit.ops.prims import maximum, size_of, sqrt
@@ -37,7 +38,7 @@ def _prepare(
 def _as_float(x: Any, dtype: Any) -> Any:
     if dtype is not None:
         return astype(x, dtype)
-    return x if is_float(as_dtype(x.dtype)) else astype(x, "float64")
+    return x if is_float(as_dtype(x.dtype)) else astype(x, get_default_dtype())
 
 
 def _count(x: Any, axes: tuple[int, ...], dtype: str) -> Any:

@@ -16,7 +16,10 @@ from graphjit.rewrite.patterns import build, has_value, is_op, is_true
 
 # casts that keep every value exactly (so a round trip through them is the identity)
 _LOSSLESS = {
-    "bool": {"bool", "int32", "int64", "float32", "float64"},
+    "bool": {"bool", "uint8", "int8", "int16", "int32", "int64", "float32", "float64"},
+    "uint8": {"uint8", "int16", "int32", "int64", "float32", "float64"},
+    "int8": {"int8", "int16", "int32", "int64", "float32", "float64"},
+    "int16": {"int16", "int32", "int64", "float32", "float64"},
     "int32": {"int32", "int64", "float64"},
     "int64": {"int64"},
     "float32": {"float32", "float64"},

@@ -17,12 +17,15 @@ from graphjit.tensor.tensor import (
     float32,
     float64,
     int,  # noqa: F401
+    int8,
+    int16,
     int32,
     int64,
     is_grad_enabled,
     long,
     no_grad,
     set_grad_enabled,
+    uint8,
 )
 
 __all__ = [
@@ -39,4 +42,7 @@ __all__ = [
     "long",
     "no_grad",
     "set_grad_enabled",
+    "uint8",
+    "int8",
+    "int16",
 ]

@@ -9,6 +9,13 @@ constant when it meets graph nodes.
 Signatures follow numpy, and also accept PyTorch's spellings where they do not clash: sizes as
 varargs (``zeros(2, 3)``), ``end=`` for ``stop``, ``steps=`` for ``num``, ``requires_grad=`` and
 ``device=`` (only the cpu is accepted).
+
+The default float dtype (``gj.set_default_dtype``; float64 unless set) is what ``zeros``, ``ones``,
+``empty``, ``rand``, ``randn``, ``eye``, ``linspace`` and ``Tensor(2, 3)`` make without a
+``dtype``, and what python floats become in ``tensor``, ``full`` and ``arange`` (as PyTorch). A
+numpy array keeps its dtype. With an integer ``dtype``, ``arange`` truncates start, stop and step
+toward zero first and ``linspace`` truncates its values toward zero (PyTorch; numpy's
+``linspace`` floors and its ``arange`` steps by ``int(start + step) - int(start)``).
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from graphjit import ops as F  # noqa: N812 - the gj functions, as torch.nn.functional
-from graphjit.dtypes import DTYPES, as_dtype, is_float, result_dtype
+from graphjit.dtypes import DTYPES, as_dtype, get_default_dtype, is_float, is_int, result_dtype
 from graphjit.ir import Node
 from graphjit.ops.dispatch import is_tensor
 from graphjit.tensor.device import check_device
@@ -60,10 +67,13 @@ def tensor(
 ) -> Tensor:
     """A new tensor holding a copy of ``data`` (a number, nested lists, an array or a tensor).
 
-    Without ``dtype`` numpy's rules apply: python floats give float64, ints int64, and an
-    array keeps its dtype (float32 stays float32)."""
+    Without ``dtype`` python floats give the default float dtype (float64 unless
+    ``gj.set_default_dtype`` changed it), ints int64, and an array keeps its dtype (float32 stays
+    float32)."""
     check_device(device, "tensor()")
     arr = array_from(data, as_dtype(dtype) if dtype is not None else None, copy=True)
+    if dtype is None and arr.dtype.kind == "f" and _from_python(data):
+        arr = arr.astype(get_default_dtype(), copy=False)
     t = new_tensor(arr)
     return t.requires_grad_(True) if requires_grad else t
 
@@ -79,6 +89,16 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
         except TypeError:
             pass
     return tensor(data, dtype=dtype)
+
+
+def _from_python(data: Any) -> bool:
+    """Whether ``data`` is python numbers (nested lists of them), whose floats take the default
+    float dtype; arrays, numpy scalars and tensors keep theirs."""
+    if isinstance(data, (builtins.float, builtins.int)):
+        return True
+    if isinstance(data, (list, tuple)):
+        return all(_from_python(x) for x in data)
+    return False
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -155,7 +175,8 @@ def _filled(args: tuple[Any, ...], value: int, dtype: Any, requires_grad: bool, 
     if not args:
         raise TypeError(f"{fn}: missing the shape (e.g. {fn}((2, 3)) or {fn}(2, 3))")
     shape = _shape(args, fn)
-    return _created(np.full(shape, value, dtype=as_dtype(dtype or "float64")), requires_grad)
+    dt = as_dtype(dtype or get_default_dtype())
+    return _created(np.full(shape, value, dtype=dt), requires_grad)
 
 
 def zeros(
@@ -163,13 +184,14 @@ def zeros(
 ) -> Tensor:
     """An array of zeros: ``zeros((2, 3))``, ``zeros(2, 3)`` or ``zeros(3, dtype="int64")``.
 
-    The dtype defaults to float64."""
+    The dtype defaults to the default float dtype (float64 unless set)."""
     check_device(device, "zeros()")
     return _filled(shape, 0, dtype, requires_grad, "zeros")
 
 
 def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
-    """An array of ones: ``ones((2, 3))``, ``ones(2, 3)``; float64 unless ``dtype`` is given."""
+    """An array of ones: ``ones((2, 3))``, ``ones(2, 3)``; of the default float dtype unless
+    ``dtype`` is given."""
     check_device(device, "ones()")
     return _filled(shape, 1, dtype, requires_grad, "ones")
 
@@ -201,7 +223,8 @@ def full(
 ) -> Tensor:
     """An array of ``shape`` filled with ``fill_value`` (an array broadcasts, as numpy.full).
 
-    Without ``dtype`` the dtype is ``fill_value``'s: int64 for an int, float64 for a float."""
+    Without ``dtype`` the dtype is ``fill_value``'s: int64 for an int, the default float dtype
+    for a python float."""
     check_device(device, "full()")
     dims = _shape(shape if isinstance(shape, (tuple, list)) else (shape,), "full")
     if isinstance(fill_value, Node) or is_tensor(fill_value):
@@ -229,7 +252,9 @@ def arange(
 ) -> Tensor:
     """Evenly spaced values in [start, stop) as numpy.arange; ``arange(n)`` is 0, 1, ..., n-1.
 
-    Without ``dtype`` the result is int64 when every argument is an int, else float64."""
+    Without ``dtype`` the result is int64 when every argument is an int, else the default float
+    dtype. With an integer ``dtype`` start, stop and step are truncated toward zero first
+    (PyTorch's rule)."""
     check_device(device, "arange()")
     if end is not None:
         if stop is not None:
@@ -244,6 +269,10 @@ def arange(
     if step == 0:
         raise ValueError("arange: step must not be zero")
     dt = as_dtype(dtype) if dtype is not None else result_dtype([start, stop, step])
+    if is_int(dt):
+        start, stop, step = builtins.int(start), builtins.int(stop), builtins.int(step)
+        if step == 0:
+            raise ValueError(f"arange: step truncates to zero in {dt}")
     return _created(np.arange(start, stop, step, dtype=dt), requires_grad)
 
 
@@ -260,7 +289,8 @@ def linspace(
     device: Any = None,
 ) -> Tensor:
     """``num`` evenly spaced values from ``start`` to ``stop`` (included unless ``endpoint`` is
-    False), as numpy.linspace; float64 unless ``dtype`` is given (PyTorch: ``end=``, ``steps=``)."""
+    False), as numpy.linspace; of the default float dtype unless ``dtype`` is given (PyTorch:
+    ``end=``, ``steps=``). An integer ``dtype`` truncates the values toward zero (PyTorch)."""
     check_device(device, "linspace()")
     if end is not None:
         if stop is not None:
@@ -273,15 +303,16 @@ def linspace(
     start = _scalar(start, "start", "linspace")
     stop = _scalar(stop, "stop", "linspace")
     n = _size(num, "num", "linspace")
-    dt = as_dtype(dtype) if dtype is not None else "float64"
-    return _created(np.linspace(start, stop, n, endpoint=bool(endpoint), dtype=dt), requires_grad)
+    dt = as_dtype(dtype) if dtype is not None else get_default_dtype()
+    values = np.linspace(start, stop, n, endpoint=bool(endpoint), dtype="float64")
+    return _created(np.trunc(values).astype(dt) if is_int(dt) else values.astype(dt), requires_grad)
 
 
 def eye(
     n: Any,
     m: Any = None,
     k: Any = 0,
-    dtype: Any = "float64",
+    dtype: Any = None,
     *,
     requires_grad: bool = False,
     device: Any = None,
@@ -292,7 +323,8 @@ def eye(
     cols = rows if m is None else _size(m, "m", "eye")
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
         raise TypeError(f"eye: k must be an int, got {k!r}")
-    return _created(np.eye(rows, cols, int(k), dtype=as_dtype(dtype or "float64")), requires_grad)
+    dt = as_dtype(dtype or get_default_dtype())
+    return _created(np.eye(rows, cols, int(k), dtype=dt), requires_grad)
 
 
 _rng = np.random.default_rng()
@@ -316,7 +348,7 @@ def _random(
 ) -> Tensor:
     check_device(device, f"{fn}()")
     shape = _shape(size, fn)
-    dt = as_dtype(dtype) if dtype is not None else "float64"
+    dt = as_dtype(dtype) if dtype is not None else get_default_dtype()
     t = new_tensor(draw(generator or _rng, shape).astype(dt, copy=False))
     return t.requires_grad_(True) if requires_grad else t
 
@@ -372,7 +404,7 @@ def randn_like(t: Any, dtype: Any = None, requires_grad: builtins.bool = False) 
 
 
 def _float_dtype(t: Any) -> str:
-    return t.dtype if is_float(t.dtype) else "float64"
+    return t.dtype if is_float(t.dtype) else get_default_dtype()
 
 
 def empty(
@@ -382,17 +414,26 @@ def empty(
     return _random(lambda g, s: np.zeros(s), size, dtype, requires_grad, device, "empty")
 
 
-def _with_device(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn`` (a numpy-style creation function) accepting PyTorch's ``device=`` too."""
+def _like(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` (``gj.zeros_like`` and its kin) accepting PyTorch's ``device=`` and
+    ``requires_grad=`` too (the latter makes a new leaf tensor that requires grad)."""
 
     @functools.wraps(fn)
-    def create(*args: Any, device: Any = None, **kwargs: Any) -> Any:
+    def create(*args: Any, device: Any = None, requires_grad: bool = False, **kwargs: Any) -> Any:
         check_device(device, f"{fn.__name__}()")
-        return fn(*args, **kwargs)
+        out = fn(*args, **kwargs)
+        if not requires_grad:
+            return out
+        if not isinstance(out, Tensor):
+            raise TypeError(
+                f"{fn.__name__}: requires_grad=True makes an eager tensor; given a graph node, "
+                "use gj.variable for a value to differentiate"
+            )
+        return out.detach().requires_grad_(True)
 
     return create
 
 
-zeros_like = _with_device(F.zeros_like)
-ones_like = _with_device(F.ones_like)
-full_like = _with_device(F.full_like)
+zeros_like = _like(F.zeros_like)
+ones_like = _like(F.ones_like)
+full_like = _like(F.full_like)

@@ -6,7 +6,8 @@ tensors runs the op's reference implementation through the eager backend
 input requires grad, the result records a tape entry (see :mod:`graphjit.autodiff.tape`), and
 ``backward`` differentiates with the ops' own vjp rules: one derivative table for both modes.
 
-Dtypes follow numpy, not PyTorch: a python float makes float64 (``gj.tensor([1.0])`` is float64),
+Dtypes follow numpy, not PyTorch: a python float makes float64 (``gj.tensor([1.0])`` is float64,
+or the dtype ``gj.set_default_dtype`` chose),
 a float32 numpy array stays float32; ``.float()`` converts to float32 and ``.double()`` to float64.
 
 Memory: ``gj.from_numpy(a)`` and ``t.numpy()`` share the array both ways; in-place ops
@@ -33,7 +34,7 @@ from graphjit.autodiff.tape import (
     no_grad,
     set_grad_enabled,
 )
-from graphjit.dtypes import DTYPES, as_array, is_float
+from graphjit.dtypes import DTYPES, as_array, get_default_dtype, is_float
 from graphjit.errors import TensorUsageError
 from graphjit.ir import TensorType
 from graphjit.ops.leaves import Variable
@@ -59,6 +60,9 @@ __all__ = [
     "int64",
     "double",
     "long",
+    "uint8",
+    "int8",
+    "int16",
 ]
 
 # PyTorch's dtype names (``dtype=gj.float``). ``float``, ``int`` and ``bool`` are left out of
@@ -67,6 +71,9 @@ float32, float64, int32, int64 = "float32", "float64", "int32", "int64"
 float, double = "float32", "float64"
 int, long = "int32", "int64"
 bool = "bool"
+# the small integer dtypes (images arrive as uint8), under numpy's and PyTorch's names
+uint8, int8, int16 = "uint8", "int8", "int16"
+byte, char, short = "uint8", "int8", "int16"
 _DEFAULT_DTYPES = ("float64", "int64", "bool")
 _mode = tape.mode
 
@@ -124,12 +131,12 @@ class Tensor(_InstalledMethods):
 
     def __init__(self, *args: Any, requires_grad: builtins.bool = False) -> None:
         if args and all(isinstance(a, (builtins.int, np.integer)) for a in args):
-            data = np.zeros(tuple(builtins.int(a) for a in args), dtype="float64")
+            data = np.zeros(tuple(builtins.int(a) for a in args), dtype=get_default_dtype())
         elif len(args) == 1:
             floaty = not isinstance(args[0], (Tensor, np.ndarray))
-            data = array_from(args[0], "float64" if floaty else None, copy=True)
+            data = array_from(args[0], get_default_dtype() if floaty else None, copy=True)
         elif not args:
-            data = np.zeros((0,), dtype="float64")
+            data = np.zeros((0,), dtype=get_default_dtype())
         else:
             raise TypeError(
                 f"Tensor(): expected sizes (Tensor(2, 3)) or one data argument, got {args!r}"

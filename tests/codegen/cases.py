@@ -268,3 +268,27 @@ def _classes(dtype: str, rng: np.random.Generator) -> Case:
     out = gj.where(gj.isnan(gj.log(x)), x * x, gj.where(gj.isinf(gj.exp(x * 400.0)), -x, 2 * x))
     out = out + gj.where(gj.isfinite(1.0 / x), x, 0.0) + gj.signbit(x).astype(dtype) * x
     return [x], out, [_arr(rng, (4, 3), dtype)]
+
+
+# scans and sorting
+
+
+@case("cumsum", "cumprod", "logcumsumexp")
+def _scans(dtype: str, rng: np.random.Generator) -> Case:
+    x = _ph("x", (None, 6), dtype)
+    zeros = np.array([1, 0, 1, 1, 0, 0], dtype=dtype)  # cumprod through one, two and three zeros
+    out = gj.cumsum(x, axis=1) + gj.cumprod(x * zeros, axis=1) * 2 + gj.cumprod(x, axis=0)
+    out = out + gj.logcumsumexp(x, 1) + gj.cumsum(x, axis=0)[::-1] + gj.logcumsumexp(x * 3, 0)
+    return [x], out, [_arr(rng, (3, 6), dtype)]
+
+
+@case("cumargmax", "cumargmin", "argsort", "searchsorted")
+def _order(dtype: str, rng: np.random.Generator) -> Case:
+    x = _ph("x", (None, 5), dtype)
+    running_max, where_max = gj.cummax(x, 1)
+    running_min, where_min = gj.cummin(x * 2, 0)
+    s = gj.sort(x, axis=1) + gj.sort(x, axis=0, descending=True)
+    pos = gj.searchsorted(gj.sort(x[0]), x, side="right").astype(dtype)
+    out = running_max * 2 + running_min + s * x + pos * x
+    out = out + (where_max + where_min).astype(dtype) + gj.argsort(x, axis=1).astype(dtype)
+    return [x], out, [_arr(rng, (4, 5), dtype)]

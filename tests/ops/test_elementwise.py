@@ -852,8 +852,8 @@ def test_clip_without_bounds_raises():
 
 def test_unsupported_dtypes_and_values_raise_type_error():
     x = gj.placeholder("x", (3,))
-    with pytest.raises(TypeError, match="int8"):
-        x.astype("int8")
+    with pytest.raises(TypeError, match="uint16"):
+        x.astype("uint16")
     with pytest.raises(TypeError):
         gj.add(x, None)
     with pytest.raises(TypeError):

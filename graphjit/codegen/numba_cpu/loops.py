@@ -90,7 +90,7 @@ def scalar_expression(m: Node, args: list[str]) -> str:
         raise NotImplementedError(f"cpu backend: elementwise op {m.op.name!r} has no template")
     attrs = {k: TYPE_NAMES.get(v, v) if k == "dtype" else v for k, v in m.attrs.items()}
     expr = template.format(*args, **attrs)
-    if m.dtype in ("float32", "int32", "int64"):
+    if m.dtype in ("float32", "int32", "int64", "int16", "int8", "uint8"):
         expr = f"{TYPE_NAMES[m.dtype]}({expr})"
     return expr
 

@@ -17,6 +17,7 @@ import numba
 
 from graphjit.codegen.emit import SourceWriter, comment_text, int_tuple
 from graphjit.codegen.numba_cpu import lowerings
+from graphjit.codegen.numba_cpu import scan_lowerings as scan_lowerings  # registers its lowerings
 from graphjit.codegen.numba_cpu.loops import SCALAR_LOWERINGS, can_reduce, emit_nest
 from graphjit.codegen.numba_cpu.writer import ProgramWriter
 from graphjit.codegen.partition import LOOP_KINDS
@@ -39,6 +40,7 @@ from graphjit.kernels.shapes import NONE, slice_length
 from graphjit.kernels import ops as kops
 
 f64, f32, i64, i32, bool_ = np.float64, np.float32, np.int64, np.int32, np.bool_
+i16, i8, u8 = np.int16, np.int8, np.uint8
 CACHE = globals().get("CACHE", False)  # set by graphjit.cache before the module runs
 # NaN-safe fast math: reductions vectorise, NaN and inf still propagate as in numpy
 FASTMATH = {fastmath}
