@@ -8,14 +8,16 @@ Layers inside (each imports only those above it in this list, and no family impo
 * :mod:`~graphjit.ops.prims`: binders through which one family applies another's ops;
 * :mod:`~graphjit.ops.shape_rules`: broadcasting, axes and slices shared by the families;
 * the families: elementwise, comparison, reductions, statistics, softmax_family, shape,
-  broadcast, joining, gather, indexing, linalg.
+  broadcast, joining, gather, indexing, linalg, diagonals, arrangement, stacking.
 
 Importing this package registers every op in :data:`OPS`.
 """
 
 from graphjit.ops import (  # noqa: F401
+    arrangement,
     broadcast,
     comparison,
+    diagonals,
     elementwise,
     gather,
     indexing,
@@ -25,10 +27,13 @@ from graphjit.ops import (  # noqa: F401
     reductions,
     shape,
     softmax_family,
+    stacking,
     statistics,
 )
+from graphjit.ops.arrangement import *  # noqa: F403
 from graphjit.ops.broadcast import *  # noqa: F403
 from graphjit.ops.comparison import *  # noqa: F403
+from graphjit.ops.diagonals import *  # noqa: F403
 from graphjit.ops.dispatch import apply, astype, lift, result_dtype
 from graphjit.ops.elementwise import *  # noqa: F403
 from graphjit.ops.gather import *  # noqa: F403
@@ -40,6 +45,7 @@ from graphjit.ops.reductions import *  # noqa: F403
 from graphjit.ops.registry import OPS, OpDef, defop
 from graphjit.ops.shape import *  # noqa: F403
 from graphjit.ops.softmax_family import *  # noqa: F403
+from graphjit.ops.stacking import *  # noqa: F403
 from graphjit.ops.statistics import *  # noqa: F403
 
 __all__ = [
@@ -48,4 +54,5 @@ __all__ = [
     *elementwise.__all__, *comparison.__all__, *reductions.__all__, *statistics.__all__,
     *softmax_family.__all__, *shape.__all__, *broadcast.__all__, *joining.__all__,
     *gather.__all__, *indexing.__all__, *linalg.__all__,
+    *diagonals.__all__, *arrangement.__all__, *stacking.__all__,
 ]  # fmt: skip

@@ -328,6 +328,7 @@ def take(a: ArrayLike, indices: ArrayLike, axis: Any = None, *, dim: Any = None)
     return apply(TAKE, a, idx, axis=ax)
 
 
+@binds(ADD_AT)
 def add_at(
     a: ArrayLike, indices: ArrayLike, values: ArrayLike, axis: Any = 0, *, dim: Any = None
 ) -> Value:
@@ -344,6 +345,7 @@ def add_at(
     return apply(ADD_AT, a, idx, values, axis=ax)
 
 
+@binds(TAKE_ALONG_AXIS)
 def take_along_axis(
     arr: ArrayLike, indices: ArrayLike, axis: Any = None, *, dim: Any = None
 ) -> Value:
@@ -363,6 +365,7 @@ def take_along_axis(
     return apply(TAKE_ALONG_AXIS, arr, idx, axis=ax)
 
 
+@binds(ADD_ALONG_AXIS)
 def add_along_axis(
     arr: ArrayLike, indices: ArrayLike, values: ArrayLike, axis: Any, *, dim: Any = None
 ) -> Value:

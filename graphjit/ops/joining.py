@@ -362,6 +362,7 @@ def _array_list(name: str, xs: Any) -> list[Any]:
     return items
 
 
+@binds(CONCATENATE)
 def concatenate(xs: Sequence[Any], axis: int = 0, *, dim: Any = None) -> Value:
     """Join arrays along an existing axis, as numpy.concatenate (``dim=`` as torch.cat).
     Inputs are promoted to one dtype."""

@@ -221,3 +221,21 @@ def _einsum(dtype: str, rng: np.random.Generator) -> Case:
         + gj.einsum("ij,ij->i", a, a)[:, None]
     )
     return [a, b], out, [_arr(rng, (2, 3), dtype), _arr(rng, (3, 4), dtype)]
+
+
+# --------------------------------------------------------------------------------------------------
+# diagonals (the ops under diagonal, trace, diag and einsum's repeated indices)
+
+
+@case("diagonal", "diagonal_grad")
+def _diagonals(dtype: str, rng: np.random.Generator) -> Case:
+    x = _ph("x", (None, 3, 4), dtype)
+    v = _ph("v", (3,), dtype)
+    out = (
+        gj.diagonal(x, 1, 1, 2) * 2
+        + gj.diagonal(x, -1, 2, 1)[:, :2].sum()
+        + gj.einsum("...ii->...i", x[:, :, :3])
+        + gj.diag(v * v, -1)[1:, :3].sum(axis=0)
+        + gj.trace(x[0])
+    )
+    return [x, v], out, [_arr(rng, (2, 3, 4), dtype), _arr(rng, (3,), dtype)]
