@@ -62,11 +62,10 @@ def _diagonal_impl(x: np.ndarray, *, offset: int, axis1: int, axis2: int) -> np.
     return fresh_copy(np.diagonal(x, offset, axis1, axis2))
 
 
-def _len_expr(table: DimBuilder, node: Node, n1: str, n2: str) -> str:
-    static = node.shape[-1]
+def _len_expr(table: DimBuilder, static: Dim, k: int, n1: str, n2: str) -> str:
+    """The diagonal's length (its static size, or an expression of the two axes' sizes)."""
     if is_static_dim(static):
         return str(static)
-    k = node.attrs["offset"]
     if k >= 0:
         return table.let(f"max(0, min({n1}, {n2} - {k}))")
     return table.let(f"max(0, min({n1} - {-k}, {n2}))")
@@ -76,7 +75,7 @@ def _diagonal_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> 
     a1, a2 = node.attrs["axis1"], node.attrs["axis2"]
     xd = ins[0]
     rest = [d for i, d in enumerate(xd) if i not in (a1, a2)]
-    return [*rest, _len_expr(table, node, xd[a1], xd[a2])]
+    return [*rest, _len_expr(table, node.shape[-1], node.attrs["offset"], xd[a1], xd[a2])]
 
 
 DIAGONAL: OpDef = defop(
@@ -121,7 +120,8 @@ def _diagonal_grad_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]
     a1, a2 = node.attrs["axis1"], node.attrs["axis2"]
     xd = ins[1]
     rest = [d for i, d in enumerate(xd) if i not in (a1, a2)]
-    want = [*rest, _len_expr(table, node.inputs[0], xd[a1], xd[a2])]
+    k = node.attrs["offset"]
+    want = [*rest, _len_expr(table, node.inputs[0].shape[-1], k, xd[a1], xd[a2])]
     for i, (gd, w) in enumerate(zip(ins[0], want)):
         table.require_equal(gd, w, f"diagonal_grad: the diagonal's axis {i} has the wrong size")
     return list(xd)
