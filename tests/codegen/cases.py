@@ -239,3 +239,12 @@ def _diagonals(dtype: str, rng: np.random.Generator) -> Case:
         + gj.trace(x[0])
     )
     return [x, v], out, [_arr(rng, (2, 3, 4), dtype), _arr(rng, (3,), dtype)]
+
+
+@case("take", "take_along_axis", "add_along_axis")
+def _advanced_indexing(dtype: str, rng: np.random.Generator) -> Case:
+    x = _ph("x", (None, 4, 3), dtype)
+    i = _ph("i", (None,), "int64")
+    picked = x[i, 1:, np.array([[0], [2]])]  # (2, n, 3): the broadcast dims first
+    put = gj.put_along_axis(x, np.array([[[1]]]), 0.5, 1)[:, 1:, 0]  # (n, 3)
+    return [x, i], picked * 2 + put, [_arr(rng, (3, 4, 3), dtype), np.array([0, -1, 2])]
