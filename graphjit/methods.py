@@ -395,14 +395,21 @@ class TorchMethods:
 
     def squeeze(self, dim: Any = None, *, axis: Any = None) -> Any:
         """Remove size-1 dims; a named dim whose size is not 1 is left as it is (PyTorch: a
-        no-op there, where numpy raises). A graph dim of unknown size is squeezed (it must be 1
-        when the graph runs)."""
+        no-op there, where numpy raises). On a graph (traced with PyTorch's flavour) a named dim
+        of unknown size raises ValueError: whether it goes depends on its size (``gj.jit`` then
+        traces with concrete sizes)."""
         dims = _axis(dim, axis, "squeeze")
         if dims is None:
             return F.squeeze(self)
         named = dims if isinstance(dims, tuple) else (dims,)
         axes = [normalize_axis(a, self.ndim, "squeeze") for a in named]
-        left = tuple(a for a in axes if not (isinstance(self.shape[a], int) and self.shape[a] != 1))
+        for a in axes:
+            if not isinstance(self.shape[a], int):
+                raise ValueError(
+                    f"squeeze: PyTorch's squeeze(dim) removes dim {a} only if its size is 1, "
+                    "and its size is not known when the graph is built"
+                )
+        left = tuple(a for a in axes if self.shape[a] == 1)
         return F.squeeze(self, left) if left else self
 
     def expand(self, *sizes: Any) -> Any:
