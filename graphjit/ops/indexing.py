@@ -293,10 +293,11 @@ def _eager_basic_getitem(x: Any, index: Any) -> Any:
 
 
 def getitem(x: ArrayLike, index: ArrayLike) -> Value:
-    """``x[index]`` with numpy's semantics for ints, slices (any step), ``None``, ``...``, one
-    integer array (its dims replace the indexed axis, or come first when the advanced indices are
-    not adjacent), and boolean masks known when the graph is built. An int index past a fixed dim
-    raises IndexError now; past a dim known only at call time, when the graph runs."""
+    """``x[index]`` with numpy's semantics for ints, slices (any step), ``None``, ``...``,
+    integer arrays (broadcast together; their dims replace the first indexed axis, or come first
+    when the advanced indices are not adjacent), and boolean masks known when the graph is built.
+    An int index past a fixed dim raises IndexError now; past a dim known only at call time, when
+    the graph runs."""
     if is_tensor(x):
         out = _eager_basic_getitem(x, index)
         if out is not None:

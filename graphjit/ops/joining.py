@@ -11,8 +11,8 @@ Conventions (those of :mod:`graphjit.ops.shape`):
 * The numpy references return fresh arrays, never views of their inputs.
 * Functions return their input unchanged when the op would be the identity (full slices, zero
   padding, a single array to concatenate).
-* PyTorch spellings accepted: ``dim=`` for the axis of ``concatenate``/``stack``/``split``,
-  ``dims=`` for ``flip``.
+* PyTorch spellings accepted: ``dim=`` for the axis of ``concatenate``/``stack``, ``dims=`` for
+  ``flip``; ``split`` given ``dim=`` is torch.split (part sizes, not numpy's sections).
 """
 
 from __future__ import annotations
