@@ -209,7 +209,7 @@ class NumpyMethods:
     argmin = _forward(F.argmin)
     astype = _forward(F.astype)
     clip = _forward(F.clip)
-    squeeze = _forward(F.squeeze)
+    squeeze = _Flavoured(_forward(F.squeeze), "squeeze")  # PyTorch's: no-op on a dim not of size 1
     dot = _forward(F.dot)
 
     # where numpy and PyTorch disagree, nodes follow numpy except inside torch_flavour()
@@ -333,6 +333,39 @@ class NumpyMethods:
     any = _forward(F.any)
     all = _forward(F.all)
 
+    # -- shapes, joining, indexing, gathers and scatters: the same meaning in numpy and PyTorch
+    # (or a name only one of them has)
+    diagonal = _forward(F.diagonal)
+    trace = _forward(F.trace)
+    swapaxes = swapdims = _forward(F.swapaxes)
+    moveaxis = movedim = _forward(F.moveaxis)
+    tril = _forward(F.tril)
+    triu = _forward(F.triu)
+    diag = _forward(F.diag)
+    take_along_axis = _forward(F.take_along_axis)
+    repeat_interleave = _forward(torch_api.repeat_interleave)
+    tensor_split = _forward(torch_api.tensor_split)
+    narrow = _forward(torch_api.narrow)
+    unflatten = _forward(torch_api.unflatten)
+    unfold = _forward(torch_api.unfold)
+    chunk = _forward(torch_api.chunk)
+    gather = _forward(torch_api.gather)
+    scatter = _forward(torch_api.scatter)
+    scatter_add = _forward(torch_api.scatter_add)
+    index_select = _forward(torch_api.index_select)
+    index_add = _forward(torch_api.index_add)
+    masked_fill = _forward(torch_api.masked_fill)
+    # numpy's repeat (each element) on graph nodes; PyTorch's (numpy's tile) on tensors
+    repeat = _Flavoured(_forward(F.repeat), "repeat")
+
+    def flip(self, *dims: Any, axis: Any = None) -> Any:
+        """Reverse ``dims`` (``x.flip(0, 1)`` or ``x.flip((0, 1))``; all when none are given)."""
+        return F.flip(self, _axis(_dims(dims) or None, axis, "flip"))
+
+    def roll(self, shifts: Any, dims: Any = None, *, axis: Any = None) -> Any:
+        """Shift cyclically along ``dims`` (the flattened array when None)."""
+        return F.roll(self, shifts, _axis(dims, axis, "roll"))
+
 
 def _torch_reduction(fn: Callable[..., Any], label: str | None = None) -> Method:
     """The reduction ``fn`` as a method taking PyTorch's ``(dim, keepdim)`` or numpy's
@@ -425,7 +458,23 @@ class TorchMethods:
         return F.transpose(self, tuple(axes) if axes else None)
 
     def squeeze(self, dim: Any = None, *, axis: Any = None) -> Any:
-        return F.squeeze(self, _axis(dim, axis, "squeeze"))
+        """Remove size-1 dims; a named dim whose size is not 1 is left as it is (PyTorch: a
+        no-op there, where numpy raises). On a graph (traced with PyTorch's flavour) a named dim
+        of unknown size raises ValueError: whether it goes depends on its size (``gj.jit`` then
+        traces with concrete sizes)."""
+        dims = _axis(dim, axis, "squeeze")
+        if dims is None:
+            return F.squeeze(self)
+        named = dims if isinstance(dims, tuple) else (dims,)
+        axes = [normalize_axis(a, self.ndim, "squeeze") for a in named]
+        for a in axes:
+            if not isinstance(self.shape[a], int):
+                raise ValueError(
+                    f"squeeze: PyTorch's squeeze(dim) removes dim {a} only if its size is 1, "
+                    "and its size is not known when the graph is built"
+                )
+        left = tuple(a for a in axes if self.shape[a] == 1)
+        return F.squeeze(self, left) if left else self
 
     def expand(self, *sizes: Any) -> Any:
         """Broadcast to ``sizes``; -1 keeps a dim."""
@@ -607,6 +656,29 @@ class TorchMethods:
         dim: Any = None,
     ) -> Any:
         return torch_api.unique(self, sorted, return_inverse, return_counts, dim)
+
+    # -- shapes, joining and indexing where PyTorch's meaning differs from numpy's, and its
+    # eager-only methods
+    def repeat(self, *sizes: Any) -> Any:
+        """Tiled ``sizes`` times along each dim (PyTorch's repeat is numpy's tile; numpy's
+        repeat is ``repeat_interleave``)."""
+        return F.tile(self, _dims(sizes))
+
+    def split(self, split_size_or_sections: Any, dim: builtins.int = 0) -> Any:
+        """Parts of ``split_size_or_sections`` elements (an int; the last may be smaller) or of
+        the given sizes (a list) along ``dim``, as torch.split."""
+        return F.split(self, split_size_or_sections, dim=dim)
+
+    def select(self, dim: builtins.int, index: builtins.int) -> Any:
+        """The slice at ``index`` of ``dim``, which goes (torch.select; numpy's select is
+        ``gj.select``)."""
+        return F.take(self, index, dim)
+
+    def nonzero(self, *, as_tuple: builtins.bool = False) -> Any:
+        return torch_api.nonzero(self, as_tuple=as_tuple)
+
+    def masked_select(self, mask: Any) -> Any:
+        return torch_api.masked_select(self, mask)
 
 
 class TensorMethods(TorchMethods, NumpyMethods):

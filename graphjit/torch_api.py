@@ -16,8 +16,9 @@ import numpy as np
 from graphjit.dtypes import get_default_dtype, is_float
 from graphjit.ir import Node
 from graphjit.ops import (
+    arrangement,
+    broadcast,
     comparison,
-    gather,
     joining,
     linalg,
     reductions,
@@ -25,11 +26,14 @@ from graphjit.ops import (
     scans,
     shape,
     sorting,
+    stacking,
     statistics,
     trig,
 )
 from graphjit.ops import elementwise as ew
+from graphjit.ops import gather as gather_ops
 from graphjit.ops.dispatch import ArrayLike, Value, apply, astype, lift, write_out
+from graphjit.ops.shape_rules import normalize_axis
 
 __all__ = ["mul", "sub", "div", "pow", "neg", "clamp", "mm", "t", "unsqueeze", "permute", "flatten",
            "numel", "cat", "concat"]  # fmt: skip
@@ -162,7 +166,7 @@ class MinMax(NamedTuple):
 def _cumulative_extreme(x: ArrayLike, dim: Any, op: Any, name: str) -> ValuesIndices:
     flat, axis, back = scans.scan_axis(name, x, None, dim)
     idx = apply(op, flat, axis=axis)
-    values = gather.take_along_axis(flat, idx, axis)
+    values = gather_ops.take_along_axis(flat, idx, axis)
     if back is not None:
         return ValuesIndices(shape.reshape(values, back), shape.reshape(idx, back))
     return ValuesIndices(values, idx)
@@ -235,8 +239,8 @@ def aminmax(x: ArrayLike, *, dim: Any = None, keepdim: bool = False) -> MinMax:
 
 def _pick(x: Any, order: Any, position: Any, axis: int, keepdim: bool) -> ValuesIndices:
     """The element of each slice at ``position`` (kept dims) of the sorting ``order``."""
-    idx = gather.take_along_axis(order, position, axis)
-    values = gather.take_along_axis(x, idx, axis)
+    idx = gather_ops.take_along_axis(order, position, axis)
+    values = gather_ops.take_along_axis(x, idx, axis)
     if not keepdim:
         idx, values = shape.squeeze(idx, axis), shape.squeeze(values, axis)
     return ValuesIndices(values, idx)
@@ -300,7 +304,7 @@ def mode(x: ArrayLike, dim: Any = -1, keepdim: bool = False) -> ValuesIndices:
     positions = np.arange(n, dtype=np.int64)
     idx = reductions.max(comparison.where(comparison.equal(last, value), positions, -1), -1)
     idx = shape.expand_dims(idx, axis)
-    values = gather.take_along_axis(flat, idx, axis)
+    values = gather_ops.take_along_axis(flat, idx, axis)
     if not (keepdim or back is not None):
         idx, values = shape.squeeze(idx, axis), shape.squeeze(values, axis)
     return _scalar_pair(ValuesIndices(values, idx), back)
@@ -320,8 +324,8 @@ def topk(
     if not 0 <= k <= n:
         raise ValueError(f"topk: k must be in [0, {n}], got {k}")
     order = sorting.argsort(flat, axis, descending=largest)
-    idx = gather.take(order, np.arange(k, dtype=np.int64), axis)
-    values = gather.take_along_axis(flat, idx, axis)
+    idx = gather_ops.take(order, np.arange(k, dtype=np.int64), axis)
+    values = gather_ops.take_along_axis(flat, idx, axis)
     return _scalar_pair(ValuesIndices(values, idx), back if k == 1 else None)  # 0-d: k is 0 or 1
 
 
@@ -355,3 +359,247 @@ def unique(
 
 __all__ += ["cummax", "cummin", "logcumsumexp", "var_mean", "std_mean", "aminmax", "kthvalue",
             "median", "mode", "topk", "unique", "ValuesIndices", "MinMax"]  # fmt: skip
+
+
+# shapes, joining, indexing, gathers and scatters, in PyTorch's spellings
+#
+# Where PyTorch's function means what a numpy-named one does, it is that function (its PyTorch
+# keywords, ``dim=``, ``dims=``, ``diagonal=``, are accepted there): ``gj.tril``, ``gj.flip``,
+# ``gj.roll``, ``gj.diagonal``, ``gj.diag`` serve both. Where the two libraries disagree on a name,
+# the gj function keeps numpy's meaning and the Tensor method PyTorch's (``repeat``: numpy's
+# element repeat vs PyTorch's tile; ``split``: sections vs part sizes, PyTorch's when given
+# ``dim=``; ``squeeze(dim)`` of a dim that is not 1: an error vs a no-op).
+
+__all__ += ["repeat_interleave", "tensor_split", "movedim", "swapdims", "take_along_dim",
+            "narrow", "unflatten", "unfold", "chunk", "gather", "scatter", "scatter_add",
+            "index_select", "index_add", "masked_fill", "masked_select", "nonzero"]  # fmt: skip
+
+repeat_interleave = arrangement.repeat
+tensor_split = stacking.array_split
+movedim = shape.moveaxis
+swapdims = shape.swapaxes
+take_along_dim = gather_ops.take_along_axis
+
+
+def _dim(x: Any, dim: Any, fn: str) -> int:
+    return normalize_axis(dim, x.ndim, fn)
+
+
+def _static(x: Any, dim: int, fn: str) -> int:
+    n = x.shape[dim]
+    if not isinstance(n, int):
+        raise ValueError(f"{fn}: dim {dim} needs a size fixed when the graph is built")
+    return n
+
+
+def _window(x: Any, dim: int, start: Any, stop: Any) -> Any:
+    slices: list[Any] = [None] * x.ndim
+    slices[dim] = (start, stop, 1)
+    return joining.slice_axes(x, slices)
+
+
+def narrow(input: ArrayLike, dim: int, start: Any, length: int) -> Value:  # noqa: A002
+    """``length`` elements of ``dim`` from ``start`` (negative counts from the end), a view, as
+    torch.narrow."""
+    x = lift(input)
+    d = _dim(x, dim, "narrow")
+    start, length = int(start), int(length)
+    if length < 0:
+        raise ValueError(f"narrow: length must be >= 0, got {length}")
+    if start < 0:
+        start += _static(x, d, "narrow")
+    n = x.shape[d]
+    if start < 0 or (isinstance(n, int) and start + length > n):
+        raise IndexError(f"narrow: start {start} and length {length} exceed dim {d} of size {n}")
+    return _window(x, d, start, start + length)
+
+
+def unflatten(input: ArrayLike, dim: int, sizes: Sequence[int]) -> Value:  # noqa: A002
+    """Dim ``dim`` split into dims of ``sizes`` (one may be -1), as torch.unflatten."""
+    x = lift(input)
+    d = _dim(x, dim, "unflatten")
+    sizes = tuple(int(s) for s in sizes)
+    rest = [s if isinstance(s, int) else -1 for i, s in enumerate(x.shape) if i != d]
+    if rest.count(-1) + sizes.count(-1) > 1:
+        raise ValueError("unflatten: only one dim of the result may have an unknown size")
+    return shape.reshape(x, (*rest[:d], *sizes, *rest[d:]))
+
+
+def unfold(input: ArrayLike, dimension: int, size: int, step: int) -> Value:  # noqa: A002
+    """Sliding windows of ``size`` elements every ``step`` along ``dimension``, as
+    ``Tensor.unfold``: that dim becomes the number of windows and a last dim of ``size`` is
+    added. One gather with a constant index array (the dim's size must be fixed)."""
+    x = lift(input)
+    d = _dim(x, dimension, "unfold")
+    n = _static(x, d, "unfold")
+    if size < 0 or step <= 0:
+        raise ValueError(f"unfold: size must be >= 0 and step > 0, got size={size}, step={step}")
+    if size > n:
+        raise ValueError(f"unfold: size {size} exceeds dim {d} of size {n}")
+    starts = np.arange(0, n - size + 1, step)
+    windows = gather_ops.take(x, starts[:, None] + np.arange(size)[None, :], d)
+    return shape.moveaxis(windows, d + 1, -1)
+
+
+def chunk(input: ArrayLike, chunks: int, dim: int = 0) -> list[Any]:  # noqa: A002
+    """At most ``chunks`` parts of ``ceil(size / chunks)`` elements along ``dim`` (the last may
+    be smaller), as torch.chunk."""
+    x = lift(input)
+    d = _dim(x, dim, "chunk")
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be > 0, got {chunks}")
+    n = _static(x, d, "chunk")
+    size = max(1, -(-n // chunks))
+    return joining.split(x, size, dim=d)
+
+
+def _index(index: ArrayLike, fn: str) -> Any:
+    idx = lift(index)
+    if idx.dtype not in ("int32", "int64"):
+        raise TypeError(f"{fn}: index must be an int tensor, got {idx.dtype}")
+    return idx
+
+
+def _block(x: Any, idx: Any, d: Any, fn: str) -> Any:
+    """``x`` cut to ``idx``'s extent on every dim but ``d`` (all dims when ``d`` is None):
+    PyTorch lets an index be smaller than the input and the source."""
+    if idx.ndim != x.ndim:
+        raise ValueError(
+            f"{fn}: index must have as many dims as the input ({x.ndim}), got {idx.ndim}"
+        )
+    slices: list[Any] = [None] * x.ndim
+    for k, (n, m) in enumerate(zip(x.shape, idx.shape)):
+        if k == d or m == n or not isinstance(m, int) or not isinstance(n, int):
+            continue
+        if m > n:
+            raise IndexError(f"{fn}: index has size {m} on dim {k}, the input only {n}")
+        slices[k] = (0, m, 1)
+    return joining.slice_axes(x, slices)
+
+
+def gather(input: ArrayLike, dim: int, index: ArrayLike, *, sparse_grad: bool = False) -> Value:  # noqa: A002
+    """``out[i][j] = input[index[i][j]][j]`` (for ``dim=0``), as torch.gather: the result has
+    ``index``'s shape. Out-of-range indices raise IndexError (negative ones count from the end)."""
+    x = lift(input)
+    d = _dim(x, dim, "gather")
+    idx = _index(index, "gather")
+    return gather_ops.take_along_axis(_block(x, idx, d, "gather"), idx, d)
+
+
+def _scattered(x: Any, idx: Any, src: Any, d: int, fn: str, add: bool) -> Any:
+    src = lift(src)
+    if src.ndim == 0:
+        src = broadcast.broadcast_like(astype(src, x.dtype), idx)
+    else:
+        src = _block(src, idx, None, fn)
+    block = _block(x, idx, d, fn)
+    op = gather_ops.add_along_axis if add else gather_ops.put_along_axis
+    new = op(block, idx, src, d)
+    if block is x:
+        return new
+    widths = [(0, n - b) for n, b in zip(x.shape, block.shape)]
+    if not all(isinstance(w, int) for _, w in widths):
+        raise ValueError(f"{fn}: an index smaller than the input needs the input's sizes fixed")
+    mask = np.zeros(x.shape, dtype=bool)
+    mask[tuple(slice(0, b) for b in block.shape)] = True
+    return comparison.where(mask, joining.pad(new, widths), x)
+
+
+def scatter(
+    input: ArrayLike,  # noqa: A002
+    dim: int,
+    index: ArrayLike,
+    src: Any = None,
+    *,
+    value: Any = None,
+    reduce: Any = None,
+) -> Value:
+    """A copy of ``input`` with ``src`` (or the scalar ``value``) written at ``index`` along
+    ``dim``, as torch.scatter (``out[index[i][j]][j] = src[i][j]`` for ``dim=0``). Repeated
+    indices, which PyTorch leaves unspecified, write the sum of their values.
+    ``reduce="add"`` is scatter_add."""
+    x = lift(input)
+    d = _dim(x, dim, "scatter")
+    idx = _index(index, "scatter")
+    if (src is None) == (value is None):
+        raise TypeError("scatter: give src or value")
+    if reduce not in (None, "add"):
+        raise ValueError(f"scatter: reduce={reduce!r} is not supported (only 'add')")
+    return _scattered(x, idx, value if src is None else src, d, "scatter", reduce == "add")
+
+
+def scatter_add(input: ArrayLike, dim: int, index: ArrayLike, src: ArrayLike) -> Value:  # noqa: A002
+    """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (repeats accumulate), as
+    torch.scatter_add."""
+    x = lift(input)
+    d = _dim(x, dim, "scatter_add")
+    return _scattered(x, _index(index, "scatter_add"), src, d, "scatter_add", True)
+
+
+def index_select(input: ArrayLike, dim: int, index: ArrayLike) -> Value:  # noqa: A002
+    """The slices of ``dim`` at the 1-D ``index``, as torch.index_select."""
+    idx = _index(index, "index_select")
+    if idx.ndim > 1:
+        raise ValueError(f"index_select: index must be 0-D or 1-D, got {idx.ndim} dims")
+    x = lift(input)
+    out = gather_ops.take(x, idx, _dim(x, dim, "index_select"))
+    return out if idx.ndim == 1 else shape.expand_dims(out, _dim(x, dim, "index_select"))
+
+
+def index_add(
+    input: ArrayLike,  # noqa: A002
+    dim: int,
+    index: ArrayLike,
+    source: ArrayLike,
+    *,
+    alpha: Any = 1,
+) -> Value:
+    """A copy of ``input`` with ``alpha * source`` added at the 1-D ``index`` along ``dim``
+    (repeats accumulate), as torch.index_add."""
+    x = lift(input)
+    idx = _index(index, "index_add")
+    if idx.ndim != 1:
+        raise ValueError(f"index_add: index must be 1-D, got {idx.ndim} dims")
+    src = source if alpha == 1 else ew.multiply(alpha, source)
+    return gather_ops.add_at(x, idx, src, _dim(x, dim, "index_add"))
+
+
+def masked_fill(input: ArrayLike, mask: ArrayLike, value: Any) -> Value:  # noqa: A002
+    """``input`` with ``value`` where ``mask`` is true (``input``'s dtype kept), as
+    torch.masked_fill."""
+    x = lift(input)
+    m = lift(mask)
+    if m.dtype != "bool":
+        raise TypeError(f"masked_fill: mask must be bool, got {m.dtype}")
+    return comparison.where(m, astype(value, x.dtype), x)
+
+
+def masked_select(input: ArrayLike, mask: ArrayLike) -> Value:  # noqa: A002
+    """The elements where ``mask`` (broadcast with ``input``) is true, as a 1-D tensor, as
+    torch.masked_select. Eager tensors only: the result's size depends on the mask's values."""
+    x, m = lift(input), lift(mask)
+    if isinstance(m, Node):
+        raise TypeError(
+            "masked_select: the mask must be known (an eager tensor or array): the result's size "
+            "depends on its values; on a graph use gj.where(mask, x, 0)"
+        )
+    if m.dtype != "bool":
+        raise TypeError(f"masked_select: mask must be bool, got {m.dtype}")
+    full = np.broadcast_shapes(tuple(x.shape), tuple(m.shape))
+    if tuple(x.shape) != full:
+        x = broadcast.broadcast_to(x, full)
+    return x[np.broadcast_to(np.asarray(m.numpy()), full)]
+
+
+def nonzero(input: ArrayLike, *, as_tuple: bool = False) -> Any:  # noqa: A002
+    """The indices of the non-zero elements as torch.nonzero: an ``(n, ndim)`` int64 tensor, or
+    (``as_tuple=True``, numpy's np.nonzero) one 1-D tensor per dim. Eager tensors only."""
+    x = lift(input)
+    if isinstance(x, Node):
+        raise TypeError(
+            "nonzero: eager tensors only: the number of non-zero elements depends on the data"
+        )
+    found = np.nonzero(np.asarray(x.numpy()))
+    if as_tuple:
+        return tuple(lift(i.astype(np.int64)) for i in found)
+    return lift(np.stack(found, axis=1).astype(np.int64).reshape(-1, x.ndim))

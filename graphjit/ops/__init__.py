@@ -9,14 +9,16 @@ Layers inside (each imports only those above it in this list, and no family impo
 * :mod:`~graphjit.ops.shape_rules`: broadcasting, axes and slices shared by the families;
 * the families: elementwise, comparison, reductions, statistics, softmax_family, shape,
   broadcast, joining, gather, indexing, linalg, trig, special, rounding, floating, scans,
-  sorting, truth.
+  sorting, truth, diagonals, arrangement, stacking.
 
 Importing this package registers every op in :data:`OPS`.
 """
 
 from graphjit.ops import (  # noqa: F401
+    arrangement,
     broadcast,
     comparison,
+    diagonals,
     elementwise,
     floating,
     gather,
@@ -31,12 +33,15 @@ from graphjit.ops import (  # noqa: F401
     softmax_family,
     sorting,
     special,
+    stacking,
     statistics,
     trig,
     truth,
 )
+from graphjit.ops.arrangement import *  # noqa: F403
 from graphjit.ops.broadcast import *  # noqa: F403
 from graphjit.ops.comparison import *  # noqa: F403
+from graphjit.ops.diagonals import *  # noqa: F403
 from graphjit.ops.dispatch import apply, astype, lift, result_dtype
 from graphjit.ops.elementwise import *  # noqa: F403
 from graphjit.ops.floating import *  # noqa: F403
@@ -53,6 +58,7 @@ from graphjit.ops.shape import *  # noqa: F403
 from graphjit.ops.softmax_family import *  # noqa: F403
 from graphjit.ops.sorting import *  # noqa: F403
 from graphjit.ops.special import *  # noqa: F403
+from graphjit.ops.stacking import *  # noqa: F403
 from graphjit.ops.statistics import *  # noqa: F403
 from graphjit.ops.trig import *  # noqa: F403
 from graphjit.ops.truth import *  # noqa: F403
@@ -65,4 +71,5 @@ __all__ = [
     *gather.__all__, *indexing.__all__, *linalg.__all__,
     *trig.__all__, *special.__all__, *rounding.__all__, *floating.__all__,
     *scans.__all__, *sorting.__all__, *truth.__all__,
+    *diagonals.__all__, *arrangement.__all__, *stacking.__all__,
 ]  # fmt: skip

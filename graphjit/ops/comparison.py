@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from graphjit.ir import TensorType
+from graphjit.ir import Node, TensorType
 from graphjit.ops import prims
 from graphjit.ops.dispatch import ArrayLike, Value, apply, astype, lift, write_out
 from graphjit.ops.registry import OpDef, binds, defop, jvp_from, zero_jvp, zero_vjp
@@ -185,9 +185,26 @@ def logical_not(x: ArrayLike) -> Value:
 
 
 @binds(WHERE)
-def where(condition: ArrayLike, x: ArrayLike, y: ArrayLike) -> Value:
-    """``x`` where ``condition`` is true, else ``y`` (broadcast together), as numpy.where."""
+def where(condition: ArrayLike, x: ArrayLike = None, y: ArrayLike = None) -> Value:
+    """``x`` where ``condition`` is true, else ``y`` (broadcast together), as numpy.where.
+
+    ``where(condition)`` alone (numpy and PyTorch alike) is the tuple of the true elements'
+    indices, one int64 array per dim: eager tensors only, since its size depends on the data."""
+    if x is None and y is None:
+        return _where_indices(condition)
+    if x is None or y is None:
+        raise TypeError("where: give both x and y, or neither (the indices of true elements)")
     c = lift(condition)
     if c.dtype != "bool":
         c = astype(c, "bool")
     return apply(WHERE, c, x, y)
+
+
+def _where_indices(condition: ArrayLike) -> tuple[Value, ...]:
+    c = lift(condition)
+    if isinstance(c, Node):
+        raise TypeError(
+            "where(condition): the indices of true elements are only for eager tensors (their "
+            "number depends on the data); on a graph use where(condition, x, y)"
+        )
+    return tuple(lift(i.astype(np.int64)) for i in np.nonzero(np.asarray(c.numpy())))

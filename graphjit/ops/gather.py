@@ -25,7 +25,7 @@ from graphjit.ops.prims import reshape
 from graphjit.ops.registry import DimBuilder, OpDef, binds, defop
 from graphjit.ops.shape_rules import normalize_axis, same_dim
 
-__all__ = ["take", "take_along_axis", "add_at", "add_along_axis"]
+__all__ = ["take", "take_along_axis", "add_at", "add_along_axis", "put_along_axis"]
 
 
 def _check_indices(op: str, idx: TensorType) -> None:
@@ -328,6 +328,7 @@ def take(a: ArrayLike, indices: ArrayLike, axis: Any = None, *, dim: Any = None)
     return apply(TAKE, a, idx, axis=ax)
 
 
+@binds(ADD_AT)
 def add_at(
     a: ArrayLike, indices: ArrayLike, values: ArrayLike, axis: Any = 0, *, dim: Any = None
 ) -> Value:
@@ -364,6 +365,7 @@ def take_along_axis(
     return apply(TAKE_ALONG_AXIS, arr, idx, axis=ax)
 
 
+@binds(ADD_ALONG_AXIS)
 def add_along_axis(
     arr: ArrayLike, indices: ArrayLike, values: ArrayLike, axis: Any, *, dim: Any = None
 ) -> Value:
@@ -377,3 +379,27 @@ def add_along_axis(
     ax = normalize_axis(axis, arr.ndim, "add_along_axis")
     _check_bounds("add_along_axis", idx, arr.shape[ax], ax)
     return apply(ADD_ALONG_AXIS, arr, idx, values, axis=ax)
+
+
+def put_along_axis(
+    arr: ArrayLike, indices: ArrayLike, values: ArrayLike, axis: Any, *, dim: Any = None
+) -> Value:
+    """A copy of ``arr`` with ``values`` written at ``indices`` along ``axis``, as
+    numpy.put_along_axis (which writes in place; a graph value is never changed, so this returns
+    the result). Composed as a where over add_along_axis, so its gradients are exact when the
+    indices along the axis are distinct. Repeated indices, which numpy and PyTorch leave
+    unspecified, write the sum of their values. ``axis=None`` works on the flattened array."""
+    axis = _pick_axis(axis, dim, "put_along_axis")
+    x = lift(arr)
+    if axis is None:
+        flat = x if x.ndim == 1 else reshape(x, (-1,))
+        out = put_along_axis(flat, indices, values, 0)
+        return out if x.ndim == 1 else prims.reshape_like(out, x)
+    idx = _index_node(indices, "put_along_axis")
+    if x.ndim == 0:
+        raise ValueError("put_along_axis: cannot index a 0-d array along an axis")
+    ax = normalize_axis(axis, x.ndim, "put_along_axis")
+    _check_bounds("put_along_axis", idx, x.shape[ax], ax)
+    hits = apply(ADD_ALONG_AXIS, prims.zeros_like(x, dtype="int64"), idx, 1, axis=ax)
+    written = apply(ADD_ALONG_AXIS, prims.zeros_like(x), idx, values, axis=ax)
+    return prims.where(hits > 0, written, x)

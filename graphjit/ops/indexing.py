@@ -1,8 +1,11 @@
 """Indexing: ``x[...]`` (getitem) with numpy's semantics, composed from other families' ops.
 
 ``getitem`` composes basic indexing (ints, slices with any step, ``None``, ``...``) from
-``slice_axes``, ``squeeze`` and ``expand_dims``, and one integer-array index from ``take`` (see
-:mod:`graphjit.ops.gather`), with numpy's placement rule for that index's dims. A boolean mask whose
+``slice_axes``, ``squeeze`` and ``expand_dims``, and integer-array indices from ``take`` (see
+:mod:`graphjit.ops.gather`), with numpy's placement rule for their dims. Several integer arrays
+broadcast together (numpy's advanced indexing): the last one gathers with ``take`` (broadcast to
+the common shape), each other one picks along its axis with ``take_along_axis``, so every index
+is bounds-checked where it is used, on ``None`` dims too. A boolean mask whose
 values are known when the index is built (a numpy array, a list, an eager tensor) becomes the
 integer positions of its true elements; a boolean graph node is refused with a TypeError, because
 the result's size would depend on data the graph has not seen yet.
@@ -17,9 +20,18 @@ import numpy as np
 from graphjit.dtypes import is_int
 from graphjit.ir import Node
 from graphjit.ops.dispatch import ArrayLike, Value, apply, is_tensor, lift
-from graphjit.ops.prims import expand_dims, reshape, slice_axes, squeeze, take, transpose
+from graphjit.ops.prims import (
+    broadcast_like,
+    expand_dims,
+    reshape,
+    slice_axes,
+    squeeze,
+    take,
+    take_along_axis,
+    transpose,
+)
 from graphjit.ops.registry import OPS, OpDef
-from graphjit.ops.shape_rules import FULL_SLICE, canonical_slice
+from graphjit.ops.shape_rules import FULL_SLICE, broadcast_shapes, canonical_slice
 
 __all__ = ["getitem"]
 
@@ -149,8 +161,57 @@ def _apply_mask(x: Any, items: list[tuple[str, Any]]) -> tuple[Any, list[tuple[s
                 )
             x = reshape(x, tuple(-1 if j in unknown else d for j, d in enumerate(shape)))
         items = [*items[:i], ("array", np.flatnonzero(mask)), *items[i + 1 :]]
-        break
+        return _apply_mask(x, items)  # the next mask, if any
     return x, items
+
+
+def _index_shape(v: Any) -> tuple[Any, ...]:
+    return tuple(v.shape)
+
+
+def _gather_arrays(x: Any, arrays: list[tuple[int, Any]]) -> Any:
+    """``x`` indexed by several integer arrays on the given axes, broadcast together (numpy's
+    advanced indexing): the broadcast shape's dims replace the first array axis and the other
+    array axes go. The last array gathers with ``take``, the others with ``take_along_axis``."""
+    shapes = [_index_shape(v) for _, v in arrays]
+    try:
+        common = broadcast_shapes(*shapes, op="getitem")
+    except ValueError:
+        shown = " ".join(str(tuple(s)) for s in shapes)
+        raise IndexError(
+            f"getitem: shape mismatch: indexing arrays could not be broadcast together with "
+            f"shapes {shown}"
+        ) from None
+    nb = len(common)
+    if all(isinstance(v, np.ndarray) for _, v in arrays):
+        values = list(np.broadcast_arrays(*(v for _, v in arrays)))
+    else:
+        values = [v for _, v in arrays]
+    axes = [a for a, _ in arrays]
+    last_axis, last = axes[-1], values[-1]
+    if _index_shape(last) != tuple(common):
+        ref = values[0]
+        for v in values[1:]:
+            ref = ref + v  # an int array of the broadcast shape (only its shape is read)
+        last = broadcast_like(last, ref)
+    y = take(x, last, last_axis)
+    for a, v in zip(axes[:-1], values[:-1]):
+        m = len(_index_shape(v))
+        keep = range(last_axis + nb - m, last_axis + nb)
+        new = tuple(i for i in range(y.ndim) if i not in keep)
+        if isinstance(v, np.ndarray):
+            idx = v.reshape([1 if i in new else v.shape[i - keep[0]] for i in range(y.ndim)])
+        else:
+            idx = expand_dims(v, new)
+        y = take_along_axis(y, idx, a)
+    y = squeeze(y, tuple(axes[:-1]))
+    at = last_axis - (len(axes) - 1)  # where the broadcast dims are now
+    if at != axes[0]:
+        order = list(range(y.ndim))
+        block = order[at : at + nb]
+        rest = order[:at] + order[at + nb :]
+        y = transpose(y, tuple(rest[: axes[0]] + block + rest[axes[0] :]))
+    return y
 
 
 # eager basic indexing (ints, slices, None, ...) on a shape -> the ops to apply, parsed once
@@ -232,21 +293,17 @@ def _eager_basic_getitem(x: Any, index: Any) -> Any:
 
 
 def getitem(x: ArrayLike, index: ArrayLike) -> Value:
-    """``x[index]`` with numpy's semantics for ints, slices (any step), ``None``, ``...``, one
-    integer array (its dims replace the indexed axis, or come first when the advanced indices are
-    not adjacent), and boolean masks known when the graph is built. An int index past a fixed dim
-    raises IndexError now; past a dim known only at call time, when the graph runs."""
+    """``x[index]`` with numpy's semantics for ints, slices (any step), ``None``, ``...``,
+    integer arrays (broadcast together; their dims replace the first indexed axis, or come first
+    when the advanced indices are not adjacent), and boolean masks known when the graph is built.
+    An int index past a fixed dim raises IndexError now; past a dim known only at call time, when
+    the graph runs."""
     if is_tensor(x):
         out = _eager_basic_getitem(x, index)
         if out is not None:
             return out
     x = lift(x)
     raw = [_classify(item) for item in (index if isinstance(index, tuple) else (index,))]
-    if sum(k in ("array", "mask") for k, _ in raw) > 1:
-        raise IndexError(
-            "getitem: only one integer-array or boolean index is supported (numpy would broadcast "
-            "several together); index one axis at a time, or use gj.take_along_axis"
-        )
     front = _front(raw)
     items = _expand(raw, x.ndim)
     x, items = _apply_mask(x, items)
@@ -280,21 +337,29 @@ def getitem(x: ArrayLike, index: ArrayLike) -> Value:
                 x = _take_at_run_time(x, lift(np.int64(v)), axis)
         elif k == "scalar":
             x = _take_at_run_time(x, v, axis)
-        elif k == "array":
-            x = take(x, v, axis)
+    # the axes left are the slices' and the arrays', in order
+    kept = [(k, v) for _, k, v in axes if k in ("slice", "array")]
+    arrays = [(i, v) for i, (k, v) in enumerate(kept) if k == "array"]
+    if len(arrays) == 1:
+        x = take(x, arrays[0][1], arrays[0][0])
+    elif arrays:
+        x = _gather_arrays(x, arrays)
 
     # 3. insert the new axes, at their places in the result
     pos = 0
     new_axes = []
     array_at, array_ndim = 0, 0
-    for k, v in items:
+    shapes = [tuple(v.shape) for k, v in items if k == "array"]
+    seen_array = False
+    for k, _ in items:
         if k == "new":
             new_axes.append(pos)
             pos += 1
         elif k == "slice":
             pos += 1
-        elif k == "array":
-            array_at, array_ndim = pos, int(v.ndim)
+        elif k == "array" and not seen_array:  # the arrays' broadcast dims go here
+            seen_array = True
+            array_at, array_ndim = pos, max(len(s) for s in shapes)
             pos += array_ndim
     for p in new_axes:
         x = expand_dims(x, p)

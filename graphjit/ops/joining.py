@@ -11,12 +11,13 @@ Conventions (those of :mod:`graphjit.ops.shape`):
 * The numpy references return fresh arrays, never views of their inputs.
 * Functions return their input unchanged when the op would be the identity (full slices, zero
   padding, a single array to concatenate).
-* PyTorch spellings accepted: ``dim=`` for the axis of ``concatenate``/``stack``/``split``,
-  ``dims=`` for ``flip``.
+* PyTorch spellings accepted: ``dim=`` for the axis of ``concatenate``/``stack``, ``dims=`` for
+  ``flip``; ``split`` given ``dim=`` is torch.split (part sizes, not numpy's sections).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -362,6 +363,7 @@ def _array_list(name: str, xs: Any) -> list[Any]:
     return items
 
 
+@binds(CONCATENATE)
 def concatenate(xs: Sequence[Any], axis: int = 0, *, dim: Any = None) -> Value:
     """Join arrays along an existing axis, as numpy.concatenate (``dim=`` as torch.cat).
     Inputs are promoted to one dtype."""
@@ -393,9 +395,16 @@ def stack(xs: Sequence[Any], axis: int = 0, *, dim: Any = None) -> Value:
 def split(x: ArrayLike, indices_or_sections: Any, axis: int = 0, *, dim: Any = None) -> list[Any]:
     """Split into a list of arrays along ``axis``, as numpy.split: an int ``n`` gives ``n`` equal
     parts (the axis must have a fixed size divisible by ``n``); a sequence of indices gives the
-    parts between them (python slice semantics; they work on ``None`` dims too)."""
+    parts between them (python slice semantics; they work on ``None`` dims too).
+
+    Given PyTorch's keyword ``dim=``, it is torch.split: an int is the size of each part (the
+    last may be smaller), a sequence the sizes of the parts (summing to the axis' size). The two
+    libraries read ``split(x, 2)`` differently; ``dim=`` (or a tensor's ``.split``) says which."""
     x = lift(x)
-    axis = axis_or_dim("split", axis, dim, default=0)
+    if dim is not None:
+        if axis != 0:
+            raise TypeError("split: give axis (numpy's meaning) or dim (PyTorch's), not both")
+        return _split_by_sizes(x, indices_or_sections, normalize_axis(dim, x.ndim, "split"))
     ax = normalize_axis(axis, x.ndim, "split")
     n = x.shape[ax]
     if isinstance(indices_or_sections, (int, np.integer)) and not isinstance(
@@ -424,6 +433,36 @@ def split(x: ArrayLike, indices_or_sections: Any, axis: int = 0, *, dim: Any = N
         slices[ax] = (start, stop, 1)
         parts.append(slice_axes(x, slices))
     return parts
+
+
+def _split_by_sizes(x: Any, sizes: Any, ax: int) -> list[Any]:
+    """torch.split's reading: an int is each part's size, a sequence the parts' sizes."""
+    n = x.shape[ax]
+    if isinstance(sizes, (int, np.integer)) and not isinstance(sizes, bool):
+        size = int(sizes)
+        if size <= 0:
+            raise ValueError(f"split: the size of each part must be > 0, got {size}")
+        if not is_static_dim(n):
+            raise ValueError(
+                f"split: axis {ax} of shape {format_shape(x.shape)} has no fixed size, so it "
+                f"cannot be cut into parts of {size}; give the sizes of the parts instead"
+            )
+        edges = [*range(0, int(n), size), int(n)] if n else [0, 0]
+    else:
+        parts = int_tuple("split", "split sizes", sizes)
+        if any(p < 0 for p in parts):
+            raise ValueError(f"split: part sizes must be >= 0, got {tuple(parts)}")
+        if is_static_dim(n) and sum(parts) != n:
+            raise ValueError(
+                f"split: part sizes {tuple(parts)} sum to {sum(parts)}, but axis {ax} has size {n}"
+            )
+        edges = [int(e) for e in np.cumsum([0, *parts])]
+    out = []
+    for start, stop in itertools.pairwise(edges):
+        slices: list[Any] = [None] * x.ndim
+        slices[ax] = (start, stop, 1)
+        out.append(slice_axes(x, slices))
+    return out
 
 
 def flip(x: ArrayLike, axis: Any = None, *, dims: Any = None) -> Value:

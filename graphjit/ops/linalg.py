@@ -3,9 +3,11 @@
 ``matmul`` follows numpy exactly: 1-D operands are promoted to a row (left) or a column (right) and
 the added dim is dropped from the result, leading (batch) dims broadcast, and the contracted dims
 must agree (they never broadcast). ``einsum`` takes numpy's subscripts, explicit (``'ij,jk->ik'``)
-or implicit (``'ij,jk'``), with ``...`` for leading dims; an index repeated inside one operand (a
-diagonal or trace, ``'ii->i'``) is not supported. The public ``einsum`` relabels indices in order
-of first appearance, so ``'ij,jk->ik'`` and ``'ab,bc->ac'`` build the same node.
+or implicit (``'ij,jk'``), with ``...`` for leading dims (broadcast between operands), or numpy's
+interleaved form ``einsum(a, [0, 1], b, [1, 2], [0, 2])``. An index repeated inside one operand (a
+diagonal or trace, ``'ii->i'``, ``'ii'``) takes that operand's diagonal first (the ``diagonal`` op),
+so the einsum op itself sees distinct indices per operand. The public ``einsum`` relabels indices
+in order of first appearance, so ``'ij,jk->ik'`` and ``'ab,bc->ac'`` build the same node.
 
 Both are multilinear, so their jvp is the op applied with one input replaced by its tangent, and
 their vjp is the op again: ``g @ b^T`` and ``a^T @ g`` for matmul (batch dims the operand lacks are
@@ -22,8 +24,16 @@ import numpy as np
 
 from graphjit.ir import Dim, Node, TensorType, format_shape
 from graphjit.ops.dispatch import ArrayLike, Value, apply, is_tensor, lift, write_out
-from graphjit.ops.prims import broadcast_like, expand_dims, multiply, reshape, squeeze, swapaxes
-from graphjit.ops.registry import DimBuilder, OpDef, defop, sum_tangents
+from graphjit.ops.prims import (
+    broadcast_like,
+    diagonal,
+    expand_dims,
+    multiply,
+    reshape,
+    squeeze,
+    swapaxes,
+)
+from graphjit.ops.registry import DimBuilder, OpDef, binds, defop, sum_tangents
 from graphjit.ops.shape_rules import broadcast_dims, broadcast_shapes, normalize_axis, same_dim
 
 __all__ = ["matmul", "dot", "outer", "tensordot", "einsum"]
@@ -194,12 +204,6 @@ def normalize_subscripts(subscripts: str, ndims: Sequence[int]) -> str:
                 f"einsum: operand {i} has {ndim} dims but its subscripts {term!r} name "
                 f"{len(named[i])}"
             )
-        for c in named[i]:
-            if named[i].count(c) > 1:
-                raise ValueError(
-                    f"einsum: index {c!r} is repeated in operand {i} ({term!r}); diagonals and "
-                    "traces are not supported (multiply by gj.eye and sum instead)"
-                )
     used = set("".join(named)) | set((rhs or "").replace("...", ""))
     free = [c for c in _LETTERS if c not in used]
     n_ell = max((nd - len(nm) for t, nm, nd in zip(terms, named, ndims) if "..." in t), default=0)
@@ -244,6 +248,11 @@ def _einsum_infer(*types: TensorType, subscripts: str) -> TensorType:
     sizes: dict[str, Dim] = {}
     first: dict[str, int] = {}
     for i, (term, t) in enumerate(zip(terms, types)):
+        if len(set(term)) != len(term):
+            raise ValueError(
+                f"einsum: operand {i} repeats an index in {subscripts!r}; the einsum op needs "
+                "distinct indices per operand (the public einsum takes diagonals first)"
+            )
         if len(term) != t.ndim:
             raise ValueError(
                 f"einsum: operand {i} has shape {format_shape(t.shape)} but {subscripts!r} names "
@@ -344,11 +353,17 @@ EINSUM: OpDef = defop(
 )
 
 
+@binds(EINSUM)
 def einsum(subscripts: str, *operands: Any) -> Value:
     """Einstein summation as numpy.einsum: ``'ij,jk->ik'``, implicit ``'ij,jk'``, ``'...ij->...ji'``
 
-    Also accepts PyTorch's ``einsum(eq, [a, b])``. A size-1 dim broadcasts against the same index
-    in another operand, as numpy does. Repeated indices within one operand are not supported."""
+    Also accepts PyTorch's ``einsum(eq, [a, b])`` and numpy's interleaved
+    ``einsum(a, [0, 1], b, [1, 2], [0, 2])`` (ints for indices, ``...`` for the ellipsis). A
+    size-1 dim broadcasts against the same index in another operand, as numpy does. An index
+    repeated within one operand takes a diagonal (``'ii->i'``; ``'ii'`` is the trace); its dims
+    must have one size."""
+    if not isinstance(subscripts, str):
+        subscripts, operands = _interleaved(subscripts, operands)
     if (
         len(operands) == 1
         and isinstance(operands[0], (list, tuple))
@@ -360,9 +375,66 @@ def einsum(subscripts: str, *operands: Any) -> Value:
         raise TypeError("einsum: no operands given")
     subs = normalize_subscripts(subscripts, [_ndim(x) for x in operands])
     terms, rhs = _parse(subs)
+    if any(len(set(t)) != len(t) for t in terms):
+        terms, diagonals = _take_diagonals(terms, operands, subscripts)
+        operands = tuple(diagonals)
+        subs = normalize_subscripts(",".join(terms) + "->" + rhs, [len(t) for t in terms])
+        terms, rhs = _parse(subs)
     if len(operands) == 1 and terms[0] == rhs:
         return lift(operands[0])
     return apply(EINSUM, *operands, subscripts=subs)
+
+
+def _interleaved(first: Any, rest: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
+    """numpy's ``einsum(op0, sublist0, op1, sublist1, ..., [sublistout])`` as subscripts and
+    operands: the ints of a sublist are indices (0..51), ``...`` (Ellipsis) the ellipsis."""
+    args = [first, *rest]
+
+    def letters(sub: Any) -> str:
+        if not isinstance(sub, (list, tuple)):
+            raise TypeError(
+                f"einsum: expected subscripts (a str) or operand, sublist pairs; got {sub!r} "
+                "where a sublist should be"
+            )
+        out = []
+        for s in sub:
+            if s is Ellipsis:
+                out.append("...")
+            elif isinstance(s, (int, np.integer)) and not isinstance(s, bool) and 0 <= s < 52:
+                out.append(_LETTERS[int(s)])
+            else:
+                raise ValueError(f"einsum: sublist items must be ints in [0, 52) or ..., got {s!r}")
+        return "".join(out)
+
+    operands = tuple(args[0::2][: len(args) // 2])
+    terms = [letters(s) for s in args[1::2][: len(args) // 2]]
+    out = "->" + letters(args[-1]) if len(args) % 2 else ""
+    return ",".join(terms) + out, operands
+
+
+def _take_diagonals(
+    terms: list[str], operands: Sequence[Any], subscripts: str
+) -> tuple[list[str], list[Any]]:
+    """Each operand whose term repeats an index replaced by its diagonal over the repeated dims
+    (the index then labels the diagonal, the diagonal op's last axis)."""
+    new_terms, new_ops = [], []
+    for i, (term, x) in enumerate(zip(terms, operands)):
+        x = lift(x)
+        while len(set(term)) != len(term):
+            c = next(c for c in term if term.count(c) > 1)
+            p = term.index(c)
+            q = term.index(c, p + 1)
+            if not same_dim(x.shape[p], x.shape[q]):
+                raise ValueError(
+                    f"einsum: operand {i} repeats index {c!r} of {subscripts!r} on dims of "
+                    f"different sizes ({x.shape[p]} and {x.shape[q]}, shape "
+                    f"{format_shape(x.shape)})"
+                )
+            x = diagonal(x, 0, p, q)
+            term = "".join(t for k, t in enumerate(term) if k not in (p, q)) + c
+        new_terms.append(term)
+        new_ops.append(x)
+    return new_terms, new_ops
 
 
 # --------------------------------------------------------------------------------------------------

@@ -43,6 +43,13 @@ __all__ = [
     "transpose",
     "where",
     "zeros_like",
+    # shapes, joining, diagonals and gathers
+    "broadcast_to",
+    "concatenate",
+    "diagonal",
+    "einsum",
+    "add_at",
+    "add_along_axis",
 ]
 
 
@@ -162,5 +169,34 @@ def log(x: ArrayLike) -> Value:
     return _bound("log")(x)
 
 
-def take_along_axis(arr: ArrayLike, indices: ArrayLike, axis: Any) -> Value:
-    return _bound("take_along_axis")(arr, indices, axis)
+# --------------------------------------------------------------------------------------------------
+# shapes, joining, diagonals and gathers for the composites built on them (arrangement, stacking,
+# einsum's repeated indices, multi-array getitem)
+
+
+def broadcast_to(x: ArrayLike, shape: Any) -> Value:
+    return _bound("broadcast_to")(x, shape)
+
+
+def concatenate(xs: Sequence[Any], axis: int = 0) -> Value:
+    return _bound("concatenate")(xs, axis)
+
+
+def diagonal(x: ArrayLike, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Value:
+    return _bound("diagonal")(x, offset, axis1, axis2)
+
+
+def einsum(subscripts: str, *operands: Any) -> Value:
+    return _bound("einsum")(subscripts, *operands)
+
+
+def take_along_axis(a: ArrayLike, indices: ArrayLike, axis: Any) -> Value:
+    return _bound("take_along_axis")(a, indices, axis)
+
+
+def add_at(a: ArrayLike, indices: ArrayLike, values: ArrayLike, axis: Any = 0) -> Value:
+    return _bound("add_at")(a, indices, values, axis)
+
+
+def add_along_axis(a: ArrayLike, indices: ArrayLike, values: ArrayLike, axis: Any) -> Value:
+    return _bound("add_along_axis")(a, indices, values, axis)

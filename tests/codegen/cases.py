@@ -292,3 +292,29 @@ def _order(dtype: str, rng: np.random.Generator) -> Case:
     out = running_max * 2 + running_min + s * x + pos * x
     out = out + (where_max + where_min).astype(dtype) + gj.argsort(x, axis=1).astype(dtype)
     return [x], out, [_arr(rng, (4, 5), dtype)]
+
+
+# diagonals (the ops under diagonal, trace, diag and einsum's repeated indices)
+
+
+@case("diagonal", "diagonal_grad")
+def _diagonals(dtype: str, rng: np.random.Generator) -> Case:
+    x = _ph("x", (None, 3, 4), dtype)
+    v = _ph("v", (3,), dtype)
+    out = (
+        gj.diagonal(x, 1, 1, 2) * 2
+        + gj.diagonal(x, -1, 2, 1)[:, :2].sum()
+        + gj.einsum("...ii->...i", x[:, :, :3])
+        + gj.diag(v * v, -1)[1:, :3].sum(axis=0)
+        + gj.trace(x[0])
+    )
+    return [x, v], out, [_arr(rng, (2, 3, 4), dtype), _arr(rng, (3,), dtype)]
+
+
+@case("take", "take_along_axis", "add_along_axis")
+def _advanced_indexing(dtype: str, rng: np.random.Generator) -> Case:
+    x = _ph("x", (None, 4, 3), dtype)
+    i = _ph("i", (None,), "int64")
+    picked = x[i, 1:, np.array([[0], [2]])]  # (2, n, 3): the broadcast dims first
+    put = gj.put_along_axis(x, np.array([[[1]]]), 0.5, 1)[:, 1:, 0]  # (n, 3)
+    return [x, i], picked * 2 + put, [_arr(rng, (3, 4, 3), dtype), np.array([0, -1, 2])]

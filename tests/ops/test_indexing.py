@@ -147,8 +147,10 @@ def test_getitem_errors_at_build_time():
         x[0, 0, 0]
     with pytest.raises(IndexError, match="single ellipsis"):
         x[..., 0, ...]
-    with pytest.raises(IndexError, match="only one integer-array"):
-        x[[0, 1], [0, 1]]
+    # several integer arrays broadcast together (numpy's advanced indexing); shapes that do not
+    # broadcast are numpy's IndexError
+    with pytest.raises(IndexError, match="could not be broadcast together"):
+        x[[0, 1], [0, 1, 2]]
     with pytest.raises(IndexError, match="only integers, slices"):
         x[1.5]
     with pytest.raises(IndexError, match="must be integers, got float64"):

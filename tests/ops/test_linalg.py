@@ -183,8 +183,12 @@ def test_einsum_errors():
         r"'b'.*3 != 4",
     ):
         gj.einsum("ij,jk->ik", a, b)
-    with pytest.raises(ValueError, match="repeated in operand 0"):
-        gj.einsum("ii->i", gj.placeholder("s", (3, 3)))
+    # a repeated index takes a diagonal (tests/ops/test_diagonals.py), of dims of one size
+    assert gj.einsum("ii->i", gj.placeholder("s", (3, 3))).op.name == "diagonal"
+    with pytest.raises(ValueError, match=r"repeats index 'a'.*dims of different sizes"):
+        gj.einsum("ii->i", gj.placeholder("s", (3, 4)))
+    with pytest.raises(ValueError, match="repeats an index"):  # the op itself refuses one
+        gj.ops.apply(gj.ops.OPS["einsum"], gj.placeholder("s", (3, 3)), subscripts="aa->a")
     with pytest.raises(ValueError, match="name 2 operand"):
         gj.einsum("ij,jk->ik", a)
     with pytest.raises(ValueError, match="operand 0 has 2 dims but its subscripts 'ijk' name 3"):

@@ -429,3 +429,52 @@ def _argmax(b: ProgramWriter, node: Node) -> None:
     out = b.output_buffer(node)
     is_max = "True" if node.op.name == "argmax" else "False"
     b.body.line(f"kops.argmax_rows({rows}, {out}.reshape(({nr},)), {is_max})")
+
+
+# ------------------------------------------------------------------------------------------------
+# diagonals: a gather of one diagonal (diagonal), and its transpose writing into zeros
+
+
+def _diagonal_kernel(b: ProgramWriter, node: Node, diag: Node, x: Node) -> str:
+    """A kernel over the diagonal ``diag``'s index space (its last axis is the diagonal) that
+    copies between it and ``x``: out of ``x`` for diagonal, into ``out`` for diagonal_grad."""
+    a1, a2, k = node.attrs["axis1"], node.attrs["axis2"], node.attrs["offset"]
+    rank = diag.ndim
+    lead = iter(range(rank - 1))
+    xi = []
+    for i in range(x.ndim):
+        if i == a1:
+            xi.append(f"i{rank - 1} + {max(-k, 0)}" if k < 0 else f"i{rank - 1}")
+        elif i == a2:
+            xi.append(f"i{rank - 1} + {k}" if k > 0 else f"i{rank - 1}")
+        else:
+            xi.append(f"i{next(lead)}")
+    di = index_expr([f"i{i}" for i in range(rank)])
+    gather = node.op.name == "diagonal"
+    inner = [f"out[{di}] = x[{index_expr(xi)}]" if gather else f"out[{index_expr(xi)}] = g[{di}]"]
+    name = f"k{b.kernel_index(node)}_{node.op.name}"
+    w = SourceWriter()
+    w.line("@njit(**KERNEL)")
+    params = [f"n{i}" for i in range(rank)] + (["x", "out"] if gather else ["g", "out"])
+    with w.block(f"def {name}({', '.join(params)}):"):
+        w.line(f'"""{node.op.name} of axes {a1} and {a2}, offset {k}"""')
+        loop_nest(w, rank, inner, False)
+    b.add_kernel(w)
+    return name
+
+
+@lowering("diagonal")
+def _diagonal(b: ProgramWriter, node: Node) -> None:
+    x = node.inputs[0]
+    name = _diagonal_kernel(b, node, node, x)
+    out = b.output_buffer(node)
+    b.body.line(f"{name}({', '.join([*b.dims(node), b.array(x), out])})")
+
+
+@lowering("diagonal_grad")
+def _diagonal_grad(b: ProgramWriter, node: Node) -> None:
+    g = node.inputs[0]
+    name = _diagonal_kernel(b, node, g, node)
+    out = b.output_buffer(node)
+    b.body.line(f"kops.fill({out}, {render_literal(0, node.dtype)})")
+    b.body.line(f"{name}({', '.join([*b.dims(g), b.array(g), out])})")
