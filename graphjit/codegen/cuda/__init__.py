@@ -35,6 +35,15 @@ NOT_LOWERED = (
     "logsumexp",
     "softmax",
     "log_softmax",
+    "cumsum",
+    "cumprod",
+    "logcumsumexp",
+    "cumargmax",
+    "cumargmin",
+    "argsort",
+    "searchsorted",
+    "diagonal",
+    "diagonal_grad",
 )
 
 
