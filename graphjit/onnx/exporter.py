@@ -226,6 +226,319 @@ def _astype(w: Writer, node: Node, ins: list[str]) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
+# more elementwise math: trig, special functions, rounding and division, float classification
+
+_SIMPLE_FLOAT = {
+    "sinh": "Sinh", "cosh": "Cosh", "arcsin": "Asin", "arccos": "Acos", "arcsinh": "Asinh",
+    "arccosh": "Acosh", "arctanh": "Atanh",
+}  # fmt: skip
+
+
+def _as_out(w: Writer, node: Node, ins: list[str]) -> list[str]:
+    """The inputs cast to the node's dtype (ops that compute ints in floats)."""
+    return [w.cast(v, x.dtype, node.dtype) for v, x in zip(ins, node.inputs)]
+
+
+def _float_unary(op_type: str) -> Exporter:
+    return lambda w, node, ins: w.op(op_type, _as_out(w, node, ins))
+
+
+for _name, _op_type in _SIMPLE_FLOAT.items():
+    exports(_name)(_float_unary(_op_type))
+
+
+def _signbit(w: Writer, x: str, dtype: str) -> str:
+    """x's sign bit for finite, infinite and zero x: x < 0, or x == 0 and 1 / x < 0 (-0.0); ONNX
+    has no way to read the sign bit of a NaN, which counts as positive here."""
+    zero = _scalar(w, 0, dtype)
+    negative = w.op("Less", [x, zero])
+    if not dtype.startswith("float"):
+        return negative
+    inverse = w.op("Div", [_scalar(w, 1.0, dtype), x])
+    negative_zero = w.op("And", [w.op("Equal", [x, zero]), w.op("Less", [inverse, zero])])
+    return w.op("Or", [negative, negative_zero])
+
+
+def _copysign_of(w: Writer, magnitude: str, sign_of: str, dtype: str) -> str:
+    """|magnitude| with the sign (bit) of ``sign_of``."""
+    size = w.op("Abs", [magnitude])
+    return w.op("Where", [_signbit(w, sign_of, dtype), w.op("Neg", [size]), size])
+
+
+def _isnan(w: Writer, x: str, dtype: str) -> str:
+    return w.op("IsNaN", [x]) if dtype.startswith("float") else w.op("Not", [w.op("Equal", [x, x])])
+
+
+@exports("log10")
+def _log10(w: Writer, node: Node, ins: list[str]) -> str:
+    (x,) = _as_out(w, node, ins)
+    return w.op("Div", [w.op("Log", [x]), _scalar(w, math.log(10.0), node.dtype)])
+
+
+@exports("erfc")
+def _erfc(w: Writer, node: Node, ins: list[str]) -> str:
+    (x,) = _as_out(w, node, ins)
+    return w.op("Sub", [_scalar(w, 1.0, node.dtype), w.op("Erf", [x])])
+
+
+@exports("hypot")
+def _hypot(w: Writer, node: Node, ins: list[str]) -> str:
+    """max(|x|, |y|) * sqrt(1 + (min / max)^2): no overflow or underflow on the way; 0 where both
+    are 0, inf where either is infinite (even with a NaN), as numpy."""
+    x, y = (w.op("Abs", [v]) for v in _as_out(w, node, ins))
+    big, small = w.op("Max", [x, y]), w.op("Min", [x, y])
+    zero, one = _scalar(w, 0.0, node.dtype), _scalar(w, 1.0, node.dtype)
+    ratio = w.op("Div", [small, big])
+    scaled = w.op("Mul", [big, w.op("Sqrt", [w.op("Add", [one, w.op("Mul", [ratio, ratio])])])])
+    out = w.op("Where", [w.op("Equal", [big, zero]), zero, scaled])
+    infinite = w.op("Or", [w.op("IsInf", [x]), w.op("IsInf", [y])])
+    return w.op("Where", [infinite, _scalar(w, np.inf, node.dtype), out])
+
+
+@exports("logaddexp", "logaddexp2")
+def _logaddexp(w: Writer, node: Node, ins: list[str]) -> str:
+    """max(x, y) + log(1 + b^-|x - y|) (base e or 2); x + log(2) where x == y (infinities)."""
+    x, y = _as_out(w, node, ins)
+    dtype = node.dtype
+    two = node.op.name == "logaddexp2"
+    one = _scalar(w, 1.0, dtype)
+    gap = w.op("Neg", [w.op("Abs", [w.op("Sub", [x, y])])])
+    power = w.op("Pow", [_scalar(w, 2.0, dtype), gap]) if two else w.op("Exp", [gap])
+    correction = w.op("Log", [w.op("Add", [one, power])])
+    if two:
+        correction = w.op("Div", [correction, _scalar(w, math.log(2.0), dtype)])
+    out = w.op("Add", [w.op("Max", [x, y]), correction])
+    tie = w.op("Add", [x, one if two else _scalar(w, math.log(2.0), dtype)])
+    return w.op("Where", [w.op("Equal", [x, y]), tie, out])
+
+
+@exports("arctan2")
+def _arctan2(w: Writer, node: Node, ins: list[str]) -> str:
+    """atan(y / x) moved to the right quadrant, with numpy's signed zeros and infinities."""
+    y, x = _as_out(w, node, ins)
+    dtype = node.dtype
+    zero = _scalar(w, 0.0, dtype)
+    pi, half_pi = _scalar(w, math.pi, dtype), _scalar(w, math.pi / 2, dtype)
+    base = w.op("Atan", [w.op("Div", [y, x])])
+    y_negative = _signbit(w, y, dtype)
+    x_negative = _signbit(w, x, dtype)
+    left = w.op("Where", [y_negative, w.op("Sub", [base, pi]), w.op("Add", [base, pi])])
+    on_axis = w.op(
+        "Where",
+        [
+            w.op("Equal", [y, zero]),
+            w.op("Where", [x_negative, _copysign_of(w, pi, y, dtype), y]),
+            _copysign_of(w, half_pi, y, dtype),
+        ],
+    )
+    out = w.op("Where", [w.op("Greater", [x, zero]), base, left])
+    out = w.op("Where", [w.op("Equal", [x, zero]), on_axis, out])
+    corner = w.op(
+        "Where",
+        [x_negative, _scalar(w, 3 * math.pi / 4, dtype), _scalar(w, math.pi / 4, dtype)],
+    )
+    both_infinite = w.op("And", [w.op("IsInf", [x]), w.op("IsInf", [y])])
+    out = w.op("Where", [both_infinite, _copysign_of(w, corner, y, dtype), out])
+    nan = w.op("Or", [w.op("IsNaN", [x]), w.op("IsNaN", [y])])
+    return w.op("Where", [nan, w.op("Add", [x, y]), out])
+
+
+@exports("fmax", "fmin")
+def _fmax(w: Writer, node: Node, ins: list[str]) -> str:
+    """max/min that ignores a NaN: the other input where one is NaN."""
+    x, y = ins
+    if node.dtype == "bool":
+        return w.op("Or" if node.op.name == "fmax" else "And", ins)
+    out = w.op("Max" if node.op.name == "fmax" else "Min", [x, y])
+    if not node.dtype.startswith("float"):
+        return out
+    out = w.op("Where", [w.op("IsNaN", [x]), y, out])
+    return w.op("Where", [w.op("IsNaN", [y]), x, out])
+
+
+@exports("clamp")
+def _clamp(w: Writer, node: Node, ins: list[str]) -> str:
+    x, lo, hi = ins
+    low = w.op("Max", [x, lo])
+    out = w.op("Min", [low, hi])
+    if not node.dtype.startswith("float"):
+        return out
+    # NaN-propagating, as numpy's maximum and minimum
+    nan = w.op("Or", [w.op("IsNaN", [x]), w.op("Or", [w.op("IsNaN", [lo]), w.op("IsNaN", [hi])])])
+    return w.op("Where", [nan, w.op("Add", [x, w.op("Add", [lo, hi])]), out])
+
+
+@exports("copysign")
+def _copysign(w: Writer, node: Node, ins: list[str]) -> str:
+    x, y = _as_out(w, node, ins)
+    return _copysign_of(w, x, y, node.dtype)
+
+
+@exports("heaviside")
+def _heaviside(w: Writer, node: Node, ins: list[str]) -> str:
+    x, h0 = _as_out(w, node, ins)
+    dtype = node.dtype
+    zero = _scalar(w, 0.0, dtype)
+    out = w.op("Where", [w.op("Greater", [x, zero]), _scalar(w, 1.0, dtype), h0])
+    out = w.op("Where", [w.op("Less", [x, zero]), zero, out])
+    return w.op("Where", [w.op("IsNaN", [x]), x, out])  # Where broadcasts x and h0
+
+
+@exports("trunc")
+def _trunc(w: Writer, node: Node, ins: list[str]) -> str:
+    if not node.dtype.startswith("float"):
+        return w.op("Identity", ins)
+    x = ins[0]
+    negative = w.op("Less", [x, _scalar(w, 0.0, node.dtype)])
+    return w.op("Where", [negative, w.op("Ceil", [x]), w.op("Floor", [x])])
+
+
+def _int_floor_divide(w: Writer, a: str, b: str, dtype: str) -> str:
+    """ONNX's Div truncates ints: step down where the remainder's sign differs from b's."""
+    q = w.op("Div", [a, b])
+    r = w.op("Sub", [a, w.op("Mul", [q, b])])
+    zero = _scalar(w, 0, dtype)
+    differs = w.op(
+        "And",
+        [
+            w.op("Not", [w.op("Equal", [r, zero])]),
+            w.op("Xor", [w.op("Less", [r, zero]), w.op("Less", [b, zero])]),
+        ],
+    )
+    return w.op("Sub", [q, w.cast(differs, "bool", dtype)])
+
+
+def _float_divmod(w: Writer, a: str, b: str, dtype: str) -> tuple[str, str]:
+    """numpy's float divmod (npy_divmod): from fmod, with the quotient rounded as numpy does and
+    the remainder taking the divisor's sign (a zero remainder too); a / b and NaN where b is 0."""
+    zero, one, half = (_scalar(w, v, dtype) for v in (0.0, 1.0, 0.5))
+    mod = w.op("Mod", [a, b], fmod=1)
+    div = w.op("Div", [w.op("Sub", [a, mod]), b])
+    nonzero = w.op("Not", [w.op("Equal", [mod, zero])])
+    b_negative = w.op("Less", [b, zero])
+    flip = w.op("And", [nonzero, w.op("Xor", [b_negative, w.op("Less", [mod, zero])])])
+    mod = w.op("Where", [flip, w.op("Add", [mod, b]), mod])
+    div = w.op("Where", [flip, w.op("Sub", [div, one]), div])
+    signed_zero = w.op("Where", [_signbit(w, b, dtype), _scalar(w, -0.0, dtype), zero])
+    mod = w.op("Where", [nonzero, mod, signed_zero])
+    floor = w.op("Floor", [div])
+    floor = w.op(
+        "Where",
+        [w.op("Greater", [w.op("Sub", [div, floor]), half]), w.op("Add", [floor, one]), floor],
+    )
+    # a zero quotient takes the sign of a / b
+    floor = w.op(
+        "Where",
+        [w.op("Equal", [div, zero]), _copysign_of(w, zero, w.op("Div", [a, b]), dtype), floor],
+    )
+    by_zero = w.op("Equal", [b, zero])
+    floor = w.op("Where", [by_zero, w.op("Div", [a, b]), floor])
+    return floor, mod
+
+
+@exports("floor_divide")
+def _floor_divide(w: Writer, node: Node, ins: list[str]) -> str:
+    a, b = ins
+    if node.dtype.startswith("float"):
+        return _float_divmod(w, a, b, node.dtype)[0]
+    return _int_floor_divide(w, a, b, node.dtype)
+
+
+@exports("remainder")
+def _remainder(w: Writer, node: Node, ins: list[str]) -> str:
+    a, b = ins
+    if node.dtype.startswith("float"):
+        return _float_divmod(w, a, b, node.dtype)[1]
+    return w.op("Mod", [a, b], fmod=0)  # ONNX's integer Mod takes the divisor's sign, as numpy
+
+
+@exports("isnan")
+def _isnan_op(w: Writer, node: Node, ins: list[str]) -> str:
+    return _isnan(w, ins[0], node.inputs[0].dtype)
+
+
+@exports("isinf")
+def _isinf(w: Writer, node: Node, ins: list[str]) -> str:
+    if node.inputs[0].dtype.startswith("float"):
+        return w.op("IsInf", ins)
+    return w.op("Not", [w.op("Equal", [ins[0], ins[0]])])
+
+
+@exports("isfinite")
+def _isfinite(w: Writer, node: Node, ins: list[str]) -> str:
+    x = ins[0]
+    if node.inputs[0].dtype.startswith("float"):
+        return w.op("Not", [w.op("Or", [w.op("IsNaN", [x]), w.op("IsInf", [x])])])
+    return w.op("Equal", [x, x])
+
+
+@exports("signbit")
+def _signbit_op(w: Writer, node: Node, ins: list[str]) -> str:
+    dtype = node.inputs[0].dtype
+    if dtype == "bool":
+        return w.op("Not", [w.op("Equal", [ins[0], ins[0]])])
+    return _signbit(w, ins[0], dtype)
+
+
+# --------------------------------------------------------------------------------------------------
+# scans and diagonals
+
+
+@exports("cumsum")
+def _cumsum(w: Writer, node: Node, ins: list[str]) -> str:
+    x = w.cast(ins[0], node.inputs[0].dtype, node.dtype)
+    axis = w.const(np.int64(node.attrs["axis"]))
+    return w.op("CumSum", [x, axis], reverse=int(node.attrs["reverse"]))
+
+
+def _diagonal_parts(node: Node, x: Node) -> tuple[list[int], int, int, list[int]]:
+    """The transpose moving axis1 and axis2 last, their static sizes and the flat positions of
+    the diagonal's entries in them."""
+    axis1, axis2, offset = node.attrs["axis1"], node.attrs["axis2"], node.attrs["offset"]
+    n1, n2 = x.shape[axis1], x.shape[axis2]
+    if not isinstance(n1, int) or not isinstance(n2, int):
+        raise ValueError("the diagonal's two axes need static sizes")
+    rest = [a for a in range(x.ndim) if a not in (axis1, axis2)]
+    i = np.arange(max(0, min(n1 + min(offset, 0), n2 - max(offset, 0))))
+    flat = (i + max(-offset, 0)) * n2 + i + max(offset, 0)
+    return [*rest, axis1, axis2], n1, n2, [int(v) for v in flat]
+
+
+def _keep_leading(ndim: int, *last: int) -> list[int]:
+    """A Reshape target copying the leading ``ndim`` dims (0s) and setting the last ones."""
+    return [0] * ndim + list(last)
+
+
+@exports("diagonal")
+def _diagonal(w: Writer, node: Node, ins: list[str]) -> str:
+    x = node.inputs[0]
+    perm, n1, n2, flat = _diagonal_parts(node, x)
+    moved = w.op("Transpose", [ins[0]], perm=perm) if perm != list(range(x.ndim)) else ins[0]
+    rows = w.op("Reshape", [moved, w.ints(_keep_leading(x.ndim - 2, n1 * n2))])
+    return w.op("Gather", [rows, w.ints(flat)], axis=-1)
+
+
+@exports("diagonal_grad")
+def _diagonal_grad(w: Writer, node: Node, ins: list[str]) -> str:
+    """Zeros of x's shape with g written on the diagonal: ScatterElements on x's two axes
+    flattened into one, moved last."""
+    g, x = node.inputs
+    perm, n1, n2, flat = _diagonal_parts(node, x)
+    moved_shape = w.shape(ins[1], x)
+    moved_shape = w.op("Gather", [moved_shape, w.ints(perm)], axis=0)
+    lead = w.op("Slice", [moved_shape, w.ints([0]), w.ints([x.ndim - 2]), w.ints([0])])
+    zeros_shape = w.op("Concat", [lead, w.ints([n1 * n2])], axis=0)
+    zeros = w.op("ConstantOfShape", [zeros_shape], value=_zero_tensor(w, node.dtype))
+    index = w.op("Expand", [w.ints(flat), w.shape(ins[0], g)])
+    scattered = w.op("ScatterElements", [zeros, index, ins[0]], axis=-1)
+    full = w.op("Reshape", [scattered, w.ints(_keep_leading(x.ndim - 2, n1, n2))])
+    if perm == list(range(x.ndim)):
+        return full
+    inverse = [int(a) for a in np.argsort(perm)]
+    return w.op("Transpose", [full], perm=inverse)
+
+
+# --------------------------------------------------------------------------------------------------
 # reductions and the softmax family
 
 

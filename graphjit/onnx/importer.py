@@ -237,7 +237,9 @@ _UNARY = {
     "Sqrt": ops.sqrt, "Reciprocal": ops.reciprocal, "Sin": ops.sin, "Cos": ops.cos,
     "Tan": ops.tan, "Tanh": ops.tanh, "Atan": ops.arctan, "Sigmoid": ops.sigmoid,
     "Relu": ops.relu, "Softplus": ops.softplus, "Erf": ops.erf, "Floor": ops.floor,
-    "Ceil": ops.ceil, "Round": ops.round, "Not": ops.logical_not,
+    "Ceil": ops.ceil, "Round": ops.round, "Not": ops.logical_not, "Sinh": ops.sinh,
+    "Cosh": ops.cosh, "Asin": ops.arcsin, "Acos": ops.arccos, "Asinh": ops.arcsinh,
+    "Acosh": ops.arccosh, "Atanh": ops.arctanh, "IsNaN": ops.isnan,
 }  # fmt: skip
 _BINARY = {
     "Add": ops.add, "Sub": ops.subtract, "Mul": ops.multiply, "Div": ops.divide,
@@ -288,6 +290,62 @@ def _variadic(n: OnnxNode) -> Any:
     for a in args[1:]:
         out = fn(out, a)
     return out / len(args) if n.op_type == "Mean" else out
+
+
+@imports("Xor")
+def _xor(n: OnnxNode) -> Any:
+    return ops.not_equal(n.arg(0), n.arg(1))
+
+
+@imports("IsInf")
+def _isinf(n: OnnxNode) -> Any:
+    x = n.arg(0)
+    negative, positive = n.attr("detect_negative", "int", 1), n.attr("detect_positive", "int", 1)
+    found = ops.isinf(x)
+    if not negative:
+        found = ops.logical_and(found, x > 0)
+    if not positive:
+        found = ops.logical_and(found, x < 0)
+    return found
+
+
+@imports("Mod")
+def _mod(n: OnnxNode) -> Any:
+    a, b = n.arg(0), n.arg(1)
+    r = ops.remainder(a, b)  # the divisor's sign, as ONNX's Mod with fmod=0
+    if not n.attr("fmod", "int", 0):
+        return r
+    # fmod: the dividend's sign (C's fmod), from the remainder that has the divisor's
+    differs = ops.logical_and(ops.not_equal(r, 0), ops.not_equal(r < 0, a < 0))
+    return ops.where(differs, r - b, r)
+
+
+@imports("CumSum")
+def _cumsum(n: OnnxNode) -> Any:
+    x = n.arg(0)
+    axes = n.reader.ints(n.inputs[1], "CumSum's axis") if n.has(1) else []
+    if len(axes) != 1:
+        raise n.reader.fail("CumSum needs one axis")
+    axis = axes[0] % max(x.ndim, 1)
+    reverse = bool(n.attr("reverse", "int", 0))
+    if reverse:
+        x = ops.flip(x, axis)
+    out = ops.cumsum(x, axis=axis)
+    if n.attr("exclusive", "int", 0):
+        out = out - x
+    return ops.flip(out, axis) if reverse else out
+
+
+@imports("ScatterElements")
+def _scatter_elements(n: OnnxNode) -> Any:
+    x, idx, values = n.arg(0), n.arg(1), n.arg(2)
+    axis = n.attr("axis", "int", 0)
+    reduction = n.attr("reduction", "str", "none")
+    if reduction == "add":
+        return ops.add_along_axis(x, idx, values, axis)
+    if reduction == "none":
+        return ops.put_along_axis(x, idx, values, axis)
+    raise n.reader.fail(f"ScatterElements with reduction {reduction!r} is not supported")
 
 
 @imports("Where")
