@@ -61,7 +61,8 @@ def _skip_if_unmapped(outputs) -> None:
     """Skip a registry case whose graph uses an op in UNMAPPED, naming the ops."""
     unmapped = sorted({n.op.name for n in toposort(outputs) if n.inputs} & set(UNMAPPED))
     if unmapped:
-        pytest.skip(f"{', '.join(unmapped)} has no ONNX mapping")
+        verb = "has" if len(unmapped) == 1 else "have"
+        pytest.skip(f"{', '.join(unmapped)} {verb} no ONNX mapping")
 
 
 def test_export_of_an_unmapped_op_is_refused() -> None:
@@ -363,3 +364,85 @@ def test_import_graphjit_does_not_import_onnx() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "pip install 'graphjit[onnx]'" in out.stdout
+
+
+# --------------------------------------------------------------------------------------------------
+# the composites against numpy on signed zeros, infinities and NaN
+
+_SPECIAL = [-np.inf, -2.5, -1.0, -0.0, 0.0, 0.5, 3.0, np.inf, np.nan]
+_BINARY = {
+    "floor_divide": np.floor_divide, "remainder": np.remainder, "copysign": np.copysign,
+    "heaviside": np.heaviside, "fmax": np.fmax, "fmin": np.fmin, "hypot": np.hypot,
+    "logaddexp": np.logaddexp, "logaddexp2": np.logaddexp2, "arctan2": np.arctan2,
+}  # fmt: skip
+_UNARY = {
+    "trunc": np.trunc, "signbit": np.signbit, "isnan": np.isnan, "isinf": np.isinf,
+    "isfinite": np.isfinite, "log10": np.log10,
+}  # fmt: skip
+
+
+def _same_values(got: np.ndarray, want: np.ndarray, dtype: str, what: str) -> None:
+    assert got.dtype == want.dtype and got.shape == want.shape, what
+    np.testing.assert_allclose(got, want, **TOL[dtype], err_msg=what)
+    # signed zeros and the sign of infinities too (ONNX cannot read a NaN's sign bit)
+    known = ~np.isnan(want)
+    np.testing.assert_array_equal(np.signbit(got[known]), np.signbit(want[known]), err_msg=what)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_composites_match_numpy_on_special_values(dtype: str) -> None:
+    grid = np.array(np.meshgrid(_SPECIAL, _SPECIAL, indexing="ij"), dtype=dtype).reshape(2, -1)
+    x, y = gj.placeholder("x", (None,), dtype), gj.placeholder("y", (None,), dtype)
+    names = [n for n in _BINARY if dtype == "float32" or n not in ORT_NO_FLOAT64]
+    outs = [getattr(gj, n)(x, y) for n in names] + [getattr(gj, n)(x) for n in _UNARY]
+    model = gj.onnx.export(([x, y], outs), None)
+    _check(model)
+    with np.errstate(all="ignore"):
+        got = _run_ort(model, {"x": grid[0], "y": grid[1]})
+        wants = [_BINARY[n](*grid) for n in names] + [f(grid[0]) for f in _UNARY.values()]
+    sign_free = {"copysign", "arctan2", "signbit"}  # these read the sign bit of a NaN y or x
+    for name, g, want in zip([*names, *_UNARY], got, wants):
+        if name in sign_free:
+            keep = ~np.isnan(grid[1]) & ~np.isnan(grid[0])
+            g, want = g[keep], want[keep]
+        _same_values(g, want, dtype, name)
+
+
+def test_integer_division_and_remainder_match_numpy() -> None:
+    a = np.array([-7, -6, -1, 0, 1, 5, 7, 9], np.int64)
+    b = np.array([2, -2, 3, -3, 4, -5, -7, 2], np.int64)
+    x, y = gj.placeholder("x", (None,), "int64"), gj.placeholder("y", (None,), "int64")
+    outs = [x // y, x % y, gj.trunc(x), gj.fmax(x, y), gj.clamp(x, y, 4), gj.signbit(x)]
+    model = gj.onnx.export(([x, y], outs), None)
+    _check(model)
+    got = _run_ort(model, {"x": a, "y": b})
+    wants = [a // b, a % b, a, np.fmax(a, b), np.minimum(np.maximum(a, b), 4), np.signbit(a)]
+    for g, want in zip(got, wants):
+        assert g.dtype == want.dtype
+        np.testing.assert_array_equal(g, want)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "int64", "int32", "bool"])
+def test_cumsum_exports_and_round_trips(dtype: str) -> None:
+    data = np.random.default_rng(3).normal(size=(3, 4)) * 4
+    data = data > 0 if dtype == "bool" else data.astype(dtype)
+    x = gj.placeholder("x", (None, 4), dtype)
+    outs = [gj.cumsum(x, axis=1), gj.cumsum(x, axis=0)]
+    reverse = gj.ops.scans.apply(gj.ops.scans.CUMSUM, x, axis=1, reverse=True)
+    outs.append(reverse)
+    want = gj.compile([x], outs, backend="numpy")(data)
+    model = gj.onnx.export(([x], outs), None)
+    _check(model)
+    got = _run_ort(model, {"x": data})
+    loaded = gj.onnx.load(model).compile(backend="numpy")(data)
+    for g, back, w in zip(got, loaded, want):
+        assert g.dtype == w.dtype == back.dtype
+        np.testing.assert_allclose(g, w, rtol=1e-12)
+        np.testing.assert_allclose(back, w, rtol=1e-12)
+    np.testing.assert_allclose(want[2], np.flip(np.cumsum(np.flip(data, 1), 1), 1), rtol=1e-12)
+
+
+def test_diagonal_needs_static_sizes_on_its_axes() -> None:
+    x = gj.placeholder("x", (2, None))
+    with pytest.raises(gj.onnx.OnnxConversionError, match="diagonal's two axes need static"):
+        gj.onnx.export(([x], [gj.diagonal(x)]), None)

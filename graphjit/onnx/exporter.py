@@ -259,10 +259,31 @@ def _signbit(w: Writer, x: str, dtype: str) -> str:
     return w.op("Or", [negative, negative_zero])
 
 
+def _with_sign(w: Writer, x: str, negative: str, dtype: str) -> str:
+    """|x|, negated where ``negative`` holds: by a product, which keeps a signed zero (a Where
+    choosing a -0.0 may give +0.0 in some runtimes)."""
+    sign = w.op("Where", [negative, _scalar(w, -1.0, dtype), _scalar(w, 1.0, dtype)])
+    return w.op("Mul", [w.op("Abs", [x]), sign])
+
+
 def _copysign_of(w: Writer, magnitude: str, sign_of: str, dtype: str) -> str:
     """|magnitude| with the sign (bit) of ``sign_of``."""
-    size = w.op("Abs", [magnitude])
-    return w.op("Where", [_signbit(w, sign_of, dtype), w.op("Neg", [size]), size])
+    return _with_sign(w, magnitude, _signbit(w, sign_of, dtype), dtype)
+
+
+def _where(w: Writer, cond: str, a: str, b: str, dtype: str) -> str:
+    """Where(cond, a, b) keeping the sign of a chosen zero (see _with_sign)."""
+    picked = w.op("Where", [cond, a, b])
+    if not dtype.startswith("float"):
+        return picked
+    negative = w.op(
+        "Or",
+        [
+            w.op("And", [cond, _signbit(w, a, dtype)]),
+            w.op("And", [w.op("Not", [cond]), _signbit(w, b, dtype)]),
+        ],
+    )
+    return _with_sign(w, picked, negative, dtype)
 
 
 def _isnan(w: Writer, x: str, dtype: str) -> str:
@@ -340,7 +361,8 @@ def _arctan2(w: Writer, node: Node, ins: list[str]) -> str:
     both_infinite = w.op("And", [w.op("IsInf", [x]), w.op("IsInf", [y])])
     out = w.op("Where", [both_infinite, _copysign_of(w, corner, y, dtype), out])
     nan = w.op("Or", [w.op("IsNaN", [x]), w.op("IsNaN", [y])])
-    return w.op("Where", [nan, w.op("Add", [x, y]), out])
+    out = w.op("Where", [nan, w.op("Add", [x, y]), out])
+    return _with_sign(w, out, y_negative, dtype)  # atan2 has y's sign, zeros included
 
 
 @exports("fmax", "fmin")
@@ -352,8 +374,8 @@ def _fmax(w: Writer, node: Node, ins: list[str]) -> str:
     out = w.op("Max" if node.op.name == "fmax" else "Min", [x, y])
     if not node.dtype.startswith("float"):
         return out
-    out = w.op("Where", [w.op("IsNaN", [x]), y, out])
-    return w.op("Where", [w.op("IsNaN", [y]), x, out])
+    out = _where(w, w.op("IsNaN", [x]), y, out, node.dtype)
+    return _where(w, w.op("IsNaN", [y]), x, out, node.dtype)
 
 
 @exports("clamp")
@@ -365,7 +387,7 @@ def _clamp(w: Writer, node: Node, ins: list[str]) -> str:
         return out
     # NaN-propagating, as numpy's maximum and minimum
     nan = w.op("Or", [w.op("IsNaN", [x]), w.op("Or", [w.op("IsNaN", [lo]), w.op("IsNaN", [hi])])])
-    return w.op("Where", [nan, w.op("Add", [x, w.op("Add", [lo, hi])]), out])
+    return _where(w, nan, w.op("Add", [x, w.op("Add", [lo, hi])]), out, node.dtype)
 
 
 @exports("copysign")
@@ -381,7 +403,10 @@ def _heaviside(w: Writer, node: Node, ins: list[str]) -> str:
     zero = _scalar(w, 0.0, dtype)
     out = w.op("Where", [w.op("Greater", [x, zero]), _scalar(w, 1.0, dtype), h0])
     out = w.op("Where", [w.op("Less", [x, zero]), zero, out])
-    return w.op("Where", [w.op("IsNaN", [x]), x, out])  # Where broadcasts x and h0
+    out = w.op("Where", [w.op("IsNaN", [x]), x, out])  # Where broadcasts x and h0
+    # the sign of a zero h0 where x is 0
+    chosen = w.op("And", [w.op("Equal", [x, zero]), _signbit(w, h0, dtype)])
+    return _with_sign(w, out, chosen, dtype)
 
 
 @exports("trunc")
@@ -390,7 +415,8 @@ def _trunc(w: Writer, node: Node, ins: list[str]) -> str:
         return w.op("Identity", ins)
     x = ins[0]
     negative = w.op("Less", [x, _scalar(w, 0.0, node.dtype)])
-    return w.op("Where", [negative, w.op("Ceil", [x]), w.op("Floor", [x])])
+    out = w.op("Where", [negative, w.op("Ceil", [x]), w.op("Floor", [x])])
+    return _with_sign(w, out, _signbit(w, x, node.dtype), node.dtype)  # trunc(-0.5) is -0.0
 
 
 def _int_floor_divide(w: Writer, a: str, b: str, dtype: str) -> str:
@@ -419,21 +445,16 @@ def _float_divmod(w: Writer, a: str, b: str, dtype: str) -> tuple[str, str]:
     flip = w.op("And", [nonzero, w.op("Xor", [b_negative, w.op("Less", [mod, zero])])])
     mod = w.op("Where", [flip, w.op("Add", [mod, b]), mod])
     div = w.op("Where", [flip, w.op("Sub", [div, one]), div])
-    signed_zero = w.op("Where", [_signbit(w, b, dtype), _scalar(w, -0.0, dtype), zero])
-    mod = w.op("Where", [nonzero, mod, signed_zero])
+    mod = _copysign_of(w, mod, b, dtype)  # the divisor's sign, a zero remainder's too
     floor = w.op("Floor", [div])
     floor = w.op(
         "Where",
         [w.op("Greater", [w.op("Sub", [div, floor]), half]), w.op("Add", [floor, one]), floor],
     )
-    # a zero quotient takes the sign of a / b
-    floor = w.op(
-        "Where",
-        [w.op("Equal", [div, zero]), _copysign_of(w, zero, w.op("Div", [a, b]), dtype), floor],
-    )
-    by_zero = w.op("Equal", [b, zero])
-    floor = w.op("Where", [by_zero, w.op("Div", [a, b]), floor])
-    return floor, mod
+    quotient = w.op("Div", [a, b])
+    floor = w.op("Where", [w.op("Equal", [b, zero]), quotient, floor])
+    # the quotient has the sign of a / b (a zero one too: floor_divide(-0.0, 1) is -0.0)
+    return _copysign_of(w, floor, quotient, dtype), mod
 
 
 @exports("floor_divide")
