@@ -73,7 +73,11 @@ def test_export_of_an_unmapped_op_is_refused() -> None:
         gj.onnx.export(([x], [gj.cumprod(x, axis=1) + 1]), None)
 
 
-_PARAMS = sorted({(fn.__name__, fn) for fns in CASES.values() for fn in fns}, key=lambda p: p[0])
+# in the registry's order (a set's order of functions differs between processes, and the many
+# cases named "build" would get different ids on each pytest-xdist worker)
+_PARAMS = sorted(
+    dict.fromkeys((fn.__name__, fn) for fns in CASES.values() for fn in fns), key=lambda p: p[0]
+)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

@@ -579,15 +579,26 @@ def _expand(n: OnnxNode) -> Any:
     rank = max(len(shape), x.ndim)
     shape = [1] * (rank - len(shape)) + shape
     xs = [1] * (rank - x.ndim) + list(x.shape)
-    for s_, d in zip(shape, xs):
-        if isinstance(s_, SymDim) and d == 1:
-            raise n.reader.fail("Expand of a size-1 dim to a call-time size is not supported")
     target = tuple(
         None if isinstance(s_, SymDim) or (s_ == 1 and d != 1) else s_ for s_, d in zip(shape, xs)
     )
     if x.ndim < rank:
         x = ops.expand_dims(x, tuple(range(rank - x.ndim)))
-    return ops.broadcast_to(x, target)
+    x = ops.broadcast_to(x, target)
+    for axis, (s_, d) in enumerate(zip(shape, xs)):
+        if isinstance(s_, SymDim) and d == 1:  # a size-1 dim stretched to a call-time size
+            line = ops.astype(_dim_ref(s_, axis, rank), "bool")
+            x = ops.broadcast_like(x, ops.logical_or(line, ops.astype(x, "bool")))
+    return x
+
+
+def _dim_ref(d: SymDim, axis: int, rank: int) -> Any:
+    """A value read only for its shape: 1s of rank ``rank`` with ``d`` on ``axis`` (or'd with x,
+    it has the shape x broadcasts to along that axis)."""
+    node = d.node
+    others = tuple(a for a in range(node.ndim) if a != d.axis)
+    line = ops.sum(node, axis=others, keepdims=True) if others else node
+    return ops.reshape(line, tuple(-1 if a == axis else 1 for a in range(rank)))
 
 
 @imports("Concat")
