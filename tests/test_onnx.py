@@ -21,7 +21,6 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 # graphjit ops with no ONNX mapping. An op added to the registry without an exporter fails
 # test_every_op_is_mapped until it gets one or is listed here; the registry cases using one skip.
 UNMAPPED: list[str] = [
-    "argsort",  # ONNX's TopK does not promise numpy's stable order between equal values
     "cumargmax",  # no ONNX scan of running argmax; a Loop would be needed
     "cumargmin",  # as cumargmax
     "cumprod",  # ONNX has no CumProd; exp(cumsum(log)) is inexact and breaks at zeros and signs
@@ -450,3 +449,26 @@ def test_diagonal_needs_static_sizes_on_its_axes() -> None:
     x = gj.placeholder("x", (2, None))
     with pytest.raises(gj.onnx.OnnxConversionError, match="diagonal's two axes need static"):
         gj.onnx.export(([x], [gj.diagonal(x)]), None)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64", "int32", "bool"])
+def test_argsort_exports_stable_with_nan_last(dtype: str) -> None:
+    rng = np.random.default_rng(4)
+    data = rng.integers(-3, 4, size=(5, 40)).astype(dtype)  # many ties
+    if dtype.startswith("float"):
+        data[rng.random(data.shape) < 0.2] = np.nan
+        data[rng.random(data.shape) < 0.1] = np.inf
+        data[rng.random(data.shape) < 0.1] = -0.0
+    x = gj.placeholder("x", (None, 40), dtype)
+    outs = [
+        gj.argsort(x, axis=1),
+        gj.argsort(x, axis=0),
+        gj.argsort(x, axis=1, descending=True),
+        gj.sort(x, axis=0, descending=True),
+    ]
+    want = gj.compile([x], outs, backend="numpy")(data)
+    model = gj.onnx.export(([x], outs), None)
+    _check(model)
+    for g, w in zip(_run_ort(model, {"x": data}), want):
+        assert g.dtype == w.dtype
+        np.testing.assert_array_equal(g, w)

@@ -1,9 +1,10 @@
 """Write a graphjit graph as an ONNX model: one function per op, writing standard ONNX nodes.
 
 Placeholders become graph inputs (``None`` dims get a symbolic name ``<input>_dim<axis>``, named
-dims keep their name), variables and constants become initializers, and every op maps to standard
-ONNX ops (opset 18 and later). Call-time sizes are read with ``Shape`` where an op needs them, so
-one model serves every size of the ``None`` dims, as the compiled function does.
+dims keep their name), variables and constants become initializers, and every op but those
+:func:`unmapped_ops` lists maps to standard ONNX ops (opset 18 and later). Call-time sizes are
+read with ``Shape`` where an op needs them, so one model serves every size of the ``None`` dims,
+as the compiled function does.
 """
 
 from __future__ import annotations
@@ -825,6 +826,36 @@ def _add_at(w: Writer, node: Node, ins: list[str]) -> str:
     scattered = w.op("ScatterND", [xt, index, vt], reduction="add")
     inverse = [int(a) for a in np.argsort([axis, *rest])]
     return w.op("Transpose", [scattered], perm=inverse)
+
+
+@exports("argsort")
+def _argsort(w: Writer, node: Node, ins: list[str]) -> str:
+    """Two TopK passes (ONNX's TopK breaks ties by the lower index, so each pass is stable): by
+    the values with NaN read as inf, then by NaN-ness (NaN last, first when descending)."""
+    x, axis, descending = node.inputs[0], node.attrs["axis"], node.attrs["descending"]
+    dtype = x.dtype
+    work = "int32" if dtype == "bool" else dtype
+    if dtype in ("int8", "int16", "uint8"):
+        work = "int64"
+    key = w.cast(ins[0], dtype, work)
+    k = w.dim(ins[0], x, axis)
+
+    def topk(values: str) -> str:
+        out = w.fresh("topk")
+        order = w.fresh("order")
+        w.nodes.append(
+            w.onnx.helper.make_node(
+                "TopK", [values, k], [out, order], axis=axis, largest=int(descending), sorted=1
+            )
+        )
+        return order
+
+    if not work.startswith("float"):
+        return topk(key)
+    nan = w.op("IsNaN", [key])
+    first = topk(w.op("Where", [nan, _scalar(w, np.inf, work), key]))
+    nan_first = w.cast(w.op("GatherElements", [nan, first], axis=axis), "bool", "int32")
+    return w.op("GatherElements", [first, topk(nan_first)], axis=axis)
 
 
 @exports("einsum")
