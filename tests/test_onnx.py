@@ -26,7 +26,6 @@ UNMAPPED: list[str] = [
     "cumprod",  # ONNX has no CumProd; exp(cumsum(log)) is inexact and breaks at zeros and signs
     "erfinv",  # ONNX has no Erfinv; a polynomial approximation would not match to float64
     "logcumsumexp",  # ONNX has no running logsumexp; log(cumsum(exp)) overflows
-    "searchsorted",  # ONNX has no binary search; a broadcast comparison count is a different op
 ]
 # onnxruntime's CPU provider has no float64 kernels for these ONNX ops (the models are valid:
 # the checker passes them, and float32 runs): Tan, Atan (arctan, and arctan2 written with it), Erf
@@ -471,4 +470,27 @@ def test_argsort_exports_stable_with_nan_last(dtype: str) -> None:
     _check(model)
     for g, w in zip(_run_ort(model, {"x": data}), want):
         assert g.dtype == w.dtype
+        np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64"])
+def test_searchsorted_exports_with_numpys_nan_order(dtype: str) -> None:
+    rng = np.random.default_rng(5)
+    a = np.sort(rng.integers(-3, 4, size=12)).astype(dtype)  # ties
+    v = rng.integers(-4, 5, size=(3, 7)).astype(dtype)
+    if dtype.startswith("float"):
+        a = np.concatenate([[-np.inf], a, [np.inf, np.nan, np.nan]]).astype(dtype)
+        v[0, :4] = [np.nan, np.inf, -np.inf, -0.0]
+    sa, sv = gj.placeholder("a", (None,), dtype), gj.placeholder("v", (None, 7), dtype)
+    outs = [
+        gj.searchsorted(sa, sv),
+        gj.searchsorted(sa, sv, side="right"),
+        gj.searchsorted(sa, sv[0, 0]),
+        gj.searchsorted(sa[:0], sv),
+    ]
+    want = gj.compile([sa, sv], outs, backend="numpy")(a, v)
+    model = gj.onnx.export(([sa, sv], outs), None)
+    _check(model)
+    for g, w in zip(_run_ort(model, {"a": a, "v": v}), want):
+        assert g.dtype == w.dtype and g.shape == w.shape
         np.testing.assert_array_equal(g, w)

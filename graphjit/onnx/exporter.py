@@ -858,6 +858,29 @@ def _argsort(w: Writer, node: Node, ins: list[str]) -> str:
     return w.op("GatherElements", [first, topk(nan_first)], axis=axis)
 
 
+@exports("searchsorted")
+def _searchsorted(w: Writer, node: Node, ins: list[str]) -> str:
+    """How many entries of the sorted 1-D ``a`` come before each v (< v, or <= v for side right),
+    with NaN above every number as numpy sorts it: what a binary search finds when ``a`` is sorted
+    (searchsorted's contract), by a broadcast comparison (len(a) * v.size booleans)."""
+    a, v = node.inputs
+    work = np.result_type(a.dtype, v.dtype).name
+    work = "int32" if work == "bool" else work
+    av, vv = w.cast(ins[0], a.dtype, work), w.cast(ins[1], v.dtype, work)
+    column = w.op("Unsqueeze", [vv, w.ints([-1])])  # v's shape + (1,): against every a
+    right = node.attrs["right"]
+    before = w.op("LessOrEqual" if right else "Less", [av, column])
+    if work.startswith("float"):
+        v_nan = w.op("IsNaN", [column])
+        if right:  # a NaN v goes after everything, NaN entries of a too
+            before = w.op("Or", [before, v_nan])
+        else:  # ... and before a's NaN entries
+            a_number = w.op("Not", [w.op("IsNaN", [av])])
+            before = w.op("Or", [before, w.op("And", [v_nan, a_number])])
+    count = w.cast(before, "bool", "int64")
+    return w.op("ReduceSum", [count, w.ints([-1])], keepdims=0)
+
+
 @exports("einsum")
 def _einsum(w: Writer, node: Node, ins: list[str]) -> str:
     return w.op("Einsum", ins, equation=node.attrs["subscripts"])
