@@ -513,6 +513,65 @@ def _cumsum(w: Writer, node: Node, ins: list[str]) -> str:
     return w.op("CumSum", [x, axis], reverse=int(node.attrs["reverse"]))
 
 
+def _triangle(w: Writer, x: str, node: Node, axis: int, reverse: bool) -> str:
+    """The bool (n, n) mask of the pairs (i, j) along ``axis`` where x_i enters scan entry j:
+    i <= j (i >= j in reverse); n read at call time."""
+    size = node.shape[axis]
+    if isinstance(size, int):
+        r = w.ints(range(size))
+    else:  # 0 .. n-1 as an exclusive CumSum of ones (which the importer reads back)
+        ones = w.onnx.numpy_helper.from_array(np.ones(1, dtype=np.int64), "value")
+        ones = w.op("ConstantOfShape", [w.dim(x, node, axis)], value=ones)
+        r = w.op("CumSum", [ones, w.const(np.int64(0))], exclusive=1)
+    rows, cols = w.op("Unsqueeze", [r, w.ints([1])]), w.op("Unsqueeze", [r, w.ints([0])])
+    return w.op("GreaterOrEqual" if reverse else "LessOrEqual", [rows, cols])
+
+
+def _masked_scan(
+    w: Writer, x: str, node: Node, axis: int, reverse: bool, fill: str, reduce: Any
+) -> str:
+    """A scan along ``axis`` as a reduction over a masked (..., n, n) copy of x (x_i where i
+    enters entry j, else ``fill``): ``reduce(masked, axes)`` reduces axis -2 (keeping no dims).
+    It holds n times x's size."""
+    ndim = node.ndim
+    perm = [a for a in range(ndim) if a != axis] + [axis]
+    moved = w.op("Transpose", [x], perm=perm) if perm != list(range(ndim)) else x
+    column = w.op("Unsqueeze", [moved, w.ints([-1])])  # (..., n_i, 1)
+    outside = w.op("Not", [_triangle(w, x, node.inputs[0], axis, reverse)])
+    # fill in Where's true branch: a runtime may turn a -0.0 chosen there into +0.0
+    masked = w.op("Where", [outside, fill, column])
+    out = reduce(masked)
+    if perm == list(range(ndim)):
+        return out
+    return w.op("Transpose", [out], perm=[int(a) for a in np.argsort(perm)])
+
+
+@exports("cumprod")
+def _cumprod(w: Writer, node: Node, ins: list[str]) -> str:
+    """The products of the masked copy (fill 1): exact in zeros, signs, infinities and NaN."""
+    x = w.cast(ins[0], node.inputs[0].dtype, node.dtype)
+    one = _scalar(w, 1, node.dtype)
+    reduce = lambda m: w.op("ReduceProd", [m, w.ints([-2])], keepdims=0)  # noqa: E731
+    return _masked_scan(w, x, node, node.attrs["axis"], False, one, reduce)
+
+
+@exports("logcumsumexp")
+def _logcumsumexp(w: Writer, node: Node, ins: list[str]) -> str:
+    """max + log(sum(exp(x - max))) of the masked copy (fill -inf); the max itself where it is
+    infinite (an entry of only -inf, or a +inf), as numpy's logaddexp.accumulate."""
+    dtype = node.dtype
+
+    def reduce(m: str) -> str:
+        top = w.op("ReduceMax", [m, w.ints([-2])], keepdims=1)
+        total = w.op("ReduceSum", [w.op("Exp", [w.op("Sub", [m, top])]), w.ints([-2])], keepdims=0)
+        top = w.op("Squeeze", [top, w.ints([-2])])
+        out = w.op("Add", [top, w.op("Log", [total])])
+        return w.op("Where", [w.op("IsInf", [top]), top, out])
+
+    fill = _scalar(w, -np.inf, dtype)
+    return _masked_scan(w, ins[0], node, node.attrs["axis"], node.attrs["reverse"], fill, reduce)
+
+
 def _diagonal_parts(node: Node, x: Node) -> tuple[list[int], int, int, list[int]]:
     """The transpose moving axis1 and axis2 last, their static sizes and the flat positions of
     the diagonal's entries in them."""

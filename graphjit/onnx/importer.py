@@ -585,9 +585,16 @@ def _expand(n: OnnxNode) -> Any:
     if x.ndim < rank:
         x = ops.expand_dims(x, tuple(range(rank - x.ndim)))
     x = ops.broadcast_to(x, target)
-    for axis, (s_, d) in enumerate(zip(shape, xs)):
-        if isinstance(s_, SymDim) and d == 1:  # a size-1 dim stretched to a call-time size
-            line = ops.astype(_dim_ref(s_, axis, rank), "bool")
+    stretch = [s_ if isinstance(s_, SymDim) and d == 1 else None for s_, d in zip(shape, xs)]
+    return _stretch(x, stretch)
+
+
+def _stretch(x: Any, dims: Sequence[Any]) -> Any:
+    """``x`` with each size-1 axis whose entry of ``dims`` is a :class:`SymDim` broadcast to that
+    call-time size."""
+    for axis, d in enumerate(dims):
+        if isinstance(d, SymDim):
+            line = ops.astype(_dim_ref(d, axis, len(dims)), "bool")
             x = ops.broadcast_like(x, ops.logical_or(line, ops.astype(x, "bool")))
     return x
 
@@ -684,6 +691,10 @@ def _constant_of_shape(n: OnnxNode) -> Any:
     ref = whole_shape_of(np.asarray(dims, dtype=object)) if dims else None
     if ref is not None:
         return ops.full_like(ref, value[0].item(), dtype=value.dtype.name)
+    if any(isinstance(d, SymDim) for d in dims):  # some call-time sizes: a constant stretched
+        ones = [1 if isinstance(d, SymDim) else int(d) for d in dims]
+        n.reader.check_shape(ones)
+        return _stretch(ops.constant(np.full(ones, value[0], dtype=value.dtype)), dims)
     shape = n.reader.ints(n.inputs[0], "ConstantOfShape's shape")
     n.reader.check_shape(shape)
     return np.full(shape, value[0], dtype=value.dtype)
