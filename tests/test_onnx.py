@@ -492,3 +492,31 @@ def test_searchsorted_exports_with_numpys_nan_order(dtype: str) -> None:
     for g, w in zip(_run_ort(model, {"a": a, "v": v}), want):
         assert g.dtype == w.dtype and g.shape == w.shape
         np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_scans_match_numpy_on_special_values(dtype: str) -> None:
+    from graphjit.ops import scans
+
+    data = np.array(
+        [
+            [2.0, -0.0, 3.0, np.inf, -1.5, np.nan, 4.0],
+            [-np.inf, -np.inf, 1.0, -np.inf, np.inf, 2.0, -0.0],
+            [0.5, -2.0, -0.0, -3.0, np.inf, 0.0, 1.0],
+        ],
+        dtype=dtype,
+    )
+    x = gj.placeholder("x", (None, 7), dtype)
+    outs = [
+        gj.cumprod(x, axis=1),
+        gj.cumprod(x, axis=0),
+        gj.logcumsumexp(x, 1),
+        scans.apply(scans.LOGCUMSUMEXP, x, axis=1, reverse=True),
+        gj.logcumsumexp(x, 0),
+    ]
+    with np.errstate(all="ignore"):
+        want = gj.compile([x], outs, backend="numpy")(data)
+    model = gj.onnx.export(([x], outs), None)
+    _check(model)
+    for i, (g, w) in enumerate(zip(_run_ort(model, {"x": data}), want)):
+        _same_values(g, w, dtype, f"output {i}")

@@ -531,8 +531,9 @@ def _masked_scan(
     w: Writer, x: str, node: Node, axis: int, reverse: bool, fill: str, reduce: Any
 ) -> str:
     """A scan along ``axis`` as a reduction over a masked (..., n, n) copy of x (x_i where i
-    enters entry j, else ``fill``): ``reduce(masked, axes)`` reduces axis -2 (keeping no dims).
-    It holds n times x's size."""
+    enters entry j, else ``fill``): ``reduce(masked, column, outside, moved)`` reduces axis -2
+    (keeping no dims), given x's (..., n, 1) column, the (n, n) mask of what is left out, and x
+    with the axis moved last. It holds n times x's size."""
     ndim = node.ndim
     perm = [a for a in range(ndim) if a != axis] + [axis]
     moved = w.op("Transpose", [x], perm=perm) if perm != list(range(ndim)) else x
@@ -540,7 +541,7 @@ def _masked_scan(
     outside = w.op("Not", [_triangle(w, x, node.inputs[0], axis, reverse)])
     # fill in Where's true branch: a runtime may turn a -0.0 chosen there into +0.0
     masked = w.op("Where", [outside, fill, column])
-    out = reduce(masked)
+    out = reduce(masked, column, outside, moved)
     if perm == list(range(ndim)):
         return out
     return w.op("Transpose", [out], perm=[int(a) for a in np.argsort(perm)])
@@ -549,10 +550,21 @@ def _masked_scan(
 @exports("cumprod")
 def _cumprod(w: Writer, node: Node, ins: list[str]) -> str:
     """The products of the masked copy (fill 1): exact in zeros, signs, infinities and NaN."""
-    x = w.cast(ins[0], node.inputs[0].dtype, node.dtype)
-    one = _scalar(w, 1, node.dtype)
-    reduce = lambda m: w.op("ReduceProd", [m, w.ints([-2])], keepdims=0)  # noqa: E731
-    return _masked_scan(w, x, node, node.attrs["axis"], False, one, reduce)
+    dtype = node.dtype
+    x = w.cast(ins[0], node.inputs[0].dtype, dtype)
+
+    def reduce(m: str, column: str, outside: str, moved: str) -> str:
+        product = w.op("ReduceProd", [m, w.ints([-2])], keepdims=0)
+        if not dtype.startswith("float"):
+            return product
+        # the sign from the parity of the sign bits taken (a runtime may drop a zero's sign)
+        signs = w.cast(_signbit(w, column, dtype), "bool", "int64")
+        signs = w.op("Where", [outside, w.const(np.int64(0)), signs])
+        count = w.op("ReduceSum", [signs, w.ints([-2])], keepdims=0)
+        odd = w.op("Equal", [w.op("Mod", [count, w.const(np.int64(2))]), w.const(np.int64(1))])
+        return _with_sign(w, product, odd, dtype)
+
+    return _masked_scan(w, x, node, node.attrs["axis"], False, _scalar(w, 1, dtype), reduce)
 
 
 @exports("logcumsumexp")
@@ -561,12 +573,21 @@ def _logcumsumexp(w: Writer, node: Node, ins: list[str]) -> str:
     infinite (an entry of only -inf, or a +inf), as numpy's logaddexp.accumulate."""
     dtype = node.dtype
 
-    def reduce(m: str) -> str:
+    def reduce(m: str, column: str, outside: str, moved: str) -> str:
         top = w.op("ReduceMax", [m, w.ints([-2])], keepdims=1)
         total = w.op("ReduceSum", [w.op("Exp", [w.op("Sub", [m, top])]), w.ints([-2])], keepdims=0)
         top = w.op("Squeeze", [top, w.ints([-2])])
         out = w.op("Add", [top, w.op("Log", [total])])
-        return w.op("Where", [w.op("IsInf", [top]), top, out])
+        out = w.op("Where", [w.op("IsInf", [top]), top, out])
+        # NaN from the first NaN on (a runtime's ReduceMax may skip it)
+        nans = w.cast(w.op("IsNaN", [m]), "bool", "int64")
+        count = w.op("ReduceSum", [nans, w.ints([-2])], keepdims=0)
+        seen = w.op("Greater", [count, w.const(np.int64(0))])
+        out = w.op("Where", [seen, _scalar(w, np.nan, dtype), out])
+        # the scan's first entry is x itself (a -0.0 too), as numpy's accumulate
+        taken = w.cast(w.op("Not", [outside]), "bool", "int64")
+        first = w.op("Equal", [w.op("ReduceSum", [taken, w.ints([0])], keepdims=0), w.ints([1])])
+        return _where(w, first, moved, out, dtype)
 
     fill = _scalar(w, -np.inf, dtype)
     return _masked_scan(w, ins[0], node, node.attrs["axis"], node.attrs["reverse"], fill, reduce)
