@@ -21,8 +21,6 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 # graphjit ops with no ONNX mapping. An op added to the registry without an exporter fails
 # test_every_op_is_mapped until it gets one or is listed here; the registry cases using one skip.
 UNMAPPED: list[str] = [
-    "cumargmax",  # no ONNX scan of running argmax; a Loop would be needed
-    "cumargmin",  # as cumargmax
     "erfinv",  # ONNX has no Erfinv; a polynomial approximation would not match to float64
 ]
 # onnxruntime's CPU provider has no float64 kernels for these ONNX ops (the models are valid:
@@ -520,3 +518,20 @@ def test_scans_match_numpy_on_special_values(dtype: str) -> None:
     _check(model)
     for i, (g, w) in enumerate(zip(_run_ort(model, {"x": data}), want)):
         _same_values(g, w, dtype, f"output {i}")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64", "int32", "bool"])
+def test_cummax_cummin_export_with_ties_and_nan(dtype: str) -> None:
+    rng = np.random.default_rng(6)
+    data = rng.integers(-2, 3, size=(4, 9)).astype(dtype)  # ties: the last one wins
+    if dtype.startswith("float"):
+        data[0, 3] = data[1, 2] = data[1, 5] = np.nan
+        data[2, 1], data[3, 4] = np.inf, -np.inf
+    x = gj.placeholder("x", (None, 9), dtype)
+    outs = [*gj.cummax(x, 1), *gj.cummin(x, 1), *gj.cummax(x, 0), *gj.cummin(x, 0)]
+    want = gj.compile([x], outs, backend="numpy")(data)
+    model = gj.onnx.export(([x], outs), None)
+    _check(model)
+    for g, w in zip(_run_ort(model, {"x": data}), want):
+        assert g.dtype == w.dtype
+        np.testing.assert_array_equal(g, w)

@@ -567,6 +567,45 @@ def _cumprod(w: Writer, node: Node, ins: list[str]) -> str:
     return _masked_scan(w, x, node, node.attrs["axis"], False, _scalar(w, 1, dtype), reduce)
 
 
+@exports("cumargmax", "cumargmin")
+def _cumarg(w: Writer, node: Node, ins: list[str]) -> str:
+    """Where the running max (min) was last set: the running extremum from a masked reduction
+    (NaN from the first NaN on, as numpy's accumulate), then the running max of the positions
+    where x equals it (or is NaN, which holds it)."""
+    x, axis = node.inputs[0], node.attrs["axis"]
+    have = x.dtype
+    work = "int32" if have == "bool" else "int64" if have in ("int8", "int16", "uint8") else have
+    xv = w.cast(ins[0], have, work)
+    maximum = node.op.name == "cumargmax"
+    floating = work.startswith("float")
+    if floating:
+        far = -np.inf if maximum else np.inf
+    else:
+        info = np.iinfo(work)
+        far = info.min if maximum else info.max
+
+    def running(m: str, column: str, outside: str, moved: str) -> str:
+        out = w.op("ReduceMax" if maximum else "ReduceMin", [m, w.ints([-2])], keepdims=0)
+        if floating:
+            nans = w.cast(w.op("IsNaN", [m]), "bool", "int64")
+            count = w.op("ReduceSum", [nans, w.ints([-2])], keepdims=0)
+            seen = w.op("Greater", [count, w.const(np.int64(0))])
+            out = w.op("Where", [seen, _scalar(w, np.nan, work), out])
+        hit = w.op("Equal", [moved, out])
+        if floating:
+            hit = w.op("Or", [hit, w.op("IsNaN", [moved])])
+        # the positions 0 .. n-1 along the (last) axis: how many entries each entry takes, less 1
+        taken = w.cast(w.op("Not", [outside]), "bool", "int64")
+        count = w.op("ReduceSum", [taken, w.ints([0])], keepdims=0)
+        here = w.op("Sub", [count, w.const(np.int64(1))])
+        marked = w.op("Where", [hit, here, w.const(np.int64(0))])
+        column = w.op("Unsqueeze", [marked, w.ints([-1])])
+        masked = w.op("Where", [outside, w.const(np.int64(0)), column])
+        return w.op("ReduceMax", [masked, w.ints([-2])], keepdims=0)
+
+    return _masked_scan(w, xv, node, axis, False, _scalar(w, far, work), running)
+
+
 @exports("logcumsumexp")
 def _logcumsumexp(w: Writer, node: Node, ins: list[str]) -> str:
     """max + log(sum(exp(x - max))) of the masked copy (fill -inf); the max itself where it is
@@ -918,9 +957,9 @@ def _argsort(w: Writer, node: Node, ins: list[str]) -> str:
     if dtype in ("int8", "int16", "uint8"):
         work = "int64"
     key = w.cast(ins[0], dtype, work)
-    k = w.dim(ins[0], x, axis)
 
     def topk(values: str) -> str:
+        k = w.dim(values, x, axis)  # the whole axis, read off the values sorted (x's shape)
         out = w.fresh("topk")
         order = w.fresh("order")
         w.nodes.append(

@@ -348,6 +348,26 @@ def _scatter_elements(n: OnnxNode) -> Any:
     raise n.reader.fail(f"ScatterElements with reduction {reduction!r} is not supported")
 
 
+@imports("TopK")
+def _topk(n: OnnxNode) -> Any:
+    """The first k of a stable argsort along the axis (ONNX's TopK breaks ties by the lower
+    index); k a known int, or the axis's whole call-time size."""
+    x = n.arg(0)
+    axis = n.attr("axis", "int", -1) % max(x.ndim, 1)
+    largest = bool(n.attr("largest", "int", 1))
+    dims = n.reader.dims(n.inputs[1], "TopK's k")
+    if len(dims) != 1:
+        raise n.reader.fail("TopK's k must hold one value")
+    (k,) = dims
+    order = ops.argsort(x, axis=axis, descending=largest)
+    if isinstance(k, SymDim):
+        if k.node is not x or k.axis != axis:
+            raise n.reader.fail("TopK's k must be known when reading, or the axis's whole size")
+    elif k != x.shape[axis]:
+        order = ops.take(order, np.arange(int(k)), axis=axis)
+    return ops.take_along_axis(x, order, axis=axis), order
+
+
 @imports("Where")
 def _where(n: OnnxNode) -> Any:
     return ops.where(n.arg(0), n.arg(1), n.arg(2))
@@ -795,6 +815,11 @@ def build_graph(model: Any, limits: Limits) -> tuple[list[Node], list[Any], dict
             raise OnnxConversionError(f"gj.onnx.load: {reader.where}: {exc}") from exc
         if not n.outputs:
             raise reader.fail("a node without outputs")
+        if isinstance(result, tuple):  # several outputs (TopK's values and indices)
+            for name, part in zip(n.outputs[1:], result[1:]):
+                if name:
+                    reader.values[name] = Value(node=part)
+            result = result[0]
         if isinstance(result, np.ndarray):
             reader.check_shape(result.shape)
             if result.dtype == object and not is_symbolic(result):
@@ -803,7 +828,7 @@ def build_graph(model: Any, limits: Limits) -> tuple[list[Node], list[Any], dict
         else:
             reader.values[n.outputs[0]] = Value(node=result)
         for extra in n.outputs[1:]:  # Dropout's mask
-            if extra:
+            if extra and extra not in reader.values:
                 reader.values[extra] = Value(array=np.ones((), bool))
     outputs = []
     for vi in graph.output:
