@@ -237,7 +237,9 @@ _UNARY = {
     "Sqrt": ops.sqrt, "Reciprocal": ops.reciprocal, "Sin": ops.sin, "Cos": ops.cos,
     "Tan": ops.tan, "Tanh": ops.tanh, "Atan": ops.arctan, "Sigmoid": ops.sigmoid,
     "Relu": ops.relu, "Softplus": ops.softplus, "Erf": ops.erf, "Floor": ops.floor,
-    "Ceil": ops.ceil, "Round": ops.round, "Not": ops.logical_not,
+    "Ceil": ops.ceil, "Round": ops.round, "Not": ops.logical_not, "Sinh": ops.sinh,
+    "Cosh": ops.cosh, "Asin": ops.arcsin, "Acos": ops.arccos, "Asinh": ops.arcsinh,
+    "Acosh": ops.arccosh, "Atanh": ops.arctanh, "IsNaN": ops.isnan,
 }  # fmt: skip
 _BINARY = {
     "Add": ops.add, "Sub": ops.subtract, "Mul": ops.multiply, "Div": ops.divide,
@@ -288,6 +290,82 @@ def _variadic(n: OnnxNode) -> Any:
     for a in args[1:]:
         out = fn(out, a)
     return out / len(args) if n.op_type == "Mean" else out
+
+
+@imports("Xor")
+def _xor(n: OnnxNode) -> Any:
+    return ops.not_equal(n.arg(0), n.arg(1))
+
+
+@imports("IsInf")
+def _isinf(n: OnnxNode) -> Any:
+    x = n.arg(0)
+    negative, positive = n.attr("detect_negative", "int", 1), n.attr("detect_positive", "int", 1)
+    found = ops.isinf(x)
+    if not negative:
+        found = ops.logical_and(found, x > 0)
+    if not positive:
+        found = ops.logical_and(found, x < 0)
+    return found
+
+
+@imports("Mod")
+def _mod(n: OnnxNode) -> Any:
+    a, b = n.arg(0), n.arg(1)
+    r = ops.remainder(a, b)  # the divisor's sign, as ONNX's Mod with fmod=0
+    if not n.attr("fmod", "int", 0):
+        return r
+    # fmod: the dividend's sign (C's fmod), from the remainder that has the divisor's
+    differs = ops.logical_and(ops.not_equal(r, 0), ops.not_equal(r < 0, a < 0))
+    return ops.where(differs, r - b, r)
+
+
+@imports("CumSum")
+def _cumsum(n: OnnxNode) -> Any:
+    x = n.arg(0)
+    axes = n.reader.ints(n.inputs[1], "CumSum's axis") if n.has(1) else []
+    if len(axes) != 1:
+        raise n.reader.fail("CumSum needs one axis")
+    axis = axes[0] % max(x.ndim, 1)
+    reverse = bool(n.attr("reverse", "int", 0))
+    if reverse:
+        x = ops.flip(x, axis)
+    out = ops.cumsum(x, axis=axis)
+    if n.attr("exclusive", "int", 0):
+        out = out - x
+    return ops.flip(out, axis) if reverse else out
+
+
+@imports("ScatterElements")
+def _scatter_elements(n: OnnxNode) -> Any:
+    x, idx, values = n.arg(0), n.arg(1), n.arg(2)
+    axis = n.attr("axis", "int", 0)
+    reduction = n.attr("reduction", "str", "none")
+    if reduction == "add":
+        return ops.add_along_axis(x, idx, values, axis)
+    if reduction == "none":
+        return ops.put_along_axis(x, idx, values, axis)
+    raise n.reader.fail(f"ScatterElements with reduction {reduction!r} is not supported")
+
+
+@imports("TopK")
+def _topk(n: OnnxNode) -> Any:
+    """The first k of a stable argsort along the axis (ONNX's TopK breaks ties by the lower
+    index); k a known int, or the axis's whole call-time size."""
+    x = n.arg(0)
+    axis = n.attr("axis", "int", -1) % max(x.ndim, 1)
+    largest = bool(n.attr("largest", "int", 1))
+    dims = n.reader.dims(n.inputs[1], "TopK's k")
+    if len(dims) != 1:
+        raise n.reader.fail("TopK's k must hold one value")
+    (k,) = dims
+    order = ops.argsort(x, axis=axis, descending=largest)
+    if isinstance(k, SymDim):
+        if k.node is not x or k.axis != axis:
+            raise n.reader.fail("TopK's k must be known when reading, or the axis's whole size")
+    elif k != x.shape[axis]:
+        order = ops.take(order, np.arange(int(k)), axis=axis)
+    return ops.take_along_axis(x, order, axis=axis), order
 
 
 @imports("Where")
@@ -521,15 +599,33 @@ def _expand(n: OnnxNode) -> Any:
     rank = max(len(shape), x.ndim)
     shape = [1] * (rank - len(shape)) + shape
     xs = [1] * (rank - x.ndim) + list(x.shape)
-    for s_, d in zip(shape, xs):
-        if isinstance(s_, SymDim) and d == 1:
-            raise n.reader.fail("Expand of a size-1 dim to a call-time size is not supported")
     target = tuple(
         None if isinstance(s_, SymDim) or (s_ == 1 and d != 1) else s_ for s_, d in zip(shape, xs)
     )
     if x.ndim < rank:
         x = ops.expand_dims(x, tuple(range(rank - x.ndim)))
-    return ops.broadcast_to(x, target)
+    x = ops.broadcast_to(x, target)
+    stretch = [s_ if isinstance(s_, SymDim) and d == 1 else None for s_, d in zip(shape, xs)]
+    return _stretch(x, stretch)
+
+
+def _stretch(x: Any, dims: Sequence[Any]) -> Any:
+    """``x`` with each size-1 axis whose entry of ``dims`` is a :class:`SymDim` broadcast to that
+    call-time size."""
+    for axis, d in enumerate(dims):
+        if isinstance(d, SymDim):
+            line = ops.astype(_dim_ref(d, axis, len(dims)), "bool")
+            x = ops.broadcast_like(x, ops.logical_or(line, ops.astype(x, "bool")))
+    return x
+
+
+def _dim_ref(d: SymDim, axis: int, rank: int) -> Any:
+    """A value read only for its shape: 1s of rank ``rank`` with ``d`` on ``axis`` (or'd with x,
+    it has the shape x broadcasts to along that axis)."""
+    node = d.node
+    others = tuple(a for a in range(node.ndim) if a != d.axis)
+    line = ops.sum(node, axis=others, keepdims=True) if others else node
+    return ops.reshape(line, tuple(-1 if a == axis else 1 for a in range(rank)))
 
 
 @imports("Concat")
@@ -615,6 +711,10 @@ def _constant_of_shape(n: OnnxNode) -> Any:
     ref = whole_shape_of(np.asarray(dims, dtype=object)) if dims else None
     if ref is not None:
         return ops.full_like(ref, value[0].item(), dtype=value.dtype.name)
+    if any(isinstance(d, SymDim) for d in dims):  # some call-time sizes: a constant stretched
+        ones = [1 if isinstance(d, SymDim) else int(d) for d in dims]
+        n.reader.check_shape(ones)
+        return _stretch(ops.constant(np.full(ones, value[0], dtype=value.dtype)), dims)
     shape = n.reader.ints(n.inputs[0], "ConstantOfShape's shape")
     n.reader.check_shape(shape)
     return np.full(shape, value[0], dtype=value.dtype)
@@ -715,6 +815,11 @@ def build_graph(model: Any, limits: Limits) -> tuple[list[Node], list[Any], dict
             raise OnnxConversionError(f"gj.onnx.load: {reader.where}: {exc}") from exc
         if not n.outputs:
             raise reader.fail("a node without outputs")
+        if isinstance(result, tuple):  # several outputs (TopK's values and indices)
+            for name, part in zip(n.outputs[1:], result[1:]):
+                if name:
+                    reader.values[name] = Value(node=part)
+            result = result[0]
         if isinstance(result, np.ndarray):
             reader.check_shape(result.shape)
             if result.dtype == object and not is_symbolic(result):
@@ -723,7 +828,7 @@ def build_graph(model: Any, limits: Limits) -> tuple[list[Node], list[Any], dict
         else:
             reader.values[n.outputs[0]] = Value(node=result)
         for extra in n.outputs[1:]:  # Dropout's mask
-            if extra:
+            if extra and extra not in reader.values:
                 reader.values[extra] = Value(array=np.ones((), bool))
     outputs = []
     for vi in graph.output:
