@@ -38,7 +38,11 @@ def _graph(build, dtype: str, order: int = 2):
     return inputs, [out, *grads, *second], feeds
 
 
-_PARAMS = sorted({(fn.__name__, fn) for fns in CASES.values() for fn in fns}, key=lambda p: p[0])
+# in the cases' own order among equal names (a set's order differs between xdist workers, which
+# would give one id different functions on each)
+_PARAMS = sorted(
+    dict.fromkeys((fn.__name__, fn) for fns in CASES.values() for fn in fns), key=lambda p: p[0]
+)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

@@ -113,7 +113,9 @@ def _kernels_of(build: Any, dtype: str) -> list:
 
 
 _PARAMS = sorted(
-    {(fn.__name__, fn) for op, fns in CASES.items() if op not in UNCOVERED for fn in fns},
+    dict.fromkeys(
+        (fn.__name__, fn) for op, fns in CASES.items() if op not in UNCOVERED for fn in fns
+    ),
     key=lambda p: p[0],
 )
 _seen: set = set()
