@@ -40,7 +40,9 @@ class ModuleList(Module):
 
     def __setitem__(self, index: int, module: Module) -> None:
         key = str(range(len(self))[index])
-        setattr(self, key, _check_module(module, "ModuleList"))
+        # in place, so the position (and the order of parameters) stays
+        self._modules[key] = _check_module(module, "ModuleList")
+        object.__setattr__(self, key, module)
 
     def __len__(self) -> int:
         return len(self._modules)
