@@ -7,7 +7,7 @@ loss = gj.nn.MSELoss()(model(xs), ys)                            # graph (placeh
 ``gj.nn.functional`` holds the same computations as functions (PyTorch's ``F``).
 """
 
-from graphjit.nn import functional
+from graphjit.nn import functional, utils
 from graphjit.nn.activations import (
     CELU,
     ELU,
@@ -94,4 +94,5 @@ __all__ = [
     "Unflatten",
     "functional",
     "operand",
+    "utils",
 ]
