@@ -32,6 +32,11 @@ __all__ = [
 ]
 
 
+def refuse_inplace(inplace: bool, layer: str) -> None:
+    if inplace:
+        raise NotImplementedError(f"{layer}: inplace=True is not supported")
+
+
 class _Activation(Module):
     """An activation without settings: ``forward`` applies ``fn``."""
 
@@ -39,8 +44,7 @@ class _Activation(Module):
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
-        if inplace:
-            raise NotImplementedError(f"{type(self).__name__}: inplace=True is not supported")
+        refuse_inplace(inplace, type(self).__name__)
 
     def forward(self, x: Any) -> Any:
         return type(self).fn(x)
@@ -94,7 +98,7 @@ class LeakyReLU(Module):
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
         self.negative_slope = negative_slope
-        F.leaky_relu(0.0, inplace=inplace)  # refuses inplace=True now, not at the first call
+        refuse_inplace(inplace, type(self).__name__)
 
     def forward(self, x: Any) -> Any:
         return F.leaky_relu(x, self.negative_slope)
@@ -107,7 +111,7 @@ class ELU(Module):
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         self.alpha = alpha
-        F.elu(0.0, inplace=inplace)
+        refuse_inplace(inplace, type(self).__name__)
 
     def forward(self, x: Any) -> Any:
         return F.elu(x, self.alpha)
@@ -153,7 +157,7 @@ class Hardtanh(Module):
         if min_val > max_val:
             raise ValueError(f"Hardtanh: min_val {min_val} is greater than max_val {max_val}")
         self.min_val, self.max_val = min_val, max_val
-        F.hardtanh(0.0, inplace=inplace)
+        refuse_inplace(inplace, type(self).__name__)
 
     def forward(self, x: Any) -> Any:
         return F.hardtanh(x, self.min_val, self.max_val)

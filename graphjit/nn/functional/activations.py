@@ -147,7 +147,7 @@ def tanh(input: Any) -> Any:
     return ops.tanh(input)
 
 
-def _softmax_dim(ndim: int, dim: int | None, name: str) -> int:
+def _softmax_dim(ndim: int, dim: int | None) -> int:
     if dim is not None:
         return dim
     # PyTorch's implicit choice (it warns; graphjit documents it instead)
@@ -160,14 +160,14 @@ def softmax(input: Any, dim: int | None = None, dtype: Any = None) -> Any:
     x = ops.lift(input)
     if dtype is not None:
         x = ops.astype(x, dtype)
-    return ops.softmax(x, axis=_softmax_dim(x.ndim, dim, "softmax"))
+    return ops.softmax(x, axis=_softmax_dim(x.ndim, dim))
 
 
 def log_softmax(input: Any, dim: int | None = None, dtype: Any = None) -> Any:
     x = ops.lift(input)
     if dtype is not None:
         x = ops.astype(x, dtype)
-    return ops.log_softmax(x, axis=_softmax_dim(x.ndim, dim, "log_softmax"))
+    return ops.log_softmax(x, axis=_softmax_dim(x.ndim, dim))
 
 
 def glu(input: Any, dim: int = -1) -> Any:
