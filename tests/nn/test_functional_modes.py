@@ -110,3 +110,22 @@ def test_losses_reject_unknown_reductions_and_bad_shapes() -> None:
         gjF.l1_loss(x, gj.tensor(np.zeros((3, 2))))
     with pytest.raises(TypeError, match="integers"):
         gjF.nll_loss(x, gj.tensor(np.zeros(2)))
+
+
+@pytest.mark.parametrize(
+    "name", ["gelu", "selu", "mish", "softplus", "hardswish", "logsigmoid", "glu", "layer_norm"]
+)
+def test_float32_inputs_stay_float32_eagerly_and_on_graphs(name: str) -> None:
+    def fn(x: object) -> object:
+        return gjF.layer_norm(x, (6,)) if name == "layer_norm" else getattr(gjF, name)(x)
+
+    x = np.random.default_rng(0).normal(size=(4, 6)).astype(np.float32)
+    assert fn(gj.tensor(x)).dtype == "float32"
+    assert fn(gj.placeholder("x", shape=(None, 6), dtype="float32")).dtype == "float32"
+
+
+def test_legacy_size_average_and_reduce_are_read_as_pytorch() -> None:
+    x, t = gj.tensor([1.0, 3.0]), gj.tensor([0.0, 0.0])
+    assert gjF.mse_loss(x, t, size_average=False).item() == 10.0
+    assert gjF.mse_loss(x, t, reduce=False).numpy().tolist() == [1.0, 9.0]
+    assert gjF.mse_loss(x, t).item() == 5.0
