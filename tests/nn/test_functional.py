@@ -356,3 +356,19 @@ def test_graph_values_and_gradients_match_torch(case: Case) -> None:
 def test_compiled_cpu_matches_torch(name: str) -> None:
     (case,) = [c for c in CASES if repr(c) == name]
     _assert_same(_gj_graph(case, backend="cpu"), _torch_run(case))
+
+
+@pytest.mark.parametrize("fn", ["batch_norm", "instance_norm"])
+def test_running_statistics_update_as_torch(fn: str) -> None:
+    x = np.random.default_rng(2).normal(size=(4, 3, 5))
+    ours = [np.zeros(3), np.ones(3)]
+    theirs = [torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)]
+    if fn == "batch_norm":
+        got = gjF.batch_norm(gj.tensor(x), *ours, training=True, momentum=0.3)
+        want = tF.batch_norm(torch.tensor(x), *theirs, training=True, momentum=0.3)
+    else:
+        got = gjF.instance_norm(gj.tensor(x), *ours, momentum=0.3)
+        want = tF.instance_norm(torch.tensor(x), *theirs, momentum=0.3)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), **TOL)
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(o, t.numpy(), **TOL)
