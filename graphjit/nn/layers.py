@@ -1,22 +1,28 @@
-"""Layers and losses. Each ``forward`` is plain ``gj.*`` code, so it runs eagerly on tensors and
-builds graph on nodes."""
+"""Layers with parameters or shape logic: Linear, Embedding, Dropout, Identity, Flatten and
+Unflatten. Each ``forward`` is plain ``gj.*`` code, so it runs eagerly on tensors and builds graph
+on nodes."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from graphjit import ops
+from graphjit.nn import functional as F  # noqa: N812 - PyTorch's spelling
 from graphjit.nn.module import Module, operand
-from graphjit.tensor.creation import rand
+from graphjit.tensor.creation import rand, randn
+
+__all__ = ["Dropout", "Embedding", "Flatten", "Identity", "Linear", "Unflatten"]
 
 
-def _init_uniform(shape: tuple[int, ...], bound: float, dtype: str) -> Any:
+def init_uniform(shape: tuple[int, ...], bound: float, dtype: str) -> Any:
+    """A parameter drawn uniformly in +-bound (PyTorch's default for Linear's weight and bias)."""
     values = (rand(*shape, dtype=dtype) * 2.0 - 1.0) * bound
     return values.detach().requires_grad_()
 
 
-def _check_size(value: Any, what: str, layer: str) -> int:
+def check_size(value: Any, what: str, layer: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"{layer}: {what} must be a positive int, got {value!r}")
     return value
@@ -30,18 +36,14 @@ class Linear(Module):
         self, in_features: int, out_features: int, bias: bool = True, dtype: str = "float64"
     ) -> None:
         super().__init__()
-        self.in_features = _check_size(in_features, "in_features", "Linear")
-        self.out_features = _check_size(out_features, "out_features", "Linear")
+        self.in_features = check_size(in_features, "in_features", "Linear")
+        self.out_features = check_size(out_features, "out_features", "Linear")
         bound = 1.0 / math.sqrt(in_features)
-        self.weight = _init_uniform((out_features, in_features), bound, dtype)
-        self.bias = _init_uniform((out_features,), bound, dtype) if bias else None
+        self.weight = init_uniform((out_features, in_features), bound, dtype)
+        self.bias = init_uniform((out_features,), bound, dtype) if bias else None
 
     def forward(self, x: Any) -> Any:
-        w = operand(self.weight, x)
-        y = ops.matmul(x, ops.transpose(w))
-        if self.bias is not None:
-            y = y + operand(self.bias, x)
-        return y
+        return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (
@@ -50,46 +52,62 @@ class Linear(Module):
         )
 
 
-class _Activation(Module):
-    fn: Any = None
+class Embedding(Module):
+    """A table of ``num_embeddings`` vectors of size ``embedding_dim``, drawn from N(0, 1) as
+    PyTorch does; the row at ``padding_idx`` starts at zero and gets no gradient."""
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        dtype: str = "float64",
+    ) -> None:
+        super().__init__()
+        self.num_embeddings = check_size(num_embeddings, "num_embeddings", "Embedding")
+        self.embedding_dim = check_size(embedding_dim, "embedding_dim", "Embedding")
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(
+                    f"Embedding: padding_idx {padding_idx} is outside [-{num_embeddings}, "
+                    f"{num_embeddings})"
+                )
+            padding_idx %= num_embeddings
+        self.padding_idx = padding_idx
+        weight = randn(num_embeddings, embedding_dim, dtype=dtype)
+        if padding_idx is not None:
+            weight.numpy()[padding_idx] = 0.0
+        self.weight = weight.requires_grad_()
+
+    def forward(self, indices: Any) -> Any:
+        return F.embedding(indices, operand(self.weight, indices), self.padding_idx)
+
+    def extra_repr(self) -> str:
+        pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
+
+
+class Dropout(Module):
+    """``F.dropout`` in training mode (``model.train()``), the identity after ``model.eval()``."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
+        if inplace:
+            raise NotImplementedError("Dropout: inplace=True is not supported")
+        self.p = p
 
     def forward(self, x: Any) -> Any:
-        return type(self).fn(x)
+        return F.dropout(x, self.p, self.training)
 
-
-class ReLU(_Activation):
-    fn = staticmethod(ops.relu)
-
-
-class Tanh(_Activation):
-    fn = staticmethod(ops.tanh)
-
-
-class Sigmoid(_Activation):
-    fn = staticmethod(ops.sigmoid)
-
-
-class Softplus(_Activation):
-    fn = staticmethod(ops.softplus)
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
 
 
 class Identity(Module):
     def forward(self, x: Any) -> Any:
         return x
-
-
-class Softmax(Module):
-    def __init__(self, dim: int = -1) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x: Any) -> Any:
-        return ops.softmax(x, axis=self.dim)
-
-
-class LogSoftmax(Softmax):
-    def forward(self, x: Any) -> Any:
-        return ops.log_softmax(x, axis=self.dim)
 
 
 class Flatten(Module):
@@ -110,84 +128,25 @@ class Flatten(Module):
         )
 
 
-# -- losses
+class Unflatten(Module):
+    """Split dim ``dim`` into ``unflattened_size`` (one entry may be -1)."""
 
-
-def _reduce(loss: Any, reduction: str) -> Any:
-    if reduction == "mean":
-        return ops.mean(loss)
-    if reduction == "sum":
-        return ops.sum(loss)
-    return loss
-
-
-class _Loss(Module):
-    def __init__(self, reduction: str = "mean") -> None:
+    def __init__(self, dim: int, unflattened_size: Sequence[int]) -> None:
         super().__init__()
-        if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-        self.reduction = reduction
+        self.dim = dim
+        self.unflattened_size = tuple(unflattened_size)
 
-    def _check(self, pred: Any, target: Any) -> None:
-        ps, ts = tuple(pred.shape), tuple(ops.lift(target).shape)
-        if len(ps) != len(ts) or any(
-            isinstance(a, int) and isinstance(b, int) and a != b for a, b in zip(ps, ts)
-        ):
+    def forward(self, x: Any) -> Any:
+        shape = list(x.shape)
+        dim = self.dim % len(shape) if shape else 0
+        new = [*shape[:dim], *self.unflattened_size, *shape[dim + 1 :]]
+        unknown = [i for i, d in enumerate(new) if d is None or d == -1]
+        if len(unknown) > 1:
             raise ValueError(
-                f"{type(self).__name__}: prediction shape {ps} and target shape {ts} differ "
-                "(they must match; reshape one of them)"
+                f"Unflatten: cannot unflatten shape {tuple(shape)} into {tuple(new)}: more than "
+                "one dim is unknown"
             )
+        return ops.reshape(x, tuple(-1 if d is None else d for d in new))
 
-
-class MSELoss(_Loss):
-    """Mean squared error."""
-
-    def forward(self, pred: Any, target: Any) -> Any:
-        self._check(pred, target)
-        diff = pred - target
-        return _reduce(diff * diff, self.reduction)
-
-
-class L1Loss(_Loss):
-    def forward(self, pred: Any, target: Any) -> Any:
-        self._check(pred, target)
-        return _reduce(ops.abs(pred - target), self.reduction)
-
-
-class BCELoss(_Loss):
-    """Binary cross-entropy on probabilities (log terms clamped at -100, as PyTorch)."""
-
-    def forward(self, pred: Any, target: Any) -> Any:
-        self._check(pred, target)
-        log_p = ops.maximum(ops.log(pred), -100.0)
-        log_1mp = ops.maximum(ops.log(1.0 - pred), -100.0)
-        return _reduce(-(target * log_p + (1.0 - target) * log_1mp), self.reduction)
-
-
-class BCEWithLogitsLoss(_Loss):
-    """Binary cross-entropy on logits, computed stably."""
-
-    def forward(self, logits: Any, target: Any) -> Any:
-        self._check(logits, target)
-        return _reduce(ops.softplus(logits) - target * logits, self.reduction)
-
-
-class CrossEntropyLoss(_Loss):
-    """Cross-entropy of logits (N, C) against integer class labels (N,); more generally logits
-    (..., C) against labels (...), the classes on the last axis."""
-
-    def forward(self, logits: Any, labels: Any) -> Any:
-        labels = ops.lift(labels)
-        if labels.dtype not in ("int32", "int64"):
-            raise TypeError(f"CrossEntropyLoss: labels must be integers, got {labels.dtype}")
-        ls, ys = tuple(logits.shape), tuple(labels.shape)
-        if len(ls) != len(ys) + 1 or any(
-            isinstance(a, int) and isinstance(b, int) and a != b for a, b in zip(ls, ys)
-        ):
-            raise ValueError(
-                f"CrossEntropyLoss: expected logits (N, C) and labels (N,), got logits {ls} and "
-                f"labels {ys}"
-            )
-        logp = ops.log_softmax(logits, axis=-1)
-        picked = ops.take_along_axis(logp, ops.expand_dims(labels, -1), axis=-1)
-        return _reduce(-ops.squeeze(picked, -1), self.reduction)
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

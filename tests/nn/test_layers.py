@@ -323,3 +323,48 @@ def test_loss_shape_mismatch_is_a_value_error(cls: type[nn.Module]) -> None:
 def test_loss_rejects_unknown_reduction() -> None:
     with pytest.raises(ValueError, match="reduction must be 'mean', 'sum' or 'none'"):
         nn.MSELoss(reduction="avg")
+
+
+# -- Dropout, Embedding, Unflatten
+
+
+def test_dropout_module_follows_train_and_eval() -> None:
+    drop = nn.Dropout(0.5)
+    x = gj.tensor(np.ones((50, 40)))
+    gj.manual_seed(0)
+    out = drop(x).numpy()
+    assert set(np.unique(out)) == {0.0, 2.0}
+    drop.eval()
+    np.testing.assert_array_equal(drop(x).numpy(), np.ones((50, 40)))
+    xs = gj.placeholder("x", shape=(None, 40))
+    assert drop(xs) is xs
+    drop.train()
+    with pytest.raises(NotImplementedError, match="training=False"):
+        drop(xs)
+
+
+def test_embedding_init_padding_and_gradient() -> None:
+    gj.manual_seed(0)
+    emb = nn.Embedding(5, 3, padding_idx=1)
+    w = emb.weight.numpy()
+    np.testing.assert_array_equal(w[1], np.zeros(3))
+    assert list(emb.state_dict()) == ["weight"]
+    idx = np.array([[0, 1], [4, 1]])
+    out = emb(gj.tensor(idx))
+    np.testing.assert_array_equal(out.numpy(), w[idx])
+    out.sum().backward()
+    want = np.zeros((5, 3))
+    want[0] = want[4] = 1.0  # the padding row gets no gradient
+    np.testing.assert_array_equal(emb.weight.grad.numpy(), want)
+    ids = gj.placeholder("i", shape=(None, 2), dtype="int64")
+    f = gj.compile([ids], [emb(ids)], backend="numpy")
+    np.testing.assert_array_equal(f(idx)[0], w[idx])
+
+
+def test_unflatten_splits_a_dim_eagerly_and_on_graphs(rng: np.random.Generator) -> None:
+    x = rng.normal(size=(3, 12))
+    layer = nn.Unflatten(1, (3, -1))
+    np.testing.assert_array_equal(layer(gj.tensor(x)).numpy(), x.reshape(3, 3, 4))
+    np.testing.assert_array_equal(graph_eval(layer, x, batch_none=False), x.reshape(3, 3, 4))
+    with pytest.raises(ValueError, match="more than one dim is unknown"):
+        layer(gj.placeholder("x", shape=(None, 12)))

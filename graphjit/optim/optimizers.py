@@ -20,7 +20,7 @@ from graphjit.ops import power, sqrt
 from graphjit.ops.dispatch import as_node, is_tensor
 from graphjit.ops.leaves import Storage, Variable, variable_from_storage
 
-__all__ = ["Optimizer", "SGD", "Adam"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]
 
 
 def _check_hyper(name: str, value: Any, low: float = 0.0, high: float | None = None) -> float:
@@ -56,9 +56,25 @@ class Optimizer:
                     f"{seen[id(p)]}; pass each parameter once"
                 )
             seen[id(p)] = i
-        self.lr = _check_hyper("lr", lr)
+        # the learning rate lives in a 0-d array read by compiled steps as a variable, so a
+        # scheduler (or a plain assignment to ``opt.lr``) moves compiled steps as well
+        self._lr = Storage(np.zeros((), np.float64))
+        self._lr_var = variable_from_storage(self._lr, "lr")
+        self.lr = lr
         self._state: dict[tuple[int, str], Storage] = {}
         self._vars: dict[tuple[int, str], Variable] = {}
+
+    @property
+    def lr(self) -> float:
+        return float(self._lr.array)
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self._lr.array[...] = _check_hyper("lr", value)
+
+    def lr_node(self, like: Variable) -> Node:
+        """The learning rate as a graph value of ``like``'s dtype."""
+        return self._lr_var.astype(like.dtype)
 
     def _buffer(self, i: int, name: str, like: np.ndarray | None = None) -> np.ndarray:
         """State buffer ``name`` of parameter ``i`` (zeros like the parameter, or a 0-d float64)."""
@@ -163,12 +179,15 @@ class SGD(Optimizer):
             new_buf = buf * self.momentum + g
             out[buf] = new_buf
             g = g + self.momentum * new_buf if self.nesterov else new_buf
-        out[p] = p - self.lr * g
+        out[p] = p - self.lr_node(p) * g
         return out
 
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba) with bias correction, as PyTorch's ``Adam`` (L2 ``weight_decay``)."""
+
+    # AdamW's decay shrinks the parameter itself instead of adding to the gradient
+    decoupled_weight_decay = False
 
     def __init__(
         self,
@@ -180,7 +199,7 @@ class Adam(Optimizer):
     ) -> None:
         super().__init__(params, lr)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise TypeError(f"Adam: betas must be a pair of floats, got {betas!r}")
+            raise TypeError(f"{type(self).__name__}: betas must be a pair of floats, got {betas!r}")
         self.beta1 = _check_hyper("betas[0]", betas[0], 0.0, 1.0)
         self.beta2 = _check_hyper("betas[1]", betas[1], 0.0, 1.0)
         self.eps = _check_hyper("eps", eps)
@@ -190,7 +209,10 @@ class Adam(Optimizer):
         t_arr = self._buffer(i, "step")
         t_arr += 1.0
         t = float(t_arr)
-        if self.weight_decay:
+        lr = p.dtype.type(self.lr)
+        if self.weight_decay and self.decoupled_weight_decay:
+            p *= 1 - lr * p.dtype.type(self.weight_decay)
+        elif self.weight_decay:
             g = g + p.dtype.type(self.weight_decay) * p
         m = self._buffer(i, "exp_avg", p)
         v = self._buffer(i, "exp_avg_sq", p)
@@ -200,19 +222,161 @@ class Adam(Optimizer):
         v += p.dtype.type(1 - self.beta2) * (g * g)
         m_hat = m / p.dtype.type(1 - self.beta1**t)
         v_hat = v / p.dtype.type(1 - self.beta2**t)
-        p -= p.dtype.type(self.lr) * m_hat / (np.sqrt(v_hat) + p.dtype.type(self.eps))
+        p -= lr * m_hat / (np.sqrt(v_hat) + p.dtype.type(self.eps))
 
     def _step_graph(self, i: int, p: Variable, g: Node) -> dict[Variable, Node]:
         like = p.storage.array
         t = self._buffer_var(i, "step")
         m = self._buffer_var(i, "exp_avg", like)
         v = self._buffer_var(i, "exp_avg_sq", like)
+        lr = self.lr_node(p)
         new_t = t + 1.0
-        if self.weight_decay:
+        decayed: Node = p
+        if self.weight_decay and self.decoupled_weight_decay:
+            decayed = p * (1 - lr * self.weight_decay)
+        elif self.weight_decay:
             g = g + self.weight_decay * p
         new_m = m * self.beta1 + (1 - self.beta1) * g
         new_v = v * self.beta2 + (1 - self.beta2) * (g * g)
         bc1 = (1.0 - power(self.beta1, new_t)).astype(p.dtype)
         bc2 = (1.0 - power(self.beta2, new_t)).astype(p.dtype)
-        new_p = p - self.lr * (new_m / bc1) / (sqrt(new_v / bc2) + self.eps)
+        new_p = decayed - lr * (new_m / bc1) / (sqrt(new_v / bc2) + self.eps)
         return {t: new_t, m: new_m, v: new_v, p: new_p}
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as PyTorch's ``AdamW``: each step
+    first multiplies the parameter by ``1 - lr * weight_decay``."""
+
+    decoupled_weight_decay = True
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+
+class RMSprop(Optimizer):
+    """RMSprop as PyTorch's: a running mean of squared gradients (``alpha``), optionally centred
+    (minus the squared running mean of gradients), momentum and L2 ``weight_decay``."""
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ) -> None:
+        super().__init__(params, lr)
+        self.alpha = _check_hyper("alpha", alpha)
+        self.eps = _check_hyper("eps", eps)
+        self.weight_decay = _check_hyper("weight_decay", weight_decay)
+        self.momentum = _check_hyper("momentum", momentum)
+        self.centered = centered
+
+    def _step_array(self, i: int, p: np.ndarray, g: np.ndarray) -> None:
+        f = p.dtype.type
+        if self.weight_decay:
+            g = g + f(self.weight_decay) * p
+        sq = self._buffer(i, "square_avg", p)
+        sq *= f(self.alpha)
+        sq += f(1 - self.alpha) * (g * g)
+        if self.centered:
+            ga = self._buffer(i, "grad_avg", p)
+            ga *= f(self.alpha)
+            ga += f(1 - self.alpha) * g
+            avg = np.sqrt(sq - ga * ga) + f(self.eps)
+        else:
+            avg = np.sqrt(sq) + f(self.eps)
+        if self.momentum:
+            buf = self._buffer(i, "momentum_buffer", p)
+            buf *= f(self.momentum)
+            buf += g / avg
+            p -= f(self.lr) * buf
+        else:
+            p -= f(self.lr) * (g / avg)
+
+    def _step_graph(self, i: int, p: Variable, g: Node) -> dict[Variable, Node]:
+        like = p.storage.array
+        out: dict[Variable, Node] = {}
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        sq = self._buffer_var(i, "square_avg", like)
+        new_sq = sq * self.alpha + (1 - self.alpha) * (g * g)
+        out[sq] = new_sq
+        if self.centered:
+            ga = self._buffer_var(i, "grad_avg", like)
+            new_ga = ga * self.alpha + (1 - self.alpha) * g
+            out[ga] = new_ga
+            avg = sqrt(new_sq - new_ga * new_ga) + self.eps
+        else:
+            avg = sqrt(new_sq) + self.eps
+        if self.momentum:
+            buf = self._buffer_var(i, "momentum_buffer", like)
+            new_buf = buf * self.momentum + g / avg
+            out[buf] = new_buf
+            out[p] = p - self.lr_node(p) * new_buf
+        else:
+            out[p] = p - self.lr_node(p) * (g / avg)
+        return out
+
+
+class Adagrad(Optimizer):
+    """Adagrad as PyTorch's: the step divided by the root of the summed squared gradients, the
+    rate decayed as ``lr / (1 + (step - 1) * lr_decay)``."""
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+    ) -> None:
+        super().__init__(params, lr)
+        self.lr_decay = _check_hyper("lr_decay", lr_decay)
+        self.weight_decay = _check_hyper("weight_decay", weight_decay)
+        self.initial_accumulator_value = _check_hyper(
+            "initial_accumulator_value", initial_accumulator_value
+        )
+        self.eps = _check_hyper("eps", eps)
+
+    def _sum(self, i: int, p: np.ndarray) -> np.ndarray:
+        fresh = (i, "sum") not in self._state
+        acc = self._buffer(i, "sum", p)
+        if fresh:
+            acc[...] = self.initial_accumulator_value
+        return acc
+
+    def _step_array(self, i: int, p: np.ndarray, g: np.ndarray) -> None:
+        f = p.dtype.type
+        t_arr = self._buffer(i, "step")
+        t_arr += 1.0
+        if self.weight_decay:
+            g = g + f(self.weight_decay) * p
+        clr = self.lr / (1 + (float(t_arr) - 1) * self.lr_decay)
+        acc = self._sum(i, p)
+        acc += g * g
+        p -= f(clr) * (g / (np.sqrt(acc) + f(self.eps)))
+
+    def _step_graph(self, i: int, p: Variable, g: Node) -> dict[Variable, Node]:
+        like = p.storage.array
+        self._sum(i, like)
+        t = self._buffer_var(i, "step")
+        acc = self._buffer_var(i, "sum", like)
+        new_t = t + 1.0
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        clr = (self._lr_var / (1.0 + (new_t - 1.0) * self.lr_decay)).astype(p.dtype)
+        new_acc = acc + g * g
+        new_p = p - clr * (g / (sqrt(new_acc) + self.eps))
+        return {t: new_t, acc: new_acc, p: new_p}

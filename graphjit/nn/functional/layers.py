@@ -1,0 +1,155 @@
+"""``linear``, ``dropout``, ``embedding``, ``one_hot``, ``normalize`` and ``pad`` of
+``gj.nn.functional`` (PyTorch's names, signatures and defaults)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from graphjit import ops
+from graphjit.ir import Node
+from graphjit.nn.module import operand
+from graphjit.ops.dispatch import is_tensor
+from graphjit.tensor.creation import rand
+
+__all__ = ["linear", "dropout", "embedding", "one_hot", "normalize", "pad"]
+
+
+def linear(input: Any, weight: Any, bias: Any = None) -> Any:
+    """``input @ weight.T + bias``, weight of shape (out_features, in_features)."""
+    x = ops.lift(input)
+    y = ops.matmul(x, ops.transpose(operand(weight, x)))
+    if bias is not None:
+        y = y + operand(bias, x)
+    return y
+
+
+def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Any:
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)`` in
+    training; the identity otherwise. The mask comes from the generator ``gj.manual_seed`` seeds.
+    On graphs only ``p == 0`` or ``training=False`` is supported (a compiled program has no
+    random numbers yet)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    if inplace:
+        raise NotImplementedError("dropout: inplace=True is not supported; assign the result")
+    x = ops.lift(input)
+    if not training or p == 0.0:
+        return x
+    if isinstance(x, Node):
+        raise NotImplementedError(
+            "dropout: on graphs only p=0 or training=False is supported (compiled programs draw "
+            "no random numbers); apply dropout eagerly or call model.eval() before tracing"
+        )
+    if p == 1.0:
+        return x * 0.0
+    keep = rand(*tuple(x.shape), dtype="float64").numpy() >= p
+    return x * (keep.astype(x.dtype) * (1.0 / (1.0 - p))).astype(x.dtype)
+
+
+def embedding(
+    input: Any,
+    weight: Any,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Any:
+    """Rows of ``weight`` (num_embeddings, dim) at the integer indices ``input``. The row at
+    ``padding_idx`` gets no gradient: eagerly it reads its stored value, on graphs it reads as
+    zeros (the value ``nn.Embedding`` gives it, kept there by the missing gradient)."""
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError(
+            "embedding: max_norm, scale_grad_by_freq and sparse are not supported"
+        )
+    idx = ops.lift(input)
+    w = operand(weight, idx) if isinstance(idx, Node) else weight
+    if padding_idx is None:
+        return ops.take(w, idx, axis=0)
+    n = ops.lift(w).shape[0]
+    if padding_idx < 0:
+        padding_idx += n
+    row_mask = np.ones((n, 1), dtype=ops.lift(w).dtype)
+    row_mask[padding_idx] = 0
+    if isinstance(w, Node) or isinstance(idx, Node) or not is_tensor(w):
+        return ops.take(w * row_mask, idx, axis=0)
+    counted = ops.astype(ops.expand_dims(ops.not_equal(idx, padding_idx), -1), w.dtype)
+    return ops.take(w, idx, axis=0) * counted + ops.take(w.detach(), idx, axis=0) * (1 - counted)
+
+
+def one_hot(tensor: Any, num_classes: int = -1) -> Any:
+    """int64 one-hot vectors along a new last dim; ``num_classes=-1`` (eager only) uses
+    ``max + 1``."""
+    idx = ops.lift(tensor)
+    if idx.dtype not in ("int8", "int16", "int32", "int64", "uint8"):
+        raise TypeError(f"one_hot: expected integer class values, got {idx.dtype}")
+    if num_classes < 0:
+        if isinstance(idx, Node):
+            raise ValueError("one_hot: on graphs num_classes must be given")
+        values = np.asarray(idx.numpy())
+        num_classes = int(values.max()) + 1 if values.size else 0
+    classes = np.arange(num_classes, dtype=np.int64)
+    return ops.astype(ops.equal(ops.expand_dims(idx, -1), classes), "int64")
+
+
+def normalize(input: Any, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Any = None) -> Any:
+    """``input / max(||input||_p, eps)`` along ``dim``."""
+    if out is not None:
+        raise NotImplementedError("normalize: out= is not supported")
+    x = ops.lift(input)
+    if p == 2.0:
+        norm = ops.sqrt(ops.sum(x * x, axis=dim, keepdims=True))
+    elif p == 1.0:
+        norm = ops.sum(ops.abs(x), axis=dim, keepdims=True)
+    else:
+        norm = ops.power(ops.sum(ops.power(ops.abs(x), p), axis=dim, keepdims=True), 1.0 / p)
+    return x / ops.maximum(norm, eps)
+
+
+def _pad_indices(size: int, before: int, after: int, mode: str) -> np.ndarray:
+    """Source index of each position of an axis padded by ``before``/``after`` in ``mode``."""
+    positions = np.arange(-before, size + after)
+    if mode == "replicate":
+        return np.clip(positions, 0, size - 1)
+    if mode == "circular":
+        return positions % size
+    # reflect: mirror about the end elements, which are not repeated
+    period = 2 * (size - 1)
+    folded = np.abs(positions) % period if period else np.zeros_like(positions)
+    return np.where(folded >= size, period - folded, folded)
+
+
+def pad(input: Any, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Any:
+    """Pad the last ``len(pad) // 2`` dims, ``pad`` listing (before, after) pairs from the last
+    dim backwards. Modes: constant (with ``value``), reflect, replicate, circular."""
+    x = ops.lift(input)
+    widths = list(pad)
+    if len(widths) % 2 or len(widths) // 2 > x.ndim:
+        raise ValueError(
+            f"pad: expected an even number of widths, at most 2 per dim of the {x.ndim}-d input, "
+            f"got {tuple(widths)}"
+        )
+    pairs = [(widths[2 * i], widths[2 * i + 1]) for i in range(len(widths) // 2)]
+    if mode == "constant":
+        if any(b < 0 or a < 0 for b, a in pairs):
+            raise NotImplementedError("pad: negative widths (cropping) are not supported")
+        per_axis = [(0, 0)] * (x.ndim - len(pairs)) + pairs[::-1]
+        return ops.pad(x, per_axis, constant_values=0.0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise ValueError(f"pad: mode must be constant, reflect, replicate or circular, got {mode}")
+    if value:
+        raise ValueError(f"pad: value is only for mode='constant', got value={value}")
+    for k, (before, after) in enumerate(pairs):
+        axis = x.ndim - 1 - k
+        size = tuple(x.shape)[axis]
+        if not isinstance(size, int):
+            raise ValueError(f"pad: mode {mode!r} needs a known size of dim {axis}")
+        if mode == "reflect" and max(before, after) >= size:
+            raise ValueError(f"pad: reflect widths must be < the dim size {size}")
+        if mode == "circular" and max(before, after) > size:
+            raise ValueError(f"pad: circular widths must be <= the dim size {size}")
+        x = ops.take(x, _pad_indices(size, before, after, mode), axis=axis)
+    return x

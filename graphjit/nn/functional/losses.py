@@ -1,0 +1,316 @@
+"""Loss functions of ``gj.nn.functional`` (PyTorch's names, signatures and defaults). Each takes
+``reduction`` ('none', 'mean' or 'sum'); the legacy ``size_average``/``reduce`` are honoured as
+PyTorch does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphjit import ops
+from graphjit.nn.functional.activations import log_softmax
+
+__all__ = [
+    "mse_loss",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "kl_div",
+    "cosine_embedding_loss",
+    "margin_ranking_loss",
+]
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
+    """PyTorch's reading of the deprecated ``size_average``/``reduce`` pair."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
+
+
+def reduce_loss(loss: Any, reduction: str, name: str) -> Any:
+    if reduction == "mean":
+        return ops.mean(loss)
+    if reduction == "sum":
+        return ops.sum(loss)
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{name}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+
+
+def _pair(input: Any, target: Any, name: str) -> tuple[Any, Any]:
+    x, t = ops.lift(input), ops.lift(target)
+    xs, ts = tuple(x.shape), tuple(t.shape)
+    if len(xs) != len(ts) or any(
+        isinstance(a, int) and isinstance(b, int) and a != b for a, b in zip(xs, ts)
+    ):
+        raise ValueError(
+            f"{name}: input shape {xs} and target shape {ts} differ (they must match; reshape "
+            "one of them)"
+        )
+    return x, t
+
+
+def mse_loss(
+    input: Any, target: Any, size_average: Any = None, reduce: Any = None, reduction: str = "mean"
+) -> Any:
+    x, t = _pair(input, target, "mse_loss")
+    diff = x - t
+    return reduce_loss(diff * diff, legacy_reduction(size_average, reduce, reduction), "mse_loss")
+
+
+def l1_loss(
+    input: Any, target: Any, size_average: Any = None, reduce: Any = None, reduction: str = "mean"
+) -> Any:
+    x, t = _pair(input, target, "l1_loss")
+    return reduce_loss(ops.abs(x - t), legacy_reduction(size_average, reduce, reduction), "l1_loss")
+
+
+def smooth_l1_loss(
+    input: Any,
+    target: Any,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Any:
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    x, t = _pair(input, target, "smooth_l1_loss")
+    d = ops.abs(x - t)
+    loss = d if beta == 0 else ops.where(d < beta, (0.5 / beta) * (d * d), d - 0.5 * beta)
+    return reduce_loss(loss, legacy_reduction(size_average, reduce, reduction), "smooth_l1_loss")
+
+
+def huber_loss(
+    input: Any, target: Any, reduction: str = "mean", delta: float = 1.0, weight: Any = None
+) -> Any:
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
+    x, t = _pair(input, target, "huber_loss")
+    d = ops.abs(x - t)
+    loss = ops.where(d < delta, 0.5 * (d * d), delta * (d - 0.5 * delta))
+    if weight is not None:
+        loss = loss * weight
+    return reduce_loss(loss, reduction, "huber_loss")
+
+
+def _class_axis_shape(ndim: int) -> int:
+    return 0 if ndim == 1 else 1
+
+
+def _weight_along_classes(weight: Any, ndim: int, axis: int) -> Any:
+    """``weight`` (C,) shaped to broadcast against an input whose classes are on ``axis``."""
+    w = ops.lift(weight)
+    return ops.reshape(w, (-1,) + (1,) * (ndim - axis - 1))
+
+
+def _check_index_target(x: Any, t: Any, name: str) -> None:
+    if t.dtype not in ("int32", "int64", "uint8", "int8", "int16"):
+        raise TypeError(f"{name}: class indices must be integers, got {t.dtype}")
+    xs, ts = tuple(x.shape), tuple(t.shape)
+    axis = _class_axis_shape(len(xs))
+    expected = xs[:axis] + xs[axis + 1 :]
+    if len(ts) != len(expected) or any(
+        isinstance(a, int) and isinstance(b, int) and a != b for a, b in zip(ts, expected)
+    ):
+        raise ValueError(
+            f"{name}: expected input (N, C, ...) and target (N, ...), got input {xs} and target "
+            f"{ts}"
+        )
+
+
+def _nll_parts(logp: Any, target: Any, weight: Any, ignore_index: int) -> tuple[Any, Any, Any]:
+    """Per-element ``-w[t] * logp[t]``, the per-element weights ``w[t]`` (0 where ignored), and
+    the mask of targets that count, with classes on axis 1 (0 for an unbatched input)."""
+    axis = _class_axis_shape(logp.ndim)
+    counted = ops.not_equal(target, ignore_index)
+    safe = ops.where(counted, target, 0)
+    picked = ops.squeeze(
+        ops.take_along_axis(logp, ops.expand_dims(safe, axis), axis=axis), axis=axis
+    )
+    mask = ops.astype(counted, logp.dtype)
+    w = mask if weight is None else ops.take(ops.lift(weight), safe, axis=0) * mask
+    return -picked * w, w, counted
+
+
+def nll_loss(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: Any = None,
+    ignore_index: int = -100,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Any:
+    """Negative log likelihood of log-probabilities ``input`` (N, C, ...) or (C,) at the class
+    indices ``target``; 'mean' divides by the summed weights of the counted targets."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    x, t = ops.lift(input), ops.lift(target)
+    _check_index_target(x, t, "nll_loss")
+    loss, w, _ = _nll_parts(x, t, weight, ignore_index)
+    if reduction == "mean":
+        return ops.sum(loss) / ops.sum(w)
+    return reduce_loss(loss, reduction, "nll_loss")
+
+
+def cross_entropy(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: Any = None,
+    ignore_index: int = -100,
+    reduce: Any = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Any:
+    """Cross-entropy of logits (N, C, ...) or (C,) against class indices (N, ...) or against
+    class probabilities shaped like the input, with PyTorch's ``weight``, ``ignore_index`` and
+    ``label_smoothing``."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"cross_entropy: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    x, t = ops.lift(input), ops.lift(target)
+    axis = _class_axis_shape(x.ndim)
+    logp = log_softmax(x, dim=axis)
+    n_classes = tuple(x.shape)[axis]
+    wb = None if weight is None else _weight_along_classes(weight, x.ndim, axis)
+    if t.dtype in ("float16", "float32", "float64"):
+        _pair(x, t, "cross_entropy")
+        if label_smoothing:
+            t = t * (1.0 - label_smoothing) + label_smoothing / n_classes
+        terms = logp * t if wb is None else logp * t * wb
+        loss = -ops.sum(terms, axis=axis)
+        return reduce_loss(loss, reduction, "cross_entropy")
+    _check_index_target(x, t, "cross_entropy")
+    nll, w, counted = _nll_parts(logp, t, weight, ignore_index)
+    if reduction == "mean":
+        nll_red = ops.sum(nll) / ops.sum(w)
+    else:
+        nll_red = reduce_loss(nll, reduction, "cross_entropy")
+    if not label_smoothing:
+        return nll_red
+    smooth = -ops.sum(logp if wb is None else logp * wb, axis=axis)
+    smooth = ops.where(counted, smooth, 0.0)
+    if reduction == "mean":
+        denom = ops.sum(w) if weight is not None else ops.sum(ops.astype(counted, logp.dtype))
+        smooth_red = ops.sum(smooth) / denom
+    else:
+        smooth_red = reduce_loss(smooth, reduction, "cross_entropy")
+    return (1.0 - label_smoothing) * nll_red + (label_smoothing / n_classes) * smooth_red
+
+
+def binary_cross_entropy(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Any:
+    """Binary cross-entropy of probabilities; the log terms are clamped at -100 as PyTorch's."""
+    x, t = _pair(input, target, "binary_cross_entropy")
+    log_p = ops.maximum(ops.log(x), -100.0)
+    log_1mp = ops.maximum(ops.log(1.0 - x), -100.0)
+    loss = -(t * log_p + (1.0 - t) * log_1mp)
+    if weight is not None:
+        loss = loss * weight
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    return reduce_loss(loss, reduction, "binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+    pos_weight: Any = None,
+) -> Any:
+    """Binary cross-entropy of logits, computed stably through softplus; ``pos_weight`` scales
+    the positive term (broadcast along the last dim, the classes)."""
+    x, t = _pair(input, target, "binary_cross_entropy_with_logits")
+    if pos_weight is None:
+        loss = (1.0 - t) * x + ops.softplus(-x)
+    else:
+        log_weight = (ops.lift(pos_weight) - 1.0) * t + 1.0
+        loss = (1.0 - t) * x + log_weight * ops.softplus(-x)
+    if weight is not None:
+        loss = loss * weight
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    return reduce_loss(loss, reduction, "binary_cross_entropy_with_logits")
+
+
+def kl_div(
+    input: Any,
+    target: Any,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Any:
+    """KL divergence with ``input`` log-probabilities: ``target * (log(target) - input)``
+    pointwise (0 where target is 0). 'batchmean' divides the sum by the batch size (dim 0)."""
+    x, t = _pair(input, target, "kl_div")
+    if log_target:
+        loss = ops.exp(t) * (t - x)
+    else:
+        positive = t > 0
+        loss = ops.where(positive, t * ops.log(ops.where(positive, t, 1.0)), 0.0) - t * x
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if reduction == "batchmean":
+        if x.ndim == 0:
+            return ops.sum(loss)
+        return ops.sum(loss) / ops.size_of(x, 0, dtype=x.dtype)
+    return reduce_loss(loss, reduction, "kl_div")
+
+
+def cosine_embedding_loss(
+    input1: Any,
+    input2: Any,
+    target: Any,
+    margin: float = 0.0,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Any:
+    """``1 - cos(x1, x2)`` where target is 1, ``max(0, cos(x1, x2) - margin)`` where it is -1;
+    cosine over the last dim, with PyTorch's 1e-12 added to each squared norm."""
+    x1, x2 = _pair(input1, input2, "cosine_embedding_loss")
+    t = ops.lift(target)
+    prod = ops.sum(x1 * x2, axis=-1)
+    mag1 = ops.sum(x1 * x1, axis=-1) + 1e-12
+    mag2 = ops.sum(x2 * x2, axis=-1) + 1e-12
+    cos = prod / ops.sqrt(mag1 * mag2)
+    pos = ops.where(ops.equal(t, 1), 1.0 - cos, 0.0)
+    neg = ops.where(ops.equal(t, -1), ops.maximum(cos - margin, 0.0), 0.0)
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    return reduce_loss(pos + neg, reduction, "cosine_embedding_loss")
+
+
+def margin_ranking_loss(
+    input1: Any,
+    input2: Any,
+    target: Any,
+    margin: float = 0.0,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Any:
+    """``max(0, -target * (x1 - x2) + margin)``."""
+    x1, x2 = ops.lift(input1), ops.lift(input2)
+    loss = ops.maximum(-ops.lift(target) * (x1 - x2) + margin, 0.0)
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    return reduce_loss(loss, reduction, "margin_ranking_loss")

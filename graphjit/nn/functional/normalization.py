@@ -1,0 +1,177 @@
+"""Normalisation functions of ``gj.nn.functional``: layer_norm, group_norm, instance_norm and
+batch_norm (PyTorch's functional forms). Statistics use the biased variance; running statistics
+are updated with the unbiased one, as PyTorch does."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from graphjit import ops
+from graphjit.ir import Node
+from graphjit.nn.module import mark_modified
+from graphjit.ops.dispatch import is_tensor
+
+__all__ = ["layer_norm", "group_norm", "instance_norm", "batch_norm"]
+
+
+def _normalize_over(x: Any, axes: tuple[int, ...], eps: float) -> Any:
+    mean = ops.mean(x, axis=axes, keepdims=True)
+    centred = x - mean
+    var = ops.mean(centred * centred, axis=axes, keepdims=True)
+    return centred / ops.sqrt(var + eps)
+
+
+def _per_channel(param: Any, ndim: int) -> Any:
+    """A (C,) parameter shaped to broadcast over (N, C, *spatial)."""
+    return ops.reshape(ops.lift(param), (-1,) + (1,) * (ndim - 2))
+
+
+def _affine(y: Any, weight: Any, bias: Any, ndim: int) -> Any:
+    if weight is not None:
+        y = y * _per_channel(weight, ndim)
+    if bias is not None:
+        y = y + _per_channel(bias, ndim)
+    return y
+
+
+def layer_norm(
+    input: Any,
+    normalized_shape: Any,
+    weight: Any = None,
+    bias: Any = None,
+    eps: float = 1e-5,
+) -> Any:
+    """Normalise over the trailing dims ``normalized_shape``, then scale and shift."""
+    x = ops.lift(input)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    tail = tuple(x.shape)[x.ndim - len(shape) :]
+    if len(shape) > x.ndim or any(isinstance(d, int) and d != s for d, s in zip(tail, shape)):
+        raise ValueError(
+            f"layer_norm: normalized_shape {shape} does not match the trailing dims of the "
+            f"input, shape {tuple(x.shape)}"
+        )
+    y = _normalize_over(x, tuple(range(x.ndim - len(shape), x.ndim)), eps)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def group_norm(
+    input: Any, num_groups: int, weight: Any = None, bias: Any = None, eps: float = 1e-5
+) -> Any:
+    """Normalise (N, C, *) over each group of C // num_groups channels and the spatial dims."""
+    x = ops.lift(input)
+    shape = tuple(x.shape)
+    if x.ndim < 2 or not isinstance(shape[1], int) or shape[1] % num_groups:
+        raise ValueError(
+            f"group_norm: expected input (N, C, *) with C divisible by num_groups={num_groups}, "
+            f"got shape {shape}"
+        )
+    rest = shape[2:]
+    if not all(isinstance(d, int) for d in rest):
+        raise ValueError(f"group_norm: the spatial dims must be known, got shape {shape}")
+    per_group = shape[1] // num_groups * math.prod(rest)
+    batch = -1 if shape[0] is None else shape[0]
+    grouped = ops.reshape(x, (batch, num_groups, per_group))
+    y = ops.reshape_like(_normalize_over(grouped, (2,), eps), x)
+    return _affine(y, weight, bias, x.ndim)
+
+
+def _update_running(stat: Any, value: np.ndarray, momentum: float, name: str) -> None:
+    """PyTorch's in-place ``stat = (1 - momentum) * stat + momentum * value``."""
+    arr = stat.numpy() if is_tensor(stat) else stat
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"{name}: running statistics must be tensors or arrays to update in place")
+    arr *= 1.0 - momentum
+    arr += momentum * value.astype(arr.dtype, copy=False)
+    if is_tensor(stat):
+        mark_modified(stat)
+
+
+def _values(x: Any) -> np.ndarray:
+    return np.asarray(x.detach().numpy() if is_tensor(x) else x)
+
+
+def _running_stats_update(
+    x: Any,
+    axes: tuple[int, ...],
+    running_mean: Any,
+    running_var: Any,
+    momentum: float,
+    name: str,
+    reduce_first: bool = False,
+) -> None:
+    if isinstance(x, Node):
+        raise NotImplementedError(
+            f"{name}: on graphs the running statistics cannot be updated in place in training "
+            "mode; pass running_mean=None and running_var=None (or evaluate eagerly)"
+        )
+    arr = _values(x)
+    n = math.prod(arr.shape[a] for a in axes)
+    mean = arr.mean(axis=axes)
+    var = arr.var(axis=axes) * (n / max(n - 1, 1))
+    if reduce_first:  # instance norm: the per-instance statistics averaged over the batch
+        mean, var = mean.mean(axis=0), var.mean(axis=0)
+    if running_mean is not None:
+        _update_running(running_mean, mean, momentum, name)
+    if running_var is not None:
+        _update_running(running_var, var, momentum, name)
+
+
+def batch_norm(
+    input: Any,
+    running_mean: Any,
+    running_var: Any,
+    weight: Any = None,
+    bias: Any = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Any:
+    """Batch normalisation of (N, C, *) per channel. In training the batch statistics are used and
+    the running statistics (tensors or arrays, when given) are updated in place; in evaluation the
+    running statistics are used."""
+    x = ops.lift(input)
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected input (N, C, *), got shape {tuple(x.shape)}")
+    axes = (0, *range(2, x.ndim))
+    if training:
+        if running_mean is not None or running_var is not None:
+            _running_stats_update(x, axes, running_mean, running_var, momentum, "batch_norm")
+        y = _normalize_over(x, axes, eps)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
+        y = (x - _per_channel(running_mean, x.ndim)) / ops.sqrt(
+            _per_channel(running_var, x.ndim) + eps
+        )
+    return _affine(y, weight, bias, x.ndim)
+
+
+def instance_norm(
+    input: Any,
+    running_mean: Any = None,
+    running_var: Any = None,
+    weight: Any = None,
+    bias: Any = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Any:
+    """Normalise (N, C, *) per instance and channel over the spatial dims."""
+    x = ops.lift(input)
+    if x.ndim < 3:
+        raise ValueError(f"instance_norm: expected input (N, C, *), got shape {tuple(x.shape)}")
+    if not use_input_stats:
+        return batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
+    axes = tuple(range(2, x.ndim))
+    if running_mean is not None or running_var is not None:
+        _running_stats_update(
+            x, axes, running_mean, running_var, momentum, "instance_norm", reduce_first=True
+        )
+    return _affine(_normalize_over(x, axes, eps), weight, bias, x.ndim)

@@ -1,0 +1,72 @@
+"""``LayerNorm`` and ``GroupNorm``: ``gj.nn.functional``'s forms with learnable scale and shift,
+initialised to ones and zeros as PyTorch does."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from graphjit.nn import functional as F  # noqa: N812 - PyTorch's spelling
+from graphjit.nn.module import Module, operand
+from graphjit.tensor.creation import ones, zeros
+
+__all__ = ["GroupNorm", "LayerNorm"]
+
+
+class LayerNorm(Module):
+    def __init__(
+        self,
+        normalized_shape: int | Sequence[int],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        dtype: str = "float64",
+    ) -> None:
+        super().__init__()
+        shape = (
+            (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        )
+        self.normalized_shape = shape
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        affine = elementwise_affine
+        self.weight = ones(*shape, dtype=dtype, requires_grad=True) if affine else None
+        self.bias = zeros(*shape, dtype=dtype, requires_grad=True) if affine and bias else None
+
+    def forward(self, x: Any) -> Any:
+        return F.layer_norm(
+            x, self.normalized_shape, operand(self.weight, x), operand(self.bias, x), self.eps
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )
+
+
+class GroupNorm(Module):
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        dtype: str = "float64",
+    ) -> None:
+        super().__init__()
+        if num_channels % num_groups:
+            raise ValueError(
+                f"GroupNorm: num_channels {num_channels} is not divisible by num_groups "
+                f"{num_groups}"
+            )
+        self.num_groups, self.num_channels, self.eps = num_groups, num_channels, eps
+        self.weight = ones(num_channels, dtype=dtype, requires_grad=True) if affine else None
+        self.bias = zeros(num_channels, dtype=dtype, requires_grad=True) if affine else None
+
+    def forward(self, x: Any) -> Any:
+        return F.group_norm(
+            x, self.num_groups, operand(self.weight, x), operand(self.bias, x), self.eps
+        )
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}"
