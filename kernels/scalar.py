@@ -193,7 +193,9 @@ def erf(x: float) -> float:
 
 @njit(**_FLAGS)
 def relu(x: Any) -> Any:
-    return x if not x <= 0 else x - x  # nan stays nan, as numpy.maximum(x, 0)
+    # nan stays nan, as numpy.maximum(x, 0); the literal 0 (not x - x, which is nan at -inf)
+    # unifies with x's type and the kernel casts it to the op's dtype
+    return x if not x <= 0 else 0
 
 
 @njit(**_FLAGS)

@@ -24,3 +24,19 @@ def test_a_reduction_over_no_axis_casts_each_element(
     got = gj.compile([x], [reduce(x, axis=axis, keepdims=True)], backend=compiled_backend)(value)[0]
     assert got.dtype == want.dtype and got.shape == want.shape
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_relu_of_minus_infinity_is_zero(compiled_backend: str, dtype: str) -> None:
+    """Found by the fuzzer (seed 9, through ``relu(log10(heaviside(x, -1.5)))``): the scalar relu
+    computed its zero as ``x - x``, which is nan at -inf; numpy's maximum(-inf, 0) is 0."""
+    x = gj.placeholder("x", (None,), dtype)
+    value = np.array([-np.inf, -2.0, -0.0, 0.0, 1.5, np.inf, np.nan], dtype=dtype)
+    want = gj.compile([x], gj.relu(x), backend="numpy")(value)
+    np.testing.assert_array_equal(
+        gj.compile([x], gj.relu(x), backend=compiled_backend)(value), want
+    )
+    chain = gj.sinh(gj.relu(gj.log10(x)))  # the shrunk reproducer: 0 (not nan) at x = 0
+    want = gj.compile([x], chain, backend="numpy")(value)
+    got = gj.compile([x], chain, backend=compiled_backend)(value)
+    np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == "float32" else 1e-15)

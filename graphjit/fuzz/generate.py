@@ -40,6 +40,10 @@ EXCLUDED: dict[str, str] = {
     "variable": "a leaf: programs have variables with updates",
     "slice_axes_grad": "internal: only the vjp of slice_axes builds it (checked by gradients)",
     "concatenate_part": "internal: only the vjp of concatenate builds it (checked by gradients)",
+    "diagonal_grad": "internal: only the vjp of diagonal builds it (checked by gradients)",
+    "cumargmax": "built by gj.cummax, which returns (values, indices); a step has one output",
+    "cumargmin": "built by gj.cummin, which returns (values, indices); a step has one output",
+    "searchsorted": "needs a sorted 1-d first argument (tests/ops/test_scans_sorting.py covers it)",
 }
 
 # arguments of these ops are usually moved into the op's domain (abs(x) + 0.5), so that most
@@ -291,6 +295,39 @@ def _reduction(d: Draw, name: str) -> Step | None:
     if x is None:
         return None
     kwargs = (("axis", _axis_arg(d, len(d.shape(x)))), ("keepdims", bool(d.rng.random() < 0.3)))
+    return Step(name, (Ref(x),), kwargs, op=name)
+
+
+@rule("cumsum", "cumprod", "argsort")
+def _scan(d: Draw, name: str) -> Step | None:
+    """A running sum or product, or the stable sorting order, along one axis (or flattened)."""
+    x = d.pick(lambda i: name != "argsort" or 0 not in d.shape(i))
+    if x is None:
+        return None
+    axis = _axis_arg(d, len(d.shape(x)), tuples=False)
+    if name == "argsort" and axis is None:
+        axis = -1
+    return Step(name, (Ref(x),), (("axis", axis),), op=name)
+
+
+@rule("logcumsumexp")
+def _logcumsumexp(d: Draw, name: str) -> Step | None:
+    x = d.pick(lambda i: len(d.shape(i)) > 0 and d.dtype(i).startswith("float"))
+    if x is None:
+        return None
+    dim = int(d.rng.integers(len(d.shape(x))))
+    return Step(name, (Ref(x),), (("dim", dim),), op=name)
+
+
+@rule("diagonal")
+def _diagonal(d: Draw, name: str) -> Step | None:
+    x = d.pick(lambda i: len(d.shape(i)) >= 2)
+    if x is None:
+        return None
+    ndim = len(d.shape(x))
+    axis1, axis2 = (int(a) for a in d.rng.choice(ndim, 2, replace=False))
+    offset = int(d.rng.integers(-1, 2))
+    kwargs = (("offset", offset), ("axis1", axis1), ("axis2", axis2))
     return Step(name, (Ref(x),), kwargs, op=name)
 
 

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from graphjit import ops
+from graphjit import ops, torch_api
 from graphjit.ir import Node
 from graphjit.ops.leaves import Variable, placeholder, variable
 from graphjit.tensor.creation import tensor
@@ -100,8 +100,9 @@ class Program:
 
 
 def function(name: str) -> Callable[..., Any]:
-    """The public function a step calls: ``graphjit.ops.<name>`` (also ``gj.<name>``)."""
-    fn: Callable[..., Any] = getattr(ops, name)
+    """The public function a step calls: ``graphjit.ops.<name>``, or the PyTorch-named
+    ``graphjit.torch_api.<name>`` (both are ``gj.<name>``)."""
+    fn: Callable[..., Any] = getattr(ops, name, None) or getattr(torch_api, name)
     return fn
 
 

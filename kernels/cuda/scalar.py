@@ -122,7 +122,7 @@ def erf(x):  # type: ignore[no-untyped-def]
 
 @cuda.jit(device=True)
 def relu(x):  # type: ignore[no-untyped-def]
-    return x if not x <= 0 else x - x  # nan stays nan, as numpy.maximum(x, 0)
+    return x if not x <= 0 else 0  # nan stays nan, -inf gives 0, as numpy.maximum(x, 0)
 
 
 @cuda.jit(device=True)

@@ -46,7 +46,7 @@ def test_from_dlpack_errors_are_clear() -> None:
     with pytest.raises(TypeError, match="does not support DLPack"):
         gj.from_dlpack([1, 2, 3])
     with pytest.raises(TypeError, match="graphjit tensors hold"):
-        gj.from_dlpack(np.zeros(3, np.uint8))
+        gj.from_dlpack(np.zeros(3, np.uint16))  # uint8 is a graphjit dtype; uint16 is not
 
 
 def test_asarray_shares_and_copy_false_is_honoured() -> None:
