@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from graphjit.codegen.emit import TYPE_NAMES, SourceWriter, int_tuple
-from graphjit.codegen.emit import literal as render_literal
-from graphjit.codegen.partition import Group, is_constant
 from graphjit.codegen.pipeline import Lowered
+from graphjit.codegen.writer import ProgramNames
 from graphjit.ir import Node
-from graphjit.ops.leaves import constant_value
 
 
 def decompose(flat: str, dims: Sequence[str], names: Sequence[str]) -> list[str]:
@@ -32,59 +30,17 @@ def decompose(flat: str, dims: Sequence[str], names: Sequence[str]) -> list[str]
     return lines
 
 
-class CudaWriter:
+class CudaWriter(ProgramNames):
     """Names and source of one generated CUDA module (see ``program.generate``)."""
 
     def __init__(self, lowered: Lowered, arrays: dict[Node, str]) -> None:
-        self.lowered = lowered
-        self.table = lowered.table
-        self.memory = lowered.memory
-        self.arrays = dict(arrays)
-        self.constants: list[Node] = []
-        self.kernels: list[str] = []
-        self.body = SourceWriter()
-        self.graph_ids = {n: f"%{i}" for i, n in enumerate(lowered.plan.order)}
+        super().__init__(lowered, arrays)
         self.position = {n: i for i, n in enumerate(lowered.plan.values)}
         results = set(lowered.plan.results)
         # buffers holding a result are allocated fresh each call (the caller keeps them); the
         # others come from the executable's per-shape cache of scratch buffers
         self.result_buffers = {a.buffer for n, a in self.memory.allocations.items() if n in results}
         self.fresh_nodes: set[Node] = set()  # results whose arrays this call allocated for them
-        self._counter = 0
-
-    def fresh(self, prefix: str) -> str:
-        self._counter += 1
-        return f"{prefix}{self._counter}"
-
-    def dims(self, node: Node) -> list[str]:
-        return self.table.dims[node]
-
-    def array(self, node: Node) -> str:
-        name = self.arrays.get(node)
-        if name is not None:
-            return name
-        if is_constant(node):
-            name = f"c{len(self.constants)}"
-            self.constants.append(node)
-            self.arrays[node] = name
-            return name
-        raise AssertionError(f"internal error: {node!r} has no array yet")
-
-    def scalar_literal(self, node: Node) -> str | None:
-        if is_constant(node) and node.ndim == 0:
-            return render_literal(constant_value(node)[()], node.dtype)
-        return None
-
-    def label(self, node: Node) -> str:
-        return self.graph_ids.get(node, "?")
-
-    def kernel_index(self, node: Node) -> int:
-        return self.lowered.group_of(node).index
-
-    def group_title(self, g: Group) -> str:
-        nodes = g.members if g.kind == "elementwise" else [*g.members, g.root]
-        ops = ", ".join(f"{self.label(n)} {n.op.name}" for n in nodes)
-        return f"{g.kind} {self.label(g.root)}: {ops}"
 
     # -------------------------------------------------------------------------------- memory
     def output_buffer(self, node: Node) -> str:
