@@ -28,7 +28,7 @@ def exp(x):  # type: ignore[no-untyped-def]
     if x > _EXP_MAX:
         return math.exp(_EXP_MAX) * (x - x + 2.0) ** 2048 if x < _INF else x
     if x < _EXP_MIN:
-        return x - x if x > -_INF else 0.0 * x
+        return x - x if x > -_INF else math.exp(x)  # 0, of x's type
     return math.exp(x)
 
 

@@ -12,6 +12,9 @@ from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
 from graphjit.codegen.cuda import lowerings
+from graphjit.codegen.cuda import row_lowerings as row_lowerings  # registers its lowerings
+from graphjit.codegen.cuda import scan_lowerings as scan_lowerings  # registers its lowerings
+from graphjit.codegen.cuda import scatter_lowerings as scatter_lowerings  # registers its lowerings
 from graphjit.codegen.cuda.nests import can_fuse, can_reduce, emit_nest
 from graphjit.codegen.cuda.writer import CudaWriter
 from graphjit.codegen.emit import SourceWriter, comment_text, int_tuple
