@@ -73,3 +73,39 @@ def cuda_problem() -> str | None:
     except Exception as exc:  # a broken driver raises instead of returning False
         return f"the CUDA driver could not be used ({exc})"
     return None
+
+
+def is_device_array(a: object) -> bool:
+    """A GPU array (numba's device arrays, also the simulator's; CuPy; anything with
+    ``__cuda_array_interface__``), not a host array."""
+    if isinstance(a, np.ndarray):
+        return False
+    return hasattr(a, "__cuda_array_interface__") or hasattr(a, "copy_to_host")
+
+
+def to_device(a: np.ndarray) -> object:
+    """A numba device array holding a C-contiguous copy of the host array ``a``."""
+    return import_numba_cuda().to_device(np.array(a, order="C", copy=None))  # 0-d stays 0-d
+
+
+def to_host(a: object) -> np.ndarray:
+    """The values of a device array as a new host array (a host array is returned as it is)."""
+    if isinstance(a, np.ndarray):
+        return a
+    copy_to_host = getattr(a, "copy_to_host", None)
+    if copy_to_host is None:
+        copy_to_host = import_numba_cuda().as_cuda_array(a).copy_to_host
+    host: np.ndarray = copy_to_host()
+    return host
+
+
+def array_address(a: object) -> int:
+    """The address of an array's first element, host or device (the id of an array that
+    publishes neither interface: the simulator's device arrays)."""
+    host = getattr(a, "__array_interface__", None)
+    if host is not None and not is_device_array(a):
+        return int(host["data"][0])
+    device = getattr(a, "__cuda_array_interface__", None)
+    if device is not None:
+        return int(device["data"][0])
+    return id(a)

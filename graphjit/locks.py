@@ -33,12 +33,15 @@ class StateLocks:
         self.locks = tuple(threading.Lock() for _ in range(stripes))
         self.versions = [0] * stripes
 
-    def stripe(self, array: np.ndarray) -> int:
-        address = array.__array_interface__["data"][0]
+    def stripe(self, array: np.ndarray | int) -> int:
+        """The stripe of a host array, or of a storage's lock key (an int: see ``Storage.key``,
+        which stays the same when a variable moves to a GPU and back)."""
+        address = array if isinstance(array, int) else array.__array_interface__["data"][0]
         return hash((address,)) % len(self.locks)
 
-    def stripes(self, arrays: Sequence[np.ndarray]) -> tuple[int, ...]:
-        """The stripes of ``arrays``, sorted and without repeats: the order locks are taken in."""
+    def stripes(self, arrays: Sequence[np.ndarray | int]) -> tuple[int, ...]:
+        """The stripes of ``arrays`` (or lock keys), sorted and without repeats: the order locks
+        are taken in."""
         return tuple(sorted({self.stripe(a) for a in arrays}))
 
     def acquire(self, stripes: Sequence[int]) -> None:

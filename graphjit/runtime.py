@@ -30,7 +30,7 @@ from graphjit.interp import evaluate
 from graphjit.ir import Node
 from graphjit.locks import OPTIMISTIC_TRIES, STATE_LOCKS
 from graphjit.ops.dispatch import astype, constant_node, is_tensor, lift
-from graphjit.ops.leaves import PLACEHOLDER, VARIABLE, Variable
+from graphjit.ops.leaves import PLACEHOLDER, VARIABLE, Variable, write_array
 from graphjit.rewrite import optimize as optimize_graph
 from graphjit.serialize import decode_graph, encode_graph
 from graphjit.viz import pprint_str
@@ -204,11 +204,11 @@ class CompiledFunction:
         # the stripes to lock: every variable read or written, when the call writes any
         # (read-compute-write is atomic); the stripes to check, when it only reads
         self._state_locks = STATE_LOCKS
-        touched = [s.array for s in self._variable_storages]
-        touched += [var.storage.array for var, _ in self.updates]
+        touched = [s.key for s in self._variable_storages]
+        touched += [var.storage.key for var, _ in self.updates]
         self._lock_stripes = STATE_LOCKS.stripes(touched) if self.updates else ()
         self._read_stripes = () if self.updates else STATE_LOCKS.stripes(touched)
-        self._write_stripes = STATE_LOCKS.stripes([var.storage.array for var, _ in self.updates])
+        self._write_stripes = STATE_LOCKS.stripes([var.storage.key for var, _ in self.updates])
         self._read_versions = STATE_LOCKS.snapshot(self._read_stripes)
 
     def _check_inputs_given(self, results: Sequence[Node]) -> None:
@@ -324,7 +324,7 @@ class CompiledFunction:
 
     def _repeat(self, steps: int, keep_all: bool, arrays: Sequence[Any]) -> list[Any]:
         compiled = getattr(self._executable, "repeat", None)
-        if compiled is not None:
+        if compiled is not None and not any(s.on_device for s in self._variable_storages):
             variables = [s.array for s in self._variable_storages]
             targets = [var.storage.array for var, _ in self.updates]
             ranks = [o.ndim for o in self.graph[: self._n_out]]
@@ -342,7 +342,12 @@ class CompiledFunction:
         return outs
 
     def _run(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
-        variables = [s.array for s in self._variable_storages]
+        # a variable living on a GPU is used in place by the cuda backend, copied to the host
+        # for the others
+        if self._device_arrays:
+            variables = [s.array for s in self._variable_storages]
+        else:
+            variables = [s.host() for s in self._variable_storages]
         try:
             return list(self._executable(arrays, variables))
         except MemoryError as exc:
@@ -392,11 +397,12 @@ class CompiledFunction:
             write(targets, news)
             return
         # every new value is computed from the old ones: copy any that alias an updated array
+        hosts = [t for t in targets if isinstance(t, np.ndarray)]
         for i, new in enumerate(news):
-            if any(np.may_share_memory(new, t) for t in targets):
+            if any(np.may_share_memory(new, t) for t in hosts):
                 news[i] = np.array(new, copy=True)
         for j, out in enumerate(results[: self._n_out]):
-            if any(np.may_share_memory(out, t) for t in targets):
+            if any(np.may_share_memory(out, t) for t in hosts):
                 results[j] = np.array(out, copy=True)
         write(targets, news)
 
@@ -408,10 +414,10 @@ class CompiledFunction:
         arrays = []
         for (var, _), new in zip(self.updates, news):
             arr = np.asarray(new)
-            if arr.shape != var.storage.array.shape:
+            if arr.shape != tuple(var.storage.array.shape):
                 raise ValueError(
                     f"variable {var.name!r}: new value has shape {arr.shape}, expected "
-                    f"{var.storage.array.shape}"
+                    f"{tuple(var.storage.array.shape)}"
                 )
             arrays.append(arr)
         locks = self._state_locks
@@ -443,9 +449,14 @@ def _rebuild_compiled(
     return CompiledFunction(inputs, outputs, updates=updates, backend=backend, optimize=False)
 
 
-def _copy_into(targets: list[np.ndarray], news: list[np.ndarray]) -> None:
+def _copy_into(targets: list[Any], news: list[Any]) -> None:
+    """Write each new value into its variable's array, host or device (a device variable is
+    written on the device)."""
     for target, new in zip(targets, news):
-        target[...] = new
+        if type(target) is np.ndarray and type(new) is np.ndarray:
+            target[...] = new
+        else:
+            write_array(target, new)
 
 
 def _check_steps(n: Any) -> int:

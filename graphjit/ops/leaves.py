@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from graphjit import ir
+from graphjit.cuda_compat import array_address, is_device_array, to_device, to_host
 from graphjit.dtypes import as_array, as_dtype, result_dtype
 from graphjit.ir import Node, TensorType
 from graphjit.locks import STATE_LOCKS
@@ -118,20 +119,53 @@ def constant(value: Any, dtype: Any = None, name: str | None = None) -> Node:
 
 class Storage:
     """The array behind a variable. Compiled updates and eager in-place ops write into ``array``,
-    so everything holding this storage sees the new values."""
+    so everything holding this storage sees the new values.
 
-    __slots__ = ("array",)
+    ``array`` is a numpy array, or a device array when the variable lives on a GPU
+    (:meth:`to`): CUDA-compiled functions then read and update it in place on the device, and
+    other backends copy it to the host for each call. ``key`` names the storage's locks (see
+    :mod:`graphjit.locks`): the address of the array it was made with, kept when it moves."""
 
-    def __init__(self, array: np.ndarray) -> None:
+    __slots__ = ("array", "key")
+
+    def __init__(self, array: Any) -> None:
         self.array = array
+        self.key = array_address(array)
+
+    @property
+    def on_device(self) -> bool:
+        return is_device_array(self.array)
+
+    def host(self) -> np.ndarray:
+        """The values as a host array: the array itself, or a copy of the device array."""
+        return to_host(self.array)
+
+    def to(self, device: str) -> None:
+        """Move the values to ``"cuda"`` or ``"cpu"`` in place (every node and tensor holding
+        this storage follows), under the storage's lock."""
+        kind = str(device).partition(":")[0]
+        if kind not in ("cpu", "cuda"):
+            raise ValueError(f"storage: unknown device {device!r}; expected 'cpu' or 'cuda'")
+        if (kind == "cuda") == self.on_device:
+            return
+        stripes = STATE_LOCKS.stripes([self.key])
+        with STATE_LOCKS.hold(stripes):
+            STATE_LOCKS.begin_write(stripes)
+            try:
+                self.array = to_device(self.array) if kind == "cuda" else self.host()
+            finally:
+                STATE_LOCKS.end_write(stripes)
 
     def __repr__(self) -> str:
-        return f"Storage({self.array.dtype}{list(self.array.shape)})"
+        where = ", cuda" if self.on_device else ""
+        return f"Storage({np.dtype(self.array.dtype)}{list(self.array.shape)}{where})"
 
 
 class Variable(Node):
     """Persistent state in a graph (a model parameter, say). Read with :meth:`get_value`, write with
-    :meth:`set_value`; compiled functions update it in place through ``updates``."""
+    :meth:`set_value`; compiled functions update it in place through ``updates``. A variable moved
+    to a GPU (``gj.variable(..., device="cuda")`` or :meth:`to`) stays there: CUDA-compiled
+    steps update it with no host copy, ``get_value`` copies it back and ``set_value`` in."""
 
     __slots__ = ()
 
@@ -140,39 +174,76 @@ class Variable(Node):
         storage: Storage = self.attrs["storage"]
         return storage
 
+    @property
+    def device(self) -> str:
+        """``"cuda"`` for a variable living on a GPU, else ``"cpu"``."""
+        return "cuda" if self.storage.on_device else "cpu"
+
+    def to(self, device: str) -> Variable:
+        """Move the variable's values to ``"cuda"`` or back to ``"cpu"`` (in place: every node
+        and eager tensor sharing its storage follows); returns the variable."""
+        self.storage.to(device)
+        return self
+
     def get_value(self, copy: bool = True) -> np.ndarray:
+        """The value as a host array (a copy; ``copy=False``: the array itself when it is on the
+        host, a copy from the device otherwise)."""
         arr = self.storage.array
+        if is_device_array(arr):
+            return to_host(arr)
         return arr.copy() if copy else arr
 
     def set_value(self, value: Any) -> None:
-        """Write a new value into the variable (same shape; cast where numpy casts safely)."""
-        arr = np.asarray(value)
-        cur = self.storage.array
-        if arr.shape != cur.shape:
+        """Write a new value into the variable (same shape; cast where numpy casts safely); into
+        the device array itself when the variable lives on a GPU."""
+        storage = self.storage
+        cur = storage.array
+        arr = value if is_device_array(value) else np.asarray(value)
+        if tuple(arr.shape) != tuple(cur.shape):
             raise ValueError(
-                f"variable {self.name or ''!r}: new value has shape {arr.shape}, "
-                f"expected {cur.shape}"
+                f"variable {self.name or ''!r}: new value has shape {tuple(arr.shape)}, "
+                f"expected {tuple(cur.shape)}"
             )
-        if not np.can_cast(arr.dtype, cur.dtype, casting="same_kind"):
+        if not np.can_cast(np.dtype(arr.dtype), np.dtype(cur.dtype), casting="same_kind"):
             raise TypeError(
-                f"variable {self.name or ''!r}: cannot store {arr.dtype} values in a {cur.dtype} "
-                "variable"
+                f"variable {self.name or ''!r}: cannot store {np.dtype(arr.dtype)} values in a "
+                f"{np.dtype(cur.dtype)} variable"
             )
         # atomic with respect to compiled calls updating or reading this variable in other threads
-        stripes = STATE_LOCKS.stripes([cur])
+        stripes = STATE_LOCKS.stripes([storage.key])
         with STATE_LOCKS.hold(stripes):
             STATE_LOCKS.begin_write(stripes)
             try:
-                cur[...] = arr
+                write_array(storage.array, arr)
             finally:
                 STATE_LOCKS.end_write(stripes)
 
 
-def variable(value: Any, name: str | None = None, dtype: Any = None) -> Variable:
-    """Persistent state initialised with a copy of ``value``."""
+def write_array(target: Any, value: Any) -> None:
+    """``target[...] = value`` for host and device arrays alike (a device target is written on
+    the device: from a device value with no host copy)."""
+    if isinstance(target, np.ndarray):
+        target[...] = to_host(value)
+        return
+    if not is_device_array(value):
+        value = np.array(value, dtype=target.dtype, order="C", copy=None)
+    elif np.dtype(value.dtype) != np.dtype(target.dtype):
+        value = np.array(to_host(value), dtype=target.dtype, order="C")
+    if target.size:
+        target.copy_to_device(value)
+
+
+def variable(
+    value: Any, name: str | None = None, dtype: Any = None, device: str = "cpu"
+) -> Variable:
+    """Persistent state initialised with a copy of ``value``; ``device="cuda"`` keeps it on the
+    GPU (see :class:`Variable`)."""
+    if is_device_array(value):
+        value = to_host(value)
     arr = as_array(value, as_dtype(dtype) if dtype is not None else None)
     arr = np.array(arr, dtype=result_dtype([arr]), order="C", copy=True)
-    return variable_from_storage(Storage(arr), name)
+    var = variable_from_storage(Storage(arr), name)
+    return var.to(device) if device != "cpu" else var
 
 
 def variable_from_storage(storage: Storage, name: str | None = None) -> Variable:
@@ -180,7 +251,7 @@ def variable_from_storage(storage: Storage, name: str | None = None) -> Variable
     arr = storage.array
     node = ir.make_leaf(
         VARIABLE,
-        TensorType(arr.shape, arr.dtype.name),
+        TensorType(tuple(arr.shape), np.dtype(arr.dtype).name),
         _check_name(name, "variable"),
         {"storage": storage},
         cls=Variable,

@@ -80,7 +80,7 @@ class Optimizer:
         """State buffer ``name`` of parameter ``i`` (zeros like the parameter, or a 0-d float64)."""
         key = (i, name)
         if key not in self._state:
-            arr = np.zeros_like(like) if like is not None else np.zeros((), np.float64)
+            arr = np.zeros(like.shape, like.dtype) if like is not None else np.zeros((), np.float64)
             self._state[key] = Storage(arr)
         return self._state[key].array
 
@@ -129,10 +129,14 @@ class Optimizer:
             var = variables[i]
             assert isinstance(var, Variable)
             result.update(self._step_graph(i, var, g))
+            if var.storage.on_device:  # the state of a parameter on a GPU lives there too
+                for (j, _), storage in self._state.items():
+                    if j == i:
+                        storage.to("cuda")
         return result
 
     def state_dict(self) -> dict[str, Any]:
-        return {f"{name}{i}": s.array.copy() for (i, name), s in self._state.items()}
+        return {f"{name}{i}": s.host().copy() for (i, name), s in self._state.items()}
 
     def _step_array(self, i: int, p: np.ndarray, g: np.ndarray) -> None:
         raise NotImplementedError

@@ -3,9 +3,11 @@
 Inputs are numpy arrays (copied into cached device buffers) or device arrays with
 ``__cuda_array_interface__`` or DLPack (used in place; a non-contiguous one is copied). Outputs
 follow the inputs: numpy in, numpy out; a device array in, device arrays out (CuPy arrays when
-CuPy is installed, else numba device arrays). New values of updated variables come back as
-numpy arrays, which the runtime writes into the variables' storage under their locks: variables
-are copied in and their updates copied back on every call (see the README's CUDA section).
+CuPy is installed, else numba device arrays). Variables living on the device (their storage holds
+a device array) are read in place; host variables are copied in on every call. New values of
+updated variables come back as device arrays, which the runtime writes into the variables'
+storage under their locks: on the device for a device variable (no host copy), copied back for
+a host one (see the README's CUDA section).
 
 Buffers: results get a new array per call (from CuPy's memory pool when CuPy is there); every
 other buffer is cached per (name, shape, dtype) and reused by the next call of the same thread.
@@ -121,19 +123,24 @@ class CudaExecutable:
             ]
         return alloc
 
-    def __call__(self, inputs: Sequence[Any], variables: Sequence[np.ndarray]) -> list[Any]:
+    def __call__(self, inputs: Sequence[Any], variables: Sequence[Any]) -> list[Any]:
         alloc = self._allocator()
         on_device = any(is_device_array(a) for a in inputs)
         args = [
             alloc.device_input(a) if is_device_array(a) else alloc.upload(f"x{i}", a)
             for i, a in enumerate(inputs)
         ]
-        args += [alloc.upload(f"w{i}", v) for i, v in enumerate(variables)]
+        args += [
+            alloc.device_input(v) if is_device_array(v) else alloc.upload(f"w{i}", v)
+            for i, v in enumerate(variables)
+        ]
         results = list(self._program(alloc, *args, *self._local.constants))
         n_out = len(results) - self._n_updates
         outs: list[Any] = []
         for k, r in enumerate(results):
-            if k >= n_out or not on_device:
+            if k >= n_out:
+                outs.append(r)  # a new value of a variable: the runtime writes it
+            elif not on_device:
                 outs.append(r.copy_to_host())
             elif alloc.cupy is not None:
                 outs.append(alloc.cupy.asarray(r))
