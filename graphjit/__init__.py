@@ -22,6 +22,7 @@ and tensors (see docs/architecture.md for the layers).
 import numba  # noqa: F401
 
 from graphjit import (
+    cuda_eager,
     dask,
     methods,
     nn,
@@ -66,7 +67,7 @@ from graphjit.tensor import (
     set_grad_enabled,
     uint8,
 )
-from graphjit.tensor.backend import EAGER
+from graphjit.tensor.backend import EAGER, register_device_runner
 from graphjit.tensor.creation import (
     arange,
     as_tensor,
@@ -94,6 +95,7 @@ from graphjit.version import __version__ as __version__
 from graphjit.viz import pprint, to_dot
 
 register_eager(EAGER)  # ops given Tensors run eagerly through the Tensor's backend
+register_device_runner(cuda_eager.RUNNER)  # ops on tensors in GPU memory: one-op CUDA programs
 methods.install()  # operators and methods of Node and Tensor, from graphjit.methods' tables
 register_lazy_caller(dask.CALLER)  # compiled functions called with Dask arrays: graphjit.dask
 

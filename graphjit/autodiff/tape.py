@@ -262,8 +262,8 @@ def _seed(y: Tensor, gradient: Any, what: str) -> Any:
                 f"shape {y.shape}; pass gradient= (a tensor of that shape), or reduce it first "
                 "(e.g. y.sum().backward())"
             )
-        return lift(np.ones(y.shape, dtype=y.dtype))
-    g = lift(gradient)
+        return _on_device_of(y, lift(np.ones(y.shape, dtype=y.dtype)))
+    g = _on_device_of(y, lift(gradient))
     if tuple(g.shape) != tuple(y.shape):
         raise ValueError(f"{what}: gradient has shape {g.shape}, the output has shape {y.shape}")
     return g if g.dtype == y.dtype else g.astype(y.dtype)
@@ -287,14 +287,24 @@ def _requires(v: Tensor) -> bool:
     return v._requires_grad
 
 
+def _on_device_of(t: Tensor, value: Tensor) -> Tensor:
+    """``value`` on ``t``'s device (a seed or zero gradient of a tensor on the GPU)."""
+    return value.to(t.device) if t.is_cuda and not value.is_cuda else value
+
+
 def _accumulate_grad(t: Tensor, g: Tensor, create_graph: bool) -> None:
-    """``t.grad += g``: in place on plain gradients (PyTorch), out of place on the tape."""
+    """``t.grad += g``: in place on plain gradients (PyTorch), out of place on the tape (and on
+    the GPU, where the sum is a new device array)."""
     if not create_graph:
-        g = lift(np.array(g.numpy(), copy=True))  # never alias another tensor's array
+        g = g.detach().clone()  # never alias another tensor's array
     if t.grad is None:
         t.grad = g
     elif create_graph or t.grad._requires_grad:
         t.grad = t.grad + g
+    elif t.grad.is_cuda:
+        with no_grad():
+            t.grad._data = (t.grad + g)._data
+        t.grad._version += 1
     else:
         t.grad._data += g._data
         t.grad._version += 1
@@ -382,7 +392,7 @@ def grad(
         g = cot.get(id(w))
         if g is None:
             with no_grad():
-                g = lift(np.zeros(w.shape, dtype=w.dtype))
+                g = _on_device_of(w, lift(np.zeros(w.shape, dtype=w.dtype)))
         elif not create_graph:
             g = g.detach()
         result.append(g)

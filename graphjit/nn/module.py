@@ -15,6 +15,8 @@ import numpy as np
 
 from graphjit.ir import Node
 from graphjit.ops.dispatch import as_node, is_tensor
+from graphjit.ops.leaves import write_array
+from graphjit.tensor.device import check_device
 
 
 def mark_modified(t: Any) -> None:
@@ -112,8 +114,8 @@ class Module:
 
     # -- state
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter's value, by dotted name."""
-        return {name: p.numpy().copy() for name, p in self.named_parameters()}
+        """A copy of every parameter's value, by dotted name (numpy arrays, from the GPU too)."""
+        return {name: p.detach().cpu().numpy().copy() for name, p in self.named_parameters()}
 
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
         """Copy values into the parameters in place (so compiled functions keep seeing them)."""
@@ -130,21 +132,21 @@ class Module:
             if name not in state:
                 continue
             value = state[name]
-            arr = value.numpy() if is_tensor(value) else np.asarray(value)
-            target = p.numpy()
+            arr = value.detach().cpu().numpy() if is_tensor(value) else np.asarray(value)
+            target = p.detach()
             if arr.shape != target.shape:
                 raise ValueError(
                     f"load_state_dict: {name!r} has shape {arr.shape} in the state dict, "
                     f"{target.shape} in the model"
                 )
-            if not np.can_cast(arr.dtype, target.dtype, casting="same_kind"):
+            if not np.can_cast(arr.dtype, np.dtype(target.dtype), casting="same_kind"):
                 raise TypeError(
                     f"load_state_dict: {name!r} is {arr.dtype} in the state dict, "
                     f"{target.dtype} in the model"
                 )
             pending.append((p, arr))
         for p, arr in pending:
-            p.numpy()[...] = arr
+            write_array(p._data, arr)  # in place, in host or GPU memory
             mark_modified(p)
 
     def zero_grad(self) -> None:
@@ -160,13 +162,20 @@ class Module:
         return self.train(False)
 
     def to(self, device: Any) -> Module:
-        """Move every parameter to ``device`` (in place on the parameters)."""
-        for _, mod in self.named_modules():
-            for name, p in list(mod._parameters.items()):
-                moved = p.to(device)
-                if moved is not p:
-                    setattr(mod, name, moved)
+        """Move every parameter (and its gradient) to ``device`` in place: the parameters stay
+        the same tensor objects, so an optimiser built before follows, and so do compiled
+        functions reading them (their variables share the parameters' storage). An
+        optimiser's state for a parameter moves when a step next uses it."""
+        dev = check_device(device, "Module.to()")
+        for p in self.parameters():
+            p._move_(dev)
         return self
+
+    def cuda(self) -> Module:
+        return self.to("cuda")
+
+    def cpu(self) -> Module:
+        return self.to("cpu")
 
     def extra_repr(self) -> str:
         return ""

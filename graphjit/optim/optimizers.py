@@ -14,11 +14,12 @@ from typing import Any
 import numpy as np
 
 from graphjit import autodiff, ir
+from graphjit.cuda_compat import to_host
 from graphjit.ir import Node
 from graphjit.nn.module import mark_modified
 from graphjit.ops import power, sqrt
 from graphjit.ops.dispatch import as_node, is_tensor
-from graphjit.ops.leaves import Storage, Variable, variable_from_storage
+from graphjit.ops.leaves import Storage, Variable, variable_from_storage, write_array
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]
 
@@ -103,8 +104,23 @@ class Optimizer:
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
-            self._step_array(i, p.numpy(), np.asarray(p.grad.numpy(), dtype=p.dtype))
+            if p.is_cuda:
+                self._step_through_host(i, p)
+            else:
+                self._step_array(i, p.numpy(), np.asarray(p.grad.numpy(), dtype=p.dtype))
             mark_modified(p)
+
+    def _step_through_host(self, i: int, p: Any) -> None:
+        """The eager step of a parameter on the GPU: its values, gradient and state are copied
+        to the host, updated there as for a CPU parameter, and the new values copied back (a
+        compiled step, ``updates(loss)``, updates it on the device instead)."""
+        for (j, _), storage in self._state.items():
+            if j == i:
+                storage.to("cpu")
+        values = to_host(p._data)
+        grad = np.asarray(to_host(p.grad._data), dtype=p.dtype)
+        self._step_array(i, values, grad)
+        write_array(p._data, values)
 
     def updates(self, loss: Node) -> dict[Variable, Node]:
         """The update of every parameter (and state buffer) as graph nodes, for ``gj.compile``."""

@@ -6,18 +6,25 @@ becomes a graph node.
 records a tape entry when an input requires grad. A tensor used in a graph op becomes a node through
 :meth:`EagerTensors.to_node`: a constant, a variable sharing a parameter's storage, or the graph its
 tape recorded. ``graphjit/__init__.py`` registers :data:`EAGER` with the dispatcher.
+
+Tensors on the GPU hold device arrays: an op with one among its arguments runs on the device
+through the :class:`DeviceRunner` registered by ``graphjit/__init__.py`` (``graphjit.cuda_eager``:
+the op compiled by the CUDA backend as a one-op program, cached per signature), and its tape entry
+is the same as on the CPU, so autograd runs on the device too. The other arguments must be on the
+device as well, except 0-d host values (python numbers), as in PyTorch.
 """
 
 from __future__ import annotations
 
 import builtins
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from graphjit import ir
 from graphjit.autodiff import tape
 from graphjit.autodiff.tape import record, tape_inputs
+from graphjit.cuda_compat import to_host
 from graphjit.dtypes import is_float
 from graphjit.errors import TensorUsageError
 from graphjit.ir import Node, freeze_attr
@@ -28,6 +35,48 @@ from graphjit.tensor.tensor import Tensor, fast_type, new_tensor
 _mode = tape.mode
 
 _infer_cache: dict[tuple[Any, ...], tuple[Any, np.dtype, builtins.bool]] = {}
+
+
+class DeviceRunner(Protocol):
+    """Runs one op on the GPU (registered by ``graphjit/__init__.py``; the tensor package never
+    imports a backend)."""
+
+    def __call__(self, op: OpDef, datas: tuple[Any, ...], attrs: dict[str, Any]) -> Any:
+        """The op's value, a device array, for arguments that are device arrays or 0-d host
+        arrays."""
+        ...
+
+
+_device_runners: list[DeviceRunner] = []
+
+
+def register_device_runner(runner: DeviceRunner) -> None:
+    """Let ops on tensors in GPU memory run through ``runner``."""
+    if runner not in _device_runners:
+        _device_runners.append(runner)
+
+
+def _run_on_device(
+    op: OpDef, args: tuple[Tensor, ...], datas: tuple[Any, ...], attrs: dict[str, Any]
+) -> Tensor:
+    for i, d in enumerate(datas):
+        if isinstance(d, np.ndarray) and d.ndim:
+            raise RuntimeError(
+                f"{op.name}: expected all tensors to be on the same device, but argument {i} is "
+                f"on cpu (shape {d.shape}) and another on cuda:0; move it with .to('cuda') (or "
+                "the others with .cpu())"
+            )
+    if not _device_runners:
+        raise RuntimeError(f"{op.name}: no runner for tensors on the GPU is registered")
+    value = _device_runners[0](op, datas, attrs)
+    out = new_tensor(value)
+    if is_float(np.dtype(value.dtype).name) and _mode.enabled:
+        for a in args:
+            if a._requires_grad:
+                out._requires_grad = True
+                out._ctx = record(op, args, attrs)
+                break
+    return out
 
 
 class EagerTensors:
@@ -66,6 +115,9 @@ class EagerTensors:
         else:
             datas = tuple(a._data for a in args)
             key = (op, *[(d.shape, d.dtype) for d in datas])
+        for d in datas:
+            if d.__class__ is not np.ndarray and not isinstance(d, np.ndarray):
+                return _run_on_device(op, args, datas, attrs)
         if attrs:
             key += tuple(attrs.items())
         try:
@@ -107,7 +159,7 @@ class EagerTensors:
         requires grad, and for a tensor computed from such leaves its tape replayed as graph (so
         gradients flow back to the parameters it came from)."""
         if not t._requires_grad:
-            return constant(t._data)
+            return constant(to_host(t._data))
         if t._ctx is None:
             return _leaf_variable(t)
         return _tape_as_graph(t)
@@ -127,7 +179,7 @@ def _tape_as_graph(root: Tensor) -> Node:
     for t in ir.toposort([root], tape_inputs):
         ctx = t._ctx
         if not t._requires_grad:
-            nodes[id(t)] = constant(t._data)
+            nodes[id(t)] = constant(to_host(t._data))
         elif ctx is None:
             nodes[id(t)] = _leaf_variable(t)
         elif ctx.inputs is None:

@@ -8,7 +8,7 @@ constant when it meets graph nodes.
 
 Signatures follow numpy, and also accept PyTorch's spellings where they do not clash: sizes as
 varargs (``zeros(2, 3)``), ``end=`` for ``stop``, ``steps=`` for ``num``, ``requires_grad=`` and
-``device=`` (only the cpu is accepted).
+``device=`` (``"cuda"``: made in host memory, then moved to the GPU).
 
 The default float dtype (``gj.set_default_dtype``; float64 unless set) is what ``zeros``, ``ones``,
 ``empty``, ``rand``, ``randn``, ``eye``, ``linspace`` and ``Tensor(2, 3)`` make without a
@@ -59,6 +59,20 @@ __all__ = [
 ]
 
 
+def _placed(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """``fn`` with PyTorch's ``device=``: the tensor is made in host memory, then moved (a leaf
+    that requires grad stays one, on the device)."""
+
+    @functools.wraps(fn)
+    def create(*args: Any, device: Any = None, **kwargs: Any) -> Tensor:
+        dev = check_device(device, f"{fn.__name__}()")
+        out = fn(*args, **kwargs)
+        return out if dev.type == "cpu" else out.to(dev)
+
+    return create
+
+
+@_placed
 def tensor(
     data: Any,
     dtype: Any = None,
@@ -78,6 +92,7 @@ def tensor(
     return t.requires_grad_(True) if requires_grad else t
 
 
+@_placed
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """Like :func:`tensor`, but shares ``data``'s memory when it is already a suitable array."""
     check_device(device, "as_tensor()")
@@ -179,6 +194,7 @@ def _filled(args: tuple[Any, ...], value: int, dtype: Any, requires_grad: bool, 
     return _created(np.full(shape, value, dtype=dt), requires_grad)
 
 
+@_placed
 def zeros(
     *shape: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
 ) -> Tensor:
@@ -189,6 +205,7 @@ def zeros(
     return _filled(shape, 0, dtype, requires_grad, "zeros")
 
 
+@_placed
 def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """An array of ones: ``ones((2, 3))``, ``ones(2, 3)``; of the default float dtype unless
     ``dtype`` is given."""
@@ -213,6 +230,7 @@ def _scalar(value: Any, what: str, fn: str) -> Any:
     return value
 
 
+@_placed
 def full(
     shape: Any,
     fill_value: Any,
@@ -240,6 +258,7 @@ def full(
     return _created(value, requires_grad)
 
 
+@_placed
 def arange(
     start: Any,
     stop: Any = None,
@@ -276,6 +295,7 @@ def arange(
     return _created(np.arange(start, stop, step, dtype=dt), requires_grad)
 
 
+@_placed
 def linspace(
     start: Any,
     stop: Any = None,
@@ -308,6 +328,7 @@ def linspace(
     return _created(np.trunc(values).astype(dt) if is_int(dt) else values.astype(dt), requires_grad)
 
 
+@_placed
 def eye(
     n: Any,
     m: Any = None,
@@ -353,6 +374,7 @@ def _random(
     return t.requires_grad_(True) if requires_grad else t
 
 
+@_placed
 def rand(
     *size: Any,
     dtype: Any = None,
@@ -364,6 +386,7 @@ def rand(
     return _random(lambda g, s: g.random(s), size, dtype, requires_grad, device, "rand", generator)
 
 
+@_placed
 def randn(
     *size: Any,
     dtype: Any = None,
@@ -377,6 +400,7 @@ def randn(
     )
 
 
+@_placed
 def randint(
     low: builtins.int,
     high: builtins.int | None = None,
@@ -407,6 +431,7 @@ def _float_dtype(t: Any) -> str:
     return t.dtype if is_float(t.dtype) else get_default_dtype()
 
 
+@_placed
 def empty(
     *size: Any, dtype: Any = None, requires_grad: builtins.bool = False, device: Any = None
 ) -> Tensor:
@@ -420,8 +445,10 @@ def _like(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def create(*args: Any, device: Any = None, requires_grad: bool = False, **kwargs: Any) -> Any:
-        check_device(device, f"{fn.__name__}()")
+        dev = check_device(device, f"{fn.__name__}()")
         out = fn(*args, **kwargs)
+        if dev.type != "cpu":
+            out = out.to(dev)
         if not requires_grad:
             return out
         if not isinstance(out, Tensor):

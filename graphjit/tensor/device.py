@@ -1,18 +1,27 @@
-"""Devices for eager tensors: ``gj.device``, ``gj.cuda.is_available()``, and why ``.to("cuda")``
-refuses for now.
+"""Devices for eager tensors: ``gj.device``, ``gj.cuda.is_available()``, and moving arrays.
 
-Eager tensors live in host memory in this version; compiled graphs can run on a CUDA GPU
-(``backend="cuda"``). ``gj.cuda.is_available()`` says whether that backend can run here (a GPU,
-or numba's simulator), and ``gj.cuda.device_name()`` names the device.
+A tensor on the CPU holds a numpy array; a tensor on ``"cuda"`` holds a numba device array, and
+its ops run CUDA kernels (see :mod:`graphjit.tensor.backend`). ``gj.cuda.is_available()`` says
+whether the GPU (or numba's simulator) can be used here, and ``gj.cuda.device_name()`` names it.
+One GPU is used: ``"cuda"`` and ``"cuda:0"`` are the same device.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from graphjit.cuda_compat import cuda_problem, import_numba_cuda, simulator_enabled
+import numpy as np
 
-__all__ = ["device", "cuda", "check_device", "gpu_problem"]
+from graphjit.cuda_compat import (
+    cuda_problem,
+    import_numba_cuda,
+    is_device_array,
+    simulator_enabled,
+    to_device,
+    to_host,
+)
+
+__all__ = ["device", "cuda", "check_device", "gpu_problem", "device_of", "move_array", "copy_array"]
 
 
 class device:  # noqa: N801 - PyTorch's name
@@ -53,6 +62,7 @@ class device:  # noqa: N801 - PyTorch's name
 
 
 CPU = device("cpu")
+CUDA = device("cuda", 0)
 
 
 def is_device(x: Any) -> bool:
@@ -70,9 +80,8 @@ class _Cuda:
 
     @staticmethod
     def is_available() -> bool:
-        """Whether compiled graphs can run here with backend="cuda" (a GPU, or numba's
-        simulator under ``NUMBA_ENABLE_CUDASIM=1``). Eager tensors stay in host memory in this
-        version either way."""
+        """Whether tensors and compiled graphs can run on CUDA here (a GPU, or numba's simulator
+        under ``NUMBA_ENABLE_CUDASIM=1``)."""
         return cuda_problem() is None
 
     @staticmethod
@@ -96,17 +105,39 @@ class _Cuda:
 cuda = _Cuda()
 
 
-def check_device(dev: Any, what: str) -> None:
-    """Accept the CPU; for anything else raise a RuntimeError that says why and what to do."""
+def check_device(dev: Any, what: str) -> device:
+    """The device ``dev`` names (None: the CPU); for CUDA where none can be used, a RuntimeError
+    that says why and what to do."""
     if dev is None:
-        return
+        return CPU
     d = device(dev)
     if d.type == "cpu":
-        return
+        return CPU
+    if d.index not in (None, 0):
+        raise RuntimeError(f"{what}: graphjit uses one GPU, cuda:0; got {d}")
     problem = gpu_problem()
-    why = f" Besides, {problem}." if problem else ""
-    raise RuntimeError(
-        f"{what}: cannot place a tensor on {d}: graphjit's eager tensors live in host memory in "
-        "this version (compiled graphs run on a GPU with gj.compile(..., backend='cuda'))."
-        f"{why}"
-    )
+    if problem is not None:
+        raise RuntimeError(f"{what}: cannot place a tensor on {d}: {problem}")
+    return CUDA
+
+
+def device_of(data: Any) -> device:
+    """Where an array lives: CUDA for a device array, else the CPU."""
+    return CUDA if is_device_array(data) else CPU
+
+
+def move_array(data: Any, dev: device) -> Any:
+    """``data`` on ``dev``: the array itself when it is there already, else a copy."""
+    if dev.type == "cuda":
+        return data if is_device_array(data) else to_device(data)
+    return to_host(data)
+
+
+def copy_array(data: Any) -> Any:
+    """A copy of a host or device array, on the same device."""
+    if isinstance(data, np.ndarray):
+        return data.copy()
+    out = import_numba_cuda().device_array(tuple(data.shape), dtype=data.dtype)
+    if out.size:
+        out.copy_to_device(data)
+    return out

@@ -34,11 +34,20 @@ from graphjit.autodiff.tape import (
     no_grad,
     set_grad_enabled,
 )
+from graphjit.cuda_compat import is_device_array, to_host
 from graphjit.dtypes import DTYPES, as_array, get_default_dtype, is_float
 from graphjit.errors import TensorUsageError
 from graphjit.ir import TensorType
-from graphjit.ops.leaves import Variable
-from graphjit.tensor.device import CPU, check_device, cuda, device, is_device
+from graphjit.ops.leaves import Variable, write_array
+from graphjit.tensor.device import (
+    check_device,
+    copy_array,
+    cuda,
+    device,
+    device_of,
+    is_device,
+    move_array,
+)
 
 if TYPE_CHECKING:
     # the methods graphjit.methods installs on Tensor when graphjit loads (see there)
@@ -76,6 +85,8 @@ uint8, int8, int16 = "uint8", "int8", "int16"
 byte, char, short = "uint8", "int8", "int16"
 _DEFAULT_DTYPES = ("float64", "int64", "bool")
 _mode = tape.mode
+
+_Device = device  # the class, under a name the ``device`` property does not shadow
 
 # numpy's dtype.name is a slow python property: look names up instead
 _DTYPE_NAMES: dict[np.dtype, str] = {np.dtype(n): n for n in DTYPES}
@@ -171,11 +182,12 @@ class Tensor(_InstalledMethods):
 
     @property
     def device(self) -> device:
-        return CPU
+        """``device(type='cpu')``, or ``device(type='cuda', index=0)`` for a tensor on the GPU."""
+        return device_of(self._data)
 
     @property
     def is_cuda(self) -> builtins.bool:
-        return False
+        return is_device_array(self._data)
 
     def dim(self) -> builtins.int:
         return self.ndim
@@ -203,13 +215,23 @@ class Tensor(_InstalledMethods):
         return F.not_equal(self, other)
 
     # -- conversion to python / numpy
+    def _host_only(self, what: str) -> None:
+        if is_device_array(self._data):
+            raise TypeError(
+                f"{what}: can't convert a cuda:0 tensor to numpy; use Tensor.cpu() to copy the "
+                "tensor to host memory first"
+            )
+
     def numpy(self) -> np.ndarray:
-        """The tensor's array itself (no copy): changing one changes the other."""
+        """The tensor's array itself (no copy): changing one changes the other. A tensor on the
+        GPU raises TypeError, as in PyTorch: copy it with ``.cpu()`` first."""
+        self._host_only("numpy()")
         return self._data
 
     def __array__(self, dtype: Any = None, copy: builtins.bool | None = None) -> np.ndarray:
         """``np.asarray(t)`` shares the tensor's memory; ``copy=False`` raises where a dtype
         conversion would need a copy (numpy 2's protocol), ``copy=True`` always copies."""
+        self._host_only("__array__")
         if dtype is not None and np.dtype(dtype) != self._data.dtype:
             if copy is False:
                 raise ValueError(
@@ -228,7 +250,7 @@ class Tensor(_InstalledMethods):
         return device
 
     def tolist(self) -> Any:
-        return self._data.tolist()
+        return to_host(self._data).tolist()
 
     def item(self) -> Any:
         """The single value of a one-element tensor, as a python number."""
@@ -237,7 +259,7 @@ class Tensor(_InstalledMethods):
                 f"item(): a tensor with {self._data.size} elements (shape {self.shape}) cannot be "
                 "converted to a python number; index it first or reduce it (e.g. .sum())"
             )
-        return self._data.item()
+        return to_host(self._data).item()
 
     def __float__(self) -> builtins.float:
         return builtins.float(self.item())
@@ -265,9 +287,9 @@ class Tensor(_InstalledMethods):
 
     def __repr__(self) -> str:
         body = np.array2string(
-            self._data, separator=", ", prefix="tensor(", precision=4, threshold=1000
+            to_host(self._data), separator=", ", prefix="tensor(", precision=4, threshold=1000
         )
-        extra = []
+        extra = [] if not self.is_cuda else [f"device='{self.device}'"]
         if self.dtype not in _DEFAULT_DTYPES or self._data.size == 0:
             extra.append(f"dtype={self.dtype}")
         if self._ctx is not None:
@@ -277,7 +299,7 @@ class Tensor(_InstalledMethods):
         return "tensor(" + ", ".join([body, *extra]) + ")"
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"data": self._data, "requires_grad": self._requires_grad}
+        return {"data": to_host(self._data), "requires_grad": self._requires_grad}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         Tensor.__init__(self, state["data"], requires_grad=state["requires_grad"])
@@ -288,7 +310,7 @@ class Tensor(_InstalledMethods):
                 "only leaf tensors (made by the user, not by an op) can be deep-copied; "
                 "deep-copy t.detach() instead"
             )
-        t = new_tensor(self._data.copy())
+        t = new_tensor(copy_array(self._data))
         t._requires_grad = self._requires_grad
         memo[id(self)] = t
         return t
@@ -355,9 +377,12 @@ class Tensor(_InstalledMethods):
 
     @data.setter
     def data(self, value: Any) -> None:
-        arr = np.asarray(_value(value))
-        if arr.shape == self._data.shape and arr.dtype == self._data.dtype:
-            self._data[...] = arr
+        arr = _value(value)
+        arr = arr if is_device_array(arr) else np.asarray(arr)
+        if tuple(arr.shape) == tuple(self._data.shape) and arr.dtype == self._data.dtype:
+            write_array(self._data, arr)
+        elif self.is_cuda or is_device_array(arr):
+            self._rebind(copy_array(move_array(arr, self.device)))
         else:
             self._rebind(array_from(arr, None, copy=True))
 
@@ -383,7 +408,7 @@ class Tensor(_InstalledMethods):
         """A copy with its own array; on the tape when this tensor requires grad."""
         if self._requires_grad and _mode.enabled:
             return self * 1
-        return new_tensor(self._data.copy())
+        return new_tensor(copy_array(self._data))
 
     # -- device and dtype
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
@@ -400,14 +425,43 @@ class Tensor(_InstalledMethods):
                 dev = a
             else:
                 dtype = a
-        check_device(dev, "to()")
-        out = self if dtype is None else F.astype(self, dtype)
+        out = self
+        if dev is not None:
+            target = check_device(dev, "to()")
+            if target != self.device:
+                out = self._moved(target)
+        out = out if dtype is None else F.astype(out, dtype)
         return out.clone() if copy and out is self else out
 
+    def _moved(self, target: _Device) -> Tensor:
+        """A copy on ``target``, a leaf: one that requires grad when this tensor is a leaf that
+        does; a tensor computed on the tape moves detached (as ``.detach().to(...)``: autograd
+        runs on one device, so gradients do not flow back across the move)."""
+        t = new_tensor(move_array(self._data, target))
+        t._requires_grad = self._requires_grad and self._ctx is None
+        return t
+
+    def _move_(self, target: _Device) -> None:
+        """Move this tensor to ``target`` in place (``model.to``): the same tensor object, so an
+        optimiser holding it follows, and so does the graph variable sharing its storage."""
+        if target == self.device:
+            return
+        var = self._var
+        if var is not None and var.storage.array is self._data:
+            var.storage.to(target.type)
+            self._data = var.storage.array
+        else:
+            self._data = move_array(self._data, target)
+        self._version += 1
+        if self.grad is not None:
+            self.grad._move_(target)
+
     def cpu(self) -> Tensor:
-        return self
+        """This tensor in host memory: itself, or a copy of a tensor on the GPU."""
+        return self.to("cpu")
 
     def cuda(self, device: Any = "cuda") -> Tensor:
+        """This tensor on the GPU: itself, or a copy of a tensor in host memory."""
         return self.to(device)
 
     # -- in place (PyTorch: trailing underscore)
@@ -485,7 +539,7 @@ class Tensor(_InstalledMethods):
         """Set every element to zero, in place."""
         if not (self._requires_grad and _mode.enabled):
             self._check_inplace("zero_")
-            self._data[...] = 0
+            write_array(self._data, np.zeros(self.shape, self._data.dtype))
             self._version += 1
             return self
         return self.fill_(0)
@@ -498,7 +552,8 @@ class Tensor(_InstalledMethods):
         self._check_inplace("copy_")
         if self._requires_grad and _mode.enabled:  # a non-leaf: the old value stops mattering
             return self._inplace(lambda s, v: F.where(True, v, s), _value(src), what="copy_")
-        _write(self, np.asarray(_value(src)), "copy_", casting="unsafe")
+        value = _value(src)
+        _write(self, value if is_device_array(value) else np.asarray(value), "copy_", "unsafe")
         return self
 
     def __setitem__(self, index: Any, value: Any) -> None:
@@ -508,8 +563,20 @@ class Tensor(_InstalledMethods):
                 "supported outside gj.no_grad(); build the result with gj.where or gj.cat instead"
             )
         index = _np_index(index)
-        self._data[index] = np.asarray(_value(value))
+        value = _value(value)
+        index = tuple(map(_on_host, index)) if isinstance(index, tuple) else _on_host(index)
+        if self.is_cuda:  # through the host: a copy out, the assignment, a copy back
+            host = to_host(self._data)
+            host[index] = _on_host(value)
+            write_array(self._data, host)
+        else:
+            self._data[index] = np.asarray(_on_host(value))
         self._version += 1
+
+
+def _on_host(x: Any) -> Any:
+    """A device array's values on the host; anything else as it is."""
+    return to_host(x) if is_device_array(x) else x
 
 
 def _np_index(index: Any) -> Any:
@@ -518,8 +585,14 @@ def _np_index(index: Any) -> Any:
     return _value(index)
 
 
-def _write(t: Tensor, value: np.ndarray, what: str, casting: str) -> None:
+def _write(t: Tensor, value: Any, what: str, casting: str) -> None:
     """Write ``value`` into ``t``'s array (it must broadcast to the tensor's shape)."""
+    if t.is_cuda or is_device_array(value):
+        if tuple(value.shape) != t.shape:
+            value = np.broadcast_to(to_host(value), t.shape)
+        write_array(t._data, value)
+        t._version += 1
+        return
     if not t._data.flags.writeable:
         raise ValueError(
             f"{what}: this tensor's memory is read-only (say, from_numpy of a read-only array, "
