@@ -242,6 +242,14 @@ class CompiledFunction:
         arrays = []
         named: dict[str, tuple[int, str]] = {}
         for ph, a in zip(self.inputs, args):
+            if is_tensor(a) and a.is_cuda:  # an eager tensor on the GPU: its device array
+                if not self._device_arrays:
+                    raise TypeError(
+                        f"input {ph.name!r}: a tensor on cuda:0 given to a function compiled for "
+                        f"the {self.backend} backend; pass it .cpu(), or compile with "
+                        "backend='cuda'"
+                    )
+                a = a.detach()._data
             if self._device_arrays and _on_device(a):
                 arrays.append(check_device_argument(ph, a, named))
             else:

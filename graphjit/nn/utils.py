@@ -6,7 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from graphjit.cuda_compat import to_host
 from graphjit.ops.dispatch import is_tensor
+from graphjit.ops.leaves import write_array
 from graphjit.tensor.creation import tensor
 
 __all__ = ["clip_grad_norm_"]
@@ -22,7 +24,8 @@ def clip_grad_norm_(
     """Scale every ``.grad`` by ``min(1, max_norm / (total_norm + 1e-6))``, the total norm taken
     over all gradients together; returns the total norm (a 0-d tensor)."""
     params = [parameters] if is_tensor(parameters) else list(parameters)
-    grads = [p.grad.numpy() for p in params if p.grad is not None]
+    tensors = [p.grad for p in params if p.grad is not None]
+    grads = [to_host(g._data) for g in tensors]  # in host memory: the arrays themselves
     if not grads:
         return tensor(0.0)
     if norm_type == float("inf"):
@@ -38,4 +41,7 @@ def clip_grad_norm_(
     coef = min(1.0, max_norm / (total + 1e-6))
     for g in grads:
         g *= g.dtype.type(coef)
+    for t, g in zip(tensors, grads):
+        if t.is_cuda:  # a gradient on the GPU: scaled in a host copy, written back
+            write_array(t._data, g)
     return tensor(total)

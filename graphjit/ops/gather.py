@@ -282,9 +282,10 @@ def _index_node(indices: Any, op: str) -> Any:
 
 
 def _known_values(idx: Any) -> np.ndarray | None:
-    """The values of an index array when they are known now (a constant or an eager tensor)."""
+    """The values of an index array when they are known now (a constant or an eager tensor in
+    host memory; a tensor on the GPU is checked by the kernel at run time instead)."""
     if is_tensor(idx):
-        return np.asarray(idx.numpy())
+        return None if idx.is_cuda else np.asarray(idx.numpy())
     if isinstance(idx, Node) and idx.op.name == "constant":
         return constant_value(idx)
     return None

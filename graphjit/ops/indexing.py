@@ -75,7 +75,7 @@ def _classify(item: Any) -> tuple[str, Any]:
                     "depend on data not known when the graph is built. Use gj.where(mask, x, 0) "
                     "to zero out elements, or index with integer positions"
                 )
-            return "mask", np.asarray(item.numpy())
+            return "mask", np.asarray(item.detach().cpu().numpy())  # its size decides the shape
         if not is_int(item.dtype):
             raise IndexError(f"getitem: index arrays must be integers, got {item.dtype}; " + _VALID)
         return ("scalar" if item.ndim == 0 else "array"), item

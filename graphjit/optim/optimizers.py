@@ -97,7 +97,7 @@ class Optimizer:
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                p.grad.numpy()[...] = 0
+                p.grad.detach().zero_()  # in place, in host or GPU memory
 
     def step(self) -> None:
         """One eager update from the parameters' ``.grad`` (parameters without one are skipped)."""

@@ -46,7 +46,8 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
     if p == 1.0:
         return x * 0.0
     keep = rand(*tuple(x.shape), dtype="float64").numpy() >= p
-    return x * (keep.astype(x.dtype) * (1.0 / (1.0 - p))).astype(x.dtype)
+    scale = ops.lift((keep.astype(x.dtype) * (1.0 / (1.0 - p))).astype(x.dtype))
+    return x * (scale.to(x.device) if getattr(x, "is_cuda", False) else scale)
 
 
 def embedding(
@@ -89,7 +90,7 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Any:
     if num_classes < 0:
         if isinstance(idx, Node):
             raise ValueError("one_hot: on graphs num_classes must be given")
-        values = np.asarray(idx.numpy())
+        values = np.asarray(idx.detach().cpu().numpy())
         num_classes = int(values.max()) + 1 if values.size else 0
     classes = np.arange(num_classes, dtype=np.int64)
     return ops.astype(ops.equal(ops.expand_dims(idx, -1), classes), "int64")

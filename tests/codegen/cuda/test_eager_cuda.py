@@ -139,3 +139,26 @@ def test_a_compiled_step_updates_a_model_on_the_device_in_place() -> None:
     for got, want in zip(cuda_params, cpu_params):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
     assert cuda_loss == pytest.approx(cpu_loss, rel=1e-10)
+
+
+def test_cuda_tensors_feed_compiled_functions_and_gathers() -> None:
+    x = gj.placeholder("x", (None, 3))
+    f_cuda = gj.compile([x], gj.sum(x * x, axis=1), backend="cuda")
+    f_cpu = gj.compile([x], gj.sum(x * x, axis=1), backend="cpu")
+    t = gj.tensor([[1.0, 2.0, 2.0], [0.0, 3.0, 4.0]], device="cuda")
+    out = f_cuda(t)  # a device array in, a device array out
+    np.testing.assert_array_equal(out.copy_to_host(), [9.0, 25.0])
+    with pytest.raises(TypeError, match=r"cuda:0.*backend='cuda'"):
+        f_cpu(t)
+    logits = gj.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]], device="cuda", requires_grad=True)
+    target = gj.tensor([0, 2], device="cuda")
+    loss = gj.nn.functional.cross_entropy(logits, target)
+    loss.backward()
+    ref = gj.tensor(logits.detach().cpu().numpy(), requires_grad=True)
+    want = gj.nn.functional.cross_entropy(ref, gj.tensor([0, 2]))
+    want.backward()
+    assert loss.item() == pytest.approx(want.item(), rel=1e-12)
+    np.testing.assert_allclose(logits.grad.cpu().numpy(), ref.grad.numpy(), rtol=1e-12)
+    bad = gj.tensor([0, 5], device="cuda")
+    with pytest.raises(IndexError, match="index out of range"):
+        gj.take_along_axis(logits.detach(), bad[:, None], axis=1)
