@@ -8,7 +8,13 @@ from typing import Any
 import numpy as np
 
 from graphjit import ir
-from graphjit.cuda_compat import array_address, is_device_array, to_device, to_host
+from graphjit.cuda_compat import (
+    array_address,
+    import_numba_cuda,
+    is_device_array,
+    to_device,
+    to_host,
+)
 from graphjit.dtypes import as_array, as_dtype, result_dtype
 from graphjit.ir import Node, TensorType
 from graphjit.locks import STATE_LOCKS
@@ -229,6 +235,8 @@ def write_array(target: Any, value: Any) -> None:
         value = np.array(value, dtype=target.dtype, order="C", copy=None)
     elif np.dtype(value.dtype) != np.dtype(target.dtype):
         value = np.array(to_host(value), dtype=target.dtype, order="C")
+    elif not hasattr(value, "copy_to_host"):  # CuPy, torch: seen as a numba device array
+        value = import_numba_cuda().as_cuda_array(value)
     if target.size:
         target.copy_to_device(value)
 
