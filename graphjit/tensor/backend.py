@@ -155,8 +155,9 @@ class EagerTensors:
 
     @staticmethod
     def untracked_array(t: Tensor) -> np.ndarray | None:
-        """``t``'s array when an op on it alone would record nothing on the tape, else None."""
-        if t._requires_grad and _mode.enabled:
+        """``t``'s array when an op on it alone would record nothing on the tape, else None
+        (also for a tensor on the GPU: its ops run as CUDA programs, not with numpy)."""
+        if (t._requires_grad and _mode.enabled) or not isinstance(t._data, np.ndarray):
             return None
         return t._data
 

@@ -162,3 +162,15 @@ def test_cuda_tensors_feed_compiled_functions_and_gathers() -> None:
     bad = gj.tensor([0, 5], device="cuda")
     with pytest.raises(IndexError, match="index out of range"):
         gj.take_along_axis(logits.detach(), bad[:, None], axis=1)
+
+
+def test_indexing_and_reshapes_of_cuda_tensors_stay_on_the_device() -> None:
+    m = gj.arange(12.0, device="cuda").reshape(3, 4)
+    assert m.is_cuda
+    for got, want in [
+        (m[1:, 0], [4.0, 8.0]),
+        (m[2], [8.0, 9.0, 10.0, 11.0]),
+        (m.reshape(12)[::5], [0.0, 5.0, 10.0]),
+    ]:
+        assert got.is_cuda
+        np.testing.assert_array_equal(got.cpu().numpy(), want)
