@@ -31,7 +31,7 @@ FORMAT_VERSION = 1  # bump when the layout changes; files without a version are 
 
 def _to_array(value: Any, key: str) -> np.ndarray:
     if is_tensor(value):
-        return np.asarray(value.detach().numpy())
+        return np.asarray(value.detach().cpu().numpy())  # a tensor on the GPU: a host copy
     if isinstance(value, (np.ndarray, np.generic, int, float, bool)):
         arr = np.asarray(value)
         if arr.dtype == object:

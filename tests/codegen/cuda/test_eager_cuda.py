@@ -174,3 +174,16 @@ def test_indexing_and_reshapes_of_cuda_tensors_stay_on_the_device() -> None:
     ]:
         assert got.is_cuda
         np.testing.assert_array_equal(got.cpu().numpy(), want)
+
+
+def test_save_and_load_a_model_on_the_device(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    model = _model().to("cuda")
+    want = model.state_dict()
+    gj.save({**want, "extra": gj.ones(2, device="cuda")}, tmp_path / "m.npz")
+    loaded = gj.load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(loaded["extra"], [1.0, 1.0])
+    fresh = gj.nn.Sequential(gj.nn.Linear(3, 4), gj.nn.Tanh(), gj.nn.Linear(4, 1)).to("cuda")
+    fresh.load_state_dict({k: v for k, v in loaded.items() if k != "extra"})
+    for (k, got), (_, p) in zip(fresh.state_dict().items(), model.named_parameters()):
+        assert next(q for n, q in fresh.named_parameters() if n == k).is_cuda
+        np.testing.assert_array_equal(got, p.detach().cpu().numpy())
