@@ -30,6 +30,7 @@ from graphjit.nn.activations import (
     Softsign,
     Tanh,
 )
+from graphjit.nn.batchnorm import BatchNorm1d, BatchNorm2d
 from graphjit.nn.containers import ModuleDict, ModuleList
 from graphjit.nn.layers import Dropout, Embedding, Flatten, Identity, Linear, Unflatten
 from graphjit.nn.losses import (
@@ -50,6 +51,8 @@ from graphjit.nn.normalization import GroupNorm, LayerNorm
 
 __all__ = [
     "BCELoss",
+    "BatchNorm1d",
+    "BatchNorm2d",
     "BCEWithLogitsLoss",
     "CELU",
     "CosineEmbeddingLoss",

@@ -4,17 +4,27 @@ A module's ``forward`` is written once with ``gj.*`` functions. Called on eager 
 at once and records the tape; called on graph nodes it builds graph, and each parameter enters
 the graph as a variable sharing the parameter's storage, so a compiled training step updates the
 very arrays the eager model reads (and the other way round).
+
+Buffers (``register_buffer``) are state that is not trained, such as BatchNorm's running
+statistics. Eagerly a layer updates them in place. On graphs a buffer enters as a variable over its
+storage and a layer cannot write it; it records the update instead (:meth:`Module.record_update`),
+and :meth:`Module.buffer_updates` hands the recorded updates to ``gj.compile(..., updates=...)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, overload
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple, overload
 
 import numpy as np
 
+from graphjit import ir
 from graphjit.ir import Node
 from graphjit.ops.dispatch import as_node, is_tensor
+from graphjit.ops.leaves import Storage, Variable, variable_from_storage
+
+# reads a buffer's value as of the updates recorded before this one
+BufferReader = Callable[[Variable], Node]
 
 
 def mark_modified(t: Any) -> None:
@@ -34,16 +44,36 @@ def operand(param: Any, like: Any) -> Any:
     return as_node(param) if isinstance(like, Node) else param
 
 
+class BufferUpdate(NamedTuple):
+    """An update of buffers recorded by a graph-building ``forward`` in training mode.
+
+    ``anchor`` is a node of the graph the call built (its input): :meth:`Module.buffer_updates`
+    keeps only the records whose anchor the given outputs reach. ``rule`` maps a reader of the
+    buffers' current values to their new values, so two calls of one layer chain as they do
+    eagerly."""
+
+    anchor: Node
+    rule: Callable[[BufferReader], dict[Variable, Node]]
+
+
 class Module:
-    """Base class of models and layers: subclasses set parameters and submodules as attributes in
-    ``__init__`` and define ``forward``."""
+    """Base class of models and layers: subclasses set parameters, buffers and submodules as
+    attributes in ``__init__`` and define ``forward``."""
 
     _parameters: dict[str, Any]
+    _buffers: dict[str, Any]
+    _non_persistent: set[str]
+    _buffer_vars: dict[str, Variable]
+    _recorded: list[BufferUpdate]
     _modules: dict[str, Module]
     training: bool
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "_buffer_vars", {})
+        object.__setattr__(self, "_recorded", [])
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "training", True)
 
@@ -55,8 +85,17 @@ class Module:
             )
         params: dict[str, Any] = self.__dict__["_parameters"]
         modules: dict[str, Module] = self.__dict__["_modules"]
+        buffers: dict[str, Any] = self.__dict__["_buffers"]
+        if name in buffers and (value is None or (is_tensor(value) and not value.requires_grad)):
+            # assigning a tensor to a buffer's name replaces the buffer (PyTorch's rule)
+            buffers[name] = value
+            self.__dict__["_buffer_vars"].pop(name, None)
+            object.__setattr__(self, name, value)
+            return
         params.pop(name, None)
         modules.pop(name, None)
+        if name in buffers:
+            self._forget_buffer(name)
         if isinstance(value, Module):
             modules[name] = value
         elif is_tensor(value) and value.requires_grad:
@@ -66,7 +105,96 @@ class Module:
     def __delattr__(self, name: str) -> None:
         self.__dict__["_parameters"].pop(name, None)
         self.__dict__["_modules"].pop(name, None)
+        if name in self.__dict__["_buffers"]:
+            self._forget_buffer(name)
         object.__delattr__(self, name)
+
+    def _forget_buffer(self, name: str) -> None:
+        self._buffers.pop(name, None)
+        self._non_persistent.discard(name)
+        self._buffer_vars.pop(name, None)
+
+    # -- buffers
+    def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
+        """Add state that is not trained (BatchNorm's running statistics): a tensor without grad,
+        or None. Persistent buffers are saved in ``state_dict`` under their dotted names."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot register a buffer before Module.__init__() is called")
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(
+                f"register_buffer: the name must be a non-empty str without '.', got {name!r}"
+            )
+        if name in self._parameters or name in self._modules:
+            raise KeyError(f"register_buffer: {name!r} is already a parameter or submodule")
+        if tensor is not None and not is_tensor(tensor):
+            raise TypeError(
+                f"register_buffer: buffer {name!r} must be a gj tensor or None, got "
+                f"{type(tensor).__name__}"
+            )
+        if tensor is not None and tensor.requires_grad:
+            raise ValueError(
+                f"register_buffer: buffer {name!r} requires grad; a trained tensor is a parameter"
+            )
+        self._buffers[name] = tensor
+        self._buffer_vars.pop(name, None)
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
+            self._non_persistent.add(name)
+        object.__setattr__(self, name, tensor)
+
+    def named_buffers(self) -> Iterator[tuple[str, Any]]:
+        """Every buffer that is not None, by dotted name, in ``named_modules`` order."""
+        seen: set[int] = set()
+        for prefix, mod in self.named_modules():
+            for name, b in mod._buffers.items():
+                if b is None or id(b) in seen:
+                    continue
+                seen.add(id(b))
+                yield (f"{prefix}.{name}" if prefix else name), b
+
+    def buffers(self) -> Iterator[Any]:
+        for _, b in self.named_buffers():
+            yield b
+
+    def buffer_variable(self, name: str) -> Variable:
+        """Buffer ``name`` as a graph variable over its storage: compiled functions read its
+        current value and their updates write into the very array the eager module reads."""
+        t = self._buffers.get(name)
+        if t is None:
+            raise KeyError(f"{type(self).__name__} has no buffer {name!r}")
+        var = self._buffer_vars.get(name)
+        if var is None or var.storage.array is not t.numpy():
+            var = variable_from_storage(Storage(t.numpy()), name)
+            self._buffer_vars[name] = var
+        return var
+
+    def record_update(
+        self, anchor: Node, rule: Callable[[BufferReader], dict[Variable, Node]]
+    ) -> None:
+        """Record an update of this module's buffers made by a graph-building call (see
+        :class:`BufferUpdate`); layers call this where they would write a buffer eagerly."""
+        self._recorded.append(BufferUpdate(anchor, rule))
+
+    def buffer_updates(self, *outputs: Node) -> dict[Variable, Node]:
+        """The buffer updates recorded by graph-building calls of this module and its submodules,
+        as ``{variable: new value}`` for ``gj.compile(..., updates=...)``; the records are cleared.
+
+        With ``outputs`` (the loss), only the calls whose graph the outputs reach count, so an
+        earlier graph built in training mode and never compiled does not leak into this one.
+        Several calls of one layer chain in call order, as eager calls do."""
+        reached = set(ir.toposort(list(outputs))) if outputs else None
+        current: dict[Variable, Node] = {}
+
+        def read(var: Variable) -> Node:
+            return current.get(var, var)
+
+        for _, mod in self.named_modules():
+            records, mod._recorded[:] = list(mod._recorded), []
+            for record in records:
+                if reached is None or record.anchor in reached:
+                    current.update(record.rule(read))
+        return current
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
@@ -111,15 +239,33 @@ class Module:
             yield p
 
     # -- state
+    def _named_state(self) -> Iterator[tuple[str, Any]]:
+        """Parameters and persistent buffers, each module's own before its children's (the order
+        of PyTorch's state dicts)."""
+        seen: set[int] = set()
+        for prefix, mod in self.named_modules():
+            own = list(mod._parameters.items()) + [
+                (n, b)
+                for n, b in mod._buffers.items()
+                if b is not None and n not in mod._non_persistent
+            ]
+            for name, t in own:
+                if id(t) in seen:
+                    continue
+                seen.add(id(t))
+                yield (f"{prefix}.{name}" if prefix else name), t
+
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter's value, by dotted name."""
-        return {name: p.numpy().copy() for name, p in self.named_parameters()}
+        """A copy of every parameter's and persistent buffer's value, by dotted name
+        (``bn.weight``, ``bn.running_mean``, ``bn.num_batches_tracked``)."""
+        return {name: t.numpy().copy() for name, t in self._named_state()}
 
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
-        """Copy values into the parameters in place (so compiled functions keep seeing them)."""
+        """Copy values into the parameters and persistent buffers in place (so compiled functions
+        keep seeing them)."""
         if not isinstance(state, dict):
             raise TypeError(f"load_state_dict: expected a dict, got {type(state).__name__}")
-        params = dict(self.named_parameters())
+        params = dict(self._named_state())
         missing = sorted(set(params) - set(state))
         unexpected = sorted(set(state) - set(params))
         if strict and (missing or unexpected):
@@ -160,10 +306,10 @@ class Module:
         return self.train(False)
 
     def to(self, device: Any) -> Module:
-        """Move every parameter to ``device`` (in place on the parameters)."""
+        """Move every parameter and buffer to ``device`` (in place on the parameters)."""
         for _, mod in self.named_modules():
-            for name, p in list(mod._parameters.items()):
-                moved = p.to(device)
+            for name, p in list(mod._parameters.items()) + list(mod._buffers.items()):
+                moved = p.to(device) if p is not None else None
                 if moved is not p:
                     setattr(mod, name, moved)
         return self
