@@ -46,7 +46,7 @@ from graphjit.nn.losses import (
     NLLLoss,
     SmoothL1Loss,
 )
-from graphjit.nn.module import Module, Sequential, operand
+from graphjit.nn.module import Module, Sequential, operand, random_updates
 from graphjit.nn.normalization import GroupNorm, LayerNorm
 
 __all__ = [
@@ -97,5 +97,6 @@ __all__ = [
     "Unflatten",
     "functional",
     "operand",
+    "random_updates",
     "utils",
 ]

@@ -20,6 +20,7 @@ import numpy as np
 
 from graphjit import ir
 from graphjit.ir import Node
+from graphjit.ops.counter_rng import COUNTER_UNIFORM, GRAPH_GENERATOR
 from graphjit.ops.dispatch import as_node, is_tensor
 from graphjit.ops.leaves import Storage, Variable, variable_from_storage
 
@@ -42,6 +43,16 @@ def operand(param: Any, like: Any) -> Any:
     if param is None:
         return None
     return as_node(param) if isinstance(like, Node) else param
+
+
+def random_updates(*outputs: Node) -> dict[Variable, Node]:
+    """The update advancing the graph generator's counter when ``outputs`` draw from it (a
+    dropout in training mode), so each call of the compiled step draws new numbers; else {}."""
+    counter = GRAPH_GENERATOR.counter_variable
+    for node in ir.toposort(list(outputs)):
+        if node.op is COUNTER_UNIFORM and counter in node.inputs:
+            return GRAPH_GENERATOR.advance()
+    return {}
 
 
 class BufferUpdate(NamedTuple):
@@ -181,8 +192,9 @@ class Module:
         as ``{variable: new value}`` for ``gj.compile(..., updates=...)``; the records are cleared.
 
         With ``outputs`` (the loss), only the calls whose graph the outputs reach count, so an
-        earlier graph built in training mode and never compiled does not leak into this one.
-        Several calls of one layer chain in call order, as eager calls do."""
+        earlier graph built in training mode and never compiled does not leak into this one, and
+        the update includes :func:`random_updates` (dropout's generator counter). Several calls
+        of one layer chain in call order, as eager calls do."""
         reached = set(ir.toposort(list(outputs))) if outputs else None
         current: dict[Variable, Node] = {}
 
@@ -194,6 +206,8 @@ class Module:
             for record in records:
                 if reached is None or record.anchor in reached:
                     current.update(record.rule(read))
+        if outputs:
+            current.update(random_updates(*outputs))
         return current
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
