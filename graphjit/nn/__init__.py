@@ -30,6 +30,7 @@ from graphjit.nn.activations import (
     Softsign,
     Tanh,
 )
+from graphjit.nn.attention import MultiheadAttention
 from graphjit.nn.batchnorm import BatchNorm1d, BatchNorm2d
 from graphjit.nn.containers import ModuleDict, ModuleList
 from graphjit.nn.layers import Dropout, Embedding, Flatten, Identity, Linear, Unflatten
@@ -80,6 +81,7 @@ __all__ = [
     "MarginRankingLoss",
     "Mish",
     "Module",
+    "MultiheadAttention",
     "ModuleDict",
     "ModuleList",
     "NLLLoss",
