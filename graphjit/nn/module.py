@@ -13,6 +13,7 @@ and :meth:`Module.buffer_updates` hands the recorded updates to ``gj.compile(...
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple, overload
 
@@ -53,6 +54,23 @@ def random_updates(*outputs: Node) -> dict[Variable, Node]:
         if node.op is COUNTER_UNIFORM and counter in node.inputs:
             return GRAPH_GENERATOR.advance()
     return {}
+
+
+def untracked_state(*outputs: Node) -> list[str]:
+    """What in the graph of ``outputs`` needs updates that a plain compile of them would lack:
+    buffer updates recorded by modules (BatchNorm in training mode) and random draws (dropout).
+    Callers that compile without updates (``gj.jit``) refuse such graphs instead of silently
+    repeating a mask or leaving running statistics behind; the records found are dropped."""
+    reached = set(ir.toposort(list(outputs)))
+    found: list[str] = []
+    for mod in list(_RECORDING):
+        mine = [r for r in mod._recorded if r.anchor in reached]
+        if mine:
+            found.append(f"{type(mod).__name__}'s buffer updates")
+            mod._recorded[:] = [r for r in mod._recorded if r.anchor not in reached]
+    if random_updates(*outputs):
+        found.append("random numbers (dropout in training mode)")
+    return found
 
 
 class BufferUpdate(NamedTuple):
@@ -186,6 +204,7 @@ class Module:
         """Record an update of this module's buffers made by a graph-building call (see
         :class:`BufferUpdate`); layers call this where they would write a buffer eagerly."""
         self._recorded.append(BufferUpdate(anchor, rule))
+        _RECORDING.add(self)
 
     def buffer_updates(self, *outputs: Node) -> dict[Variable, Node]:
         """The buffer updates recorded by graph-building calls of this module and its submodules,
@@ -375,3 +394,7 @@ class Sequential(Module):
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
+
+
+# modules holding records not yet collected (weak: a dropped model takes its records with it)
+_RECORDING: weakref.WeakSet[Module] = weakref.WeakSet()

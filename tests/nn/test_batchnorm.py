@@ -224,3 +224,20 @@ def test_batch_norm_matches_torch() -> None:
     np.testing.assert_allclose(
         bn(gj.tensor(x)).numpy(), ref(torch.tensor(x)).detach().numpy(), rtol=1e-10
     )
+
+
+def test_jit_refuses_training_mode_state_and_runs_eval_mode() -> None:
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Dropout(0.5))
+    x = np.random.default_rng(7).normal(size=(5, 3))
+
+    @gj.jit
+    def forward(a: Any) -> Any:
+        return model(a)
+
+    with pytest.raises(NotImplementedError, match="BatchNorm1d's buffer updates and random"):
+        forward(x)
+    assert model[1].buffer_updates() == {}  # the refused trace left no records behind
+    model.eval()
+    np.testing.assert_allclose(
+        forward(x), model(gj.tensor(x)).detach().numpy(), rtol=1e-12, atol=1e-14
+    )
