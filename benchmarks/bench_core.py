@@ -417,8 +417,9 @@ print(t1 - t0, t2 - t1)
 
 def compile_times() -> None:
     """Cold compile (empty cache) and warm start (a fresh process, same cache) of the MLP step,
-    timed from after ``import graphjit`` to the end of the first call; ``import graphjit`` (which
-    imports numpy and numba) is timed apart."""
+    timed from after ``import graphjit`` to the end of the first call (numba itself loads on the
+    first compile, so both include its import); ``import graphjit`` (numpy included) is timed
+    apart, and the warm process's whole start is their sum."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     script = _COMPILE_SCRIPT.format(root=root)
     with tempfile.TemporaryDirectory() as cache:
@@ -430,9 +431,10 @@ def compile_times() -> None:
             )
             times.append([float(t) for t in out.stdout.strip().splitlines()[-1].split()])
     (imp0, cold), (imp1, warm) = times
-    print(f"import graphjit (numpy, numba included):     {min(imp0, imp1):.2f} s")
-    print(f"MLP step compile, cold (empty cache):        {cold:.2f} s   (target <= 2 s)")
-    print(f"MLP step ready, warm (fresh process, cache): {warm:.2f} s   (target <= 0.5 s)")
+    imported = min(imp0, imp1)
+    print(f"import graphjit (numpy included, not numba): {imported:.2f} s   (target <= 0.2 s)")
+    print(f"MLP step compile, cold (empty cache):        {cold:.2f} s   (target <= 1 s)")
+    print(f"MLP step ready, warm (fresh process, cache): {imp1 + warm:.2f} s   (target <= 0.6 s)")
 
 
 def main(quick: bool = False) -> list[dict[str, Any]]:

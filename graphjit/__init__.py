@@ -16,16 +16,15 @@ eager Tensor's backend with the op dispatcher and installs the operators and met
 and tensors (see docs/architecture.md for the layers).
 """
 
-# numba compiles every graph (gj.compile, gj.jit): it is imported with graphjit, as numba-based
-# libraries do, so that a process's first compile does not pay for it (about 0.2 s). The backend
-# modules themselves load on first use.
-import numba  # noqa: F401
+# numba and the code generators load on a process's first compile (gj.compile, gj.jit), and
+# gj.onnx on first use: eager-only users and short scripts do not pay for them.
+import importlib as _importlib
+from typing import Any as _Any
 
 from graphjit import (
     dask,
     methods,
     nn,
-    onnx,  # gj.onnx.export / gj.onnx.load: the onnx package is imported on first use
     ops,
     optim,
     testing,
@@ -97,6 +96,15 @@ register_eager(EAGER)  # ops given Tensors run eagerly through the Tensor's back
 methods.install()  # operators and methods of Node and Tensor, from graphjit.methods' tables
 register_lazy_caller(dask.CALLER)  # compiled functions called with Dask arrays: graphjit.dask
 
+_LAZY_SUBMODULES = ("onnx",)
+
+
+def __getattr__(name: str) -> _Any:
+    """``gj.onnx``: imported on first use (its exporter tables are not needed to build graphs)."""
+    if name in _LAZY_SUBMODULES:
+        return _importlib.import_module(f"graphjit.{name}")
+    raise AttributeError(f"module 'graphjit' has no attribute {name!r}")
+
 
 __all__ = [
     *ops.__all__,
@@ -151,7 +159,7 @@ __all__ = [
     "hvp",
     "load",
     "nn",
-    "onnx",
+    "onnx",  # noqa: F405 - loaded on first use by __getattr__ below
     "optim",
     "save",
     "jvp",

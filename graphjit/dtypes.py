@@ -116,7 +116,8 @@ def _promotion_key(a: Any) -> Any:
 def result_dtype(args: Sequence[Any], to_float: bool = False) -> str:
     """numpy 2 promotion of the given arguments (python scalars weak), in graphjit's dtypes."""
     key = (to_float, _default_float, *(_promotion_key(a) for a in args))
-    memoisable = None not in key
+    # identity, not ``None in key``: numpy compares float64 equal to None (np.dtype(None))
+    memoisable = not any(k is None for k in key)
     if memoisable:
         hit = _promotion_memo.get(key)
         if hit is not None:

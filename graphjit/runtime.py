@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from graphjit import ir
+from graphjit.guards import MISS, DirectCall, direct_call
 from graphjit.interp import evaluate
 from graphjit.ir import Node
 from graphjit.locks import OPTIMISTIC_TRIES, STATE_LOCKS
@@ -210,6 +211,14 @@ class CompiledFunction:
         self._read_stripes = () if self.updates else STATE_LOCKS.stripes(touched)
         self._write_stripes = STATE_LOCKS.stripes([var.storage.array for var, _ in self.updates])
         self._read_versions = STATE_LOCKS.snapshot(self._read_stripes)
+        # a function without variables gets a direct call (graphjit.guards) once its first call
+        # has compiled the program: exactly the arrays it was built for go straight to it
+        self._direct: DirectCall | None = None
+        self._direct_pending = (
+            self._fast is not None
+            and not self.program.variables
+            and hasattr(self._executable, "direct_program")
+        )
 
     def _check_inputs_given(self, results: Sequence[Node]) -> None:
         given = {id(x) for x in self.inputs}
@@ -273,6 +282,11 @@ class CompiledFunction:
         )
 
     def __call__(self, *args: Any) -> Any:
+        direct = self._direct
+        if direct is not None:
+            out = direct(*args)
+            if out is not MISS:
+                return out
         arrays: Sequence[np.ndarray]
         if not self._fast_ok(args):
             for caller in _lazy_callers:
@@ -294,8 +308,25 @@ class CompiledFunction:
             results = self._run_reading(arrays)
         else:
             results = self._run(arrays)
+            if self._direct_pending:
+                self._install_direct()
         outs = results[: self._n_out]
         return outs[0] if self._single else outs
+
+    def _install_direct(self) -> None:
+        direct_program = getattr(self._executable, "direct_program", None)
+        if direct_program is None or self._fast is None:
+            self._direct_pending = False  # an executable that cannot be called directly
+            return
+        entry = direct_program()
+        if entry is None:
+            return
+        program, constants = entry
+        # TypeError: an array layout the program was not compiled for; ValueError and
+        # MemoryError: the checked path words them (naming the call and its shapes)
+        retry = (TypeError, ValueError, MemoryError)
+        self._direct = direct_call(self._fast, program, constants, self._n_out, self._single, retry)
+        self._direct_pending = False
 
     def repeat(self, n: int, *args: Any, keep: str = "last") -> Any:
         """Call the function ``n`` times on the same arguments, applying the updates after each

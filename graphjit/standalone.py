@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 
-from graphjit.codegen.numba_cpu import generate
 from graphjit.ops.leaves import constant_value
 from graphjit.runtime import CompiledFunction
 from graphjit.version import __version__
@@ -32,15 +31,6 @@ from graphjit.version import __version__
 __all__ = ["export"]
 
 KERNEL_PACKAGE = "gj_kernels"
-_KERNEL_FILES = (
-    "__init__.py",
-    "bits.py",
-    "counter_rng.py",
-    "memory.py",
-    "ops.py",
-    "scalar.py",
-    "shapes.py",
-)
 
 _RUNNER = '''
 
@@ -116,6 +106,9 @@ def export(f: CompiledFunction, directory: str | os.PathLike[str]) -> Path:
         raise TypeError(f"gj.export: expected a CompiledFunction, got {type(f).__name__}")
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
+    # the CPU code generator (and numba) load on first use: importing graphjit does not pay for them
+    from graphjit.codegen.numba_cpu import generate  # noqa: PLC0415
+
     source, constants = generate(f.program)
     if "graphjit" in _vendor(source).replace("graphjit.kernels", ""):
         # the generated module imports nothing else of graphjit; only comments may name it
@@ -125,9 +118,10 @@ def export(f: CompiledFunction, directory: str | os.PathLike[str]) -> Path:
     (out / "model.py").write_text(_vendor(source) + _RUNNER, encoding="utf-8")
     kernels = out / KERNEL_PACKAGE
     kernels.mkdir(exist_ok=True)
-    for name in _KERNEL_FILES:
-        text = (_kernels_dir() / name).read_text(encoding="utf-8")
-        (kernels / name).write_text(_vendor(text), encoding="utf-8")
+    # every CPU kernel module (the CUDA ones, in kernels/cuda/, are not needed by a CPU program)
+    for path in sorted(_kernels_dir().glob("*.py")):
+        text = _vendor(path.read_text(encoding="utf-8"))
+        (kernels / path.name).write_text(text, encoding="utf-8")
     weights: dict[str, np.ndarray] = {
         f"variable_{i}": v.get_value() for i, v in enumerate(f.program.variables)
     }

@@ -103,3 +103,23 @@ def test_built_wheel_ships_kernels_and_installs(tmp_path: Path) -> None:
         [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True
     ).stdout.split()
     assert all(path.startswith(str(target)) for path in out), out
+
+
+def test_import_graphjit_leaves_numba_and_the_interop_packages_unloaded() -> None:
+    """Eager-only users and short scripts do not pay for numba, the code generators or gj.onnx:
+    they load on the first compile (and on first use of gj.onnx), which still works."""
+    script = (
+        "import sys, numpy as np, graphjit as gj\n"
+        "heavy = ['numba', 'graphjit.codegen', 'graphjit.cache', 'graphjit.onnx']\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "x = gj.placeholder('x', shape=(3,))\n"
+        "f = gj.compile([x], [gj.exp(x)], backend='cpu')\n"
+        "print(sorted(m for m in heavy if m in sys.modules), f(np.zeros(3))[0].tolist())\n"
+        "print(callable(gj.onnx.export))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.splitlines()
+    assert out[0] == "[]"
+    assert out[1] == "['graphjit.cache', 'graphjit.codegen', 'numba'] [1.0, 1.0, 1.0]"
+    assert out[2] == "True"

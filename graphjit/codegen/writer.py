@@ -13,6 +13,9 @@ from graphjit.codegen.pipeline import Lowered
 from graphjit.ir import Node
 from graphjit.ops.leaves import constant_value
 
+# a group's title (kernel docstrings, comments) names at most this many of its ops
+TITLE_OPS = 16
+
 
 class ProgramNames:
     """Names and source of one generated program, whatever the backend."""
@@ -62,5 +65,8 @@ class ProgramNames:
 
     def group_title(self, g: Group) -> str:
         nodes = g.members if g.kind == "elementwise" else [*g.members, g.root]
-        ops = ", ".join(f"{self.label(n)} {n.op.name}" for n in nodes)
-        return f"{g.kind} {self.label(g.root)}: {ops}"
+        named = [f"{self.label(n)} {n.op.name}" for n in nodes]
+        if len(named) > TITLE_OPS:  # a long fused chain: its ends say what it is
+            hidden = len(named) - TITLE_OPS
+            named = [*named[: TITLE_OPS - 3], f"... {hidden} more ...", *named[-3:]]
+        return f"{g.kind} {self.label(g.root)}: {', '.join(named)}"

@@ -29,6 +29,8 @@ __all__ = [
     "EagerBackend",
     "register_eager",
     "is_tensor",
+    "untracked_array",
+    "eager_result",
     "apply",
     "lift",
     "as_node",
@@ -56,6 +58,7 @@ class EagerBackend(Protocol):
     def run(self, op: OpDef, args: tuple[Any, ...], attrs: dict[str, Any]) -> Any: ...
     def run_same_dtype(self, op: OpDef, args: tuple[Any, ...], attrs: dict[str, Any]) -> Any: ...
     def to_node(self, t: Any) -> Node: ...
+    def untracked_array(self, t: Any) -> np.ndarray | None: ...
 
 
 _eager: EagerBackend | None = None
@@ -145,6 +148,21 @@ def _lift(a: Any, dtype: str | None, graph: bool) -> Any:
     value = as_array(a, dtype)
     if graph:
         return constant_node(value)
+    assert _eager is not None
+    return _eager.from_value(value)
+
+
+def untracked_array(t: Any) -> np.ndarray | None:
+    """The array of tensor ``t`` when an op on it alone records nothing on the tape (it does not
+    require grad, or grad mode is off): such an op may compute its result with numpy directly.
+    None otherwise, and for anything that is not a tensor."""
+    if _eager is None or not is_tensor(t):
+        return None
+    return _eager.untracked_array(t)
+
+
+def eager_result(value: np.ndarray) -> Any:
+    """A tensor holding ``value`` (an op's result computed without the tape)."""
     assert _eager is not None
     return _eager.from_value(value)
 

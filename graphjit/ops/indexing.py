@@ -19,7 +19,15 @@ import numpy as np
 
 from graphjit.dtypes import is_int
 from graphjit.ir import Node
-from graphjit.ops.dispatch import ArrayLike, Value, apply, is_tensor, lift
+from graphjit.ops.dispatch import (
+    ArrayLike,
+    Value,
+    apply,
+    eager_result,
+    is_tensor,
+    lift,
+    untracked_array,
+)
 from graphjit.ops.prims import (
     broadcast_like,
     expand_dims,
@@ -31,7 +39,7 @@ from graphjit.ops.prims import (
     transpose,
 )
 from graphjit.ops.registry import OPS, OpDef
-from graphjit.ops.shape_rules import FULL_SLICE, broadcast_shapes, canonical_slice
+from graphjit.ops.shape_rules import FULL_SLICE, broadcast_shapes, canonical_slice, fresh_copy
 
 __all__ = ["getitem"]
 
@@ -287,6 +295,10 @@ def _eager_basic_getitem(x: Any, index: Any) -> Any:
         if len(_BASIC_PLANS) > 4096:
             _BASIC_PLANS.clear()
         _BASIC_PLANS[plan_key] = plan
+    array = untracked_array(x)
+    if array is not None:
+        # nothing to record: numpy's basic indexing is exactly the plan's ops, in one step
+        return eager_result(fresh_copy(array[items]))
     for op, attrs in plan:
         x = apply(op, x, **attrs)
     return x

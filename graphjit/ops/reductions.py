@@ -28,7 +28,7 @@ import numpy as np
 
 from graphjit.dtypes import as_dtype, is_float
 from graphjit.ir import Node, TensorType
-from graphjit.ops.dispatch import ArrayLike, Value, apply, astype, lift
+from graphjit.ops.dispatch import ArrayLike, Value, apply, astype, is_tensor, lift
 from graphjit.ops.prims import broadcast_like, equal, expand_reduced, where
 from graphjit.ops.registry import DimBuilder, OpDef, binds, defop, zero_jvp, zero_vjp
 from graphjit.ops.shape_rules import (
@@ -309,6 +309,9 @@ SIZE_OF: OpDef = defop(
 # public functions
 
 
+_EVERY_AXIS = {n: tuple(range(n)) for n in range(33)}
+
+
 def _prepare(
     name: str, x: Any, axis: Any, dim: Any, keepdims: Any, keepdim: Any
 ) -> tuple[Any, tuple[int, ...], bool]:
@@ -329,6 +332,10 @@ def sum(
     """Sum over ``axis`` (int, tuple, negative, or None for all), as numpy.sum.
 
     Bool and int inputs give int64. ``dtype`` casts the input first."""
+    if axis is None and dim is None and dtype is None and keepdim is None and keepdims is False:
+        every = _EVERY_AXIS.get(getattr(x, "ndim", -1))
+        if every is not None and is_tensor(x):  # the eager loss's ``t.sum()``: nothing to parse
+            return _sum_op(x, every, False)
     x, axes, keep = _prepare("sum", x, axis, dim, keepdims, keepdim)
     if dtype is not None:
         x = astype(x, dtype)

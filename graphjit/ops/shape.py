@@ -23,7 +23,15 @@ from typing import Any
 import numpy as np
 
 from graphjit.ir import Dim, Node, TensorType, format_shape
-from graphjit.ops.dispatch import ArrayLike, Value, apply, is_tensor, lift
+from graphjit.ops.dispatch import (
+    ArrayLike,
+    Value,
+    apply,
+    eager_result,
+    is_tensor,
+    lift,
+    untracked_array,
+)
 from graphjit.ops.registry import DimBuilder, OpDef, binds, defop
 from graphjit.ops.shape_rules import (
     axis_or_dim,
@@ -302,7 +310,12 @@ def reshape(x: ArrayLike, shape: Any) -> Value:
         except TypeError:  # an unhashable size: the checks below explain
             hit = False
         if hit is not False:
-            return x if hit is None else apply(RESHAPE, x, shape=hit)
+            if hit is None:
+                return x
+            array = untracked_array(x)
+            if array is not None and isinstance(hit, tuple):  # nothing to record: no dispatch
+                return eager_result(_reshape_impl(array, shape=hit))
+            return apply(RESHAPE, x, shape=hit)
         out = _reshape_checked(x, shape)
         if len(_EAGER_RESHAPES) > 4096:
             _EAGER_RESHAPES.clear()

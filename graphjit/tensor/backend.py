@@ -102,6 +102,13 @@ class EagerTensors:
         return out
 
     @staticmethod
+    def untracked_array(t: Tensor) -> np.ndarray | None:
+        """``t``'s array when an op on it alone would record nothing on the tape, else None."""
+        if t._requires_grad and _mode.enabled:
+            return None
+        return t._data
+
+    @staticmethod
     def to_node(t: Tensor) -> Node:
         """A constant for a tensor without grad, the shared-storage variable for a leaf that
         requires grad, and for a tensor computed from such leaves its tape replayed as graph (so

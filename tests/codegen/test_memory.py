@@ -64,3 +64,28 @@ def test_no_process_wide_warnings_filter_and_strided_blas_compiles_quietly() -> 
         warnings.simplefilter("error", NumbaPerformanceWarning)
         np.testing.assert_allclose(f(a, b), a.T @ b)
         np.testing.assert_allclose(f(np.asfortranarray(a), b), a.T @ b)  # a new signature
+
+
+def test_the_gradient_of_a_chain_allocates_at_most_two_temporaries_of_the_inputs_size() -> None:
+    """The chain ``y = sin(y) * 0.5 + 1`` eight times, its sum and the gradient: forward and
+    backward fuse into few passes, so besides the gradient itself the program allocates at most
+    two arrays of the input's size (the issue's memory budget), whatever the depth."""
+    x = gj.placeholder("x", (None,))
+    y = x
+    for _ in range(8):
+        y = gj.sin(y) * 0.5 + 1.0
+    loss = gj.sum(y)
+    (gx,) = gj.grad(loss, [x])
+    f = gj.compile([x], [loss, gx], backend="cpu")
+    lowered = _lowered(f.program)
+    new_buffers = {a.buffer: n for n, a in lowered.memory.allocations.items() if a.reuse is None}
+    input_sized = [n for n in new_buffers.values() if n.ndim == 1]
+    temporaries = [n for n in input_sized if n not in f.program.results]
+    assert len(input_sized) - len(temporaries) == 1  # the gradient
+    assert len(temporaries) <= 2
+    source, _ = generate(f.program, parallel=False)
+    assert source.count("= kops.empty((n0,)") == len(input_sized)
+    a = np.linspace(-1.0, 1.0, 1001)
+    want = gj.compile([x], [loss, gx], backend="numpy")(a)
+    for got, ref in zip(f(a), want):
+        np.testing.assert_allclose(got, ref, rtol=1e-12)

@@ -87,6 +87,15 @@ class CpuExecutable:
                     raise  # a compiled signature fits: the error is the program's own
         return self._compile_and_call(program, args)
 
+    def direct_program(self) -> tuple[Any, tuple[np.ndarray, ...]] | None:
+        """The program and its constants, to be called as ``program(*inputs, *variables,
+        *constants)`` without this object, once a call has compiled it (its compilation is then
+        off, so an argument of another type raises TypeError); None while it is not compiled,
+        or when each call must choose between it and its parallel twin."""
+        if self._pays is not None or id(self._program) not in self._compiled:
+            return None
+        return self._program, self._constants
+
     def _wants_parallel(self, args: tuple[Any, ...]) -> bool:
         assert self._pays is not None
         try:
