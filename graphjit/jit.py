@@ -43,6 +43,7 @@ from graphjit.errors import TracedValueError
 from graphjit.ir import Node
 from graphjit.jit_grad import GradPlan, build_plan, call_with_grad
 from graphjit.methods import torch_flavour
+from graphjit.nn.module import untracked_state
 from graphjit.ops.dispatch import as_node, is_tensor, result_dtype
 from graphjit.ops.leaves import placeholder
 from graphjit.runtime import BACKENDS, CompiledFunction
@@ -303,6 +304,14 @@ class JitFunction:
             return self._build(a, tuple(np.shape(_array(v)) for v in a.values))
         nodes: list[Node] = []
         out_spec = _flatten_outputs(out, nodes)
+        stateful = untracked_state(*nodes)
+        if stateful:
+            raise NotImplementedError(
+                f"gj.jit: {self._name()} builds {' and '.join(stateful)}, which need updates of "
+                "state between calls, and gj.jit compiles none; call model.eval() first, or "
+                "compile the step with gj.compile(..., updates={**opt.updates(loss), "
+                "**model.buffer_updates(loss)})"
+            )
         compiled = gj_compile(phs, nodes, backend=self.backend, optimize=self.optimize)
         key = a.spec if shapes is None else (a.spec, shapes)
         trace = Trace(key, tuple(phs), tuple(nodes), out_spec, compiled, shapes is not None)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 from graphjit.kernels.bits import f64_as_i64, i64_as_f64
+from graphjit.kernels.counter_rng import counter_uniform
 from numba import njit, types
 from numba.extending import overload
 
@@ -557,3 +558,5 @@ __all__ += [
     "erfinv", "floor_divide", "fmax", "fmin", "heaviside", "hypot", "isfinite", "isinf", "isnan",
     "log10", "logaddexp", "logaddexp2", "remainder", "signbit", "sinh", "trunc",
 ]  # fmt: skip
+
+__all__ += ["counter_uniform"]  # from counter_rng, where the hash is explained

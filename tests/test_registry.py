@@ -85,7 +85,9 @@ def _arity(op: OpDef) -> int:
 BOOL_VALUED = [
     name
     for name in ELEMENTWISE
-    if name not in {"where", "astype", "logical_and", "logical_or", "logical_not"}
+    # counter_uniform takes int64 inputs only (a seed, a counter and element indices)
+    if name
+    not in {"where", "astype", "logical_and", "logical_or", "logical_not", "counter_uniform"}
     and OPS[name].infer(*[gj.TensorType((2,), "float64")] * _arity(OPS[name])).dtype == "bool"
 ]
 

@@ -16,6 +16,15 @@ torch = pytest.importorskip(
 
 RNG = np.random.default_rng(11)
 
+# PyTorch 2.14 changed clamp's gradient where the input equals a bound; graphjit keeps the rule
+# of PyTorch up to 2.13 (1 at a bound, as `grad * (lo <= x <= hi)`), pinned without torch in
+# tests/tensor/test_torch_rules.py
+_TORCH_VERSION = tuple(int(p) for p in torch.__version__.split("+")[0].split(".")[:2])
+clamp_rule_of_torch_2_13 = pytest.mark.skipif(
+    _TORCH_VERSION >= (2, 14),
+    reason=f"PyTorch {torch.__version__} changed clamp's gradient at the bounds",
+)
+
 
 def uniform(lo, hi):
     return lambda shape: RNG.uniform(lo, hi, shape)
@@ -134,6 +143,7 @@ def test_remainder_gradients_match_torch():
     check(y.grad, ty.grad, "float64")
 
 
+@clamp_rule_of_torch_2_13
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_clamp_with_tensor_bounds_matches_torch_at_and_between_the_bounds(dtype):
     a = np.array([[-1.0, 0.0, 0.5, 1.0, 2.0, 0.5, 3.0, -4.0]] * 2)
@@ -150,6 +160,7 @@ def test_clamp_with_tensor_bounds_matches_torch_at_and_between_the_bounds(dtype)
         check(ours.grad, theirs.grad, dtype)
 
 
+@clamp_rule_of_torch_2_13
 @pytest.mark.parametrize("bounds", [(-0.5, None), (None, 0.5), (-0.5, 0.5)], ids=str)
 def test_clamp_with_scalar_bounds_matches_torch(bounds):
     a = np.array([-1.0, -0.5, 0.0, 0.5, 1.0])

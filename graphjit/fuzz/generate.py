@@ -44,6 +44,8 @@ EXCLUDED: dict[str, str] = {
     "cumargmax": "built by gj.cummax, which returns (values, indices); a step has one output",
     "cumargmin": "built by gj.cummin, which returns (values, indices); a step has one output",
     "searchsorted": "needs a sorted 1-d first argument (tests/ops/test_scans_sorting.py covers it)",
+    "counter_uniform": "built by dropout from the generator's variables and element indices "
+    "(tests/ops/test_counter_rng.py and the registry cases cover it)",
 }
 
 # arguments of these ops are usually moved into the op's domain (abs(x) + 0.5), so that most
@@ -257,7 +259,7 @@ def elementwise_rule(name: str) -> Rule:
 
 
 for _name, _op in OPS.items():
-    if _op.kind == "elementwise" and _name != "astype" and hasattr(ops, _name):
+    if _op.kind == "elementwise" and _name not in ("astype", *EXCLUDED) and hasattr(ops, _name):
         RULES[_name] = elementwise_rule(_name)
 
 

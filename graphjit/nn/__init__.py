@@ -30,6 +30,8 @@ from graphjit.nn.activations import (
     Softsign,
     Tanh,
 )
+from graphjit.nn.attention import MultiheadAttention
+from graphjit.nn.batchnorm import BatchNorm1d, BatchNorm2d
 from graphjit.nn.containers import ModuleDict, ModuleList
 from graphjit.nn.layers import Dropout, Embedding, Flatten, Identity, Linear, Unflatten
 from graphjit.nn.losses import (
@@ -45,11 +47,13 @@ from graphjit.nn.losses import (
     NLLLoss,
     SmoothL1Loss,
 )
-from graphjit.nn.module import Module, Sequential, operand
+from graphjit.nn.module import Module, Sequential, operand, random_updates
 from graphjit.nn.normalization import GroupNorm, LayerNorm
 
 __all__ = [
     "BCELoss",
+    "BatchNorm1d",
+    "BatchNorm2d",
     "BCEWithLogitsLoss",
     "CELU",
     "CosineEmbeddingLoss",
@@ -77,6 +81,7 @@ __all__ = [
     "MarginRankingLoss",
     "Mish",
     "Module",
+    "MultiheadAttention",
     "ModuleDict",
     "ModuleList",
     "NLLLoss",
@@ -94,5 +99,6 @@ __all__ = [
     "Unflatten",
     "functional",
     "operand",
+    "random_updates",
     "utils",
 ]

@@ -88,7 +88,9 @@ class Embedding(Module):
 
 
 class Dropout(Module):
-    """``F.dropout`` in training mode (``model.train()``), the identity after ``model.eval()``."""
+    """``F.dropout`` in training mode (``model.train()``), the identity after ``model.eval()``.
+    In a compiled step the masks come from the graph generator: pass ``model.buffer_updates(loss)``
+    (or ``gj.nn.random_updates(loss)``) in the updates so each call draws a new mask."""
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()

@@ -4,19 +4,30 @@ A module's ``forward`` is written once with ``gj.*`` functions. Called on eager 
 at once and records the tape; called on graph nodes it builds graph, and each parameter enters
 the graph as a variable sharing the parameter's storage, so a compiled training step updates the
 very arrays the eager model reads (and the other way round).
+
+Buffers (``register_buffer``) are state that is not trained, such as BatchNorm's running
+statistics. Eagerly a layer updates them in place. On graphs a buffer enters as a variable over its
+storage and a layer cannot write it; it records the update instead (:meth:`Module.record_update`),
+and :meth:`Module.buffer_updates` hands the recorded updates to ``gj.compile(..., updates=...)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, overload
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple, overload
 
 import numpy as np
 
+from graphjit import ir
 from graphjit.ir import Node
+from graphjit.ops.counter_rng import COUNTER_UNIFORM, GRAPH_GENERATOR
 from graphjit.ops.dispatch import as_node, is_tensor
-from graphjit.ops.leaves import write_array
+from graphjit.ops.leaves import Storage, Variable, variable_from_storage, write_array
 from graphjit.tensor.device import check_device
+
+# reads a buffer's value as of the updates recorded before this one
+BufferReader = Callable[[Variable], Node]
 
 
 def mark_modified(t: Any) -> None:
@@ -36,16 +47,63 @@ def operand(param: Any, like: Any) -> Any:
     return as_node(param) if isinstance(like, Node) else param
 
 
+def random_updates(*outputs: Node) -> dict[Variable, Node]:
+    """The update advancing the graph generator's counter when ``outputs`` draw from it (a
+    dropout in training mode), so each call of the compiled step draws new numbers; else {}."""
+    counter = GRAPH_GENERATOR.counter_variable
+    for node in ir.toposort(list(outputs)):
+        if node.op is COUNTER_UNIFORM and counter in node.inputs:
+            return GRAPH_GENERATOR.advance()
+    return {}
+
+
+def untracked_state(*outputs: Node) -> list[str]:
+    """What in the graph of ``outputs`` needs updates that a plain compile of them would lack:
+    buffer updates recorded by modules (BatchNorm in training mode) and random draws (dropout).
+    Callers that compile without updates (``gj.jit``) refuse such graphs instead of silently
+    repeating a mask or leaving running statistics behind; the records found are dropped."""
+    reached = set(ir.toposort(list(outputs)))
+    found: list[str] = []
+    for mod in list(_RECORDING):
+        mine = [r for r in mod._recorded if r.anchor in reached]
+        if mine:
+            found.append(f"{type(mod).__name__}'s buffer updates")
+            mod._recorded[:] = [r for r in mod._recorded if r.anchor not in reached]
+    if random_updates(*outputs):
+        found.append("random numbers (dropout in training mode)")
+    return found
+
+
+class BufferUpdate(NamedTuple):
+    """An update of buffers recorded by a graph-building ``forward`` in training mode.
+
+    ``anchor`` is a node of the graph the call built (its input): :meth:`Module.buffer_updates`
+    keeps only the records whose anchor the given outputs reach. ``rule`` maps a reader of the
+    buffers' current values to their new values, so two calls of one layer chain as they do
+    eagerly."""
+
+    anchor: Node
+    rule: Callable[[BufferReader], dict[Variable, Node]]
+
+
 class Module:
-    """Base class of models and layers: subclasses set parameters and submodules as attributes in
-    ``__init__`` and define ``forward``."""
+    """Base class of models and layers: subclasses set parameters, buffers and submodules as
+    attributes in ``__init__`` and define ``forward``."""
 
     _parameters: dict[str, Any]
+    _buffers: dict[str, Any]
+    _non_persistent: set[str]
+    _buffer_vars: dict[str, Variable]
+    _recorded: list[BufferUpdate]
     _modules: dict[str, Module]
     training: bool
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "_buffer_vars", {})
+        object.__setattr__(self, "_recorded", [])
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "training", True)
 
@@ -57,8 +115,17 @@ class Module:
             )
         params: dict[str, Any] = self.__dict__["_parameters"]
         modules: dict[str, Module] = self.__dict__["_modules"]
+        buffers: dict[str, Any] = self.__dict__["_buffers"]
+        if name in buffers and (value is None or (is_tensor(value) and not value.requires_grad)):
+            # assigning a tensor to a buffer's name replaces the buffer (PyTorch's rule)
+            buffers[name] = value
+            self.__dict__["_buffer_vars"].pop(name, None)
+            object.__setattr__(self, name, value)
+            return
         params.pop(name, None)
         modules.pop(name, None)
+        if name in buffers:
+            self._forget_buffer(name)
         if isinstance(value, Module):
             modules[name] = value
         elif is_tensor(value) and value.requires_grad:
@@ -68,7 +135,100 @@ class Module:
     def __delattr__(self, name: str) -> None:
         self.__dict__["_parameters"].pop(name, None)
         self.__dict__["_modules"].pop(name, None)
+        if name in self.__dict__["_buffers"]:
+            self._forget_buffer(name)
         object.__delattr__(self, name)
+
+    def _forget_buffer(self, name: str) -> None:
+        self._buffers.pop(name, None)
+        self._non_persistent.discard(name)
+        self._buffer_vars.pop(name, None)
+
+    # -- buffers
+    def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
+        """Add state that is not trained (BatchNorm's running statistics): a tensor without grad,
+        or None. Persistent buffers are saved in ``state_dict`` under their dotted names."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot register a buffer before Module.__init__() is called")
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(
+                f"register_buffer: the name must be a non-empty str without '.', got {name!r}"
+            )
+        if name in self._parameters or name in self._modules:
+            raise KeyError(f"register_buffer: {name!r} is already a parameter or submodule")
+        if tensor is not None and not is_tensor(tensor):
+            raise TypeError(
+                f"register_buffer: buffer {name!r} must be a gj tensor or None, got "
+                f"{type(tensor).__name__}"
+            )
+        if tensor is not None and tensor.requires_grad:
+            raise ValueError(
+                f"register_buffer: buffer {name!r} requires grad; a trained tensor is a parameter"
+            )
+        self._buffers[name] = tensor
+        self._buffer_vars.pop(name, None)
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
+            self._non_persistent.add(name)
+        object.__setattr__(self, name, tensor)
+
+    def named_buffers(self) -> Iterator[tuple[str, Any]]:
+        """Every buffer that is not None, by dotted name, in ``named_modules`` order."""
+        seen: set[int] = set()
+        for prefix, mod in self.named_modules():
+            for name, b in mod._buffers.items():
+                if b is None or id(b) in seen:
+                    continue
+                seen.add(id(b))
+                yield (f"{prefix}.{name}" if prefix else name), b
+
+    def buffers(self) -> Iterator[Any]:
+        for _, b in self.named_buffers():
+            yield b
+
+    def buffer_variable(self, name: str) -> Variable:
+        """Buffer ``name`` as a graph variable over its storage: compiled functions read its
+        current value and their updates write into the very array the eager module reads."""
+        t = self._buffers.get(name)
+        if t is None:
+            raise KeyError(f"{type(self).__name__} has no buffer {name!r}")
+        var = self._buffer_vars.get(name)
+        if var is None or var.storage.array is not t._data:  # host or GPU memory
+            var = variable_from_storage(Storage(t._data), name)
+            self._buffer_vars[name] = var
+        return var
+
+    def record_update(
+        self, anchor: Node, rule: Callable[[BufferReader], dict[Variable, Node]]
+    ) -> None:
+        """Record an update of this module's buffers made by a graph-building call (see
+        :class:`BufferUpdate`); layers call this where they would write a buffer eagerly."""
+        self._recorded.append(BufferUpdate(anchor, rule))
+        _RECORDING.add(self)
+
+    def buffer_updates(self, *outputs: Node) -> dict[Variable, Node]:
+        """The buffer updates recorded by graph-building calls of this module and its submodules,
+        as ``{variable: new value}`` for ``gj.compile(..., updates=...)``; the records are cleared.
+
+        With ``outputs`` (the loss), only the calls whose graph the outputs reach count, so an
+        earlier graph built in training mode and never compiled does not leak into this one, and
+        the update includes :func:`random_updates` (dropout's generator counter). Several calls
+        of one layer chain in call order, as eager calls do."""
+        reached = set(ir.toposort(list(outputs))) if outputs else None
+        current: dict[Variable, Node] = {}
+
+        def read(var: Variable) -> Node:
+            return current.get(var, var)
+
+        for _, mod in self.named_modules():
+            records, mod._recorded[:] = list(mod._recorded), []
+            for record in records:
+                if reached is None or record.anchor in reached:
+                    current.update(record.rule(read))
+        if outputs:
+            current.update(random_updates(*outputs))
+        return current
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
@@ -113,15 +273,34 @@ class Module:
             yield p
 
     # -- state
+    def _named_state(self) -> Iterator[tuple[str, Any]]:
+        """Parameters and persistent buffers, each module's own before its children's (the order
+        of PyTorch's state dicts)."""
+        seen: set[int] = set()
+        for prefix, mod in self.named_modules():
+            own = list(mod._parameters.items()) + [
+                (n, b)
+                for n, b in mod._buffers.items()
+                if b is not None and n not in mod._non_persistent
+            ]
+            for name, t in own:
+                if id(t) in seen:
+                    continue
+                seen.add(id(t))
+                yield (f"{prefix}.{name}" if prefix else name), t
+
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter's value, by dotted name (numpy arrays, from the GPU too)."""
-        return {name: p.detach().cpu().numpy().copy() for name, p in self.named_parameters()}
+        """A copy of every parameter's and persistent buffer's value, by dotted name
+        (``bn.weight``, ``bn.running_mean``, ``bn.num_batches_tracked``), numpy arrays (from the
+        GPU too)."""
+        return {name: t.detach().cpu().numpy().copy() for name, t in self._named_state()}
 
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
-        """Copy values into the parameters in place (so compiled functions keep seeing them)."""
+        """Copy values into the parameters and persistent buffers in place (so compiled functions
+        keep seeing them)."""
         if not isinstance(state, dict):
             raise TypeError(f"load_state_dict: expected a dict, got {type(state).__name__}")
-        params = dict(self.named_parameters())
+        params = dict(self._named_state())
         missing = sorted(set(params) - set(state))
         unexpected = sorted(set(state) - set(params))
         if strict and (missing or unexpected):
@@ -162,13 +341,17 @@ class Module:
         return self.train(False)
 
     def to(self, device: Any) -> Module:
-        """Move every parameter (and its gradient) to ``device`` in place: the parameters stay
+        """Move every parameter (and its gradient) and buffer to ``device`` in place: they stay
         the same tensor objects, so an optimiser built before follows, and so do compiled
-        functions reading them (their variables share the parameters' storage). An
-        optimiser's state for a parameter moves when a step next uses it."""
+        functions reading them (their variables share the tensors' storage). An optimiser's
+        state for a parameter moves when a step next uses it."""
         dev = check_device(device, "Module.to()")
         for p in self.parameters():
             p._move_(dev)
+        for _, mod in self.named_modules():
+            for b in mod._buffers.values():
+                if b is not None:
+                    b._move_(dev)
         return self
 
     def cuda(self) -> Module:
@@ -224,3 +407,7 @@ class Sequential(Module):
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
+
+
+# modules holding records not yet collected (weak: a dropped model takes its records with it)
+_RECORDING: weakref.WeakSet[Module] = weakref.WeakSet()

@@ -9,7 +9,7 @@ Layers inside (each imports only those above it in this list, and no family impo
 * :mod:`~graphjit.ops.shape_rules`: broadcasting, axes and slices shared by the families;
 * the families: elementwise, comparison, reductions, statistics, softmax_family, shape,
   broadcast, joining, gather, indexing, linalg, trig, special, rounding, floating, scans,
-  sorting, truth, diagonals, arrangement, stacking.
+  sorting, truth, diagonals, arrangement, stacking, counter_rng.
 
 Importing this package registers every op in :data:`OPS`.
 """
@@ -18,6 +18,7 @@ from graphjit.ops import (  # noqa: F401
     arrangement,
     broadcast,
     comparison,
+    counter_rng,
     diagonals,
     elementwise,
     floating,
@@ -41,6 +42,7 @@ from graphjit.ops import (  # noqa: F401
 from graphjit.ops.arrangement import *  # noqa: F403
 from graphjit.ops.broadcast import *  # noqa: F403
 from graphjit.ops.comparison import *  # noqa: F403
+from graphjit.ops.counter_rng import *  # noqa: F403
 from graphjit.ops.diagonals import *  # noqa: F403
 from graphjit.ops.dispatch import apply, astype, lift, result_dtype
 from graphjit.ops.elementwise import *  # noqa: F403
@@ -71,5 +73,5 @@ __all__ = [
     *gather.__all__, *indexing.__all__, *linalg.__all__,
     *trig.__all__, *special.__all__, *rounding.__all__, *floating.__all__,
     *scans.__all__, *sorting.__all__, *truth.__all__,
-    *diagonals.__all__, *arrangement.__all__, *stacking.__all__,
+    *diagonals.__all__, *arrangement.__all__, *stacking.__all__, *counter_rng.__all__,
 ]  # fmt: skip

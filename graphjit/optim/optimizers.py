@@ -77,6 +77,12 @@ class Optimizer:
         """The learning rate as a graph value of ``like``'s dtype."""
         return self._lr_var.astype(like.dtype)
 
+    def _hyper_variable(self, name: str, value: float) -> tuple[Storage, Variable]:
+        """A hyper-parameter held in a 0-d float64 array that compiled steps read as a variable,
+        so a scheduler cycling it (OneCycleLR's momentum) moves compiled steps too."""
+        storage = Storage(np.array(value, np.float64))
+        return storage, variable_from_storage(storage, name)
+
     def _buffer(self, i: int, name: str, like: np.ndarray | None = None) -> np.ndarray:
         """State buffer ``name`` of parameter ``i`` (zeros like the parameter, or a 0-d float64)."""
         key = (i, name)
@@ -174,11 +180,23 @@ class SGD(Optimizer):
         nesterov: bool = False,
     ) -> None:
         super().__init__(params, lr)
-        self.momentum = _check_hyper("momentum", momentum)
+        self._momentum, self._momentum_var = self._hyper_variable(
+            "momentum", _check_hyper("momentum", momentum)
+        )
         self.weight_decay = _check_hyper("weight_decay", weight_decay)
         if nesterov and self.momentum == 0:
             raise ValueError("SGD: nesterov momentum needs momentum > 0")
         self.nesterov = nesterov
+
+    @property
+    def momentum(self) -> float:
+        """The momentum factor, a variable of compiled steps (whether a compiled step has a
+        momentum buffer at all is decided by its value when the step is built)."""
+        return float(self._momentum.array)
+
+    @momentum.setter
+    def momentum(self, value: float) -> None:
+        self._momentum.array[...] = _check_hyper("momentum", value)
 
     def _step_array(self, i: int, p: np.ndarray, g: np.ndarray) -> None:
         if self.weight_decay:
@@ -195,10 +213,11 @@ class SGD(Optimizer):
         if self.weight_decay:
             g = g + self.weight_decay * p
         if self.momentum:
+            momentum = self._momentum_var.astype(p.dtype)
             buf = self._buffer_var(i, "momentum", p.storage.array)
-            new_buf = buf * self.momentum + g
+            new_buf = buf * momentum + g
             out[buf] = new_buf
-            g = g + self.momentum * new_buf if self.nesterov else new_buf
+            g = g + momentum * new_buf if self.nesterov else new_buf
         out[p] = p - self.lr_node(p) * g
         return out
 
@@ -220,10 +239,21 @@ class Adam(Optimizer):
         super().__init__(params, lr)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise TypeError(f"{type(self).__name__}: betas must be a pair of floats, got {betas!r}")
-        self.beta1 = _check_hyper("betas[0]", betas[0], 0.0, 1.0)
+        self._beta1, self._beta1_var = self._hyper_variable(
+            "beta1", _check_hyper("betas[0]", betas[0], 0.0, 1.0)
+        )
         self.beta2 = _check_hyper("betas[1]", betas[1], 0.0, 1.0)
         self.eps = _check_hyper("eps", eps)
         self.weight_decay = _check_hyper("weight_decay", weight_decay)
+
+    @property
+    def beta1(self) -> float:
+        """The first moment's decay, a variable of compiled steps (OneCycleLR cycles it)."""
+        return float(self._beta1.array)
+
+    @beta1.setter
+    def beta1(self, value: float) -> None:
+        self._beta1.array[...] = _check_hyper("betas[0]", value, 0.0, 1.0)
 
     def _step_array(self, i: int, p: np.ndarray, g: np.ndarray) -> None:
         t_arr = self._buffer(i, "step")
@@ -256,9 +286,10 @@ class Adam(Optimizer):
             decayed = p * (1 - lr * self.weight_decay)
         elif self.weight_decay:
             g = g + self.weight_decay * p
-        new_m = m * self.beta1 + (1 - self.beta1) * g
+        beta1 = self._beta1_var.astype(p.dtype)
+        new_m = m * beta1 + (1.0 - self._beta1_var).astype(p.dtype) * g
         new_v = v * self.beta2 + (1 - self.beta2) * (g * g)
-        bc1 = (1.0 - power(self.beta1, new_t)).astype(p.dtype)
+        bc1 = (1.0 - power(self._beta1_var, new_t)).astype(p.dtype)
         bc2 = (1.0 - power(self.beta2, new_t)).astype(p.dtype)
         new_p = decayed - lr * (new_m / bc1) / (sqrt(new_v / bc2) + self.eps)
         return {t: new_t, m: new_m, v: new_v, p: new_p}

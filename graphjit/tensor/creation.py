@@ -32,6 +32,7 @@ import numpy as np
 from graphjit import ops as F  # noqa: N812 - the gj functions, as torch.nn.functional
 from graphjit.dtypes import DTYPES, as_dtype, get_default_dtype, is_float, is_int, result_dtype
 from graphjit.ir import Node
+from graphjit.ops.counter_rng import GRAPH_GENERATOR
 from graphjit.ops.dispatch import is_tensor
 from graphjit.tensor.device import check_device
 from graphjit.tensor.tensor import Tensor, array_from, new_tensor
@@ -352,9 +353,11 @@ _rng = np.random.default_rng()
 
 
 def manual_seed(seed: builtins.int) -> np.random.Generator:
-    """Seed graphjit's random number generator (gj.rand, gj.randn, nn initialisers)."""
+    """Seed graphjit's random number generator (gj.rand, gj.randn, nn initialisers) and the
+    generator compiled graphs draw from (its counter and streams restart, see ``counter_rng``)."""
     global _rng
     _rng = np.random.default_rng(seed)
+    GRAPH_GENERATOR.manual_seed(seed)
     return _rng
 
 

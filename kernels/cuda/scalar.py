@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+from graphjit.kernels.cuda.counter_rng import counter_uniform
 from numba import cuda
 
 _INF = math.inf
@@ -434,3 +435,5 @@ __all__ += [
     "erfinv", "floor_divide", "fmax", "fmin", "heaviside", "hypot", "isfinite", "isinf", "isnan",
     "log10", "logaddexp", "logaddexp2", "remainder", "signbit", "sinh", "trunc",
 ]  # fmt: skip
+
+__all__ += ["counter_uniform"]  # from counter_rng, where the hash is explained

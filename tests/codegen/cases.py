@@ -318,3 +318,20 @@ def _advanced_indexing(dtype: str, rng: np.random.Generator) -> Case:
     picked = x[i, 1:, np.array([[0], [2]])]  # (2, n, 3): the broadcast dims first
     put = gj.put_along_axis(x, np.array([[[1]]]), 0.5, 1)[:, 1:, 0]  # (n, 3)
     return [x, i], picked * 2 + put, [_arr(rng, (3, 4, 3), dtype), np.array([0, -1, 2])]
+
+
+@case("counter_uniform")
+def _counter_uniform(dtype: str, rng: np.random.Generator) -> Case:
+    # a dropout-like mask: the uniforms are a hash of (seed, counter, index, stream)
+    x = _ph("x", (None, 3), dtype)
+    seed, counter = _ph("seed", (), "int64"), _ph("counter", (), "int64")
+    index = _ph("index", (None, 3), "int64")
+    u = gj.counter_uniform(seed, counter, index, stream=2)
+    out = x * gj.astype(u > 0.3, dtype) + u.astype(dtype)
+    feeds = [
+        _arr(rng, (4, 3), dtype),
+        np.array(-123456789, np.int64),
+        np.array(2**40 + 5, np.int64),
+        np.arange(12, dtype=np.int64).reshape(4, 3) * 2**29,
+    ]
+    return [x, seed, counter, index], out, feeds

@@ -27,7 +27,7 @@ def scaled_dot_product_attention(
 
     A boolean ``attn_mask`` marks the positions that may be attended to; a float one is added to
     the scores. ``is_causal`` masks the upper triangle (it needs known L and S). Dropout on the
-    attention weights follows ``F.dropout`` (eager only)."""
+    attention weights follows ``F.dropout`` (on graphs it draws from the graph generator)."""
     if enable_gqa:
         raise NotImplementedError("scaled_dot_product_attention: enable_gqa is not supported")
     q, k, v = ops.lift(query), ops.lift(key), ops.lift(value)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,6 +12,7 @@ import numpy as np
 from graphjit import ops
 from graphjit.ir import Node
 from graphjit.nn.module import operand
+from graphjit.ops.counter_rng import GRAPH_GENERATOR
 from graphjit.ops.dispatch import is_tensor
 from graphjit.tensor.creation import rand
 
@@ -28,9 +30,13 @@ def linear(input: Any, weight: Any, bias: Any = None) -> Any:
 
 def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Any:
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)`` in
-    training; the identity otherwise. The mask comes from the generator ``gj.manual_seed`` seeds.
-    On graphs only ``p == 0`` or ``training=False`` is supported (a compiled program has no
-    random numbers yet)."""
+    training; the identity otherwise.
+
+    Eagerly the mask comes from the generator ``gj.manual_seed`` seeds. On graphs it comes from
+    ``gj.counter_uniform`` over the graph generator's seed and counter variables (and a stream
+    number of its own, so two dropouts of one graph differ): compile the step with
+    ``updates=gj.nn.random_updates(loss)`` (``model.buffer_updates(loss)`` includes it) and each
+    call draws a new mask; ``gj.manual_seed`` before building repeats the masks."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     if inplace:
@@ -38,16 +44,32 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
     x = ops.lift(input)
     if not training or p == 0.0:
         return x
-    if isinstance(x, Node):
-        raise NotImplementedError(
-            "dropout: on graphs only p=0 or training=False is supported (compiled programs draw "
-            "no random numbers); apply dropout eagerly or call model.eval() before tracing"
-        )
     if p == 1.0:
         return x * 0.0
-    keep = rand(*tuple(x.shape), dtype="float64").numpy() >= p
-    scale = ops.lift((keep.astype(x.dtype) * (1.0 / (1.0 - p))).astype(x.dtype))
-    return x * (scale.to(x.device) if getattr(x, "is_cuda", False) else scale)
+    if isinstance(x, Node):
+        keep = ops.greater_equal(_graph_uniform(x), p)
+    else:
+        keep = rand(*tuple(x.shape), dtype="float64").numpy() >= p
+        if getattr(x, "is_cuda", False):  # the mask drawn on the host joins x on the GPU
+            keep = ops.lift(keep).to(x.device)
+    return x * (ops.astype(keep, x.dtype) * (1.0 / (1.0 - p)))
+
+
+def _graph_uniform(x: Node) -> Node:
+    """Uniforms in (0, 1) of ``x``'s shape from the graph generator: the hash of each element's
+    flat index (a constant for a static shape, else counted at run time)."""
+    shape = tuple(x.shape)
+    if all(isinstance(d, int) for d in shape):
+        sizes = tuple(int(d) for d in shape)  # type: ignore[arg-type]
+        index: Any = np.arange(math.prod(sizes), dtype=np.int64).reshape(sizes)
+    else:
+        flat = ops.reshape(x, (-1,))
+        index = ops.reshape_like(ops.cumsum(ops.ones_like(flat, dtype="int64")) - 1, x)
+    gen = GRAPH_GENERATOR
+    uniform: Node = ops.counter_uniform(
+        gen.seed_variable, gen.counter_variable, index, stream=gen.next_stream()
+    )
+    return uniform
 
 
 def embedding(

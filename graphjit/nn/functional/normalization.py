@@ -109,7 +109,8 @@ def _running_stats_update(
     if isinstance(x, Node):
         raise NotImplementedError(
             f"{name}: on graphs the running statistics cannot be updated in place in training "
-            "mode; pass running_mean=None and running_var=None (or evaluate eagerly)"
+            "mode; pass running_mean=None and running_var=None, or use gj.nn.BatchNorm1d/2d, "
+            "whose graph calls record the update for model.buffer_updates(loss)"
         )
     arr = _values(x)
     n = math.prod(arr.shape[a] for a in axes)
