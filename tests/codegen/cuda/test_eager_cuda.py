@@ -187,3 +187,11 @@ def test_save_and_load_a_model_on_the_device(tmp_path) -> None:  # type: ignore[
     for (k, got), (_, p) in zip(fresh.state_dict().items(), model.named_parameters()):
         assert next(q for n, q in fresh.named_parameters() if n == k).is_cuda
         np.testing.assert_array_equal(got, p.detach().cpu().numpy())
+
+
+def test_dropout_on_the_device() -> None:
+    x = gj.ones(4, 5, device="cuda")
+    y = gj.nn.functional.dropout(x, 0.5, training=True)
+    assert y.is_cuda
+    values = set(np.unique(y.cpu().numpy()).tolist())
+    assert values <= {0.0, 2.0} and values  # dropped, or kept and scaled by 1 / (1 - p)
