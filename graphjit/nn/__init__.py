@@ -31,6 +31,14 @@ from graphjit.nn.activations import (
     Tanh,
 )
 from graphjit.nn.containers import ModuleDict, ModuleList
+from graphjit.nn.conv import (
+    Conv1d,
+    Conv2d,
+    Conv3d,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    ConvTranspose3d,
+)
 from graphjit.nn.layers import Dropout, Embedding, Flatten, Identity, Linear, Unflatten
 from graphjit.nn.losses import (
     BCELoss,
@@ -52,6 +60,12 @@ __all__ = [
     "BCELoss",
     "BCEWithLogitsLoss",
     "CELU",
+    "Conv1d",
+    "Conv2d",
+    "Conv3d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ConvTranspose3d",
     "CosineEmbeddingLoss",
     "CrossEntropyLoss",
     "Dropout",
