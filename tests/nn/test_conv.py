@@ -85,7 +85,8 @@ def test_a_pytorch_state_dict_loads_and_gives_pytorch_outputs() -> None:
     tnn = torch.nn
     pairs = [
         (tnn.Conv1d(4, 6, 3, 2, 1, groups=2), nn.Conv1d(4, 6, 3, 2, 1, groups=2)),
-        (tnn.Conv2d(3, 5, 3, padding="same", dilation=2), nn.Conv2d(3, 5, 3, padding="same", dilation=2)),
+        (tnn.Conv2d(3, 5, 3, padding="same", dilation=2),
+         nn.Conv2d(3, 5, 3, padding="same", dilation=2)),
         (tnn.Conv2d(3, 5, 3, padding=2, padding_mode="reflect"),
          nn.Conv2d(3, 5, 3, padding=2, padding_mode="reflect")),
         (tnn.Conv3d(2, 3, 2, stride=(1, 2, 1)), nn.Conv3d(2, 3, 2, stride=(1, 2, 1))),
