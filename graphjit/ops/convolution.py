@@ -474,6 +474,26 @@ CONV_WEIGHT_GRAD: OpDef = _defop(
 
 
 # --------------------------------------------------------------------------------------------------
+# how the backends' kernels see the ops: always three spatial dims
+
+
+def as_5d(dims: Sequence[Any]) -> list[Any]:
+    """An operand's dims with leading spatial dims of size 1 up to three spatial dims (the
+    kernels' layout: a reshape, so a view of a contiguous array)."""
+    return [dims[0], dims[1], *[1] * (5 - len(dims)), *dims[2:]]
+
+
+def attrs_3d(attrs: dict[str, Any]) -> tuple[tuple[int, int, int], ...]:
+    """A node's stride, padding before and dilation for three spatial dims (leading ones
+    neutral: stride 1, no padding, dilation 1)."""
+    lead = 3 - len(attrs["stride"])
+    stride = (1,) * lead + tuple(attrs["stride"])
+    pad = (0,) * lead + tuple(p[0] for p in attrs["padding"])
+    dil = (1,) * lead + tuple(attrs["dilation"])
+    return stride, pad, dil  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------------------------------
 # what gj.nn.functional builds on
 
 

@@ -14,6 +14,7 @@ from graphjit.codegen.emit import int_tuple
 from graphjit.codegen.numba_cpu.lowerings import lowering
 from graphjit.codegen.numba_cpu.writer import ProgramWriter
 from graphjit.ir import Node
+from graphjit.ops.convolution import as_5d, attrs_3d
 
 KERNELS = {
     "conv": "kops.conv_forward",
@@ -22,25 +23,18 @@ KERNELS = {
 }
 
 
-def as_5d(dims: list[str]) -> list[str]:
-    """An array's dims with leading spatial dims of size 1 up to three spatial dims."""
-    return [dims[0], dims[1], *["1"] * (5 - len(dims)), *dims[2:]]
-
-
-def attrs_3d(node: Node) -> tuple[str, str, str, str]:
-    """The kernel's stride, padding-before, dilation (3-tuples) and groups, as source."""
-    a = node.attrs
-    lead = 3 - len(a["stride"])
-    stride = ["1"] * lead + [str(s) for s in a["stride"]]
-    pad = ["0"] * lead + [str(p[0]) for p in a["padding"]]
-    dil = ["1"] * lead + [str(d) for d in a["dilation"]]
-    return int_tuple(stride), int_tuple(pad), int_tuple(dil), str(a["groups"])
+def kernel_args(node: Node) -> list[str]:
+    """The kernel's stride, padding-before and dilation (3-tuples) and groups, as source."""
+    return [*(str(t) for t in attrs_3d(node.attrs)), str(node.attrs["groups"])]
 
 
 @lowering("conv", "conv_input_grad", "conv_weight_grad")
 def _conv(b: ProgramWriter, node: Node) -> None:
-    operands = [f"kops.reshape({b.array(x)}, {int_tuple(as_5d(b.dims(x)))})" for x in node.inputs]
+    operands = [
+        f"kops.reshape({b.array(x)}, {int_tuple([str(d) for d in as_5d(b.dims(x))])})"
+        for x in node.inputs
+    ]
     out = b.output_buffer(node)
-    result = f"{out}.reshape({int_tuple(as_5d(b.dims(node)))})"
+    result = f"{out}.reshape({int_tuple([str(d) for d in as_5d(b.dims(node))])})"
     b.body.line(f"# {node.op.name}: im2col feeding BLAS, per group and chunk of samples")
-    b.body.line(f"{KERNELS[node.op.name]}({', '.join([*operands, result, *attrs_3d(node)])})")
+    b.body.line(f"{KERNELS[node.op.name]}({', '.join([*operands, result, *kernel_args(node)])})")
