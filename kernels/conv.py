@@ -18,7 +18,7 @@ from numba import njit, prange
 
 _FLAGS = {"cache": True, "nogil": True, "error_model": "numpy"}
 COLUMN_LIMIT = 1 << 22  # elements of one chunk's column matrix (32 MiB in float64)
-PARALLEL_MIN = 1 << 16  # elements of a column matrix worth filling in parallel
+PARALLEL_MIN = 1 << 20  # elements of a column matrix worth filling in parallel (a few ms)
 
 
 @njit(inline="always", **_FLAGS)
