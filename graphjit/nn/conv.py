@@ -7,7 +7,7 @@ uniform in +-1/sqrt(fan_in) (``kaiming_uniform_(a=sqrt(5))`` for the weight come
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 from graphjit.nn import functional as F  # noqa: N812 - PyTorch's spelling
 from graphjit.nn.functional.convolution import expand
@@ -70,18 +70,19 @@ class _ConvNd(Module):
 
     def forward(self, x: Any) -> Any:
         if self.transposed:
-            fn = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[self.nd - 1]
-            return fn(
+            transposed: Any = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)
+            return transposed[self.nd - 1](
                 x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
                 self.groups, self.dilation,
             )  # fmt: skip
-        fn = (F.conv1d, F.conv2d, F.conv3d)[self.nd - 1]
-        padding = self.padding
+        conv: Any = (F.conv1d, F.conv2d, F.conv3d)[self.nd - 1]
+        padding: Any = self.padding
         if self.padding_mode != "zeros":
-            widths = [p for p in reversed(self.padding) for _ in range(2)]  # type: ignore[arg-type]
+            pads = cast(tuple[int, ...], self.padding)  # ints: checked in __init__
+            widths = [p for p in reversed(pads) for _ in range(2)]
             x = F.pad(x, widths, mode=self.padding_mode)
             padding = 0
-        return fn(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+        return conv(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
         text = (

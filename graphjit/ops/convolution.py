@@ -23,7 +23,7 @@ size when the stride is above 1 (to choose ``output_padding``): a graph whose sp
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -285,13 +285,13 @@ def _input_grad_infer(
         if not is_static_dim(o):
             sp.append(None)
             continue
-        n = transposed_size(int(o), int(k), s, p, d, e)  # type: ignore[arg-type]
+        n = transposed_size(int(o), int(k), s, p, d, e)
         if n < 0:
             raise ValueError(
                 f"{op}: padding {p} is larger than the transposed output ({n + p[0] + p[1]})"
             )
         sp.append(n)
-    c_in = w.shape[1] * groups if is_static_dim(w.shape[1]) else None  # type: ignore[operator]
+    c_in = int(w.shape[1]) * groups if isinstance(w.shape[1], int) else None
     return TensorType((g.shape[0], c_in, *sp), g.dtype)
 
 
@@ -313,8 +313,12 @@ def _input_grad_impl(g: np.ndarray, w: np.ndarray, **attrs: Any) -> np.ndarray:
         win += np.einsum(
             _subscripts("ngo{0},goc->ngc{0}", len(ks)), gg, wg[(slice(None),) * 3 + kidx]
         )
-    crop = tuple(slice(lo, f - hi) for (lo, hi), f in zip(attrs["padding"], full))
-    return np.ascontiguousarray(dxp[(slice(None), slice(None), *crop)])
+    crop = (
+        slice(None),
+        slice(None),
+        *(slice(lo, f - hi) for (lo, hi), f in zip(attrs["padding"], full)),
+    )
+    return np.ascontiguousarray(dxp[crop])
 
 
 def _input_grad_vjp_g(
@@ -483,14 +487,14 @@ def as_5d(dims: Sequence[Any]) -> list[Any]:
     return [dims[0], dims[1], *[1] * (5 - len(dims)), *dims[2:]]
 
 
-def attrs_3d(attrs: dict[str, Any]) -> tuple[tuple[int, int, int], ...]:
+def attrs_3d(attrs: Mapping[str, Any]) -> tuple[tuple[int, int, int], ...]:
     """A node's stride, padding before and dilation for three spatial dims (leading ones
     neutral: stride 1, no padding, dilation 1)."""
     lead = 3 - len(attrs["stride"])
     stride = (1,) * lead + tuple(attrs["stride"])
     pad = (0,) * lead + tuple(p[0] for p in attrs["padding"])
     dil = (1,) * lead + tuple(attrs["dilation"])
-    return stride, pad, dil  # type: ignore[return-value]
+    return stride, pad, dil
 
 
 # --------------------------------------------------------------------------------------------------
