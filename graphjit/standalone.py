@@ -32,7 +32,15 @@ from graphjit.version import __version__
 __all__ = ["export"]
 
 KERNEL_PACKAGE = "gj_kernels"
-_KERNEL_FILES = ("__init__.py", "bits.py", "conv.py", "memory.py", "ops.py", "scalar.py", "shapes.py")
+_KERNEL_FILES = (
+    "__init__.py",
+    "bits.py",
+    "conv.py",
+    "memory.py",
+    "ops.py",
+    "scalar.py",
+    "shapes.py",
+)
 
 _RUNNER = '''
 
