@@ -2,10 +2,9 @@
 
 Two 3x3 convolutions (8 and 16 channels, 'same' padding) with ReLU, a 2x2 pool (max pooling when
 ``gj.nn.functional.max_pool2d`` exists, else a 2x2 mean), then two linear layers; Adam on the
-cross-entropy (the rate cut by StepLR every 8 epochs), one compiled step per minibatch, to at
-least 97% test accuracy. With tqdm installed a progress bar shows the epochs; with matplotlib the
-loss and test accuracy curves are saved as a PNG. Needs scikit-learn (skipped with a message
-without).
+cross-entropy, one compiled step per minibatch, to at least 97% test accuracy. With tqdm installed
+a progress bar shows the epochs; with matplotlib the loss and test accuracy curves are saved as a
+PNG. Needs scikit-learn (skipped with a message without).
 
     python examples/digits_cnn.py [--epochs 20] [--plot curves.png]
 """
@@ -104,7 +103,6 @@ def main(argv: list[str] | None = None) -> float | None:
     gj.manual_seed(0)
     model = build_model()
     opt = gj.optim.Adam(model.parameters(), lr=0.005)
-    schedule = gj.optim.lr_scheduler.StepLR(opt, step_size=8, gamma=0.3)  # settles the accuracy
     step = compile_step(model, opt)
     xs = gj.placeholder("images", (None, 1, 8, 8))
     predict = gj.compile([xs], [gj.argmax(model(xs), axis=1)], backend="cpu")
@@ -118,7 +116,6 @@ def main(argv: list[str] | None = None) -> float | None:
             batch = order[start : start + 32]
             losses.append(float(step(x_train[batch], y_train[batch])[0]))
         accuracies.append(float(np.mean(predict(x_test)[0] == y_test)))
-        schedule.step()
     accuracy = accuracies[-1]
     print(f"test accuracy after {args.epochs} epochs: {accuracy:.3f} (final loss {losses[-1]:.4f})")
     assert accuracy >= 0.97, f"test accuracy {accuracy:.3f} is under 97%"
