@@ -10,6 +10,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from graphjit.kernels.conv import (  # noqa: F401  (the programs call kops.conv_*)
+    conv_forward,
+    conv_input_grad,
+    conv_weight_grad,
+)
 from graphjit.kernels.memory import empty  # noqa: F401  (the programs call kops.empty)
 from graphjit.kernels.scalar import exp, log
 from numba import njit

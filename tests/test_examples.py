@@ -10,6 +10,8 @@ from types import ModuleType
 import numpy as np
 import pytest
 
+import graphjit as gj
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
@@ -49,3 +51,38 @@ def test_digits_mlp_reaches_95_percent(tmp_path) -> None:
         ["--epochs", "15", "--plot", str(tmp_path / "loss.png"), "--onnx", str(tmp_path / "d.onnx")]
     )
     assert accuracy is not None and accuracy >= 0.95
+
+
+def test_digits_cnn_compiled_steps_match_eager_steps() -> None:
+    # the example's model and step, on random data (no scikit-learn needed): three compiled Adam
+    # steps leave the same parameters as three eager ones from the same initial values
+    example = _load("digits_cnn")
+    rng = np.random.default_rng(0)
+    batches = [
+        (rng.uniform(0, 1, (6, 1, 8, 8)), rng.integers(0, 10, 6).astype(np.int64)) for _ in range(3)
+    ]
+    gj.manual_seed(1)
+    eager = example.build_model()
+    compiled = example.build_model()
+    initial = {k: np.array(v) for k, v in eager.state_dict().items()}
+    compiled.load_state_dict(initial)
+    eager_opt = gj.optim.Adam(eager.parameters(), lr=0.005)
+    step = example.compile_step(compiled, gj.optim.Adam(compiled.parameters(), lr=0.005))
+    for x, y in batches:
+        eager_opt.zero_grad()
+        loss = gj.nn.functional.cross_entropy(eager(gj.tensor(x)), gj.tensor(y))
+        loss.backward()
+        eager_opt.step()
+        (compiled_loss,) = step(x, y)
+        np.testing.assert_allclose(compiled_loss, loss.item(), rtol=1e-10)
+    got, want = compiled.state_dict(), eager.state_dict()
+    assert list(got) == list(want) and len(got) == 8
+    for name in want:
+        assert not np.array_equal(want[name], initial[name]), f"{name} did not train"
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+def test_digits_cnn_reaches_97_percent(tmp_path) -> None:
+    pytest.importorskip("sklearn", reason="examples/digits_cnn.py needs scikit-learn")
+    accuracy = _load("digits_cnn").main(["--plot", str(tmp_path / "curves.png")])
+    assert accuracy is not None and accuracy >= 0.97

@@ -24,6 +24,7 @@ UNMAPPED: list[str] = [
     # the counter-based hash of dropout in training graphs; ONNX's RandomUniformLike draws other
     # numbers, and inference graphs (eval mode) have no dropout
     "counter_uniform",
+    "conv_weight_grad",  # no ONNX op: only a gradient of conv builds it (Conv is mapped)
     "erfinv",  # ONNX has no Erfinv; a polynomial approximation would not match to float64
 ]
 # onnxruntime's CPU provider has no float64 kernels for these ONNX ops (the models are valid:
@@ -538,3 +539,26 @@ def test_cummax_cummin_export_with_ties_and_nan(dtype: str) -> None:
     for g, w in zip(_run_ort(model, {"x": data}), want):
         assert g.dtype == w.dtype
         np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_convolutions_export_to_conv_and_conv_transpose(dtype: str) -> None:
+    gj.manual_seed(0)
+    nn = gj.nn
+    model = nn.Sequential(
+        nn.Conv2d(2, 4, 3, stride=2, padding=(1, 0), dilation=(1, 2), dtype=dtype), nn.ReLU(),
+        nn.Conv2d(4, 4, 3, padding="same", groups=2, dtype=dtype), nn.Tanh(),
+        nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1, dtype=dtype),
+    )  # fmt: skip
+    x = gj.placeholder("x", (None, 2, 9, 10), dtype)
+    f = gj.compile([x], [model(x)])
+    proto = gj.onnx.export(f, None)
+    _check(proto)
+    assert {n.op_type for n in proto.graph.node} >= {"Conv", "ConvTranspose"}
+    data = np.random.default_rng(0).normal(size=(3, 2, 9, 10)).astype(dtype)
+    (want,) = f(data)
+    (again,) = gj.onnx.load(proto).compile(backend="numpy")(data)
+    np.testing.assert_allclose(again, want, **TOL[dtype])
+    if dtype == "float32":  # onnxruntime's CPU provider has no float64 Conv kernels
+        (got,) = _run_ort(proto, {"x": data})
+        np.testing.assert_allclose(got, want, **TOL[dtype])

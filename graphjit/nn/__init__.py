@@ -33,6 +33,14 @@ from graphjit.nn.activations import (
 from graphjit.nn.attention import MultiheadAttention
 from graphjit.nn.batchnorm import BatchNorm1d, BatchNorm2d
 from graphjit.nn.containers import ModuleDict, ModuleList
+from graphjit.nn.conv import (
+    Conv1d,
+    Conv2d,
+    Conv3d,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    ConvTranspose3d,
+)
 from graphjit.nn.layers import Dropout, Embedding, Flatten, Identity, Linear, Unflatten
 from graphjit.nn.losses import (
     BCELoss,
@@ -56,6 +64,12 @@ __all__ = [
     "BatchNorm2d",
     "BCEWithLogitsLoss",
     "CELU",
+    "Conv1d",
+    "Conv2d",
+    "Conv3d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ConvTranspose3d",
     "CosineEmbeddingLoss",
     "CrossEntropyLoss",
     "Dropout",

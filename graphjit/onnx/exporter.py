@@ -1006,6 +1006,33 @@ def _einsum(w: Writer, node: Node, ins: list[str]) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
+# convolutions: Conv and ConvTranspose (conv_weight_grad, only ever a gradient, has no ONNX op)
+
+
+def _conv_attrs(node: Node) -> dict[str, Any]:
+    a = node.attrs
+    w = node.inputs[1]
+    return {
+        "kernel_shape": [k for k in w.shape[2:] if isinstance(k, int)],
+        "strides": list(a["stride"]),
+        "dilations": list(a["dilation"]),
+        "pads": [p[0] for p in a["padding"]] + [p[1] for p in a["padding"]],
+        "group": a["groups"],
+    }
+
+
+@exports("conv")
+def _conv(w: Writer, node: Node, ins: list[str]) -> str:
+    return w.op("Conv", ins, **_conv_attrs(node))
+
+
+@exports("conv_input_grad")
+def _conv_transpose(w: Writer, node: Node, ins: list[str]) -> str:
+    extra = list(node.attrs["output_padding"])
+    return w.op("ConvTranspose", ins, output_padding=extra, **_conv_attrs(node))
+
+
+# --------------------------------------------------------------------------------------------------
 # the model
 
 

@@ -30,6 +30,7 @@ from graphjit.onnx.common import (
     import_onnx,
     numpy_dtype_of,
 )
+from graphjit.ops.convolution import conv, conv_transpose
 from graphjit.ops.dispatch import as_node
 from graphjit.tensor.creation import from_numpy
 
@@ -439,6 +440,46 @@ def _einsum(n: OnnxNode) -> Any:
     if not equation or len(equation) > 200:
         raise n.reader.fail("Einsum needs a short 'equation' attribute")
     return ops.einsum(equation.replace(" ", ""), *[n.arg(i) for i in range(len(n.inputs))])
+
+
+def _conv_args(n: OnnxNode, transposed: bool) -> tuple[Any, Any, dict[str, Any]]:
+    x, w = n.arg(0), n.arg(1)
+    nd = w.ndim - 2
+    if n.attr("auto_pad", "str", "NOTSET") not in ("NOTSET", "VALID"):
+        raise n.reader.fail(f"{n.op_type}: auto_pad SAME_UPPER/SAME_LOWER is not supported")
+    kernel = n.attr("kernel_shape", "ints", None)
+    if kernel is not None and list(kernel) != list(w.shape[2:]):
+        raise n.reader.fail(f"{n.op_type}: kernel_shape {kernel} differs from the weight's")
+    if n.attr("output_shape", "ints", None) is not None:
+        raise n.reader.fail(f"{n.op_type}: output_shape is not supported (give output_padding)")
+    pads = list(n.attr("pads", "ints", [0] * (2 * nd)))
+    attrs: dict[str, Any] = {
+        "stride": tuple(n.attr("strides", "ints", [1] * nd)),
+        "padding": tuple(zip(pads[:nd], pads[nd:])),
+        "dilation": tuple(n.attr("dilations", "ints", [1] * nd)),
+        "groups": n.attr("group", "int", 1),
+    }
+    if transposed:
+        attrs["output_padding"] = tuple(n.attr("output_padding", "ints", [0] * nd))
+    return x, w, attrs
+
+
+def _conv_bias(n: OnnxNode, y: Any) -> Any:
+    if not n.has(2):
+        return y
+    return y + ops.reshape(n.arg(2), (-1,) + (1,) * (y.ndim - 2))
+
+
+@imports("Conv")
+def _conv(n: OnnxNode) -> Any:
+    x, w, attrs = _conv_args(n, transposed=False)
+    return _conv_bias(n, conv(x, w, **attrs))
+
+
+@imports("ConvTranspose")
+def _conv_transpose(n: OnnxNode) -> Any:
+    x, w, attrs = _conv_args(n, transposed=True)
+    return _conv_bias(n, conv_transpose(x, w, **attrs))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ Layers inside (each imports only those above it in this list, and no family impo
 * :mod:`~graphjit.ops.shape_rules`: broadcasting, axes and slices shared by the families;
 * the families: elementwise, comparison, reductions, statistics, softmax_family, shape,
   broadcast, joining, gather, indexing, linalg, trig, special, rounding, floating, scans,
-  sorting, truth, diagonals, arrangement, stacking, counter_rng.
+  sorting, truth, diagonals, arrangement, stacking, counter_rng, convolution.
 
 Importing this package registers every op in :data:`OPS`.
 """
@@ -18,6 +18,7 @@ from graphjit.ops import (  # noqa: F401
     arrangement,
     broadcast,
     comparison,
+    convolution,
     counter_rng,
     diagonals,
     elementwise,

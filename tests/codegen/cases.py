@@ -335,3 +335,22 @@ def _counter_uniform(dtype: str, rng: np.random.Generator) -> Case:
         np.arange(12, dtype=np.int64).reshape(4, 3) * 2**29,
     ]
     return [x, seed, counter, index], out, feeds
+
+
+@case("conv", "conv_input_grad", "conv_weight_grad")
+def _convolutions(dtype: str, rng: np.random.Generator) -> Case:
+    F = gj.nn.functional  # noqa: N806 - PyTorch's spelling
+    x = _ph("x", (None, 4, 5, 4), dtype)
+    w = _ph("w", (2, 2, 3, 2), dtype)
+    s = _ph("s", (None, 2, 5), dtype)
+    v = _ph("v", (2, 3, 2), dtype)
+    y = F.conv2d(x, w, stride=(2, 1), padding=1, dilation=(1, 2), groups=2)
+    t = F.conv_transpose1d(s, v, stride=2, padding=1, output_padding=1)
+    out = gj.tanh(y).sum(axis=(1, 2, 3))[:, None] + t.sum(axis=1)[:, :3]
+    feeds = [
+        _arr(rng, (2, 4, 5, 4), dtype),
+        _arr(rng, (2, 2, 3, 2), dtype),
+        _arr(rng, (2, 2, 5), dtype),
+        _arr(rng, (2, 3, 2), dtype),
+    ]
+    return [x, w, s, v], out, feeds

@@ -1,6 +1,6 @@
 """Lowerings of the ops that are not fused loop nests, for the CUDA backend: views and joins as
 index arithmetic in copy kernels, matmul (cuBLAS or the tiled kernel), gathers with run-time
-bounds checks, padding, slice gradients.
+bounds checks, padding, slice gradients, direct convolution kernels.
 
 A view op becomes a copy into an array of its own (reshape excepted: every array of a CUDA
 program is C-contiguous, so a reshape is a free view). The memory plan treats a view as sharing
@@ -17,6 +17,7 @@ from graphjit.codegen.emit import literal as render_literal
 from graphjit.codegen.symdims import product
 from graphjit.ir import Node
 from graphjit.ops import OPS, OpDef
+from graphjit.ops.convolution import as_5d, attrs_3d
 
 LowerFn = Callable[[CudaWriter, Node], None]
 LOWERINGS: dict[OpDef, LowerFn] = {}
@@ -260,3 +261,19 @@ def _take(b: CudaWriter, node: Node) -> None:
     index_copy(b, node, b.dims(node), b.array(x), src, out, None, extra, _bounds_check(node, read))
     message = f"{node.op.name}: index out of range"
     b.body.line(f"kmem.check_flag({flag}, {message!r})")
+
+
+# ------------------------------------------------------------------------------------------------
+# convolutions: direct kernels on 5-D arrays (1-d and 2-d get leading spatial dims of size 1)
+
+
+@lowering("conv", "conv_input_grad", "conv_weight_grad")
+def _conv(b: CudaWriter, node: Node) -> None:
+    def five_d(x: Node) -> str:
+        return int_tuple([str(d) for d in as_5d(b.dims(x))])
+
+    operands = [f"{b.array(x)}.reshape({five_d(x)})" for x in node.inputs]
+    out = b.output_buffer(node)
+    attrs = [*(str(t) for t in attrs_3d(node.attrs)), str(node.attrs["groups"])]
+    fn = "conv_forward" if node.op.name == "conv" else node.op.name
+    b.body.line(f"kconv.{fn}({', '.join([*operands, f'{out}.reshape({five_d(node)})', *attrs])})")

@@ -33,7 +33,7 @@ import numpy as np
 from numba import cuda
 
 from graphjit.kernels.cuda.scalar import *  # noqa: F403  (the scalar math the expressions use)
-from graphjit.kernels.cuda import launch, matmul as kmm, memory as kmem
+from graphjit.kernels.cuda import conv as kconv, launch, matmul as kmm, memory as kmem
 from graphjit.kernels.cuda.launch import BLOCK
 from graphjit.kernels.shapes import NONE, slice_length
 

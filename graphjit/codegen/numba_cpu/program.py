@@ -16,6 +16,7 @@ from typing import NamedTuple, Protocol
 import numba
 
 from graphjit.codegen.emit import SourceWriter, comment_text, int_tuple
+from graphjit.codegen.numba_cpu import conv_lowerings as conv_lowerings  # registers its lowerings
 from graphjit.codegen.numba_cpu import lowerings
 from graphjit.codegen.numba_cpu import scan_lowerings as scan_lowerings  # registers its lowerings
 from graphjit.codegen.numba_cpu.loops import SCALAR_LOWERINGS, can_reduce, emit_nest

@@ -28,6 +28,14 @@ from graphjit.nn.functional.activations import (
     tanh,
 )
 from graphjit.nn.functional.attention import scaled_dot_product_attention
+from graphjit.nn.functional.convolution import (
+    conv1d,
+    conv2d,
+    conv3d,
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+)
 from graphjit.nn.functional.layers import dropout, embedding, linear, normalize, one_hot, pad
 from graphjit.nn.functional.losses import (
     binary_cross_entropy,
@@ -49,6 +57,12 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "celu",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
     "cosine_embedding_loss",
     "cross_entropy",
     "dropout",

@@ -1,0 +1,228 @@
+"""Convolution kernels for the CPU: im2col (and its transpose col2im) loops feeding BLAS.
+
+Every array is 5-D, channels first: inputs ``(N, C, D, H, W)``, weights ``(C_out, C_in // groups,
+KD, KH, KW)``; the program gives 1-d and 2-d convolutions leading spatial dims of size 1. The
+attributes are 3-tuples: ``stride``, ``pad`` (the zero padding before each spatial dim; the padding
+after is implied by the sizes) and ``dil`` (dilation), and ``groups``.
+
+For each group, the batch is taken in chunks of samples whose column matrix (``C_in // groups *
+KD * KH * KW`` rows, one column per output position of each sample) stays under
+:data:`COLUMN_LIMIT` elements; one BLAS product per chunk does the arithmetic. The im2col and
+col2im loops run in parallel over the chunk's samples (``prange``) when the chunk is large.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+_FLAGS = {"cache": True, "nogil": True, "error_model": "numpy"}
+COLUMN_LIMIT = 1 << 22  # elements of one chunk's column matrix (32 MiB in float64)
+PARALLEL_MIN = 1 << 20  # elements of a column matrix worth filling in parallel (a few ms)
+
+
+@njit(inline="always", **_FLAGS)
+def _im2col_sample(x, n, c0, cols, col0, ks, out_sp, stride, pad, dil):  # type: ignore[no-untyped-def]
+    """Sample ``n``'s columns (channels from ``c0``) into ``cols[:, col0:col0 + P]``."""
+    depth, height, width = x.shape[2], x.shape[3], x.shape[4]
+    r = 0
+    for c in range(cols.shape[0] // (ks[0] * ks[1] * ks[2])):
+        for a in range(ks[0]):
+            for b in range(ks[1]):
+                for e in range(ks[2]):
+                    p = col0
+                    for i in range(out_sp[0]):
+                        z = i * stride[0] - pad[0] + a * dil[0]
+                        z_in = 0 <= z < depth
+                        for j in range(out_sp[1]):
+                            y = j * stride[1] - pad[1] + b * dil[1]
+                            y_in = z_in and 0 <= y < height
+                            for k in range(out_sp[2]):
+                                v = k * stride[2] - pad[2] + e * dil[2]
+                                if y_in and 0 <= v < width:
+                                    cols[r, p] = x[n, c0 + c, z, y, v]
+                                else:
+                                    cols[r, p] = 0
+                                p += 1
+                    r += 1
+
+
+@njit(inline="always", **_FLAGS)
+def _col2im_sample(dx, n, c0, cols, col0, ks, out_sp, stride, pad, dil):  # type: ignore[no-untyped-def]
+    """Sample ``n``'s columns added back into ``dx`` (the transpose of ``_im2col_sample``)."""
+    depth, height, width = dx.shape[2], dx.shape[3], dx.shape[4]
+    r = 0
+    for c in range(cols.shape[0] // (ks[0] * ks[1] * ks[2])):
+        for a in range(ks[0]):
+            for b in range(ks[1]):
+                for e in range(ks[2]):
+                    p = col0
+                    for i in range(out_sp[0]):
+                        z = i * stride[0] - pad[0] + a * dil[0]
+                        z_in = 0 <= z < depth
+                        for j in range(out_sp[1]):
+                            y = j * stride[1] - pad[1] + b * dil[1]
+                            y_in = z_in and 0 <= y < height
+                            for k in range(out_sp[2]):
+                                v = k * stride[2] - pad[2] + e * dil[2]
+                                if y_in and 0 <= v < width:
+                                    dx[n, c0 + c, z, y, v] += cols[r, p]
+                                p += 1
+                    r += 1
+
+
+@njit(**_FLAGS)
+def _im2col_serial(x, n0, m, c0, cols, ks, out_sp, stride, pad, dil):  # type: ignore[no-untyped-def]
+    size = out_sp[0] * out_sp[1] * out_sp[2]
+    for i in range(m):
+        _im2col_sample(x, n0 + i, c0, cols, i * size, ks, out_sp, stride, pad, dil)
+
+
+@njit(parallel=True, **_FLAGS)
+def _im2col_parallel(x, n0, m, c0, cols, ks, out_sp, stride, pad, dil):  # type: ignore[no-untyped-def]
+    size = out_sp[0] * out_sp[1] * out_sp[2]
+    for i in prange(m):
+        _im2col_sample(x, n0 + i, c0, cols, i * size, ks, out_sp, stride, pad, dil)
+
+
+@njit(**_FLAGS)
+def _col2im_serial(dx, n0, m, c0, cols, ks, out_sp, stride, pad, dil):  # type: ignore[no-untyped-def]
+    size = out_sp[0] * out_sp[1] * out_sp[2]
+    for i in range(m):
+        _col2im_sample(dx, n0 + i, c0, cols, i * size, ks, out_sp, stride, pad, dil)
+
+
+@njit(parallel=True, **_FLAGS)
+def _col2im_parallel(dx, n0, m, c0, cols, ks, out_sp, stride, pad, dil):  # type: ignore[no-untyped-def]
+    size = out_sp[0] * out_sp[1] * out_sp[2]
+    for i in prange(m):  # samples write disjoint parts of dx
+        _col2im_sample(dx, n0 + i, c0, cols, i * size, ks, out_sp, stride, pad, dil)
+
+
+@njit(**_FLAGS)
+def _im2col(x, n0, m, c0, cols, ks, out_sp, stride, pad, dil):  # type: ignore[no-untyped-def]
+    if cols.size >= PARALLEL_MIN and m > 1:
+        _im2col_parallel(x, n0, m, c0, cols, ks, out_sp, stride, pad, dil)
+    else:
+        _im2col_serial(x, n0, m, c0, cols, ks, out_sp, stride, pad, dil)
+
+
+@njit(**_FLAGS)
+def _col2im(dx, n0, m, c0, cols, ks, out_sp, stride, pad, dil):  # type: ignore[no-untyped-def]
+    if cols.size >= PARALLEL_MIN and m > 1:
+        _col2im_parallel(dx, n0, m, c0, cols, ks, out_sp, stride, pad, dil)
+    else:
+        _col2im_serial(dx, n0, m, c0, cols, ks, out_sp, stride, pad, dil)
+
+
+@njit(**_FLAGS)
+def _chunk(n: int, rows: int, size: int) -> int:
+    """Samples per chunk: as many as keep the column matrix under COLUMN_LIMIT (at least one)."""
+    return max(1, min(n, COLUMN_LIMIT // max(1, rows * size)))
+
+
+@njit(**_FLAGS)
+def _gather(a3, n0, m, ch0, mat):  # type: ignore[no-untyped-def]
+    """``mat[o, i * P + p] = a3[n0 + i, ch0 + o, p]``: a chunk's channels as one matrix."""
+    size = a3.shape[2]
+    for o in range(mat.shape[0]):
+        for i in range(m):
+            for p in range(size):
+                mat[o, i * size + p] = a3[n0 + i, ch0 + o, p]
+
+
+@njit(**_FLAGS)
+def _scatter(mat, n0, m, ch0, a3):  # type: ignore[no-untyped-def]
+    """The inverse of ``_gather``: ``a3[n0 + i, ch0 + o, p] = mat[o, i * P + p]``."""
+    size = a3.shape[2]
+    for i in range(m):
+        for o in range(mat.shape[0]):
+            for p in range(size):
+                a3[n0 + i, ch0 + o, p] = mat[o, i * size + p]
+
+
+@njit(**_FLAGS)
+def conv_forward(x, w, out, stride, pad, dil, groups):  # type: ignore[no-untyped-def]
+    """``out = conv(x, w)``: per group and chunk, ``W_g (C_out/g, K) @ columns (K, m * P)``."""
+    n, c_out = x.shape[0], w.shape[0]
+    ks = (w.shape[2], w.shape[3], w.shape[4])
+    out_sp = (out.shape[2], out.shape[3], out.shape[4])
+    size = out_sp[0] * out_sp[1] * out_sp[2]
+    og, cg = c_out // groups, w.shape[1]
+    rows = cg * ks[0] * ks[1] * ks[2]
+    o3 = out.reshape((n, c_out, size))
+    if rows == 0:
+        o3[...] = 0
+    if rows == 0 or n == 0 or size == 0 or og == 0:
+        return
+    wm = np.ascontiguousarray(w).reshape((groups, og, rows))
+    nb = _chunk(n, rows, size)
+    cols_buf = np.empty(rows * nb * size, x.dtype)
+    res_buf = np.empty(og * nb * size, x.dtype)
+    for g in range(groups):
+        for n0 in range(0, n, nb):
+            m = min(nb, n - n0)
+            cols = cols_buf[: rows * m * size].reshape((rows, m * size))
+            _im2col(x, n0, m, g * cg, cols, ks, out_sp, stride, pad, dil)
+            res = res_buf[: og * m * size].reshape((og, m * size))
+            np.dot(wm[g], cols, res)
+            _scatter(res, n0, m, g * og, o3)
+
+
+@njit(**_FLAGS)
+def conv_input_grad(g, w, dx, stride, pad, dil, groups):  # type: ignore[no-untyped-def]
+    """``dx`` = the transpose of conv in its input applied to ``g``: per group and chunk,
+    ``W_g^T (K, C_out/g) @ g (C_out/g, m * P)``, then col2im adds the columns into ``dx``."""
+    n, c_out = g.shape[0], g.shape[1]
+    ks = (w.shape[2], w.shape[3], w.shape[4])
+    out_sp = (g.shape[2], g.shape[3], g.shape[4])
+    size = out_sp[0] * out_sp[1] * out_sp[2]
+    og, cg = c_out // groups, w.shape[1]
+    rows = cg * ks[0] * ks[1] * ks[2]
+    dx[...] = 0
+    if rows == 0 or n == 0 or size == 0 or og == 0:
+        return
+    g3 = np.ascontiguousarray(g).reshape((n, c_out, size))
+    wm = np.ascontiguousarray(w).reshape((groups, og, rows))
+    nb = _chunk(n, rows, size)
+    cols_buf = np.empty(rows * nb * size, g.dtype)
+    gm_buf = np.empty(og * nb * size, g.dtype)
+    for gr in range(groups):
+        wt = wm[gr].T
+        for n0 in range(0, n, nb):
+            m = min(nb, n - n0)
+            gm = gm_buf[: og * m * size].reshape((og, m * size))
+            _gather(g3, n0, m, gr * og, gm)
+            cols = cols_buf[: rows * m * size].reshape((rows, m * size))
+            np.dot(wt, gm, cols)
+            _col2im(dx, n0, m, gr * cg, cols, ks, out_sp, stride, pad, dil)
+
+
+@njit(**_FLAGS)
+def conv_weight_grad(x, g, dw, stride, pad, dil, groups):  # type: ignore[no-untyped-def]
+    """``dw`` = the transpose of conv in its weight applied to ``g``: per group, the sum over
+    chunks of ``g (C_out/g, m * P) @ columns^T (m * P, K)``."""
+    n, c_out = g.shape[0], g.shape[1]
+    ks = (dw.shape[2], dw.shape[3], dw.shape[4])
+    out_sp = (g.shape[2], g.shape[3], g.shape[4])
+    size = out_sp[0] * out_sp[1] * out_sp[2]
+    og, cg = c_out // groups, dw.shape[1]
+    rows = cg * ks[0] * ks[1] * ks[2]
+    dw[...] = 0
+    if rows == 0 or n == 0 or size == 0 or og == 0:
+        return
+    g3 = np.ascontiguousarray(g).reshape((n, c_out, size))
+    dwm = dw.reshape((groups, og, rows))
+    nb = _chunk(n, rows, size)
+    cols_buf = np.empty(rows * nb * size, g.dtype)
+    gm_buf = np.empty(og * nb * size, g.dtype)
+    part = np.empty((og, rows), g.dtype)
+    for gr in range(groups):
+        for n0 in range(0, n, nb):
+            m = min(nb, n - n0)
+            cols = cols_buf[: rows * m * size].reshape((rows, m * size))
+            _im2col(x, n0, m, gr * cg, cols, ks, out_sp, stride, pad, dil)
+            gm = gm_buf[: og * m * size].reshape((og, m * size))
+            _gather(g3, n0, m, gr * og, gm)
+            np.dot(gm, cols.T, part)
+            dwm[gr] += part
