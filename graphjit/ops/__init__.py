@@ -9,7 +9,7 @@ Layers inside (each imports only those above it in this list, and no family impo
 * :mod:`~graphjit.ops.shape_rules`: broadcasting, axes and slices shared by the families;
 * the families: elementwise, comparison, reductions, statistics, softmax_family, shape,
   broadcast, joining, gather, indexing, linalg, trig, special, rounding, floating, scans,
-  sorting, truth, diagonals, arrangement, stacking.
+  sorting, truth, diagonals, arrangement, stacking, pooling.
 
 Importing this package registers every op in :data:`OPS`.
 """
@@ -26,6 +26,7 @@ from graphjit.ops import (  # noqa: F401
     joining,
     leaves,
     linalg,
+    pooling,
     reductions,
     rounding,
     scans,
@@ -50,6 +51,7 @@ from graphjit.ops.indexing import *  # noqa: F403
 from graphjit.ops.joining import *  # noqa: F403
 from graphjit.ops.leaves import Storage, Variable, constant, placeholder, variable
 from graphjit.ops.linalg import *  # noqa: F403
+from graphjit.ops.pooling import *  # noqa: F403
 from graphjit.ops.reductions import *  # noqa: F403
 from graphjit.ops.registry import OPS, OpDef, defop
 from graphjit.ops.rounding import *  # noqa: F403
@@ -71,5 +73,5 @@ __all__ = [
     *gather.__all__, *indexing.__all__, *linalg.__all__,
     *trig.__all__, *special.__all__, *rounding.__all__, *floating.__all__,
     *scans.__all__, *sorting.__all__, *truth.__all__,
-    *diagonals.__all__, *arrangement.__all__, *stacking.__all__,
+    *diagonals.__all__, *arrangement.__all__, *stacking.__all__, *pooling.__all__,
 ]  # fmt: skip
