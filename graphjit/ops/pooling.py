@@ -23,7 +23,7 @@ spread back (its own transpose is ``avg_pool``). The public functions are
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -65,7 +65,7 @@ def window_bounds(
     return lo, min(stop, n), min(stop, n + p) - start
 
 
-def window_attrs(attrs: dict[str, Any]) -> tuple[Ints, Ints, Ints, Ints, bool]:
+def window_attrs(attrs: Mapping[str, Any]) -> tuple[Ints, Ints, Ints, Ints, bool]:
     """``(kernel, stride, padding, dilation, adaptive)`` of a pooling op's attributes (an
     adaptive op's kernel is its output size, the rest unused)."""
     if "output_size" in attrs:
@@ -76,7 +76,7 @@ def window_attrs(attrs: dict[str, Any]) -> tuple[Ints, Ints, Ints, Ints, bool]:
     return k, attrs["stride"], attrs["padding"], attrs.get("dilation", (1,) * len(k)), False
 
 
-def _out_dims(x: TensorType | Node, attrs: dict[str, Any]) -> tuple[Dim, ...]:
+def _out_dims(x: TensorType | Node, attrs: Mapping[str, Any]) -> tuple[Dim, ...]:
     """The pooled shape of ``x`` (None for a spatial length known only at call time)."""
     k, s, p, d, adaptive = window_attrs(attrs)
     nsp = len(k)
@@ -98,7 +98,7 @@ def _out_dims(x: TensorType | Node, attrs: dict[str, Any]) -> tuple[Dim, ...]:
     return (*lead, *out)
 
 
-def _out_call_dims(table: DimBuilder, attrs: dict[str, Any], xd: list[str]) -> list[str]:
+def _out_call_dims(table: DimBuilder, attrs: Mapping[str, Any], xd: list[str]) -> list[str]:
     k, s, p, d, adaptive = window_attrs(attrs)
     nsp = len(k)
     lead, spatial = xd[: len(xd) - nsp], xd[len(xd) - nsp :]
@@ -112,7 +112,9 @@ def _out_call_dims(table: DimBuilder, attrs: dict[str, Any], xd: list[str]) -> l
     return [*lead, *out]
 
 
-def _windows(attrs: dict[str, Any], spatial: Ints, out: Ints) -> list[list[tuple[int, int, int]]]:
+def _windows(
+    attrs: Mapping[str, Any], spatial: Ints, out: Ints
+) -> list[list[tuple[int, int, int]]]:
     k, s, p, d, adaptive = window_attrs(attrs)
     return [
         [window_bounds(o, n, m, k[i], s[i], p[i], d[i], adaptive) for o in range(m)]
@@ -120,7 +122,7 @@ def _windows(attrs: dict[str, Any], spatial: Ints, out: Ints) -> list[list[tuple
     ]
 
 
-def _positions(attrs: dict[str, Any], x_shape: Ints, out_shape: Ints) -> Any:
+def _positions(attrs: Mapping[str, Any], x_shape: Ints, out_shape: Ints) -> Any:
     """Each output position with its window: ``(o, slices, padded)`` over the spatial axes."""
     k, _, _, d, adaptive = window_attrs(attrs)
     nsp = len(k)
@@ -131,6 +133,11 @@ def _positions(attrs: dict[str, Any], x_shape: Ints, out_shape: Ints) -> Any:
         wins = [bounds[i][o[i]] for i in range(nsp)]
         slices = tuple(slice(lo, hi, steps[i]) for i, (lo, hi, _) in enumerate(wins))
         yield o, slices, [w[2] for w in wins]
+
+
+def _every_plane(index: Any) -> tuple[Any, ...]:
+    """``index`` (spatial) applied to every plane of a ``(planes, *spatial)`` array."""
+    return (slice(None), *index)
 
 
 def _planes(a: np.ndarray, nsp: int) -> np.ndarray:
@@ -149,13 +156,13 @@ def _max_indices_impl(x: np.ndarray, **attrs: Any) -> np.ndarray:
     out = np.empty((xp.shape[0], *shape[len(shape) - nsp :]), np.int64)
     flat = np.arange(int(np.prod(plane)), dtype=np.int64).reshape(plane)
     for o, slices, _ in _positions(attrs, x.shape, shape):  # type: ignore[arg-type]
-        win = xp[(slice(None), *slices)].reshape(xp.shape[0], -1)
+        win = xp[_every_plane(slices)].reshape(xp.shape[0], -1)
         where = flat[slices].reshape(-1)
         at = np.argmax(win, axis=1)
         nan = np.isnan(win) if win.dtype.kind == "f" else np.zeros(win.shape, bool)
         last_nan = win.shape[1] - 1 - np.argmax(nan[:, ::-1], axis=1)  # PyTorch keeps the last
         at = np.where(nan.any(axis=1), last_nan, at)
-        out[(slice(None), *o)] = where[at]
+        out[_every_plane(o)] = where[at]
     return out.reshape(shape)
 
 
@@ -167,7 +174,7 @@ def _max_impl(x: np.ndarray, **attrs: Any) -> np.ndarray:
     return got.reshape(idx.shape)
 
 
-def _check_input(name: str, x: TensorType, attrs: dict[str, Any], floats: bool) -> None:
+def _check_input(name: str, x: TensorType, attrs: Mapping[str, Any], floats: bool) -> None:
     nsp = len(window_attrs(attrs)[0])
     if x.ndim < nsp:
         raise ValueError(f"{name}: expected at least {nsp} dims, got shape {format_shape(x.shape)}")
@@ -336,7 +343,7 @@ ADAPTIVE_MAX_POOL, ADAPTIVE_MAX_POOL_INDICES = _max_ops("adaptive_")
 
 
 def _divisor(
-    attrs: dict[str, Any], padded: list[int], slices: tuple[slice, ...], shape: Ints
+    attrs: Mapping[str, Any], padded: list[int], slices: tuple[slice, ...], shape: Ints
 ) -> int:
     if attrs.get("divisor", 0):
         return int(attrs["divisor"])
@@ -352,8 +359,8 @@ def _avg_impl(x: np.ndarray, **attrs: Any) -> np.ndarray:
     spatial = x.shape[x.ndim - nsp :]
     out = np.empty((xp.shape[0], *shape[len(shape) - nsp :]), x.dtype)
     for o, slices, padded in _positions(attrs, x.shape, shape):  # type: ignore[arg-type]
-        total = xp[(slice(None), *slices)].reshape(xp.shape[0], -1).sum(axis=1, dtype=np.float64)
-        out[(slice(None), *o)] = total / _divisor(attrs, padded, slices, spatial)
+        total = xp[_every_plane(slices)].reshape(xp.shape[0], -1).sum(axis=1, dtype=np.float64)
+        out[_every_plane(o)] = total / _divisor(attrs, padded, slices, spatial)
     return out.reshape(shape)
 
 
@@ -363,8 +370,8 @@ def _avg_grad_impl(g: np.ndarray, x: np.ndarray, **attrs: Any) -> np.ndarray:
     spatial = x.shape[x.ndim - nsp :]
     out = np.zeros((gp.shape[0], *spatial), g.dtype)
     for o, slices, padded in _positions(attrs, x.shape, g.shape):
-        share = gp[(slice(None), *o)] / _divisor(attrs, padded, slices, spatial)
-        out[(slice(None), *slices)] += share.reshape(-1, *(1,) * nsp)
+        share = gp[_every_plane(o)] / _divisor(attrs, padded, slices, spatial)
+        out[_every_plane(slices)] += share.reshape(-1, *(1,) * nsp)
     return out.reshape(x.shape)
 
 

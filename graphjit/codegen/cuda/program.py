@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
 from graphjit.codegen.cuda import lowerings
+from graphjit.codegen.cuda import pool_lowerings as pool_lowerings  # registers its lowerings
 from graphjit.codegen.cuda.nests import can_fuse, can_reduce, emit_nest
 from graphjit.codegen.cuda.writer import CudaWriter
 from graphjit.codegen.emit import SourceWriter, comment_text, int_tuple
@@ -30,7 +31,8 @@ import numpy as np
 from numba import cuda
 
 from graphjit.kernels.cuda.scalar import *  # noqa: F403  (the scalar math the expressions use)
-from graphjit.kernels.cuda import launch, matmul as kmm, memory as kmem
+from graphjit.kernels import pool as kpool, resample as kresample
+from graphjit.kernels.cuda import launch, matmul as kmm, memory as kmem, pool as kdpool
 from graphjit.kernels.cuda.launch import BLOCK
 from graphjit.kernels.shapes import NONE, slice_length
 

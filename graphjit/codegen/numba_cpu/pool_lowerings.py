@@ -101,3 +101,23 @@ def _pool_gather(b: ProgramWriter, node: Node) -> None:
     out = b.output_buffer(node)
     outr = _flat_planes(b, out, b.dims(node), nsp)
     b.body.line(f"kpool.gather_planes({tr}, {ir}, {outr})")
+
+
+@lowering("resample", "resample_grad")
+def _resample(b: ProgramWriter, node: Node) -> None:
+    src = node.inputs[0]
+    axis = node.attrs["axis"]
+
+    def as_rows(array: str, dims: list[str]) -> str:
+        name = b.fresh("r")
+        shape = [product(dims[:axis]), dims[axis], product(dims[axis + 1 :])]
+        b.body.line(f"{name} = kops.reshape({array}, {int_tuple(shape)})")
+        return name
+
+    srcr = as_rows(b.array(src), b.dims(src))
+    out = b.output_buffer(node)
+    outr = as_rows(out, b.dims(node))
+    linear = node.attrs["mode"] == "linear"
+    args = f"{linear}, {bool(node.attrs['align_corners'])}, {float(node.attrs['scale'])!r}"
+    fn = "resample_grad" if node.op.name == "resample_grad" else "resample"
+    b.body.line(f"kresample.{fn}({srcr}, {outr}, {args})")
