@@ -27,6 +27,8 @@ def pool_output_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) ->
     """Output length of a window ``k`` (stride ``s``, padding ``p``, dilation ``d``) over ``n``
     positions, PyTorch's rule: with ``ceil_mode`` a last partial window counts if it starts
     inside the input or its left padding. Raises ValueError when no window fits."""
+    if n < 1:
+        raise ValueError("pooling: the input has an empty spatial axis")
     span = n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)
     out = span // s + 1
     if ceil_mode and (out - 1) * s >= n + p:
@@ -109,8 +111,16 @@ def _parallel_pays(planes: int, outputs: int, window: int) -> bool:
 
 
 @njit(**_FLAGS)
+def _check_planes(x, out):  # type: ignore[no-untyped-def]
+    """Every window reads at least one input: no spatial axis of ``x`` may be empty."""
+    if x.size == 0 and out.size > 0:
+        raise ValueError("pooling: the input has an empty spatial axis")
+
+
+@njit(**_FLAGS)
 def max_pool(x, out, k, s, p, d, adaptive):  # type: ignore[no-untyped-def]
     """``out[pl, o] = max`` of each window of ``x[pl]`` (4-D, C-contiguous)."""
+    _check_planes(x, out)
     none = np.empty((1, 1, 1, 1), np.int64)
     if _parallel_pays(x.shape[0], out[0].size, k[0] * k[1] * k[2]):
         _max_parallel(x, out, none, k, s, p, d, adaptive, 0)
@@ -121,6 +131,7 @@ def max_pool(x, out, k, s, p, d, adaptive):  # type: ignore[no-untyped-def]
 @njit(**_FLAGS)
 def max_pool_indices(x, out, k, s, p, d, adaptive):  # type: ignore[no-untyped-def]
     """``out[pl, o]`` = the flat index in the plane of the first maximum of each window."""
+    _check_planes(x, out)
     none = np.empty((1, 1, 1, 1), x.dtype)
     if _parallel_pays(x.shape[0], out[0].size, k[0] * k[1] * k[2]):
         _max_parallel(x, none, out, k, s, p, d, adaptive, 1)
@@ -212,6 +223,7 @@ def _avg_parallel(x, out, k, s, p, adaptive, include_pad, divisor, forward):  # 
 @njit(**_FLAGS)
 def avg_pool(x, out, k, s, p, adaptive, include_pad, divisor):  # type: ignore[no-untyped-def]
     """``out[pl, o]`` = the mean of each window of ``x[pl]`` (``divisor`` 0: PyTorch's count)."""
+    _check_planes(x, out)
     if _parallel_pays(x.shape[0], out[0].size, k[0] * k[1] * k[2]):
         _avg_parallel(x, out, k, s, p, adaptive, include_pad, divisor, True)
     else:

@@ -89,6 +89,8 @@ def _parallel(x, out, i0, i1, w, forward):  # type: ignore[no-untyped-def]
 
 @njit(**_FLAGS)
 def _run(x, out, linear, align_corners, scale, forward):  # type: ignore[no-untyped-def]
+    if x.shape[1] == 0 and out.shape[1] > 0:
+        raise ValueError("interpolate: the input has an empty spatial axis")
     i0, i1, w = source_table(x.shape[1], out.shape[1], linear, align_corners, scale)
     if x.shape[0] > 1 and out.size >= PARALLEL_MIN_WORK:
         _parallel(x, out, i0, i1, w, forward)

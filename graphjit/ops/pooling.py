@@ -81,6 +81,10 @@ def _out_dims(x: TensorType | Node, attrs: Mapping[str, Any]) -> tuple[Dim, ...]
     k, s, p, d, adaptive = window_attrs(attrs)
     nsp = len(k)
     lead, spatial = tuple(x.shape[: x.ndim - nsp]), x.shape[x.ndim - nsp :]
+    if any(isinstance(n, int) and n < 1 for n in spatial):
+        raise ValueError(
+            f"pooling: input of shape {format_shape(x.shape)} has an empty window axis"
+        )
     if adaptive:
         return (*lead, *k)
     out: list[Dim] = []

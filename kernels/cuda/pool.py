@@ -43,6 +43,11 @@ def _unflat(t, m0, m1, m2):  # type: ignore[no-untyped-def]
     return r // m0, r % m0, o1, o2
 
 
+def _check_planes(x, out) -> None:  # type: ignore[no-untyped-def]
+    if x.size == 0 and out.size > 0:
+        raise ValueError("pooling: the input has an empty spatial axis")
+
+
 @cuda.jit
 def _max_kernel(x, out, want_index, k, s, p, d, adaptive):  # type: ignore[no-untyped-def]
     n0, n1, n2 = x.shape[1], x.shape[2], x.shape[3]
@@ -70,12 +75,14 @@ def _max_kernel(x, out, want_index, k, s, p, d, adaptive):  # type: ignore[no-un
 
 def max_pool(x, out, k, s, p, d, adaptive) -> None:  # type: ignore[no-untyped-def]
     """Window maxima of ``x`` (planes, D, H, W) into ``out``."""
+    _check_planes(x, out)
     if out.size:
         _max_kernel[blocks(out.size), BLOCK](x, out, False, k, s, p, d, adaptive)
 
 
 def max_pool_indices(x, out, k, s, p, d, adaptive) -> None:  # type: ignore[no-untyped-def]
     """Flat plane index of each window's maximum (NaN wins, the last one) into ``out``."""
+    _check_planes(x, out)
     if out.size:
         _max_kernel[blocks(out.size), BLOCK](x, out, True, k, s, p, d, adaptive)
 
@@ -185,6 +192,7 @@ def _avg_grad_kernel(g, out, k, s, p, adaptive, include_pad, divisor):  # type: 
 
 def avg_pool(x, out, k, s, p, adaptive, include_pad, divisor) -> None:  # type: ignore[no-untyped-def]
     """Window means of ``x`` into ``out`` (``divisor`` 0: PyTorch's count)."""
+    _check_planes(x, out)
     if out.size:
         _avg_kernel[blocks(out.size), BLOCK](x, out, k, s, p, adaptive, include_pad, divisor)
 
@@ -265,6 +273,8 @@ def _resample_grad_kernel(g, out, linear, align_corners, scale):  # type: ignore
 
 def resample(x, out, linear, align_corners, scale) -> None:  # type: ignore[no-untyped-def]
     """``out[a, o, b]`` interpolated from ``x[a, :, b]``."""
+    if x.shape[1] == 0 and out.shape[1] > 0:
+        raise ValueError("interpolate: the input has an empty spatial axis")
     if out.size:
         _resample_kernel[blocks(out.size), BLOCK](x, out, linear, align_corners, scale)
 

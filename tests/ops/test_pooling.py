@@ -212,8 +212,14 @@ def test_a_compiled_pool_serves_every_spatial_size() -> None:
         x = rng.standard_normal(shape)
         (got,) = f(x)
         np.testing.assert_allclose(got, ref_max_pool(x, (3, 3), (2, 2), (1, 1), (1, 1), True)[0])
+    with pytest.raises(ValueError, match="empty spatial axis"):
+        f(np.zeros((1, 2, 0, 3)))
+    g = gj.compile([ph], [F.avg_pool2d(ph, 3)], backend="cpu")
     with pytest.raises(ValueError, match="smaller than the window"):
-        f(rng.standard_normal((1, 2, 1, 1))[:, :, :0])
+        g(np.zeros((1, 2, 2, 5)))
+    h = gj.compile([ph], [F.adaptive_max_pool2d(ph, 2)], backend="cpu")
+    with pytest.raises(ValueError, match="empty spatial axis"):
+        h(np.zeros((1, 2, 0, 5)))
 
 
 # --------------------------------------------------------------------------------------------------
