@@ -218,7 +218,7 @@ def _source(o, n, m, linear, align_corners, scale):  # type: ignore[no-untyped-d
             i = o >> 1
         else:
             step = np.float32(1.0 / scale) if scale > 0 else np.float32(n) / np.float32(m)
-            i = min(math.floor(np.float32(o) * step), n - 1)
+            i = min(int(math.floor(np.float32(o) * step)), n - 1)  # noqa: RUF046 - a float on the device
         return i, i, 0.0
     if align_corners:
         step = (n - 1) / (m - 1) if m > 1 else 0.0
@@ -259,8 +259,8 @@ def _resample_grad_kernel(g, out, linear, align_corners, scale):  # type: ignore
         a = r // n
         lo, hi = 0, m
         if step > 0:
-            lo = max(math.floor((i - 1) / step) - 2, 0)
-            hi = min(math.ceil((i + 2) / step) + 2, m)
+            lo = max(int(math.floor((i - 1) / step)) - 2, 0)  # noqa: RUF046 - a float on the device
+            hi = min(int(math.ceil((i + 2) / step)) + 2, m)  # noqa: RUF046 - a float on the device
         acc = 0.0
         for o in range(lo, hi):
             i0, i1, w = _source(o, n, m, linear, align_corners, scale)
