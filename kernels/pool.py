@@ -118,9 +118,24 @@ def _check_planes(x, out):  # type: ignore[no-untyped-def]
 
 
 @njit(**_FLAGS)
+def check_windows(shape, out_shape, k, s, p, d, adaptive):  # type: ignore[no-untyped-def]
+    """Refuse a max pooling whose dilated window reads only padding at some output (PyTorch
+    returns -inf there, with an index outside the plane). ``shape``s are ``(P, D, H, W)``."""
+    if adaptive or out_shape[0] == 0:
+        return
+    for axis in range(3):
+        n, m = shape[1 + axis], out_shape[1 + axis]
+        for o in range(m):
+            lo, hi, _ = window_bounds(o, n, m, k[axis], s[axis], p[axis], d[axis], False)
+            if lo >= hi:
+                raise ValueError("max_pool: a dilated window reads only padding")
+
+
+@njit(**_FLAGS)
 def max_pool(x, out, k, s, p, d, adaptive):  # type: ignore[no-untyped-def]
     """``out[pl, o] = max`` of each window of ``x[pl]`` (4-D, C-contiguous)."""
     _check_planes(x, out)
+    check_windows(x.shape, out.shape, k, s, p, d, adaptive)
     none = np.empty((1, 1, 1, 1), np.int64)
     if _parallel_pays(x.shape[0], out[0].size, k[0] * k[1] * k[2]):
         _max_parallel(x, out, none, k, s, p, d, adaptive, 0)
@@ -132,6 +147,7 @@ def max_pool(x, out, k, s, p, d, adaptive):  # type: ignore[no-untyped-def]
 def max_pool_indices(x, out, k, s, p, d, adaptive):  # type: ignore[no-untyped-def]
     """``out[pl, o]`` = the flat index in the plane of the first maximum of each window."""
     _check_planes(x, out)
+    check_windows(x.shape, out.shape, k, s, p, d, adaptive)
     none = np.empty((1, 1, 1, 1), x.dtype)
     if _parallel_pays(x.shape[0], out[0].size, k[0] * k[1] * k[2]):
         _max_parallel(x, none, out, k, s, p, d, adaptive, 1)

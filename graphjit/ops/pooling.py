@@ -98,6 +98,11 @@ def _out_dims(x: TensorType | Node, attrs: Mapping[str, Any]) -> tuple[Dim, ...]
                 f"pooling: input of shape {format_shape(x.shape)} is too small for kernel {k} "
                 f"(stride {s}, padding {p}, dilation {d}): output length {m} on spatial axis {i}"
             )
+        if any(lo >= hi for lo, hi, _ in _windows(attrs, (n,), (m,), axis=i)[0]):
+            raise ValueError(
+                f"pooling: a window of kernel {k} with dilation {d} and padding {p} reads only "
+                f"padding on spatial axis {i} of an input of shape {format_shape(x.shape)}"
+            )
         out.append(m)
     return (*lead, *out)
 
@@ -117,12 +122,13 @@ def _out_call_dims(table: DimBuilder, attrs: Mapping[str, Any], xd: list[str]) -
 
 
 def _windows(
-    attrs: Mapping[str, Any], spatial: Ints, out: Ints
+    attrs: Mapping[str, Any], spatial: Ints, out: Ints, axis: int = 0
 ) -> list[list[tuple[int, int, int]]]:
+    """The window bounds of every output, per spatial axis (the first being ``axis``)."""
     k, s, p, d, adaptive = window_attrs(attrs)
     return [
         [window_bounds(o, n, m, k[i], s[i], p[i], d[i], adaptive) for o in range(m)]
-        for i, (n, m) in enumerate(zip(spatial, out))
+        for i, (n, m) in enumerate(zip(spatial, out), start=axis)
     ]
 
 
@@ -144,8 +150,55 @@ def _every_plane(index: Any) -> tuple[Any, ...]:
     return (slice(None), *index)
 
 
+def _trailing(index: Any) -> tuple[Any, ...]:
+    """``index`` applied to the trailing (spatial) axes of an array."""
+    return (Ellipsis, *index)
+
+
 def _planes(a: np.ndarray, nsp: int) -> np.ndarray:
     return a.reshape(-1, *a.shape[a.ndim - nsp :])
+
+
+class Offsets:
+    """A fixed window (not adaptive) walked one offset at a time, in PyTorch's row-major order:
+    ``slices`` of the input padded by ``widths`` give every output's element at that offset,
+    ``valid`` (broadcasting to the output's spatial shape) marks those inside the input and
+    ``flat`` is their flat index in the input plane. Numpy work per offset, not per output."""
+
+    def __init__(self, attrs: Mapping[str, Any], spatial: Ints, out: Ints) -> None:
+        self.k, self.s, self.p, self.d, _ = window_attrs(attrs)
+        self.spatial, self.out = spatial, out
+        nsp = len(spatial)
+        extent = [(m - 1) * s + (k - 1) * d + 1 for m, k, s, d in zip(out, self.k, self.s, self.d)]
+        self.widths = [(p, max(e - p - n, 0)) for e, p, n in zip(extent, self.p, spatial)]
+        self.axes = [np.arange(m).reshape([-1 if a == i else 1 for a in range(nsp)])
+                     for i, m in enumerate(out)]  # fmt: skip
+
+    def __iter__(self) -> Any:
+        for j in itertools.product(*(range(k) for k in self.k)):
+            slices, valid, flat = [], np.ones((1,) * len(j), bool), np.int64(0)
+            for i, (ji, n) in enumerate(zip(j, self.spatial)):
+                first = ji * self.d[i]
+                slices.append(slice(first, first + (self.out[i] - 1) * self.s[i] + 1, self.s[i]))
+                pos = self.axes[i] * self.s[i] - self.p[i] + first
+                valid = valid & (pos >= 0) & (pos < n)
+                flat = flat * n + pos
+            yield tuple(slices), valid, flat
+
+    def pad(self, a: np.ndarray, fill: Any) -> np.ndarray:
+        lead = [(0, 0)] * (a.ndim - len(self.widths))
+        return np.pad(a, [*lead, *self.widths], constant_values=fill)
+
+    def divisors(self, include_pad: bool) -> np.ndarray:
+        """Each output's divisor: its window's size with padding (not past it), or inside."""
+        total = np.ones((1,) * len(self.k), np.int64)
+        for axis, n, k, s, p in zip(self.axes, self.spatial, self.k, self.s, self.p):
+            start = axis * s - p
+            stop = start + k
+            size = (np.minimum(stop, n + p) - start) if include_pad else (
+                np.minimum(stop, n) - np.maximum(start, 0))  # fmt: skip
+            total = total * size
+        return total
 
 
 # --------------------------------------------------------------------------------------------------
@@ -155,6 +208,8 @@ def _planes(a: np.ndarray, nsp: int) -> np.ndarray:
 def _max_indices_impl(x: np.ndarray, **attrs: Any) -> np.ndarray:
     nsp = len(window_attrs(attrs)[0])
     shape = _out_dims(TensorType(x.shape, x.dtype.name), attrs)
+    if "output_size" not in attrs:
+        return _max_indices_fixed(x, attrs, shape)  # type: ignore[arg-type]
     xp = _planes(x, nsp)
     plane = x.shape[x.ndim - nsp :]
     out = np.empty((xp.shape[0], *shape[len(shape) - nsp :]), np.int64)
@@ -168,6 +223,22 @@ def _max_indices_impl(x: np.ndarray, **attrs: Any) -> np.ndarray:
         at = np.where(nan.any(axis=1), last_nan, at)
         out[_every_plane(o)] = where[at]
     return out.reshape(shape)
+
+
+def _max_indices_fixed(x: np.ndarray, attrs: Mapping[str, Any], shape: Ints) -> np.ndarray:
+    nsp = len(attrs["kernel"])
+    offsets = Offsets(attrs, x.shape[x.ndim - nsp :], shape[len(shape) - nsp :])
+    xp = offsets.pad(x, 0)
+    best, at = np.zeros(shape, x.dtype), np.zeros(shape, np.int64)
+    unset = np.ones(shape, bool)
+    for slices, valid, flat in offsets:
+        v = xp[_trailing(slices)]
+        # the first position inside the window, then a larger value or a NaN (PyTorch's rule)
+        take = valid & (unset | (v > best) | (v != v))
+        best = np.where(take, v, best)
+        at = np.where(take, flat, at)
+        unset &= ~valid
+    return at
 
 
 def _max_impl(x: np.ndarray, **attrs: Any) -> np.ndarray:
@@ -356,9 +427,21 @@ def _divisor(
     return int(np.prod([len(range(*s.indices(n))) for s, n in zip(slices, shape)]))
 
 
+def _avg_divisors(attrs: Mapping[str, Any], offsets: Offsets) -> Any:
+    return attrs["divisor"] or offsets.divisors(attrs["count_include_pad"])
+
+
 def _avg_impl(x: np.ndarray, **attrs: Any) -> np.ndarray:
     nsp = len(window_attrs(attrs)[0])
     shape = _out_dims(TensorType(x.shape, x.dtype.name), attrs)
+    if "output_size" not in attrs:
+        pooled = tuple(int(n) for n in shape[len(shape) - nsp :])  # type: ignore[arg-type]
+        offsets = Offsets(attrs, x.shape[x.ndim - nsp :], pooled)
+        xp = offsets.pad(x, 0)
+        total = np.zeros(x.shape[: x.ndim - nsp] + pooled, np.float64)
+        for slices, _, _ in offsets:  # padding adds zeros, in the kernel's order
+            total += xp[_trailing(slices)]
+        return (total / _avg_divisors(attrs, offsets)).astype(x.dtype, copy=False)
     xp = _planes(x, nsp)
     spatial = x.shape[x.ndim - nsp :]
     out = np.empty((xp.shape[0], *shape[len(shape) - nsp :]), x.dtype)
@@ -370,6 +453,14 @@ def _avg_impl(x: np.ndarray, **attrs: Any) -> np.ndarray:
 
 def _avg_grad_impl(g: np.ndarray, x: np.ndarray, **attrs: Any) -> np.ndarray:
     nsp = len(window_attrs(attrs)[0])
+    if "output_size" not in attrs:
+        offsets = Offsets(attrs, x.shape[x.ndim - nsp :], g.shape[g.ndim - nsp :])
+        share = g / _avg_divisors(attrs, offsets)
+        out = offsets.pad(np.zeros(x.shape, g.dtype), 0)
+        for slices, valid, _ in offsets:
+            out[_trailing(slices)] += np.where(valid, share, 0)
+        inside = tuple(slice(p, p + n) for (p, _), n in zip(offsets.widths, offsets.spatial))
+        return np.ascontiguousarray(out[_trailing(inside)])
     gp = _planes(g, nsp)
     spatial = x.shape[x.ndim - nsp :]
     out = np.zeros((gp.shape[0], *spatial), g.dtype)

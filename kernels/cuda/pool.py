@@ -16,6 +16,7 @@ import math
 import numpy as np
 from graphjit.kernels.cuda.launch import BLOCK, blocks, flat
 from graphjit.kernels.cuda.memory import check_flag, fill
+from graphjit.kernels.pool import check_windows
 from numba import cuda
 
 
@@ -76,6 +77,7 @@ def _max_kernel(x, out, want_index, k, s, p, d, adaptive):  # type: ignore[no-un
 def max_pool(x, out, k, s, p, d, adaptive) -> None:  # type: ignore[no-untyped-def]
     """Window maxima of ``x`` (planes, D, H, W) into ``out``."""
     _check_planes(x, out)
+    check_windows(tuple(x.shape), tuple(out.shape), k, s, p, d, adaptive)
     if out.size:
         _max_kernel[blocks(out.size), BLOCK](x, out, False, k, s, p, d, adaptive)
 
@@ -83,6 +85,7 @@ def max_pool(x, out, k, s, p, d, adaptive) -> None:  # type: ignore[no-untyped-d
 def max_pool_indices(x, out, k, s, p, d, adaptive) -> None:  # type: ignore[no-untyped-def]
     """Flat plane index of each window's maximum (NaN wins, the last one) into ``out``."""
     _check_planes(x, out)
+    check_windows(tuple(x.shape), tuple(out.shape), k, s, p, d, adaptive)
     if out.size:
         _max_kernel[blocks(out.size), BLOCK](x, out, True, k, s, p, d, adaptive)
 

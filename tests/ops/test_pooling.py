@@ -324,3 +324,16 @@ def test_against_torch() -> None:
     _, want_i = tf.max_pool2d(tx, 3, 2, 1, ceil_mode=True, return_indices=True)
     _, got_i = F.max_pool2d(gj.tensor(x), 3, 2, 1, ceil_mode=True, return_indices=True)
     np.testing.assert_array_equal(got_i.numpy(), want_i.numpy())
+
+
+def test_a_dilated_window_of_only_padding_is_refused() -> None:
+    # rows -1 and 1 of a 1-row input: PyTorch returns -inf with an index outside the plane
+    kw = dict(kernel_size=(2, 1), stride=(3, 1), padding=(1, 0), dilation=(2, 1))
+    with pytest.raises(ValueError, match="reads only padding"):
+        F.max_pool2d(gj.placeholder("x", (1, 1, 1, 4)), **kw)
+    ph = gj.placeholder("x", (1, 1, None, 4))
+    f = gj.compile([ph], [F.max_pool2d(ph, **kw)], backend="cpu")
+    with pytest.raises(ValueError, match="reads only padding"):
+        f(np.zeros((1, 1, 1, 4)))
+    (got,) = f(np.arange(12.0).reshape(1, 1, 3, 4))  # rows -1 and 1: row 1
+    np.testing.assert_array_equal(got, [[[[4.0, 5.0, 6.0, 7.0]]]])

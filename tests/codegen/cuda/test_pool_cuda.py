@@ -55,3 +55,13 @@ def test_an_empty_spatial_axis_is_refused() -> None:
     f = gj.compile([ph], [F.adaptive_max_pool2d(ph, 2)], backend="cuda")
     with pytest.raises(ValueError, match="empty spatial axis"):
         f(np.zeros((1, 1, 0, 3)))
+
+
+def test_a_dilated_window_of_only_padding_is_refused() -> None:
+    ph = gj.placeholder("x", (1, 1, None, 4))
+    y = F.max_pool2d(ph, (2, 1), stride=(3, 1), padding=(1, 0), dilation=(2, 1))
+    f = gj.compile([ph], [y], backend="cuda")
+    with pytest.raises(ValueError, match="reads only padding"):
+        f(np.zeros((1, 1, 1, 4)))
+    (got,) = f(np.arange(12.0).reshape(1, 1, 3, 4))
+    np.testing.assert_array_equal(got, [[[[4.0, 5.0, 6.0, 7.0]]]])
