@@ -15,9 +15,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-# (kernel, stride, padding, dilation) of one spatial axis, as 3-tuples over (D, H, W)
-Window = tuple[tuple[int, int, int], tuple[int, int, int], tuple[int, int, int], tuple[int, ...]]
-
 PARALLEL_MIN_WORK = 200_000
 _FLAGS = {"cache": True, "nogil": True, "error_model": "numpy"}
 
