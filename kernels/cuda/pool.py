@@ -1,7 +1,7 @@
 """Pooling and resampling on the device: one thread per output element (grid-stride), with the
 window rules of ``graphjit.kernels.pool`` and ``graphjit.kernels.resample``.
 
-The host helpers take C-contiguous device arrays shaped as the CPU kernels' (planes ``(P, D, H,
+The host functions take C-contiguous device arrays shaped as the CPU kernels' (planes ``(P, D, H,
 W)`` for pooling, ``(outer, n, inner)`` for resampling). The gradients gather instead of
 scattering where they can: a thread per input element sums the outputs whose windows hold it
 (average pooling, resampling), so no atomics and a fixed order; max pooling's gradient adds each

@@ -1,5 +1,5 @@
 """CUDA lowerings of pooling and resampling: each op views its operands as planes (device arrays
-are C-contiguous, so a reshape is free) and calls one host helper of
+are C-contiguous, so a reshape is free) and calls one host function of
 ``graphjit.kernels.cuda.pool`` (``kdpool``), which launches a kernel with a thread per output
 element. ``program`` imports this module so they are registered before a program is written.
 """

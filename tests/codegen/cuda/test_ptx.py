@@ -103,7 +103,7 @@ def _kernels_of(build: Any, dtype: str) -> list:
         slice_start=lambda n, start, stop, step: slice(start, stop, step).indices(n)[0],
     )
     ns["kmm"] = types.SimpleNamespace(matmul=lambda *a: None, use_cublas=lambda: False)
-    # pooling's host helpers launch hand-written kernels (checked below by their signatures)
+    # pooling's host functions launch hand-written kernels (checked below by their signatures)
     from graphjit.kernels.cuda import pool as device_pool
 
     ns["kdpool"] = types.SimpleNamespace(**{n: lambda *a: None for n in device_pool.__all__})
