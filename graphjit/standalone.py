@@ -32,7 +32,10 @@ from graphjit.version import __version__
 __all__ = ["export"]
 
 KERNEL_PACKAGE = "gj_kernels"
-_KERNEL_FILES = ("__init__.py", "bits.py", "memory.py", "ops.py", "scalar.py", "shapes.py")
+_KERNEL_FILES = (
+    "__init__.py", "bits.py", "memory.py", "ops.py", "pool.py", "resample.py", "scalar.py",
+    "shapes.py",
+)  # fmt: skip
 
 _RUNNER = '''
 
