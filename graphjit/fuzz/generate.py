@@ -50,6 +50,20 @@ EXCLUDED: dict[str, str] = {
     "rarely fit (tests/ops/test_convolution.py covers strides, padding, dilation, groups)",
     "conv_input_grad": "the transposed conv: covered with conv in tests/ops/test_convolution.py",
     "conv_weight_grad": "internal: only the derivatives of conv build it (checked by gradients)",
+    # pooling and resampling are gj.nn.functional's (steps call gj.* functions); they need
+    # image-shaped inputs and are covered by tests/ops/test_pooling.py and the registry cases
+    "max_pool": "a gj.nn.functional op (max_pool1d/2d); tests/ops/test_pooling.py covers it",
+    "max_pool_indices": "built by max_pool2d(return_indices=True) and max pooling's gradient",
+    "adaptive_max_pool": "a gj.nn.functional op (adaptive_max_pool1d/2d)",
+    "adaptive_max_pool_indices": "built by adaptive_max_pool2d(return_indices=True) and its vjp",
+    "pool_scatter": "internal: only max pooling's vjp builds it (checked by gradients)",
+    "pool_gather": "internal: max pooling's jvp and pool_scatter's vjp build it",
+    "avg_pool": "a gj.nn.functional op (avg_pool1d/2d); tests/ops/test_pooling.py covers it",
+    "avg_pool_grad": "internal: only the vjp of avg_pool builds it (checked by gradients)",
+    "adaptive_avg_pool": "a gj.nn.functional op (adaptive_avg_pool1d/2d, interpolate 'area')",
+    "adaptive_avg_pool_grad": "internal: only the vjp of adaptive_avg_pool builds it",
+    "resample": "built by gj.nn.functional.interpolate; tests/ops/test_resampling.py covers it",
+    "resample_grad": "internal: only the vjp of resample builds it (checked by gradients)",
 }
 
 # arguments of these ops are usually moved into the op's domain (abs(x) + 0.5), so that most

@@ -9,7 +9,8 @@ Layers inside (each imports only those above it in this list, and no family impo
 * :mod:`~graphjit.ops.shape_rules`: broadcasting, axes and slices shared by the families;
 * the families: elementwise, comparison, reductions, statistics, softmax_family, shape,
   broadcast, joining, gather, indexing, linalg, trig, special, rounding, floating, scans,
-  sorting, truth, diagonals, arrangement, stacking, counter_rng, convolution.
+  sorting, truth, diagonals, arrangement, stacking, counter_rng, convolution,
+  pooling, resampling.
 
 Importing this package registers every op in :data:`OPS`.
 """
@@ -28,7 +29,9 @@ from graphjit.ops import (  # noqa: F401
     joining,
     leaves,
     linalg,
+    pooling,
     reductions,
+    resampling,
     rounding,
     scans,
     shape,
@@ -53,8 +56,10 @@ from graphjit.ops.indexing import *  # noqa: F403
 from graphjit.ops.joining import *  # noqa: F403
 from graphjit.ops.leaves import Storage, Variable, constant, placeholder, variable
 from graphjit.ops.linalg import *  # noqa: F403
+from graphjit.ops.pooling import *  # noqa: F403
 from graphjit.ops.reductions import *  # noqa: F403
 from graphjit.ops.registry import OPS, OpDef, defop
+from graphjit.ops.resampling import *  # noqa: F403
 from graphjit.ops.rounding import *  # noqa: F403
 from graphjit.ops.scans import *  # noqa: F403
 from graphjit.ops.shape import *  # noqa: F403
@@ -75,4 +80,5 @@ __all__ = [
     *trig.__all__, *special.__all__, *rounding.__all__, *floating.__all__,
     *scans.__all__, *sorting.__all__, *truth.__all__,
     *diagonals.__all__, *arrangement.__all__, *stacking.__all__, *counter_rng.__all__,
+    *pooling.__all__, *resampling.__all__,
 ]  # fmt: skip

@@ -354,3 +354,44 @@ def _convolutions(dtype: str, rng: np.random.Generator) -> Case:
         _arr(rng, (2, 3, 2), dtype),
     ]
     return [x, w, s, v], out, feeds
+
+
+# pooling and resampling (gj.nn.functional's pools and interpolate)
+
+
+@case("max_pool", "max_pool_indices", "pool_scatter", "pool_gather")
+@case("adaptive_max_pool", "adaptive_max_pool_indices")
+def _max_pools(dtype: str, rng: np.random.Generator) -> Case:
+    nnf = gj.nn.functional
+    x = _ph("x", (None, 2, 5, 6), dtype)
+    y, idx = nnf.max_pool2d(
+        x, 3, 2, padding=1, dilation=(1, 2), ceil_mode=True, return_indices=True
+    )
+    a, where = nnf.adaptive_max_pool2d(x, (2, 4), return_indices=True)
+    m = nnf.max_pool1d(x[:, 0], 2, ceil_mode=True)  # (n, 5, 3)
+    out = gj.sum(y * y, axis=(2, 3)) + gj.sum(a, axis=(2, 3)) + gj.sum(m, axis=(1, 2))[:, None]
+    out = out + gj.sum((idx + where[:, :, :1, :1]).astype(dtype), axis=(2, 3))
+    return [x], out, [_arr(rng, (3, 2, 5, 6), dtype)]
+
+
+@case("avg_pool", "avg_pool_grad", "adaptive_avg_pool", "adaptive_avg_pool_grad")
+def _avg_pools(dtype: str, rng: np.random.Generator) -> Case:
+    nnf = gj.nn.functional
+    x = _ph("x", (None, 2, 5, 6), dtype)
+    y = nnf.avg_pool2d(x, (3, 2), padding=1, ceil_mode=True, count_include_pad=False)
+    z = nnf.avg_pool2d(x, 2, 1, divisor_override=3)
+    a = nnf.adaptive_avg_pool2d(x * x, (3, 4))
+    w = nnf.avg_pool1d(x[:, 1], 3, 2, padding=1)
+    out = gj.sum(y * y, axis=(2, 3)) + gj.sum(z, axis=(2, 3)) + gj.sum(a * x[:, :, :3, :4], (2, 3))
+    return [x], out + gj.sum(w, axis=(1, 2))[:, None], [_arr(rng, (3, 2, 5, 6), dtype)]
+
+
+@case("resample", "resample_grad")
+def _resamples(dtype: str, rng: np.random.Generator) -> Case:
+    nnf = gj.nn.functional
+    x = _ph("x", (None, 2, 3, 4), dtype)
+    up = nnf.interpolate(x, scale_factor=2.5, mode="bilinear")  # (n, 2, 7, 10)
+    corners = nnf.interpolate(x, size=(5, 3), mode="bilinear", align_corners=True)
+    near = nnf.interpolate(x * x, size=(7, 10))
+    out = gj.sum(up * near, axis=(2, 3)) + gj.sum(corners * corners, axis=(2, 3))
+    return [x], out, [_arr(rng, (2, 2, 3, 4), dtype)]

@@ -17,6 +17,12 @@ def test_every_op_is_generated_or_excluded_with_a_reason() -> None:
 def test_the_excluded_ops_are_exactly_these() -> None:
     # a new op is either given a rule (elementwise ops get one from their OpDef) or added here
     assert sorted(EXCLUDED) == [
+        "adaptive_avg_pool",
+        "adaptive_avg_pool_grad",
+        "adaptive_max_pool",
+        "adaptive_max_pool_indices",
+        "avg_pool",
+        "avg_pool_grad",
         "concatenate_part",
         "constant",
         "conv",
@@ -26,7 +32,13 @@ def test_the_excluded_ops_are_exactly_these() -> None:
         "cumargmax",
         "cumargmin",
         "diagonal_grad",
+        "max_pool",
+        "max_pool_indices",
         "placeholder",
+        "pool_gather",
+        "pool_scatter",
+        "resample",
+        "resample_grad",
         "searchsorted",
         "slice_axes_grad",
         "variable",

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
 from graphjit.codegen.cuda import lowerings
+from graphjit.codegen.cuda import pool_lowerings as pool_lowerings  # registers its lowerings
 from graphjit.codegen.cuda import row_lowerings as row_lowerings  # registers its lowerings
 from graphjit.codegen.cuda import scan_lowerings as scan_lowerings  # registers its lowerings
 from graphjit.codegen.cuda import scatter_lowerings as scatter_lowerings  # registers its lowerings
@@ -33,7 +34,9 @@ import numpy as np
 from numba import cuda
 
 from graphjit.kernels.cuda.scalar import *  # noqa: F403  (the scalar math the expressions use)
+from graphjit.kernels import pool as kpool, resample as kresample
 from graphjit.kernels.cuda import conv as kconv, launch, matmul as kmm, memory as kmem
+from graphjit.kernels.cuda import pool as kdpool
 from graphjit.kernels.cuda.launch import BLOCK
 from graphjit.kernels.shapes import NONE, slice_length
 

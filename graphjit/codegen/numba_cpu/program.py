@@ -18,6 +18,7 @@ import numba
 from graphjit.codegen.emit import SourceWriter, comment_text, int_tuple
 from graphjit.codegen.numba_cpu import conv_lowerings as conv_lowerings  # registers its lowerings
 from graphjit.codegen.numba_cpu import lowerings
+from graphjit.codegen.numba_cpu import pool_lowerings as pool_lowerings  # registers its lowerings
 from graphjit.codegen.numba_cpu import scan_lowerings as scan_lowerings  # registers its lowerings
 from graphjit.codegen.numba_cpu.loops import SCALAR_LOWERINGS, can_reduce, emit_nest
 from graphjit.codegen.numba_cpu.writer import ProgramWriter
@@ -39,6 +40,8 @@ from numba import njit, prange
 from graphjit.kernels.scalar import *  # noqa: F403  (the scalar math the expressions use)
 from graphjit.kernels.shapes import NONE, slice_length
 from graphjit.kernels import ops as kops
+from graphjit.kernels import pool as kpool
+from graphjit.kernels import resample as kresample
 
 f64, f32, i64, i32, bool_ = np.float64, np.float32, np.int64, np.int32, np.bool_
 i16, i8, u8 = np.int16, np.int8, np.uint8

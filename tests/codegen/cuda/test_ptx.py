@@ -103,6 +103,10 @@ def _kernels_of(build: Any, dtype: str) -> list:
         slice_start=lambda n, start, stop, step: slice(start, stop, step).indices(n)[0],
     )
     ns["kmm"] = types.SimpleNamespace(matmul=lambda *a: None, use_cublas=lambda: False)
+    # pooling's host functions launch hand-written kernels (checked below by their signatures)
+    from graphjit.kernels.cuda import pool as device_pool
+
+    ns["kdpool"] = types.SimpleNamespace(**{n: lambda *a: None for n in device_pool.__all__})
     ns["launch"] = types.SimpleNamespace(
         blocks=lambda n: 1, reduce_blocks=lambda n: 1, parts=lambda a, b: 2, flat=np.ravel
     )
@@ -147,3 +151,25 @@ def test_hand_written_kernels_compile_to_ptx(cuda: Any) -> None:
     for np_dt, dt in ((np.float32, nt.float32), (np.float64, nt.float64), (np.int64, nt.int64)):
         arr = nt.Array(dt, 3, "C")
         _compile_all(cuda, matmul.tiled_kernel(np_dt).py_func, (arr, arr, arr))
+
+
+def test_pooling_kernels_compile_to_ptx(cuda: Any) -> None:
+    from graphjit.kernels.cuda import pool
+    from numba import types as nt
+
+    three, flag, b = nt.UniTuple(nt.int64, 3), nt.Array(nt.int32, 1, "C"), nt.boolean
+    for dt in (nt.float32, nt.float64):
+        planes, flat, rows = nt.Array(dt, 4, "C"), nt.Array(dt, 2, "C"), nt.Array(dt, 3, "C")
+        index = nt.Array(nt.int64, 4, "C")
+        window = (three, three, three, three, b)
+        _compile_all(cuda, pool._max_kernel.py_func, (planes, planes, b, *window))
+        _compile_all(cuda, pool._max_kernel.py_func, (planes, index, b, *window))
+        flat_index = nt.Array(nt.int64, 2, "C")
+        for kernel in (pool._scatter_kernel, pool._gather_kernel):
+            _compile_all(cuda, kernel.py_func, (flat, flat_index, flat, flag))
+        for kernel in (pool._avg_kernel, pool._avg_grad_kernel):
+            _compile_all(
+                cuda, kernel.py_func, (planes, planes, three, three, three, b, b, nt.int64)
+            )
+        for kernel in (pool._resample_kernel, pool._resample_grad_kernel):
+            _compile_all(cuda, kernel.py_func, (rows, rows, b, b, nt.float64))

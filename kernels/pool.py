@@ -1,0 +1,266 @@
+"""Pooling kernels: max (values and argmax indices), average, their adaptive forms, and the
+gradients (a scatter of the cotangent through the argmax indices; the average spread back over
+each window).
+
+Every kernel works on planes: the program reshapes the input to ``(planes, D, H, W)`` (1-D and
+2-D pooling are 3-D pooling with unit leading spatial dims and windows of size 1 there) and each
+plane is independent, so the plane loop is a ``prange`` in the ``*_parallel`` variants, which the
+programs call when the work is large. The window of output position ``o`` along one axis follows
+PyTorch: ``start = o * stride - padding``, positions ``start, start + dilation, ...`` inside the
+input; adaptive windows are ``[floor(o * n / m), ceil((o + 1) * n / m))``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+PARALLEL_MIN_WORK = 200_000
+_FLAGS = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+
+@njit(**_FLAGS)
+def pool_output_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """Output length of a window ``k`` (stride ``s``, padding ``p``, dilation ``d``) over ``n``
+    positions, PyTorch's rule: with ``ceil_mode`` a last partial window counts if it starts
+    inside the input or its left padding. Raises ValueError when no window fits."""
+    if n < 1:
+        raise ValueError("pooling: the input has an empty spatial axis")
+    span = n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)
+    out = span // s + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    if out < 1:
+        raise ValueError("pooling: the (padded) input is smaller than the window")
+    return out
+
+
+@njit(**_FLAGS)
+def window_bounds(
+    o: int, n: int, m: int, k: int, s: int, p: int, d: int, adaptive: bool
+) -> tuple[int, int, int]:
+    """``(first, stop, padded)`` of output ``o``'s window along one axis of ``n`` positions
+    (``m`` outputs): it reads ``first, first + d, ...`` below ``stop``, all inside the input;
+    ``padded`` is its length counting padding (the average's divisor with count_include_pad)."""
+    if adaptive:
+        lo = (o * n) // m
+        hi = ((o + 1) * n + m - 1) // m
+        return lo, hi, hi - lo
+    start = o * s - p
+    stop = start + (k - 1) * d + 1
+    padded = min(stop, n + p) - start
+    lo = start
+    if lo < 0:
+        lo += ((-lo + d - 1) // d) * d
+    return lo, min(stop, n), padded
+
+
+@njit(**_FLAGS)
+def _argmax_window(x, pl, o0, o1, o2, m, k, s, p, d, adaptive):  # type: ignore[no-untyped-def]
+    """Flat index (in the plane) of the first maximum of one window; a NaN wins (the last
+    one, as in PyTorch)."""
+    n0, n1, n2 = x.shape[1], x.shape[2], x.shape[3]
+    a0, b0, _ = window_bounds(o0, n0, m[0], k[0], s[0], p[0], d[0], adaptive)
+    a1, b1, _ = window_bounds(o1, n1, m[1], k[1], s[1], p[1], d[1], adaptive)
+    a2, b2, _ = window_bounds(o2, n2, m[2], k[2], s[2], p[2], d[2], adaptive)
+    best = x[pl, a0, a1, a2]
+    at = (a0 * n1 + a1) * n2 + a2
+    step0, step1, step2 = (1, 1, 1) if adaptive else (d[0], d[1], d[2])
+    for i in range(a0, b0, step0):
+        for j in range(a1, b1, step1):
+            for q in range(a2, b2, step2):
+                v = x[pl, i, j, q]
+                if v > best or v != v:
+                    best = v
+                    at = (i * n1 + j) * n2 + q
+    return at
+
+
+@njit(**_FLAGS)
+def _max_plane(x, values, indices, pl, k, s, p, d, adaptive, want):  # type: ignore[no-untyped-def]
+    m = values.shape[1:] if want == 0 else indices.shape[1:]
+    n1, n2 = x.shape[2], x.shape[3]
+    for o0 in range(m[0]):
+        for o1 in range(m[1]):
+            for o2 in range(m[2]):
+                at = _argmax_window(x, pl, o0, o1, o2, m, k, s, p, d, adaptive)
+                if want == 0:
+                    values[pl, o0, o1, o2] = x[pl, at // (n1 * n2), (at // n2) % n1, at % n2]
+                else:
+                    indices[pl, o0, o1, o2] = at
+
+
+@njit(**_FLAGS)
+def _max_serial(x, values, indices, k, s, p, d, adaptive, want):  # type: ignore[no-untyped-def]
+    for pl in range(x.shape[0]):
+        _max_plane(x, values, indices, pl, k, s, p, d, adaptive, want)
+
+
+@njit(parallel=True, **_FLAGS)
+def _max_parallel(x, values, indices, k, s, p, d, adaptive, want):  # type: ignore[no-untyped-def]
+    for pl in prange(x.shape[0]):
+        _max_plane(x, values, indices, pl, k, s, p, d, adaptive, want)
+
+
+@njit(**_FLAGS)
+def _parallel_pays(planes: int, outputs: int, window: int) -> bool:
+    return planes > 1 and planes * outputs * window >= PARALLEL_MIN_WORK
+
+
+@njit(**_FLAGS)
+def _check_planes(x, out):  # type: ignore[no-untyped-def]
+    """Every window reads at least one input: no spatial axis of ``x`` may be empty."""
+    if x.size == 0 and out.size > 0:
+        raise ValueError("pooling: the input has an empty spatial axis")
+
+
+@njit(**_FLAGS)
+def check_windows(shape, out_shape, k, s, p, d, adaptive):  # type: ignore[no-untyped-def]
+    """Refuse a max pooling whose dilated window reads only padding at some output (PyTorch
+    returns -inf there, with an index outside the plane). ``shape``s are ``(P, D, H, W)``."""
+    if adaptive or out_shape[0] == 0:
+        return
+    for axis in range(3):
+        n, m = shape[1 + axis], out_shape[1 + axis]
+        for o in range(m):
+            lo, hi, _ = window_bounds(o, n, m, k[axis], s[axis], p[axis], d[axis], False)
+            if lo >= hi:
+                raise ValueError("max_pool: a dilated window reads only padding")
+
+
+@njit(**_FLAGS)
+def max_pool(x, out, k, s, p, d, adaptive):  # type: ignore[no-untyped-def]
+    """``out[pl, o] = max`` of each window of ``x[pl]`` (4-D, C-contiguous)."""
+    _check_planes(x, out)
+    check_windows(x.shape, out.shape, k, s, p, d, adaptive)
+    none = np.empty((1, 1, 1, 1), np.int64)
+    if _parallel_pays(x.shape[0], out[0].size, k[0] * k[1] * k[2]):
+        _max_parallel(x, out, none, k, s, p, d, adaptive, 0)
+    else:
+        _max_serial(x, out, none, k, s, p, d, adaptive, 0)
+
+
+@njit(**_FLAGS)
+def max_pool_indices(x, out, k, s, p, d, adaptive):  # type: ignore[no-untyped-def]
+    """``out[pl, o]`` = the flat index in the plane of the first maximum of each window."""
+    _check_planes(x, out)
+    check_windows(x.shape, out.shape, k, s, p, d, adaptive)
+    none = np.empty((1, 1, 1, 1), x.dtype)
+    if _parallel_pays(x.shape[0], out[0].size, k[0] * k[1] * k[2]):
+        _max_parallel(x, none, out, k, s, p, d, adaptive, 1)
+    else:
+        _max_serial(x, none, out, k, s, p, d, adaptive, 1)
+
+
+@njit(**_FLAGS)
+def _scatter_plane(g, idx, out, pl):  # type: ignore[no-untyped-def]
+    n = out.shape[1]
+    for j in range(g.shape[1]):
+        at = idx[pl, j]
+        if at < 0 or at >= n:
+            raise IndexError("max_pool_grad: an index is out of range for the input plane")
+        out[pl, at] += g[pl, j]
+
+
+@njit(**_FLAGS)
+def _scatter_serial(g, idx, out):  # type: ignore[no-untyped-def]
+    for pl in range(g.shape[0]):
+        _scatter_plane(g, idx, out, pl)
+
+
+@njit(parallel=True, **_FLAGS)
+def _scatter_parallel(g, idx, out):  # type: ignore[no-untyped-def]
+    for pl in prange(g.shape[0]):
+        _scatter_plane(g, idx, out, pl)
+
+
+@njit(**_FLAGS)
+def scatter_planes(g, idx, out):  # type: ignore[no-untyped-def]
+    """``out`` (2-D: planes x plane size) zeroed, then ``out[pl, idx[pl, j]] += g[pl, j]``."""
+    out[...] = 0
+    if _parallel_pays(g.shape[0], g.shape[1], 1):
+        _scatter_parallel(g, idx, out)
+    else:
+        _scatter_serial(g, idx, out)
+
+
+@njit(**_FLAGS)
+def _divisor(pads, sizes, include_pad, divisor):  # type: ignore[no-untyped-def]
+    if divisor != 0:
+        return divisor
+    if include_pad:
+        return pads[0] * pads[1] * pads[2]
+    return sizes[0] * sizes[1] * sizes[2]
+
+
+@njit(**_FLAGS)
+def _avg_plane(x, out, pl, k, s, p, adaptive, include_pad, divisor, forward):  # type: ignore[no-untyped-def]
+    """One plane of the average (``forward``: ``out`` = the window means of ``x``) or of its
+    transpose (``out`` holds the cotangent, spread back into ``x``)."""
+    n0, n1, n2 = x.shape[1], x.shape[2], x.shape[3]
+    m0, m1, m2 = out.shape[1], out.shape[2], out.shape[3]
+    for o0 in range(m0):
+        a0, b0, p0 = window_bounds(o0, n0, m0, k[0], s[0], p[0], 1, adaptive)
+        for o1 in range(m1):
+            a1, b1, p1 = window_bounds(o1, n1, m1, k[1], s[1], p[1], 1, adaptive)
+            for o2 in range(m2):
+                a2, b2, p2 = window_bounds(o2, n2, m2, k[2], s[2], p[2], 1, adaptive)
+                div = _divisor((p0, p1, p2), (b0 - a0, b1 - a1, b2 - a2), include_pad, divisor)
+                if forward:
+                    acc = 0.0
+                    for i in range(a0, b0):
+                        for j in range(a1, b1):
+                            for q in range(a2, b2):
+                                acc += x[pl, i, j, q]
+                    out[pl, o0, o1, o2] = acc / div
+                else:
+                    share = out[pl, o0, o1, o2] / div
+                    for i in range(a0, b0):
+                        for j in range(a1, b1):
+                            for q in range(a2, b2):
+                                x[pl, i, j, q] += share
+
+
+@njit(**_FLAGS)
+def _avg_serial(x, out, k, s, p, adaptive, include_pad, divisor, forward):  # type: ignore[no-untyped-def]
+    for pl in range(x.shape[0]):
+        _avg_plane(x, out, pl, k, s, p, adaptive, include_pad, divisor, forward)
+
+
+@njit(parallel=True, **_FLAGS)
+def _avg_parallel(x, out, k, s, p, adaptive, include_pad, divisor, forward):  # type: ignore[no-untyped-def]
+    for pl in prange(x.shape[0]):
+        _avg_plane(x, out, pl, k, s, p, adaptive, include_pad, divisor, forward)
+
+
+@njit(**_FLAGS)
+def avg_pool(x, out, k, s, p, adaptive, include_pad, divisor):  # type: ignore[no-untyped-def]
+    """``out[pl, o]`` = the mean of each window of ``x[pl]`` (``divisor`` 0: PyTorch's count)."""
+    _check_planes(x, out)
+    if _parallel_pays(x.shape[0], out[0].size, k[0] * k[1] * k[2]):
+        _avg_parallel(x, out, k, s, p, adaptive, include_pad, divisor, True)
+    else:
+        _avg_serial(x, out, k, s, p, adaptive, include_pad, divisor, True)
+
+
+@njit(**_FLAGS)
+def avg_pool_grad(g, out, k, s, p, adaptive, include_pad, divisor):  # type: ignore[no-untyped-def]
+    """The transpose of :func:`avg_pool`: ``out`` (the input's shape) zeroed, then each
+    cotangent ``g[pl, o] / divisor`` added over its window."""
+    out[...] = 0
+    if _parallel_pays(out.shape[0], g[0].size, k[0] * k[1] * k[2]):
+        _avg_parallel(out, g, k, s, p, adaptive, include_pad, divisor, False)
+    else:
+        _avg_serial(out, g, k, s, p, adaptive, include_pad, divisor, False)
+
+
+@njit(**_FLAGS)
+def gather_planes(t, idx, out):  # type: ignore[no-untyped-def]
+    """``out[pl, j] = t[pl, idx[pl, j]]`` (all 2-D: planes x positions)."""
+    n = t.shape[1]
+    for pl in range(idx.shape[0]):
+        for j in range(idx.shape[1]):
+            at = idx[pl, j]
+            if at < 0 or at >= n:
+                raise IndexError("pool_gather: an index is out of range for the input plane")
+            out[pl, j] = t[pl, at]
