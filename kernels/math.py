@@ -13,11 +13,16 @@ straight-line arithmetic it can turn into SIMD code (``<4 x double>`` / ``<8 x d
   on a harmless stand-in value and their answer chosen with a select at the end. A select costs
   both sides, so every lane pays for the rare paths; they are kept short.
 
-``sin``, ``cos`` and ``tan`` reduce moderate arguments (|x| <= 1e6) by a three-part Cody-Waite
-reduction kept as a double-double, and larger ones by Payne-Hanek: the bits of 2/pi that matter
-for the argument's exponent come from a table (a gather) and are multiplied exactly with ``fma``.
-A libm fallback is not an option for a vectorised loop: LLVM either refuses to vectorise a loop
-with an opaque call in it, or speculates the call and runs it for every element.
+``sin``, ``cos`` and ``tan`` (:mod:`graphjit.kernels.trig`) reduce every argument by
+Payne-Hanek: the bits of 2/pi that matter for the argument's exponent come from a table (a
+gather) and are multiplied exactly with ``fma``. A libm fallback for huge arguments is not an
+option for a vectorised loop: LLVM either refuses to vectorise a loop with an opaque call in it,
+or speculates the call and runs it for every element.
+
+Every function is compiled with ``forceinline`` (LLVM's alwaysinline): LLVM's own cost model
+keeps the larger ones (log1p, erf, sin) as calls, and a loop with a call does not vectorise. The
+price is compile time: each use inlines the function's code into the kernel (see the README's
+performance section for the figures).
 
 Accuracy (tested against numpy over millions of points per function, including the special
 values): within 2 ulp in float64; float32 inputs are computed in float64 and the generated code

@@ -1,22 +1,20 @@
 """Vectorisable sin, cos and tan in float64 (see :mod:`graphjit.kernels.math`).
 
-An argument is reduced to r in [-pi/4, pi/4] and a quadrant q, with r kept as a double-double
-(r0 + r1) so that the kernels lose nothing to the reduction:
+An argument |x| >= pi/4 is reduced to r in [-pi/4, pi/4] and a quadrant q, with r kept as a
+double-double (r0 + r1) so that the kernels lose nothing to the reduction. One reduction serves
+every size of argument, up to the largest double (Payne-Hanek): for an argument of binary
+exponent e only a window of the bits of 2/pi matters (higher bits give whole turns, lower ones
+are below the precision needed). The window, as four doubles scaled by 2**(e - 52), is a row of
+a table built at import from 2/pi to 1400 bits (a gather in the vector loop); the integer
+mantissa times each part is exact with ``fma``, whole quarter turns are dropped, and the exact
+terms are summed with two error-free passes, so that the result keeps full precision even for
+the double closest to a multiple of pi/2 (6381956970095103 * 2**797, 2**-61 away).
 
-* |x| <= 1e6: q = rint(x * 2/pi) and fdlibm's three-part Cody-Waite reduction, each part of
-  pi/2 with 33 significant bits so that q * part is exact, and the subtractions' rounding errors
-  carried as a tail.
-* larger |x| (up to the largest double): Payne-Hanek. For an argument of binary exponent e, only
-  a window of the bits of 2/pi matters (higher bits give whole turns, lower ones are below the
-  precision needed). The window, as four doubles scaled by 2**(e - 52), is a row of a table built
-  at import from 2/pi to 1400 bits (a gather in the vector loop); the integer mantissa times each
-  part is exact with ``fma``, whole quarter turns are dropped, and the exact terms are summed
-  with three error-free passes, so that the result keeps full precision even for the doubles
-  closest to a multiple of pi/2 (within 2**-61).
-
-Both reductions run for every element and a select picks one: branch-free code is what LLVM
-vectorises. The kernels on [-pi/4, pi/4] are fdlibm's (``__kernel_sin``/``__kernel_cos`` with
-the tail); tan is their quotient.
+A separate Cody-Waite path for moderate arguments was tried and dropped: both paths would run
+for every element (a select, not a branch, keeps the loop vectorisable), so it only added code,
+and compile time grows with the code inlined into every kernel. The kernels on [-pi/4, pi/4]
+are fdlibm's (``__kernel_sin``/``__kernel_cos`` with the tail); tan is their quotient with its
+rounding error fed back.
 """
 
 from __future__ import annotations
@@ -36,14 +34,9 @@ FLAGS: dict[str, Any] = {
     "forceinline": True,  # LLVM's alwaysinline: its cost model would keep the larger ones calls
 }
 
-_INVPIO2 = 6.36619772367581382433e-01
-_PIO2_1 = 1.57079632673412561417e00  # the first 33 bits of pi/2
-_PIO2_2 = 6.07710050630396597660e-11  # the next 33 bits
-_PIO2_3 = 2.02226624871116645580e-21  # the next 33 bits
-_PIO2_3T = 8.47842766036889956997e-32  # pi/2 - (_PIO2_1 + _PIO2_2 + _PIO2_3)
 _PIO2_HI = 1.5707963267948966  # pi/2 as a double-double
 _PIO2_LO = 6.123233995736766e-17
-_MEDIUM = 1.0e6  # q < 2**20 below this: q * _PIO2_i is exact
+_PIO4 = 0.7853981633974483
 _SIGN = -9223372036854775808  # the sign bit as an int64
 
 _S1 = -1.66666666666666324348e-01
@@ -61,7 +54,7 @@ _C6 = -1.13596475577881948265e-11
 
 
 # ------------------------------------------------------------------- the Payne-Hanek table
-_PH_MIN_EXP = 19  # 2**19 < 1e6: every argument the table serves has at least this exponent
+_PH_MIN_EXP = -1  # pi/4 > 2**-1: smaller arguments need no reduction
 _PH_BITS = 1400
 
 
@@ -90,13 +83,13 @@ def _payne_hanek_table() -> np.ndarray:
     first one x can turn into a fraction of a quarter turn, in 53-bit chunks, scaled by
     2**(e - 52)."""
     t = _two_over_pi_bits(_PH_BITS)
-    rows = np.zeros((1024, 4))
-    for e in range(1024):
+    rows = np.zeros((1024 - _PH_MIN_EXP, 4))
+    for e in range(_PH_MIN_EXP, 1024):
         first = max(1, e - 53)  # bit i of 2/pi weighs 2**-i; bits before `first` give 4 * n
         for j in range(4):
             last = first + 53 * j + 52
             chunk = (t >> (_PH_BITS - last)) & ((1 << 53) - 1)
-            rows[e, j] = math.ldexp(float(chunk), e - 52 - last)
+            rows[e - _PH_MIN_EXP, j] = math.ldexp(float(chunk), e - 52 - last)
     return rows
 
 
@@ -118,18 +111,6 @@ def _two_sum(a: float, b: float) -> tuple[float, float]:
 
 
 @njit(**FLAGS)
-def _reduce_medium(a: float) -> tuple[float, float, float]:
-    """(q, r0, r1) with a = q * pi/2 + r0 + r1 for 0 <= a <= 1e6."""
-    q = np.rint(a * _INVPIO2)
-    r1 = a - q * _PIO2_1  # exact
-    r2, e2 = _two_sum(r1, -(q * _PIO2_2))
-    r3, e3 = _two_sum(r2, -(q * _PIO2_3))
-    tail = (e2 + e3) - q * _PIO2_3T
-    y0 = r3 + tail
-    return q, y0, (r3 - y0) + tail
-
-
-@njit(**FLAGS)
 def _cascade(
     t0: float, t1: float, t2: float, t3: float, t4: float, t5: float, t6: float
 ) -> tuple[float, float, float, float, float, float, float]:
@@ -146,12 +127,13 @@ def _cascade(
 
 @njit(**FLAGS)
 def _reduce_huge(a: float) -> tuple[float, float, float]:
-    """(q, r0, r1) with a = q * pi/2 + r0 + r1 (mod 2 pi) for a >= 2**19 (Payne-Hanek)."""
+    """(q, r0, r1) with a = q * pi/2 + r0 + r1 (mod 2 pi) for a >= 1/2 (Payne-Hanek)."""
     e = (f64_as_i64(a) >> 52) - 1023
     e = e if e > _PH_MIN_EXP else _PH_MIN_EXP
     e = e if e < 1023 else 1023
     m = a * i64_as_f64((1075 - e) << 52)  # the integer mantissa: a * 2**(52 - e)
-    d0, d1, d2, d3 = _PH0[e], _PH1[e], _PH2[e], _PH3[e]
+    row = e - _PH_MIN_EXP
+    d0, d1, d2, d3 = _PH0[row], _PH1[row], _PH2[row], _PH3[row]
     # a * 2/pi as seven exact terms: m * d_j = p_j + e_j exactly (fma), and m * d3 (tiny)
     p0, p1, p2 = m * d0, m * d1, m * d2
     n = np.rint(p0)
@@ -160,10 +142,9 @@ def _reduce_huge(a: float) -> tuple[float, float, float]:
     t0, t1, t2, t3, t4, t5, t6 = terms
     n = np.rint(t6)
     q += n
-    # the sum cancels to as little as 2**-61 near a multiple of pi/2: three passes make it
-    # accurate to about 2**-150 (SumK with K = 3)
+    # the sum cancels to as little as 2**-61 near a multiple of pi/2: a second pass (SumK with
+    # K = 2) keeps it exact enough (tested at the worst double)
     t0, t1, t2, t3, t4, t5, t6 = _cascade(t0, t1, t2, t3, t4, t5, t6 - n)
-    t0, t1, t2, t3, t4, t5, t6 = _cascade(t0, t1, t2, t3, t4, t5, t6)
     h, lo = _two_sum(t6, ((t0 + t1) + (t2 + t3)) + (t4 + t5))
     # (h + lo) quarter turns to radians, as a double-double
     r0 = h * _PIO2_HI
@@ -175,12 +156,10 @@ def _reduce_huge(a: float) -> tuple[float, float, float]:
 @njit(**FLAGS)
 def _reduce(a: float) -> tuple[float, float, float]:
     """(quadrant in 0..3, r0, r1) for a finite a >= 0."""
-    qm, m0, m1 = _reduce_medium(a if a <= _MEDIUM else 0.0)
-    qh, h0, h1 = _reduce_huge(a if a > _MEDIUM else _MEDIUM)
-    big = a > _MEDIUM
-    q = qh if big else qm
+    small = a < _PIO4  # no reduction
+    q, r0, r1 = _reduce_huge(a if not small else 1.0)
     q = q - 4.0 * np.floor(q * 0.25)
-    return q, (h0 if big else m0), (h1 if big else m1)
+    return (0.0 if small else q), (a if small else r0), (0.0 if small else r1)
 
 
 # ---------------------------------------------------------------------------------- kernels

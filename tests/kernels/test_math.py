@@ -168,7 +168,8 @@ def test_float64_within_2_ulp_of_numpy(name: str) -> None:
 def test_float32_within_1_ulp(name: str) -> None:
     """float32 in, float32 out, against numpy's float64 answer rounded to float32 (numpy's own
     float32 kernels are up to 3 ulp from that)."""
-    x = sample(name).astype(np.float32)
+    with np.errstate(over="ignore"):  # the largest float64 samples become +-inf
+        x = sample(name).astype(np.float32)
     got = runner(name)(x)
     assert got.dtype == np.float32
     with np.errstate(all="ignore"):
