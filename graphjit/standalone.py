@@ -32,7 +32,9 @@ from graphjit.version import __version__
 __all__ = ["export"]
 
 KERNEL_PACKAGE = "gj_kernels"
-_KERNEL_FILES = ("__init__.py", "bits.py", "memory.py", "ops.py", "scalar.py", "shapes.py")
+_KERNEL_FILES = (
+    "__init__.py", "bits.py", "math.py", "memory.py", "ops.py", "scalar.py", "shapes.py", "trig.py"
+)  # fmt: skip
 
 _RUNNER = '''
 

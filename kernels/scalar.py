@@ -221,9 +221,9 @@ def logaddexp2(x: float, y: float) -> float:
         return x + 1.0
     d = x - y
     if d > 0.0:
-        return x + _LOG2E * log1p(exp2(-d))
+        return x + _LOG2E * math.log1p(2.0**-d)
     if d <= 0.0:
-        return y + _LOG2E * log1p(exp2(d))
+        return y + _LOG2E * math.log1p(2.0**d)
     return d
 
 
