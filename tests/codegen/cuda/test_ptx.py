@@ -107,6 +107,12 @@ def _kernels_of(build: Any, dtype: str) -> list:
     from graphjit.kernels.cuda import pool as device_pool
 
     ns["kdpool"] = types.SimpleNamespace(**{n: lambda *a: None for n in device_pool.__all__})
+    # so do the convolutions' (their kernels are compiled in test_conv_kernels_compile_to_ptx)
+    ns["kconv"] = types.SimpleNamespace(
+        conv_forward=lambda *a: None,
+        conv_input_grad=lambda *a: None,
+        conv_weight_grad=lambda *a: None,
+    )
     ns["launch"] = types.SimpleNamespace(
         blocks=lambda n: 1, reduce_blocks=lambda n: 1, parts=lambda a, b: 2, flat=np.ravel
     )
@@ -173,3 +179,14 @@ def test_pooling_kernels_compile_to_ptx(cuda: Any) -> None:
             )
         for kernel in (pool._resample_kernel, pool._resample_grad_kernel):
             _compile_all(cuda, kernel.py_func, (rows, rows, b, b, nt.float64))
+
+
+def test_conv_kernels_compile_to_ptx(cuda: Any) -> None:
+    from graphjit.kernels.cuda import conv
+    from numba import types as nt
+
+    three = nt.UniTuple(nt.int64, 3)
+    for dt in (nt.float32, nt.float64):
+        five = nt.Array(dt, 5, "C")
+        for kernel in (conv._conv_forward, conv._conv_input_grad, conv._conv_weight_grad):
+            _compile_all(cuda, kernel.py_func, (five, five, five, three, three, three, nt.int64))
