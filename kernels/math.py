@@ -41,7 +41,7 @@ import math
 from typing import Any
 
 import numpy as np
-from graphjit.kernels.bits import f64_as_i64, fma, i64_as_f64
+from graphjit.kernels.bits import f64_as_i64, i64_as_f64
 from graphjit.kernels.trig import cos, sin, tan
 from numba import njit
 
@@ -193,12 +193,7 @@ def tanh(x: float) -> float:
     a = abs(x)
     a = a if a < 22.0 else 22.0  # tanh(22) rounds to 1; also maps nan to a finite value
     u = _expm1_core(2.0 * a)
-    # u / (u + 2), with the rounding errors of the sum and the quotient fed back
-    d = u + 2.0
-    d_err = (2.0 - d) + u
-    y0 = u / d
-    y = y0 + (fma(-y0, d, u) - y0 * d_err) / d
-    y = math.copysign(y, x)
+    y = math.copysign(u / (u + 2.0), x)
     return y if x == x else x
 
 
