@@ -66,6 +66,11 @@ def int_tuple(items: list[str] | tuple[str, ...]) -> str:
     return "(" + ", ".join(items) + ")"
 
 
+def loop_range(n: str, reverse: bool = False) -> str:
+    """The ``range`` over ``n`` steps, from the end when ``reverse`` (a scan's loop)."""
+    return f"range({n} - 1, -1, -1)" if reverse else f"range({n})"
+
+
 def index_expr(indices: list[str]) -> str:
     """The subscript for an array read/write: ``a[i0, i1]``, or ``a[()]`` for 0-d."""
     return ", ".join(indices) if indices else "()"

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from graphjit.codegen.cuda.lowerings import lowering
 from graphjit.codegen.cuda.writer import CudaWriter, decompose
-from graphjit.codegen.emit import TYPE_NAMES, SourceWriter
+from graphjit.codegen.emit import TYPE_NAMES, SourceWriter, loop_range
 from graphjit.codegen.emit import literal as render_literal
 from graphjit.codegen.symdims import product
 from graphjit.ir import Node
@@ -48,10 +48,6 @@ def _line_kernel(b: CudaWriter, node: Node, doc: str, body: LineBody) -> None:
     b.launch(name, nlines, [nlines, *dims, b.array(x), out])
 
 
-def _steps(n: str, reverse: bool) -> str:
-    return f"range({n} - 1, -1, -1)" if reverse else f"range({n})"
-
-
 @lowering("cumsum", "cumprod")
 def _cumulative(b: CudaWriter, node: Node) -> None:
     is_sum = node.op.name == "cumsum"
@@ -62,7 +58,7 @@ def _cumulative(b: CudaWriter, node: Node) -> None:
 
     def body(w: SourceWriter, at: Callable[[str], str], n: str) -> None:
         w.line(f"acc = {start}")
-        with w.block(f"for j in {_steps(n, reverse)}:  # the scan axis"):
+        with w.block(f"for j in {loop_range(n, reverse)}:  # the scan axis"):
             w.line(f"acc = {t}(acc {op} {t}(x[{at('j')}]))")
             w.line(f"out[{at('j')}] = acc")
 
@@ -79,7 +75,7 @@ def _logcumsumexp(b: CudaWriter, node: Node) -> None:
 
     def body(w: SourceWriter, at: Callable[[str], str], n: str) -> None:
         w.line(f"acc = {t}(-np.inf)")
-        with w.block(f"for j in {_steps(n, reverse)}:  # the scan axis"):
+        with w.block(f"for j in {loop_range(n, reverse)}:  # the scan axis"):
             w.line(f"v = {t}(x[{at('j')}])")
             w.line("# numpy's logaddexp(acc, v): exact for equal (also infinite) values, NaN kept")
             with w.block("if acc == v:"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from graphjit.codegen.emit import TYPE_NAMES, SourceWriter, index_expr
+from graphjit.codegen.emit import TYPE_NAMES, SourceWriter, index_expr, loop_range
 from graphjit.codegen.emit import literal as render_literal
 from graphjit.codegen.numba_cpu.loops import loop_nest
 from graphjit.codegen.numba_cpu.lowerings import lowering
@@ -58,10 +58,6 @@ def _along_axis_kernel(
     b.body.line(f"{name}({', '.join([*b.dims(x), b.array(x), out])})")
 
 
-def _steps(n: str, reverse: bool) -> str:
-    return f"range({n} - 1, -1, -1)" if reverse else f"range({n})"
-
-
 @lowering("cumsum", "cumprod")
 def _cumulative(b: ProgramWriter, node: Node) -> None:
     is_sum = node.op.name == "cumsum"
@@ -72,7 +68,7 @@ def _cumulative(b: ProgramWriter, node: Node) -> None:
 
     def body(w: SourceWriter, at: Callable[[str], str], n: str) -> None:
         w.line(f"acc = {start}")
-        with w.block(f"for j in {_steps(n, reverse)}:  # the scan axis"):
+        with w.block(f"for j in {loop_range(n, reverse)}:  # the scan axis"):
             w.line(f"acc {update} {t}(x[{at('j')}])")
             w.line(f"out[{at('j')}] = acc")
 
@@ -89,7 +85,7 @@ def _logcumsumexp(b: ProgramWriter, node: Node) -> None:
 
     def body(w: SourceWriter, at: Callable[[str], str], n: str) -> None:
         w.line(f"acc = {t}(-np.inf)")
-        with w.block(f"for j in {_steps(n, reverse)}:  # the scan axis"):
+        with w.block(f"for j in {loop_range(n, reverse)}:  # the scan axis"):
             w.line(f"v = x[{at('j')}]")
             w.line("# numpy's logaddexp(acc, v): exact for equal (also infinite) values, NaN kept")
             with w.block("if acc == v:"):
