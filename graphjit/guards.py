@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MISS", "DirectCall", "direct_call"]
+__all__ = ["MISS", "DirectCall", "InputSpec", "direct_call"]
 
 
 class _Miss:

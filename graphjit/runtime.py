@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from graphjit import ir
-from graphjit.guards import MISS, DirectCall, direct_call
+from graphjit.guards import MISS, DirectCall, InputSpec, direct_call
 from graphjit.interp import evaluate
 from graphjit.ir import Node
 from graphjit.locks import OPTIMISTIC_TRIES, STATE_LOCKS
@@ -507,7 +507,7 @@ def _check_steps(n: Any) -> int:
     return int(n)
 
 
-def _fast_specs(inputs: Sequence[Node]) -> tuple[tuple[np.dtype, int, tuple], ...] | None:
+def _fast_specs(inputs: Sequence[Node]) -> tuple[InputSpec, ...] | None:
     """Per input: (dtype, ndim, fixed dims) for the fast argument check; None when an input
     has named dims (those need the cross-input check in ``validate``)."""
     specs = []
