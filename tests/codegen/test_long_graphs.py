@@ -34,6 +34,24 @@ def test_a_long_chain_is_outlined_into_few_distinct_segments() -> None:
     assert f"... {3 * links - 16} more ..." in source
 
 
+def test_segments_call_libm_and_short_loops_the_vectorised_functions() -> None:
+    """A segment runs one element at a time, so its transcendental calls are libm's
+    (graphjit.kernels.libm); a loop that is not outlined keeps the vectorisable ones."""
+    x = gj.placeholder("x", (None,))
+    long_chain = gj.log1p(gj.exp(_chain(x, SEGMENT_VALUES))) + gj.erf(x) * gj.tanh(x)
+    source, _ = generate(Program((x,), (), (long_chain,)), parallel=False)
+    segments = source[source.index("def segment") : source.index("def k0")]
+    for fn in ("sin", "exp", "log1p", "erf", "tanh"):
+        assert f"libm.{fn}(" in segments
+    assert " sin(" not in segments and "(sin(" not in segments
+    short, _ = generate(Program((x,), (), (gj.sin(x) * gj.exp(x),)), parallel=False)
+    assert "libm." not in short and "sin(a0[i0])" in short
+    f = gj.compile([x], long_chain)
+    ref = gj.compile([x], long_chain, backend="numpy")
+    v = np.linspace(-3.0, 3.0, 101)
+    np.testing.assert_allclose(f(v), ref(v), rtol=1e-13, atol=1e-15)
+
+
 def test_a_short_chain_is_not_outlined() -> None:
     x = gj.placeholder("x", (None,))
     source, _ = generate(Program((x,), (), (_chain(x, OUTLINE_MIN_VALUES // 3),)), parallel=False)

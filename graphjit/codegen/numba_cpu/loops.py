@@ -24,6 +24,7 @@ from graphjit.codegen.partition import Group, is_constant, value_inputs
 from graphjit.codegen.schedule import trailing_reduced
 from graphjit.codegen.symdims import product
 from graphjit.ir import Node
+from graphjit.kernels.libm import TWINS as LIBM_TWINS
 from graphjit.ops import OPS, OpDef
 from graphjit.ops.leaves import constant_value
 
@@ -148,6 +149,10 @@ def member_lines(b: ProgramWriter, g: Group, read: Read, temps: dict[Node, str])
 OUTLINE_MIN_VALUES = 240
 SEGMENT_VALUES = 96
 _TEMP = re.compile(r"\bt\d+\b")
+# A segment is called once per element, so nothing in it vectorises: its transcendental calls
+# go to libm (graphjit.kernels.libm), which is faster one element at a time and quicker to
+# compile than the inlined branch-free versions made for vector loops.
+_TWIN_CALL = re.compile(r"\b(" + "|".join(LIBM_TWINS) + r")\(")
 
 
 class Computation(NamedTuple):
@@ -224,7 +229,8 @@ def _segment(
             else:
                 cargs.append(params.setdefault(a, f"v{len(params)}"))
         local[c.temp] = f"u{len(local)}"
-        body.append(f"{local[c.temp]} = {scalar_expression(c.node, cargs)}  # {c.node.op.name}")
+        expr = _TWIN_CALL.sub(r"libm.\1(", scalar_expression(c.node, cargs))
+        body.append(f"{local[c.temp]} = {expr}  # {c.node.op.name}")
     names = [*params.values(), *(["lit"] if literals else [])]
     returned = [local[t] for t in outputs]
     body.append("return " + (returned[0] if len(returned) == 1 else f"({', '.join(returned)})"))

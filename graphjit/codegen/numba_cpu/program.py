@@ -39,6 +39,7 @@ from numba import njit, prange
 
 from graphjit.kernels.scalar import *  # noqa: F403  (the scalar math the expressions use)
 from graphjit.kernels.shapes import NONE, slice_length
+from graphjit.kernels import libm
 from graphjit.kernels import ops as kops
 from graphjit.kernels import pool as kpool
 from graphjit.kernels import resample as kresample
