@@ -6,6 +6,11 @@ generator as ``gj.compile``; later calls with that signature run the cached prog
 stay on the device (0-d host values, python numbers, are copied in) and results are numba device
 arrays, so a chain of eager ops moves no data to the host. ``graphjit/__init__.py`` registers
 :data:`RUNNER` with the eager backend (``graphjit.tensor.backend``), which never imports a backend.
+
+The runner also finds the true elements of a boolean device array (``nonzero`` and
+``masked_select``, whose result's size depends on the data) with the hand-written kernels of
+``graphjit.kernels.cuda.select``: the positions are computed on the device and only their count
+is read to the host.
 """
 
 from __future__ import annotations
@@ -63,6 +68,27 @@ class CudaOpRunner:
 
     def __len__(self) -> int:
         return len(self._programs)
+
+    @staticmethod
+    def flatnonzero(mask: Any) -> Any:
+        """The flat positions of the true elements of the boolean device array ``mask``, in
+        increasing order, as a 1-D int64 device array."""
+        return _select_kernels().flatnonzero(mask)
+
+    @staticmethod
+    def unravel(positions: Any, shape: tuple[int, ...]) -> Any:
+        """The ``(n, len(shape))`` int64 device array of the coordinates of the flat
+        ``positions`` (a 1-D int64 device array) in an array of ``shape``."""
+        return _select_kernels().unravel(positions, shape)
+
+
+def _select_kernels() -> Any:
+    """``graphjit.kernels.cuda.select``, loaded on first use: it compiles CUDA kernels, and
+    numba's CUDA target must be loaded (with graphjit's numpy shims) first."""
+    import_numba_cuda()
+    from graphjit.kernels.cuda import select  # noqa: PLC0415 - loads numba.cuda
+
+    return select
 
 
 RUNNER = CudaOpRunner()
