@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from graphjit import ir
-from graphjit.cuda_compat import import_numba_cuda
+from graphjit.cuda_compat import as_numba_device_array, import_numba_cuda
 from graphjit.ir import freeze_attr
 from graphjit.ops.leaves import placeholder
 from graphjit.ops.registry import OpDef
@@ -53,9 +53,7 @@ class CudaOpRunner:
         (out,) = program(*datas)
         if isinstance(out, np.ndarray):  # no device argument reached the program (0-d only)
             return import_numba_cuda().to_device(out)
-        if hasattr(out, "__cuda_array_interface__") and not hasattr(out, "copy_to_device"):
-            return import_numba_cuda().as_cuda_array(out)  # a CuPy result, viewed by numba
-        return out
+        return as_numba_device_array(out)  # a CuPy result is viewed by numba
 
     def _compile(
         self, op: OpDef, shapes: tuple[tuple[tuple[int, ...], np.dtype], ...], attrs: dict
