@@ -63,6 +63,7 @@ class Optimizer:
         self._lr_var = variable_from_storage(self._lr, "lr")
         self.lr = lr
         self._state: dict[tuple[int, str], Storage] = {}
+        self._state_of: dict[int, list[Storage]] = {}  # each parameter's buffers, to move them
         self._vars: dict[tuple[int, str], Variable] = {}
         self._device_steps = DeviceSteps()
 
@@ -90,6 +91,7 @@ class Optimizer:
         if key not in self._state:
             arr = np.zeros(like.shape, like.dtype) if like is not None else np.zeros((), np.float64)
             self._state[key] = Storage(arr)
+            self._state_of.setdefault(i, []).append(self._state[key])
         return self._state[key].array
 
     def _buffer_var(self, i: int, name: str, like: np.ndarray | None = None) -> Variable:
@@ -132,9 +134,8 @@ class Optimizer:
     def place_state(self, i: int, device: str) -> None:
         """Move parameter ``i``'s state buffers to ``device`` (``"cpu"`` or ``"cuda"``), where
         they are not already."""
-        for (j, _), storage in self._state.items():
-            if j == i:
-                storage.to(device)
+        for storage in self._state_of.get(i, ()):
+            storage.to(device)
 
     def step_signature(self) -> tuple[Any, ...]:
         """What an update graph bakes in, so a compiled eager step is reused only while these
