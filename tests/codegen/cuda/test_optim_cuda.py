@@ -140,11 +140,14 @@ def test_state_follows_the_parameters_between_devices() -> None:
 
 
 def test_changing_a_baked_hyperparameter_compiles_a_new_step() -> None:
+    """weight_decay is a constant of the step graph: a new value, a new program; the learning
+    rate is read from its array on every call: a new value runs the same program."""
     model = _model().to("cuda")
     ref = _model()
     opt, ref_opt = gj.optim.SGD(model.parameters(), lr=0.1), gj.optim.SGD(ref.parameters(), lr=0.1)
-    for weight_decay in (0.0, 0.5):
+    for weight_decay, lr in ((0.0, 0.1), (0.0, 0.02), (0.5, 0.02)):
         opt.weight_decay = ref_opt.weight_decay = weight_decay
+        opt.lr = ref_opt.lr = lr
         for m, o, d in ((model, opt, "cuda"), (ref, ref_opt, "cpu")):
             o.zero_grad()
             _loss(m, d).backward()
