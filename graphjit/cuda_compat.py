@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -97,6 +98,14 @@ def to_host(a: object) -> np.ndarray:
         copy_to_host = import_numba_cuda().as_cuda_array(a).copy_to_host
     host: np.ndarray = copy_to_host()
     return host
+
+
+def as_numba_device_array(a: object) -> Any:
+    """A device array as a numba device array: numba's own (the simulator's too) as they are,
+    others with ``__cuda_array_interface__`` (CuPy) viewed in place, with no copy."""
+    if hasattr(a, "copy_to_device"):
+        return a
+    return import_numba_cuda().as_cuda_array(a)
 
 
 def array_address(a: object) -> int:

@@ -6,6 +6,11 @@ generator as ``gj.compile``; later calls with that signature run the cached prog
 stay on the device (0-d host values, python numbers, are copied in) and results are numba device
 arrays, so a chain of eager ops moves no data to the host. ``graphjit/__init__.py`` registers
 :data:`RUNNER` with the eager backend (``graphjit.tensor.backend``), which never imports a backend.
+
+The runner also finds the true elements of a boolean device array (``nonzero`` and
+``masked_select``, whose result's size depends on the data) with the hand-written kernels of
+``graphjit.kernels.cuda.select``: the positions are computed on the device and only their count
+is read to the host.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from graphjit import ir
-from graphjit.cuda_compat import import_numba_cuda
+from graphjit.cuda_compat import as_numba_device_array, import_numba_cuda
 from graphjit.ir import freeze_attr
 from graphjit.ops.leaves import placeholder
 from graphjit.ops.registry import OpDef
@@ -48,9 +53,7 @@ class CudaOpRunner:
         (out,) = program(*datas)
         if isinstance(out, np.ndarray):  # no device argument reached the program (0-d only)
             return import_numba_cuda().to_device(out)
-        if hasattr(out, "__cuda_array_interface__") and not hasattr(out, "copy_to_device"):
-            return import_numba_cuda().as_cuda_array(out)  # a CuPy result, viewed by numba
-        return out
+        return as_numba_device_array(out)  # a CuPy result is viewed by numba
 
     def _compile(
         self, op: OpDef, shapes: tuple[tuple[tuple[int, ...], np.dtype], ...], attrs: dict
@@ -63,6 +66,27 @@ class CudaOpRunner:
 
     def __len__(self) -> int:
         return len(self._programs)
+
+    @staticmethod
+    def flatnonzero(mask: Any) -> Any:
+        """The flat positions of the true elements of the boolean device array ``mask``, in
+        increasing order, as a 1-D int64 device array."""
+        return _select_kernels().flatnonzero(mask)
+
+    @staticmethod
+    def unravel(positions: Any, shape: tuple[int, ...]) -> Any:
+        """The ``(n, len(shape))`` int64 device array of the coordinates of the flat
+        ``positions`` (a 1-D int64 device array) in an array of ``shape``."""
+        return _select_kernels().unravel(positions, shape)
+
+
+def _select_kernels() -> Any:
+    """``graphjit.kernels.cuda.select``, loaded on first use: it compiles CUDA kernels, and
+    numba's CUDA target must be loaded (with graphjit's numpy shims) first."""
+    import_numba_cuda()
+    from graphjit.kernels.cuda import select  # noqa: PLC0415 - loads numba.cuda
+
+    return select
 
 
 RUNNER = CudaOpRunner()

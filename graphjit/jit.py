@@ -22,6 +22,12 @@ graph as ``gj.*`` ops make them: as constants, or as variables sharing their arr
 require grad (so later training is seen). Results come back as numpy arrays, or as tensors when
 any argument was a tensor. With grad mode on and an input that requires grad (an argument or a
 captured parameter), the call is one op on the autograd tape: see :mod:`graphjit.jit_grad`.
+
+Called with tensors on the GPU, a function is traced for them (the device is part of the
+signature) and compiled with ``backend="cuda"``, whatever its ``backend``: the arguments are read
+in place, the results are tensors on the GPU, and the gradient programs run there too. As in
+PyTorch, the other array arguments must then be on the GPU as well (0-d ones excepted), and so
+must the parameters the function closes over when a gradient reaches them.
 """
 
 from __future__ import annotations
@@ -41,14 +47,13 @@ from graphjit.autodiff import tape
 from graphjit.dtypes import is_float
 from graphjit.errors import TracedValueError
 from graphjit.ir import Node
-from graphjit.jit_grad import GradPlan, build_plan, call_with_grad
+from graphjit.jit_grad import GradPlan, build_plan, call_with_grad, result_tensor
 from graphjit.methods import torch_flavour
 from graphjit.nn.module import untracked_state
 from graphjit.ops.dispatch import as_node, is_tensor, result_dtype
 from graphjit.ops.leaves import placeholder
 from graphjit.runtime import BACKENDS, CompiledFunction
 from graphjit.runtime import compile as gj_compile
-from graphjit.tensor.creation import from_numpy
 from graphjit.viz import pprint_str
 
 __all__ = ["jit", "JitFunction", "Trace", "RetraceWarning", "RETRACE_WARNING"]
@@ -80,9 +85,12 @@ def _flatten(tree: Any, path: str, leaves: list[tuple[str, Any, _Leaf]]) -> Any:
         keys = sorted(tree, key=repr)
         return (dict, tuple((k, _flatten(tree[k], f"{path}_{k}", leaves)) for k in keys))
     if is_tensor(tree) or isinstance(tree, (np.ndarray, np.generic)):
-        arr = tree.numpy() if is_tensor(tree) else np.asarray(tree)
-        dtype = result_dtype([arr])
-        pattern = tuple(1 if d == 1 else None for d in arr.shape)
+        if is_tensor(tree):  # on the host or the GPU: its type, without reading its values
+            dtype, shape = tree.dtype, tuple(tree.shape)
+        else:
+            arr = np.asarray(tree)
+            dtype, shape = result_dtype([arr]), arr.shape
+        pattern = tuple(1 if d == 1 else None for d in shape)
         leaf = _Leaf(len(leaves), dtype, pattern)
         leaves.append((path, tree, leaf))
         return leaf
@@ -258,7 +266,8 @@ class JitFunction:
         kw_spec = tuple((name, part) for name, part, _ in per_arg[len(args) :])
         # code called with tensors was written for tensors: it traces with PyTorch's methods
         flavour = "torch" if any(is_tensor(v) for _, v, _ in leaves) else "numpy"
-        spec = (arg_spec, kw_spec, flavour)
+        device = _call_device([(path, v) for path, v, _ in leaves])
+        spec = (arg_spec, kw_spec, flavour, device)
         return _Args(spec, [v for _, v, _ in leaves], [p for p, _, _ in leaves],
                      [leaf for _, _, leaf in leaves], per_arg)  # fmt: skip
 
@@ -282,7 +291,7 @@ class JitFunction:
             placeholder(path, leaf.pattern if shapes is None else shapes[leaf.index], leaf.dtype)
             for path, leaf in zip(a.paths, a.leaves)
         ]
-        arg_spec, kw_spec, flavour = a.spec
+        arg_spec, kw_spec, flavour, device = a.spec
         methods = torch_flavour() if flavour == "torch" else contextlib.nullcontext()
         self.trace_count += 1
         self._count_variants(a, shapes)
@@ -312,7 +321,8 @@ class JitFunction:
                 "compile the step with gj.compile(..., updates={**opt.updates(loss), "
                 "**model.buffer_updates(loss)})"
             )
-        compiled = gj_compile(phs, nodes, backend=self.backend, optimize=self.optimize)
+        backend = "cuda" if device == "cuda" else self.backend
+        compiled = gj_compile(phs, nodes, backend=backend, optimize=self.optimize)
         key = a.spec if shapes is None else (a.spec, shapes)
         trace = Trace(key, tuple(phs), tuple(nodes), out_spec, compiled, shapes is not None)
         in_graph = {id(v) for v in ir.leaves(nodes, "variable")}
@@ -366,11 +376,12 @@ class JitFunction:
                 trace.params,
                 a.values,
                 arrays,
+                on_device=trace.compiled.backend == "cuda",
             )
             return _unflatten(trace.out_spec, results)
         results = trace.compiled(*arrays) if trace.outputs else []
         if tensors:
-            results = [from_numpy(r if r.flags.writeable else r.copy()) for r in results]
+            results = [result_tensor(r) for r in results]
         return _unflatten(trace.out_spec, list(results))
 
     def _grad_plan(self, a: _Args, trace: Trace) -> GradPlan | None:
@@ -383,16 +394,44 @@ class JitFunction:
         wrt_params = tuple(v for v, t in trace.params.items() if t._requires_grad)
         if not wrt_args and not wrt_params:
             return None
+        backend = trace.compiled.backend
+        for v in wrt_params:
+            if trace.params[v].is_cuda != (backend == "cuda"):
+                raise RuntimeError(
+                    f"gj.jit: {self._name()} was called with tensors on "
+                    f"{'cuda:0' if backend == 'cuda' else 'cpu'} but reads a parameter "
+                    f"({v.name or 'unnamed'}) on the other device; move it (or the model) with "
+                    ".to(...) to the arguments' device"
+                )
         key = (wrt_args, wrt_params)
         if key not in trace.grad_plans:
             trace.grad_plans[key] = build_plan(
-                trace.inputs, trace.outputs, wrt_args, wrt_params, self.backend, self.optimize
+                trace.inputs, trace.outputs, wrt_args, wrt_params, backend, self.optimize
             )
         return trace.grad_plans[key]
 
 
-def _array(v: Any) -> np.ndarray:
-    return v.numpy() if is_tensor(v) else np.asarray(v)
+def _array(v: Any) -> Any:
+    """An argument's array: a tensor's own (a device array for a tensor on the GPU)."""
+    if is_tensor(v):
+        return v.detach()._data if v.is_cuda else v.numpy()
+    return np.asarray(v)
+
+
+def _call_device(leaves: list[tuple[str, Any]]) -> str:
+    """``"cuda"`` when some array argument is a tensor on the GPU (then every other one must be
+    too, or 0-d, as in PyTorch: RuntimeError naming it otherwise), else ``"cpu"``."""
+    on_gpu = [path for path, v in leaves if is_tensor(v) and v.is_cuda]
+    if not on_gpu:
+        return "cpu"
+    for path, v in leaves:
+        if not (is_tensor(v) and v.is_cuda) and np.ndim(v) != 0:
+            raise RuntimeError(
+                f"gj.jit: expected all array arguments on the same device, but {path!r} is on "
+                f"cpu and {on_gpu[0]!r} on cuda:0; move it with .to('cuda') (or the others with "
+                ".cpu())"
+            )
+    return "cuda"
 
 
 def _note(exc: BaseException, text: str) -> None:

@@ -14,6 +14,9 @@ the function), which hands its cotangent on to the call's vertex inside one gath
 Differentiating through the backward (``create_graph=True``) needs the gradient as tape, not as
 numbers: then the traced graph is replayed eagerly, op by op with the same ops, and the tape
 differentiates that.
+
+A call with tensors on the GPU runs both programs compiled for CUDA: its results, the saved
+values and the cotangents stay device arrays, and the replay runs the eager ops on the device.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import numpy as np
 from graphjit import autodiff, ir
 from graphjit.autodiff import tape
 from graphjit.autodiff.tape import TapeEntry
+from graphjit.cuda_compat import as_numba_device_array
 from graphjit.dtypes import is_float
 from graphjit.errors import TensorUsageError
 from graphjit.ir import Node, TensorType
@@ -38,9 +42,18 @@ from graphjit.runtime import CompiledFunction
 from graphjit.runtime import compile as gj_compile
 from graphjit.tensor import Tensor
 from graphjit.tensor.backend import EagerTensors
+from graphjit.tensor.device import CUDA, move_array
 from graphjit.tensor.tensor import new_tensor
 
-__all__ = ["GradPlan", "build_plan", "call_with_grad", "OutputCotangents"]
+__all__ = ["GradPlan", "build_plan", "call_with_grad", "OutputCotangents", "result_tensor"]
+
+
+def result_tensor(r: Any) -> Tensor:
+    """A compiled function's result as a tensor over it: a host array (copied when it is
+    read-only, a constant's value say), or a device array as a tensor on the GPU."""
+    if isinstance(r, np.ndarray):
+        return new_tensor(r if r.flags.writeable else r.copy())
+    return new_tensor(as_numba_device_array(r))
 
 
 @dataclass(frozen=True)
@@ -157,17 +170,24 @@ class _Call:
     graph_outputs: tuple[Node, ...]
     params: dict[Node, Tensor]
     values: list[Any]  # the arguments' arrays and tensors, as called
-    arrays: list[np.ndarray]
-    saved: list[np.ndarray]
+    arrays: list[Any]  # host arrays, or device arrays for a call on the GPU
+    saved: list[Any]
     out_types: list[tuple[tuple[int, ...], np.dtype]]
     watched: list[tuple[Tensor, int]]  # tensor arguments without grad, and their versions
+    on_device: bool  # the programs run on the GPU: the cotangents must be device arrays
 
-    def cotangent_arrays(self, by_output: dict[int, Any]) -> list[np.ndarray]:
+    def cotangent_arrays(self, by_output: dict[int, Any]) -> list[Any]:
         result = []
         for i in self.plan.differentiable:
             shape, dtype = self.out_types[i]
             g = by_output.get(i)
-            result.append(np.zeros(shape, dtype) if g is None else np.asarray(g.numpy(), dtype))
+            if not self.on_device:
+                result.append(np.zeros(shape, dtype) if g is None else np.asarray(g.numpy(), dtype))
+            elif g is None:  # an output the loss does not use
+                result.append(move_array(np.zeros(shape, dtype), CUDA))
+            else:
+                g = g.detach()
+                result.append((g if g.dtype == dtype.name else g.astype(dtype.name))._data)
         return result
 
 
@@ -192,10 +212,7 @@ class _JitCall:
         if tape.is_grad_enabled():  # create_graph: the gradient must be on the tape
             return _replayed_vjp(call, g.by_output, inputs, needs)
         grads = call.plan.backward(*call.arrays, *call.cotangent_arrays(g.by_output), *call.saved)
-        return [
-            new_tensor(r if r.flags.writeable else r.copy()) if need else None
-            for r, need in zip(grads, needs)
-        ]
+        return [result_tensor(r) if need else None for r, need in zip(grads, needs)]
 
 
 def _replayed_vjp(
@@ -209,7 +226,10 @@ def _replayed_vjp(
         if id(n) in env:
             continue
         if n.op is CONSTANT:
-            env[id(n)] = new_tensor(constant_value(n))
+            value = constant_value(n)
+            if call.on_device and value.ndim:  # 0-d host values mix with device ones
+                value = move_array(value, CUDA)
+            env[id(n)] = new_tensor(value)
         elif n.op is VARIABLE:
             param = call.params.get(n)
             env[id(n)] = new_tensor(n.attrs["storage"].array) if param is None else param
@@ -244,10 +264,12 @@ def call_with_grad(
     graph_outputs: tuple[Node, ...],
     params: dict[Node, Tensor],
     values: list[Any],
-    arrays: list[np.ndarray],
+    arrays: list[Any],
+    on_device: bool = False,
 ) -> list[Tensor]:
     """Run the forward program and return the outputs as tensors, those a gradient reaches with
-    a ``grad_fn`` whose backward runs the vjp program."""
+    a ``grad_fn`` whose backward runs the vjp program (``on_device``: the programs are compiled
+    for CUDA and ``arrays`` hold device arrays)."""
     results = plan.forward(*arrays)
     outs, saved = results[: plan.n_outputs], results[plan.n_outputs :]
     wrt = [values[i] for i in plan.wrt_args] + [params[v] for v in plan.wrt_params]
@@ -259,8 +281,9 @@ def call_with_grad(
         values,
         arrays,
         list(saved),
-        [(r.shape, r.dtype) for r in outs],
+        [(tuple(r.shape), np.dtype(r.dtype)) for r in outs],
         [(v, v._version) for v in values if is_tensor(v) and not v._requires_grad],
+        on_device,
     )
     label = (re.sub(r"\W", "", fn_name) or "jit") + "Backward"
     vertex = new_tensor(np.zeros(()))  # the call itself: its cotangent is an OutputCotangents
@@ -271,7 +294,7 @@ def call_with_grad(
     output_op = _JitOutput(label)
     tensors = []
     for i, r in enumerate(outs):
-        t = new_tensor(r if r.flags.writeable else r.copy())
+        t = result_tensor(r)
         if i in plan.differentiable:
             t._requires_grad = True
             t._ctx = TapeEntry(output_op, (vertex,), {"index": i}, (0,), 0, label)

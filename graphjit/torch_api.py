@@ -34,6 +34,7 @@ from graphjit.ops import elementwise as ew
 from graphjit.ops import gather as gather_ops
 from graphjit.ops.dispatch import ArrayLike, Value, apply, astype, lift, write_out
 from graphjit.ops.shape_rules import normalize_axis
+from graphjit.tensor.backend import device_flatnonzero, device_unravel
 
 __all__ = ["mul", "sub", "div", "pow", "neg", "clamp", "mm", "t", "unsqueeze", "permute", "flatten",
            "numel", "cat", "concat"]  # fmt: skip
@@ -576,7 +577,9 @@ def masked_fill(input: ArrayLike, mask: ArrayLike, value: Any) -> Value:  # noqa
 
 def masked_select(input: ArrayLike, mask: ArrayLike) -> Value:  # noqa: A002
     """The elements where ``mask`` (broadcast with ``input``) is true, as a 1-D tensor, as
-    torch.masked_select. Eager tensors only: the result's size depends on the mask's values."""
+    torch.masked_select. Eager tensors only: the result's size depends on the mask's values. On
+    cuda tensors the positions are found on the device (their number is read to the host) and
+    the gather, and its gradient, run there."""
     x, m = lift(input), lift(mask)
     if isinstance(m, Node):
         raise TypeError(
@@ -588,18 +591,53 @@ def masked_select(input: ArrayLike, mask: ArrayLike) -> Value:  # noqa: A002
     full = np.broadcast_shapes(tuple(x.shape), tuple(m.shape))
     if tuple(x.shape) != full:
         x = broadcast.broadcast_to(x, full)
+    if _is_cuda(x) or _is_cuda(m):
+        return _masked_select_on_device(x, m, full)
     return x[np.broadcast_to(np.asarray(m.numpy()), full)]
+
+
+def _is_cuda(x: Any) -> bool:
+    return bool(getattr(x, "is_cuda", False))
+
+
+def _masked_select_on_device(x: Any, m: Any, full: tuple[int, ...]) -> Value:
+    if isinstance(x, Node) or not (_is_cuda(x) and _is_cuda(m)):
+        where = "input" if _is_cuda(m) else "mask"
+        raise RuntimeError(
+            f"masked_select: expected the input and the mask on the same device, but the {where} "
+            "is not on cuda:0; move it with .to('cuda') (or both with .cpu())"
+        )
+    if tuple(m.shape) != full:
+        m = broadcast.broadcast_to(m, full)
+    positions = device_flatnonzero(m)
+    return gather_ops.take(shape.reshape(x, (-1,)), positions, axis=0)
 
 
 def nonzero(input: ArrayLike, *, as_tuple: bool = False) -> Any:  # noqa: A002
     """The indices of the non-zero elements as torch.nonzero: an ``(n, ndim)`` int64 tensor, or
-    (``as_tuple=True``, numpy's np.nonzero) one 1-D tensor per dim. Eager tensors only."""
+    (``as_tuple=True``, numpy's np.nonzero) one 1-D tensor per dim. Eager tensors only; on cuda
+    tensors the indices are computed on the device (their number is read to the host)."""
     x = lift(input)
     if isinstance(x, Node):
         raise TypeError(
             "nonzero: eager tensors only: the number of non-zero elements depends on the data"
         )
+    if _is_cuda(x):
+        return _nonzero_on_device(x, as_tuple)
     found = np.nonzero(np.asarray(x.numpy()))
     if as_tuple:
         return tuple(lift(i.astype(np.int64)) for i in found)
     return lift(np.stack(found, axis=1).astype(np.int64).reshape(-1, x.ndim))
+
+
+def _nonzero_on_device(x: Any, as_tuple: bool) -> Any:
+    if x.ndim == 0:  # as numpy, which the CPU path follows
+        raise ValueError(
+            "Calling nonzero on 0d arrays is not allowed. Use np.atleast_1d(scalar).nonzero() "
+            "instead."
+        )
+    mask = x if x.dtype == "bool" else comparison.not_equal(x, 0)
+    coords = device_unravel(device_flatnonzero(mask), tuple(x.shape))
+    if as_tuple:
+        return tuple(coords[:, j] for j in range(x.ndim))
+    return coords

@@ -16,10 +16,11 @@ from __future__ import annotations
 from typing import Any
 
 from graphjit import ops
+from graphjit.autodiff.tape import no_grad
 from graphjit.ir import Node
 from graphjit.nn import functional as F  # noqa: N812 - PyTorch's spelling
 from graphjit.nn.layers import check_size
-from graphjit.nn.module import BufferReader, Module, mark_modified, operand
+from graphjit.nn.module import BufferReader, Module, operand
 from graphjit.ops.leaves import Variable
 from graphjit.tensor.creation import ones, tensor, zeros
 
@@ -69,9 +70,8 @@ class _BatchNorm(Module):
                 ("running_var", 1),
                 ("num_batches_tracked", 0),
             ):
-                buf = getattr(self, name)
-                buf.numpy()[...] = value
-                mark_modified(buf)
+                with no_grad():  # in place, in host or GPU memory (the version bumped)
+                    getattr(self, name).fill_(value)
 
     def _check_input(self, x: Any) -> None:
         name = type(self).__name__
@@ -104,9 +104,10 @@ class _BatchNorm(Module):
             self.record_update(x, lambda read: self._graph_update(x, read))
             return F.batch_norm(x, None, None, weight, bias, True, 0.0, self.eps)
         count = self.num_batches_tracked
-        count.numpy()[...] += 1
-        mark_modified(count)
-        factor = 1.0 / float(count.numpy()) if self.momentum is None else self.momentum
+        with no_grad():  # in place, in host or GPU memory (the version bumped)
+            count.add_(1)
+        # the cumulative average reads the count (on the GPU a 0-d copy, as PyTorch's does)
+        factor = 1.0 / float(count) if self.momentum is None else self.momentum
         return F.batch_norm(
             x, self.running_mean, self.running_var, weight, bias, True, factor, self.eps
         )

@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 
 from graphjit import autodiff, ir
-from graphjit.cuda_compat import to_host
 from graphjit.ir import Node
 from graphjit.nn.module import mark_modified
 from graphjit.ops import power, sqrt
 from graphjit.ops.dispatch import as_node, is_tensor
-from graphjit.ops.leaves import Storage, Variable, variable_from_storage, write_array
+from graphjit.ops.leaves import Storage, Variable, variable_from_storage
+from graphjit.optim.device_step import DeviceParameter, DeviceSteps, device_parameter
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]
 
@@ -63,7 +63,9 @@ class Optimizer:
         self._lr_var = variable_from_storage(self._lr, "lr")
         self.lr = lr
         self._state: dict[tuple[int, str], Storage] = {}
+        self._state_of: dict[int, list[Storage]] = {}  # each parameter's buffers, to move them
         self._vars: dict[tuple[int, str], Variable] = {}
+        self._device_steps = DeviceSteps()
 
     @property
     def lr(self) -> float:
@@ -89,6 +91,7 @@ class Optimizer:
         if key not in self._state:
             arr = np.zeros(like.shape, like.dtype) if like is not None else np.zeros((), np.float64)
             self._state[key] = Storage(arr)
+            self._state_of.setdefault(i, []).append(self._state[key])
         return self._state[key].array
 
     def _buffer_var(self, i: int, name: str, like: np.ndarray | None = None) -> Variable:
@@ -106,27 +109,42 @@ class Optimizer:
                 p.grad.detach().zero_()  # in place, in host or GPU memory
 
     def step(self) -> None:
-        """One eager update from the parameters' ``.grad`` (parameters without one are skipped)."""
+        """One eager update from the parameters' ``.grad`` (parameters without one are skipped).
+
+        Parameters in host memory are updated with numpy; those on the GPU all at once by the
+        update graph compiled for CUDA (:mod:`graphjit.optim.device_step`), on the device. Each
+        parameter's state is kept where the parameter is (moved there when it is not)."""
+        on_device: list[DeviceParameter] = []
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
             if p.is_cuda:
-                self._step_through_host(i, p)
-            else:
-                self._step_array(i, p.numpy(), np.asarray(p.grad.numpy(), dtype=p.dtype))
+                on_device.append(device_parameter(i, p))
+                continue
+            self.place_state(i, "cpu")
+            self._step_array(i, p.numpy(), np.asarray(p.grad.numpy(), dtype=p.dtype))
             mark_modified(p)
+        if on_device:
+            for dp in on_device:
+                self.place_state(dp.position, "cuda")
+            self._device_steps(self, on_device)
+            for dp in on_device:
+                mark_modified(self.params[dp.position])
 
-    def _step_through_host(self, i: int, p: Any) -> None:
-        """The eager step of a parameter on the GPU: its values, gradient and state are copied
-        to the host, updated there as for a CPU parameter, and the new values copied back (a
-        compiled step, ``updates(loss)``, updates it on the device instead)."""
-        for (j, _), storage in self._state.items():
-            if j == i:
-                storage.to("cpu")
-        values = to_host(p._data)
-        grad = np.asarray(to_host(p.grad._data), dtype=p.dtype)
-        self._step_array(i, values, grad)
-        write_array(p._data, values)
+    def place_state(self, i: int, device: str) -> None:
+        """Move parameter ``i``'s state buffers to ``device`` (``"cpu"`` or ``"cuda"``), where
+        they are not already."""
+        for storage in self._state_of.get(i, ()):
+            storage.to(device)
+
+    def step_signature(self) -> tuple[Any, ...]:
+        """What an update graph bakes in, so a compiled eager step is reused only while these
+        are unchanged: the hyper-parameters held as plain numbers (graph constants) and, for
+        those held in 0-d arrays (variables of the graph), whether they are zero, which decides
+        the graph's structure (SGD's momentum buffer)."""
+        plain = [(k, v) for k, v in vars(self).items() if isinstance(v, (bool, int, float))]
+        held = [(k, bool(v.array)) for k, v in vars(self).items() if isinstance(v, Storage)]
+        return tuple(sorted(plain)) + tuple(sorted(held))
 
     def updates(self, loss: Node) -> dict[Variable, Node]:
         """The update of every parameter (and state buffer) as graph nodes, for ``gj.compile``."""
@@ -152,9 +170,7 @@ class Optimizer:
             assert isinstance(var, Variable)
             result.update(self._step_graph(i, var, g))
             if var.storage.on_device:  # the state of a parameter on a GPU lives there too
-                for (j, _), storage in self._state.items():
-                    if j == i:
-                        storage.to("cuda")
+                self.place_state(i, "cuda")
         return result
 
     def state_dict(self) -> dict[str, Any]:

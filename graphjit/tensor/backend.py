@@ -46,6 +46,16 @@ class DeviceRunner(Protocol):
         arrays."""
         ...
 
+    def flatnonzero(self, mask: Any) -> Any:
+        """The flat positions of the true elements of a boolean device array, in increasing
+        order: a 1-D int64 device array."""
+        ...
+
+    def unravel(self, positions: Any, shape: tuple[int, ...]) -> Any:
+        """The coordinates of flat ``positions`` in an array of ``shape``: an
+        ``(n, len(shape))`` int64 device array."""
+        ...
+
 
 _device_runners: list[DeviceRunner] = []
 
@@ -54,6 +64,25 @@ def register_device_runner(runner: DeviceRunner) -> None:
     """Let ops on tensors in GPU memory run through ``runner``."""
     if runner not in _device_runners:
         _device_runners.append(runner)
+
+
+def _device_runner(what: str) -> DeviceRunner:
+    if not _device_runners:
+        raise RuntimeError(f"{what}: no runner for tensors on the GPU is registered")
+    return _device_runners[0]
+
+
+def device_flatnonzero(mask: Tensor) -> Tensor:
+    """The flat positions of the true elements of the boolean tensor ``mask`` on the GPU, in
+    increasing order: a 1-D int64 tensor on the GPU. The positions are found on the device; their
+    number is read to the host to size the result (PyTorch synchronises here too)."""
+    return new_tensor(_device_runner("flatnonzero").flatnonzero(mask._data))
+
+
+def device_unravel(positions: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """The coordinates of the flat ``positions`` (a 1-D int64 tensor on the GPU) in an array of
+    ``shape``: an ``(n, len(shape))`` int64 tensor on the GPU."""
+    return new_tensor(_device_runner("unravel").unravel(positions._data, tuple(shape)))
 
 
 def _run_on_device(
@@ -66,9 +95,7 @@ def _run_on_device(
                 f"on cpu (shape {d.shape}) and another on cuda:0; move it with .to('cuda') (or "
                 "the others with .cpu())"
             )
-    if not _device_runners:
-        raise RuntimeError(f"{op.name}: no runner for tensors on the GPU is registered")
-    value = _device_runners[0](op, datas, attrs)
+    value = _device_runner(op.name)(op, datas, attrs)
     out = new_tensor(value)
     if is_float(np.dtype(value.dtype).name) and _mode.enabled:
         for a in args:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from graphjit import ops
+from graphjit.autodiff.tape import no_grad
 from graphjit.ir import Node
 from graphjit.nn.module import mark_modified
 from graphjit.ops.dispatch import is_tensor
@@ -82,8 +83,24 @@ def group_norm(
     return _affine(y, weight, bias, x.ndim)
 
 
-def _update_running(stat: Any, value: np.ndarray, momentum: float, name: str) -> None:
-    """PyTorch's in-place ``stat = (1 - momentum) * stat + momentum * value``."""
+def _update_running(stat: Any, value: Any, momentum: float, name: str) -> None:
+    """PyTorch's in-place ``stat = (1 - momentum) * stat + momentum * value``: with numpy for a
+    batch in host memory (``value`` a numpy array), with eager ops on the device for a batch on
+    the GPU (``value`` a tensor there, and ``stat`` must be one too)."""
+    if is_tensor(value):
+        if not (is_tensor(stat) and stat.is_cuda):
+            raise RuntimeError(
+                f"{name}: the input is on cuda:0 but a running statistic is not; move the "
+                "statistics (or the module) with .to('cuda')"
+            )
+        with no_grad():  # written into the statistic's device array (its version bumped)
+            stat.mul_(1.0 - momentum).add_(momentum * value.astype(stat.dtype))
+        return
+    if is_tensor(stat) and stat.is_cuda:
+        raise RuntimeError(
+            f"{name}: a running statistic is on cuda:0 but the input is not; move the input "
+            "with .to('cuda')"
+        )
     arr = stat.numpy() if is_tensor(stat) else stat
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"{name}: running statistics must be tensors or arrays to update in place")
@@ -95,6 +112,21 @@ def _update_running(stat: Any, value: np.ndarray, momentum: float, name: str) ->
 
 def _values(x: Any) -> np.ndarray:
     return np.asarray(x.detach().numpy() if is_tensor(x) else x)
+
+
+def _batch_statistics(x: Any, axes: tuple[int, ...]) -> tuple[Any, Any]:
+    """The mean and the unbiased variance of ``x`` over ``axes``: numpy arrays, or for a tensor
+    on the GPU tensors computed there (nothing goes to the host)."""
+    if is_tensor(x) and x.is_cuda:
+        with no_grad():
+            xd = x.detach()
+            n = math.prod(xd.shape[a] for a in axes)
+            centred = xd - ops.mean(xd, axis=axes, keepdims=True)
+            var = ops.mean(centred * centred, axis=axes) * (n / max(n - 1, 1))
+            return ops.mean(xd, axis=axes), var
+    arr = _values(x)
+    n = math.prod(arr.shape[a] for a in axes)
+    return arr.mean(axis=axes), arr.var(axis=axes) * (n / max(n - 1, 1))
 
 
 def _running_stats_update(
@@ -112,10 +144,7 @@ def _running_stats_update(
             "mode; pass running_mean=None and running_var=None, or use gj.nn.BatchNorm1d/2d, "
             "whose graph calls record the update for model.buffer_updates(loss)"
         )
-    arr = _values(x)
-    n = math.prod(arr.shape[a] for a in axes)
-    mean = arr.mean(axis=axes)
-    var = arr.var(axis=axes) * (n / max(n - 1, 1))
+    mean, var = _batch_statistics(x, axes)
     if reduce_first:  # instance norm: the per-instance statistics averaged over the batch
         mean, var = mean.mean(axis=0), var.mean(axis=0)
     if running_mean is not None:

@@ -190,3 +190,14 @@ def test_conv_kernels_compile_to_ptx(cuda: Any) -> None:
         five = nt.Array(dt, 5, "C")
         for kernel in (conv._conv_forward, conv._conv_input_grad, conv._conv_weight_grad):
             _compile_all(cuda, kernel.py_func, (five, five, five, three, three, three, nt.int64))
+
+
+def test_select_kernels_compile_to_ptx(cuda: Any) -> None:
+    from graphjit.kernels.cuda import select
+    from numba import types as nt
+
+    flags, ints = nt.Array(nt.boolean, 1, "C"), nt.Array(nt.int64, 1, "C")
+    _compile_all(cuda, select._count_runs.py_func, (flags, ints))
+    _compile_all(cuda, select._scan_counts.py_func, (ints, ints, ints))
+    _compile_all(cuda, select._write_positions.py_func, (flags, ints, ints))
+    _compile_all(cuda, select._unravel.py_func, (ints, ints, nt.Array(nt.int64, 2, "C")))
