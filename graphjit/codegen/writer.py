@@ -30,6 +30,7 @@ class ProgramNames:
         self.body = SourceWriter()
         self.graph_ids = {n: f"%{i}" for i, n in enumerate(lowered.plan.order)}
         self._counter = 0
+        self._literals: dict[Node, str | None] = {}  # scalar_literal's answers
 
     def fresh(self, prefix: str) -> str:
         self._counter += 1
@@ -52,9 +53,13 @@ class ProgramNames:
 
     def scalar_literal(self, node: Node) -> str | None:
         """A 0-d constant as a literal (so it folds into the expression), else None."""
+        if node in self._literals:
+            return self._literals[node]
+        lit = None
         if is_constant(node) and node.ndim == 0:
-            return render_literal(constant_value(node)[()], node.dtype)
-        return None
+            lit = render_literal(constant_value(node)[()], node.dtype)
+        self._literals[node] = lit
+        return lit
 
     def label(self, node: Node) -> str:
         return self.graph_ids.get(node, "?")
