@@ -19,6 +19,7 @@ from graphjit import ops
 from graphjit.autodiff.tape import no_grad
 from graphjit.ir import Node
 from graphjit.nn import functional as F  # noqa: N812 - PyTorch's spelling
+from graphjit.nn.functional.normalization import check_batch_size
 from graphjit.nn.layers import check_size
 from graphjit.nn.module import BufferReader, Module, operand
 from graphjit.ops.leaves import Variable
@@ -83,6 +84,8 @@ class _BatchNorm(Module):
             raise ValueError(
                 f"{name}: expected {self.num_features} channels (dim 1), got shape {shape}"
             )
+        if self.training:  # before the batch count moves: a refused batch changes nothing
+            check_batch_size(x, name)
 
     def forward(self, input: Any) -> Any:  # noqa: A002 - PyTorch's name
         x = ops.lift(input)

@@ -50,6 +50,13 @@ class _ConvNd(Module):
         self.kernel_size = expand(kernel_size, self.nd, "kernel_size", name)
         self.stride = expand(stride, self.nd, "stride", name)
         self.dilation = expand(dilation, self.nd, "dilation", name)
+        for what, value in (
+            ("kernel_size", self.kernel_size),
+            ("stride", self.stride),
+            ("dilation", self.dilation),
+        ):
+            if min(value) < 1:
+                raise ValueError(f"{name}: {what} must be positive, got {value}")
         self.output_padding = expand(output_padding, self.nd, "output_padding", name)
         self.padding = (
             padding if isinstance(padding, str) else expand(padding, self.nd, "padding", name)

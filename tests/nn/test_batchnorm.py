@@ -241,3 +241,17 @@ def test_jit_refuses_training_mode_state_and_runs_eval_mode() -> None:
     np.testing.assert_allclose(
         forward(x), model(gj.tensor(x)).detach().numpy(), rtol=1e-12, atol=1e-14
     )
+
+
+def test_a_training_batch_of_one_value_per_channel_is_refused_and_changes_nothing() -> None:
+    bn = gj.nn.BatchNorm1d(3)
+    before = {k: np.array(v) for k, v in bn.state_dict().items()}
+    with pytest.raises(ValueError, match="more than 1 value per channel when training"):
+        bn(gj.tensor(np.ones((1, 3))))
+    for k, v in bn.state_dict().items():
+        np.testing.assert_array_equal(np.asarray(v), before[k])
+    with pytest.raises(ValueError, match=r"batch_norm: expected more than 1 value"):
+        gj.nn.functional.batch_norm(gj.tensor(np.ones((1, 2, 1, 1))), None, None, training=True)
+    bn.eval()  # evaluation uses the running statistics: one sample is fine
+    assert bn(gj.tensor(np.ones((1, 3)))).shape == (1, 3)
+    gj.nn.BatchNorm2d(2)(gj.tensor(np.ones((1, 2, 2, 1))))  # 2 values per channel

@@ -77,6 +77,12 @@ def test_bad_arguments_are_refused() -> None:
         nn.Conv2d(3, 4, (3, 3, 3))
     with pytest.raises(ValueError, match="padding_mode"):
         nn.ConvTranspose2d(3, 4, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match=r"Conv2d: kernel_size must be positive, got \(0, 0\)"):
+        nn.Conv2d(3, 4, 0)
+    with pytest.raises(ValueError, match=r"ConvTranspose1d: stride must be positive"):
+        nn.ConvTranspose1d(3, 4, 2, stride=0)
+    with pytest.raises(ValueError, match=r"Conv3d: dilation must be positive"):
+        nn.Conv3d(3, 4, 2, dilation=(1, 0, 1))
 
 
 def test_a_pytorch_state_dict_loads_and_gives_pytorch_outputs() -> None:

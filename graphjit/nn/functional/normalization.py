@@ -153,6 +153,18 @@ def _running_stats_update(
         _update_running(running_var, var, momentum, name)
 
 
+def check_batch_size(x: Any, fn: str) -> None:
+    """Training statistics need more than one value per channel (the unbiased variance of one
+    value is nan); PyTorch refuses such a batch the same way. A graph's batch dim unknown until
+    the call is not checked here."""
+    values = [d for k, d in enumerate(x.shape) if k != 1]
+    if all(isinstance(d, int) for d in values) and math.prod(values) == 1:
+        raise ValueError(
+            f"{fn}: expected more than 1 value per channel when training, got input shape "
+            f"{tuple(x.shape)}"
+        )
+
+
 def batch_norm(
     input: Any,
     running_mean: Any,
@@ -171,6 +183,7 @@ def batch_norm(
         raise ValueError(f"batch_norm: expected input (N, C, *), got shape {tuple(x.shape)}")
     axes = (0, *range(2, x.ndim))
     if training:
+        check_batch_size(x, "batch_norm")
         if running_mean is not None or running_var is not None:
             _running_stats_update(x, axes, running_mean, running_var, momentum, "batch_norm")
         y = _normalize_over(x, axes, eps)
