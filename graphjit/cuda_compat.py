@@ -85,7 +85,11 @@ def is_device_array(a: object) -> bool:
 
 
 def to_device(a: np.ndarray) -> object:
-    """A numba device array holding a C-contiguous copy of the host array ``a``."""
+    """A numba device array holding a C-contiguous copy of the host array ``a``; a
+    RuntimeError saying why when no GPU (or the simulator) can be used here."""
+    problem = cuda_problem()
+    if problem is not None:
+        raise RuntimeError(f"cannot copy an array to the GPU: {problem}")
     return import_numba_cuda().to_device(np.array(a, order="C", copy=None))  # 0-d stays 0-d
 
 

@@ -630,6 +630,13 @@ def test_to_cuda_moves_or_says_why_it_cannot() -> None:
             t.cuda()
         with pytest.raises(RuntimeError, match="cuda"):
             gj.zeros(2, device="cuda")
+        # graph variables too: the reason, never the driver's own exception
+        with pytest.raises(RuntimeError, match=r"cannot copy an array to the GPU: .*"):
+            gj.variable(np.ones(2), device="cuda")
+        v = gj.variable(np.ones(2))
+        with pytest.raises(RuntimeError, match=r"cannot copy an array to the GPU"):
+            v.to("cuda")
+        assert v.device == "cpu" and v.get_value().tolist() == [1.0, 1.0]
     else:
         assert t.to("cuda").is_cuda and gj.zeros(2, device="cuda").is_cuda
     with pytest.raises(RuntimeError, match="one GPU"):
