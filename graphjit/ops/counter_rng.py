@@ -101,6 +101,9 @@ def counter_uniform(
     if isinstance(stream, bool) or not isinstance(stream, int) or stream < 0:
         raise ValueError(f"counter_uniform: stream must be an int >= 0, got {stream!r}")
     args = [lift(a) for a in (seed, counter, index)]
+    for name, a in zip(("seed", "counter", "index"), args):
+        if np.dtype(a.dtype).kind not in "iub":  # a float would be truncated without a word
+            raise TypeError(f"counter_uniform: {name} must be integers, got dtype {a.dtype}")
     args = [a if a.dtype == "int64" else astype(a, "int64") for a in args]
     return apply(COUNTER_UNIFORM, *args, stream=stream)
 

@@ -77,3 +77,11 @@ def test_manual_seed_resets_the_graph_generator() -> None:
     gj.manual_seed(42)
     assert int(GRAPH_GENERATOR.counter_variable.get_value()) == 0
     assert GRAPH_GENERATOR.next_stream() == first == 0
+    # a float seed, counter or index would be truncated: refused instead
+    with pytest.raises(TypeError, match="seed must be integers, got dtype float64"):
+        gj.counter_uniform(1.5, 0, np.arange(3))
+    with pytest.raises(TypeError, match="index must be integers"):
+        gj.counter_uniform(0, 0, gj.placeholder("f", (2,)))
+    narrow = gj.counter_uniform(np.uint8(1), True, np.arange(3, dtype=np.int32))
+    wide = gj.counter_uniform(1, 1, np.arange(3))
+    np.testing.assert_array_equal(narrow.numpy(), wide.numpy())  # integers of any width agree
