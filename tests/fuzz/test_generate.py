@@ -1,12 +1,14 @@
-"""graphjit.fuzz.generate: every registry op is generated or excluded with a reason, and the
-programs drawn from a seed are well typed and reproducible."""
+"""graphjit.fuzz.generate and .rules: every registry op is generated or excluded with a reason,
+and the programs drawn from a seed are well typed and reproducible."""
 
 from __future__ import annotations
 
 import graphjit as gj
 from graphjit import ir, ops
-from graphjit.fuzz.generate import EXCLUDED, MAX_DEPTH, RULES, generate, uncovered
+from graphjit.fuzz.draw import MAX_DEPTH
+from graphjit.fuzz.generate import generate
 from graphjit.fuzz.program import SHADOWED, Leaf, Step, build_graph, graph_source
+from graphjit.fuzz.rules import EXCLUDED, RULES, uncovered
 from graphjit.ops import OPS
 
 
