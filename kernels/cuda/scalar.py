@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+from graphjit.kernels import portable
 from graphjit.kernels.cuda.counter_rng import counter_uniform
 from numba import cuda
 
@@ -127,21 +128,6 @@ def relu(x):  # type: ignore[no-untyped-def]
 
 
 @cuda.jit(device=True)
-def maximum(a, b):  # type: ignore[no-untyped-def]
-    return a if (a > b or a != a) else b  # nan-propagating, as numpy
-
-
-@cuda.jit(device=True)
-def minimum(a, b):  # type: ignore[no-untyped-def]
-    return a if (a < b or a != a) else b
-
-
-@cuda.jit(device=True)
-def sign(x):  # type: ignore[no-untyped-def]
-    return 1 if x > 0 else (-1 if x < 0 else x)  # 0 stays 0, nan stays nan
-
-
-@cuda.jit(device=True)
 def floor(x):  # type: ignore[no-untyped-def]
     if not abs(x) < _BIG:  # nan, inf and large floats are integral already (ints too)
         return x
@@ -172,76 +158,41 @@ def power(a, b):  # type: ignore[no-untyped-def]
 
 
 # --------------------------------------------------------------------------------------------------
+# the functions whose source every target shares (graphjit.kernels.portable), as device functions
+_device = cuda.jit(device=True)
+maximum = _device(portable.maximum)
+minimum = _device(portable.minimum)
+sign = _device(portable.sign)
+fmax = _device(portable.fmax)
+fmin = _device(portable.fmin)
+copysign = _device(portable.copysign)
+heaviside = _device(portable.heaviside)
+isnan = _device(portable.isnan)
+isinf = _device(portable.isinf)
+isfinite = _device(portable.isfinite)
+signbit = _device(portable.signbit)
+sinh = _device(portable.sinh)
+cosh = _device(portable.cosh)
+arcsin = _device(portable.arcsin)
+arccos = _device(portable.arccos)
+arcsinh = _device(portable.arcsinh)
+arccosh = _device(portable.arccosh)
+arctanh = _device(portable.arctanh)
+arctan2 = _device(portable.arctan2)
+hypot = _device(portable.hypot)
+log10 = _device(portable.log10)
+logaddexp2 = _device(portable.logaddexp2)
+erfc = _device(portable.erfc)
+erfinv = _device(portable.erfinv)
+
+
+# --------------------------------------------------------------------------------------------------
 # more elementwise math, as the CPU prelude (kernels/scalar.py) computes it; integer division and
 # trunc run in float64 here (exact for ints below 2**53)
 
 _TWO_OVER_SQRT_PI = 1.1283791670955126
 _LN2 = 0.6931471805599453
 _LOG2E = 1.4426950408889634
-
-
-@cuda.jit(device=True)
-def sinh(x):  # type: ignore[no-untyped-def]
-    return math.sinh(float(x))
-
-
-@cuda.jit(device=True)
-def cosh(x):  # type: ignore[no-untyped-def]
-    return math.cosh(float(x))
-
-
-@cuda.jit(device=True)
-def arcsin(x):  # type: ignore[no-untyped-def]
-    x = float(x)
-    return math.asin(x) if abs(x) <= 1.0 else (x if x != x else math.nan)
-
-
-@cuda.jit(device=True)
-def arccos(x):  # type: ignore[no-untyped-def]
-    x = float(x)
-    return math.acos(x) if abs(x) <= 1.0 else (x if x != x else math.nan)
-
-
-@cuda.jit(device=True)
-def arcsinh(x):  # type: ignore[no-untyped-def]
-    return math.asinh(float(x))
-
-
-@cuda.jit(device=True)
-def arccosh(x):  # type: ignore[no-untyped-def]
-    x = float(x)
-    return math.acosh(x) if x >= 1.0 else (x if x != x else math.nan)
-
-
-@cuda.jit(device=True)
-def arctanh(x):  # type: ignore[no-untyped-def]
-    x = float(x)
-    a = abs(x)
-    if a < 1.0:
-        return math.atanh(x)
-    if a == 1.0:
-        return math.copysign(_INF, x)
-    return x if x != x else math.nan
-
-
-@cuda.jit(device=True)
-def arctan2(y, x):  # type: ignore[no-untyped-def]
-    return math.atan2(float(y), float(x))
-
-
-@cuda.jit(device=True)
-def hypot(x, y):  # type: ignore[no-untyped-def]
-    return math.hypot(float(x), float(y))
-
-
-@cuda.jit(device=True)
-def log10(x):  # type: ignore[no-untyped-def]
-    x = float(x)
-    if x < 0.0:
-        return math.nan
-    if x == 0.0:
-        return -_INF
-    return math.log10(x)
 
 
 @cuda.jit(device=True)
@@ -256,127 +207,6 @@ def logaddexp(x, y):  # type: ignore[no-untyped-def]
     if d <= 0.0:
         return y + math.log1p(exp(d))
     return d  # nan
-
-
-@cuda.jit(device=True)
-def logaddexp2(x, y):  # type: ignore[no-untyped-def]
-    x, y = float(x), float(y)
-    if x == y:
-        return x + 1.0
-    d = x - y
-    if d > 0.0:
-        return x + _LOG2E * math.log1p(2.0**-d)
-    if d <= 0.0:
-        return y + _LOG2E * math.log1p(2.0**d)
-    return d
-
-
-@cuda.jit(device=True)
-def erfc(x):  # type: ignore[no-untyped-def]
-    return math.erfc(float(x))
-
-
-@cuda.jit(device=True)
-def _erfinv_guess(y):  # type: ignore[no-untyped-def]
-    """M. Giles' single-precision approximation of erfinv(y), |y| < 1 (relative error ~1e-7)."""
-    w = -math.log((1.0 - y) * (1.0 + y))
-    if w < 5.0:
-        w = w - 2.5
-        p = 2.81022636e-08
-        p = 3.43273939e-07 + p * w
-        p = -3.5233877e-06 + p * w
-        p = -4.39150654e-06 + p * w
-        p = 0.00021858087 + p * w
-        p = -0.00125372503 + p * w
-        p = -0.00417768164 + p * w
-        p = 0.246640727 + p * w
-        p = 1.50140941 + p * w
-    else:
-        w = math.sqrt(w) - 3.0
-        p = -0.000200214257
-        p = 0.000100950558 + p * w
-        p = 0.00134934322 + p * w
-        p = -0.00367342844 + p * w
-        p = 0.00573950773 + p * w
-        p = -0.0076224613 + p * w
-        p = 0.00943887047 + p * w
-        p = 1.00167406 + p * w
-        p = 2.83297682 + p * w
-    return p * y
-
-
-@cuda.jit(device=True)
-def erfinv(y):  # type: ignore[no-untyped-def]
-    """The inverse of erf: Giles' guess, then Newton steps: on erf(x) = y for |y| <= 0.5, and on
-    log(erfc(x)) = log(1 - y) beyond (1 - y is exact there, and the log makes the tail's equation
-    nearly linear, so the steps converge from a guess that is poor near +-1)."""
-    y = float(y)
-    a = abs(y)
-    if not a < 1.0:
-        if a == 1.0:
-            return math.copysign(_INF, y)
-        return y if y != y else math.nan
-    if a == 0.0:
-        return 0.0  # +0 for -0 too, as scipy
-    x = _erfinv_guess(a)
-    if a <= 0.5:
-        for _ in range(2):
-            x -= (math.erf(x) - a) / (_TWO_OVER_SQRT_PI * math.exp(-x * x))
-    else:
-        log_q = math.log(1.0 - a)
-        for _ in range(12):
-            e = math.erfc(x)
-            step = (math.log(e) - log_q) * e / (_TWO_OVER_SQRT_PI * math.exp(-x * x))
-            x += step
-            if abs(step) <= 1e-16 * x:
-                break
-    return math.copysign(x, y)
-
-
-@cuda.jit(device=True)
-def copysign(x, y):  # type: ignore[no-untyped-def]
-    return math.copysign(float(x), float(y))
-
-
-@cuda.jit(device=True)
-def heaviside(x, h0):  # type: ignore[no-untyped-def]
-    """0 below 0, 1 above, ``h0`` at 0, nan at nan (numpy.heaviside)."""
-    x = float(x)
-    if x < 0.0:
-        return 0.0
-    if x > 0.0:
-        return 1.0
-    return float(h0) if x == 0.0 else x
-
-
-@cuda.jit(device=True)
-def fmax(a, b):  # type: ignore[no-untyped-def]
-    return a if (a > b or b != b) else b  # nan-ignoring; b on ties (signed zeros), as numpy
-
-
-@cuda.jit(device=True)
-def fmin(a, b):  # type: ignore[no-untyped-def]
-    return a if (a < b or b != b) else b
-
-
-@cuda.jit(device=True)
-def isnan(x):  # type: ignore[no-untyped-def]
-    return x != x
-
-
-@cuda.jit(device=True)
-def isinf(x):  # type: ignore[no-untyped-def]
-    return abs(x * 1.0) == _INF  # * 1.0: ints and bools as floats
-
-
-@cuda.jit(device=True)
-def isfinite(x):  # type: ignore[no-untyped-def]
-    return abs(x * 1.0) < _INF
-
-
-@cuda.jit(device=True)
-def signbit(x):  # type: ignore[no-untyped-def]
-    return math.copysign(1.0, x * 1.0) < 0.0  # * 1.0 keeps -0.0 (+ 0.0 would not)
 
 
 @cuda.jit(device=True)
