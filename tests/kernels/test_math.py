@@ -331,6 +331,21 @@ def test_pow_special_values_as_numpy() -> None:
     )
 
 
+def test_pow_float32_special_values() -> None:
+    """The same pairs in float32: bit for bit numpy's float64 power rounded to float32 (the
+    special cases included), and within 1 ulp of numpy's float32 power."""
+    with np.errstate(all="ignore"):
+        x, y = (a.ravel().astype(np.float32) for a in np.meshgrid(POW_X, POW_Y))
+        want64 = np.power(x.astype(np.float64), y.astype(np.float64)).astype(np.float32)
+        want32 = np.power(x, y)
+    got = pow_runner()(x, y)
+    bad = np.flatnonzero(ulp_error(got, want64) != 0.0)
+    assert not bad.size, "; ".join(f"pow({x[i]!r}, {y[i]!r}) = {got[i]!r}, want {want64[i]!r}"
+                                   for i in bad[:10])  # fmt: skip
+    with np.errstate(all="ignore"):
+        assert ulp_error(got, want32).max() <= 1.0
+
+
 def test_pow_table_reduction_is_exact() -> None:
     """r = z * (1/c) - 1 must be exact for the one fma to give it: at both ends of every
     subinterval of z, the exact value of z * (1/c) - 1 is a double."""
@@ -362,22 +377,27 @@ def _host_vector_doubles() -> int:
 
 
 def test_fused_kernel_vectorises(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """The generated program of ``log1p(exp(x)) * sin(x) + erf(x)`` holds vector arithmetic
-    on doubles: the math was inlined and the loop vectorised, no libm call left in it."""
+    """The generated program of ``log1p(exp(x)) * sin(x) + erf(x) * tanh(x) + |x| ** y`` holds
+    vector arithmetic on doubles: the math was inlined and the loop vectorised, no libm call
+    left in it."""
     if _host_vector_doubles() < 2:
         pytest.skip("the host has no SIMD registers for float64")
     monkeypatch.setenv("GRAPHJIT_CACHE_DIR", str(tmp_path))  # compiled here, with its IR
     x = gj.placeholder("x", (None,))
-    f = gj.compile([x], [gj.log1p(gj.exp(x)) * gj.sin(x) + gj.erf(x) * gj.tanh(x)])
+    y = gj.placeholder("y", (None,))
+    out = gj.log1p(gj.exp(x)) * gj.sin(x) + gj.erf(x) * gj.tanh(x) + gj.abs(x) ** y
+    f = gj.compile([x, y], [out])
     a = np.linspace(-3.0, 3.0, 1001)
-    (got,) = f(a)
-    np.testing.assert_allclose(got, np.log1p(np.exp(a)) * np.sin(a) + REFERENCES["erf"](a)
-                               * np.tanh(a), rtol=1e-14, atol=1e-15)  # fmt: skip
+    b = np.linspace(-2.5, 4.0, 1001)
+    (got,) = f(a, b)
+    want = np.log1p(np.exp(a)) * np.sin(a) + REFERENCES["erf"](a) * np.tanh(a) + np.abs(a) ** b
+    np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-15)
     program = f._executable._program
     ir = program.inspect_llvm(program.signatures[0])
     vectors = re.findall(r"<(\d+) x double>", ir)
     assert vectors, "no vector of doubles in the fused kernel's LLVM IR"
     assert max(int(n) for n in vectors) >= 2
     assert re.search(r"fmul (contract |fast |reassoc |nsz |arcp |afn )*<\d+ x double>", ir)
-    called = set(re.findall(r"call [^@]*@(\w+)\(", ir))
+    called = set(re.findall(r"call [^@]*@([\w.]+)\(", ir))
     assert not called & {"exp", "log1p", "sin", "erf", "tanh", "llvm.sin.f64", "llvm.exp.f64"}
+    assert not [name for name in called if "pow" in name], f"a call to pow is left: {called}"
