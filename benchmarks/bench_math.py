@@ -1,7 +1,7 @@
 """Transcendental-heavy elementwise chains on the CPU backend against numpy and, when installed,
 jax.jit (float64, measured in the same run). They exercise the vectorisable math library
-(graphjit.kernels.math): ``log1p(exp(x)) * sin(x) + erf(x)`` and a few single functions. Each
-peer is checked against the numpy/scipy reference before it is timed."""
+(graphjit.kernels.math): ``log1p(exp(x)) * sin(x) + erf(x)``, a few single functions and
+``x ** y``. Each peer is checked against the numpy/scipy reference before it is timed."""
 
 from __future__ import annotations
 
@@ -45,6 +45,27 @@ def _jax_fn(key: str) -> Any:
     }[key]
 
 
+def _power_row(table: Table, n: int, repeat: int) -> None:
+    """``x ** y`` (a fused loop calling kernels.math.pow) against np.power and jax's power, for
+    x over e**-5..e**5 and y in [-20, 20]."""
+    rng = np.random.default_rng(1)
+    x = np.exp(rng.uniform(-5.0, 5.0, n))
+    y = rng.uniform(-20.0, 20.0, n)
+    xp, yp = gj.placeholder("x", (None,)), gj.placeholder("y", (None,))
+    f = gj.compile([xp, yp], [xp**yp])
+    want = np.power(x, y)
+    np.testing.assert_allclose(f(x, y)[0], want, rtol=1e-15)
+    peers: dict[str, float] = {}
+    if have("jax"):
+        jax = jax_x64()
+        jf = jax.jit(jax.numpy.power)
+        xj, yj = jax.numpy.asarray(x), jax.numpy.asarray(y)
+        check(jf(xj, yj), want, 1e-9)
+        peers["jax"] = best(lambda: jf(xj, yj).block_until_ready(), repeat)
+    table.add(f"x**y, {n:.0e} f64", best(lambda: f(x, y), repeat),
+              best(lambda: np.power(x, y), repeat), **peers)  # fmt: skip
+
+
 def main(quick: bool = False) -> list[dict[str, Any]]:
     n = 10**6 if quick else 10**7
     repeat = 3 if quick else 7
@@ -68,6 +89,7 @@ def main(quick: bool = False) -> list[dict[str, Any]]:
             best(lambda ref=ref: ref(x), repeat),
             **peers,
         )
+    _power_row(table, n, repeat)
     table.print()
     print("numpy/gj and jax/gj > 1 mean graphjit is faster; target: the chain >= 2x jax.jit")
     return table.records()

@@ -19,7 +19,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 _FLAGS: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy"}
 
@@ -74,4 +75,23 @@ def erf(x: float) -> float:
     return math.erf(float(x))
 
 
-TWINS = ("cos", "erf", "exp", "expm1", "log", "log1p", "log2", "sin", "tan", "tanh")
+def power(a, b):  # type: ignore[no-untyped-def]  (numba wants the overload's exact signature)
+    raise NotImplementedError("power is only callable from compiled code")
+
+
+def _int_power(a, b):  # type: ignore[no-untyped-def]
+    return a**b
+
+
+def _float_power(a, b):  # type: ignore[no-untyped-def]
+    return float(a) ** float(b)
+
+
+@overload(power, jit_options=_FLAGS)
+def _power(a, b):  # type: ignore[no-untyped-def]
+    """Floats: libm's pow in float64. Integers: numba's integer power (as the vector loops)."""
+    ints = (types.Integer, types.Boolean)
+    return _int_power if isinstance(a, ints) and isinstance(b, ints) else _float_power
+
+
+TWINS = ("cos", "erf", "exp", "expm1", "log", "log1p", "log2", "power", "sin", "tan", "tanh")

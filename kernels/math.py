@@ -19,6 +19,12 @@ gather) and are multiplied exactly with ``fma``. A libm fallback for huge argume
 option for a vectorised loop: LLVM either refuses to vectorise a loop with an opaque call in it,
 or speculates the call and runs it for every element.
 
+``pow`` is ``exp(y * log|x|)`` with the log and the product kept as double-doubles (the product
+reaches 745 and its absolute error is the result's relative error); its log and its exp each
+reduce by a table of 128 entries, gathers again. Its special cases (zeros, infinities, nan,
+negative bases, integer exponents of either parity, overflow and denormal results) are C99's,
+which numpy follows.
+
 Every function is compiled with ``forceinline`` (LLVM's alwaysinline): LLVM's own cost model
 keeps the larger ones (log1p, erf, sin) as calls, and a loop with a call does not vectorise. The
 price is compile time: each use inlines the function's code into the kernel (see the README's
@@ -28,7 +34,8 @@ Accuracy (tested against numpy over millions of points per function, including t
 values): within 2 ulp in float64; float32 inputs are computed in float64 and the generated code
 rounds the result to float32, which is within 1 ulp of numpy's float32 answer. Polynomial and
 rational coefficients are fdlibm's (Sun Microsystems, freely redistributable) for log, log1p,
-log2, sin, cos and erf; exp and exp2 use Taylor coefficients.
+log2, sin, cos and erf; exp, exp2 and pow use Taylor coefficients (pow measures 0.51 ulp from
+the true value).
 
 They are compiled without ``reassoc`` (the caller's fastmath flags do not reach an inlined
 function's instructions), so the error-compensating steps (``(a - b) - c`` tails, two-sums) are
@@ -38,10 +45,11 @@ not simplified away; ``contract`` lets LLVM use FMA.
 from __future__ import annotations
 
 import math
+from decimal import Context, Decimal
 from typing import Any
 
 import numpy as np
-from graphjit.kernels.bits import f64_as_i64, i64_as_f64
+from graphjit.kernels.bits import f64_as_i64, fma, i64_as_f64
 from graphjit.kernels.trig import cos, sin, tan
 from numba import njit
 
@@ -392,7 +400,152 @@ def erf(x: float) -> float:
     return y if x == x else x
 
 
+# ------------------------------------------------------------------------------------- pow
+# pow(x, y) = exp(y * log|x|). y * log|x| can be as large as 745 and its absolute error is the
+# result's relative error, so log|x| is a double-double (hi + lo, relative error near 2**-68)
+# and so is the product; exp takes the double-double. Both reduce by a table of 128 entries (a
+# gather in the vector loop) built at import in decimal arithmetic:
+#   log: |x| = 2**k * z, z in [0.7057, 1.4114) split into 128 subintervals by its top mantissa
+#        bits; log|x| = k*ln2 + log(c) + log1p(r), with 1/c the subinterval's centre's inverse
+#        rounded to a multiple of 1/128, which makes r = z/c - 1 exact with one fma (|r| < 0.008;
+#        c = 1 on the subinterval holding 1, where r = z - 1); log1p(r) by its Taylor series.
+#   exp: t = (128*k + j) * ln2/128 + r, |r| <= ln2/256: exp(t) = 2**k * 2**(j/128) * exp(r).
+# The special cases (C99's, which numpy follows) are chosen with selects at the end.
+
+_POW_BITS = 7
+_POW_N = 1 << _POW_BITS
+_LOG_OFF = 0x3FE6955500000000  # the bits of 0.70572900772...: where z's range starts
+_LOG_SHIFT = 52 - _POW_BITS  # z's top mantissa bits (after subtracting _LOG_OFF) index the table
+_EXPONENT_BITS = -4503599627370496  # 0xFFF0000000000000 as an int64: sign and exponent
+_DECIMAL = Context(prec=60)
+
+
+def _split(v: Decimal, quantum: int) -> tuple[float, float]:
+    """v as hi + lo: hi a multiple of 2**quantum (so that a product with a small integer, or a
+    sum of such multiples below 2**(53 + quantum), is exact), lo the rest rounded to double."""
+    n = int(_DECIMAL.multiply(v, Decimal(2**-quantum)).to_integral_value())
+    hi = math.ldexp(float(n), quantum)
+    return hi, float(_DECIMAL.subtract(v, Decimal(hi)))
+
+
+def _bits_to_float(bits: int) -> float:
+    return float(np.array(bits, dtype=np.int64).view(np.float64))
+
+
+def _log_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(1/c, log(c) high, log(c) low) per subinterval of z; the high parts are multiples of
+    2**-43 like _POW_LN2_HI, so that k * _POW_LN2_HI + log(c)_hi is exact for |k| < 1100."""
+    invc, hi, lo = np.empty(_POW_N), np.empty(_POW_N), np.empty(_POW_N)
+    for i in range(_POW_N):
+        a = _bits_to_float(_LOG_OFF + (i << _LOG_SHIFT))
+        b = _bits_to_float(_LOG_OFF + ((i + 1) << _LOG_SHIFT))
+        invc[i] = 1.0 if a <= 1.0 < b else round(2 * _POW_N / (a + b)) / _POW_N
+        hi[i], lo[i] = _split(-_DECIMAL.ln(Decimal(invc[i])), -43)
+    return invc, hi, lo
+
+
+def _exp2_table() -> tuple[np.ndarray, np.ndarray]:
+    """2**(j/128) for j = 0..127 as a double-double (high, low)."""
+    hi, lo = np.empty(_POW_N), np.empty(_POW_N)
+    for j in range(_POW_N):
+        v = _DECIMAL.power(Decimal(2), _DECIMAL.divide(Decimal(j), Decimal(_POW_N)))
+        hi[j] = float(v)
+        lo[j] = float(_DECIMAL.subtract(v, Decimal(hi[j])))
+    return hi, lo
+
+
+_LOG_INVC, _LOG_C_HI, _LOG_C_LO = _log_table()
+_EXP2_HI, _EXP2_LO = _exp2_table()
+_POW_LN2_HI, _POW_LN2_LO = _split(_DECIMAL.ln(Decimal(2)), -43)
+# ln2/128 with a high part of 34 bits: kd * _EXP_C_HI is exact for |kd| < 2**18
+_EXP_C_HI, _EXP_C_LO = _split(_DECIMAL.divide(_DECIMAL.ln(Decimal(2)), Decimal(_POW_N)), -42)
+_EXP_INV_C = _POW_N / _LN2
+
+
+@njit(**FLAGS)
+def _log_dd(x: float) -> tuple[float, float]:
+    """log(x) as a double-double (hi, lo) for positive finite x (denormals included)."""
+    tiny = x < _MIN_NORMAL
+    ix = f64_as_i64(x * _TWO54 if tiny else x)
+    tmp = ix - _LOG_OFF
+    i = (tmp >> _LOG_SHIFT) & (_POW_N - 1)
+    k = _int_to_float(tmp >> 52) - (54.0 if tiny else 0.0)
+    z = i64_as_f64(ix - (tmp & _EXPONENT_BITS))
+    r = fma(z, _LOG_INVC[i], -1.0)  # exact
+    t1 = k * _POW_LN2_HI + _LOG_C_HI[i]  # exact
+    t2 = t1 + r
+    bb = t2 - t1
+    lo2 = (t1 - (t2 - bb)) + (r - bb)  # t1 + r = t2 + lo2 exactly
+    ar = -0.5 * r
+    ar2 = ar * r
+    lo3 = fma(ar, r, -ar2)  # ar * r = ar2 + lo3 exactly
+    hi = t2 + ar2
+    lo4 = (t2 - hi) + ar2  # |t2| >= |ar2|: t2 + ar2 = hi + lo4 exactly
+    # log1p(r) - r + r*r/2 to degree 10 (the next term is below 2**-80)
+    p = -0.1
+    p = p * r + 1.0 / 9.0
+    p = p * r - 0.125
+    p = p * r + 1.0 / 7.0
+    p = p * r - 1.0 / 6.0
+    p = p * r + 0.2
+    p = p * r - 0.25
+    p = p * r + 1.0 / 3.0
+    p = p * (r * r * r)
+    lo = (k * _POW_LN2_LO + _LOG_C_LO[i]) + lo2 + lo3 + lo4 + p
+    y = hi + lo
+    return y, (hi - y) + lo
+
+
+@njit(**FLAGS)
+def _exp_dd(hi: float, lo: float) -> float:
+    """exp(hi + lo) for a double-double with |lo| <= ulp(hi); inf above 710 and 0 below -746
+    (nan gives 0: the caller chooses the answer for nan)."""
+    ok = (hi < 710.0) & (hi > -746.0)
+    h = hi if ok else (710.0 if hi > 0.0 else -746.0)
+    lo = lo if ok else 0.0
+    kj = h * _EXP_INV_C + _I2F  # 128*k + j, rounded to an integer
+    ki = f64_as_i64(kj) - _I2F_BITS
+    kd = kj - _I2F
+    r = (h - kd * _EXP_C_HI) - kd * _EXP_C_LO + lo
+    j = ki & (_POW_N - 1)
+    q = 1.0 / 720.0
+    q = q * r + 1.0 / 120.0
+    q = q * r + 1.0 / 24.0
+    q = q * r + 1.0 / 6.0
+    q = q * r + 0.5
+    q = (q * r) * r + r  # exp(r) - 1, the next term below 2**-70
+    t = _EXP2_HI[j]
+    return _scale(t + (_EXP2_LO[j] + t * q), _int_to_float(ki >> _POW_BITS))
+
+
+@njit(**FLAGS)
+def _pow_edge(ax: float, y: float) -> float:
+    """pow(|x|, y) where x is +-0 or +-inf or y is +-inf (and neither is nan, y is not 0)."""
+    return 1.0 if ax == 1.0 else (_INF if (ax < 1.0) == (y < 0.0) else 0.0)
+
+
+@njit(**FLAGS)
+def pow(x: float, y: float) -> float:
+    x = np.float64(x)
+    y = np.float64(y)
+    ax = abs(x)
+    x_finite = (ax > 0.0) & (ax < _INF)  # and not 0 (nor nan)
+    y_finite = abs(y) < _INF
+    lhi, llo = _log_dd(ax if x_finite else 1.0)
+    yc = y if y_finite else 0.0
+    ehi = yc * lhi
+    elo = fma(yc, lhi, -ehi) + yc * llo
+    mag = _exp_dd(ehi, elo)
+    mag = mag if x_finite & y_finite else _pow_edge(ax, y)
+    integral = y_finite & (np.floor(y) == y)
+    odd = integral & (np.floor(0.5 * y) != 0.5 * y)
+    res = -mag if odd & (f64_as_i64(x) < 0) else mag
+    res = math.nan if (x < 0.0) & (x > -_INF) & y_finite & (not integral) else res
+    res = x + y if (x != x) | (y != y) else res
+    return 1.0 if (y == 0.0) | (x == 1.0) else res
+
+
 __all__ = [
-    "cos", "erf", "exp", "exp2", "expm1", "log", "log1p", "log2", "sigmoid", "sin", "softplus",
-    "tan", "tanh",
+    "cos", "erf", "exp", "exp2", "expm1", "log", "log1p", "log2", "pow", "sigmoid", "sin",
+    "softplus", "tan", "tanh",
 ]  # fmt: skip

@@ -2,9 +2,9 @@
 uses (``exp``, ``log1p``, ``sigmoid``, ``relu``, ``maximum``, ``round_half_even``, ``cast``, ...).
 
 The common transcendental functions (exp, exp2, expm1, log, log2, log1p, sin, cos, tan, tanh,
-sigmoid, softplus, erf) come from :mod:`graphjit.kernels.math`, written so that a fused loop
-calling them vectorises (numba's ``math.exp`` and friends are scalar libm calls, which LLVM
-cannot vectorise). The rarer functions below still call libm.
+sigmoid, softplus, erf, and pow on floats) come from :mod:`graphjit.kernels.math`, written so
+that a fused loop calling them vectorises (numba's ``math.exp`` and friends are scalar libm
+calls, which LLVM cannot vectorise). The rarer functions below still call libm.
 
 Float math is done in float64; the generated code casts each op's result to the op's dtype, so a
 float32 graph stays float32 while its transcendental functions are correctly rounded.
@@ -33,6 +33,7 @@ from graphjit.kernels.math import (
     tan,
     tanh,
 )
+from graphjit.kernels.math import pow as float_pow
 from numba import njit, types
 from numba.extending import overload
 
@@ -102,9 +103,23 @@ def _round_half_even(x):  # type: ignore[no-untyped-def]
     return lambda x: np.rint(x)
 
 
-@njit(**_FLAGS)
-def power(a: Any, b: Any) -> Any:
+def power(a, b):  # type: ignore[no-untyped-def]  (numba wants the overload's exact signature)
+    raise NotImplementedError("power is only callable from compiled code")
+
+
+def _int_power(a, b):  # type: ignore[no-untyped-def]
     return a**b
+
+
+def _float_power(a, b):  # type: ignore[no-untyped-def]
+    return float_pow(np.float64(a), np.float64(b))
+
+
+@overload(power, jit_options={**_FLAGS, "forceinline": True})
+def _power(a, b):  # type: ignore[no-untyped-def]
+    """Floats: the vectorisable pow of :mod:`graphjit.kernels.math`, in float64 (forced inline,
+    so that a loop calling it vectorises). Integers: numba's integer power."""
+    return _int_power if _both_int(a, b) else _float_power
 
 
 @njit(**_FLAGS)

@@ -52,6 +52,23 @@ def test_segments_call_libm_and_short_loops_the_vectorised_functions() -> None:
     np.testing.assert_allclose(f(v), ref(v), rtol=1e-13, atol=1e-15)
 
 
+def test_segments_call_libm_power_and_short_loops_the_vectorised_one() -> None:
+    """``x ** y`` in a segment is libm's pow; in a loop that is not outlined it is the
+    vectorisable kernels.math.pow (through the scalar prelude's power)."""
+    x = gj.placeholder("x", (None,))
+    y = gj.placeholder("y", (None,))
+    long_chain = gj.abs(_chain(x, SEGMENT_VALUES)) ** y + 1.0
+    source, _ = generate(Program((x, y), (), (long_chain,)), parallel=False)
+    segments = source[source.index("def segment") : source.index("def k0")]
+    assert "libm.power(" in segments
+    short, _ = generate(Program((x, y), (), (gj.abs(x) ** y,)), parallel=False)
+    assert "libm." not in short and "power(" in short
+    f = gj.compile([x, y], long_chain)
+    ref = gj.compile([x, y], long_chain, backend="numpy")
+    v, w = np.linspace(-3.0, 3.0, 101), np.linspace(-4.0, 4.0, 101)
+    np.testing.assert_allclose(f(v, w), ref(v, w), rtol=1e-13, atol=1e-15)
+
+
 def test_a_short_chain_is_not_outlined() -> None:
     x = gj.placeholder("x", (None,))
     source, _ = generate(Program((x,), (), (_chain(x, OUTLINE_MIN_VALUES // 3),)), parallel=False)

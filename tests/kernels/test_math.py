@@ -4,9 +4,11 @@ the vector instructions of a fused kernel that calls the functions."""
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
+from fractions import Fraction
 
 import llvmlite.binding as llvm
 import numpy as np
@@ -214,6 +216,151 @@ def test_large_arguments_reduce_exactly() -> None:
     assert runner("cos")(np.array([worst]))[0] == -4.687165924254628e-19
 
 
+# ------------------------------------------------------------------------------------- pow
+POW_N = 500_000  # points per family: 2.75M in all
+
+
+@functools.cache
+def pow_runner() -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """kmath.pow applied by a compiled loop, stored in the inputs' dtype (as generated code)."""
+    fn = kmath.pow
+
+    @njit(error_model="numpy")
+    def run(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = np.empty_like(a)
+        for i in range(a.size):
+            out[i] = fn(a[i], b[i])
+        return out
+
+    return run
+
+
+def pow_sample() -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) pairs: x over the whole positive range (denormals included) with moderate y; x
+    near 1 with large y; moderate x and y; y chosen so that x**y lands near overflow, near the
+    smallest normal and in the denormals; negative x with integer y (both parities); denormal
+    and tiny x with |y| <= 1."""
+    rng = np.random.default_rng(RNG_SEED)
+    n = POW_N
+    x_edge = np.exp(rng.uniform(-8.0, 8.0, n))
+    targets = rng.choice([709.5, 700.0, -700.0, -708.0, -720.0, -740.0, -745.0], n)
+    families = [
+        (np.exp(rng.uniform(-744.0, 709.7, n)), rng.uniform(-3.0, 3.0, n)),
+        (1.0 + rng.uniform(-1e-3, 1e-3, n), rng.uniform(-1e5, 1e5, n)),
+        (np.exp(rng.uniform(-10.0, 10.0, n)), rng.uniform(-60.0, 60.0, n)),
+        (x_edge, (targets + rng.uniform(-1.0, 1.0, n)) / np.log(x_edge)),
+        (-np.exp(rng.uniform(-6.0, 6.0, n)), rng.integers(-120, 121, n).astype(np.float64)),
+        (np.exp(rng.uniform(-744.5, -708.4, n // 2)), rng.uniform(-1.0, 1.0, n // 2)),
+    ]
+    return np.concatenate([x for x, _ in families]), np.concatenate([y for _, y in families])
+
+
+def test_pow_float64_within_2_ulp_of_numpy() -> None:
+    """Against numpy's float64 power (up to 0.7 ulp from the true value where numpy's loop is
+    SVML's), and against long double powl within 1 ulp (kmath.pow measures 0.51 ulp)."""
+    x, y = pow_sample()
+    got = pow_runner()(x, y)
+    with np.errstate(all="ignore"):
+        want = np.power(x, y)
+        exact = np.power(x.astype(np.longdouble), y.astype(np.longdouble)).astype(np.float64)
+    err = ulp_error(got, want)
+    i = int(np.argmax(err))
+    assert err.max() <= 2.0, f"pow: {err[i]:.3g} ulp at {x[i]!r} ** {y[i]!r}: {got[i]!r}"
+    err = ulp_error(got, exact)
+    i = int(np.argmax(err))
+    assert err.max() <= 1.0, f"pow: {err[i]:.3g} ulp at {x[i]!r} ** {y[i]!r}: {got[i]!r}"
+    # the sample reaches the edges: denormal results, results near overflow, both overflows
+    tiny, huge = np.abs(want) < 2.2250738585072014e-308, np.abs(want) > 1e307
+    assert np.sum(tiny & (want != 0.0)) > 1000 and np.sum(huge & np.isfinite(want)) > 1000
+    assert np.any(np.isinf(want)) and np.any(want == 0.0) and np.any(want < 0.0)
+
+
+def test_pow_float32_within_1_ulp_of_numpy() -> None:
+    """float32 in, float32 out (computed in float64 and rounded), against numpy's float32
+    power and against numpy's float64 power rounded to float32."""
+    x, y = pow_sample()
+    with np.errstate(all="ignore"):
+        x32, y32 = x.astype(np.float32), y.astype(np.float32)
+        want32 = np.power(x32, y32)
+        want64 = np.power(x32.astype(np.float64), y32.astype(np.float64)).astype(np.float32)
+    got = pow_runner()(x32, y32)
+    assert got.dtype == np.float32
+    for want in (want32, want64):
+        err = ulp_error(got, want)
+        i = int(np.argmax(err))
+        assert err.max() <= 1.0, f"pow: {err[i]:.3g} ulp at {x32[i]!r} ** {y32[i]!r}: {got[i]!r}"
+
+
+POW_X = np.array(
+    [0.0, -0.0, 5e-324, -5e-324, 1e-310, -1e-310, 2.2250738585072014e-308, 1.0, -1.0, 0.5,
+     -0.5, 2.0, -2.0, 3.0, -3.0, 10.0, -10.0, np.inf, -np.inf, np.nan, 1.7976931348623157e308,
+     -1.7976931348623157e308, 0.9999999999999999, 1.0000000000000002, -0.9999999999999999,
+     1e-300, 1e300, -1e300]
+)  # fmt: skip
+POW_Y = np.array(
+    [0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 2.0, -2.0, 3.0, -3.0, 7.0, np.inf, -np.inf, np.nan,
+     2.0**53, -(2.0**53), 2.0**53 - 1.0, -(2.0**53 - 1.0), 2.0**52 + 1.0, 2.0**63, 1e300,
+     -1e300, 1023.0, -1023.0, 1024.0, -1074.0, 1075.0, -1075.0, 5e-324, -5e-324, 0.1, 1e-20]
+)  # fmt: skip
+
+
+def test_pow_special_values_as_numpy() -> None:
+    """Every pair of special values: bit for bit (or both nan) as numpy wherever C99 defines
+    the answer (an input 0, +-1, +-inf or nan; an exponent of 0, +-inf or nan) or the answer
+    is 0, inf, nan or exactly a double (2 ** -1074, (-2) ** 3, 0.5 ** 2); elsewhere
+    (0.5 ** 0.1, 1e300 ** -1, ...) within 1 ulp: numpy's own power is off by 0.7 ulp there."""
+    x, y = (a.ravel() for a in np.meshgrid(POW_X, POW_Y))
+    got = pow_runner()(x, y)
+    with np.errstate(all="ignore"):
+        want = np.power(x, y)
+        wide = np.power(x.astype(np.longdouble), y.astype(np.longdouble))
+        defined = (
+            np.isin(np.abs(x), [0.0, 1.0, np.inf]) | np.isnan(x) | ~np.isfinite(y) | (y == 0.0)
+            | ~np.isfinite(want) | (want == 0.0) | (wide == wide.astype(np.float64))
+        )  # fmt: skip
+        err = ulp_error(got, want)
+    same = ((got == want) & (np.signbit(got) == np.signbit(want))) | (
+        np.isnan(got) & np.isnan(want)
+    )
+    bad = np.flatnonzero(defined & ~same)
+    assert not bad.size, "; ".join(f"pow({x[i]!r}, {y[i]!r}) = {got[i]!r}, numpy {want[i]!r}"
+                                   for i in bad[:10])  # fmt: skip
+    assert defined.sum() > 0.9 * defined.size
+    assert err.max() <= 1.0, (
+        f"pow: {err.max()} ulp at {x[np.argmax(err)]!r} ** {y[np.argmax(err)]!r}"
+    )
+
+
+def test_pow_float32_special_values() -> None:
+    """The same pairs in float32: bit for bit numpy's float64 power rounded to float32 (the
+    special cases included), and within 1 ulp of numpy's float32 power."""
+    with np.errstate(all="ignore"):
+        x, y = (a.ravel().astype(np.float32) for a in np.meshgrid(POW_X, POW_Y))
+        want64 = np.power(x.astype(np.float64), y.astype(np.float64)).astype(np.float32)
+        want32 = np.power(x, y)
+    got = pow_runner()(x, y)
+    bad = np.flatnonzero(ulp_error(got, want64) != 0.0)
+    assert not bad.size, "; ".join(f"pow({x[i]!r}, {y[i]!r}) = {got[i]!r}, want {want64[i]!r}"
+                                   for i in bad[:10])  # fmt: skip
+    with np.errstate(all="ignore"):
+        assert ulp_error(got, want32).max() <= 1.0
+
+
+def test_pow_table_reduction_is_exact() -> None:
+    """r = z * (1/c) - 1 must be exact for the one fma to give it: at both ends of every
+    subinterval of z, the exact value of z * (1/c) - 1 is a double."""
+    for i, invc in enumerate(kmath._LOG_INVC):
+        ends = (
+            kmath._LOG_OFF + (i << kmath._LOG_SHIFT),
+            kmath._LOG_OFF + ((i + 1) << kmath._LOG_SHIFT) - 1,
+        )
+        for bits in ends:
+            z = float(np.array(bits, dtype=np.int64).view(np.float64))
+            r = Fraction(z) * Fraction(float(invc)) - 1
+            assert Fraction(float(r)) == r, f"subinterval {i}: z * (1/c) - 1 = {r} is no double"
+            assert abs(r) < Fraction(1, 125)  # the Taylor series of log1p(r) assumes it
+
+
 # ----------------------------------------------------------------------- vector instructions
 
 
@@ -230,22 +377,27 @@ def _host_vector_doubles() -> int:
 
 
 def test_fused_kernel_vectorises(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """The generated program of ``log1p(exp(x)) * sin(x) + erf(x)`` holds vector arithmetic
-    on doubles: the math was inlined and the loop vectorised, no libm call left in it."""
+    """The generated program of ``log1p(exp(x)) * sin(x) + erf(x) * tanh(x) + |x| ** y`` holds
+    vector arithmetic on doubles: the math was inlined and the loop vectorised, no libm call
+    left in it."""
     if _host_vector_doubles() < 2:
         pytest.skip("the host has no SIMD registers for float64")
     monkeypatch.setenv("GRAPHJIT_CACHE_DIR", str(tmp_path))  # compiled here, with its IR
     x = gj.placeholder("x", (None,))
-    f = gj.compile([x], [gj.log1p(gj.exp(x)) * gj.sin(x) + gj.erf(x) * gj.tanh(x)])
+    y = gj.placeholder("y", (None,))
+    out = gj.log1p(gj.exp(x)) * gj.sin(x) + gj.erf(x) * gj.tanh(x) + gj.abs(x) ** y
+    f = gj.compile([x, y], [out])
     a = np.linspace(-3.0, 3.0, 1001)
-    (got,) = f(a)
-    np.testing.assert_allclose(got, np.log1p(np.exp(a)) * np.sin(a) + REFERENCES["erf"](a)
-                               * np.tanh(a), rtol=1e-14, atol=1e-15)  # fmt: skip
+    b = np.linspace(-2.5, 4.0, 1001)
+    (got,) = f(a, b)
+    want = np.log1p(np.exp(a)) * np.sin(a) + REFERENCES["erf"](a) * np.tanh(a) + np.abs(a) ** b
+    np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-15)
     program = f._executable._program
     ir = program.inspect_llvm(program.signatures[0])
     vectors = re.findall(r"<(\d+) x double>", ir)
     assert vectors, "no vector of doubles in the fused kernel's LLVM IR"
     assert max(int(n) for n in vectors) >= 2
     assert re.search(r"fmul (contract |fast |reassoc |nsz |arcp |afn )*<\d+ x double>", ir)
-    called = set(re.findall(r"call [^@]*@(\w+)\(", ir))
+    called = set(re.findall(r"call [^@]*@([\w.]+)\(", ir))
     assert not called & {"exp", "log1p", "sin", "erf", "tanh", "llvm.sin.f64", "llvm.exp.f64"}
+    assert not [name for name in called if "pow" in name], f"a call to pow is left: {called}"
