@@ -52,6 +52,57 @@ def test_cold_then_warm_process(tmp_path: Path) -> None:
     assert value == pytest.approx(EXPECTED) and hits == 1 and misses == 0
 
 
+# a warm process: BLAS, a reduction and an in-program shape check loaded from the cache, then a
+# repeat driver and a graph never cached compiled in the same process
+WARM_SCRIPT = """
+import os, sys
+import numpy as np
+import graphjit as gj
+a = gj.placeholder("a", (None, 3))
+b = gj.placeholder("b", (3, 2))
+w = gj.variable(np.ones(2), name="w")
+step = gj.compile([a, b], gj.sum(gj.tanh(a @ b) * w, axis=0), updates={w: w * 0.5})
+print(np.round(step(np.arange(6.0).reshape(2, 3), np.ones((3, 2))), 9).tolist())
+print(sorted(m for m in ("numba.np.arraymath", "numba.typed.typeddict") if m in sys.modules))
+x, y = gj.placeholder("x", (None,)), gj.placeholder("y", (None,))
+pair = gj.compile([x, y], gj.exp(x) + y)
+try:
+    pair(np.ones(2), np.ones(3))
+except ValueError as exc:
+    print("ValueError", "wrong size on axis 0" in str(exc))
+last = step.repeat(2, np.ones((1, 3)), np.ones((3, 2)))
+print(np.round(last, 9).tolist(), w.get_value().tolist())
+fresh = gj.compile([x], gj.cumsum(x) * float(os.getpid()))
+print(fresh(np.ones(3)).tolist() == [float(os.getpid()) * k for k in (1, 2, 3)])
+stats = step._executable._program.stats
+print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+"""
+
+
+def test_a_warm_process_loads_machine_code_without_numbas_compiler(tmp_path: Path) -> None:
+    """Loading cached code skips numba's typing and lowering registries (its whole numpy
+    support, scipy.linalg with it); the loaded programs compute, raise their shape errors and are
+    called by newly compiled code, and a cache miss in the same process still compiles."""
+    env = dict(os.environ, GRAPHJIT_CACHE_DIR=str(tmp_path), PYTHONPATH=str(ROOT))
+
+    def lines() -> list[str]:
+        out = subprocess.run(
+            [sys.executable, "-c", WARM_SCRIPT], env=env, capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr
+        return out.stdout.splitlines()
+
+    cold, warm = lines(), lines()
+    t = round(float(np.sum(np.tanh(np.array([3.0, 12.0])))), 9)
+    assert cold[0] == warm[0] == str([t, t])
+    assert cold[1] == "['numba.np.arraymath', 'numba.typed.typeddict']"  # compiling imports them
+    assert warm[1] == "[]"
+    assert cold[2:5] == warm[2:5] == ["ValueError True", cold[3], "True"]
+    # the first call left w at 0.5; two steps output with w = 0.25, then leave it at 0.125
+    assert cold[3] == f"{[round(float(np.tanh(3.0)) * 0.25, 9)] * 2} [0.125, 0.125]"
+    assert cold[5] == "0 1" and warm[5] == "1 0"
+
+
 def test_corrupt_and_truncated_files_recompile(tmp_path: Path) -> None:
     run(tmp_path)
     (module,) = tmp_path.glob(cache.PREFIX + "*.py")
