@@ -52,8 +52,8 @@ def test_cold_then_warm_process(tmp_path: Path) -> None:
     assert value == pytest.approx(EXPECTED) and hits == 1 and misses == 0
 
 
-# a warm process: BLAS, a reduction and an in-program shape check loaded from the cache, then a
-# repeat driver and a graph never cached compiled in the same process
+# a warm process: BLAS, a reduction, an in-program shape check and a parallel program loaded from
+# the cache, then a repeat driver and a graph never cached compiled in the same process
 WARM_SCRIPT = """
 import os, sys
 import numpy as np
@@ -72,6 +72,8 @@ except ValueError as exc:
     print("ValueError", "wrong size on axis 0" in str(exc))
 last = step.repeat(2, np.ones((1, 3)), np.ones((3, 2)))
 print(np.round(last, 9).tolist(), w.get_value().tolist())
+wide = gj.compile([x], gj.tanh(x) * 0.5 + 1.0)  # 300,000 elements: its parallel program
+print(float(np.round(wide(np.full(300_000, 0.25)).sum(), 6)))
 fresh = gj.compile([x], gj.cumsum(x) * float(os.getpid()))
 print(fresh(np.ones(3)).tolist() == [float(os.getpid()) * k for k in (1, 2, 3)])
 stats = step._executable._program.stats
@@ -80,10 +82,12 @@ print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
 
 
 def test_a_warm_process_loads_machine_code_without_numbas_compiler(tmp_path: Path) -> None:
-    """Loading cached code skips numba's typing and lowering registries (its whole numpy
-    support, scipy.linalg with it); the loaded programs compute, raise their shape errors and are
-    called by newly compiled code, and a cache miss in the same process still compiles."""
+    """Loading cached code skips numba's typing and lowering registries (its numpy support,
+    typed containers); the loaded programs (a parallel one too) compute, raise their shape errors
+    and are called by newly compiled code, and a cache miss in the same process still compiles."""
     env = dict(os.environ, GRAPHJIT_CACHE_DIR=str(tmp_path), PYTHONPATH=str(ROOT))
+    env.pop("PYTEST_XDIST_WORKER", None)  # two threads: the parallel program is used
+    env["GRAPHJIT_NUM_THREADS"] = "2"
 
     def lines() -> list[str]:
         out = subprocess.run(
@@ -97,10 +101,13 @@ def test_a_warm_process_loads_machine_code_without_numbas_compiler(tmp_path: Pat
     assert cold[0] == warm[0] == str([t, t])
     assert cold[1] == "['numba.np.arraymath', 'numba.typed.typeddict']"  # compiling imports them
     assert warm[1] == "[]"
-    assert cold[2:5] == warm[2:5] == ["ValueError True", cold[3], "True"]
+    assert cold[2:6] == warm[2:6] == ["ValueError True", cold[3], cold[4], "True"]
     # the first call left w at 0.5; two steps output with w = 0.25, then leave it at 0.125
     assert cold[3] == f"{[round(float(np.tanh(3.0)) * 0.25, 9)] * 2} [0.125, 0.125]"
-    assert cold[5] == "0 1" and warm[5] == "1 0"
+    assert float(cold[4]) == pytest.approx(300_000 * (np.tanh(0.25) * 0.5 + 1.0))
+    assert cold[6] == "0 1" and warm[6] == "1 0"
+    parallel = list((tmp_path / "__pycache__").glob(cache.PREFIX + "*.program_parallel-*.nbi"))
+    assert len(parallel) == 1  # compiled by the cold process, loaded by the warm one
 
 
 def test_corrupt_and_truncated_files_recompile(tmp_path: Path) -> None:
