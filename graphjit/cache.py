@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numba
+from numba.core.caching import FunctionCache
 from numba.core.runtime.nrt import rtsys
 
 from graphjit.version import __version__
@@ -178,7 +179,10 @@ def _load_without_compiler_registries(numba_cache: Any) -> None:
     random, and scipy.linalg with them), the largest part of a warm process's first call. Loading
     machine code needs none of them, only numba's runtime (NRT), which the refresh also starts.
     A cache miss still compiles as before: numba's compiler refreshes the contexts itself. Left
-    as numba's own when its private loader is not there (another numba version)."""
+    as numba's own when its private loader is not there (another numba version), and for other
+    targets (CUDA kernels: their loader selects their own target first)."""
+    if not isinstance(numba_cache, FunctionCache):
+        return
     load = getattr(numba_cache, "_load_overload", None)
     guard = getattr(numba_cache, "_guard_against_spurious_io_errors", None)
     if load is None or guard is None:
@@ -190,7 +194,7 @@ def _load_without_compiler_registries(numba_cache: Any) -> None:
             return load(sig, target_context)
         return None  # the guard swallowed an I/O error: compile instead
 
-    numba_cache.load_overload = load_overload
+    numba_cache.load_overload = load_overload  # type: ignore[method-assign]
 
 
 def _warn_unwritable(exc: OSError) -> None:

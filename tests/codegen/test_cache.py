@@ -110,6 +110,31 @@ def test_a_warm_process_loads_machine_code_without_numbas_compiler(tmp_path: Pat
     assert len(parallel) == 1  # compiled by the cold process, loaded by the warm one
 
 
+def test_only_cpu_functions_load_without_the_compiler_registries() -> None:
+    """The lean load starts numba's CPU runtime: a cache of another target (a CUDA kernel's,
+    which selects its target before loading) keeps numba's own loader."""
+
+    class OtherTargetCache:
+        def load_overload(self, sig: object, target_context: object) -> str:
+            return "own loader"
+
+        def _load_overload(self, sig: object, target_context: object) -> None:
+            raise AssertionError("the lean loader ran for another target")
+
+        def _guard_against_spurious_io_errors(self) -> object:
+            raise AssertionError("the lean loader ran for another target")
+
+    other = OtherTargetCache()
+    cache._load_without_compiler_registries(other)
+    assert other.load_overload(None, None) == "own loader"
+    mod = cache.load_module(
+        "from numba import njit\n\n@njit(cache=globals().get('CACHE', False))\n"
+        "def twice(x):\n    return 2 * x\n"
+    )
+    assert mod.twice(21) == 42
+    assert "load_overload" in vars(mod.twice._cache)  # patched on the instance, CPU only
+
+
 def test_corrupt_and_truncated_files_recompile(tmp_path: Path) -> None:
     run(tmp_path)
     (module,) = tmp_path.glob(cache.PREFIX + "*.py")
