@@ -435,6 +435,10 @@ def compile_times() -> None:
     print(f"import graphjit (numpy included, not numba): {imported:.2f} s   (target <= 0.2 s)")
     print(f"MLP step compile, cold (empty cache):        {cold:.2f} s   (target <= 1 s)")
     print(f"MLP step ready, warm (fresh process, cache): {imp1 + warm:.2f} s   (target <= 0.6 s)")
+    if sys.dont_write_bytecode:
+        # without .pyc files each process compiles every graphjit module it imports from source
+        # (an installed package has them): that is a large part of the import and of a warm start
+        print("(bytecode writing is off here: graphjit's modules are compiled in each process)")
 
 
 def main(quick: bool = False) -> list[dict[str, Any]]:

@@ -16,9 +16,11 @@ eager Tensor's backend with the op dispatcher and installs the operators and met
 and tensors (see docs/architecture.md for the layers).
 """
 
-# numba and the code generators load on a process's first compile (gj.compile, gj.jit), and
-# gj.onnx on first use: eager-only users and short scripts do not pay for them.
+# numba and the code generators load on a process's first compile (gj.compile, gj.jit); gj.onnx,
+# gj.optim, gj.testing, gj.save/gj.load and gj.export on first use, and gj.nn's layers when one is
+# first used: eager-only users and short scripts do not pay for them.
 import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from graphjit import (
@@ -27,14 +29,11 @@ from graphjit import (
     methods,
     nn,
     ops,
-    optim,
-    testing,
     torch_api,
 )
 from graphjit.autodiff import grad, hvp, jvp, vjp
 from graphjit.dtypes import get_default_dtype, set_default_dtype
 from graphjit.errors import IntegerOutOfRangeError, TensorUsageError, TracedValueError
-from graphjit.io import load, save
 from graphjit.ir import Node, TensorType
 from graphjit.jit import jit
 from graphjit.ops import *  # noqa: F403
@@ -42,7 +41,6 @@ from graphjit.ops.dispatch import register_eager
 from graphjit.ops.leaves import Storage, Variable, constant, placeholder, variable
 from graphjit.rewrite import optimize
 from graphjit.runtime import CompiledFunction, compile, register_lazy_caller
-from graphjit.standalone import export
 
 # the eager Tensor and its constructors; nn, optim and io work on it and on graphs alike
 from graphjit.tensor import (
@@ -98,14 +96,30 @@ register_device_runner(cuda_eager.RUNNER)  # ops on tensors in GPU memory: one-o
 methods.install()  # operators and methods of Node and Tensor, from graphjit.methods' tables
 register_lazy_caller(dask.CALLER)  # compiled functions called with Dask arrays: graphjit.dask
 
-_LAZY_SUBMODULES = ("onnx",)
+if _TYPE_CHECKING:  # the lazy names as the type checker sees them
+    from graphjit import onnx, optim, testing
+    from graphjit.io import load, save
+    from graphjit.standalone import export
+
+_LAZY_SUBMODULES = ("onnx", "optim", "testing")
+_LAZY_FUNCTIONS = {"load": "graphjit.io", "save": "graphjit.io", "export": "graphjit.standalone"}
 
 
 def __getattr__(name: str) -> _Any:
-    """``gj.onnx``: imported on first use (its exporter tables are not needed to build graphs)."""
+    """``gj.onnx``, ``gj.optim``, ``gj.testing``, ``gj.save``, ``gj.load`` and ``gj.export``:
+    imported on first use (none of them is needed to build, differentiate or run graphs)."""
     if name in _LAZY_SUBMODULES:
         return _importlib.import_module(f"graphjit.{name}")
-    raise AttributeError(f"module 'graphjit' has no attribute {name!r}")
+    home = _LAZY_FUNCTIONS.get(name)
+    if home is None:
+        raise AttributeError(f"module 'graphjit' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(home), name)
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY_SUBMODULES, *_LAZY_FUNCTIONS})
 
 
 __all__ = [
@@ -161,7 +175,7 @@ __all__ = [
     "hvp",
     "load",
     "nn",
-    "onnx",  # noqa: F405 - loaded on first use by __getattr__ below
+    "onnx",
     "optim",
     "save",
     "jvp",

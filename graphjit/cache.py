@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import numba
+from numba.core.caching import FunctionCache
+from numba.core.runtime.nrt import rtsys
 
 from graphjit.version import __version__
 
@@ -89,7 +91,9 @@ def load_module(source: str) -> types.ModuleType:
             mod = _import(name, path)
             # after the import: numba's data files refer to the module by name
             _drop_bad_numba_cache(path)
-            _tolerate_failed_saves(mod)
+            for numba_cache in _numba_caches(mod):
+                _tolerate_failed_saves(numba_cache)
+                _load_without_compiler_registries(numba_cache)
         _loaded[name] = mod
         return mod
 
@@ -139,24 +143,58 @@ def _in_memory(name: str, source: str) -> types.ModuleType:
     return mod
 
 
-def _tolerate_failed_saves(mod: types.ModuleType) -> None:
-    """Make numba's cache writes for the module's functions warn instead of raising: numba saves
-    machine code at the first call, and a full disk must not fail that call (its own writes are
-    atomic: a temporary file and a replace, removed on error)."""
+def _numba_caches(mod: types.ModuleType) -> list[Any]:
+    """numba's disk caches of the module's ``@njit`` functions."""
+    caches = []
     for obj in list(vars(mod).values()):
         numba_cache = getattr(obj, "_cache", None)
-        save = getattr(numba_cache, "save_overload", None)
-        if save is None or getattr(save, "_graphjit_guarded", False):
-            continue
+        if hasattr(numba_cache, "save_overload"):
+            caches.append(numba_cache)
+    return caches
 
-        def guarded(sig: object, data: object, save: Any = save) -> None:
-            try:
-                save(sig, data)
-            except OSError as exc:
-                _warn_unwritable(exc)
 
-        guarded._graphjit_guarded = True  # type: ignore[attr-defined]
-        numba_cache.save_overload = guarded  # type: ignore[union-attr]
+def _tolerate_failed_saves(numba_cache: Any) -> None:
+    """Make numba's cache writes for a function warn instead of raising: numba saves machine
+    code at the first call, and a full disk must not fail that call (its own writes are
+    atomic: a temporary file and a replace, removed on error)."""
+    save = numba_cache.save_overload
+    if getattr(save, "_graphjit_guarded", False):
+        return
+
+    def guarded(sig: object, data: object) -> None:
+        try:
+            save(sig, data)
+        except OSError as exc:
+            _warn_unwritable(exc)
+
+    guarded._graphjit_guarded = True  # type: ignore[attr-defined]
+    numba_cache.save_overload = guarded
+
+
+def _load_without_compiler_registries(numba_cache: Any) -> None:
+    """Load a function's cached machine code without first importing all of numba's compiler.
+
+    numba's ``load_overload`` refreshes the target context before it looks in the cache: that
+    imports every typing and lowering registry numba has (its numpy, typed containers, datetime,
+    random, and scipy.linalg with them), the largest part of a warm process's first call. Loading
+    machine code needs none of them, only numba's runtime (NRT), which the refresh also starts.
+    A cache miss still compiles as before: numba's compiler refreshes the contexts itself. Left
+    as numba's own when its private loader is not there (another numba version), and for other
+    targets (CUDA kernels: their loader selects their own target first)."""
+    if not isinstance(numba_cache, FunctionCache):
+        return
+    load = getattr(numba_cache, "_load_overload", None)
+    guard = getattr(numba_cache, "_guard_against_spurious_io_errors", None)
+    if load is None or guard is None:
+        return
+
+    def load_overload(sig: object, target_context: Any) -> Any:
+        rtsys.initialize(target_context)  # idempotent; the refresh would have done it
+        with guard():
+            return load(sig, target_context)
+        return None  # the guard swallowed an I/O error: compile instead
+
+    numba_cache.load_overload = load_overload  # type: ignore[method-assign]
 
 
 def _warn_unwritable(exc: OSError) -> None:

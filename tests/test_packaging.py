@@ -106,20 +106,51 @@ def test_built_wheel_ships_kernels_and_installs(tmp_path: Path) -> None:
 
 
 def test_import_graphjit_leaves_numba_and_the_interop_packages_unloaded() -> None:
-    """Eager-only users and short scripts do not pay for numba, the code generators or gj.onnx:
-    they load on the first compile (and on first use of gj.onnx), which still works."""
+    """Eager-only users and short scripts do not pay for numba, the code generators, gj.onnx,
+    gj.optim, gj.testing, the file functions or gj.nn's layers: they load on the first compile
+    (and on first use of the others), which still works."""
     script = (
         "import sys, numpy as np, graphjit as gj\n"
         "heavy = ['numba', 'graphjit.codegen', 'graphjit.cache', 'graphjit.onnx']\n"
+        "lazy = ['graphjit.io', 'graphjit.nn.functional', 'graphjit.nn.layers',\n"
+        "        'graphjit.nn.losses', 'graphjit.optim', 'graphjit.standalone',\n"
+        "        'graphjit.testing']\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "print(sorted(m for m in lazy if m in sys.modules))\n"
         "x = gj.placeholder('x', shape=(3,))\n"
         "f = gj.compile([x], [gj.exp(x)], backend='cpu')\n"
         "print(sorted(m for m in heavy if m in sys.modules), f(np.zeros(3))[0].tolist())\n"
         "print(callable(gj.onnx.export))\n"
+        "from graphjit import load, save\n"
+        "model = gj.nn.Sequential(gj.nn.Linear(3, 1))\n"
+        "opt = gj.optim.SGD(model.parameters(), lr=0.5)\n"
+        "loss = gj.nn.MSELoss()(model(gj.ones(2, 3)), gj.zeros(2, 1))\n"
+        "opt.zero_grad(); loss.backward(); opt.step()\n"
+        "print(callable(gj.export), callable(gj.testing.gradcheck), gj.nn.functional.relu,\n"
+        "      load is gj.load, save is gj.save, sorted(set(lazy) - set(sys.modules)))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout.splitlines()
     assert out[0] == "[]"
-    assert out[1] == "['graphjit.cache', 'graphjit.codegen', 'numba'] [1.0, 1.0, 1.0]"
-    assert out[2] == "True"
+    assert out[1] == "[]"
+    assert out[2] == "['graphjit.cache', 'graphjit.codegen', 'numba'] [1.0, 1.0, 1.0]"
+    assert out[3] == "True"
+    assert out[4].startswith("True True <function relu") and out[4].endswith(" True True []")
+
+
+def test_the_lazy_names_of_graphjit_and_graphjit_nn_are_the_public_ones() -> None:
+    """Every name in ``__all__`` resolves (the lazy ones through the module's ``__getattr__``),
+    to what its defining module holds; an unknown name is still an AttributeError."""
+    import graphjit as gj
+    import graphjit.nn.layers
+    import graphjit.standalone
+
+    for module in (gj, gj.nn):
+        for name in module.__all__:
+            assert getattr(module, name) is not None, name
+            assert name in dir(module), name
+        with pytest.raises(AttributeError, match="no attribute 'Linaer'"):
+            module.Linaer  # noqa: B018
+    assert gj.nn.Linear is graphjit.nn.layers.Linear
+    assert gj.export is graphjit.standalone.export

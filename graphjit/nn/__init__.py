@@ -7,69 +7,155 @@ loss = gj.nn.MSELoss()(model(xs), ys)                            # graph (placeh
 ``gj.nn.functional`` holds the same computations as functions (PyTorch's ``F``).
 """
 
-from graphjit.nn import functional, utils
-from graphjit.nn.activations import (
-    CELU,
-    ELU,
-    GELU,
-    GLU,
-    SELU,
-    Hardsigmoid,
-    Hardswish,
-    Hardtanh,
-    LeakyReLU,
-    LogSigmoid,
-    LogSoftmax,
-    Mish,
-    ReLU,
-    ReLU6,
-    Sigmoid,
-    SiLU,
-    Softmax,
-    Softplus,
-    Softsign,
-    Tanh,
-)
-from graphjit.nn.attention import MultiheadAttention
-from graphjit.nn.batchnorm import BatchNorm1d, BatchNorm2d
-from graphjit.nn.containers import ModuleDict, ModuleList
-from graphjit.nn.conv import (
-    Conv1d,
-    Conv2d,
-    Conv3d,
-    ConvTranspose1d,
-    ConvTranspose2d,
-    ConvTranspose3d,
-)
-from graphjit.nn.layers import Dropout, Embedding, Flatten, Identity, Linear, Unflatten
-from graphjit.nn.losses import (
-    BCELoss,
-    BCEWithLogitsLoss,
-    CosineEmbeddingLoss,
-    CrossEntropyLoss,
-    HuberLoss,
-    KLDivLoss,
-    L1Loss,
-    MarginRankingLoss,
-    MSELoss,
-    NLLLoss,
-    SmoothL1Loss,
-)
-from graphjit.nn.module import Module, Sequential, operand, random_updates
-from graphjit.nn.normalization import GroupNorm, LayerNorm
-from graphjit.nn.pooling import (
-    AdaptiveAvgPool1d,
-    AdaptiveAvgPool2d,
-    AdaptiveMaxPool1d,
-    AdaptiveMaxPool2d,
-    AvgPool1d,
-    AvgPool2d,
-    MaxPool1d,
-    MaxPool2d,
-    Upsample,
-    UpsamplingBilinear2d,
-    UpsamplingNearest2d,
-)
+# The modules load when one of their names is first used (PEP 562): ``import graphjit`` does not
+# pay for the layers, losses and functional forms of a program that never builds a network.
+
+import importlib as _importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the names as the type checker and editors see them
+    from graphjit.nn import functional, utils
+    from graphjit.nn.activations import (
+        CELU,
+        ELU,
+        GELU,
+        GLU,
+        SELU,
+        Hardsigmoid,
+        Hardswish,
+        Hardtanh,
+        LeakyReLU,
+        LogSigmoid,
+        LogSoftmax,
+        Mish,
+        ReLU,
+        ReLU6,
+        Sigmoid,
+        SiLU,
+        Softmax,
+        Softplus,
+        Softsign,
+        Tanh,
+    )
+    from graphjit.nn.attention import MultiheadAttention
+    from graphjit.nn.batchnorm import BatchNorm1d, BatchNorm2d
+    from graphjit.nn.containers import ModuleDict, ModuleList
+    from graphjit.nn.conv import (
+        Conv1d,
+        Conv2d,
+        Conv3d,
+        ConvTranspose1d,
+        ConvTranspose2d,
+        ConvTranspose3d,
+    )
+    from graphjit.nn.layers import Dropout, Embedding, Flatten, Identity, Linear, Unflatten
+    from graphjit.nn.losses import (
+        BCELoss,
+        BCEWithLogitsLoss,
+        CosineEmbeddingLoss,
+        CrossEntropyLoss,
+        HuberLoss,
+        KLDivLoss,
+        L1Loss,
+        MarginRankingLoss,
+        MSELoss,
+        NLLLoss,
+        SmoothL1Loss,
+    )
+    from graphjit.nn.module import Module, Sequential, operand, random_updates
+    from graphjit.nn.normalization import GroupNorm, LayerNorm
+    from graphjit.nn.pooling import (
+        AdaptiveAvgPool1d,
+        AdaptiveAvgPool2d,
+        AdaptiveMaxPool1d,
+        AdaptiveMaxPool2d,
+        AvgPool1d,
+        AvgPool2d,
+        MaxPool1d,
+        MaxPool2d,
+        Upsample,
+        UpsamplingBilinear2d,
+        UpsamplingNearest2d,
+    )
+
+_SUBMODULES = ("functional", "utils")
+
+# public name -> the module of graphjit.nn that defines it
+_HOMES = {
+    "activations": (
+        "CELU",
+        "ELU",
+        "GELU",
+        "GLU",
+        "SELU",
+        "Hardsigmoid",
+        "Hardswish",
+        "Hardtanh",
+        "LeakyReLU",
+        "LogSigmoid",
+        "LogSoftmax",
+        "Mish",
+        "ReLU",
+        "ReLU6",
+        "Sigmoid",
+        "SiLU",
+        "Softmax",
+        "Softplus",
+        "Softsign",
+        "Tanh",
+    ),
+    "attention": ("MultiheadAttention",),
+    "batchnorm": ("BatchNorm1d", "BatchNorm2d"),
+    "containers": ("ModuleDict", "ModuleList"),
+    "conv": ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"),
+    "layers": ("Dropout", "Embedding", "Flatten", "Identity", "Linear", "Unflatten"),
+    "losses": (
+        "BCELoss",
+        "BCEWithLogitsLoss",
+        "CosineEmbeddingLoss",
+        "CrossEntropyLoss",
+        "HuberLoss",
+        "KLDivLoss",
+        "L1Loss",
+        "MarginRankingLoss",
+        "MSELoss",
+        "NLLLoss",
+        "SmoothL1Loss",
+    ),
+    "module": ("Module", "Sequential", "operand", "random_updates"),
+    "normalization": ("GroupNorm", "LayerNorm"),
+    "pooling": (
+        "AdaptiveAvgPool1d",
+        "AdaptiveAvgPool2d",
+        "AdaptiveMaxPool1d",
+        "AdaptiveMaxPool2d",
+        "AvgPool1d",
+        "AvgPool2d",
+        "MaxPool1d",
+        "MaxPool2d",
+        "Upsample",
+        "UpsamplingBilinear2d",
+        "UpsamplingNearest2d",
+    ),
+}
+_HOME_OF = {name: home for home, names in _HOMES.items() for name in names}
+
+
+def __getattr__(name: str) -> object:
+    """A public name of ``gj.nn``, imported from its module on first use."""
+    if name in _SUBMODULES:
+        return _importlib.import_module(f"graphjit.nn.{name}")
+    home = _HOME_OF.get(name)
+    if home is None:
+        raise AttributeError(f"module 'graphjit.nn' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(f"graphjit.nn.{home}"), name)
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "AdaptiveAvgPool1d",

@@ -52,6 +52,89 @@ def test_cold_then_warm_process(tmp_path: Path) -> None:
     assert value == pytest.approx(EXPECTED) and hits == 1 and misses == 0
 
 
+# a warm process: BLAS, a reduction, an in-program shape check and a parallel program loaded from
+# the cache, then a repeat driver and a graph never cached compiled in the same process
+WARM_SCRIPT = """
+import os, sys
+import numpy as np
+import graphjit as gj
+a = gj.placeholder("a", (None, 3))
+b = gj.placeholder("b", (3, 2))
+w = gj.variable(np.ones(2), name="w")
+step = gj.compile([a, b], gj.sum(gj.tanh(a @ b) * w, axis=0), updates={w: w * 0.5})
+print(np.round(step(np.arange(6.0).reshape(2, 3), np.ones((3, 2))), 9).tolist())
+print(sorted(m for m in ("numba.np.arraymath", "numba.typed.typeddict") if m in sys.modules))
+x, y = gj.placeholder("x", (None,)), gj.placeholder("y", (None,))
+pair = gj.compile([x, y], gj.exp(x) + y)
+try:
+    pair(np.ones(2), np.ones(3))
+except ValueError as exc:
+    print("ValueError", "wrong size on axis 0" in str(exc))
+last = step.repeat(2, np.ones((1, 3)), np.ones((3, 2)))
+print(np.round(last, 9).tolist(), w.get_value().tolist())
+wide = gj.compile([x], gj.tanh(x) * 0.5 + 1.0)  # 300,000 elements: its parallel program
+print(float(np.round(wide(np.full(300_000, 0.25)).sum(), 6)))
+fresh = gj.compile([x], gj.cumsum(x) * float(os.getpid()))
+print(fresh(np.ones(3)).tolist() == [float(os.getpid()) * k for k in (1, 2, 3)])
+stats = step._executable._program.stats
+print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+"""
+
+
+def test_a_warm_process_loads_machine_code_without_numbas_compiler(tmp_path: Path) -> None:
+    """Loading cached code skips numba's typing and lowering registries (its numpy support,
+    typed containers); the loaded programs (a parallel one too) compute, raise their shape errors
+    and are called by newly compiled code, and a cache miss in the same process still compiles."""
+    env = dict(os.environ, GRAPHJIT_CACHE_DIR=str(tmp_path), PYTHONPATH=str(ROOT))
+    env.pop("PYTEST_XDIST_WORKER", None)  # two threads: the parallel program is used
+    env["GRAPHJIT_NUM_THREADS"] = "2"
+
+    def lines() -> list[str]:
+        out = subprocess.run(
+            [sys.executable, "-c", WARM_SCRIPT], env=env, capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr
+        return out.stdout.splitlines()
+
+    cold, warm = lines(), lines()
+    t = round(float(np.sum(np.tanh(np.array([3.0, 12.0])))), 9)
+    assert cold[0] == warm[0] == str([t, t])
+    assert cold[1] == "['numba.np.arraymath', 'numba.typed.typeddict']"  # compiling imports them
+    assert warm[1] == "[]"
+    assert cold[2:6] == warm[2:6] == ["ValueError True", cold[3], cold[4], "True"]
+    # the first call left w at 0.5; two steps output with w = 0.25, then leave it at 0.125
+    assert cold[3] == f"{[round(float(np.tanh(3.0)) * 0.25, 9)] * 2} [0.125, 0.125]"
+    assert float(cold[4]) == pytest.approx(300_000 * (np.tanh(0.25) * 0.5 + 1.0))
+    assert cold[6] == "0 1" and warm[6] == "1 0"
+    parallel = list((tmp_path / "__pycache__").glob(cache.PREFIX + "*.program_parallel-*.nbi"))
+    assert len(parallel) == 1  # compiled by the cold process, loaded by the warm one
+
+
+def test_only_cpu_functions_load_without_the_compiler_registries() -> None:
+    """The lean load starts numba's CPU runtime: a cache of another target (a CUDA kernel's,
+    which selects its target before loading) keeps numba's own loader."""
+
+    class OtherTargetCache:
+        def load_overload(self, sig: object, target_context: object) -> str:
+            return "own loader"
+
+        def _load_overload(self, sig: object, target_context: object) -> None:
+            raise AssertionError("the lean loader ran for another target")
+
+        def _guard_against_spurious_io_errors(self) -> object:
+            raise AssertionError("the lean loader ran for another target")
+
+    other = OtherTargetCache()
+    cache._load_without_compiler_registries(other)
+    assert other.load_overload(None, None) == "own loader"
+    mod = cache.load_module(
+        "from numba import njit\n\n@njit(cache=globals().get('CACHE', False))\n"
+        "def twice(x):\n    return 2 * x\n"
+    )
+    assert mod.twice(21) == 42
+    assert "load_overload" in vars(mod.twice._cache)  # patched on the instance, CPU only
+
+
 def test_corrupt_and_truncated_files_recompile(tmp_path: Path) -> None:
     run(tmp_path)
     (module,) = tmp_path.glob(cache.PREFIX + "*.py")
