@@ -234,10 +234,11 @@ def _adaptive_avg_pool(w: Writer, node: Node, ins: list[str]) -> str:
 def _adaptive_max_pool(w: Writer, node: Node, ins: list[str]) -> str:
     spatial, m = _adaptive_shape(node)
     kernel = _fixed_window(spatial, m)
-    if node.dtype.startswith("int") or (kernel is None and any(mi != 1 for mi in m)):
+    glob = all(mi == 1 for mi in m)
+    if node.dtype.startswith("int") or (kernel is None and not glob):
         return _adaptive_per_axis(w, node, ins[0], "ReduceMax")  # MaxPool takes floats only
     planes = Planes(w, ins[0], node.inputs[0], len(m))
-    if kernel is None:
+    if glob:
         return planes.restore(w.op("GlobalMaxPool", [planes.value]))
     attrs = {"kernel_shape": kernel, "strides": kernel}
     return planes.restore(_max_pool_node(w, planes.value, attrs, indices=False))
@@ -348,25 +349,24 @@ def _resample(w: Writer, node: Node, ins: list[str]) -> str:
     """One Resize along the op's axis (``axes``): by the user's scale when there is one (the
     samples are placed with it, as PyTorch does), else to the size.
 
-    Two cases are written as gathers (and, linear, a blend) from the op's own table of sources
-    instead, so the result does not hang on a runtime's reading: a linear resize by a scale
-    other than 1 that keeps the length still moves the samples, which onnxruntime skips; and a
-    length ``floor(n * scale)`` that ONNX's single-precision scale would round differently.
-    Both need the axis's size when exporting; without it such a resize is refused."""
+    Resize's scales are single precision, and onnxruntime returns a resize that keeps the
+    length unchanged (a linear one by a scale other than 1 still moves the samples). Where
+    either would change the result (a scale float32 does not hold exactly, a length kept), the
+    axis is written as gathers (and, linear, a blend) from the op's own table of sources; that
+    needs the axis's size when exporting, without which such a resize is refused."""
     a = node.attrs
     axis, scale = a["axis"], a["scale"]
     n, m = node.inputs[0].shape[axis], node.shape[axis]
     if scale > 0:
-        if isinstance(n, int) and (
-            (a["mode"] == "linear" and scale != 1.0 and n == m)
-            or int(np.float32(n) * np.float32(scale)) != m
-        ):
+        inexact = float(np.float32(scale)) != scale
+        kept = a["mode"] == "linear" and scale != 1.0 and (n == m or n is None)
+        if isinstance(n, int) and (inexact or kept):
             return _gathered(w, node, ins[0], n)
-        if not isinstance(n, int) and a["mode"] == "linear" and 1.0 < scale < 2.0:
+        if inexact or (kept and 1.0 < scale < 2.0):
+            why = "is not exact in float32, ONNX's scales" if inexact else "may keep the length"
             raise OnnxConversionError(
-                f"resample: a linear resize by scale {scale} along axis {axis} may keep the "
-                "length, which onnxruntime treats as no resize; it needs the axis's size when "
-                "exporting"
+                f"resample: scale {scale} along axis {axis} {why}; writing it exactly needs the "
+                "axis's size when exporting"
             )
     attrs = {**_RESIZE_MODES[a["mode"]](bool(a["align_corners"])), "axes": [axis]}
     if a["size"]:

@@ -115,17 +115,17 @@ def _max_pool(n: OnnxNode) -> Any:
 @imports("AveragePool")
 def _avg_pool(n: OnnxNode) -> Any:
     x = n.arg(0)
-    attrs = _window(n, x)
-    if any(d != 1 for d in attrs.pop("dilation")):
-        raise n.reader.fail("AveragePool: dilations other than 1 are not supported")
     include_pad = bool(n.attr("count_include_pad", "int", 0))
     pads = n.attr("pads", "ints", [])
-    nsp = x.ndim - 2
-    if include_pad and pads and pads[:nsp] != pads[nsp:]:
+    half = len(pads) // 2
+    if include_pad and pads[:half] != pads[half:]:
         raise n.reader.fail(
             f"AveragePool: count_include_pad=1 with pads {pads} differing between the sides of "
             "an axis (graphjit's divisor counts the same padding on both sides)"
         )
+    attrs = _window(n, x)
+    if any(d != 1 for d in attrs.pop("dilation")):
+        raise n.reader.fail("AveragePool: dilations other than 1 are not supported")
     return ops.apply(AVG_POOL, x, count_include_pad=include_pad, divisor=0, **attrs)
 
 
