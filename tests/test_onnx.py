@@ -29,7 +29,6 @@ UNMAPPED: list[str] = [
     # numbers, and inference graphs (eval mode) have no dropout
     "counter_uniform",
     "erfinv",  # ONNX has no Erfinv; a polynomial approximation would not match to float64
-    "pool_scatter",  # max pooling's gradient (its transpose pool_gather is mapped)
     "resample_grad",
 ]
 # onnxruntime's CPU provider has no float64 kernels for these ONNX ops (the models are valid:

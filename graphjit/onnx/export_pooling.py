@@ -15,9 +15,10 @@ graphjit's windows follow PyTorch, and ONNX's differ in three places, so nothing
   flat over each plane; the exporter takes them modulo the plane size.
 
 Adaptive pools become a global pool (output 1), a fixed pool (output dividing the input), or one
-reduction per output window along each axis (``Slice``, ``Reduce*``, ``Concat``). Gradient-only
-ops (``avg_pool_grad``, ``adaptive_avg_pool_grad``, ``resample_grad``, ``pool_scatter``) stay
-unmapped: they appear only in training graphs, which the exporter does not target.
+reduction per output window along each axis (``Slice``, ``Reduce*``, ``Concat``). The gradient of
+max pooling (``pool_scatter``) is ``ScatterElements`` adding into each plane; the other
+gradient-only ops (``avg_pool_grad``, ``adaptive_avg_pool_grad``, ``resample_grad``) stay
+unmapped: ONNX has no transposed pooling or resize, and they appear only in training graphs.
 """
 
 from __future__ import annotations
@@ -308,21 +309,34 @@ def _plane_index(w: Writer, at: str, box: list[tuple[int, int]], sizes: list[int
 
 
 # --------------------------------------------------------------------------------------------------
-# gathering through max pooling's indices (the jvp of max pooling)
+# max pooling's gradient (pool_scatter) and its transpose (pool_gather), over flattened planes
+
+
+def _flat_planes(w: Writer, value: str, of: Node, lead: int) -> str:
+    dims = [w.dim(value, of, a) for a in range(lead)]
+    return w.op("Reshape", [value, w.concat_dims([*dims, w.ints([-1])])])
 
 
 @exports("pool_gather")
 def _pool_gather(w: Writer, node: Node, ins: list[str]) -> str:
     t, idx = node.inputs
-    nsp = node.attrs["ndim"]
-    lead = idx.ndim - nsp
+    lead = idx.ndim - node.attrs["ndim"]
+    flat = [_flat_planes(w, ins[0], t, lead), _flat_planes(w, ins[1], idx, lead)]
+    return w.op("Reshape", [w.op("GatherElements", flat, axis=lead), w.shape(ins[1], idx)])
 
-    def flat(value: str, of: Node) -> str:
-        dims = [w.dim(value, of, a) for a in range(lead)]
-        return w.op("Reshape", [value, w.concat_dims([*dims, w.ints([-1])])])
 
-    got = w.op("GatherElements", [flat(ins[0], t), flat(ins[1], idx)], axis=lead)
-    return w.op("Reshape", [got, w.shape(ins[1], idx)])
+@exports("pool_scatter")
+def _pool_scatter(w: Writer, node: Node, ins: list[str]) -> str:
+    g, idx, x = node.inputs
+    lead = x.ndim - node.attrs["ndim"]
+    zeros = w.op("ConstantOfShape", [w.shape(ins[2], x)], value=_zero(w, node.dtype))
+    flat = [_flat_planes(w, v, of, lead) for v, of in ((zeros, x), (ins[1], idx), (ins[0], g))]
+    summed = w.op("ScatterElements", flat, axis=lead, reduction="add")
+    return w.op("Reshape", [summed, w.shape(ins[2], x)])
+
+
+def _zero(w: Writer, dtype: str) -> object:
+    return w.onnx.numpy_helper.from_array(np.zeros(1, dtype=dtype), "value")
 
 
 # --------------------------------------------------------------------------------------------------
