@@ -1,6 +1,5 @@
-"""ONNX import of pooling and resampling: ``MaxPool``, ``AveragePool``, ``GlobalMaxPool``,
-``GlobalAveragePool`` and ``Resize`` (nearest and linear), registered in
-:data:`graphjit.onnx.importer.IMPORTERS` like every other mapping.
+"""ONNX import of the ops under ``gj.nn``'s layers: ``Conv``, ``ConvTranspose``, ``MaxPool``,
+``AveragePool``, ``GlobalMaxPool``, ``GlobalAveragePool`` and ``Resize`` (nearest and linear).
 
 graphjit's pooling ops pad both sides of an axis alike and follow PyTorch's ``ceil_mode`` (a last
 window starting in the right padding is dropped). ONNX's ``pads`` may differ per side: a model
@@ -15,7 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from graphjit import ops
-from graphjit.onnx.importer import OnnxNode, imports
+from graphjit.onnx.importer import (
+    OnnxNode,
+    imports,
+)
+from graphjit.ops.convolution import conv, conv_transpose
 from graphjit.ops.pooling import (
     ADAPTIVE_AVG_POOL,
     ADAPTIVE_MAX_POOL,
@@ -27,6 +30,54 @@ from graphjit.ops.pooling import (
 from graphjit.ops.resampling import RESAMPLE
 
 __all__: list[str] = []
+
+
+# --------------------------------------------------------------------------------------------------
+# convolutions
+
+
+def _conv_args(n: OnnxNode, transposed: bool) -> tuple[Any, Any, dict[str, Any]]:
+    x, w = n.arg(0), n.arg(1)
+    nd = w.ndim - 2
+    if n.attr("auto_pad", "str", "NOTSET") not in ("NOTSET", "VALID"):
+        raise n.reader.fail(f"{n.op_type}: auto_pad SAME_UPPER/SAME_LOWER is not supported")
+    kernel = n.attr("kernel_shape", "ints", None)
+    if kernel is not None and list(kernel) != list(w.shape[2:]):
+        raise n.reader.fail(f"{n.op_type}: kernel_shape {kernel} differs from the weight's")
+    if n.attr("output_shape", "ints", None) is not None:
+        raise n.reader.fail(f"{n.op_type}: output_shape is not supported (give output_padding)")
+    pads = list(n.attr("pads", "ints", [0] * (2 * nd)))
+    attrs: dict[str, Any] = {
+        "stride": tuple(n.attr("strides", "ints", [1] * nd)),
+        "padding": tuple(zip(pads[:nd], pads[nd:])),
+        "dilation": tuple(n.attr("dilations", "ints", [1] * nd)),
+        "groups": n.attr("group", "int", 1),
+    }
+    if transposed:
+        attrs["output_padding"] = tuple(n.attr("output_padding", "ints", [0] * nd))
+    return x, w, attrs
+
+
+def _conv_bias(n: OnnxNode, y: Any) -> Any:
+    if not n.has(2):
+        return y
+    return y + ops.reshape(n.arg(2), (-1,) + (1,) * (y.ndim - 2))
+
+
+@imports("Conv")
+def _conv(n: OnnxNode) -> Any:
+    x, w, attrs = _conv_args(n, transposed=False)
+    return _conv_bias(n, conv(x, w, **attrs))
+
+
+@imports("ConvTranspose")
+def _conv_transpose(n: OnnxNode) -> Any:
+    x, w, attrs = _conv_args(n, transposed=True)
+    return _conv_bias(n, conv_transpose(x, w, **attrs))
+
+
+# --------------------------------------------------------------------------------------------------
+# pooling
 
 
 def _onnx_length(n: int, k: int, s: int, pads: int, d: int, ceil_mode: bool) -> int:

@@ -1,5 +1,5 @@
-"""ONNX export of pooling and resampling: ``MaxPool``, ``AveragePool``, the global pools, and
-``Resize`` (registered in :data:`graphjit.onnx.exporter.EXPORTERS` like every other mapping).
+"""ONNX export of the ops under ``gj.nn``'s layers: convolutions (``Conv``, ``ConvTranspose``),
+pooling (``MaxPool``, ``AveragePool``, the global pools) and resampling (``Resize``).
 
 graphjit's windows follow PyTorch, and ONNX's differ in three places, so nothing here writes
 ``ceil_mode=1`` or relies on a runtime's reading of it:
@@ -25,16 +25,52 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from graphjit.ir import Node
 from graphjit.onnx.common import OnnxConversionError
-from graphjit.onnx.exporter import Writer, exports
+from graphjit.onnx.exporter import (
+    Writer,
+    exports,
+    zero_tensor,
+)
 from graphjit.ops.pooling import pool_output_size, window_attrs, window_bounds
 from graphjit.ops.resampling import source_table
 
 __all__: list[str] = []
+
+
+# --------------------------------------------------------------------------------------------------
+# convolutions: Conv and ConvTranspose (conv_weight_grad, only ever a gradient, has no ONNX op)
+
+
+def _conv_attrs(node: Node) -> dict[str, Any]:
+    a = node.attrs
+    w = node.inputs[1]
+    return {
+        "kernel_shape": [k for k in w.shape[2:] if isinstance(k, int)],
+        "strides": list(a["stride"]),
+        "dilations": list(a["dilation"]),
+        "pads": [p[0] for p in a["padding"]] + [p[1] for p in a["padding"]],
+        "group": a["groups"],
+    }
+
+
+@exports("conv")
+def _conv(w: Writer, node: Node, ins: list[str]) -> str:
+    return w.op("Conv", ins, **_conv_attrs(node))
+
+
+@exports("conv_input_grad")
+def _conv_transpose(w: Writer, node: Node, ins: list[str]) -> str:
+    extra = list(node.attrs["output_padding"])
+    return w.op("ConvTranspose", ins, output_padding=extra, **_conv_attrs(node))
+
+
+# --------------------------------------------------------------------------------------------------
+# pooling
 
 
 class Planes:
@@ -329,14 +365,10 @@ def _pool_gather(w: Writer, node: Node, ins: list[str]) -> str:
 def _pool_scatter(w: Writer, node: Node, ins: list[str]) -> str:
     g, idx, x = node.inputs
     lead = x.ndim - node.attrs["ndim"]
-    zeros = w.op("ConstantOfShape", [w.shape(ins[2], x)], value=_zero(w, node.dtype))
+    zeros = w.op("ConstantOfShape", [w.shape(ins[2], x)], value=zero_tensor(w, node.dtype))
     flat = [_flat_planes(w, v, of, lead) for v, of in ((zeros, x), (ins[1], idx), (ins[0], g))]
     summed = w.op("ScatterElements", flat, axis=lead, reduction="add")
     return w.op("Reshape", [summed, w.shape(ins[2], x)])
-
-
-def _zero(w: Writer, dtype: str) -> object:
-    return w.onnx.numpy_helper.from_array(np.zeros(1, dtype=dtype), "value")
 
 
 # --------------------------------------------------------------------------------------------------
