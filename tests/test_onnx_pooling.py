@@ -408,3 +408,23 @@ def test_load_refuses_pooling_and_resize_it_does_not_support() -> None:
         node, inits = _resize(*args, **extra)
         with pytest.raises(gj.onnx.OnnxConversionError, match=message):
             gj.onnx.load(_model([node], ["y"], shape, inits=inits))
+
+
+@pytest.mark.parametrize("spatial", [(6, 7), (None, None)], ids=["static", "call-time"])
+def test_max_pools_keep_pytorchs_nan_rule(spatial) -> None:
+    """A window holding a NaN gives NaN at the index of its last NaN (ONNX's MaxPool and
+    ReduceMax skip NaN in onnxruntime; the exporter writes the rule out)."""
+    x = gj.placeholder("x", (None, 2, *spatial), "float32")
+    y, idx = F.max_pool2d(x, 3, 2, 1, return_indices=True)
+    outs = [y, idx, F.adaptive_max_pool2d(x, 1)]
+    if spatial[0] is not None:
+        a, where = F.adaptive_max_pool2d(x, (4, 3), return_indices=True)  # per window
+        b, there = F.adaptive_max_pool2d(x, (3, 7), return_indices=True)  # a fixed MaxPool
+        outs += [F.max_pool2d(x, 2, ceil_mode=True), a, where, b, there]
+    data = np.random.default_rng(16).normal(size=(2, 2, 6, 7)).astype("float32")
+    data[0, 0, 0, 0] = data[0, 0, 2, 3] = data[0, 0, 2, 5] = data[1, 1, 5, 6] = np.nan
+    want = gj.compile([x], outs, backend="numpy")(data)
+    assert np.isnan(want[0]).any()
+    got = _run_ort(gj.onnx.export(([x], outs), None), {"x": data})
+    for i, (g, w) in enumerate(zip(got, want)):
+        np.testing.assert_array_equal(g, w, err_msg=f"output {i}")

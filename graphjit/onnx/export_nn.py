@@ -174,15 +174,51 @@ def _max_pool(w: Writer, node: Node, ins: list[str]) -> str:
     k, s, p, d, _ = window_attrs(node.attrs)
     ends = _end_pads(node)
     _check_runtime_pads(node, p, ends)
+    attrs = {"kernel_shape": list(k), "strides": list(s), "pads": [*p, *ends], "dilations": list(d)}
     x, have = _pool_dtype(w, ins[0], node)
-    planes = Planes(w, x, node.inputs[0], len(k))
+
+    def maxed(value: str, indices: bool = False) -> str:
+        planes = Planes(w, value, node.inputs[0], len(k))
+        y = _max_pool_node(w, planes.value, attrs, indices)
+        return planes.restore(_per_plane(w, planes, y) if indices else y)
+
     indices = node.op.name == "max_pool_indices"
-    attrs = {"kernel_shape": list(k), "strides": list(s), "pads": [*p, *ends]}
-    attrs["dilations"] = list(d)
-    y = _max_pool_node(w, planes.value, attrs, indices)
-    if indices:
-        return planes.restore(_per_plane(w, planes, y))
-    return w.cast(planes.restore(y), have, node.dtype)
+    y = maxed(x, indices)
+    return _with_nans(w, node, ins[0], y if indices else w.cast(y, have, node.dtype), maxed)
+
+
+def _with_nans(w: Writer, node: Node, x: str, y: str, maxed: Callable[[str], str]) -> str:
+    """``y`` (a max pool's values or indices) with PyTorch's NaN rule, which ONNX's pools and
+    reductions do not keep: a window holding a NaN gives NaN, at the index of its last NaN.
+    ``maxed`` pools a value of the input's shape with max over the same windows."""
+    x_node = node.inputs[0]
+    if not x_node.dtype.startswith("float"):
+        return y
+    nsp = len(window_attrs(node.attrs)[0])
+    last = maxed(_nan_marks(w, x, x_node, nsp))  # each window's last NaN, plus 1; else 0
+    has_nan = w.op("Greater", [last, w.const(np.zeros((), x_node.dtype))])
+    if node.dtype == "int64":
+        at = w.op("Sub", [w.cast(last, x_node.dtype, "int64"), w.const(np.int64(1))])
+        return w.op("Where", [has_nan, at, y])
+    return w.op("Where", [has_nan, w.const(np.asarray(np.nan, node.dtype)), y])
+
+
+def _nan_marks(w: Writer, x: str, x_node: Node, nsp: int) -> str:
+    """Where ``x`` is NaN its flat position in its plane plus 1, elsewhere 0 (in x's dtype):
+    its max over a window is the window's last NaN in row-major order, PyTorch's pick."""
+    dtype = x_node.dtype
+    lead = x_node.ndim - nsp
+    spatial = x_node.shape[lead:]
+    if all(isinstance(n, int) for n in spatial):
+        count = math.prod(spatial)  # type: ignore[arg-type]
+        positions = w.const(np.arange(1, count + 1, dtype=dtype).reshape(spatial))
+    else:  # sizes known at call time: a 1-window MaxPool's Indices number the elements
+        planes = Planes(w, x, x_node, nsp)
+        flat = _max_pool_node(w, planes.value, {"kernel_shape": [1] * nsp}, indices=True)
+        numbered = planes.restore(_per_plane(w, planes, flat))
+        positions = w.cast(w.op("Add", [numbered, w.const(np.int64(1))]), "int64", dtype)
+    zero = w.const(np.zeros((), dtype))
+    return w.op("Where", [w.op("IsNaN", [x]), positions, zero])
 
 
 @exports("avg_pool")
@@ -267,18 +303,32 @@ def _adaptive_avg_pool(w: Writer, node: Node, ins: list[str]) -> str:
     return _adaptive_per_axis(w, node, ins[0], "ReduceMean")
 
 
-@exports("adaptive_max_pool")
-def _adaptive_max_pool(w: Writer, node: Node, ins: list[str]) -> str:
+def _adaptive_maxed(w: Writer, node: Node) -> Callable[[str], str] | None:
+    """Max over an adaptive pool's windows as a function of a value of the input's shape: a
+    global or fixed MaxPool, or reductions per window; None where MaxPool cannot (ints)."""
     spatial, m = _adaptive_shape(node)
     kernel = _fixed_window(spatial, m)
     glob = all(mi == 1 for mi in m)
-    if node.dtype.startswith("int") or (kernel is None and not glob):
-        return _adaptive_per_axis(w, node, ins[0], "ReduceMax")  # MaxPool takes floats only
-    planes = Planes(w, ins[0], node.inputs[0], len(m))
-    if glob:
-        return planes.restore(w.op("GlobalMaxPool", [planes.value]))
-    attrs = {"kernel_shape": kernel, "strides": kernel}
-    return planes.restore(_max_pool_node(w, planes.value, attrs, indices=False))
+    x_node = node.inputs[0]
+
+    def maxed(value: str) -> str:
+        if kernel is None and not glob:
+            return _adaptive_per_axis(w, node, value, "ReduceMax")
+        planes = Planes(w, value, x_node, len(m))
+        if glob:
+            return planes.restore(w.op("GlobalMaxPool", [planes.value]))
+        attrs = {"kernel_shape": kernel, "strides": kernel}
+        return planes.restore(_max_pool_node(w, planes.value, attrs, indices=False))
+
+    return None if x_node.dtype.startswith("int") else maxed
+
+
+@exports("adaptive_max_pool")
+def _adaptive_max_pool(w: Writer, node: Node, ins: list[str]) -> str:
+    maxed = _adaptive_maxed(w, node)
+    if maxed is None:  # MaxPool takes floats only
+        return _adaptive_per_axis(w, node, ins[0], "ReduceMax")
+    return _with_nans(w, node, ins[0], maxed(ins[0]), maxed)
 
 
 @exports("adaptive_max_pool_indices")
@@ -288,12 +338,14 @@ def _adaptive_max_pool_indices(w: Writer, node: Node, ins: list[str]) -> str:
     x_node = node.inputs[0]
     spatial, m = _adaptive_shape(node)
     kernel = _fixed_window(spatial, m)
+    maxed = _adaptive_maxed(w, node)
     if kernel is not None and x_node.dtype != "int64":
         x, _ = _pool_dtype(w, ins[0], node)
         planes = Planes(w, x, x_node, len(m))
         attrs = {"kernel_shape": kernel, "strides": kernel}
         y = _max_pool_node(w, planes.value, attrs, indices=True)
-        return planes.restore(_per_plane(w, planes, y))
+        found = planes.restore(_per_plane(w, planes, y))
+        return found if maxed is None else _with_nans(w, node, ins[0], found, maxed)
     sizes = _static_spatial(x_node, len(m), f"{node.op.name} with output size {m}")
     lead = x_node.ndim - len(m)
     lead_dims = [w.dim(ins[0], x_node, a) for a in range(lead)]
@@ -317,7 +369,8 @@ def _adaptive_max_pool_indices(w: Writer, node: Node, ins: list[str]) -> str:
         at = w.op("ArgMax", [flat], axis=-1, keepdims=1)
         cells.append(_plane_index(w, at, box, sizes))
     y = w.op("Concat", cells, axis=-1) if len(cells) > 1 else cells[0]
-    return w.op("Reshape", [y, w.concat_dims([*lead_dims, w.ints(m)])])
+    found = w.op("Reshape", [y, w.concat_dims([*lead_dims, w.ints(m)])])
+    return found if maxed is None else _with_nans(w, node, ins[0], found, maxed)
 
 
 def _boxes(bounds: list[list[tuple[int, int]]]) -> list[list[tuple[int, int]]]:
