@@ -21,24 +21,14 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 # graphjit ops with no ONNX mapping. An op added to the registry without an exporter fails
 # test_every_op_is_mapped until it gets one or is listed here; the registry cases using one skip.
 UNMAPPED: list[str] = [
-    # pooling and resampling: not mapped yet (MaxPool, AveragePool and Resize differ from
-    # PyTorch's rules in their ceil_mode windows and index layout, so each needs its own checks)
-    "adaptive_avg_pool",
+    # gradient-only ops (training graphs): ONNX has no transposed pooling or resize op
     "adaptive_avg_pool_grad",
-    "adaptive_max_pool",
-    "adaptive_max_pool_indices",
-    "avg_pool",
     "avg_pool_grad",
     "conv_weight_grad",  # no ONNX op: only a gradient of conv builds it (Conv is mapped)
     # the counter-based hash of dropout in training graphs; ONNX's RandomUniformLike draws other
     # numbers, and inference graphs (eval mode) have no dropout
     "counter_uniform",
     "erfinv",  # ONNX has no Erfinv; a polynomial approximation would not match to float64
-    "max_pool",
-    "max_pool_indices",
-    "pool_gather",
-    "pool_scatter",
-    "resample",
     "resample_grad",
 ]
 # onnxruntime's CPU provider has no float64 kernels for these ONNX ops (the models are valid:

@@ -11,6 +11,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from graphjit.ir import Node
+from graphjit.onnx import (  # noqa: F401 - one module per op family registers its mappings
+    export_elementwise,
+    export_nn,
+    export_reductions,
+    export_shapes,
+    import_elementwise,
+    import_nn,
+    import_shapes,
+)
 from graphjit.onnx.common import OnnxConversionError, UnsupportedOpError, import_onnx
 from graphjit.onnx.exporter import to_model, unmapped_ops
 from graphjit.onnx.importer import IMPORTERS, Limits, build_graph
