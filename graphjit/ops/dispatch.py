@@ -31,6 +31,9 @@ __all__ = [
     "is_tensor",
     "untracked_array",
     "eager_result",
+    "eager_nonzero",
+    "eager_flatnonzero",
+    "on_device_of",
     "apply",
     "lift",
     "as_node",
@@ -59,6 +62,9 @@ class EagerBackend(Protocol):
     def run_same_dtype(self, op: OpDef, args: tuple[Any, ...], attrs: dict[str, Any]) -> Any: ...
     def to_node(self, t: Any) -> Node: ...
     def untracked_array(self, t: Any) -> np.ndarray | None: ...
+    def nonzero(self, t: Any) -> tuple[Any, ...]: ...
+    def flatnonzero(self, t: Any) -> Any: ...
+    def on_device_of(self, value: Any, like: Any) -> Any: ...
 
 
 _eager: EagerBackend | None = None
@@ -165,6 +171,29 @@ def eager_result(value: np.ndarray) -> Any:
     """A tensor holding ``value`` (an op's result computed without the tape)."""
     assert _eager is not None
     return _eager.from_value(value)
+
+
+def eager_nonzero(t: Any) -> tuple[Any, ...]:
+    """The indices of the non-zero (true) elements of the eager tensor ``t``, one 1-D int64
+    tensor per dim, as numpy.nonzero, computed where ``t`` lives (on the GPU for a cuda tensor:
+    only their number is read to the host)."""
+    assert _eager is not None
+    return _eager.nonzero(t)
+
+
+def eager_flatnonzero(t: Any) -> Any:
+    """The flat positions of the non-zero (true) elements of the eager tensor ``t``, a 1-D int64
+    tensor on ``t``'s device, as numpy.flatnonzero."""
+    assert _eager is not None
+    return _eager.flatnonzero(t)
+
+
+def on_device_of(value: Any, like: Any) -> Any:
+    """``value`` (a tensor, a numpy array or a list) as an eager tensor on the device of the
+    tensor ``like``: itself when it is there already, else a copy (as PyTorch copies a CPU index
+    to the GPU to index a cuda tensor)."""
+    assert _eager is not None
+    return _eager.on_device_of(value, like)
 
 
 def lift(x: ArrayLike) -> Value:
