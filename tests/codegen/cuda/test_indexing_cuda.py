@@ -108,7 +108,9 @@ def test_a_cuda_index_cannot_index_a_cpu_tensor() -> None:
         (lambda dev: (slice(None), np.array([3, 0])), 5.0),
     ],
 )
-def test_setitem_on_cuda_tensors_equals_the_cpu(make_index: Callable[[str], Any], value: Any) -> None:
+def test_setitem_on_cuda_tensors_equals_the_cpu(
+    make_index: Callable[[str], Any], value: Any
+) -> None:
     got = []
     for dev in ("cpu", "cuda"):
         y = gj.tensor(A, device=dev)
