@@ -536,8 +536,9 @@ class Tensor(_InstalledMethods):
         return self._inplace(lambda s, v: F.where(False, s, v), value, what="fill_")
 
     def zero_(self) -> Tensor:
-        """Set every element to zero, in place."""
-        if not (self._requires_grad and _mode.enabled):
+        """Set every element to zero, in place (on the GPU for a cuda tensor: no host array is
+        copied in)."""
+        if not (self._requires_grad and _mode.enabled) and isinstance(self._data, np.ndarray):
             self._check_inplace("zero_")
             write_array(self._data, np.zeros(self.shape, self._data.dtype))
             self._version += 1
