@@ -24,6 +24,7 @@ from graphjit.ops.dispatch import (
     apply,
     astype,
     eager_nonzero,
+    is_tensor,
     lift,
     write_out,
 )
@@ -203,9 +204,10 @@ def where(condition: ArrayLike, x: ArrayLike = None, y: ArrayLike = None) -> Val
         return _where_indices(condition)
     if x is None or y is None:
         raise TypeError("where: give both x and y, or neither (the indices of true elements)")
-    c = lift(condition)
-    if c.dtype != "bool":
-        c = astype(c, "bool")
+    if isinstance(condition, Node) or is_tensor(condition):
+        c = condition if condition.dtype == "bool" else astype(condition, "bool")
+    else:  # a constant: apply lifts it (onto the GPU with tensors there)
+        c = np.asarray(condition).astype(bool)
     return apply(WHERE, c, x, y)
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "eager_nonzero",
     "eager_flatnonzero",
     "on_device_of",
+    "lift_like",
     "apply",
     "lift",
     "as_node",
@@ -123,10 +124,11 @@ def apply(op: OpDef, *args: Any, **attrs: Any) -> Value:
         graph = True  # no eager backend loaded: plain values build constant graphs
     positions = _promoted_positions(op, len(args))
     common = result_dtype([args[i] for i in positions], op.to_float) if positions else None
+    on_gpu = None if graph else _tensor_on_gpu(args)
     lifted = []
     for i, a in enumerate(args):
         want = common if i in positions else None
-        lifted.append(_lift(a, want, graph))
+        lifted.append(_lift(a, want, graph, on_gpu))
     if graph:
         return ir.make_node(op, lifted, attrs)
     assert _eager is not None
@@ -142,8 +144,18 @@ def _promoted_positions(op: OpDef, n: int) -> Sequence[int]:
     return [i for i in op.promote if i < n]
 
 
-def _lift(a: Any, dtype: str | None, graph: bool) -> Any:
-    """Argument ``a`` as a node (graph) or tensor (eager), cast to ``dtype`` when given."""
+def _tensor_on_gpu(args: tuple[Any, ...]) -> Any:
+    """The first eager tensor among ``args`` that lives on the GPU, or None."""
+    for a in args:
+        if is_tensor(a) and a.is_cuda:
+            return a
+    return None
+
+
+def _lift(a: Any, dtype: str | None, graph: bool, on_gpu: Any = None) -> Any:
+    """Argument ``a`` as a node (graph) or tensor (eager), cast to ``dtype`` when given. An array
+    or list given with a tensor on the GPU (``on_gpu``) goes there, as a python number does: it
+    is a constant of the op, not a tensor on another device."""
     if isinstance(a, Node):
         return a if dtype is None or a.dtype == dtype else astype(a, dtype)
     if is_tensor(a):
@@ -155,6 +167,8 @@ def _lift(a: Any, dtype: str | None, graph: bool) -> Any:
     if graph:
         return constant_node(value)
     assert _eager is not None
+    if on_gpu is not None and value.ndim:
+        return _eager.on_device_of(value, on_gpu)
     return _eager.from_value(value)
 
 
@@ -194,6 +208,14 @@ def on_device_of(value: Any, like: Any) -> Any:
     to the GPU to index a cuda tensor)."""
     assert _eager is not None
     return _eager.on_device_of(value, like)
+
+
+def lift_like(x: ArrayLike, like: Any) -> Value:
+    """``x`` lifted where ``like`` lives: as :func:`lift` for a graph node or a tensor in host
+    memory; on the GPU for a cuda tensor ``like`` (an array copied there, a tensor moved)."""
+    if isinstance(x, Node) or not is_tensor(like) or not like.is_cuda:
+        return lift(x)
+    return on_device_of(x, like)
 
 
 def lift(x: ArrayLike) -> Value:

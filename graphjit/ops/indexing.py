@@ -27,7 +27,7 @@ from graphjit.ops.dispatch import (
     eager_result,
     is_tensor,
     lift,
-    on_device_of,
+    lift_like,
     untracked_array,
 )
 from graphjit.ops.prims import (
@@ -345,7 +345,7 @@ def getitem(x: ArrayLike, index: ArrayLike) -> Value:
     _check_index_devices(x, items)
     x, items = _apply_mask(x, items)
     if _is_cuda(x):  # as PyTorch: a host index array is copied to the device
-        items = [(k, on_device_of(v, x) if k == "array" else v) for k, v in items]
+        items = [(k, lift_like(v, x) if k == "array" else v) for k, v in items]
 
     # 1. every slice, and each int on a fixed dim as a one-element slice, in one slice_axes
     slices: list[tuple[int | None, int | None, int | None]] = []
