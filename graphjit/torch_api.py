@@ -40,6 +40,7 @@ from graphjit.ops.dispatch import (
     eager_flatnonzero,
     eager_nonzero,
     lift,
+    lift_like,
     write_out,
 )
 from graphjit.ops.shape_rules import normalize_axis
@@ -347,14 +348,16 @@ def unique(
     dim: Any = None,
 ) -> Any:
     """The distinct values (sorted), as torch.unique; with ``return_inverse`` and
-    ``return_counts`` a tuple. Eager only: the result's size depends on the values."""
+    ``return_counts`` a tuple. Eager only: the result's size depends on the values. A cuda
+    tensor's values are copied to the host for numpy's sort and the results copied back (the
+    device's sort is one thread per line: far slower on one long line than a copy each way)."""
     if isinstance(x, Node):
         raise TypeError(
             "unique: the number of distinct values is only known from the values, so unique "
             "works on eager tensors, not graph nodes"
         )
     t = lift(x)
-    arr = t.numpy()
+    arr = t.detach().cpu().numpy()
     values, inverse, counts = np.unique(arr, return_inverse=True, return_counts=True, axis=dim)
     if dim is None:
         inverse = inverse.reshape(arr.shape)
@@ -363,7 +366,7 @@ def unique(
         out.append(inverse.astype(np.int64))
     if return_counts:
         out.append(counts.astype(np.int64))
-    tensors = [lift(np.ascontiguousarray(a)) for a in out]
+    tensors = [lift_like(np.ascontiguousarray(a), t) for a in out]
     return tensors[0] if len(tensors) == 1 else tuple(tensors)
 
 
