@@ -5,6 +5,7 @@ the CPU's. Tiny shapes: numba's simulator runs them."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -119,3 +120,44 @@ def test_setitem_on_cuda_tensors_equals_the_cpu(
         got.append(y.cpu().numpy())
     np.testing.assert_array_equal(got[1], got[0])
     assert not np.array_equal(got[0], A)
+
+
+@pytest.mark.parametrize(
+    ("make_mask", "value"),
+    [
+        (lambda dev: gj.tensor(A > 0, device=dev), -1.0),
+        (lambda dev: gj.tensor(A > 0, device=dev), gj.tensor(2, device="cuda")),
+        (lambda dev: gj.tensor([True, False, True], device=dev), np.arange(4.0)),
+        (lambda dev: gj.tensor([False, True, True], device=dev), gj.tensor([1.0, 2, 3, 4])),
+        (lambda dev: A < 0, 9),
+    ],
+)
+def test_a_mask_assignment_into_a_cuda_tensor_runs_on_the_device(
+    make_mask: Callable[[str], Any], value: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``x[mask] = v`` with a mask over the leading dims is a where on the device: no copy of the
+    tensor to the host (the general assignment goes through the host)."""
+    want = gj.tensor(A.astype(np.float32))
+    want[make_mask("cpu")] = value.cpu() if isinstance(value, gj.Tensor) else value
+    y = gj.tensor(A.astype(np.float32), device="cuda")
+    data = y._data
+
+    def no_host_copy(a: Any) -> Any:
+        raise AssertionError("the assignment copied the tensor to the host")
+
+    # the module (graphjit.tensor's name ``tensor`` is the function gj.tensor)
+    monkeypatch.setattr(sys.modules["graphjit.tensor.tensor"], "to_host", no_host_copy)
+    y[make_mask("cuda")] = value
+    monkeypatch.undo()
+    assert y._data is data and y.dtype == "float32"
+    np.testing.assert_array_equal(y.cpu().numpy(), want.numpy())
+    assert not np.array_equal(want.numpy(), A.astype(np.float32))
+
+
+def test_a_mask_assignment_that_does_not_fit_raises_as_on_the_cpu() -> None:
+    for dev in ("cpu", "cuda"):
+        y = gj.tensor(A, device=dev)
+        with pytest.raises((ValueError, IndexError)):
+            y[gj.tensor(A > 0, device=dev)] = np.arange(3.0)
+        with pytest.raises(IndexError):
+            y[gj.tensor([True, False], device=dev)] = 1.0
