@@ -145,7 +145,10 @@ def _promoted_positions(op: OpDef, n: int) -> Sequence[int]:
 
 
 def _tensor_on_gpu(args: tuple[Any, ...]) -> Any:
-    """The first eager tensor among ``args`` that lives on the GPU, or None."""
+    """The first eager tensor among ``args`` that lives on the GPU when there is a constant among
+    them to lift (an array, a list, a number), else None."""
+    if all(is_tensor(a) for a in args):
+        return None
     for a in args:
         if is_tensor(a) and a.is_cuda:
             return a

@@ -185,8 +185,9 @@ def _apply_mask(x: Any, items: list[tuple[str, Any]]) -> tuple[Any, list[tuple[s
 
 
 def _check_index_devices(x: Any, items: list[tuple[str, Any]]) -> None:
-    """Index arrays on the GPU index only a tensor there (a CPU index may index a cuda tensor)."""
-    if _is_cuda(x):
+    """Index arrays on the GPU index only a tensor there (a CPU index may index a cuda tensor;
+    a graph node takes any index as a constant)."""
+    if _is_cuda(x) or not is_tensor(x):
         return
     for k, v in items:
         if k in ("array", "mask", "scalar") and _is_cuda(v) and v.ndim:

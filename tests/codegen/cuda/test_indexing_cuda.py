@@ -161,3 +161,12 @@ def test_a_mask_assignment_that_does_not_fit_raises_as_on_the_cpu() -> None:
             y[gj.tensor(A > 0, device=dev)] = np.arange(3.0)
         with pytest.raises(IndexError):
             y[gj.tensor([True, False], device=dev)] = 1.0
+
+
+def test_a_graph_takes_a_cuda_index_as_a_constant() -> None:
+    x = gj.placeholder("x", (3, 4))
+    mask, rows = gj.tensor(A > 0, device="cuda"), gj.tensor([2, 0], device="cuda")
+    f = gj.compile([x], [x[mask], x[rows]], backend="numpy")
+    got_mask, got_rows = f(A)
+    np.testing.assert_array_equal(got_mask, A[A > 0])
+    np.testing.assert_array_equal(got_rows, A[[2, 0]])
