@@ -32,7 +32,17 @@ from graphjit.ops import (
 )
 from graphjit.ops import elementwise as ew
 from graphjit.ops import gather as gather_ops
-from graphjit.ops.dispatch import ArrayLike, Value, apply, astype, lift, write_out
+from graphjit.ops.dispatch import (
+    ArrayLike,
+    Value,
+    apply,
+    astype,
+    eager_flatnonzero,
+    eager_nonzero,
+    lift,
+    lift_like,
+    write_out,
+)
 from graphjit.ops.shape_rules import normalize_axis
 from graphjit.tensor.backend import device_flatnonzero, device_unravel
 
@@ -338,14 +348,16 @@ def unique(
     dim: Any = None,
 ) -> Any:
     """The distinct values (sorted), as torch.unique; with ``return_inverse`` and
-    ``return_counts`` a tuple. Eager only: the result's size depends on the values."""
+    ``return_counts`` a tuple. Eager only: the result's size depends on the values. A cuda
+    tensor's values are copied to the host for numpy's sort and the results copied back (the
+    device's sort is one thread per line: far slower on one long line than a copy each way)."""
     if isinstance(x, Node):
         raise TypeError(
             "unique: the number of distinct values is only known from the values, so unique "
             "works on eager tensors, not graph nodes"
         )
     t = lift(x)
-    arr = t.numpy()
+    arr = t.detach().cpu().numpy()
     values, inverse, counts = np.unique(arr, return_inverse=True, return_counts=True, axis=dim)
     if dim is None:
         inverse = inverse.reshape(arr.shape)
@@ -354,7 +366,7 @@ def unique(
         out.append(inverse.astype(np.int64))
     if return_counts:
         out.append(counts.astype(np.int64))
-    tensors = [lift(np.ascontiguousarray(a)) for a in out]
+    tensors = [lift_like(np.ascontiguousarray(a), t) for a in out]
     return tensors[0] if len(tensors) == 1 else tuple(tensors)
 
 
@@ -622,22 +634,9 @@ def nonzero(input: ArrayLike, *, as_tuple: bool = False) -> Any:  # noqa: A002
         raise TypeError(
             "nonzero: eager tensors only: the number of non-zero elements depends on the data"
         )
+    if as_tuple or x.ndim == 0:  # numpy.nonzero, which refuses a 0-d array (ValueError)
+        return eager_nonzero(x)
     if _is_cuda(x):
-        return _nonzero_on_device(x, as_tuple)
+        return device_unravel(eager_flatnonzero(x), tuple(x.shape))
     found = np.nonzero(np.asarray(x.numpy()))
-    if as_tuple:
-        return tuple(lift(i.astype(np.int64)) for i in found)
     return lift(np.stack(found, axis=1).astype(np.int64).reshape(-1, x.ndim))
-
-
-def _nonzero_on_device(x: Any, as_tuple: bool) -> Any:
-    if x.ndim == 0:  # as numpy, which the CPU path follows
-        raise ValueError(
-            "Calling nonzero on 0d arrays is not allowed. Use np.atleast_1d(scalar).nonzero() "
-            "instead."
-        )
-    mask = x if x.dtype == "bool" else comparison.not_equal(x, 0)
-    coords = device_unravel(device_flatnonzero(mask), tuple(x.shape))
-    if as_tuple:
-        return tuple(coords[:, j] for j in range(x.ndim))
-    return coords

@@ -226,7 +226,7 @@ def kron(a: ArrayLike, b: ArrayLike) -> Value:
     nd = max(x.ndim, y.ndim)
     shapes = []
     for name, v in (("a", x), ("b", y)):
-        if not v.type.is_static:
+        if not all(is_static_dim(d) for d in v.shape):  # (a tensor's .type is a method)
             raise ValueError(f"kron: {name} needs a fixed shape, got {format_shape(v.shape)}")
         shapes.append((1,) * (nd - v.ndim) + tuple(v.shape))
     sa, sb = shapes

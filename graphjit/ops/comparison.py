@@ -18,7 +18,16 @@ import numpy as np
 
 from graphjit.ir import Node, TensorType
 from graphjit.ops import prims
-from graphjit.ops.dispatch import ArrayLike, Value, apply, astype, lift, write_out
+from graphjit.ops.dispatch import (
+    ArrayLike,
+    Value,
+    apply,
+    astype,
+    eager_nonzero,
+    is_tensor,
+    lift,
+    write_out,
+)
 from graphjit.ops.registry import OpDef, binds, defop, jvp_from, zero_jvp, zero_vjp
 from graphjit.ops.shape_rules import elementwise_type
 
@@ -189,14 +198,16 @@ def where(condition: ArrayLike, x: ArrayLike = None, y: ArrayLike = None) -> Val
     """``x`` where ``condition`` is true, else ``y`` (broadcast together), as numpy.where.
 
     ``where(condition)`` alone (numpy and PyTorch alike) is the tuple of the true elements'
-    indices, one int64 array per dim: eager tensors only, since its size depends on the data."""
+    indices, one int64 array per dim: eager tensors only, since its size depends on the data
+    (found where the tensor lives: on the GPU for a cuda tensor, its size read to the host)."""
     if x is None and y is None:
         return _where_indices(condition)
     if x is None or y is None:
         raise TypeError("where: give both x and y, or neither (the indices of true elements)")
-    c = lift(condition)
-    if c.dtype != "bool":
-        c = astype(c, "bool")
+    if isinstance(condition, Node) or is_tensor(condition):
+        c = condition if condition.dtype == "bool" else astype(condition, "bool")
+    else:  # a constant: apply lifts it (onto the GPU with tensors there)
+        c = np.asarray(condition).astype(bool)
     return apply(WHERE, c, x, y)
 
 
@@ -207,4 +218,4 @@ def _where_indices(condition: ArrayLike) -> tuple[Value, ...]:
             "where(condition): the indices of true elements are only for eager tensors (their "
             "number depends on the data); on a graph use where(condition, x, y)"
         )
-    return tuple(lift(i.astype(np.int64)) for i in np.nonzero(np.asarray(c.numpy())))
+    return eager_nonzero(c)

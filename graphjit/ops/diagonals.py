@@ -20,7 +20,7 @@ import numpy as np
 
 from graphjit.ir import Dim, Node, TensorType, format_shape
 from graphjit.ops import prims
-from graphjit.ops.dispatch import ArrayLike, Value, apply, lift
+from graphjit.ops.dispatch import ArrayLike, Value, apply, lift, lift_like
 from graphjit.ops.registry import DimBuilder, OpDef, binds, defop
 from graphjit.ops.shape_rules import fresh_copy, is_static_dim, normalize_axis, same_dim
 
@@ -215,5 +215,5 @@ def diag(v: ArrayLike, k: int = 0, *, diagonal: Any = None) -> Value:
             f"built, got shape {format_shape(v.shape)}"
         )
     size = int(n) + abs(k)
-    zeros = prims.broadcast_to(np.zeros((), v.dtype), (size, size))
+    zeros = prims.broadcast_to(lift_like(np.zeros((), v.dtype), v), (size, size))
     return apply(DIAGONAL_GRAD, v, zeros, offset=k, axis1=0, axis2=1)

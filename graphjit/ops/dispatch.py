@@ -31,6 +31,10 @@ __all__ = [
     "is_tensor",
     "untracked_array",
     "eager_result",
+    "eager_nonzero",
+    "eager_flatnonzero",
+    "on_device_of",
+    "lift_like",
     "apply",
     "lift",
     "as_node",
@@ -59,6 +63,9 @@ class EagerBackend(Protocol):
     def run_same_dtype(self, op: OpDef, args: tuple[Any, ...], attrs: dict[str, Any]) -> Any: ...
     def to_node(self, t: Any) -> Node: ...
     def untracked_array(self, t: Any) -> np.ndarray | None: ...
+    def nonzero(self, t: Any) -> tuple[Any, ...]: ...
+    def flatnonzero(self, t: Any) -> Any: ...
+    def on_device_of(self, value: Any, like: Any) -> Any: ...
 
 
 _eager: EagerBackend | None = None
@@ -117,10 +124,11 @@ def apply(op: OpDef, *args: Any, **attrs: Any) -> Value:
         graph = True  # no eager backend loaded: plain values build constant graphs
     positions = _promoted_positions(op, len(args))
     common = result_dtype([args[i] for i in positions], op.to_float) if positions else None
+    on_gpu = None if graph else _tensor_on_gpu(args)
     lifted = []
     for i, a in enumerate(args):
         want = common if i in positions else None
-        lifted.append(_lift(a, want, graph))
+        lifted.append(_lift(a, want, graph, on_gpu))
     if graph:
         return ir.make_node(op, lifted, attrs)
     assert _eager is not None
@@ -136,8 +144,21 @@ def _promoted_positions(op: OpDef, n: int) -> Sequence[int]:
     return [i for i in op.promote if i < n]
 
 
-def _lift(a: Any, dtype: str | None, graph: bool) -> Any:
-    """Argument ``a`` as a node (graph) or tensor (eager), cast to ``dtype`` when given."""
+def _tensor_on_gpu(args: tuple[Any, ...]) -> Any:
+    """The first eager tensor among ``args`` that lives on the GPU when there is a constant among
+    them to lift (an array, a list, a number), else None."""
+    if all(is_tensor(a) for a in args):
+        return None
+    for a in args:
+        if is_tensor(a) and a.is_cuda:
+            return a
+    return None
+
+
+def _lift(a: Any, dtype: str | None, graph: bool, on_gpu: Any = None) -> Any:
+    """Argument ``a`` as a node (graph) or tensor (eager), cast to ``dtype`` when given. An array
+    or list given with a tensor on the GPU (``on_gpu``) goes there, as a python number does: it
+    is a constant of the op, not a tensor on another device."""
     if isinstance(a, Node):
         return a if dtype is None or a.dtype == dtype else astype(a, dtype)
     if is_tensor(a):
@@ -149,6 +170,8 @@ def _lift(a: Any, dtype: str | None, graph: bool) -> Any:
     if graph:
         return constant_node(value)
     assert _eager is not None
+    if on_gpu is not None and value.ndim:
+        return _eager.on_device_of(value, on_gpu)
     return _eager.from_value(value)
 
 
@@ -165,6 +188,37 @@ def eager_result(value: np.ndarray) -> Any:
     """A tensor holding ``value`` (an op's result computed without the tape)."""
     assert _eager is not None
     return _eager.from_value(value)
+
+
+def eager_nonzero(t: Any) -> tuple[Any, ...]:
+    """The indices of the non-zero (true) elements of the eager tensor ``t``, one 1-D int64
+    tensor per dim, as numpy.nonzero, computed where ``t`` lives (on the GPU for a cuda tensor:
+    only their number is read to the host)."""
+    assert _eager is not None
+    return _eager.nonzero(t)
+
+
+def eager_flatnonzero(t: Any) -> Any:
+    """The flat positions of the non-zero (true) elements of the eager tensor ``t``, a 1-D int64
+    tensor on ``t``'s device, as numpy.flatnonzero."""
+    assert _eager is not None
+    return _eager.flatnonzero(t)
+
+
+def on_device_of(value: Any, like: Any) -> Any:
+    """``value`` (a tensor, a numpy array or a list) as an eager tensor on the device of the
+    tensor ``like``: itself when it is there already, else a copy (as PyTorch copies a CPU index
+    to the GPU to index a cuda tensor)."""
+    assert _eager is not None
+    return _eager.on_device_of(value, like)
+
+
+def lift_like(x: ArrayLike, like: Any) -> Value:
+    """``x`` lifted where ``like`` lives: as :func:`lift` for a graph node or a tensor in host
+    memory; on the GPU for a cuda tensor ``like`` (an array copied there, a tensor moved)."""
+    if isinstance(x, Node) or not is_tensor(like) or not like.is_cuda:
+        return lift(x)
+    return on_device_of(x, like)
 
 
 def lift(x: ArrayLike) -> Value:

@@ -19,7 +19,7 @@ import numpy as np
 from graphjit.dtypes import is_int
 from graphjit.ir import Dim, Node, TensorType, format_shape
 from graphjit.ops import prims
-from graphjit.ops.dispatch import ArrayLike, Value, apply, is_tensor, lift
+from graphjit.ops.dispatch import ArrayLike, Value, apply, is_tensor, lift, lift_like
 from graphjit.ops.leaves import constant_value
 from graphjit.ops.prims import reshape
 from graphjit.ops.registry import DimBuilder, OpDef, binds, defop
@@ -267,15 +267,16 @@ ADD_ALONG_AXIS: OpDef = defop(
 # public gathers and scatters
 
 
-def _index_node(indices: Any, op: str) -> Any:
-    """``indices`` as an int node/tensor (lists and numpy arrays become int64 constants)."""
+def _index_node(indices: Any, op: str, like: Any) -> Any:
+    """``indices`` as an int node/tensor (lists and numpy arrays become int64 constants, on the
+    device of the indexed tensor ``like``)."""
     if isinstance(indices, Node) or is_tensor(indices):
         idx = indices
     else:
         arr = np.asarray(indices)
         if arr.dtype.kind not in "iu" and not (arr.size == 0 and arr.dtype.kind == "f"):
             raise TypeError(f"{op}: indices must be integers, got {arr.dtype} values")
-        idx = lift(arr.astype(np.int64))
+        idx = lift_like(arr.astype(np.int64), like)
     if not is_int(idx.dtype):
         raise TypeError(f"{op}: indices must be int32 or int64, got {idx.dtype}")
     return idx
@@ -317,7 +318,7 @@ def take(a: ArrayLike, indices: ArrayLike, axis: Any = None, *, dim: Any = None)
     array. Negative indices count from the end. (``dim=`` is PyTorch's index_select spelling.)"""
     axis = _pick_axis(axis, dim, "take")
     a = lift(a)
-    idx = _index_node(indices, "take")
+    idx = _index_node(indices, "take", a)
     if axis is None:
         if a.ndim != 1:
             a = reshape(a, (-1,))
@@ -340,7 +341,7 @@ def add_at(
     a = lift(a)
     if a.ndim == 0:
         raise ValueError("add_at: cannot index a 0-d array along an axis")
-    idx = _index_node(indices, "add_at")
+    idx = _index_node(indices, "add_at", a)
     ax = normalize_axis(axis, a.ndim, "add_at")
     _check_bounds("add_at", idx, a.shape[ax], ax)
     return apply(ADD_AT, a, idx, values, axis=ax)
@@ -355,7 +356,7 @@ def take_along_axis(
     e.g. picking each row's target class. ``axis=None`` works on the flattened array."""
     axis = _pick_axis(axis, dim, "take_along_axis")
     arr = lift(arr)
-    idx = _index_node(indices, "take_along_axis")
+    idx = _index_node(indices, "take_along_axis", arr)
     if axis is None:
         arr = arr if arr.ndim == 1 else reshape(arr, (-1,))
         axis = 0
@@ -376,7 +377,7 @@ def add_along_axis(
     arr = lift(arr)
     if arr.ndim == 0:
         raise ValueError("add_along_axis: cannot index a 0-d array along an axis")
-    idx = _index_node(indices, "add_along_axis")
+    idx = _index_node(indices, "add_along_axis", arr)
     ax = normalize_axis(axis, arr.ndim, "add_along_axis")
     _check_bounds("add_along_axis", idx, arr.shape[ax], ax)
     return apply(ADD_ALONG_AXIS, arr, idx, values, axis=ax)
@@ -396,7 +397,7 @@ def put_along_axis(
         flat = x if x.ndim == 1 else reshape(x, (-1,))
         out = put_along_axis(flat, indices, values, 0)
         return out if x.ndim == 1 else prims.reshape_like(out, x)
-    idx = _index_node(indices, "put_along_axis")
+    idx = _index_node(indices, "put_along_axis", x)
     if x.ndim == 0:
         raise ValueError("put_along_axis: cannot index a 0-d array along an axis")
     ax = normalize_axis(axis, x.ndim, "put_along_axis")

@@ -23,9 +23,11 @@ from graphjit.ops.dispatch import (
     ArrayLike,
     Value,
     apply,
+    eager_flatnonzero,
     eager_result,
     is_tensor,
     lift,
+    lift_like,
     untracked_array,
 )
 from graphjit.ops.prims import (
@@ -83,7 +85,9 @@ def _classify(item: Any) -> tuple[str, Any]:
                     "depend on data not known when the graph is built. Use gj.where(mask, x, 0) "
                     "to zero out elements, or index with integer positions"
                 )
-            return "mask", np.asarray(item.detach().cpu().numpy())  # its size decides the shape
+            if _is_cuda(item):  # its true elements are found on the device
+                return "mask", item.detach()
+            return "mask", np.asarray(item.numpy())  # its size decides the shape
         if not is_int(item.dtype):
             raise IndexError(f"getitem: index arrays must be integers, got {item.dtype}; " + _VALID)
         return ("scalar" if item.ndim == 0 else "array"), item
@@ -99,6 +103,10 @@ def _classify(item: Any) -> tuple[str, Any]:
             return "int", int(arr)
         return "array", arr.astype(np.int64)
     raise IndexError(f"getitem: {_VALID}; got {type(item).__name__} {item!r:.40}")
+
+
+def _is_cuda(x: Any) -> bool:
+    return bool(getattr(x, "is_cuda", False))
 
 
 def _consumed(kind: str, value: Any) -> int:
@@ -143,7 +151,7 @@ def _apply_mask(x: Any, items: list[tuple[str, Any]]) -> tuple[Any, list[tuple[s
         if k != "mask":
             axis += _consumed(k, v)
             continue
-        mask: np.ndarray = v
+        mask = v  # a numpy array, or a boolean tensor on the GPU
         if mask.ndim == 0:
             raise IndexError("getitem: a 0-d boolean index is not supported; " + _VALID)
         dims = x.shape[axis : axis + mask.ndim]
@@ -160,7 +168,7 @@ def _apply_mask(x: Any, items: list[tuple[str, Any]]) -> tuple[Any, list[tuple[s
                     f"size of axis is {d} but size of corresponding boolean axis is {m}"
                 )
         if mask.ndim > 1:
-            shape = [*x.shape[:axis], mask.size, *x.shape[axis + mask.ndim :]]
+            shape = [*x.shape[:axis], int(np.prod(mask.shape)), *x.shape[axis + mask.ndim :]]
             unknown = [j for j, d in enumerate(shape) if not isinstance(d, int)]
             if len(unknown) > 1:
                 raise TypeError(
@@ -168,9 +176,26 @@ def _apply_mask(x: Any, items: list[tuple[str, Any]]) -> tuple[Any, list[tuple[s
                     "dims fixed (at most one unknown)"
                 )
             x = reshape(x, tuple(-1 if j in unknown else d for j, d in enumerate(shape)))
-        items = [*items[:i], ("array", np.flatnonzero(mask)), *items[i + 1 :]]
+        positions = (
+            np.flatnonzero(mask) if isinstance(mask, np.ndarray) else eager_flatnonzero(mask)
+        )
+        items = [*items[:i], ("array", positions), *items[i + 1 :]]
         return _apply_mask(x, items)  # the next mask, if any
     return x, items
+
+
+def _check_index_devices(x: Any, items: list[tuple[str, Any]]) -> None:
+    """Index arrays on the GPU index only a tensor there (a CPU index may index a cuda tensor;
+    a graph node takes any index as a constant)."""
+    if _is_cuda(x) or not is_tensor(x):
+        return
+    for k, v in items:
+        if k in ("array", "mask", "scalar") and _is_cuda(v) and v.ndim:
+            raise RuntimeError(
+                "getitem: indices on cuda:0 cannot index a tensor on cpu (as PyTorch, indices "
+                "must be on the CPU or on the indexed tensor's device); move the index with "
+                ".cpu() or the tensor with .to('cuda')"
+            )
 
 
 def _index_shape(v: Any) -> tuple[Any, ...]:
@@ -318,7 +343,10 @@ def getitem(x: ArrayLike, index: ArrayLike) -> Value:
     raw = [_classify(item) for item in (index if isinstance(index, tuple) else (index,))]
     front = _front(raw)
     items = _expand(raw, x.ndim)
+    _check_index_devices(x, items)
     x, items = _apply_mask(x, items)
+    if _is_cuda(x):  # as PyTorch: a host index array is copied to the device
+        items = [(k, lift_like(v, x) if k == "array" else v) for k, v in items]
 
     # 1. every slice, and each int on a fixed dim as a one-element slice, in one slice_axes
     slices: list[tuple[int | None, int | None, int | None]] = []

@@ -28,8 +28,10 @@ from graphjit.cuda_compat import to_host
 from graphjit.dtypes import is_float
 from graphjit.errors import TensorUsageError
 from graphjit.ir import Node, freeze_attr
+from graphjit.ops.comparison import not_equal
 from graphjit.ops.leaves import Storage, constant, variable_from_storage
 from graphjit.ops.registry import OpDef
+from graphjit.tensor.device import move_array
 from graphjit.tensor.tensor import Tensor, fast_type, new_tensor
 
 _mode = tape.mode
@@ -187,6 +189,41 @@ class EagerTensors:
         if (t._requires_grad and _mode.enabled) or not isinstance(t._data, np.ndarray):
             return None
         return t._data
+
+    @staticmethod
+    def flatnonzero(t: Tensor) -> Tensor:
+        """The flat positions of ``t``'s non-zero elements, a 1-D int64 tensor on ``t``'s device
+        (for a cuda tensor found on the device: only their number is read to the host)."""
+        if isinstance(t._data, np.ndarray):
+            return new_tensor(np.flatnonzero(t._data).astype(np.int64))
+        mask = t if t._data.dtype == np.bool_ else not_equal(t.detach(), 0)
+        return device_flatnonzero(mask)
+
+    @staticmethod
+    def nonzero(t: Tensor) -> tuple[Tensor, ...]:
+        """The indices of ``t``'s non-zero elements, one 1-D int64 tensor per dim on ``t``'s
+        device, as numpy.nonzero (which refuses a 0-d array)."""
+        if isinstance(t._data, np.ndarray):
+            return tuple(new_tensor(i.astype(np.int64)) for i in np.nonzero(t._data))
+        if t.ndim == 0:  # numpy's error, which the CPU path raises
+            raise ValueError(
+                "Calling nonzero on 0d arrays is not allowed. Use np.atleast_1d(scalar).nonzero() "
+                "instead."
+            )
+        positions = EagerTensors.flatnonzero(t)
+        if t.ndim == 1:
+            return (positions,)
+        coords = device_unravel(positions, t.shape)
+        return tuple(coords[:, j] for j in range(t.ndim))
+
+    @staticmethod
+    def on_device_of(value: Any, like: Tensor) -> Tensor:
+        """``value`` (a tensor or anything numpy reads) as a tensor on ``like``'s device: itself
+        when it is there, else a copy."""
+        target = like.device
+        if isinstance(value, Tensor):
+            return value if value.device == target else value.to(target)
+        return new_tensor(move_array(np.asarray(value), target))
 
     @staticmethod
     def to_node(t: Tensor) -> Node:

@@ -536,8 +536,9 @@ class Tensor(_InstalledMethods):
         return self._inplace(lambda s, v: F.where(False, s, v), value, what="fill_")
 
     def zero_(self) -> Tensor:
-        """Set every element to zero, in place."""
-        if not (self._requires_grad and _mode.enabled):
+        """Set every element to zero, in place (on the GPU for a cuda tensor: no host array is
+        copied in)."""
+        if not (self._requires_grad and _mode.enabled) and isinstance(self._data, np.ndarray):
             self._check_inplace("zero_")
             write_array(self._data, np.zeros(self.shape, self._data.dtype))
             self._version += 1
@@ -562,6 +563,9 @@ class Tensor(_InstalledMethods):
                 "assigning into a tensor that requires grad (or a value that does) is not "
                 "supported outside gj.no_grad(); build the result with gj.where or gj.cat instead"
             )
+        if self.is_cuda and _assign_masked_on_device(self, index, value):
+            self._version += 1
+            return
         index = _np_index(index)
         value = _value(value)
         index = tuple(map(_on_host, index)) if isinstance(index, tuple) else _on_host(index)
@@ -572,6 +576,32 @@ class Tensor(_InstalledMethods):
         else:
             self._data[index] = np.asarray(_on_host(value))
         self._version += 1
+
+
+def _assign_masked_on_device(t: Tensor, index: Any, value: Any) -> builtins.bool:
+    """``t[mask] = value`` for a tensor on the GPU, computed there as ``where(mask, value, t)``
+    and copied into ``t``'s array on the device, when the index is one boolean mask over ``t``'s
+    leading dims and ``value`` broadcasts to the dims left (PyTorch's common ``x[x < 0] = 0``).
+    False, with nothing done, for any other index or value (the caller goes through the host)."""
+    mask = index._data if isinstance(index, Tensor) else index
+    if not isinstance(mask, np.ndarray) and not is_device_array(mask):
+        return False
+    rest = t.shape[mask.ndim :]
+    if mask.dtype != np.bool_ or not mask.ndim or tuple(mask.shape) != t.shape[: mask.ndim]:
+        return False
+    data = value._data if isinstance(value, Tensor) else np.asarray(value)
+    try:
+        if np.broadcast_shapes(tuple(data.shape), rest) != rest:
+            return False
+    except ValueError:
+        return False
+    if data.shape and not is_device_array(data):
+        data = move_array(data, t.device)
+    with no_grad():
+        m = new_tensor(move_array(mask, t.device)).reshape(*mask.shape, *(1,) * len(rest))
+        new = F.where(m, F.astype(new_tensor(data), t.dtype), t)
+    write_array(t._data, new._data)
+    return True
 
 
 def _on_host(x: Any) -> Any:

@@ -83,6 +83,8 @@ def test_products_match_numpy():
     np.testing.assert_allclose(run(gj.kron, a, b), np.kron(a, b), rtol=1e-12)
     v = rand(3)
     np.testing.assert_allclose(run(gj.kron, v, a), np.kron(v, a), rtol=1e-12)
+    eager = gj.kron(gj.tensor(v), gj.tensor(a))  # a tensor's .type is PyTorch's method
+    np.testing.assert_allclose(eager.numpy(), np.kron(v, a), rtol=1e-12)
     c = rand(4, 3)
     np.testing.assert_allclose(run(gj.inner, a, c), np.inner(a, c), rtol=1e-12)
     np.testing.assert_allclose(run(gj.inner, v, v), np.inner(v, v), rtol=1e-12)

@@ -41,6 +41,7 @@ from graphjit.kernels.cuda.launch import BLOCK
 from graphjit.kernels.shapes import NONE, slice_length
 
 f64, f32, i64, i32, bool_ = np.float64, np.float32, np.int64, np.int32, np.bool_
+i16, i8, u8 = np.int16, np.int8, np.uint8
 CACHE = globals().get("CACHE", False)  # set by graphjit.cache before the module runs
 KERNEL = {{}}  # IEEE math (no fast-math): NaN and inf propagate as in numpy
 TARGET = {target!r}

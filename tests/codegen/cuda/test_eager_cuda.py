@@ -43,6 +43,16 @@ def test_mixing_devices_raises_but_numbers_mix() -> None:
     np.testing.assert_array_equal(out, [2.5, 4.5])
 
 
+def test_arrays_and_lists_given_with_a_cuda_tensor_are_constants_on_the_device() -> None:
+    """A numpy array or list is a constant of the op, as a python number: it goes to the device
+    of the tensor it meets (a CPU tensor does not: it raises above)."""
+    c = gj.tensor([1.0, 2.0], device="cuda")
+    for got in (c + np.array([0.5, 1.0]), gj.maximum([1.5, 0.0], c), gj.where([True, False], c, 0)):
+        assert got.is_cuda
+    np.testing.assert_array_equal(gj.where(np.array([True, False]), c, 0).cpu().numpy(), [1, 0])
+    np.testing.assert_array_equal((c + np.array([0.5, 1.0])).cpu().numpy(), [1.5, 3.0])
+
+
 def test_creation_functions_take_device() -> None:
     gj.manual_seed(0)
     r = gj.randn(2, 3, device="cuda", requires_grad=True)

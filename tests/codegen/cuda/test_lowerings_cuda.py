@@ -148,3 +148,18 @@ def test_einsum_and_diagonals() -> None:
     _check(lambda p, q: [gj.einsum("bij,jk->bik", p, q), gj.einsum("bij,ji->", p, q)], a, b)
     sq = rng.normal(size=(2, 4, 4))
     _check(lambda p: [gj.diagonal(p, 1, 1, 2), gj.diagonal(p, -2, 1, 2), gj.trace(p[0])], sq)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int16"])
+def test_small_ints_on_cuda_match_the_interpreter(dtype: str) -> None:
+    """The generated program names the small int dtypes (a uint8 result's buffer among them)."""
+    a = (np.arange(12) * 7 - 30).astype(dtype).reshape(3, 4)
+    x = gj.placeholder("x", (None, 4), dtype)
+    flags = gj.placeholder("flags", (None, 4), "bool")
+    outs = [x * 3 - 1, gj.max(x, axis=0), gj.where(x > 5, x, 5), flags.astype(dtype)]
+    args = (a, a > 0)
+    want = gj.compile([x, flags], outs, backend="numpy")(*args)
+    got = gj.compile([x, flags], outs, backend="cuda")(*args)
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype == dtype
+        np.testing.assert_array_equal(g, w)

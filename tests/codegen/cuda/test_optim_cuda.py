@@ -155,3 +155,81 @@ def test_changing_a_baked_hyperparameter_compiles_a_new_step() -> None:
     assert len(opt._device_steps) == 2
     for p, q in zip(model.parameters(), ref.parameters()):
         np.testing.assert_allclose(p.detach().cpu().numpy(), q.detach().numpy(), rtol=1e-10)
+
+
+def _model_with_gradients(dev: str) -> gj.nn.Module:
+    model = _model().to(dev)
+    _loss(model, dev).backward()
+    return model
+
+
+def test_zero_grad_keeping_the_tensors_zeroes_them_on_the_device(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    model = _model_with_gradients("cuda")
+    opt = gj.optim.SGD(model.parameters(), lr=0.1)
+    grads = [p.grad for p in model.parameters()]
+    arrays = [g._data for g in grads]
+    assert all(np.any(g.cpu().numpy() != 0) for g in grads)
+    with _counting_copies(arrays[0], monkeypatch) as copies:
+        opt.zero_grad(set_to_none=False)
+    assert copies["to_host"] == [] and all(n <= 1 for n in copies["to_device"])
+    for p, g, a in zip(model.parameters(), grads, arrays):
+        assert p.grad is g and g._data is a and g.is_cuda, "zeroed in place"
+        np.testing.assert_array_equal(g.cpu().numpy(), np.zeros(g.shape))
+    opt.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+
+
+def _clip(dev: str, max_norm: float, norm_type: float) -> tuple[gj.Tensor, list[gj.Tensor]]:
+    model = _model_with_gradients(dev)
+    grads = [p.grad for p in model.parameters()]
+    total = gj.nn.utils.clip_grad_norm_(model.parameters(), max_norm, norm_type)
+    assert all(p.grad is g for p, g in zip(model.parameters(), grads)), "scaled in place"
+    return total, grads
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, float("inf")])
+@pytest.mark.parametrize("max_norm", [0.05, 100.0])
+def test_clip_grad_norm_on_cuda_equals_the_cpu(norm_type: float, max_norm: float) -> None:
+    total_cpu, grads_cpu = _clip("cpu", max_norm, norm_type)
+    total_cuda, grads_cuda = _clip("cuda", max_norm, norm_type)
+    assert total_cuda.is_cuda and total_cuda.shape == () and total_cuda.dtype == "float64"
+    assert not total_cpu.is_cuda and total_cpu.shape == () and total_cpu.dtype == "float64"
+    np.testing.assert_allclose(total_cuda.cpu().numpy(), total_cpu.numpy(), rtol=1e-12)
+    for g, w in zip(grads_cuda, grads_cpu):
+        assert g.is_cuda
+        np.testing.assert_allclose(g.cpu().numpy(), w.numpy(), rtol=1e-12)
+    unclipped = [p.grad.numpy() for p in _model_with_gradients("cpu").parameters()]
+    same = all(np.array_equal(g.numpy(), u) for g, u in zip(grads_cpu, unclipped))
+    assert same == (max_norm > float(total_cpu.item())), "scaled exactly when over max_norm"
+
+
+def test_clip_grad_norm_on_cuda_copies_no_gradient(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = _model_with_gradients("cuda")
+    _clip("cuda", 0.05, 2.0)  # compiles its ops
+    with _counting_copies(next(model.parameters()).grad._data, monkeypatch) as copies:
+        gj.nn.utils.clip_grad_norm_(model.parameters(), 0.05)
+    assert copies["to_host"] == [], "no gradient (nor the norm) was read back"
+    assert all(n <= 1 for n in copies["to_device"]), "only 0-d numbers were copied in"
+
+
+def test_clip_grad_norm_on_cuda_reads_only_the_norm_to_check_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    model = _model_with_gradients("cuda")
+    grads = [p.grad for p in model.parameters()]
+    with _counting_copies(grads[0]._data, monkeypatch) as copies:
+        gj.nn.utils.clip_grad_norm_(model.parameters(), 0.1, error_if_nonfinite=True)
+    assert copies["to_host"] == [1]
+    with gj.no_grad():
+        grads[0].mul_(float("nan"))
+    with pytest.raises(RuntimeError, match="non-finite"):
+        gj.nn.utils.clip_grad_norm_(model.parameters(), 0.1, error_if_nonfinite=True)
+
+
+def test_clip_grad_norm_refuses_gradients_on_two_devices() -> None:
+    a, b = gj.zeros(2, requires_grad=True), gj.zeros(2, device="cuda", requires_grad=True)
+    a.grad, b.grad = gj.ones(2), gj.ones(2, device="cuda")
+    with pytest.raises(RuntimeError, match="clip_grad_norm_: expected every gradient on one"):
+        gj.nn.utils.clip_grad_norm_([a, b], 1.0)
