@@ -23,6 +23,7 @@ import builtins
 import contextlib
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
+from types import FunctionType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -135,7 +136,11 @@ Method = Any
 
 
 def _forward(fn: Callable[..., Any]) -> Method:
-    """The method ``x.name(*args, **kwargs)`` that is ``fn(x, *args, **kwargs)``."""
+    """The method ``x.name(*args, **kwargs)`` that is ``fn(x, *args, **kwargs)``: a python
+    function is that method already (bound to ``x`` as its first argument, with no wrapper call
+    in between, which is most of a small eager op's cost); anything else callable is wrapped."""
+    if isinstance(fn, FunctionType):
+        return fn
 
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
         return fn(self, *args, **kwargs)

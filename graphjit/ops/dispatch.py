@@ -56,7 +56,7 @@ class EagerBackend(Protocol):
 
     def from_value(self, value: np.ndarray) -> Any: ...
     def run(self, op: OpDef, args: tuple[Any, ...], attrs: dict[str, Any]) -> Any: ...
-    def run_same_dtype(self, op: OpDef, args: tuple[Any, ...], attrs: dict[str, Any]) -> Any: ...
+    def run_fast(self, op: OpDef, args: tuple[Any, ...], attrs: dict[str, Any]) -> Any: ...
     def to_node(self, t: Any) -> Node: ...
     def untracked_array(self, t: Any) -> np.ndarray | None: ...
 
@@ -84,34 +84,14 @@ def constant_node(value: Any, dtype: Any = None, name: str | None = None) -> Nod
     return constant(value, dtype=dtype, name=name)
 
 
-_scalar_keeps_dtype: dict[tuple[str, type, bool], bool] = {}
-
-
 def apply(op: OpDef, *args: Any, **attrs: Any) -> Value:
     """Run ``op`` on ``args``: a graph node if any argument is a node, else an eager tensor."""
-    first: Any = args[0] if args else None
-    tensor_type: Any = _eager.tensor_type if _eager is not None else None
-    if _eager is not None and type(first) is tensor_type:
-        # the eager hot path: tensors of one dtype need no promotion or lifting
-        out = _eager.run_same_dtype(op, args, attrs)
+    if _eager is not None and args and type(args[0]) is _eager.tensor_type:
+        # the eager hot path: tensors of one dtype (and python numbers that keep it) need no
+        # promotion or lifting
+        out = _eager.run_fast(op, args, attrs)
         if out is not None:
             return out
-        dt = first.dtype
-        # tensor (op) python number: the number is weak, so it usually takes the tensor's dtype
-        # (NEP 50: whether it does depends on the types alone, so the answer is memoised)
-        if len(args) == 2 and op.promote == "all":
-            kind = type(args[1])
-            if kind is float or kind is int:
-                key = (dt, kind, op.to_float)
-                keeps = _scalar_keeps_dtype.get(key)
-                if keeps is None:
-                    keeps = _scalar_keeps_dtype[key] = result_dtype(args, op.to_float) == dt
-                if keeps:
-                    try:
-                        value = np.array(args[1], dtype=dt)
-                    except OverflowError:
-                        value = as_array(args[1], dt)  # raises IntegerOutOfRangeError
-                    return _eager.run(op, (first, _eager.from_value(value)), attrs)
     graph = any(isinstance(a, Node) for a in args)
     if not graph and not any(is_tensor(a) for a in args) and _eager is None:
         graph = True  # no eager backend loaded: plain values build constant graphs

@@ -17,15 +17,17 @@ device as well, except 0-d host values (python numbers), as in PyTorch.
 from __future__ import annotations
 
 import builtins
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
+from numpy import ndarray
 
 from graphjit import ir
 from graphjit.autodiff import tape
 from graphjit.autodiff.tape import record, tape_inputs
 from graphjit.cuda_compat import to_host
-from graphjit.dtypes import is_float
+from graphjit.dtypes import as_array, is_float, result_dtype
 from graphjit.errors import TensorUsageError
 from graphjit.ir import Node, freeze_attr
 from graphjit.ops.leaves import Storage, constant, variable_from_storage
@@ -33,8 +35,6 @@ from graphjit.ops.registry import OpDef
 from graphjit.tensor.tensor import Tensor, fast_type, new_tensor
 
 _mode = tape.mode
-
-_infer_cache: dict[tuple[Any, ...], tuple[Any, np.dtype, builtins.bool]] = {}
 
 
 class DeviceRunner(Protocol):
@@ -106,65 +106,147 @@ def _run_on_device(
     return out
 
 
+class _Rule(NamedTuple):
+    """What an op's shape/dtype rule says about one concrete signature (memoised: the rule is a
+    pure function of the input types and attrs, and an eager loop calls each op with the same few
+    signatures again and again)."""
+
+    impl: Callable[..., Any]
+    dtype: np.dtype
+    differentiable: builtins.bool
+
+
+def _rule(op: OpDef, datas: tuple[np.ndarray, ...], attrs: dict[str, Any]) -> _Rule:
+    """Run ``op``'s shape/dtype rule on the types of ``datas`` (raising what it raises)."""
+    out_type = op.infer(*[fast_type(d) for d in datas], **attrs)
+    if op.impl is None:
+        raise TypeError(f"{op.name} cannot run eagerly (it has no implementation)")
+    return _Rule(op.impl, np.dtype(out_type.dtype), is_float(out_type.dtype))
+
+
+def _remember(cache: dict[tuple[Any, ...], _Rule], key: tuple[Any, ...], rule: _Rule) -> None:
+    if len(cache) > 4096:
+        cache.clear()
+    cache[key] = rule
+
+
+# the rules of every signature run, and, apart, those of calls that took the fast path (tensors of
+# one dtype, and python numbers that keep it): only such signatures are ever found there
+_rules: dict[tuple[Any, ...], _Rule] = {}
+_fast_rules: dict[tuple[Any, ...], _Rule] = {}
+
+# (dtype, python number type, op.to_float) -> whether numpy 2 promotion keeps the dtype
+_number_keeps_dtype: dict[tuple[np.dtype, type, builtins.bool], builtins.bool] = {}
+
+
+def _weak_number(op: OpDef, data: np.ndarray, number: builtins.int | builtins.float) -> Any:
+    """``number`` as a 0-d array of ``data``'s dtype when promotion leaves that dtype unchanged
+    (NEP 50: a python number is weak, so whether it does depends on the types alone), else None."""
+    dt = data.dtype
+    key = (dt, type(number), op.to_float)
+    keeps = _number_keeps_dtype.get(key)
+    if keeps is None:
+        keeps = _number_keeps_dtype[key] = result_dtype((data, number), op.to_float) == dt.name
+    if not keeps:
+        return None
+    try:
+        return np.array(number, dt)
+    except OverflowError:
+        return as_array(number, dt.name)  # raises IntegerOutOfRangeError
+
+
 class EagerTensors:
     tensor_type: type = Tensor
 
-    @staticmethod
-    def from_value(value: np.ndarray) -> Tensor:
-        return new_tensor(value)
+    from_value = staticmethod(new_tensor)
 
-    def run_same_dtype(
-        self, op: OpDef, args: tuple[Tensor, ...], attrs: dict[str, Any]
-    ) -> Tensor | None:
-        """:meth:`run`, when every argument is a tensor of one dtype (a float one for an op that
-        computes in floats), so nothing needs promoting; else None."""
-        dt = args[0]._data.dtype
-        for a in args:
-            if type(a) is not Tensor or a._data.dtype != dt:
-                return None
-        if op.to_float and dt.kind != "f":
+    @staticmethod
+    def run_fast(op: OpDef, args: tuple[Any, ...], attrs: dict[str, Any]) -> Tensor | None:
+        """:meth:`run` for the eager hot path: the first argument is a tensor, and the others are
+        tensors of its dtype (a float one for an op that computes in floats) or, for an op that
+        promotes all its arguments, a python number that promotion leaves at that dtype, so
+        nothing needs promoting or lifting. None for anything else (the caller then takes the
+        general path, which gives the same result)."""
+        # Written for speed (it is every eager op's path): one or two arguments in host memory,
+        # the op's rule memoised on the concrete signature, the result built in place.
+        first = args[0]
+        d0 = first._data
+        if type(d0) is not ndarray:
             return None
-        return self.run(op, args, attrs)
-
-    @staticmethod
-    def run(op: OpDef, args: tuple[Tensor, ...], attrs: dict[str, Any]) -> Tensor:
-        # This is every eager op's path, so it is written for speed: the op's shape/dtype rule
-        # (a pure function of the input types and attrs) is memoised on the concrete signature,
-        # since an eager loop calls each op with the same few signatures again and again.
+        second: Tensor | None = None
         if len(args) == 1:
-            d0 = args[0]._data
             datas: tuple[np.ndarray, ...] = (d0,)
             key: tuple[Any, ...] = (op, d0.shape, d0.dtype)
         elif len(args) == 2:
-            d0, d1 = args[0]._data, args[1]._data
+            other = args[1]
+            kind = type(other)
+            if kind is Tensor:
+                second = other
+                d1 = other._data
+                if type(d1) is not ndarray:
+                    return None
+            elif (kind is builtins.float or kind is builtins.int) and op.promote == "all":
+                d1 = _weak_number(op, d0, other)
+                if d1 is None:
+                    return None
+            else:
+                return None
             datas = (d0, d1)
             key = (op, d0.shape, d0.dtype, d1.shape, d1.dtype)
         else:
-            datas = tuple(a._data for a in args)
-            key = (op, *[(d.shape, d.dtype) for d in datas])
-        for d in datas:
-            if d.__class__ is not np.ndarray and not isinstance(d, np.ndarray):
-                return _run_on_device(op, args, datas, attrs)
+            return None
         if attrs:
             key += tuple(attrs.items())
         try:
-            rule = _infer_cache.get(key)
+            rule = _fast_rules.get(key)
+        except TypeError:  # a list among the attrs: the general path freezes them
+            return None
+        if rule is None:
+            dt = d0.dtype
+            for d in datas:
+                if d.dtype != dt:
+                    return None
+            if op.to_float and dt.kind != "f":
+                return None
+            rule = _rule(op, datas, attrs)
+            _remember(_fast_rules, key, rule)
+        impl, dtype, differentiable = rule
+        value = impl(*datas, **attrs)
+        if type(value) is not ndarray:
+            value = np.asarray(value)
+        if value.dtype is not dtype and value.dtype != dtype:
+            value = value.astype(dtype)
+        out = new_tensor(value)
+        tracked = first._requires_grad or (second is not None and second._requires_grad)
+        if tracked and differentiable and _mode.enabled:
+            out._requires_grad = True
+            if len(args) == 2 and second is None:  # the number joins the tape as a tensor
+                args = (first, new_tensor(d1))
+            out._ctx = record(op, args, attrs)
+        return out
+
+    @staticmethod
+    def run(op: OpDef, args: tuple[Tensor, ...], attrs: dict[str, Any]) -> Tensor:
+        datas = tuple(a._data for a in args)
+        for d in datas:
+            if d.__class__ is not np.ndarray and not isinstance(d, np.ndarray):
+                return _run_on_device(op, args, datas, attrs)
+        key: tuple[Any, ...] = (op, *[(d.shape, d.dtype) for d in datas])
+        if attrs:
+            key += tuple(attrs.items())
+        try:
+            rule = _rules.get(key)
         except TypeError:  # a list among the attrs: freeze them (lists become tuples)
             attrs = {k: freeze_attr(v) for k, v in attrs.items()}
             try:
                 key = key[: -len(attrs)] + tuple(attrs.items())
-                rule = _infer_cache.get(key)
+                rule = _rules.get(key)
             except TypeError:  # still unhashable: no memo
                 key, rule = (), None
         if rule is None:
-            out_type = op.infer(*[fast_type(d) for d in datas], **attrs)
-            if op.impl is None:
-                raise TypeError(f"{op.name} cannot run eagerly (it has no implementation)")
-            rule = (op.impl, np.dtype(out_type.dtype), is_float(out_type.dtype))
+            rule = _rule(op, datas, attrs)
             if key:
-                if len(_infer_cache) > 4096:
-                    _infer_cache.clear()
-                _infer_cache[key] = rule
+                _remember(_rules, key, rule)
         impl, dtype, differentiable = rule
         value = impl(*datas, **attrs)
         if value.__class__ is not np.ndarray:
