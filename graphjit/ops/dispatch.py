@@ -86,25 +86,30 @@ def constant_node(value: Any, dtype: Any = None, name: str | None = None) -> Nod
 
 def apply(op: OpDef, *args: Any, **attrs: Any) -> Value:
     """Run ``op`` on ``args``: a graph node if any argument is a node, else an eager tensor."""
-    if _eager is not None and args and type(args[0]) is _eager.tensor_type:
+    if _eager is not None and args:
         # the eager hot path: tensors of one dtype (and python numbers that keep it) need no
         # promotion or lifting
         out = _eager.run_fast(op, args, attrs)
         if out is not None:
             return out
-    graph = any(isinstance(a, Node) for a in args)
-    if not graph and not any(is_tensor(a) for a in args) and _eager is None:
-        graph = True  # no eager backend loaded: plain values build constant graphs
+    graph = _eager is None  # no eager backend loaded: plain values build constant graphs
+    for a in args:
+        if isinstance(a, Node):
+            graph = True
+            break
     positions = _promoted_positions(op, len(args))
-    common = result_dtype([args[i] for i in positions], op.to_float) if positions else None
-    lifted = []
-    for i, a in enumerate(args):
-        want = common if i in positions else None
-        lifted.append(_lift(a, want, graph))
+    if positions:
+        common = result_dtype([args[i] for i in positions], op.to_float)
+        lifted = [_lift(a, common if i in positions else None, graph) for i, a in enumerate(args)]
+    else:
+        lifted = [_lift(a, None, graph) for a in args]
     if graph:
         return ir.make_node(op, lifted, attrs)
     assert _eager is not None
     return _eager.run(op, tuple(lifted), attrs)
+
+
+_positions: dict[tuple[OpDef, int], Sequence[int]] = {}
 
 
 def _promoted_positions(op: OpDef, n: int) -> Sequence[int]:
@@ -112,18 +117,21 @@ def _promoted_positions(op: OpDef, n: int) -> Sequence[int]:
         return range(n)
     if op.promote is None:
         return ()
-    assert isinstance(op.promote, tuple)
-    return [i for i in op.promote if i < n]
+    found = _positions.get((op, n))
+    if found is None:
+        assert isinstance(op.promote, tuple)
+        found = _positions[op, n] = tuple([i for i in op.promote if i < n])
+    return found
 
 
 def _lift(a: Any, dtype: str | None, graph: bool) -> Any:
     """Argument ``a`` as a node (graph) or tensor (eager), cast to ``dtype`` when given."""
-    if isinstance(a, Node):
-        return a if dtype is None or a.dtype == dtype else astype(a, dtype)
-    if is_tensor(a):
+    if isinstance(a, _TENSOR):
         assert _eager is not None
         if graph:
             a = _eager.to_node(a)
+        return a if dtype is None or a.dtype == dtype else astype(a, dtype)
+    if isinstance(a, Node):
         return a if dtype is None or a.dtype == dtype else astype(a, dtype)
     value = as_array(a, dtype)
     if graph:
@@ -136,7 +144,7 @@ def untracked_array(t: Any) -> np.ndarray | None:
     """The array of tensor ``t`` when an op on it alone records nothing on the tape (it does not
     require grad, or grad mode is off): such an op may compute its result with numpy directly.
     None otherwise, and for anything that is not a tensor."""
-    if _eager is None or not is_tensor(t):
+    if _eager is None or not isinstance(t, _TENSOR):
         return None
     return _eager.untracked_array(t)
 

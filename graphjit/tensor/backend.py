@@ -135,24 +135,83 @@ def _remember(cache: dict[tuple[Any, ...], _Rule], key: tuple[Any, ...], rule: _
 _rules: dict[tuple[Any, ...], _Rule] = {}
 _fast_rules: dict[tuple[Any, ...], _Rule] = {}
 
+
 # (dtype, python number type, op.to_float) -> whether numpy 2 promotion keeps the dtype
 _number_keeps_dtype: dict[tuple[np.dtype, type, builtins.bool], builtins.bool] = {}
 
 
-def _weak_number(op: OpDef, data: np.ndarray, number: builtins.int | builtins.float) -> Any:
-    """``number`` as a 0-d array of ``data``'s dtype when promotion leaves that dtype unchanged
+def _weak_number(op: OpDef, dt: np.dtype, number: builtins.int | builtins.float) -> Any:
+    """``number`` as a 0-d array of dtype ``dt`` when promotion leaves that dtype unchanged
     (NEP 50: a python number is weak, so whether it does depends on the types alone), else None."""
-    dt = data.dtype
     key = (dt, type(number), op.to_float)
     keeps = _number_keeps_dtype.get(key)
     if keeps is None:
-        keeps = _number_keeps_dtype[key] = result_dtype((data, number), op.to_float) == dt.name
+        keeps = result_dtype((np.empty((), dt), number), op.to_float) == dt.name
+        _number_keeps_dtype[key] = keeps
     if not keeps:
         return None
     try:
         return np.array(number, dt)
     except OverflowError:
         return as_array(number, dt.name)  # raises IntegerOutOfRangeError
+
+
+class _Every:
+    """The positions an op with ``promote="all"`` promotes: every one."""
+
+    def __contains__(self, i: object) -> builtins.bool:
+        return True
+
+
+_EVERY = _Every()
+
+
+def _arrays(op: OpDef, args: tuple[Any, ...]) -> tuple[np.ndarray, ...] | None:
+    """The arrays :meth:`EagerTensors.run_fast` runs ``op`` on: those the general path would run
+    it on, when nothing needs promoting or lifting (tensors in host memory, the promoted ones of
+    one dtype, and among these python numbers that promotion leaves at that dtype, as 0-d arrays
+    of it). None for anything else."""
+    promote = op.promote
+    promoted: Any = _EVERY if promote == "all" else (() if promote is None else promote)
+    dt = None
+    numbers = False
+    datas: list[Any] = []
+    for i, a in enumerate(args):
+        kind = type(a)
+        if kind is Tensor:
+            d = a._data
+            if type(d) is not ndarray:
+                return None
+            if i in promoted:
+                if dt is None:
+                    dt = d.dtype
+                elif d.dtype != dt:
+                    return None
+            datas.append(d)
+        elif (kind is builtins.float or kind is builtins.int) and i in promoted:
+            numbers = True
+            datas.append(a)
+        else:
+            return None
+    if dt is not None and op.to_float and dt.kind != "f":
+        return None  # promotion makes the promoted arguments floats
+    if numbers:
+        if dt is None:
+            return None  # only numbers are promoted: they decide the dtype
+        for i, d in enumerate(datas):
+            if type(d) is not ndarray:
+                d = datas[i] = _weak_number(op, dt, d)
+                if d is None:
+                    return None
+    return tuple(datas)
+
+
+def _tape_inputs(args: tuple[Any, ...], datas: tuple[np.ndarray, ...]) -> tuple[Any, ...]:
+    """The tensors an op ran on, for its tape entry: python numbers join it as 0-d tensors."""
+    for a in args:
+        if type(a) is not Tensor:
+            return tuple([a if type(a) is Tensor else new_tensor(d) for a, d in zip(args, datas)])
+    return args
 
 
 class EagerTensors:
@@ -162,39 +221,52 @@ class EagerTensors:
 
     @staticmethod
     def run_fast(op: OpDef, args: tuple[Any, ...], attrs: dict[str, Any]) -> Tensor | None:
-        """:meth:`run` for the eager hot path: the first argument is a tensor, and the others are
-        tensors of its dtype (a float one for an op that computes in floats) or, for an op that
-        promotes all its arguments, a python number that promotion leaves at that dtype, so
-        nothing needs promoting or lifting. None for anything else (the caller then takes the
-        general path, which gives the same result)."""
-        # Written for speed (it is every eager op's path): one or two arguments in host memory,
-        # the op's rule memoised on the concrete signature, the result built in place.
+        """:meth:`run` for the eager hot path, when nothing needs promoting or lifting: the
+        arguments are tensors in host memory, those the op promotes of one dtype (a float one
+        for an op that computes in floats), and python numbers among these that promotion leaves
+        at that dtype. None for anything else: the caller then takes the general path, which
+        gives the same result."""
+        # Written for speed (it is every eager op's path): a tensor and a tensor or number
+        # unrolled, the op's rule memoised on the concrete signature, the result built in place.
         first = args[0]
-        d0 = first._data
-        if type(d0) is not ndarray:
-            return None
-        second: Tensor | None = None
-        if len(args) == 1:
-            datas: tuple[np.ndarray, ...] = (d0,)
-            key: tuple[Any, ...] = (op, d0.shape, d0.dtype)
-        elif len(args) == 2:
-            other = args[1]
-            kind = type(other)
-            if kind is Tensor:
-                second = other
-                d1 = other._data
+        second = args[1] if len(args) == 2 else None
+        kind = type(second)
+        if type(first) is Tensor and (len(args) == 1 or kind is Tensor):
+            d0 = first._data
+            if type(d0) is not ndarray:
+                return None
+            numbers = False
+            if second is None:
+                datas: tuple[np.ndarray, ...] = (d0,)
+                key: tuple[Any, ...] = (op, d0.shape, d0.dtype)
+            else:
+                d1 = second._data
                 if type(d1) is not ndarray:
                     return None
-            elif (kind is builtins.float or kind is builtins.int) and op.promote == "all":
-                d1 = _weak_number(op, d0, other)
-                if d1 is None:
-                    return None
-            else:
+                datas = (d0, d1)
+                key = (op, d0.shape, d0.dtype, d1.shape, d1.dtype)
+        elif (
+            type(first) is Tensor
+            and (kind is builtins.float or kind is builtins.int)
+            and op.promote == "all"
+        ):
+            d0 = first._data
+            if type(d0) is not ndarray:
                 return None
+            d1 = _weak_number(op, d0.dtype, second)  # type: ignore[arg-type]
+            if d1 is None:
+                return None
+            numbers = True
             datas = (d0, d1)
             key = (op, d0.shape, d0.dtype, d1.shape, d1.dtype)
         else:
-            return None
+            found = _arrays(op, args)
+            if found is None:
+                return None
+            datas = found
+            key = (op, *[d.shape for d in datas], *[d.dtype for d in datas])
+            d0 = None  # _arrays checked the dtypes
+            numbers = True  # perhaps: the tape's inputs are made tensors if not
         if attrs:
             key += tuple(attrs.items())
         try:
@@ -202,12 +274,13 @@ class EagerTensors:
         except TypeError:  # a list among the attrs: the general path freezes them
             return None
         if rule is None:
-            dt = d0.dtype
-            for d in datas:
-                if d.dtype != dt:
+            if d0 is not None:
+                dt = d0.dtype
+                for d in datas:
+                    if d.dtype != dt:
+                        return None
+                if op.to_float and dt.kind != "f":
                     return None
-            if op.to_float and dt.kind != "f":
-                return None
             rule = _rule(op, datas, attrs)
             _remember(_fast_rules, key, rule)
         impl, dtype, differentiable = rule
@@ -217,23 +290,27 @@ class EagerTensors:
         if value.dtype is not dtype and value.dtype != dtype:
             value = value.astype(dtype)
         out = new_tensor(value)
-        tracked = first._requires_grad or (second is not None and second._requires_grad)
-        if tracked and differentiable and _mode.enabled:
-            out._requires_grad = True
-            if len(args) == 2 and second is None:  # the number joins the tape as a tensor
-                args = (first, new_tensor(d1))
-            out._ctx = record(op, args, attrs)
+        if differentiable:
+            for a in args:
+                if type(a) is Tensor and a._requires_grad and _mode.enabled:
+                    out._requires_grad = True
+                    if numbers:
+                        args = _tape_inputs(args, datas)
+                    out._ctx = record(op, args, attrs)
+                    break
         return out
 
     @staticmethod
     def run(op: OpDef, args: tuple[Tensor, ...], attrs: dict[str, Any]) -> Tensor:
-        datas = tuple(a._data for a in args)
+        datas = tuple([a._data for a in args])
+        parts: list[Any] = [op]
         for d in datas:
-            if d.__class__ is not np.ndarray and not isinstance(d, np.ndarray):
+            if type(d) is not ndarray and not isinstance(d, ndarray):
                 return _run_on_device(op, args, datas, attrs)
-        key: tuple[Any, ...] = (op, *[(d.shape, d.dtype) for d in datas])
+            parts += (d.shape, d.dtype)
         if attrs:
-            key += tuple(attrs.items())
+            parts += attrs.items()
+        key = tuple(parts)
         try:
             rule = _rules.get(key)
         except TypeError:  # a list among the attrs: freeze them (lists become tuples)
@@ -249,7 +326,7 @@ class EagerTensors:
                 _remember(_rules, key, rule)
         impl, dtype, differentiable = rule
         value = impl(*datas, **attrs)
-        if value.__class__ is not np.ndarray:
+        if type(value) is not ndarray:
             value = np.asarray(value)
         if value.dtype is not dtype and value.dtype != dtype:
             value = value.astype(dtype)
