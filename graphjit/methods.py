@@ -385,6 +385,9 @@ def _torch_reduction(fn: Callable[..., Any], label: str | None = None) -> Method
         keepdims: builtins.bool | None = None,
         **kwargs: Any,
     ) -> Any:
+        if dim is None and axis is None and keepdims is None and not keepdim and not kwargs:
+            out = fn(self)  # ``t.sum()``, the common case: every default
+            return out if label is None else _label(out, label)
         keep = _keep(keepdim, keepdims)
         if dim is not None and axis is None:  # PyTorch's dim: 0 or -1 of a 0-d tensor too
             out = fn(self, dim=_axis(dim, None, fn.__name__), keepdims=keep, **kwargs)
