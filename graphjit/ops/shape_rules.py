@@ -96,6 +96,20 @@ def fresh_copy(a: Any) -> np.ndarray:
     return np.array(a, copy=True)
 
 
+def broadcast_copy(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``fresh_copy(np.broadcast_to(x, shape))``: a new array of ``x`` broadcast to ``shape``.
+
+    A one-element ``x`` (a reduction's cotangent spread out again, the common case) is copied
+    into a new C-ordered array directly: the very array numpy's copy of the broadcast view gives
+    (that view has only zero strides, so its copy is C-ordered), without ``np.broadcast_to``,
+    which costs ten times the copy on small arrays."""
+    if x.size == 1:
+        out = np.empty(shape, x.dtype)
+        out[...] = x
+        return out
+    return fresh_copy(np.broadcast_to(x, shape))
+
+
 def is_static_dim(d: Dim) -> bool:
     return isinstance(d, int)
 
