@@ -153,8 +153,12 @@ def _compare_wide_int(name: str, x: Any, y: Any) -> tuple[Any, Any, Any]:
 
 def _compare_fn(op: OpDef) -> Callable[[Any, Any], Any]:
     def fn(x: Any, y: Any, *, out: Any = None) -> Any:
-        x, y, same = _compare_wide_int(op.name, x, y)
-        return write_out(apply(op, x, y) if same is None else same, out, op.name)
+        if type(x) is int or type(y) is int:
+            x, y, same = _compare_wide_int(op.name, x, y)
+            if same is not None:
+                return write_out(same, out, op.name)
+        result = apply(op, x, y)
+        return result if out is None else write_out(result, out, op.name)
 
     fn.__name__ = fn.__qualname__ = op.name
     fn.__doc__ = f"Elementwise {op.name} with numpy broadcasting, as numpy.{op.name}."

@@ -154,7 +154,8 @@ def matmul(a: ArrayLike, b: ArrayLike, *, out: Any = None) -> Value:
     """Matrix product ``a @ b`` as numpy.matmul: 1-D x 1-D is the inner product, a 1-D operand is
     a row (left) or column (right) vector, leading dims broadcast. Int inputs give int results.
     ``out=`` (eager tensors only) writes the result into an existing tensor."""
-    return write_out(apply(MATMUL, a, b), out, "matmul")
+    result = apply(MATMUL, a, b)
+    return result if out is None else write_out(result, out, "matmul")
 
 
 # --------------------------------------------------------------------------------------------------
