@@ -9,6 +9,7 @@ import pytest
 
 import graphjit as gj
 from graphjit.interp import evaluate
+from graphjit.ops.shape_rules import fresh_copy
 from graphjit.testing import gradcheck
 from tests.ops.helpers import check_symbolic_derivatives, run
 
@@ -426,3 +427,18 @@ def test_shape_impls_give_what_numpys_functions_give(x: np.ndarray) -> None:
         np.testing.assert_array_equal(got, want, strict=True)
         assert got.strides == want.strides  # the same memory layout, so later sums round alike
         assert not np.shares_memory(got, x) and got.flags.writeable
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda m: m, lambda m: m.T, lambda m: m[:, ::2], lambda m: m.transpose(1, 0, 2),
+     lambda m: np.broadcast_to(m[:1], m.shape), lambda m: m.astype(np.int8)[::-1],
+     lambda m: np.asarray(m[0, 0, 0]), lambda m: m[0, 0, 0], lambda m: m.tolist()],
+)  # fmt: skip
+def test_fresh_copy_is_numpys_copy(make) -> None:
+    value = make(RNG.standard_normal((3, 4, 5)))
+    got, want = fresh_copy(value), np.array(value, copy=True)
+    np.testing.assert_array_equal(got, want, strict=True)
+    assert type(got) is np.ndarray and got.strides == want.strides and got.flags.writeable
+    if isinstance(value, np.ndarray):
+        assert not np.shares_memory(got, value)
