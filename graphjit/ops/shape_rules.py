@@ -71,7 +71,8 @@ def normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
     if isinstance(axis, (tuple, list)):
-        axes = tuple(normalize_axis(a, ndim, op) for a in axis)
+        axes = tuple([a % ndim if type(a) is int and -ndim <= a < ndim else
+                      normalize_axis(a, ndim, op) for a in axis])  # fmt: skip
         if len(set(axes)) != len(axes):
             raise ValueError(f"{op}: repeated axis in {tuple(axis)!r}")
         return tuple(sorted(axes))
@@ -125,6 +126,12 @@ def axis_or_dim(name: str, axis: Any, dim: Any, default: Any = None) -> Any:
 
 
 def int_tuple(name: str, what: str, value: Any) -> tuple[int, ...]:
+    if type(value) is tuple:  # already a tuple of python ints, the common case: itself
+        for v in value:
+            if type(v) is not int:
+                break
+        else:
+            return value
     if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
         return (int(value),)
     try:

@@ -166,15 +166,18 @@ class _Every:
 _EVERY = _Every()
 
 
-def _arrays(op: OpDef, args: tuple[Any, ...]) -> tuple[np.ndarray, ...] | None:
-    """The arrays :meth:`EagerTensors.run_fast` runs ``op`` on: those the general path would run
-    it on, when nothing needs promoting or lifting (tensors in host memory, the promoted ones of
-    one dtype, and among these python numbers that promotion leaves at that dtype, as 0-d arrays
-    of it). None for anything else."""
+def _arrays(
+    op: OpDef, args: tuple[Any, ...]
+) -> tuple[tuple[np.ndarray, ...], tuple[Any, ...], builtins.bool] | None:
+    """What :meth:`EagerTensors.run_fast` runs ``op`` on, when the general path would run it on
+    exactly the same arrays (tensors in host memory, the promoted ones of one dtype, and among
+    these python numbers that promotion leaves at that dtype, as 0-d arrays of it): the arrays,
+    their signature (the op, their shapes, their dtypes: the key of the op's memoised rule), and
+    whether a tensor among the arguments requires grad. None for anything else."""
     promote = op.promote
     promoted: Any = _EVERY if promote == "all" else (() if promote is None else promote)
     dt = None
-    numbers = False
+    numbers = tracked = False
     datas: list[Any] = []
     for i, a in enumerate(args):
         kind = type(a)
@@ -187,6 +190,7 @@ def _arrays(op: OpDef, args: tuple[Any, ...]) -> tuple[np.ndarray, ...] | None:
                     dt = d.dtype
                 elif d.dtype != dt:
                     return None
+            tracked = tracked or a._requires_grad
             datas.append(d)
         elif (kind is builtins.float or kind is builtins.int) and i in promoted:
             numbers = True
@@ -203,7 +207,12 @@ def _arrays(op: OpDef, args: tuple[Any, ...]) -> tuple[np.ndarray, ...] | None:
                 d = datas[i] = _weak_number(op, dt, d)
                 if d is None:
                     return None
-    return tuple(datas)
+    key: list[Any] = [op]
+    for d in datas:
+        key.append(d.shape)
+    for d in datas:
+        key.append(d.dtype)
+    return tuple(datas), tuple(key), tracked
 
 
 _new = object.__new__
@@ -270,10 +279,8 @@ class EagerTensors:
             found = _arrays(op, args)
             if found is None:
                 return None
-            datas = found
-            key = (op, *[d.shape for d in datas], *[d.dtype for d in datas])
+            datas, key, tracked = found
             d0 = None  # _arrays checked the dtypes
-            tracked = any([type(a) is Tensor and a._requires_grad for a in args])
             numbers = True  # perhaps: the tape's inputs are made tensors if not
         if attrs:
             key += tuple(attrs.items())
