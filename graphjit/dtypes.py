@@ -167,9 +167,12 @@ def as_array(x: Any, dtype: str | None) -> np.ndarray:
     promoted graphjit dtype when ``dtype`` is None."""
     check_python_value(x)
     try:
-        arr = (
-            np.asarray(x) if dtype is None else np.asarray(x, dtype=_NUMPY_DTYPES.get(dtype, dtype))
-        )
+        if dtype is None:
+            arr = np.asarray(x)
+        else:  # a name is looked up (numpy parses it on every call); other dtypes go as they are
+            arr = np.asarray(
+                x, dtype=_NUMPY_DTYPES.get(dtype, dtype) if type(dtype) is str else dtype
+            )
     except OverflowError as exc:
         raise IntegerOutOfRangeError(
             f"{x!r:.60} does not fit in {dtype or 'int64'}: {exc} (cast the array to a wider "

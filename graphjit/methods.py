@@ -228,7 +228,7 @@ class NumpyMethods:
         return F.transpose(self, _dims(axes) or None)
 
     def reshape(self, *shape: Any) -> Any:
-        return F.reshape(self, _dims(shape))
+        return F.reshape(self, _dims(shape) if len(shape) == 1 else shape)
 
     # elementwise math, under both libraries' names
     exp = _forward(F.exp)

@@ -75,7 +75,8 @@ def _matmul_infer(a: TensorType, b: TensorType) -> TensorType:
 
 
 def _matmul_impl(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.asarray(np.matmul(a, b))
+    out = np.matmul(a, b)
+    return out if type(out) is np.ndarray else np.asarray(out)  # two vectors: a numpy scalar
 
 
 def _as_matrices(g: Any, a: Any, b: Any) -> tuple[Any, Any, Any]:
