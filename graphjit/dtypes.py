@@ -115,17 +115,19 @@ def _promotion_key(a: Any) -> Any:
 
 def result_dtype(args: Sequence[Any], to_float: bool = False) -> str:
     """numpy 2 promotion of the given arguments (python scalars weak), in graphjit's dtypes."""
-    key = (to_float, _default_float, *(_promotion_key(a) for a in args))
-    # identity, not ``None in key``: numpy compares float64 equal to None (np.dtype(None))
-    memoisable = not any(k is None for k in key)
-    if memoisable:
-        hit = _promotion_memo.get(key)
-        if hit is not None:
-            return hit
-    result = _result_dtype(args, to_float)
-    if memoisable:
-        _promotion_memo[key] = result
-    return result
+    parts: list[Any] = [to_float, _default_float]
+    for a in args:  # every eager op with mixed arguments comes here: no generators
+        t = type(a)
+        k = t if (t is float or t is int or t is bool) else _promotion_key(a)
+        # identity, not ``None in key``: numpy compares float64 equal to None (np.dtype(None))
+        if k is None:
+            return _result_dtype(args, to_float)  # not memoisable
+        parts.append(k)
+    key = tuple(parts)
+    hit = _promotion_memo.get(key)
+    if hit is None:
+        hit = _promotion_memo[key] = _result_dtype(args, to_float)
+    return hit
 
 
 def _result_dtype(args: Sequence[Any], to_float: bool) -> str:
@@ -148,6 +150,10 @@ def _result_dtype(args: Sequence[Any], to_float: bool) -> str:
 # python values as arrays
 
 
+# numpy parses a dtype given by name on every call: look the names up instead
+_NUMPY_DTYPES: dict[Any, np.dtype] = {name: np.dtype(name) for name in DTYPES}
+
+
 def check_python_value(x: Any) -> None:
     """Reject values graphjit has no dtype for, with a message saying which."""
     if isinstance(x, complex) or (isinstance(x, np.ndarray) and x.dtype.kind == "c"):
@@ -161,7 +167,12 @@ def as_array(x: Any, dtype: str | None) -> np.ndarray:
     promoted graphjit dtype when ``dtype`` is None."""
     check_python_value(x)
     try:
-        arr = np.asarray(x) if dtype is None else np.asarray(x, dtype=dtype)
+        if dtype is None:
+            arr = np.asarray(x)
+        else:  # a name is looked up (numpy parses it on every call); other dtypes go as they are
+            arr = np.asarray(
+                x, dtype=_NUMPY_DTYPES.get(dtype, dtype) if type(dtype) is str else dtype
+            )
     except OverflowError as exc:
         raise IntegerOutOfRangeError(
             f"{x!r:.60} does not fit in {dtype or 'int64'}: {exc} (cast the array to a wider "
@@ -169,9 +180,10 @@ def as_array(x: Any, dtype: str | None) -> np.ndarray:
         ) from None
     except (ValueError, TypeError) as exc:
         raise TypeError(f"cannot use {type(x).__name__} {x!r:.60} as an array: {exc}") from exc
-    if arr.dtype == object:
+    kind = arr.dtype.kind
+    if kind == "O":
         raise TypeError(f"cannot use {x!r:.60} as an array (it is ragged or holds objects)")
-    if arr.dtype.kind in "USV":
+    if kind in "USV":
         raise TypeError(f"cannot use {type(x).__name__} {x!r:.60} as an array of numbers")
     if dtype is None:
         arr = arr.astype(result_dtype([arr]), copy=False)

@@ -23,6 +23,7 @@ import builtins
 import contextlib
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
+from types import FunctionType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -135,7 +136,11 @@ Method = Any
 
 
 def _forward(fn: Callable[..., Any]) -> Method:
-    """The method ``x.name(*args, **kwargs)`` that is ``fn(x, *args, **kwargs)``."""
+    """The method ``x.name(*args, **kwargs)`` that is ``fn(x, *args, **kwargs)``: a python
+    function is that method already (bound to ``x`` as its first argument, with no wrapper call
+    in between, which is most of a small eager op's cost); anything else callable is wrapped."""
+    if isinstance(fn, FunctionType):
+        return fn
 
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
         return fn(self, *args, **kwargs)
@@ -223,7 +228,7 @@ class NumpyMethods:
         return F.transpose(self, _dims(axes) or None)
 
     def reshape(self, *shape: Any) -> Any:
-        return F.reshape(self, _dims(shape))
+        return F.reshape(self, _dims(shape) if len(shape) == 1 else shape)
 
     # elementwise math, under both libraries' names
     exp = _forward(F.exp)
@@ -380,6 +385,9 @@ def _torch_reduction(fn: Callable[..., Any], label: str | None = None) -> Method
         keepdims: builtins.bool | None = None,
         **kwargs: Any,
     ) -> Any:
+        if dim is None and axis is None and keepdims is None and not keepdim and not kwargs:
+            out = fn(self)  # ``t.sum()``, the common case: every default
+            return out if label is None else _label(out, label)
         keep = _keep(keepdim, keepdims)
         if dim is not None and axis is None:  # PyTorch's dim: 0 or -1 of a 0-d tensor too
             out = fn(self, dim=_axis(dim, None, fn.__name__), keepdims=keep, **kwargs)

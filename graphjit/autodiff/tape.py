@@ -133,8 +133,11 @@ def record(
 ) -> TapeEntry:
     """A tape entry for ``op`` applied now to ``inputs`` (the eager hot path: built without
     NamedTuple's keyword handling)."""
-    return _new_entry(TapeEntry, (op, inputs, attrs, tuple([x._version for x in inputs]),
-                                  out_version, None))  # fmt: skip
+    if len(inputs) == 2:  # most ops: no list built
+        versions: tuple[int, ...] = (inputs[0]._version, inputs[1]._version)
+    else:
+        versions = tuple([x._version for x in inputs])
+    return _new_entry(TapeEntry, (op, inputs, attrs, versions, out_version, None))
 
 
 _new_entry = tuple.__new__
@@ -219,7 +222,10 @@ def _tape_parents(t: Tensor) -> tuple[VjpOp, Sequence[Tensor], dict[str, Any]] |
             f"backward through {grad_fn_name(ctx)} a second time: the first backward freed what "
             "it saved. Pass retain_graph=True to the first backward (or gj.grad) to keep it."
         )
-    if t._version != out_version or any(x._version != v for x, v in zip(inputs, versions)):
+    changed = t._version != out_version
+    for x, v in zip(inputs, versions):  # a loop, not any(...): this runs for every tape entry
+        changed = changed or x._version != v
+    if changed:
         raise TensorUsageError(
             f"a tensor needed to differentiate {grad_fn_name(ctx)} was modified by an in-place "
             "operation after it was used; compute a new tensor instead, or .clone() it before "

@@ -20,7 +20,7 @@ from graphjit.ir import Dim, Node, TensorType, format_shape
 from graphjit.ops import prims
 from graphjit.ops.dispatch import ArrayLike, Value, apply, astype, is_tensor, lift
 from graphjit.ops.registry import DimBuilder, OpDef, binds, defop, zero_jvp, zero_vjp
-from graphjit.ops.shape_rules import fresh_copy, is_static_dim, same_dim, scalar_fill
+from graphjit.ops.shape_rules import broadcast_copy, is_static_dim, same_dim, scalar_fill
 
 __all__ = ["broadcast_to", "broadcast_like", "zeros_like", "ones_like", "full_like"]
 
@@ -79,7 +79,7 @@ def _broadcast_to_infer(x: TensorType, *, shape: tuple[Dim, ...]) -> TensorType:
 def _broadcast_to_impl(x: np.ndarray, *, shape: tuple[Dim, ...]) -> np.ndarray:
     lead = len(shape) - x.ndim
     target = tuple(t if is_static_dim(t) else x.shape[i - lead] for i, t in enumerate(shape))
-    return fresh_copy(np.broadcast_to(x, target))  # type: ignore[arg-type]
+    return broadcast_copy(x, target)  # type: ignore[arg-type]
 
 
 def _stretch(table: DimBuilder, node: Node, xd: list[str], target: list[str]) -> None:
@@ -141,7 +141,7 @@ def _broadcast_like_call_dims(table: DimBuilder, node: Node, ins: list[list[str]
 BROADCAST_LIKE: OpDef = defop(
     "broadcast_like",
     infer=_broadcast_like_infer,
-    impl=lambda x, ref: fresh_copy(np.broadcast_to(x, ref.shape)),
+    impl=lambda x, ref: broadcast_copy(x, ref.shape),
     vjps=(lambda g, out, x, ref: _sum_to(g, x), None),
     jvp=lambda tangents, out, x, ref: (
         None if tangents[0] is None else broadcast_like(tangents[0], ref)

@@ -138,6 +138,9 @@ _MIRROR = {"less": "greater", "less_equal": "greater_equal", "greater": "less"}
 _MIRROR.update({"greater_equal": "less_equal", "equal": "equal", "not_equal": "not_equal"})
 
 
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+
+
 def _compare_wide_int(name: str, x: Any, y: Any) -> tuple[Any, Any, Any]:
     """numpy compares an int array with a python int outside its dtype's range exactly (where
     arithmetic raises). Returns ``(x, y, None)`` with the array widened to int64 when the int
@@ -162,8 +165,14 @@ def _compare_wide_int(name: str, x: Any, y: Any) -> tuple[Any, Any, Any]:
 
 def _compare_fn(op: OpDef) -> Callable[[Any, Any], Any]:
     def fn(x: Any, y: Any, *, out: Any = None) -> Any:
-        x, y, same = _compare_wide_int(op.name, x, y)
-        return write_out(apply(op, x, y) if same is None else same, out, op.name)
+        if (type(x) is int and not _INT32_MIN <= x <= _INT32_MAX) or (
+            type(y) is int and not _INT32_MIN <= y <= _INT32_MAX
+        ):  # an int that int32 and int64 hold needs no widening
+            x, y, same = _compare_wide_int(op.name, x, y)
+            if same is not None:
+                return write_out(same, out, op.name)
+        result = apply(op, x, y)
+        return result if out is None else write_out(result, out, op.name)
 
     fn.__name__ = fn.__qualname__ = op.name
     fn.__doc__ = f"Elementwise {op.name} with numpy broadcasting, as numpy.{op.name}."

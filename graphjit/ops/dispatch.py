@@ -60,7 +60,7 @@ class EagerBackend(Protocol):
 
     def from_value(self, value: np.ndarray) -> Any: ...
     def run(self, op: OpDef, args: tuple[Any, ...], attrs: dict[str, Any]) -> Any: ...
-    def run_same_dtype(self, op: OpDef, args: tuple[Any, ...], attrs: dict[str, Any]) -> Any: ...
+    def run_fast(self, op: OpDef, args: tuple[Any, ...], attrs: dict[str, Any]) -> Any: ...
     def to_node(self, t: Any) -> Node: ...
     def untracked_array(self, t: Any) -> np.ndarray | None: ...
     def nonzero(self, t: Any) -> tuple[Any, ...]: ...
@@ -91,48 +91,32 @@ def constant_node(value: Any, dtype: Any = None, name: str | None = None) -> Nod
     return constant(value, dtype=dtype, name=name)
 
 
-_scalar_keeps_dtype: dict[tuple[str, type, bool], bool] = {}
-
-
 def apply(op: OpDef, *args: Any, **attrs: Any) -> Value:
     """Run ``op`` on ``args``: a graph node if any argument is a node, else an eager tensor."""
-    first: Any = args[0] if args else None
-    tensor_type: Any = _eager.tensor_type if _eager is not None else None
-    if _eager is not None and type(first) is tensor_type:
-        # the eager hot path: tensors of one dtype need no promotion or lifting
-        out = _eager.run_same_dtype(op, args, attrs)
+    if _eager is not None and args:
+        # the eager hot path: tensors of one dtype (and python numbers that keep it) need no
+        # promotion or lifting
+        out = _eager.run_fast(op, args, attrs)
         if out is not None:
             return out
-        dt = first.dtype
-        # tensor (op) python number: the number is weak, so it usually takes the tensor's dtype
-        # (NEP 50: whether it does depends on the types alone, so the answer is memoised)
-        if len(args) == 2 and op.promote == "all":
-            kind = type(args[1])
-            if kind is float or kind is int:
-                key = (dt, kind, op.to_float)
-                keeps = _scalar_keeps_dtype.get(key)
-                if keeps is None:
-                    keeps = _scalar_keeps_dtype[key] = result_dtype(args, op.to_float) == dt
-                if keeps:
-                    try:
-                        value = np.array(args[1], dtype=dt)
-                    except OverflowError:
-                        value = as_array(args[1], dt)  # raises IntegerOutOfRangeError
-                    return _eager.run(op, (first, _eager.from_value(value)), attrs)
-    graph = any(isinstance(a, Node) for a in args)
-    if not graph and not any(is_tensor(a) for a in args) and _eager is None:
-        graph = True  # no eager backend loaded: plain values build constant graphs
+    graph = _eager is None  # no eager backend loaded: plain values build constant graphs
+    for a in args:
+        if isinstance(a, Node):
+            graph = True
+            break
     positions = _promoted_positions(op, len(args))
     common = result_dtype([args[i] for i in positions], op.to_float) if positions else None
     on_gpu = None if graph else _tensor_on_gpu(args)
-    lifted = []
-    for i, a in enumerate(args):
-        want = common if i in positions else None
-        lifted.append(_lift(a, want, graph, on_gpu))
+    lifted = [
+        _lift(a, common if i in positions else None, graph, on_gpu) for i, a in enumerate(args)
+    ]
     if graph:
         return ir.make_node(op, lifted, attrs)
     assert _eager is not None
     return _eager.run(op, tuple(lifted), attrs)
+
+
+_positions: dict[tuple[OpDef, int], Sequence[int]] = {}
 
 
 def _promoted_positions(op: OpDef, n: int) -> Sequence[int]:
@@ -140,8 +124,11 @@ def _promoted_positions(op: OpDef, n: int) -> Sequence[int]:
         return range(n)
     if op.promote is None:
         return ()
-    assert isinstance(op.promote, tuple)
-    return [i for i in op.promote if i < n]
+    found = _positions.get((op, n))
+    if found is None:
+        assert isinstance(op.promote, tuple)
+        found = _positions[op, n] = tuple([i for i in op.promote if i < n])
+    return found
 
 
 def _tensor_on_gpu(args: tuple[Any, ...]) -> Any:
@@ -159,12 +146,12 @@ def _lift(a: Any, dtype: str | None, graph: bool, on_gpu: Any = None) -> Any:
     """Argument ``a`` as a node (graph) or tensor (eager), cast to ``dtype`` when given. An array
     or list given with a tensor on the GPU (``on_gpu``) goes there, as a python number does: it
     is a constant of the op, not a tensor on another device."""
-    if isinstance(a, Node):
-        return a if dtype is None or a.dtype == dtype else astype(a, dtype)
-    if is_tensor(a):
+    if isinstance(a, _TENSOR):
         assert _eager is not None
         if graph:
             a = _eager.to_node(a)
+        return a if dtype is None or a.dtype == dtype else astype(a, dtype)
+    if isinstance(a, Node):
         return a if dtype is None or a.dtype == dtype else astype(a, dtype)
     value = as_array(a, dtype)
     if graph:
@@ -179,7 +166,7 @@ def untracked_array(t: Any) -> np.ndarray | None:
     """The array of tensor ``t`` when an op on it alone records nothing on the tape (it does not
     require grad, or grad mode is off): such an op may compute its result with numpy directly.
     None otherwise, and for anything that is not a tensor."""
-    if _eager is None or not is_tensor(t):
+    if _eager is None or not isinstance(t, _TENSOR):
         return None
     return _eager.untracked_array(t)
 

@@ -75,7 +75,8 @@ def _matmul_infer(a: TensorType, b: TensorType) -> TensorType:
 
 
 def _matmul_impl(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.asarray(np.matmul(a, b))
+    out = np.matmul(a, b)
+    return out if type(out) is np.ndarray else np.asarray(out)  # two vectors: a numpy scalar
 
 
 def _as_matrices(g: Any, a: Any, b: Any) -> tuple[Any, Any, Any]:
@@ -154,7 +155,8 @@ def matmul(a: ArrayLike, b: ArrayLike, *, out: Any = None) -> Value:
     """Matrix product ``a @ b`` as numpy.matmul: 1-D x 1-D is the inner product, a 1-D operand is
     a row (left) or column (right) vector, leading dims broadcast. Int inputs give int results.
     ``out=`` (eager tensors only) writes the result into an existing tensor."""
-    return write_out(apply(MATMUL, a, b), out, "matmul")
+    result = apply(MATMUL, a, b)
+    return result if out is None else write_out(result, out, "matmul")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -28,7 +28,16 @@ import numpy as np
 
 from graphjit.dtypes import as_dtype, is_float
 from graphjit.ir import Node, TensorType
-from graphjit.ops.dispatch import ArrayLike, Value, apply, astype, is_tensor, lift
+from graphjit.ops.dispatch import (
+    ArrayLike,
+    Value,
+    apply,
+    astype,
+    eager_result,
+    is_tensor,
+    lift,
+    untracked_array,
+)
 from graphjit.ops.prims import broadcast_like, equal, expand_reduced, where
 from graphjit.ops.registry import DimBuilder, OpDef, binds, defop, zero_jvp, zero_vjp
 from graphjit.ops.shape_rules import (
@@ -155,10 +164,14 @@ def _extremum_jvp(tangents: Any, out: Any, x: Any, *, axes: tuple[int, ...], kee
 # numpy references
 
 
+_add_reduce: Any = np.add.reduce  # numpy's stubs want a literal keepdims
+
+
 def _sum_impl(x: np.ndarray, *, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
-    acc: Any = x.dtype if x.dtype.kind == "f" else np.int64  # bool and ints accumulate in int64
-    add_reduce: Any = np.add.reduce  # numpy's stubs want a literal keepdims
-    return np.asarray(add_reduce(x, axis=axes, keepdims=keepdims, dtype=acc))
+    acc: Any = x.dtype
+    if acc.kind != "f":
+        acc = np.int64  # bool and ints accumulate in int64
+    return np.asarray(_add_reduce(x, axis=axes, keepdims=keepdims, dtype=acc))
 
 
 def _prod_impl(x: np.ndarray, *, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
@@ -332,10 +345,14 @@ def sum(
     """Sum over ``axis`` (int, tuple, negative, or None for all), as numpy.sum.
 
     Bool and int inputs give int64. ``dtype`` casts the input first."""
-    if axis is None and dim is None and dtype is None and keepdim is None and keepdims is False:
-        every = _EVERY_AXIS.get(getattr(x, "ndim", -1))
-        if every is not None and is_tensor(x):  # the eager loss's ``t.sum()``: nothing to parse
-            return _sum_op(x, every, False)
+    defaults = axis is None and dim is None and dtype is None and keepdim is None
+    if defaults and keepdims is False and is_tensor(x):  # the eager loss's ``t.sum()``
+        every = _EVERY_AXIS.get(x.ndim)
+        if every is not None:  # nothing to parse
+            array = untracked_array(x)
+            if array is not None:  # nothing to record: the reference impl, no dispatch
+                return eager_result(_sum_impl(array, axes=every, keepdims=False))
+            return apply(SUM, x, axes=every, keepdims=False)
     x, axes, keep = _prepare("sum", x, axis, dim, keepdims, keepdim)
     if dtype is not None:
         x = astype(x, dtype)

@@ -71,7 +71,8 @@ def normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
     if isinstance(axis, (tuple, list)):
-        axes = tuple(normalize_axis(a, ndim, op) for a in axis)
+        axes = tuple([a % ndim if type(a) is int and -ndim <= a < ndim else
+                      normalize_axis(a, ndim, op) for a in axis])  # fmt: skip
         if len(set(axes)) != len(axes):
             raise ValueError(f"{op}: repeated axis in {tuple(axis)!r}")
         return tuple(sorted(axes))
@@ -93,7 +94,23 @@ def elementwise_type(op: str, *types: TensorType, dtype: str | None = None) -> T
 
 
 def fresh_copy(a: Any) -> np.ndarray:
+    if type(a) is np.ndarray:  # np.array's copy, without its argument parsing (a third of it)
+        return a.copy(order="K")
     return np.array(a, copy=True)
+
+
+def broadcast_copy(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``fresh_copy(np.broadcast_to(x, shape))``: a new array of ``x`` broadcast to ``shape``.
+
+    A one-element ``x`` (a reduction's cotangent spread out again, the common case) is copied
+    into a new C-ordered array directly: the very array numpy's copy of the broadcast view gives
+    (that view has only zero strides, so its copy is C-ordered), without ``np.broadcast_to``,
+    which costs ten times the copy on small arrays."""
+    if x.size == 1:
+        out = np.empty(shape, x.dtype)
+        out[...] = x
+        return out
+    return fresh_copy(np.broadcast_to(x, shape))
 
 
 def is_static_dim(d: Dim) -> bool:
@@ -109,6 +126,12 @@ def axis_or_dim(name: str, axis: Any, dim: Any, default: Any = None) -> Any:
 
 
 def int_tuple(name: str, what: str, value: Any) -> tuple[int, ...]:
+    if type(value) is tuple:  # already a tuple of python ints, the common case: itself
+        for v in value:
+            if type(v) is not int:
+                break
+        else:
+            return value
     if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
         return (int(value),)
     try:

@@ -17,15 +17,17 @@ device as well, except 0-d host values (python numbers), as in PyTorch.
 from __future__ import annotations
 
 import builtins
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
+from numpy import ndarray
 
 from graphjit import ir
 from graphjit.autodiff import tape
 from graphjit.autodiff.tape import record, tape_inputs
 from graphjit.cuda_compat import to_host
-from graphjit.dtypes import is_float
+from graphjit.dtypes import as_array, is_float, result_dtype
 from graphjit.errors import TensorUsageError
 from graphjit.ir import Node, freeze_attr
 from graphjit.ops.comparison import not_equal
@@ -35,8 +37,6 @@ from graphjit.tensor.device import move_array
 from graphjit.tensor.tensor import Tensor, fast_type, new_tensor
 
 _mode = tape.mode
-
-_infer_cache: dict[tuple[Any, ...], tuple[Any, np.dtype, builtins.bool]] = {}
 
 
 class DeviceRunner(Protocol):
@@ -108,68 +108,246 @@ def _run_on_device(
     return out
 
 
+class _Rule(NamedTuple):
+    """What an op's shape/dtype rule says about one concrete signature (memoised: the rule is a
+    pure function of the input types and attrs, and an eager loop calls each op with the same few
+    signatures again and again)."""
+
+    impl: Callable[..., Any]
+    dtype: np.dtype
+    differentiable: builtins.bool
+
+
+def _rule(op: OpDef, datas: tuple[np.ndarray, ...], attrs: dict[str, Any]) -> _Rule:
+    """Run ``op``'s shape/dtype rule on the types of ``datas`` (raising what it raises)."""
+    out_type = op.infer(*[fast_type(d) for d in datas], **attrs)
+    if op.impl is None:
+        raise TypeError(f"{op.name} cannot run eagerly (it has no implementation)")
+    return _Rule(op.impl, np.dtype(out_type.dtype), is_float(out_type.dtype))
+
+
+def _remember(cache: dict[tuple[Any, ...], _Rule], key: tuple[Any, ...], rule: _Rule) -> None:
+    if len(cache) > 4096:
+        cache.clear()
+    cache[key] = rule
+
+
+# the rules of every signature run, and, apart, those of calls that took the fast path (tensors of
+# one dtype, and python numbers that keep it): only such signatures are ever found there
+_rules: dict[tuple[Any, ...], _Rule] = {}
+_fast_rules: dict[tuple[Any, ...], _Rule] = {}
+
+
+# (dtype, python number type, op.to_float) -> whether numpy 2 promotion keeps the dtype
+_number_keeps_dtype: dict[tuple[np.dtype, type, builtins.bool], builtins.bool] = {}
+
+
+def _weak_number(op: OpDef, dt: np.dtype, number: builtins.int | builtins.float) -> Any:
+    """``number`` as a 0-d array of dtype ``dt`` when promotion leaves that dtype unchanged
+    (NEP 50: a python number is weak, so whether it does depends on the types alone), else None."""
+    key = (dt, type(number), op.to_float)
+    keeps = _number_keeps_dtype.get(key)
+    if keeps is None:
+        keeps = result_dtype((np.empty((), dt), number), op.to_float) == dt.name
+        _number_keeps_dtype[key] = keeps
+    if not keeps:
+        return None
+    try:
+        return np.array(number, dt)
+    except OverflowError:
+        return as_array(number, dt.name)  # raises IntegerOutOfRangeError
+
+
+class _Every:
+    """The positions an op with ``promote="all"`` promotes: every one."""
+
+    def __contains__(self, i: object) -> builtins.bool:
+        return True
+
+
+_EVERY = _Every()
+
+
+def _arrays(
+    op: OpDef, args: tuple[Any, ...]
+) -> tuple[tuple[np.ndarray, ...], tuple[Any, ...], builtins.bool] | None:
+    """What :meth:`EagerTensors.run_fast` runs ``op`` on, when the general path would run it on
+    exactly the same arrays (tensors in host memory, the promoted ones of one dtype, and among
+    these python numbers that promotion leaves at that dtype, as 0-d arrays of it): the arrays,
+    their signature (the op, their shapes, their dtypes: the key of the op's memoised rule), and
+    whether a tensor among the arguments requires grad. None for anything else."""
+    promote = op.promote
+    promoted: Any = _EVERY if promote == "all" else (() if promote is None else promote)
+    dt = None
+    numbers = tracked = False
+    datas: list[Any] = []
+    for i, a in enumerate(args):
+        kind = type(a)
+        if kind is Tensor:
+            d = a._data
+            if type(d) is not ndarray:
+                return None
+            if i in promoted:
+                if dt is None:
+                    dt = d.dtype
+                elif d.dtype != dt:
+                    return None
+            tracked = tracked or a._requires_grad
+            datas.append(d)
+        elif (kind is builtins.float or kind is builtins.int) and i in promoted:
+            numbers = True
+            datas.append(a)
+        else:
+            return None
+    if dt is not None and op.to_float and dt.kind != "f":
+        return None  # promotion makes the promoted arguments floats
+    if numbers:
+        if dt is None:
+            return None  # only numbers are promoted: they decide the dtype
+        for i, d in enumerate(datas):
+            if type(d) is not ndarray:
+                d = datas[i] = _weak_number(op, dt, d)
+                if d is None:
+                    return None
+    key: list[Any] = [op]
+    for d in datas:
+        key.append(d.shape)
+    for d in datas:
+        key.append(d.dtype)
+    return tuple(datas), tuple(key), tracked
+
+
+_new = object.__new__
+
+
+def _tape_inputs(args: tuple[Any, ...], datas: tuple[np.ndarray, ...]) -> tuple[Any, ...]:
+    """The tensors an op ran on, for its tape entry: python numbers join it as 0-d tensors."""
+    for a in args:
+        if type(a) is not Tensor:
+            return tuple([a if type(a) is Tensor else new_tensor(d) for a, d in zip(args, datas)])
+    return args
+
+
 class EagerTensors:
     tensor_type: type = Tensor
 
-    @staticmethod
-    def from_value(value: np.ndarray) -> Tensor:
-        return new_tensor(value)
+    from_value = staticmethod(new_tensor)
 
-    def run_same_dtype(
-        self, op: OpDef, args: tuple[Tensor, ...], attrs: dict[str, Any]
-    ) -> Tensor | None:
-        """:meth:`run`, when every argument is a tensor of one dtype (a float one for an op that
-        computes in floats), so nothing needs promoting; else None."""
-        dt = args[0]._data.dtype
-        for a in args:
-            if type(a) is not Tensor or a._data.dtype != dt:
+    @staticmethod
+    def run_fast(op: OpDef, args: tuple[Any, ...], attrs: dict[str, Any]) -> Tensor | None:
+        """:meth:`run` for the eager hot path, when nothing needs promoting or lifting: the
+        arguments are tensors in host memory, those the op promotes of one dtype (a float one
+        for an op that computes in floats), and python numbers among these that promotion leaves
+        at that dtype. None for anything else: the caller then takes the general path, which
+        gives the same result."""
+        # Written for speed (it is every eager op's path): a tensor and a tensor or number
+        # unrolled, the op's rule memoised on the concrete signature, the result built in place.
+        first = args[0]
+        n = len(args)
+        second = args[1] if n == 2 else None
+        kind = type(second)
+        if type(first) is Tensor and (n == 1 or kind is Tensor):
+            d0 = first._data
+            if type(d0) is not ndarray:
                 return None
-        if op.to_float and dt.kind != "f":
-            return None
-        return self.run(op, args, attrs)
-
-    @staticmethod
-    def run(op: OpDef, args: tuple[Tensor, ...], attrs: dict[str, Any]) -> Tensor:
-        # This is every eager op's path, so it is written for speed: the op's shape/dtype rule
-        # (a pure function of the input types and attrs) is memoised on the concrete signature,
-        # since an eager loop calls each op with the same few signatures again and again.
-        if len(args) == 1:
-            d0 = args[0]._data
-            datas: tuple[np.ndarray, ...] = (d0,)
-            key: tuple[Any, ...] = (op, d0.shape, d0.dtype)
-        elif len(args) == 2:
-            d0, d1 = args[0]._data, args[1]._data
+            if n == 1:
+                datas: tuple[np.ndarray, ...] = (d0,)
+                key: tuple[Any, ...] = (op, d0.shape, d0.dtype)
+                tracked = first._requires_grad
+            else:
+                d1 = second._data  # type: ignore[union-attr]
+                if type(d1) is not ndarray:
+                    return None
+                datas = (d0, d1)
+                key = (op, d0.shape, d0.dtype, d1.shape, d1.dtype)
+                tracked = first._requires_grad or second._requires_grad  # type: ignore[union-attr]
+            numbers = False
+        elif (
+            type(first) is Tensor
+            and (kind is builtins.float or kind is builtins.int)
+            and op.promote == "all"
+        ):
+            d0 = first._data
+            if type(d0) is not ndarray:
+                return None
+            d1 = _weak_number(op, d0.dtype, second)  # type: ignore[arg-type]
+            if d1 is None:
+                return None
             datas = (d0, d1)
             key = (op, d0.shape, d0.dtype, d1.shape, d1.dtype)
+            tracked = first._requires_grad
+            numbers = True
         else:
-            datas = tuple(a._data for a in args)
-            key = (op, *[(d.shape, d.dtype) for d in datas])
-        for d in datas:
-            if d.__class__ is not np.ndarray and not isinstance(d, np.ndarray):
-                return _run_on_device(op, args, datas, attrs)
+            found = _arrays(op, args)
+            if found is None:
+                return None
+            datas, key, tracked = found
+            d0 = None  # _arrays checked the dtypes
+            numbers = True  # perhaps: the tape's inputs are made tensors if not
         if attrs:
             key += tuple(attrs.items())
         try:
-            rule = _infer_cache.get(key)
+            rule = _fast_rules.get(key)
+        except TypeError:  # a list among the attrs: the general path freezes them
+            return None
+        if rule is None:
+            if d0 is not None:
+                dt = d0.dtype
+                for d in datas:
+                    if d.dtype != dt:
+                        return None
+                if op.to_float and dt.kind != "f":
+                    return None
+            rule = _rule(op, datas, attrs)
+            _remember(_fast_rules, key, rule)
+        impl, dtype, differentiable = rule
+        value = impl(*datas, **attrs)
+        if type(value) is not ndarray:
+            value = np.asarray(value)
+        if value.dtype is not dtype and value.dtype != dtype:
+            value = value.astype(dtype)
+        # new_tensor(value), inlined: a call is a tenth of a small op's time
+        out = _new(Tensor)
+        out._data = value
+        out._ctx = None
+        out._version = 0
+        out.grad = None
+        out._var = None
+        out._retain = False
+        if tracked and differentiable and _mode.enabled:
+            out._requires_grad = True
+            out._ctx = record(op, _tape_inputs(args, datas) if numbers else args, attrs)
+        else:
+            out._requires_grad = False
+        return out
+
+    @staticmethod
+    def run(op: OpDef, args: tuple[Tensor, ...], attrs: dict[str, Any]) -> Tensor:
+        datas = tuple([a._data for a in args])
+        parts: list[Any] = [op]
+        for d in datas:
+            if type(d) is not ndarray and not isinstance(d, ndarray):
+                return _run_on_device(op, args, datas, attrs)
+            parts += (d.shape, d.dtype)
+        if attrs:
+            parts += attrs.items()
+        key = tuple(parts)
+        try:
+            rule = _rules.get(key)
         except TypeError:  # a list among the attrs: freeze them (lists become tuples)
             attrs = {k: freeze_attr(v) for k, v in attrs.items()}
             try:
                 key = key[: -len(attrs)] + tuple(attrs.items())
-                rule = _infer_cache.get(key)
+                rule = _rules.get(key)
             except TypeError:  # still unhashable: no memo
                 key, rule = (), None
         if rule is None:
-            out_type = op.infer(*[fast_type(d) for d in datas], **attrs)
-            if op.impl is None:
-                raise TypeError(f"{op.name} cannot run eagerly (it has no implementation)")
-            rule = (op.impl, np.dtype(out_type.dtype), is_float(out_type.dtype))
+            rule = _rule(op, datas, attrs)
             if key:
-                if len(_infer_cache) > 4096:
-                    _infer_cache.clear()
-                _infer_cache[key] = rule
+                _remember(_rules, key, rule)
         impl, dtype, differentiable = rule
         value = impl(*datas, **attrs)
-        if value.__class__ is not np.ndarray:
+        if type(value) is not ndarray:
             value = np.asarray(value)
         if value.dtype is not dtype and value.dtype != dtype:
             value = value.astype(dtype)

@@ -169,7 +169,8 @@ class Tensor(_InstalledMethods):
 
     @property
     def dtype(self) -> str:
-        return _dtype_name(self._data)
+        dt = self._data.dtype  # _dtype_name, inlined: promotion and backward read it often
+        return _DTYPE_NAMES.get(dt) or dt.name
 
     @property
     def ndim(self) -> builtins.int:

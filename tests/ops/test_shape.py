@@ -9,6 +9,7 @@ import pytest
 
 import graphjit as gj
 from graphjit.interp import evaluate
+from graphjit.ops.shape_rules import fresh_copy
 from graphjit.testing import gradcheck
 from tests.ops.helpers import check_symbolic_derivatives, run
 
@@ -392,3 +393,52 @@ def test_concatenate_gradient_on_unknown_axis_uses_call_time_sizes():
     got_x, got_y = evaluate([gx, gy], {x: a, y: b, w: c})
     np.testing.assert_array_equal(got_x, c[:3])
     np.testing.assert_array_equal(got_y, c[3:])
+
+
+# --------------------------------------------------------------------------------------------------
+# the reference impls call ndarray methods: they give the arrays numpy's functions give
+
+
+def _layouts() -> list[np.ndarray]:
+    m = RNG.standard_normal((2, 3, 4))
+    return [m, np.asfortranarray(m), m[:, ::-1, ::2].repeat(2, axis=2), m.astype(np.int8)]
+
+
+@pytest.mark.parametrize("x", _layouts(), ids=["C", "F", "strided", "int8"])
+def test_shape_impls_give_what_numpys_functions_give(x: np.ndarray) -> None:
+    ops = gj.ops.OPS
+    cases = [
+        (ops["reshape"].impl(x, shape=(4, 6)), np.reshape(x, (4, 6))),
+        (ops["reshape"].impl(x, shape=(-1,)), np.reshape(x, (-1,))),
+        (ops["transpose"].impl(x, axes=(2, 0, 1)), np.transpose(x, (2, 0, 1))),
+        (ops["expand_dims"].impl(x, axes=(0, 2, 5)), np.expand_dims(x, (0, 2, 5))),
+        (ops["squeeze"].impl(x[:, :1, None], axes=(1, 2)), np.squeeze(x[:, :1, None], (1, 2))),
+        (
+            ops["broadcast_to"].impl(x[:, :1], shape=(3, 2, 5, 4)),
+            np.broadcast_to(x[:, :1], (3, 2, 5, 4)),
+        ),
+        (
+            ops["broadcast_to"].impl(x[:1, :1, :1], shape=(2, 3, 4)),
+            np.broadcast_to(x[:1, :1, :1], (2, 3, 4)),
+        ),
+    ]
+    for got, view in cases:
+        want = np.array(view, copy=True)
+        np.testing.assert_array_equal(got, want, strict=True)
+        assert got.strides == want.strides  # the same memory layout, so later sums round alike
+        assert not np.shares_memory(got, x) and got.flags.writeable
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda m: m, lambda m: m.T, lambda m: m[:, ::2], lambda m: m.transpose(1, 0, 2),
+     lambda m: np.broadcast_to(m[:1], m.shape), lambda m: m.astype(np.int8)[::-1],
+     lambda m: np.asarray(m[0, 0, 0]), lambda m: m[0, 0, 0], lambda m: m.tolist()],
+)  # fmt: skip
+def test_fresh_copy_is_numpys_copy(make) -> None:
+    value = make(RNG.standard_normal((3, 4, 5)))
+    got, want = fresh_copy(value), np.array(value, copy=True)
+    np.testing.assert_array_equal(got, want, strict=True)
+    assert type(got) is np.ndarray and got.strides == want.strides and got.flags.writeable
+    if isinstance(value, np.ndarray):
+        assert not np.shares_memory(got, value)

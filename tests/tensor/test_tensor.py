@@ -105,13 +105,20 @@ def test_every_registered_op_runs_eagerly(monkeypatch: pytest.MonkeyPatch) -> No
     """Forward, backward and double backward of all the cases run every op in the registry."""
     seen: set[str] = set()
     eager = ops_base._eager
-    run = type(eager).run
+    run, run_fast = type(eager).run, type(eager).run_fast
 
     def recording_run(op, args, attrs):  # type: ignore[no-untyped-def]
         seen.add(op.name)
         return run(op, args, attrs)
 
+    def recording_run_fast(op, args, attrs):  # type: ignore[no-untyped-def]
+        out = run_fast(op, args, attrs)
+        if out is not None:  # else the general path runs it
+            seen.add(op.name)
+        return out
+
     monkeypatch.setattr(eager, "run", recording_run)
+    monkeypatch.setattr(eager, "run_fast", recording_run_fast)
     for build in BUILDS:
         eager_case(build)
     # concatenate_part is the gradient of concatenate along a None-sized axis; eager tensors always
