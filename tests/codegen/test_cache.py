@@ -110,6 +110,56 @@ def test_a_warm_process_loads_machine_code_without_numbas_compiler(tmp_path: Pat
     assert len(parallel) == 1  # compiled by the cold process, loaded by the warm one
 
 
+# programs calling hand-written kernels with prange loops inside (pooling, resampling,
+# convolution): a warm process loads their parallel machine code from the cache
+KERNELS_SCRIPT = """
+import numpy as np
+import graphjit as gj
+F = gj.nn.functional
+x = gj.placeholder("x", (None, 2, 8, 8))
+w = gj.constant(np.ones((3, 2, 3, 3)) * 0.1)
+y = F.interpolate(F.max_pool2d(F.conv2d(x, w), 2), scale_factor=2.0, mode="bilinear")
+f = gj.compile([x], [gj.sum(y), gj.sum(F.avg_pool2d(x, 2))])
+print([round(float(v), 9) for v in f(np.linspace(0.0, 1.0, 3 * 128).reshape(3, 2, 8, 8))])
+"""
+
+
+def test_a_warm_process_runs_kernels_with_parallel_loops(tmp_path: Path) -> None:
+    """A program whose kernels run prange loops, loaded from the cache in a fresh process, finds
+    numba's threads running (numba starts them only for its own parallel=True functions: without
+    the module starting them, the warm process crashed)."""
+    env = dict(os.environ, GRAPHJIT_CACHE_DIR=str(tmp_path), PYTHONPATH=str(ROOT))
+
+    def values() -> str:
+        out = subprocess.run(
+            [sys.executable, "-c", KERNELS_SCRIPT], env=env, capture_output=True, text=True
+        )
+        assert out.returncode == 0, f"exit {out.returncode}: {out.stderr[-2000:]}"
+        return out.stdout.strip()
+
+    cold = values()
+    assert values() == cold
+    x = np.linspace(0.0, 1.0, 3 * 128).reshape(3, 2, 8, 8)
+    assert float(cold.strip("[]").split(",")[1]) == pytest.approx(float(np.sum(x)) / 4)
+
+
+def test_every_kernel_module_with_prange_loops_is_known_to_the_emitter() -> None:
+    """program.PARALLEL_KERNEL_CALL names the kernels whose programs must start numba's threads:
+    a new module with prange loops has to join it."""
+    from graphjit.codegen.numba_cpu.program import PARALLEL_KERNEL_CALL
+
+    kernels = ROOT / "kernels"
+    with_prange = sorted(
+        p.stem for p in kernels.glob("*.py") if "prange" in p.read_text(encoding="utf-8")
+    )
+    assert with_prange == ["conv", "pool", "resample"]
+    assert PARALLEL_KERNEL_CALL.search("kops.conv_forward(x0, w0, b0)")
+    assert PARALLEL_KERNEL_CALL.search("kpool.max_pool(") and PARALLEL_KERNEL_CALL.search(
+        "kresample.resample("
+    )
+    assert not PARALLEL_KERNEL_CALL.search("kops.matmul_blas(x0, w0, b0)")
+
+
 def test_only_cpu_functions_load_without_the_compiler_registries() -> None:
     """The lean load starts numba's CPU runtime: a cache of another target (a CUDA kernel's,
     which selects its target before loading) keeps numba's own loader."""

@@ -9,6 +9,7 @@ shapes, allocates as the buffer plan says, calls the kernels and returns the out
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
@@ -55,6 +56,19 @@ KERNEL = dict(fastmath=FASTMATH, error_model="numpy", inline="always")
 PROGRAM = dict(fastmath=FASTMATH, error_model="numpy", nogil=True, cache=CACHE)
 PARALLEL = dict(PROGRAM, parallel=True)
 PARALLEL_MIN_SIZE = {parallel_min}
+"""
+
+# Hand-written kernels with prange loops inside (kernels/conv.py, pool.py and resample.py; the
+# program calls the convolutions as kops.conv_*). A program calling one carries parallel machine
+# code, and numba starts its threads only for functions compiled with parallel=True: loaded from
+# the cache into a fresh process, such a program would run its parallel loops on threads that do
+# not exist (a crash). So its module starts them first (numba.get_num_threads() does, once per
+# process; about 25 ms).
+PARALLEL_KERNEL_CALL = re.compile(r"\b(kpool|kresample)\.|\bkops\.conv_")
+START_THREADS = """\
+import numba
+
+numba.get_num_threads()  # starts numba's threads: the kernels this program calls run prange loops
 """
 
 
@@ -158,16 +172,20 @@ def module_source(
         w.line("#     " + describe_node(n, ids))
     w.line("# Results: " + ", ".join(b.label(r) for r in plan.results))
     w.line(MODULE_HEADER.format(fastmath=FASTMATH, parallel_min=PARALLEL_MIN_SIZE))
+    rest = SourceWriter()
     for k in (wide or b).kernels:
-        w.line()
+        rest.line()
         for text in k.rstrip("\n").split("\n"):
-            w.line(text)
-        w.line()
+            rest.line(text)
+        rest.line()
     args = [b.arrays[x] for x in inputs] + [b.arrays[v] for v in variables]
-    write_entry(w, b, "program", len(inputs), len(variables), args)
+    write_entry(rest, b, "program", len(inputs), len(variables), args)
     if wide is not None:
-        write_entry(w, wide, "program_parallel", len(inputs), len(variables), args)
-        write_parallel_pays(w, wide, args)
+        write_entry(rest, wide, "program_parallel", len(inputs), len(variables), args)
+        write_parallel_pays(rest, wide, args)
+    if PARALLEL_KERNEL_CALL.search(rest.text()):
+        w.line(START_THREADS)
+    w.extend(rest)
     return w.text()
 
 
