@@ -123,20 +123,23 @@ def test_setitem_on_cuda_tensors_equals_the_cpu(
 
 
 @pytest.mark.parametrize(
-    ("make_mask", "value"),
-    [
-        (lambda dev: gj.tensor(A > 0, device=dev), -1.0),
-        (lambda dev: gj.tensor(A > 0, device=dev), gj.tensor(2, device="cuda")),
-        (lambda dev: gj.tensor([True, False, True], device=dev), np.arange(4.0)),
-        (lambda dev: gj.tensor([False, True, True], device=dev), gj.tensor([1.0, 2, 3, 4])),
-        (lambda dev: A < 0, 9),
+    ("make_mask", "make_value"),
+    [  # values made in the test: collecting this module must not need a GPU
+        (lambda dev: gj.tensor(A > 0, device=dev), lambda: -1.0),
+        (lambda dev: gj.tensor(A > 0, device=dev), lambda: gj.tensor(2, device="cuda")),
+        (lambda dev: gj.tensor([True, False, True], device=dev), lambda: np.arange(4.0)),
+        (lambda dev: gj.tensor([False, True, True], device=dev), lambda: gj.tensor([1.0, 2, 3, 4])),
+        (lambda dev: A < 0, lambda: 9),
     ],
 )
 def test_a_mask_assignment_into_a_cuda_tensor_runs_on_the_device(
-    make_mask: Callable[[str], Any], value: Any, monkeypatch: pytest.MonkeyPatch
+    make_mask: Callable[[str], Any],
+    make_value: Callable[[], Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """``x[mask] = v`` with a mask over the leading dims is a where on the device: no copy of the
     tensor to the host (the general assignment goes through the host)."""
+    value = make_value()
     want = gj.tensor(A.astype(np.float32))
     want[make_mask("cpu")] = value.cpu() if isinstance(value, gj.Tensor) else value
     y = gj.tensor(A.astype(np.float32), device="cuda")
