@@ -20,7 +20,7 @@ the update graph bakes in as constants (:meth:`Optimizer.step_signature`), so ch
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -29,8 +29,14 @@ from graphjit.ops.dispatch import as_node, astype
 from graphjit.ops.leaves import Variable, placeholder
 from graphjit.runtime import CompiledFunction
 
-if TYPE_CHECKING:
-    from graphjit.optim.optimizers import Optimizer
+
+class SteppedOptimizer(Protocol):
+    """What a device step asks of an optimiser (``graphjit.optim.Optimizer`` provides it)."""
+
+    def step_signature(self) -> tuple[Any, ...]: ...
+    def _step_graph(self, i: int, p: Variable, g: Node) -> dict[Variable, Node]: ...
+    def place_state(self, i: int, device: str) -> None: ...
+
 
 # compiled steps kept per optimiser; a loop whose set of parameters with gradients keeps changing
 # recompiles, but never grows without bound
@@ -52,7 +58,7 @@ class DeviceSteps:
     def __init__(self) -> None:
         self._programs: dict[tuple[Any, ...], CompiledFunction] = {}
 
-    def __call__(self, opt: Optimizer, params: Sequence[DeviceParameter]) -> None:
+    def __call__(self, opt: SteppedOptimizer, params: Sequence[DeviceParameter]) -> None:
         """Update ``params`` (parameters on the GPU with a gradient) and their state in place on
         the device."""
         if not params:
@@ -74,7 +80,7 @@ class DeviceSteps:
         return len(self._programs)
 
     @staticmethod
-    def _compile(opt: Optimizer, params: Sequence[DeviceParameter]) -> CompiledFunction:
+    def _compile(opt: SteppedOptimizer, params: Sequence[DeviceParameter]) -> CompiledFunction:
         grads: list[Node] = []
         updates: dict[Variable, Node] = {}
         for p in params:
