@@ -10,6 +10,7 @@ einsum is one thread per output element summing over the contracted letters.
 
 from __future__ import annotations
 
+from graphjit.codegen import einsum
 from graphjit.codegen.cuda.lowerings import index_copy, lowering
 from graphjit.codegen.cuda.writer import CudaWriter, decompose
 from graphjit.codegen.emit import SourceWriter
@@ -114,21 +115,8 @@ def _scatter_add(b: CudaWriter, node: Node) -> None:
 
 @lowering("einsum")
 def _einsum(b: CudaWriter, node: Node) -> None:
-    lhs, rhs = node.attrs["subscripts"].split("->")
-    terms = lhs.split(",")
-    sizes: dict[str, str] = {}
-    for term, x in zip(terms, node.inputs):
-        for c, sd, e in zip(term, x.shape, b.dims(x)):
-            if (sd != 1 or c not in sizes) and (c not in sizes or sizes[c] == "1"):
-                sizes[c] = e
-    letters = list(rhs) + sorted(set("".join(terms)) - set(rhs))
-    loop = {c: k for k, c in enumerate(letters)}
-    factors = []
-    for k, (term, x) in enumerate(zip(terms, node.inputs)):
-        idx = [
-            "0" if sd == 1 and sizes[c] != "1" else f"i{loop[c]}" for c, sd in zip(term, x.shape)
-        ]
-        factors.append(f"a{k}[{', '.join(idx) or '0'}]")
+    rhs, letters, sizes, indices = einsum.plan(node, b.dims)
+    factors = [f"a{k}[{', '.join(idx) or '0'}]" for k, idx in enumerate(indices)]
     names = [f"n{k}" for k in range(len(letters))]
     nout = len(rhs)
     body = SourceWriter()
@@ -143,7 +131,7 @@ def _einsum(b: CudaWriter, node: Node) -> None:
             body.line(f"acc += {' * '.join(factors)}")
         body.line("out[t] = acc")
     name = f"k{b.kernel_index(node)}_einsum"
-    params = ["total", "nsum", *names, *(f"a{k}" for k in range(len(terms))), "out"]
+    params = ["total", "nsum", *names, *(f"a{k}" for k in range(len(indices))), "out"]
     doc = f"{b.label(node)} einsum {node.attrs['subscripts']}: a thread per output element"
     b.add_kernel(name, params, doc, body)
     out = b.output_buffer(node)

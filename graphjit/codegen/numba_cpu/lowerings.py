@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
+from graphjit.codegen import einsum
 from graphjit.codegen.emit import TYPE_NAMES, SourceWriter, index_expr, int_tuple
 from graphjit.codegen.emit import literal as render_literal
 from graphjit.codegen.numba_cpu.loops import loop_nest
@@ -215,28 +216,16 @@ def _matmul(b: ProgramWriter, node: Node) -> None:
 
 @lowering("einsum")
 def _einsum(b: ProgramWriter, node: Node) -> None:
-    lhs, rhs = node.attrs["subscripts"].split("->")
-    terms = lhs.split(",")
-    sizes: dict[str, str] = {}
-    for term, x in zip(terms, node.inputs):
-        for c, sd, e in zip(term, x.shape, b.dims(x)):
-            if (sd != 1 or c not in sizes) and (c not in sizes or sizes[c] == "1"):
-                sizes[c] = e
-    letters = list(rhs) + sorted(set("".join(terms)) - set(rhs))
+    rhs, letters, sizes, indices = einsum.plan(node, b.dims)
     loop = {c: k for k, c in enumerate(letters)}
     out = b.output_buffer(node)
-    prod_terms = []
-    for k, (term, x) in enumerate(zip(terms, node.inputs)):
-        idx = [
-            "0" if sd == 1 and sizes[c] != "1" else f"i{loop[c]}" for c, sd in zip(term, x.shape)
-        ]
-        prod_terms.append(f"a{k}[{index_expr(idx)}]")
+    prod_terms = [f"a{k}[{index_expr(idx)}]" for k, idx in enumerate(indices)]
     acc_init = render_literal(0, node.dtype)
     o = f"out[{index_expr([f'i{loop[c]}' for c in rhs])}]"
     name = f"k{b.kernel_index(node)}_einsum"
     w = SourceWriter()
     w.line("@njit(**KERNEL)")
-    params = [f"n{k}" for k in range(len(letters))] + [f"a{k}" for k in range(len(terms))]
+    params = [f"n{k}" for k in range(len(letters))] + [f"a{k}" for k in range(len(indices))]
     with w.block(f"def {name}({', '.join(params)}, out):"):
         w.line(f'"""einsum {node.attrs["subscripts"]}: output indices outside, summed inside"""')
         loop_nest(
