@@ -56,50 +56,65 @@ def window_bounds(
 
 
 @njit(**_FLAGS)
-def _argmax_window(x, pl, o0, o1, o2, m, k, s, p, d, adaptive):  # type: ignore[no-untyped-def]
-    """Flat index (in the plane) of the first maximum of one window; a NaN wins (the last
-    one, as in PyTorch)."""
-    n0, n1, n2 = x.shape[1], x.shape[2], x.shape[3]
-    a0, b0, _ = window_bounds(o0, n0, m[0], k[0], s[0], p[0], d[0], adaptive)
-    a1, b1, _ = window_bounds(o1, n1, m[1], k[1], s[1], p[1], d[1], adaptive)
-    a2, b2, _ = window_bounds(o2, n2, m[2], k[2], s[2], p[2], d[2], adaptive)
-    best = x[pl, a0, a1, a2]
-    at = (a0 * n1 + a1) * n2 + a2
-    step0, step1, step2 = (1, 1, 1) if adaptive else (d[0], d[1], d[2])
-    for i in range(a0, b0, step0):
-        for j in range(a1, b1, step1):
-            for q in range(a2, b2, step2):
-                v = x[pl, i, j, q]
-                if v > best or v != v:
-                    best = v
-                    at = (i * n1 + j) * n2 + q
-    return at
+def _axis_windows(n, m, k, s, p, d, adaptive):  # type: ignore[no-untyped-def]
+    """``[first, stop)`` of each of the ``m`` windows along one axis of ``n`` positions (an
+    ``(m, 2)`` array), worked out once per call instead of once per output."""
+    bounds = np.empty((m, 2), np.int64)
+    for o in range(m):
+        lo, hi, _ = window_bounds(o, n, m, k, s, p, d, adaptive)
+        bounds[o, 0], bounds[o, 1] = lo, hi
+    return bounds
 
 
 @njit(**_FLAGS)
-def _max_plane(x, values, indices, pl, k, s, p, d, adaptive, want):  # type: ignore[no-untyped-def]
-    m = values.shape[1:] if want == 0 else indices.shape[1:]
+def _max_plane(x, values, indices, pl, w0, w1, w2, step, want):  # type: ignore[no-untyped-def]
+    """One plane's window maxima (``want`` 0) or the flat index in the plane of each window's
+    first maximum (``want`` 1); a NaN wins (the last one, as in PyTorch)."""
     n1, n2 = x.shape[2], x.shape[3]
-    for o0 in range(m[0]):
-        for o1 in range(m[1]):
-            for o2 in range(m[2]):
-                at = _argmax_window(x, pl, o0, o1, o2, m, k, s, p, d, adaptive)
+    for o0 in range(w0.shape[0]):
+        a0, b0 = w0[o0, 0], w0[o0, 1]
+        for o1 in range(w1.shape[0]):
+            a1, b1 = w1[o1, 0], w1[o1, 1]
+            for o2 in range(w2.shape[0]):
+                a2, b2 = w2[o2, 0], w2[o2, 1]
+                best = x[pl, a0, a1, a2]
+                at = (a0 * n1 + a1) * n2 + a2
+                for i in range(a0, b0, step[0]):
+                    for j in range(a1, b1, step[1]):
+                        for q in range(a2, b2, step[2]):
+                            v = x[pl, i, j, q]
+                            if v > best or v != v:
+                                best = v
+                                at = (i * n1 + j) * n2 + q
                 if want == 0:
-                    values[pl, o0, o1, o2] = x[pl, at // (n1 * n2), (at // n2) % n1, at % n2]
+                    values[pl, o0, o1, o2] = best
                 else:
                     indices[pl, o0, o1, o2] = at
 
 
 @njit(**_FLAGS)
-def _max_serial(x, values, indices, k, s, p, d, adaptive, want):  # type: ignore[no-untyped-def]
+def _max_serial(x, values, indices, w0, w1, w2, step, want):  # type: ignore[no-untyped-def]
     for pl in range(x.shape[0]):
-        _max_plane(x, values, indices, pl, k, s, p, d, adaptive, want)
+        _max_plane(x, values, indices, pl, w0, w1, w2, step, want)
 
 
 @njit(parallel=True, **_FLAGS)
-def _max_parallel(x, values, indices, k, s, p, d, adaptive, want):  # type: ignore[no-untyped-def]
+def _max_parallel(x, values, indices, w0, w1, w2, step, want):  # type: ignore[no-untyped-def]
     for pl in prange(x.shape[0]):
-        _max_plane(x, values, indices, pl, k, s, p, d, adaptive, want)
+        _max_plane(x, values, indices, pl, w0, w1, w2, step, want)
+
+
+@njit(**_FLAGS)
+def _max_windows(x, values, indices, k, s, p, d, adaptive, want):  # type: ignore[no-untyped-def]
+    m = values.shape[1:] if want == 0 else indices.shape[1:]
+    w0 = _axis_windows(x.shape[1], m[0], k[0], s[0], p[0], d[0], adaptive)
+    w1 = _axis_windows(x.shape[2], m[1], k[1], s[1], p[1], d[1], adaptive)
+    w2 = _axis_windows(x.shape[3], m[2], k[2], s[2], p[2], d[2], adaptive)
+    step = (1, 1, 1) if adaptive else (d[0], d[1], d[2])
+    if _parallel_pays(x.shape[0], m[0] * m[1] * m[2], k[0] * k[1] * k[2]):
+        _max_parallel(x, values, indices, w0, w1, w2, step, want)
+    else:
+        _max_serial(x, values, indices, w0, w1, w2, step, want)
 
 
 @njit(**_FLAGS)
@@ -133,11 +148,7 @@ def max_pool(x, out, k, s, p, d, adaptive):  # type: ignore[no-untyped-def]
     """``out[pl, o] = max`` of each window of ``x[pl]`` (4-D, C-contiguous)."""
     _check_planes(x, out)
     check_windows(x.shape, out.shape, k, s, p, d, adaptive)
-    none = np.empty((1, 1, 1, 1), np.int64)
-    if _parallel_pays(x.shape[0], out[0].size, k[0] * k[1] * k[2]):
-        _max_parallel(x, out, none, k, s, p, d, adaptive, 0)
-    else:
-        _max_serial(x, out, none, k, s, p, d, adaptive, 0)
+    _max_windows(x, out, np.empty((1, 1, 1, 1), np.int64), k, s, p, d, adaptive, 0)
 
 
 @njit(**_FLAGS)
@@ -145,11 +156,7 @@ def max_pool_indices(x, out, k, s, p, d, adaptive):  # type: ignore[no-untyped-d
     """``out[pl, o]`` = the flat index in the plane of the first maximum of each window."""
     _check_planes(x, out)
     check_windows(x.shape, out.shape, k, s, p, d, adaptive)
-    none = np.empty((1, 1, 1, 1), x.dtype)
-    if _parallel_pays(x.shape[0], out[0].size, k[0] * k[1] * k[2]):
-        _max_parallel(x, none, out, k, s, p, d, adaptive, 1)
-    else:
-        _max_serial(x, none, out, k, s, p, d, adaptive, 1)
+    _max_windows(x, np.empty((1, 1, 1, 1), x.dtype), out, k, s, p, d, adaptive, 1)
 
 
 @njit(**_FLAGS)
