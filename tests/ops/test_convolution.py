@@ -179,10 +179,24 @@ CPU_CASES = [
     (2, (2, 2, 6, 6), (4, 2, 3, 3), 1, "same", 2, 1),
     (3, (2, 2, 4, 5, 3), (3, 2, 2, 3, 2), (1, 2, 1), (1, 0, 1), 1, 1),
 ]
+# larger cases, in float64 only (their float32 weight gradients sum thousands of terms, beyond
+# the float32 tolerance below): the kernels' chunking and their parallel loops
+LARGE_CPU_CASES = [
+    # a column matrix per sample over the kernels' chunk limit: one sample per chunk, so the
+    # batch is taken in several chunks in each of the two groups
+    (2, (5, 4, 40, 40), (6, 2, 5, 5), (2, 1), (2, 1), (1, 2), 2),
+    # one sample's column matrix large enough to be filled (and added back) in parallel
+    (2, (1, 8, 130, 130), (2, 8, 3, 3), 1, 1, 1, 1),
+]
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("case", CPU_CASES, ids=[f"{c[0]}d-{i}" for i, c in enumerate(CPU_CASES)])
+@pytest.mark.parametrize(
+    ("case", "dtype"),
+    [(c, d) for c in CPU_CASES for d in ("float64", "float32")]
+    + [(c, "float64") for c in LARGE_CPU_CASES],
+    ids=[f"{c[0]}d-{i}-{d}" for i, c in enumerate(CPU_CASES) for d in ("float64", "float32")]
+    + [f"{c[0]}d-large-{i}" for i, c in enumerate(LARGE_CPU_CASES)],
+)
 def test_cpu_backend_matches_the_interpreter(case: tuple, dtype: str) -> None:
     nd, xs, ws, stride, padding, dilation, groups = case
     x = rng.normal(size=xs).astype(dtype)
