@@ -2,16 +2,17 @@
 
 The index is read on the host into a :class:`Plan`: the element the indexed view starts at, the
 view's dims (each a size and a stride into the target: slices, ints, ``None``, ``...``) and the
-advanced indices (integer arrays, lists, int tensors, boolean masks: a mask is its
-``nonzero()``), which broadcast together into one block of the result's dims, in place or first
-as numpy puts it. The value is broadcast to the result's shape (numpy's rules: leading dims of
-size 1 beyond it are dropped) and cast to the target's dtype as numpy casts (a host value on the
-host, before its one copy to the device; a device value is cast by the caller, on the device).
+advanced indices (integer arrays, lists, int tensors, boolean masks: a mask is the flat positions
+of its true elements over its axes), broadcast together into one block of the result's dims, in
+place or first as numpy puts it. The value is broadcast to the result's shape (numpy's rules:
+leading dims of size 1 beyond it are dropped) and cast to the target's dtype as numpy casts (a
+host value on the host, before its one copy to the device; a device value is cast by the caller,
+on the device).
 The kernels of ``graphjit.kernels.cuda.assign`` then write the target in place: the target is
 never copied to the host. With advanced indices a first kernel wraps negative indices, checks
-them (only a flag per index array is read back; IndexError names the index and the axis's size,
-and nothing has been written) and picks, for an element named twice, the last position, which
-numpy's assignment leaves there.
+them (one int64 per index array is read back; IndexError names the first index out of range and
+the axis's size, and nothing has been written) and picks, for an element named twice, the last
+position, which numpy's assignment leaves there.
 
 ``t[mask] = v`` with one mask over the leading dims and ``v`` fitting the dims left runs as one
 kernel with no read back (PyTorch's common ``x[x < 0] = 0``).
@@ -173,7 +174,7 @@ def plan_assignment(shape: tuple[int, ...], entries: Sequence[Any]) -> Plan:
 def _claimed(kernels: ModuleType, where: Plan) -> tuple[Any, Any, Any] | None:
     """The advanced index arrays broadcast into the rows of one int64 device matrix, checked
     and wrapped on the device, and the last position naming each element: ``scatter``'s
-    ``advanced``. IndexError for an index out of range (read back: two int64 per array)."""
+    ``advanced``. IndexError for an index out of range (read back: one int64 per array)."""
     positions = int(np.prod(where.block_shape, dtype=np.int64))
     if positions == 0:
         return None
@@ -191,10 +192,11 @@ def _claimed(kernels: ModuleType, where: Plan) -> tuple[Any, Any, Any] | None:
     axes = cuda.to_device(
         np.array([[a.stride for a in where.advanced], _c_strides(tuple(sizes)), sizes], np.int64)
     )
-    winner, bad = kernels.claim(rows, axes, int(np.prod(sizes, dtype=np.int64)))
-    for a, (above, below) in zip(where.advanced, to_host(bad)):
-        if above >= 0 or below < 0:
-            given = int(above if above >= 0 else below)
+    winner, first_bad = kernels.claim(rows, axes, int(np.prod(sizes, dtype=np.int64)))
+    for k, (a, b) in enumerate(zip(where.advanced, to_host(first_bad))):
+        if b < positions:  # numpy names the first index out of range
+            at = k * positions + int(b)
+            given = int(to_host(flat_rows[at : at + 1])[0])
             raise IndexError(f"index {given} is out of bounds for axis {a.axis} with size {a.size}")
     return rows, axes, winner
 

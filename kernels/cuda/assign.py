@@ -12,7 +12,8 @@ dims make.
 With advanced indices the same target element may be named more than once; numpy's rule is that
 the last write wins. ``_claim`` runs first over the index positions: it wraps negative indices,
 flags any out of range (the host reads only the flags, and raises before anything is written),
-and leaves in ``winner`` the greatest position naming each element (an atomic max). ``_scatter``
+records the first position of one (an atomic min), and leaves in ``winner`` the greatest
+position naming each element (an atomic max). ``_scatter``
 then writes only from that position, so the result does not depend on the order threads run in.
 
 ``_masked_copy`` is the common ``a[mask] = v`` with a mask over the leading dims and ``v``
@@ -62,21 +63,19 @@ def _scatter(dst, base, plan, src, rows, axes, winner, total):  # type: ignore[n
 
 
 @cuda.jit
-def _claim(rows, axes, winner, bad):  # type: ignore[no-untyped-def]
+def _claim(rows, axes, winner, first_bad):  # type: ignore[no-untyped-def]
     k_count = rows.shape[0]
     for b in range(cuda.grid(1), rows.shape[1], cuda.gridsize(1)):
         key = 0
         inside = True
         for k in range(k_count):
-            given = rows[k, b]
+            i = rows[k, b]
             n = axes[AXIS_SIZE, k]
-            i = given + n if given < 0 else given
+            if i < 0:
+                i += n
             if i < 0 or i >= n:
                 inside = False
-                if given >= 0:
-                    cuda.atomic.max(bad, (k, 0), given)
-                else:
-                    cuda.atomic.min(bad, (k, 1), given)
+                cuda.atomic.min(first_bad, k, b)  # left as given, for the error message
             else:
                 rows[k, b] = i
                 key += i * axes[KEY_STRIDE, k]
@@ -117,15 +116,17 @@ def scatter(dst, base: int, plan, total: int, src, advanced=None) -> None:  # ty
 
 def claim(rows, axes, keys: int):  # type: ignore[no-untyped-def]
     """Wrap the negative indices of ``rows`` (int64, one index array a row) in place; return
-    ``(winner, bad)``: for each of the ``keys`` elements of the indexed axes the last position
-    naming it (-1: none), and per index array the greatest out-of-range index at or above 0
-    (-1: none) and the smallest below 0 (0: none). Read ``bad`` before trusting ``rows``."""
+    ``(winner, first_bad)``: for each of the ``keys`` elements of the indexed axes the last
+    position naming it (-1: none), and per index array the first position of an index out of
+    range (``rows.shape[1]``: none; that index is left as given). Read ``first_bad`` before
+    trusting ``rows``."""
     winner = cuda.device_array(max(keys, 1), np.int64)
     fill(winner, -1)
-    bad = cuda.to_device(np.tile(np.array([[-1, 0]], np.int64), (rows.shape[0], 1)))
+    first_bad = cuda.device_array(rows.shape[0], np.int64)
+    fill(first_bad, rows.shape[1])
     if rows.shape[1]:
-        _claim[blocks(rows.shape[1]), BLOCK](rows, axes, winner, bad)
-    return winner, bad
+        _claim[blocks(rows.shape[1]), BLOCK](rows, axes, winner, first_bad)
+    return winner, first_bad
 
 
 def masked_copy(dst, mask, plan, src) -> None:  # type: ignore[no-untyped-def]
