@@ -3,6 +3,7 @@
 * :mod:`~graphjit.tensor.tensor`: the :class:`Tensor` itself;
 * :mod:`~graphjit.tensor.backend`: how ops run on tensors, and how a tensor becomes graph;
 * :mod:`~graphjit.tensor.creation`: ``gj.tensor``, ``from_numpy``, ``zeros``, ``rand``, ...;
+* :mod:`~graphjit.tensor.assign`: ``t[index] = value`` for a cuda tensor, on the device;
 * :mod:`~graphjit.tensor.device`: ``gj.device`` and ``gj.cuda``.
 """
 

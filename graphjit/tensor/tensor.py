@@ -39,6 +39,7 @@ from graphjit.dtypes import DTYPES, as_array, get_default_dtype, is_float
 from graphjit.errors import TensorUsageError
 from graphjit.ir import TensorType
 from graphjit.ops.leaves import Variable, write_array
+from graphjit.tensor.assign import assign_on_device
 from graphjit.tensor.device import (
     check_device,
     copy_array,
@@ -564,45 +565,25 @@ class Tensor(_InstalledMethods):
                 "assigning into a tensor that requires grad (or a value that does) is not "
                 "supported outside gj.no_grad(); build the result with gj.where or gj.cat instead"
             )
-        if self.is_cuda and _assign_masked_on_device(self, index, value):
+        if self.is_cuda:  # on the device: the tensor's array is written in place
+            assign_on_device(self._data, _np_index(index), self._device_value(value))
             self._version += 1
             return
         index = _np_index(index)
         value = _value(value)
         index = tuple(map(_on_host, index)) if isinstance(index, tuple) else _on_host(index)
-        if self.is_cuda:  # through the host: a copy out, the assignment, a copy back
-            host = to_host(self._data)
-            host[index] = _on_host(value)
-            write_array(self._data, host)
-        else:
-            self._data[index] = np.asarray(_on_host(value))
+        self._data[index] = np.asarray(_on_host(value))
         self._version += 1
 
-
-def _assign_masked_on_device(t: Tensor, index: Any, value: Any) -> builtins.bool:
-    """``t[mask] = value`` for a tensor on the GPU, computed there as ``where(mask, value, t)``
-    and copied into ``t``'s array on the device, when the index is one boolean mask over ``t``'s
-    leading dims and ``value`` broadcasts to the dims left (PyTorch's common ``x[x < 0] = 0``).
-    False, with nothing done, for any other index or value (the caller goes through the host)."""
-    mask = index._data if isinstance(index, Tensor) else index
-    if not isinstance(mask, np.ndarray) and not is_device_array(mask):
-        return False
-    rest = t.shape[mask.ndim :]
-    if mask.dtype != np.bool_ or not mask.ndim or tuple(mask.shape) != t.shape[: mask.ndim]:
-        return False
-    data = value._data if isinstance(value, Tensor) else np.asarray(value)
-    try:
-        if np.broadcast_shapes(tuple(data.shape), rest) != rest:
-            return False
-    except ValueError:
-        return False
-    if data.shape and not is_device_array(data):
-        data = move_array(data, t.device)
-    with no_grad():
-        m = new_tensor(move_array(mask, t.device)).reshape(*mask.shape, *(1,) * len(rest))
-        new = F.where(m, F.astype(new_tensor(data), t.dtype), t)
-    write_array(t._data, new._data)
-    return True
+    def _device_value(self, value: Any) -> Any:
+        """An assigned value as :func:`assign_on_device` takes it: a device array cast to this
+        tensor's dtype on the device (as numpy's astype); anything else as it is (a host value is
+        cast on the host, then copied to the device)."""
+        data = _value(value)
+        if not is_device_array(data) or np.dtype(data.dtype) == self._data.dtype:
+            return data
+        with no_grad():
+            return F.astype(new_tensor(data), self.dtype)._data
 
 
 def _on_host(x: Any) -> Any:

@@ -137,8 +137,8 @@ def test_a_mask_assignment_into_a_cuda_tensor_runs_on_the_device(
     make_value: Callable[[], Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """``x[mask] = v`` with a mask over the leading dims is a where on the device: no copy of the
-    tensor to the host (the general assignment goes through the host)."""
+    """``x[mask] = v`` with a mask over the leading dims is one kernel on the device: no copy of
+    the tensor to the host (tests/codegen/cuda/test_assign_cuda.py checks every other index)."""
     value = make_value()
     want = gj.tensor(A.astype(np.float32))
     want[make_mask("cpu")] = value.cpu() if isinstance(value, gj.Tensor) else value

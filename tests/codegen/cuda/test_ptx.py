@@ -201,3 +201,23 @@ def test_select_kernels_compile_to_ptx(cuda: Any) -> None:
     _compile_all(cuda, select._scan_counts.py_func, (ints, ints, ints))
     _compile_all(cuda, select._write_positions.py_func, (flags, ints, ints))
     _compile_all(cuda, select._unravel.py_func, (ints, ints, nt.Array(nt.int64, 2, "C")))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int64", "bool"])
+def test_assign_kernels_compile_to_ptx(cuda: Any, dtype: str) -> None:
+    """``t[index] = value``'s kernels for each dtype a tensor has, and the scatter that copies
+    an int32 or int64 index array into the int64 rows."""
+    from graphjit.kernels.cuda import assign
+    from numba import from_dtype
+    from numba import types as nt
+
+    dt = from_dtype(np.dtype(dtype))
+    flat, mask = nt.Array(dt, 1, "C"), nt.Array(nt.boolean, 1, "C")
+    ints, table = nt.Array(nt.int64, 1, "C"), nt.Array(nt.int64, 2, "C")
+    scatter = (flat, nt.int64, table, flat, table, table, ints, nt.int64)
+    _compile_all(cuda, assign._scatter.py_func, scatter)
+    _compile_all(cuda, assign._masked_copy.py_func, (flat, mask, table, flat))
+    if dtype in ("int32", "int64"):
+        _compile_all(cuda, assign._scatter.py_func, (ints, nt.int64, table, flat, *scatter[4:]))
+    if dtype == "int64":
+        _compile_all(cuda, assign._claim.py_func, (table, table, ints, ints))
