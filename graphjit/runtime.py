@@ -26,6 +26,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from graphjit import ir
+from graphjit.dtypes import reject_masked
+from graphjit.errors import IntegerOutOfRangeError
 from graphjit.guards import MISS, DirectCall, InputSpec, direct_call
 from graphjit.interp import evaluate
 from graphjit.ir import Node
@@ -570,6 +572,7 @@ def coerce_argument(ph: Node, a: Any, named: dict[str, tuple[int, str]]) -> np.n
     want = ph.dtype
     if isinstance(a, Node):
         raise TypeError(f"input {name!r}: got a graph node; compiled functions take arrays")
+    reject_masked(a, f"input {name!r}: ")
     if is_tensor(a):
         a = a.numpy()  # an eager tensor: its own array
     elif not isinstance(a, np.ndarray) and hasattr(a, "__dlpack__") and not hasattr(a, "__array__"):
@@ -586,7 +589,12 @@ def coerce_argument(ph: Node, a: Any, named: dict[str, tuple[int, str]]) -> np.n
             np.dtype(want).kind == "i" and kind == "f"
         ):
             raise TypeError(f"input {name!r}: expected {want}, got python {type(a).__name__}")
-        arr = np.asarray(a, dtype=want)
+        try:
+            arr = np.asarray(a, dtype=want)
+        except OverflowError:
+            raise IntegerOutOfRangeError(
+                f"input {name!r}: the python int {a} does not fit in {want}, the input's dtype"
+            ) from None
     else:
         try:
             arr = np.asarray(a)

@@ -111,6 +111,26 @@ def test_unsafe_casts_raise_type_error_naming_the_input(backend: str) -> None:
         g(k)
 
 
+def test_python_ints_out_of_the_inputs_range_raise_naming_the_input(backend: str) -> None:
+    i = gj.placeholder("count", shape=(), dtype="int32")
+    u = gj.placeholder("pixel", shape=(), dtype="uint8")
+    f = gj.compile([i, u], [i + 1, u + 1], backend=backend)
+    with pytest.raises(gj.IntegerOutOfRangeError, match=r"input 'count'.*2147483648.*int32"):
+        f(2**31, 0)
+    with pytest.raises(ValueError, match=r"input 'pixel'.*-1.*uint8"):
+        f(0, -1)
+    assert [int(v) for v in f(2**31 - 1, 255)] == [-(2**31), 0]  # in range: numpy's wraparound
+
+
+def test_masked_arrays_are_refused_not_read_without_their_mask(backend: str) -> None:
+    x = gj.placeholder("x", shape=(None,))
+    f = gj.compile([x], gj.sum(x), backend=backend)
+    masked = np.ma.array([1.0, 100.0], mask=[False, True])
+    with pytest.raises(TypeError, match=r"input 'x'.*masked.*filled"):
+        f(masked)
+    assert float(f(masked.filled(0.0))) == 1.0
+
+
 def test_rank_and_fixed_dims_raise_value_error_naming_the_input(backend: str) -> None:
     x = gj.placeholder("images", shape=(None, 3))
     f = gj.compile([x], [x * 2], backend=backend)
