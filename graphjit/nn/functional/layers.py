@@ -114,8 +114,33 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Any:
             raise ValueError("one_hot: on graphs num_classes must be given")
         values = np.asarray(idx.detach().cpu().numpy())
         num_classes = int(values.max()) + 1 if values.size else 0
-    classes = np.arange(num_classes, dtype=np.int64)
-    return ops.astype(ops.equal(ops.expand_dims(idx, -1), classes), "int64")
+    # rows of the identity, gathered: a class outside [0, num_classes) raises IndexError
+    idx = checked_class_indices(idx, num_classes, "one_hot")
+    return ops.take(np.eye(num_classes, dtype=np.int64), idx, axis=0)
+
+
+def checked_class_indices(idx: Any, n_classes: Any, name: str, ignore_index: Any = None) -> Any:
+    """Class indices ``idx`` for a gather over ``n_classes`` classes, made to raise IndexError
+    for a value outside ``[0, n_classes)`` (``ignore_index`` excepted): a gather takes numpy's
+    negative indices, which would silently pick a class from the end. Host tensors are checked
+    here, naming the value; graphs and GPU tensors get negative values mapped past the end,
+    which the gather's own run-time bounds check refuses."""
+    if is_tensor(idx) and not idx.is_cuda:
+        values = np.asarray(idx.detach().numpy())
+        bad = values < 0
+        if isinstance(n_classes, int):
+            bad |= values >= n_classes
+        if ignore_index is not None:
+            bad &= values != ignore_index
+        if bad.any():
+            raise IndexError(
+                f"{name}: class index {values[bad].flat[0]} is out of bounds for {n_classes} "
+                "classes (class indices are in [0, n_classes))"
+            )
+        return idx
+    past_end = n_classes if isinstance(n_classes, int) else np.iinfo(np.int64).max
+    wide = ops.astype(idx, "int64")
+    return ops.where(ops.less(wide, 0), past_end, wide)
 
 
 def normalize(input: Any, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Any = None) -> Any:
