@@ -184,11 +184,14 @@ class CompiledFunction:
         self._single = isinstance(outputs, Node)
         outs = [outputs] if self._single else list(outputs)
 
-        outs = [lift(o) for o in outs]
-        for i, o in enumerate(outs):
-            if not isinstance(o, Node):
-                raise TypeError(f"compile: outputs[{i}] is a {type(o).__name__}, expected a node")
-        self.outputs = tuple(outs)
+        lifted = [lift(o) for o in outs]
+        for i, (given, o) in enumerate(zip(outs, lifted)):
+            if not isinstance(o, Node):  # name what was given, not what lift made of it
+                raise TypeError(
+                    f"compile: outputs[{i}] is a {type(given).__name__}, expected a graph node "
+                    "(wrap a fixed value in gj.constant)"
+                )
+        self.outputs = tuple(lifted)
         self.updates = tuple(_check_updates(updates))
         results = list(self.outputs) + [new for _, new in self.updates]
         self._check_inputs_given(results)

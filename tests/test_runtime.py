@@ -24,6 +24,14 @@ def test_missing_placeholder_is_named() -> None:
         gj.compile([x], [x + y], backend="numpy")
 
 
+def test_an_output_that_is_not_a_node_is_named_as_given() -> None:
+    # the message named the Tensor that lifting a python float makes, not the float
+    with pytest.raises(TypeError, match=r"outputs\[1\] is a float, expected a graph node"):
+        gj.compile([], [gj.constant(1.0), 2.0])
+    with pytest.raises(TypeError, match=r"outputs\[0\] is a ndarray"):
+        gj.compile([], [np.ones(2)])
+
+
 def test_inputs_must_be_distinct_placeholders() -> None:
     x = gj.placeholder("x", shape=(2,))
     with pytest.raises(TypeError, match=r"inputs\[1\] must be a gj.placeholder"):
