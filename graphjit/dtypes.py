@@ -160,6 +160,17 @@ def check_python_value(x: Any) -> None:
         raise TypeError("complex numbers are not supported")
     if x is None:
         raise TypeError("None is not an array value")
+    reject_masked(x)
+
+
+def reject_masked(x: Any, what: str = "") -> None:
+    """Refuse a numpy masked array: read as an array its mask is dropped, and the masked-out
+    entries would count as values (a silent wrong answer). ``what`` prefixes the message."""
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(
+            f"{what}numpy masked arrays are not supported (the mask would be ignored); pass "
+            "x.filled(fill_value) for the values with the masked ones replaced"
+        )
 
 
 def as_array(x: Any, dtype: str | None) -> np.ndarray:

@@ -11,7 +11,9 @@ versions, rather than being misread.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import uuid
 import zipfile
 import zlib
 from typing import Any
@@ -64,10 +66,19 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     else:
         arrays[_SINGLE] = _to_array(obj, "value")
     arrays[_FORMAT] = np.array(FORMAT_VERSION, dtype=np.int64)
-    tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
-    with open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)  # type: ignore[arg-type]
-    os.replace(tmp, path)
+    # a temporary file of its own beside the target (threads saving one path at once each
+    # write their own), replaced into place, and removed if anything fails (a full disk, a
+    # directory at the path, Ctrl-C): the target is the old file or the new one, never partial
+    target = os.fspath(path)
+    tmp = f"{target}.{uuid.uuid4().hex[:12]}.tmp"
+    try:
+        with open(tmp, "xb") as fh:  # not mkstemp: the file gets the usual permissions
+            np.savez(fh, **arrays)  # type: ignore[arg-type]
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def load(path: str | os.PathLike[str], as_tensors: bool = True) -> Any:
@@ -102,7 +113,8 @@ def load(path: str | os.PathLike[str], as_tensors: bool = True) -> Any:
                 "numpy arrays"
             ) from None
 
-    unreadable = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
+    # MemoryError: a member whose header claims a shape far larger than its data
+    unreadable = (ValueError, OSError, EOFError, MemoryError, zipfile.BadZipFile, zlib.error)
     with archive:
         # the version first: a newer format may hold members this graphjit cannot read
         try:

@@ -26,6 +26,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from graphjit import ir
+from graphjit.dtypes import reject_masked
+from graphjit.errors import IntegerOutOfRangeError
 from graphjit.guards import MISS, DirectCall, InputSpec, direct_call
 from graphjit.interp import evaluate
 from graphjit.ir import Node
@@ -182,11 +184,14 @@ class CompiledFunction:
         self._single = isinstance(outputs, Node)
         outs = [outputs] if self._single else list(outputs)
 
-        outs = [lift(o) for o in outs]
-        for i, o in enumerate(outs):
-            if not isinstance(o, Node):
-                raise TypeError(f"compile: outputs[{i}] is a {type(o).__name__}, expected a node")
-        self.outputs = tuple(outs)
+        lifted = [lift(o) for o in outs]
+        for i, (given, o) in enumerate(zip(outs, lifted)):
+            if not isinstance(o, Node):  # name what was given, not what lift made of it
+                raise TypeError(
+                    f"compile: outputs[{i}] is a {type(given).__name__}, expected a graph node "
+                    "(wrap a fixed value in gj.constant)"
+                )
+        self.outputs = tuple(lifted)
         self.updates = tuple(_check_updates(updates))
         results = list(self.outputs) + [new for _, new in self.updates]
         self._check_inputs_given(results)
@@ -570,6 +575,7 @@ def coerce_argument(ph: Node, a: Any, named: dict[str, tuple[int, str]]) -> np.n
     want = ph.dtype
     if isinstance(a, Node):
         raise TypeError(f"input {name!r}: got a graph node; compiled functions take arrays")
+    reject_masked(a, f"input {name!r}: ")
     if is_tensor(a):
         a = a.numpy()  # an eager tensor: its own array
     elif not isinstance(a, np.ndarray) and hasattr(a, "__dlpack__") and not hasattr(a, "__array__"):
@@ -586,7 +592,12 @@ def coerce_argument(ph: Node, a: Any, named: dict[str, tuple[int, str]]) -> np.n
             np.dtype(want).kind == "i" and kind == "f"
         ):
             raise TypeError(f"input {name!r}: expected {want}, got python {type(a).__name__}")
-        arr = np.asarray(a, dtype=want)
+        try:
+            arr = np.asarray(a, dtype=want)
+        except OverflowError:
+            raise IntegerOutOfRangeError(
+                f"input {name!r}: the python int {a} does not fit in {want}, the input's dtype"
+            ) from None
     else:
         try:
             arr = np.asarray(a)

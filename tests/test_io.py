@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import io
+import os
 import pathlib
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -220,3 +224,51 @@ def test_uint8_arrays_load_as_tensors(tmp_path: Path) -> None:
 def test_a_directory_is_not_reported_as_a_corrupt_file(tmp_path: Path) -> None:
     with pytest.raises(IsADirectoryError):
         gj.load(tmp_path)
+
+
+def test_a_failed_save_keeps_the_old_file_and_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "m.npz"
+    gj.save({"w": np.ones(3)}, path)
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(np, "savez", disk_full)
+        with pytest.raises(OSError, match="No space left"):
+            gj.save({"w": np.zeros(3)}, path)
+    np.testing.assert_array_equal(gj.load(path, as_tensors=False)["w"], np.ones(3))
+    (tmp_path / "sub").mkdir()
+    with pytest.raises(OSError):
+        gj.save({"w": np.zeros(3)}, tmp_path / "sub")  # a directory is in the way
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz", "sub"]
+    assert not list((tmp_path / "sub").iterdir())
+
+
+def test_threads_saving_one_path_at_once_each_write_a_whole_file(tmp_path: Path) -> None:
+    path = tmp_path / "m.npz"
+    values = [np.full(20_000, float(i)) for i in range(8)]
+
+    def save_many(value: np.ndarray) -> None:
+        for _ in range(10):
+            gj.save({"w": value}, path)
+
+    with ThreadPoolExecutor(len(values)) as pool:
+        for fut in [pool.submit(save_many, v) for v in values]:
+            fut.result()
+    w = gj.load(path, as_tensors=False)["w"]
+    assert any(np.array_equal(w, v) for v in values)
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+
+
+def test_a_member_claiming_a_huge_shape_is_an_unreadable_file(tmp_path: Path) -> None:
+    path = tmp_path / "huge.npz"
+    header = io.BytesIO()
+    fields = {"descr": "<f8", "fortran_order": False, "shape": (2**45,)}  # 256 TiB
+    np.lib.format.write_array_header_1_0(header, fields)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("w.npy", header.getvalue() + b"\0" * 64)
+    with pytest.raises(ValueError, match=r"huge\.npz' cannot be read"):
+        gj.load(path)

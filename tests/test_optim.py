@@ -318,6 +318,9 @@ def test_bad_parameter_lists_raise_clear_errors() -> None:
         optim.Adam([np.zeros(3)])
     with pytest.raises(ValueError, match="parameter 2 is the same tensor as parameter 0"):
         optim.SGD([lin.weight, lin.bias, lin.weight], lr=0.1)
+    # a computed tensor never gets a .grad: its optimiser would silently train nothing
+    with pytest.raises(ValueError, match=r"parameter 1 is computed from other tensors.*leaf"):
+        optim.SGD([lin.bias, lin.weight * 2.0], lr=0.1)
 
 
 def test_updates_needs_a_scalar_graph_loss() -> None:

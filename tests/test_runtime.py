@@ -24,6 +24,14 @@ def test_missing_placeholder_is_named() -> None:
         gj.compile([x], [x + y], backend="numpy")
 
 
+def test_an_output_that_is_not_a_node_is_named_as_given() -> None:
+    # the message named the Tensor that lifting a python float makes, not the float
+    with pytest.raises(TypeError, match=r"outputs\[1\] is a float, expected a graph node"):
+        gj.compile([], [gj.constant(1.0), 2.0])
+    with pytest.raises(TypeError, match=r"outputs\[0\] is a ndarray"):
+        gj.compile([], [np.ones(2)])
+
+
 def test_inputs_must_be_distinct_placeholders() -> None:
     x = gj.placeholder("x", shape=(2,))
     with pytest.raises(TypeError, match=r"inputs\[1\] must be a gj.placeholder"):
@@ -109,6 +117,26 @@ def test_unsafe_casts_raise_type_error_naming_the_input(backend: str) -> None:
         g(np.array("text"))
     with pytest.raises(TypeError, match="graph node"):
         g(k)
+
+
+def test_python_ints_out_of_the_inputs_range_raise_naming_the_input(backend: str) -> None:
+    i = gj.placeholder("count", shape=(), dtype="int32")
+    u = gj.placeholder("pixel", shape=(), dtype="uint8")
+    f = gj.compile([i, u], [i + 1, u + 1], backend=backend)
+    with pytest.raises(gj.IntegerOutOfRangeError, match=r"input 'count'.*2147483648.*int32"):
+        f(2**31, 0)
+    with pytest.raises(ValueError, match=r"input 'pixel'.*-1.*uint8"):
+        f(0, -1)
+    assert [int(v) for v in f(2**31 - 1, 255)] == [-(2**31), 0]  # in range: numpy's wraparound
+
+
+def test_masked_arrays_are_refused_not_read_without_their_mask(backend: str) -> None:
+    x = gj.placeholder("x", shape=(None,))
+    f = gj.compile([x], gj.sum(x), backend=backend)
+    masked = np.ma.array([1.0, 100.0], mask=[False, True])
+    with pytest.raises(TypeError, match=r"input 'x'.*masked.*filled"):
+        f(masked)
+    assert float(f(masked.filled(0.0))) == 1.0
 
 
 def test_rank_and_fixed_dims_raise_value_error_naming_the_input(backend: str) -> None:

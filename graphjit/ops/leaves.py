@@ -15,7 +15,7 @@ from graphjit.cuda_compat import (
     to_device,
     to_host,
 )
-from graphjit.dtypes import as_array, as_dtype, result_dtype
+from graphjit.dtypes import as_array, as_dtype, reject_masked, result_dtype
 from graphjit.ir import Node, TensorType
 from graphjit.locks import STATE_LOCKS
 from graphjit.ops.registry import defop
@@ -204,6 +204,7 @@ class Variable(Node):
         the device array itself when the variable lives on a GPU."""
         storage = self.storage
         cur = storage.array
+        reject_masked(value, f"variable {self.name or ''!r}: ")
         arr = value if is_device_array(value) else np.asarray(value)
         if tuple(arr.shape) != tuple(cur.shape):
             raise ValueError(

@@ -49,6 +49,12 @@ class Optimizer:
                 )
             if p.dtype not in ("float32", "float64"):
                 raise TypeError(f"{type(self).__name__}: parameter {i} is {p.dtype}, not float")
+            if not p.is_leaf:
+                # an op's result: it never gets a .grad, and a step would update a temporary
+                raise ValueError(
+                    f"{type(self).__name__}: parameter {i} is computed from other tensors (not a "
+                    "leaf); optimise the leaf tensors it comes from (model.parameters())"
+                )
         seen: dict[int, int] = {}
         for i, p in enumerate(self.params):
             if id(p) in seen:

@@ -30,7 +30,15 @@ from typing import Any
 import numpy as np
 
 from graphjit import ops as F  # noqa: N812 - the gj functions, as torch.nn.functional
-from graphjit.dtypes import DTYPES, as_dtype, get_default_dtype, is_float, is_int, result_dtype
+from graphjit.dtypes import (
+    DTYPES,
+    as_dtype,
+    get_default_dtype,
+    is_float,
+    is_int,
+    reject_masked,
+    result_dtype,
+)
 from graphjit.ir import Node
 from graphjit.ops.counter_rng import GRAPH_GENERATOR
 from graphjit.ops.dispatch import is_tensor
@@ -121,6 +129,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing ``array``'s memory: changes to either show in the other."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy array, got {type(array).__name__}")
+    reject_masked(array, "from_numpy: ")
     if array.dtype.name not in DTYPES:
         raise TypeError(
             f"from_numpy: graphjit tensors hold {', '.join(DTYPES)}; this array is "

@@ -77,6 +77,53 @@ def test_one_hot_eager_infers_classes_and_graph_needs_them() -> None:
         gjF.one_hot(gj.placeholder("i", shape=(3,), dtype="int64"))
 
 
+def test_one_hot_refuses_classes_out_of_range(backend: str) -> None:
+    # a negative class used to give a row of zeros, and so did one past the end
+    for bad, value in (([0, -1], -1), ([3, 0], 3)):
+        with pytest.raises(
+            IndexError, match=rf"one_hot: index {value} is out of bounds for 3 classes"
+        ):
+            gjF.one_hot(gj.tensor(bad), 3)
+    i = gj.placeholder("i", shape=(None,), dtype="int64")
+    f = gj.compile([i], gjF.one_hot(i, 3), backend=backend)
+    np.testing.assert_array_equal(f(np.array([2, 0])), [[0, 0, 1], [1, 0, 0]])
+    for bad in ([0, -1], [3, 0]):
+        with pytest.raises(IndexError):
+            f(np.array(bad))
+
+
+def test_negative_class_targets_raise_instead_of_counting_from_the_end(backend: str) -> None:
+    # numpy's negative indices made target -1 the last class: a silently wrong loss
+    logits = np.array([[2.0, 0.0, -1.0], [0.5, 0.5, 0.5]])
+    for loss in (gjF.cross_entropy, gjF.nll_loss):
+        with pytest.raises(IndexError, match=r"index -1 is out of bounds for 3 classes"):
+            loss(gj.tensor(logits), gj.tensor([0, -1]))
+        ignored = loss(gj.tensor(logits), gj.tensor([0, -100]))  # ignore_index still counts
+        np.testing.assert_allclose(
+            ignored.numpy(), loss(gj.tensor(logits[:1]), gj.tensor([0])).numpy()
+        )
+    for classes in (3, None):  # a class count fixed when built, or known only at run time
+        x = gj.placeholder("x", shape=(None, classes))
+        t = gj.placeholder("t", shape=(None,), dtype="int64")
+        f = gj.compile([x, t], gjF.cross_entropy(x, t), backend=backend)
+        want = -(logits[0, 0] - np.log(np.exp(logits[0]).sum()))
+        np.testing.assert_allclose(f(logits, np.array([0, -100])), want, rtol=1e-12)
+        with pytest.raises(IndexError):
+            f(logits, np.array([0, -1]))
+
+
+def test_embedding_refuses_negative_rows(backend: str) -> None:
+    # a negative row counted from the end, as numpy's take does, where PyTorch raises
+    emb = gj.nn.Embedding(3, 2)
+    with pytest.raises(IndexError, match=r"embedding: index -1 is out of bounds for 3 embeddings"):
+        emb(gj.tensor([0, -1]))
+    i = gj.placeholder("i", shape=(None,), dtype="int64")
+    f = gj.compile([i], emb(i), backend=backend)
+    np.testing.assert_array_equal(f(np.array([2])), emb.weight.detach().numpy()[[2]])
+    with pytest.raises(IndexError):
+        f(np.array([-1]))
+
+
 def test_gelu_and_selu_match_their_formulas() -> None:
     x = np.linspace(-4, 4, 17)
     erf = np.vectorize(math.erf)

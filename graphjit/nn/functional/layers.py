@@ -90,9 +90,10 @@ def embedding(
         )
     idx = ops.lift(input)
     w = operand(weight, idx) if isinstance(idx, Node) else weight
+    n = ops.lift(w).shape[0]
+    idx = checked_class_indices(idx, n, "embedding", things="embeddings")
     if padding_idx is None:
         return ops.take(w, idx, axis=0)
-    n = ops.lift(w).shape[0]
     if padding_idx < 0:
         padding_idx += n
     row_mask = np.ones((n, 1), dtype=ops.lift(w).dtype)
@@ -114,8 +115,38 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Any:
             raise ValueError("one_hot: on graphs num_classes must be given")
         values = np.asarray(idx.detach().cpu().numpy())
         num_classes = int(values.max()) + 1 if values.size else 0
-    classes = np.arange(num_classes, dtype=np.int64)
-    return ops.astype(ops.equal(ops.expand_dims(idx, -1), classes), "int64")
+    # rows of the identity, gathered: a class outside [0, num_classes) raises IndexError
+    idx = checked_class_indices(idx, num_classes, "one_hot")
+    return ops.take(np.eye(num_classes, dtype=np.int64), idx, axis=0)
+
+
+def checked_class_indices(
+    idx: Any, n_classes: Any, name: str, ignore_index: Any = None, things: str = "classes"
+) -> Any:
+    """Class (or row) indices ``idx`` for a gather over ``n_classes`` of them, made to raise
+    IndexError for a value outside ``[0, n_classes)`` (``ignore_index`` excepted): a gather
+    takes numpy's negative indices, which would silently pick one from the end. Host tensors are
+    checked here, naming the value; graphs and GPU tensors get negative values mapped past the
+    end, which the gather's own run-time bounds check refuses. Non-integer indices are returned
+    as they are, for the gather to refuse."""
+    if idx.dtype not in ("uint8", "int8", "int16", "int32", "int64"):
+        return idx
+    if is_tensor(idx) and not idx.is_cuda:
+        values = np.asarray(idx.detach().numpy())
+        bad = values < 0
+        if isinstance(n_classes, int):
+            bad |= values >= n_classes
+        if ignore_index is not None:
+            bad &= values != ignore_index
+        if bad.any():
+            raise IndexError(
+                f"{name}: index {values[bad].flat[0]} is out of bounds for {n_classes} {things} "
+                f"(indices are in [0, {n_classes}))"
+            )
+        return idx
+    past_end = n_classes if isinstance(n_classes, int) else np.iinfo(np.int64).max
+    wide = ops.astype(idx, "int64")
+    return ops.where(ops.less(wide, 0), past_end, wide)
 
 
 def normalize(input: Any, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Any = None) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 
 from graphjit import ops
 from graphjit.nn.functional.activations import log_softmax
+from graphjit.nn.functional.layers import checked_class_indices
 
 __all__ = [
     "mse_loss",
@@ -129,11 +130,15 @@ def _check_index_target(x: Any, t: Any, name: str) -> None:
         )
 
 
-def _nll_parts(logp: Any, target: Any, weight: Any, ignore_index: int) -> tuple[Any, Any, Any]:
+def _nll_parts(
+    logp: Any, target: Any, weight: Any, ignore_index: int, name: str
+) -> tuple[Any, Any, Any]:
     """Per-element ``-w[t] * logp[t]``, the per-element weights ``w[t]`` (0 where ignored), and
     the mask of targets that count, with classes on axis 1 (0 for an unbatched input)."""
     axis = _class_axis_shape(logp.ndim)
+    n_classes = tuple(logp.shape)[axis]
     counted = ops.not_equal(target, ignore_index)
+    target = checked_class_indices(target, n_classes, name, ignore_index)
     safe = ops.where(counted, target, 0)
     picked = ops.squeeze(
         ops.take_along_axis(logp, ops.expand_dims(safe, axis), axis=axis), axis=axis
@@ -157,7 +162,7 @@ def nll_loss(
     reduction = legacy_reduction(size_average, reduce, reduction)
     x, t = ops.lift(input), ops.lift(target)
     _check_index_target(x, t, "nll_loss")
-    loss, w, _ = _nll_parts(x, t, weight, ignore_index)
+    loss, w, _ = _nll_parts(x, t, weight, ignore_index, "nll_loss")
     if reduction == "mean":
         return ops.sum(loss) / ops.sum(w)
     return reduce_loss(loss, reduction, "nll_loss")
@@ -194,7 +199,7 @@ def cross_entropy(
         loss = -ops.sum(terms, axis=axis)
         return reduce_loss(loss, reduction, "cross_entropy")
     _check_index_target(x, t, "cross_entropy")
-    nll, w, counted = _nll_parts(logp, t, weight, ignore_index)
+    nll, w, counted = _nll_parts(logp, t, weight, ignore_index, "cross_entropy")
     if reduction == "mean":
         nll_red = ops.sum(nll) / ops.sum(w)
     else:
