@@ -15,7 +15,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-PARALLEL_MIN_WORK = 200_000
+# window reads (planes x outputs x window) worth a prange: the serial loop reads about one a
+# nanosecond, so below this waking numba's threads, which then compete with BLAS's own between
+# the products of a training step, costs more than it saves (LeNet's pooling stays serial)
+PARALLEL_MIN_WORK = 2_000_000
 _FLAGS = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 

@@ -272,6 +272,23 @@ def test_gradients_agree_across_eager_interpreter_and_cpu() -> None:
         np.testing.assert_allclose(got, t.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
+def test_large_pools_run_their_parallel_loops_and_agree_with_the_interpreter() -> None:
+    """Planes x outputs x window above the kernels' parallel threshold: the prange variants of
+    max pooling (values and indices), its scatter, and the average and its transpose."""
+    from graphjit.kernels.pool import PARALLEL_MIN_WORK
+
+    x = rng.standard_normal((8, 16, 256, 256)).astype(np.float32)
+    assert PARALLEL_MIN_WORK <= 128 * 128 * 128  # planes x outputs of the max pool's scatter
+    ph = gj.placeholder("x", (None, 16, 256, 256), "float32")
+    y = F.max_pool2d(ph, 2)
+    z = F.avg_pool2d(ph, 3, stride=2, padding=1)
+    outs = [y, z, *gj.grad(gj.sum(y * y) + gj.sum(z * y), [ph])]
+    want = gj.compile([ph], outs, backend="numpy")(x)
+    got = gj.compile([ph], outs, backend="cpu")(x)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=2e-6, atol=2e-6)
+
+
 # --------------------------------------------------------------------------------------------------
 # arguments PyTorch refuses
 
