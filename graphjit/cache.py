@@ -6,7 +6,9 @@ its source, the graphjit, numba and Python versions and the source of ``graphjit
 numba links into the cached code), with an atomic write (temp file + ``os.replace``), and imported
 from there; numba then keeps the compiled code in ``__pycache__``
 beside it. A later process compiling the same graph imports the same file and loads machine code
-instead of compiling.
+instead of compiling. The large kernels a program calls by symbol (``graphjit.kernels.extern``)
+are bound before its code is loaded, from registry files in ``extern/``; one that cannot be bound
+makes the load a cache miss.
 
 Robustness: a module file whose content differs from the source (truncated, corrupted) is
 rewritten; numba cache files that do not unpickle are deleted before import (numba recompiles);
@@ -37,6 +39,7 @@ import numba
 from numba.core.caching import FunctionCache
 from numba.core.runtime.nrt import rtsys
 
+from graphjit.kernels import extern
 from graphjit.version import __version__
 
 PREFIX = "graphjit_gen_"
@@ -82,6 +85,7 @@ def load_module(source: str) -> types.ModuleType:
         mod = _loaded.get(name)
         if mod is not None:
             return mod
+        extern.registry_dir = cache_dir() / "extern"
         try:
             path = _write(cache_dir(), name, source)
         except OSError as exc:
@@ -172,29 +176,48 @@ def _tolerate_failed_saves(numba_cache: Any) -> None:
 
 
 def _load_without_compiler_registries(numba_cache: Any) -> None:
-    """Load a function's cached machine code without first importing all of numba's compiler.
+    """Load a function's cached machine code without first importing all of numba's compiler,
+    binding the kernels it calls by symbol first (:mod:`graphjit.kernels.extern`).
 
     numba's ``load_overload`` refreshes the target context before it looks in the cache: that
     imports every typing and lowering registry numba has (its numpy, typed containers, datetime,
     random, and scipy.linalg with them), the largest part of a warm process's first call. Loading
     machine code needs none of them, only numba's runtime (NRT), which the refresh also starts.
-    A cache miss still compiles as before: numba's compiler refreshes the contexts itself. Left
-    as numba's own when its private loader is not there (another numba version), and for other
-    targets (CUDA kernels: their loader selects their own target first)."""
+    A cache miss still compiles as before: numba's compiler refreshes the contexts itself. Code
+    calling a kernel that cannot be bound is a cache miss too (loading it would leave a call to
+    an unknown symbol). Without numba's private loader (another numba version) nothing is loaded
+    from the disk: every process compiles. Other targets (CUDA kernels) are left as numba's."""
     if not isinstance(numba_cache, FunctionCache):
         return
-    load = getattr(numba_cache, "_load_overload", None)
-    guard = getattr(numba_cache, "_guard_against_spurious_io_errors", None)
-    if load is None or guard is None:
+    if getattr(numba_cache.load_overload, "_graphjit", False):
         return
+    names = ("_guard_against_spurious_io_errors", "_index_key", "_cache_file", "_impl")
+    parts: list[Any] = [getattr(numba_cache, n, None) for n in names]
 
     def load_overload(sig: object, target_context: Any) -> Any:
+        if None in parts or not getattr(numba_cache, "_enabled", False):
+            return None
+        guard, index_key, cache_file, impl = parts
         rtsys.initialize(target_context)  # idempotent; the refresh would have done it
         with guard():
-            return load(sig, target_context)
+            data = cache_file.load(index_key(sig, target_context.codegen()))
+            if data is None or not extern.bind_symbols(data):
+                return None
+            return impl.rebuild(target_context, data)
         return None  # the guard swallowed an I/O error: compile instead
 
+    load_overload._graphjit = True  # type: ignore[attr-defined]
     numba_cache.load_overload = load_overload  # type: ignore[method-assign]
+
+
+def _prepare_kernel(kernel: Any) -> None:
+    """A kernel bound by symbol loads from its own disk cache the same way."""
+    cache = getattr(kernel, "_cache", None)
+    if cache is not None:
+        _load_without_compiler_registries(cache)
+
+
+extern.prepare_kernel = _prepare_kernel
 
 
 def _warn_unwritable(exc: OSError) -> None:
@@ -269,6 +292,9 @@ def cache_clear() -> int:
     pycache = d / "__pycache__"
     if pycache.is_dir():
         candidates += [p for p in pycache.iterdir() if p.name.startswith(PREFIX)]
+    registry = d / "extern"  # the symbols cached programs call (written again when needed)
+    if registry.is_dir():
+        candidates += [p for p in registry.iterdir() if p.suffix in (".pkl", ".tmp")]
     for p in candidates:
         try:
             p.unlink()

@@ -4,6 +4,7 @@ unwritable directory, and the info/clear functions the CLI calls."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from graphjit.kernels import extern
 
 import graphjit as gj
 from graphjit import cache
@@ -121,6 +123,8 @@ w = gj.constant(np.ones((3, 2, 3, 3)) * 0.1)
 y = F.interpolate(F.max_pool2d(F.conv2d(x, w), 2), scale_factor=2.0, mode="bilinear")
 f = gj.compile([x], [gj.sum(y), gj.sum(F.avg_pool2d(x, 2))])
 print([round(float(v), 9) for v in f(np.linspace(0.0, 1.0, 3 * 128).reshape(3, 2, 8, 8))])
+stats = f._executable._program.stats  # loaded from the disk cache, or compiled
+print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
 """
 
 
@@ -137,10 +141,36 @@ def test_a_warm_process_runs_kernels_with_parallel_loops(tmp_path: Path) -> None
         assert out.returncode == 0, f"exit {out.returncode}: {out.stderr[-2000:]}"
         return out.stdout.strip()
 
-    cold = values()
-    assert values() == cold
+    cold, cold_stats = values().splitlines()
+    assert cold_stats == "0 1"
+    assert values().splitlines() == [cold, "1 0"]  # the kernels it calls by symbol were bound
     x = np.linspace(0.0, 1.0, 3 * 128).reshape(3, 2, 8, 8)
     assert float(cold.strip("[]").split(",")[1]) == pytest.approx(float(np.sum(x)) / 4)
+    # without the registry of those symbols the cached machine code is not loaded (it would call
+    # unknown symbols): the program compiles again, with the same results
+    shutil.rmtree(tmp_path / "extern")
+    assert values().splitlines() == [cold, "0 1"]
+    assert values().splitlines() == [cold, "1 0"]
+
+
+def test_large_kernels_are_called_by_symbol_not_linked_into_the_program(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A program calling a convolution and a pooling holds calls to their symbols, not their
+    code (which numba would optimise and compile again for every program). Compiled here, in an
+    empty cache: numba keeps no IR of code it loads."""
+    monkeypatch.setenv("GRAPHJIT_CACHE_DIR", str(tmp_path))
+    f_ = gj.nn.functional
+    x = gj.placeholder("x", (None, 2, 9, 7))  # a shape no other test compiles
+    w = gj.constant(np.ones((3, 2, 3, 3)) * 0.1)
+    outs = [gj.sum(f_.max_pool2d(f_.conv2d(x, w), 2))]
+    data = np.linspace(0.0, 1.0, 2 * 126).reshape(2, 2, 9, 7)
+    f = gj.compile([x], outs)
+    np.testing.assert_allclose(f(data), gj.compile([x], outs, backend="numpy")(data), rtol=1e-12)
+    (cres,) = f._executable._program.overloads.values()
+    ir = cres.library.get_llvm_str()
+    assert extern.PREFIX in ir
+    assert "_im2col" not in ir and "_max_windows" not in ir
 
 
 def test_every_kernel_module_with_prange_loops_is_known_to_the_emitter() -> None:

@@ -1,0 +1,193 @@
+"""Calls from a generated program into a hand-written kernel, without numba linking the kernel in.
+
+numba compiles a call from one ``@njit`` function to another by linking the callee's LLVM module,
+with everything it calls, into the caller's, and LLVM then optimises and generates machine code
+for all of it again. A convolution kernel (its im2col loops, their parallel variants, BLAS) costs
+about 1.2 s of LLVM in every program that calls it, a max pool 0.7 s: most of a LeNet training
+step's 15 s compile. Here such a kernel is compiled once per argument types (numba loads it from
+its own disk cache), its machine code is given a process-wide symbol name (``llvmlite``'s
+``add_symbol``), and the program calls that symbol through numba's calling convention: exceptions
+raised in the kernel propagate as from a linked call.
+
+A program compiled this way refers to the symbols by name, so before its machine code is loaded
+from numba's disk cache in another process they must be bound again: :func:`bind_symbols` finds
+their names in the cached data and binds each from a small registry file (the kernel's module,
+name and argument types), written when the symbol was first made. ``graphjit.cache`` does this
+before every load; when a kernel cannot be bound, it reports a cache miss and the program is
+compiled again. :func:`unlinked` gives the generated module a kernel module whose functions are
+called this way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import inspect
+import os
+import pickle
+import re
+import tempfile
+import types as pytypes
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import llvmlite.binding as ll
+from numba.core import cgutils, types
+from numba.core.compiler_lock import global_compiler_lock
+from numba.core.dispatcher import Dispatcher
+from numba.extending import intrinsic
+
+PREFIX = "graphjit_extern_"
+_SYMBOL = re.compile(rb"graphjit_extern_([0-9a-f]{24})")
+
+# where registry files go (set by graphjit.cache to a folder of its cache dir; None: nowhere)
+registry_dir: Path | None = None
+# called with each kernel dispatcher before it is compiled or loaded here (graphjit.cache makes
+# its disk-cache loads skip numba's compiler registries)
+prepare_kernel: Callable[[Dispatcher], None] | None = None
+
+_bound: dict[str, Any] = {}  # symbol -> the kernel's compile result (kept alive: its code)
+_externals: dict[int, Any] = {}  # id(kernel) -> its intrinsic (kernels live as long as Python)
+_stand_ins: dict[tuple[str, tuple[str, ...] | None], pytypes.ModuleType] = {}
+
+
+def _key(kernel: Dispatcher, argtypes: tuple[types.Type, ...]) -> tuple[str, bytes]:
+    """The symbol's key (from the kernel's name and the types' reprs, which spell out dtype,
+    rank, layout and flags: their pickles differ between processes) and its registry entry."""
+    name = (kernel.py_func.__module__, kernel.py_func.__qualname__)
+    key = hashlib.sha256(repr((*name, argtypes)).encode()).hexdigest()[:24]
+    return key, pickle.dumps((*name, argtypes))
+
+
+def bind(kernel: Dispatcher, argtypes: tuple[types.Type, ...]) -> tuple[str, Any]:
+    """The symbol of ``kernel``'s machine code for ``argtypes`` (compiled or loaded now if need
+    be), and its compile result."""
+    key, entry = _key(kernel, argtypes)
+    symbol = PREFIX + key
+    with global_compiler_lock:  # numba's own: typing and cache loads already hold it
+        cres: Any = _bound.get(symbol)
+        if cres is None:
+            if prepare_kernel is not None:
+                prepare_kernel(kernel)
+            kernel.compile(argtypes)
+            cres = kernel.overloads[argtypes]
+            ll.add_symbol(symbol, cres.library.get_pointer_to_function(cres.fndesc.llvm_func_name))
+            _bound[symbol] = cres
+            _record(key, entry)
+    return symbol, cres
+
+
+def _record(key: str, entry: bytes) -> None:
+    """Write the registry file for ``key`` (atomically; a failure only costs a recompile of a
+    cached program in another process)."""
+    if registry_dir is None:
+        return
+    path = registry_dir / f"{key}.pkl"
+    if path.exists():
+        return
+    with contextlib.suppress(OSError):
+        registry_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=registry_dir)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(entry)
+            os.replace(tmp, path)
+        except OSError:
+            os.unlink(tmp)
+            raise
+
+
+def _bind_key(key: str) -> bool:
+    """Bind the symbol ``key`` names, from its registry file: False when it cannot be."""
+    if PREFIX + key in _bound:
+        return True
+    if registry_dir is None:
+        return False
+    try:
+        module, qualname, argtypes = pickle.loads((registry_dir / f"{key}.pkl").read_bytes())
+        kernel: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            kernel = getattr(kernel, part)
+        if not isinstance(kernel, Dispatcher) or _key(kernel, argtypes)[0] != key:
+            return False  # the kernel changed since (its cache fingerprint normally says so)
+        bind(kernel, argtypes)
+    except Exception:  # a missing or unreadable file, a kernel that no longer compiles: recompile
+        return False
+    return True
+
+
+def bind_symbols(data: Any) -> bool:
+    """Bind every symbol that numba's cached ``data`` (a compile result, reduced) calls: True
+    when all are bound, so its machine code can be loaded."""
+    keys = {m.group(1).decode() for blob in _bytes_in(data) for m in _SYMBOL.finditer(blob)}
+    return all(_bind_key(k) for k in sorted(keys))
+
+
+def _bytes_in(data: Any) -> Iterable[bytes]:
+    if isinstance(data, (bytes, bytearray)):
+        yield bytes(data)
+    elif isinstance(data, (tuple, list)):
+        for item in data:
+            yield from _bytes_in(item)
+    elif isinstance(data, dict):
+        for item in data.values():
+            yield from _bytes_in(item)
+
+
+def _normalise(ty: types.Type) -> types.Type:
+    """The argument type a kernel is compiled for: literals and tuples of them made plain."""
+    if isinstance(ty, types.BaseTuple):
+        return types.BaseTuple.from_types([_normalise(t) for t in ty])  # type: ignore[attr-defined]
+    return types.unliteral(ty)
+
+
+def external(kernel: Dispatcher) -> Any:
+    """An intrinsic with ``kernel``'s parameters that calls its machine code by symbol."""
+    made = _externals.get(id(kernel))
+    if made is None:
+        made = _externals[id(kernel)] = _make_external(kernel)
+    return made
+
+
+def _make_external(kernel: Dispatcher) -> Any:
+
+    def typer(argtys: tuple[types.Type, ...]) -> Any:
+        argtypes = tuple(_normalise(t) for t in argtys)
+        symbol, cres = bind(kernel, argtypes)
+        restype = cres.signature.return_type
+
+        def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+            values = [context.cast(builder, v, f, t) for v, f, t in zip(args, argtys, argtypes)]
+            fnty = context.call_conv.get_function_type(restype, argtypes)
+            fn = cgutils.get_or_insert_function(builder.module, fnty, symbol)
+            status, res = context.call_conv.call_function(builder, fn, restype, argtypes, values)
+            with cgutils.if_unlikely(builder, status.is_error):
+                context.call_conv.return_status_propagate(builder, status)
+            return res
+
+        return restype(*argtys), codegen
+
+    name, params = kernel.py_func.__name__, ", ".join(inspect.signature(kernel.py_func).parameters)
+    namespace: dict[str, Any] = {"typer": typer}
+    exec(f"def {name}(typingctx, {params}):\n    return typer(({params},))", namespace)
+    return intrinsic(namespace[name])
+
+
+def unlinked(module: pytypes.ModuleType, names: Iterable[str] | None = None) -> pytypes.ModuleType:
+    """A stand-in for a kernel module whose ``@njit`` functions (those in ``names``, default all)
+    are called by symbol (see the module docstring); the rest of it as it is."""
+    key = (module.__name__, tuple(names) if names is not None else None)
+    out = _stand_ins.get(key)
+    if out is None:
+        out = pytypes.ModuleType(module.__name__ + "[unlinked]")
+        out.__dict__.update(
+            {k: v for k, v in vars(module).items() if not k.startswith("__") or k == "__doc__"}
+        )
+        for name in key[1] if key[1] is not None else list(vars(module)):
+            fn = getattr(module, name)
+            if isinstance(fn, Dispatcher):
+                setattr(out, name, external(fn))
+        _stand_ins[key] = out
+    return out
