@@ -7,6 +7,7 @@ graphjit.ops takes PyTorch's spelling as well; the functions here are PyTorch's 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -70,6 +71,22 @@ def _correction(correction: Any, unbiased: Any) -> Any:
     return 1 if correction is None else correction
 
 
+def _spread_and_mean(
+    spread: Callable[..., Value],
+    x: ArrayLike,
+    dim: Any,
+    correction: Any,
+    keepdim: bool,
+    unbiased: bool | None,
+) -> tuple[Value, Value]:
+    """``(spread, mean)`` over ``dim``: var_mean and std_mean, with PyTorch's ``correction``."""
+    ddof = _correction(correction, unbiased)
+    return (
+        spread(x, dim=dim, ddof=ddof, keepdim=keepdim),
+        statistics.mean(x, dim=dim, keepdim=keepdim),
+    )
+
+
 def var_mean(
     x: ArrayLike,
     dim: Any = None,
@@ -79,11 +96,7 @@ def var_mean(
     unbiased: bool | None = None,
 ) -> tuple[Value, Value]:
     """``(var, mean)`` over ``dim``, as torch.var_mean: unbiased (``correction=1``) by default."""
-    ddof = _correction(correction, unbiased)
-    return (
-        statistics.var(x, dim=dim, ddof=ddof, keepdim=keepdim),
-        statistics.mean(x, dim=dim, keepdim=keepdim),
-    )
+    return _spread_and_mean(statistics.var, x, dim, correction, keepdim, unbiased)
 
 
 def std_mean(
@@ -95,11 +108,7 @@ def std_mean(
     unbiased: bool | None = None,
 ) -> tuple[Value, Value]:
     """``(std, mean)`` over ``dim``, as torch.std_mean: unbiased (``correction=1``) by default."""
-    ddof = _correction(correction, unbiased)
-    return (
-        statistics.std(x, dim=dim, ddof=ddof, keepdim=keepdim),
-        statistics.mean(x, dim=dim, keepdim=keepdim),
-    )
+    return _spread_and_mean(statistics.std, x, dim, correction, keepdim, unbiased)
 
 
 def aminmax(x: ArrayLike, *, dim: Any = None, keepdim: bool = False) -> MinMax:
