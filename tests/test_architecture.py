@@ -37,3 +37,23 @@ def test_every_ops_module_is_in_the_ops_layers() -> None:
     named = _named(ops["layers"])
     modules = {p.stem for p in (ROOT / "ops").glob("*.py") if p.stem != "__init__"}
     assert modules <= named, f"ops modules outside the ops layers: {sorted(modules - named)}"
+
+
+def _package_modules(package: str) -> set[str]:
+    folder = ROOT.joinpath(*package.split(".")[1:])
+    return {p.stem for p in folder.glob("*.py") if p.stem != "__init__"}
+
+
+@pytest.mark.parametrize("package", ["graphjit.runtime", "graphjit.methods"])
+def test_every_module_of_a_split_package_is_in_its_layers(package: str) -> None:
+    (contract,) = [c for c in _contracts() if c.get("containers") == [package]]
+    missing = _package_modules(package) - _named(contract["layers"])
+    assert not missing, f"{package} modules outside its layers: {sorted(missing)}"
+
+
+def test_every_torch_api_module_is_in_the_independence_contract() -> None:
+    (contract,) = [c for c in _contracts() if c["type"] == "independence"]
+    named = {
+        m.rsplit(".", 1)[1] for m in contract["modules"] if m.startswith("graphjit.torch_api.")
+    }
+    assert _package_modules("graphjit.torch_api") == named

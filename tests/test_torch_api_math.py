@@ -1,6 +1,7 @@
-"""The PyTorch-spelled elementwise math (graphjit/torch_api.py and the tensor methods) against
-PyTorch itself: eager values and gradients, float64 and float32, functions and methods, the ``//``
-and ``%`` operators, and clamp with tensor bounds, including the gradient at the bounds."""
+"""The PyTorch-spelled elementwise math (graphjit/torch_api/arithmetic.py and the tensor methods)
+against PyTorch itself: eager values and gradients, float64 and float32, functions and methods,
+the ``//`` and ``%`` operators, and clamp with tensor bounds, including the gradient at the
+bounds."""
 
 from __future__ import annotations
 

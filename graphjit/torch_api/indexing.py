@@ -1,0 +1,212 @@
+"""Indexing, gathers and scatters in PyTorch's spellings: ``gj.gather``, ``gj.scatter``,
+``gj.index_select``, ``gj.masked_fill``, ``gj.masked_select``, ``gj.nonzero``, ...
+
+``masked_select`` and ``nonzero`` are eager only (the result's size depends on the values); on
+cuda tensors the positions are found on the device.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from graphjit.ir import Node
+from graphjit.ops import broadcast, comparison, joining, shape
+from graphjit.ops import elementwise as ew
+from graphjit.ops import gather as gather_ops
+from graphjit.ops.dispatch import (
+    ArrayLike,
+    Value,
+    astype,
+    eager_flatnonzero,
+    eager_nonzero,
+    lift,
+)
+from graphjit.ops.shape_rules import normalize_axis
+from graphjit.tensor.backend import device_flatnonzero, device_unravel
+
+__all__ = ["take_along_dim", "gather", "scatter", "scatter_add", "index_select", "index_add",
+           "masked_fill", "masked_select", "nonzero"]  # fmt: skip
+
+take_along_dim = gather_ops.take_along_axis
+
+
+def _index(index: ArrayLike, fn: str) -> Any:
+    idx = lift(index)
+    if idx.dtype not in ("int32", "int64"):
+        raise TypeError(f"{fn}: index must be an int tensor, got {idx.dtype}")
+    return idx
+
+
+def _block(x: Any, idx: Any, d: Any, fn: str) -> Any:
+    """``x`` cut to ``idx``'s extent on every dim but ``d`` (all dims when ``d`` is None):
+    PyTorch lets an index be smaller than the input and the source."""
+    if idx.ndim != x.ndim:
+        raise ValueError(
+            f"{fn}: index must have as many dims as the input ({x.ndim}), got {idx.ndim}"
+        )
+    slices: list[Any] = [None] * x.ndim
+    for k, (n, m) in enumerate(zip(x.shape, idx.shape)):
+        if k == d or m == n or not isinstance(m, int) or not isinstance(n, int):
+            continue
+        if m > n:
+            raise IndexError(f"{fn}: index has size {m} on dim {k}, the input only {n}")
+        slices[k] = (0, m, 1)
+    return joining.slice_axes(x, slices)
+
+
+def gather(input: ArrayLike, dim: int, index: ArrayLike, *, sparse_grad: bool = False) -> Value:  # noqa: A002
+    """``out[i][j] = input[index[i][j]][j]`` (for ``dim=0``), as torch.gather: the result has
+    ``index``'s shape. Out-of-range indices raise IndexError (negative ones count from the end)."""
+    x = lift(input)
+    d = normalize_axis(dim, x.ndim, "gather")
+    idx = _index(index, "gather")
+    return gather_ops.take_along_axis(_block(x, idx, d, "gather"), idx, d)
+
+
+def _scattered(x: Any, idx: Any, src: Any, d: int, fn: str, add: bool) -> Any:
+    src = lift(src)
+    if src.ndim == 0:
+        src = broadcast.broadcast_like(astype(src, x.dtype), idx)
+    else:
+        src = _block(src, idx, None, fn)
+    block = _block(x, idx, d, fn)
+    op = gather_ops.add_along_axis if add else gather_ops.put_along_axis
+    new = op(block, idx, src, d)
+    if block is x:
+        return new
+    widths = [(0, n - b) for n, b in zip(x.shape, block.shape)]
+    if not all(isinstance(w, int) for _, w in widths):
+        raise ValueError(f"{fn}: an index smaller than the input needs the input's sizes fixed")
+    mask = np.zeros(x.shape, dtype=bool)
+    mask[tuple(slice(0, b) for b in block.shape)] = True
+    return comparison.where(mask, joining.pad(new, widths), x)
+
+
+def scatter(
+    input: ArrayLike,  # noqa: A002
+    dim: int,
+    index: ArrayLike,
+    src: Any = None,
+    *,
+    value: Any = None,
+    reduce: Any = None,
+) -> Value:
+    """A copy of ``input`` with ``src`` (or the scalar ``value``) written at ``index`` along
+    ``dim``, as torch.scatter (``out[index[i][j]][j] = src[i][j]`` for ``dim=0``). Repeated
+    indices, which PyTorch leaves unspecified, write the sum of their values.
+    ``reduce="add"`` is scatter_add."""
+    x = lift(input)
+    d = normalize_axis(dim, x.ndim, "scatter")
+    idx = _index(index, "scatter")
+    if (src is None) == (value is None):
+        raise TypeError("scatter: give src or value")
+    if reduce not in (None, "add"):
+        raise ValueError(f"scatter: reduce={reduce!r} is not supported (only 'add')")
+    return _scattered(x, idx, value if src is None else src, d, "scatter", reduce == "add")
+
+
+def scatter_add(input: ArrayLike, dim: int, index: ArrayLike, src: ArrayLike) -> Value:  # noqa: A002
+    """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (repeats accumulate), as
+    torch.scatter_add."""
+    x = lift(input)
+    d = normalize_axis(dim, x.ndim, "scatter_add")
+    return _scattered(x, _index(index, "scatter_add"), src, d, "scatter_add", True)
+
+
+def index_select(input: ArrayLike, dim: int, index: ArrayLike) -> Value:  # noqa: A002
+    """The slices of ``dim`` at the 1-D ``index``, as torch.index_select."""
+    idx = _index(index, "index_select")
+    if idx.ndim > 1:
+        raise ValueError(f"index_select: index must be 0-D or 1-D, got {idx.ndim} dims")
+    x = lift(input)
+    out = gather_ops.take(x, idx, normalize_axis(dim, x.ndim, "index_select"))
+    return (
+        out
+        if idx.ndim == 1
+        else shape.expand_dims(out, normalize_axis(dim, x.ndim, "index_select"))
+    )
+
+
+def index_add(
+    input: ArrayLike,  # noqa: A002
+    dim: int,
+    index: ArrayLike,
+    source: ArrayLike,
+    *,
+    alpha: Any = 1,
+) -> Value:
+    """A copy of ``input`` with ``alpha * source`` added at the 1-D ``index`` along ``dim``
+    (repeats accumulate), as torch.index_add."""
+    x = lift(input)
+    idx = _index(index, "index_add")
+    if idx.ndim != 1:
+        raise ValueError(f"index_add: index must be 1-D, got {idx.ndim} dims")
+    src = source if alpha == 1 else ew.multiply(alpha, source)
+    return gather_ops.add_at(x, idx, src, normalize_axis(dim, x.ndim, "index_add"))
+
+
+def masked_fill(input: ArrayLike, mask: ArrayLike, value: Any) -> Value:  # noqa: A002
+    """``input`` with ``value`` where ``mask`` is true (``input``'s dtype kept), as
+    torch.masked_fill."""
+    x = lift(input)
+    m = lift(mask)
+    if m.dtype != "bool":
+        raise TypeError(f"masked_fill: mask must be bool, got {m.dtype}")
+    return comparison.where(m, astype(value, x.dtype), x)
+
+
+def masked_select(input: ArrayLike, mask: ArrayLike) -> Value:  # noqa: A002
+    """The elements where ``mask`` (broadcast with ``input``) is true, as a 1-D tensor, as
+    torch.masked_select. Eager tensors only: the result's size depends on the mask's values. On
+    cuda tensors the positions are found on the device (their number is read to the host) and
+    the gather, and its gradient, run there."""
+    x, m = lift(input), lift(mask)
+    if isinstance(m, Node):
+        raise TypeError(
+            "masked_select: the mask must be known (an eager tensor or array): the result's size "
+            "depends on its values; on a graph use gj.where(mask, x, 0)"
+        )
+    if m.dtype != "bool":
+        raise TypeError(f"masked_select: mask must be bool, got {m.dtype}")
+    full = np.broadcast_shapes(tuple(x.shape), tuple(m.shape))
+    if tuple(x.shape) != full:
+        x = broadcast.broadcast_to(x, full)
+    if _is_cuda(x) or _is_cuda(m):
+        return _masked_select_on_device(x, m, full)
+    return x[np.broadcast_to(np.asarray(m.numpy()), full)]
+
+
+def _is_cuda(x: Any) -> bool:
+    return bool(getattr(x, "is_cuda", False))
+
+
+def _masked_select_on_device(x: Any, m: Any, full: tuple[int, ...]) -> Value:
+    if isinstance(x, Node) or not (_is_cuda(x) and _is_cuda(m)):
+        where = "input" if _is_cuda(m) else "mask"
+        raise RuntimeError(
+            f"masked_select: expected the input and the mask on the same device, but the {where} "
+            "is not on cuda:0; move it with .to('cuda') (or both with .cpu())"
+        )
+    if tuple(m.shape) != full:
+        m = broadcast.broadcast_to(m, full)
+    positions = device_flatnonzero(m)
+    return gather_ops.take(shape.reshape(x, (-1,)), positions, axis=0)
+
+
+def nonzero(input: ArrayLike, *, as_tuple: bool = False) -> Any:  # noqa: A002
+    """The indices of the non-zero elements as torch.nonzero: an ``(n, ndim)`` int64 tensor, or
+    (``as_tuple=True``, numpy's np.nonzero) one 1-D tensor per dim. Eager tensors only; on cuda
+    tensors the indices are computed on the device (their number is read to the host)."""
+    x = lift(input)
+    if isinstance(x, Node):
+        raise TypeError(
+            "nonzero: eager tensors only: the number of non-zero elements depends on the data"
+        )
+    if as_tuple or x.ndim == 0:  # numpy.nonzero, which refuses a 0-d array (ValueError)
+        return eager_nonzero(x)
+    if _is_cuda(x):
+        return device_unravel(eager_flatnonzero(x), tuple(x.shape))
+    found = np.nonzero(np.asarray(x.numpy()))
+    return lift(np.stack(found, axis=1).astype(np.int64).reshape(-1, x.ndim))
