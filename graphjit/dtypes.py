@@ -69,6 +69,16 @@ def as_dtype(dtype: Any) -> str:
     return name
 
 
+def names_a_dtype(name: str) -> bool:
+    """Whether numpy reads the string ``name`` as a dtype (one of graphjit's or not: 'float16'
+    does, 'tpu' does not), which tells a dtype from a device where either may be given."""
+    try:
+        np.dtype(name)
+    except (TypeError, ValueError, SyntaxError):  # a malformed spec too ('i4, ]')
+        return False
+    return True
+
+
 def is_float(dtype: str) -> bool:
     return dtype in FLOAT_DTYPES
 

@@ -655,6 +655,19 @@ def test_to_cuda_moves_or_says_why_it_cannot() -> None:
         gj.device("tpu")
 
 
+def test_to_tells_an_unknown_device_from_an_unknown_dtype() -> None:
+    t = gj.tensor([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"to\(\): unknown device 'tpu'; expected 'cpu', 'cuda'"):
+        t.to("tpu")
+    with pytest.raises(ValueError, match=r"to\(\): unknown device 'cuda:x'"):
+        t.to("cuda:x")
+    with pytest.raises(TypeError, match="unsupported dtype 'float16'"):
+        t.to("float16")  # a dtype numpy knows and graphjit does not
+    assert t.to("float32").dtype == "float32" and t.to("cpu", "int64").dtype == "int64"
+    with pytest.raises(ValueError, match=r"Module\.to\(\): unknown device 'tpu'"):
+        gj.nn.Linear(2, 2).to("tpu")
+
+
 def test_shape_errors_raise_at_the_line() -> None:
     with pytest.raises(ValueError, match="broadcast"):
         gj.ones(2) + gj.ones(3)
