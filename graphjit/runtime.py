@@ -19,7 +19,7 @@ ops on tensors (``opt.step()``) are not synchronised with compiled calls, as in 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -131,6 +131,11 @@ def _check_placeholder(x: Any, i: int) -> Node:
     return x
 
 
+def _check_listed(value: Any, what: str, items: str) -> None:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise TypeError(f"compile: {what} must be a list of {items}, got {type(value).__name__}")
+
+
 def _check_updates(updates: Any) -> list[tuple[Variable, Node]]:
     if updates is None:
         return []
@@ -178,10 +183,13 @@ class CompiledFunction:
     ) -> None:
         if isinstance(inputs, Node):
             inputs = [inputs]
+        _check_listed(inputs, "inputs", "placeholders")
         self.inputs = tuple(_check_placeholder(x, i) for i, x in enumerate(inputs))
         if len({id(x) for x in self.inputs}) != len(self.inputs):
             raise ValueError("compile: the same placeholder is listed twice in inputs")
         self._single = isinstance(outputs, Node)
+        if not self._single:
+            _check_listed(outputs, "outputs", "graph nodes")
         outs = [outputs] if self._single else list(outputs)
 
         lifted = [lift(o) for o in outs]
