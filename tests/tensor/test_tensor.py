@@ -489,6 +489,18 @@ def test_creation_functions() -> None:
     assert gj.zeros(2, device="cpu").shape == (2,)
 
 
+def test_manual_seed_refuses_non_ints_and_takes_negative_seeds_modulo_2_64() -> None:
+    # numpy's own errors came through: "SeedSequence expects int ...", "expected non-negative"
+    with pytest.raises(TypeError, match="manual_seed: expected an int, got str 'a'"):
+        gj.manual_seed("a")
+    with pytest.raises(TypeError, match="manual_seed: expected an int, got float"):
+        gj.manual_seed(1.5)
+    gj.manual_seed(-1)
+    a = gj.rand(3).tolist()
+    gj.manual_seed(2**64 - 1)
+    assert gj.rand(3).tolist() == a
+
+
 def test_random_numbers_are_reproducible() -> None:
     gj.manual_seed(0)
     a = gj.rand(2, 3)
