@@ -139,11 +139,17 @@ def _check_listed(value: Any, what: str, items: str) -> None:
 def _check_updates(updates: Any) -> list[tuple[Variable, Node]]:
     if updates is None:
         return []
+    if not isinstance(updates, Mapping):
+        _check_listed(updates, "updates", "(variable, new value) pairs or a dict")
     items = list(updates.items()) if isinstance(updates, Mapping) else list(updates)
     result: list[tuple[Variable, Node]] = []
     seen: set[int] = set()
-
-    for var, new in items:
+    for i, item in enumerate(items):
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise TypeError(
+                f"compile: updates[{i}] must be a (variable, new value) pair, got {item!r:.60}"
+            )
+        var, new = item
         if not isinstance(var, Variable):
             raise TypeError(f"updates: keys must be gj.variable nodes, got {var!r}")
         if id(var) in seen:

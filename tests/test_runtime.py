@@ -44,6 +44,10 @@ def test_inputs_and_outputs_that_are_not_lists_are_named() -> None:
     with pytest.raises(TypeError, match="inputs must be a list of placeholders, got str"):
         gj.compile("x", [x])
     assert gj.compile((x,), (x * 2,), backend="numpy")(np.ones(2))[0].tolist() == [2.0, 2.0]
+    with pytest.raises(TypeError, match=r"compile: updates\[0\] must be a \(variable, new value"):
+        gj.compile([x], [x], updates=[1, 2])  # "cannot unpack non-iterable int object"
+    with pytest.raises(TypeError, match=r"updates must be a list of .* or a dict, got str"):
+        gj.compile([x], [x], updates="w")
 
 
 def test_inputs_must_be_distinct_placeholders() -> None:
