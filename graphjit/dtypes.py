@@ -69,6 +69,16 @@ def as_dtype(dtype: Any) -> str:
     return name
 
 
+def names_a_dtype(name: str) -> bool:
+    """Whether numpy reads the string ``name`` as a dtype (one of graphjit's or not: 'float16'
+    does, 'tpu' does not), which tells a dtype from a device where either may be given."""
+    try:
+        np.dtype(name)
+    except (TypeError, ValueError, SyntaxError):  # a malformed spec too ('i4, ]')
+        return False
+    return True
+
+
 def is_float(dtype: str) -> bool:
     return dtype in FLOAT_DTYPES
 
@@ -119,6 +129,8 @@ def result_dtype(args: Sequence[Any], to_float: bool = False) -> str:
     for a in args:  # every eager op with mixed arguments comes here: no generators
         t = type(a)
         k = t if (t is float or t is int or t is bool) else _promotion_key(a)
+        if t is int and not _INT64_MIN <= a <= _INT64_MAX:
+            k = None  # numpy gives such an int a dtype of its own (uint64, object)
         # identity, not ``None in key``: numpy compares float64 equal to None (np.dtype(None))
         if k is None:
             return _result_dtype(args, to_float)  # not memoisable
@@ -133,6 +145,8 @@ def result_dtype(args: Sequence[Any], to_float: bool = False) -> str:
 def _result_dtype(args: Sequence[Any], to_float: bool) -> str:
     keys = [_dtype_key(a) for a in args]
     dt = np.result_type(*keys)
+    if dt.kind in "uiO":  # an int result: a python int past int64 would wrap or be an object
+        check_int64_range(args)
     if dt.kind == "u" and dt.itemsize >= 4:
         dt = np.dtype("int64")  # user uint32/uint64 arrays: widen into graphjit's signed set
     elif dt.kind == "u" and dt.itemsize == 2:
@@ -192,10 +206,65 @@ def as_array(x: Any, dtype: str | None) -> np.ndarray:
     except (ValueError, TypeError) as exc:
         raise TypeError(f"cannot use {type(x).__name__} {x!r:.60} as an array: {exc}") from exc
     kind = arr.dtype.kind
+    if kind == "O" or (dtype is None and kind in "uf" and isinstance(x, (list, tuple, int))):
+        _refuse_ints_past_int64(x, arr)
     if kind == "O":
         raise TypeError(f"cannot use {x!r:.60} as an array (it is ragged or holds objects)")
     if kind in "USV":
         raise TypeError(f"cannot use {type(x).__name__} {x!r:.60} as an array of numbers")
     if dtype is None:
+        if arr.dtype == np.uint64 and arr.size and arr.max() > _INT64_MAX:
+            raise IntegerOutOfRangeError(
+                f"uint64 value {arr.max()} does not fit in int64, graphjit's widest integer "
+                "dtype (convert the array, e.g. x.astype('float64'))"
+            )
         arr = arr.astype(result_dtype([arr]), copy=False)
     return arr
+
+
+_INT64_MAX = int(np.iinfo(np.int64).max)
+_INT64_MIN = int(np.iinfo(np.int64).min)
+
+
+def _refuse_ints_past_int64(x: Any, arr: np.ndarray) -> None:
+    """Refuse a python int past int64 that numpy read from ``x`` into ``arr``: as an object, as
+    uint64 (up to 2**64; it would wrap to a negative int64) or, beside other ints, as float64
+    (rounding it). A list holding floats too is a float list (``[1.5, 2**63]``)."""
+    kind = arr.dtype.kind
+    if kind == "f" and not (arr.size and float(np.abs(arr).max()) >= 2.0**63):
+        return  # no value that large: the scan is skipped for ordinary float lists
+    big, only_ints = _int_past_int64(x)
+    if big is not None and (kind != "f" or only_ints):
+        raise _past_int64(big)
+
+
+def check_int64_range(x: Any) -> None:
+    """IntegerOutOfRangeError naming the first python int in ``x`` (a scalar or nested lists and
+    tuples) outside int64, graphjit's widest integer dtype."""
+    big, _ = _int_past_int64(x)
+    if big is not None:
+        raise _past_int64(big)
+
+
+def _past_int64(value: int) -> IntegerOutOfRangeError:
+    return IntegerOutOfRangeError(
+        f"the integer {value} does not fit in int64, graphjit's widest integer dtype (give it "
+        "as a float, e.g. float(value), or dtype='float64')"
+    )
+
+
+def _int_past_int64(x: Any) -> tuple[int | None, bool]:
+    """The first python int in ``x`` (a scalar or nested lists and tuples) outside int64, and
+    whether every number in ``x`` is a python int."""
+    first, only_ints = None, True
+    stack = [x]
+    while stack:  # iterative: deep nesting must not hit the recursion limit
+        v = stack.pop()
+        if isinstance(v, (list, tuple)):
+            stack.extend(reversed(v))
+        elif isinstance(v, int):
+            if first is None and not _INT64_MIN <= v <= _INT64_MAX:
+                first = v
+        else:
+            only_ints = False
+    return first, only_ints

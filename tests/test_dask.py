@@ -161,6 +161,20 @@ def test_bad_dask_arguments_raise(data, chunked) -> None:
     _close(lazy.compute(scheduler="threads"), f(*data))
 
 
+def test_masked_delayed_and_missing_dask_arguments_are_named(data, chunked) -> None:
+    x, t, w, loss, gw = _logistic(np.zeros(COLS))
+    f = gj.compile([x, t], loss, backend="numpy")
+    masked = da.ma.masked_array(chunked[0], mask=chunked[0] > 0)
+    with pytest.raises(TypeError, match=r"input 'x' \(a masked Dask array\): .*mask"):
+        f(masked, chunked[1])  # the masks were dropped: a silent wrong answer
+    with pytest.raises(TypeError, match="input 'x': a Dask Delayed is not a Dask array"):
+        f(dask.delayed(np.ones)((ROWS, COLS)), chunked[1])  # "Truth of Delayed objects ..."
+    step = gj.compile([x, t], [loss], updates={w: w - 0.5 * gw}, backend="numpy")
+    with pytest.raises(TypeError, match="none of the arguments is a Dask array"):
+        gj.dask.step(step, *data)  # an IndexError from inside the task graph builder
+    np.testing.assert_array_equal(w.get_value(), np.zeros(COLS))
+
+
 def test_step_on_threads_equals_in_memory_steps(data, chunked) -> None:
     w0 = np.linspace(-0.2, 0.2, COLS)
     x, t, w, loss, gw = _logistic(w0)

@@ -331,6 +331,93 @@ def test_load_refuses_external_data_and_garbage(tmp_path) -> None:
         )
 
 
+def _graph_of(nodes, inputs=("x",), outputs=("y",), inits=(), opset: int = 18) -> onnx.ModelProto:
+    """A model built without onnx's checker: float [2, 3] inputs, outputs of any shape."""
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info(x, TensorProto.FLOAT, [2, 3]) for x in inputs],
+        [helper.make_tensor_value_info(y, TensorProto.FLOAT, None) for y in outputs],
+        list(inits),
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def test_load_refuses_graphs_breaking_single_assignment() -> None:
+    relu = helper.make_node("Relu", ["x"], ["y"], name="first")
+    with pytest.raises(gj.onnx.OnnxConversionError, match="the graph has no outputs"):
+        gj.onnx.load(_graph_of([relu], outputs=()))
+    twice = helper.make_node("Neg", ["x"], ["y"], name="second")
+    with pytest.raises(
+        gj.onnx.OnnxConversionError,
+        match=r"node 'second' \(Neg\): output 'y' is already produced by node 'first' \(Relu\)",
+    ):
+        gj.onnx.load(_graph_of([relu, twice]))
+    shadow = helper.make_node("Neg", ["y"], ["x"], name="shadow")
+    with pytest.raises(gj.onnx.OnnxConversionError, match="'x' is already produced by graph input"):
+        gj.onnx.load(_graph_of([relu, shadow]))
+    with pytest.raises(gj.onnx.OnnxConversionError, match="the graph lists two inputs"):
+        gj.onnx.load(_graph_of([relu], inputs=("x", "x")))
+    w = numpy_helper.from_array(np.ones((2, 3), np.float32), "w")
+    with pytest.raises(gj.onnx.OnnxConversionError, match="initializer 'w': two initializers"):
+        gj.onnx.load(_graph_of([relu], inits=[w, w]))
+
+
+def test_load_refuses_missing_values_and_cycles() -> None:
+    add = helper.make_node("Add", ["x", "nowhere"], ["y"], name="add")
+    with pytest.raises(
+        gj.onnx.OnnxConversionError,
+        match=r"node 'add' \(Add\): input 'nowhere' is not produced by any node",
+    ):
+        gj.onnx.load(_graph_of([add]))
+    with pytest.raises(gj.onnx.OnnxConversionError, match="graph output 'z': it is not produced"):
+        gj.onnx.load(_graph_of([helper.make_node("Relu", ["x"], ["y"])], outputs=("y", "z")))
+    a = helper.make_node("Add", ["x", "b"], ["a"], name="a")
+    b = helper.make_node("Relu", ["a"], ["b"], name="b")
+    out = helper.make_node("Identity", ["b"], ["y"])
+    with pytest.raises(
+        gj.onnx.OnnxConversionError,
+        match=r"node 'a' \(Add\): input 'b' is produced by node 'b' \(Relu\).*cycle",
+    ):
+        gj.onnx.load(_graph_of([a, b, out]))
+    itself = helper.make_node("Add", ["x", "y"], ["y"], name="loop")
+    with pytest.raises(gj.onnx.OnnxConversionError, match=r"'y' is produced by node 'loop'.*cycle"):
+        gj.onnx.load(_graph_of([itself]))
+
+
+def test_load_refuses_initializers_whose_data_does_not_match_their_dims() -> None:
+    relu = helper.make_node("Add", ["x", "w"], ["y"])
+    raw = numpy_helper.from_array(np.ones((2, 3), np.float32), "w")
+    raw.dims[:] = [4, 3]
+    with pytest.raises(
+        gj.onnx.OnnxConversionError,
+        match=r"initializer 'w': its raw data holds 24 bytes; dims \[4, 3\] of float32 need 48",
+    ):
+        gj.onnx.load(_graph_of([relu], inits=[raw]))
+    typed = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[2, 3])
+    typed.float_data.extend([1.0, 2.0])
+    with pytest.raises(gj.onnx.OnnxConversionError, match=r"initializer 'w': its data does not"):
+        gj.onnx.load(_graph_of([relu], inits=[typed]))
+
+
+def test_load_refuses_unsupported_opsets_and_domains() -> None:
+    relu = helper.make_node("Relu", ["x"], ["y"])
+    newest = onnx.defs.onnx_opset_version()
+    for version in (7, newest + 1):
+        with pytest.raises(gj.onnx.OnnxConversionError, match=f"ONNX opset {version} is not"):
+            gj.onnx.load(_graph_of([relu], opset=version))
+    assert gj.onnx.load(_graph_of([relu], opset=13)).outputs[0].shape == (2, 3)
+    model = _graph_of([relu])
+    model.opset_import.append(helper.make_opsetid("com.example", 1))
+    with pytest.raises(gj.onnx.OnnxConversionError, match=r"domain 'com\.example'"):
+        gj.onnx.load(model)
+    custom = helper.make_node("Relu", ["x"], ["y"], name="mine", domain="com.example")
+    with pytest.raises(
+        gj.onnx.UnsupportedOpError, match=r"node 'mine' \(Relu\): operators of domain"
+    ):
+        gj.onnx.load(_graph_of([custom]))
+
+
 def test_pytorch_export_loads_and_matches() -> None:
     torch = pytest.importorskip("torch", reason="PyTorch is not installed")
     import io

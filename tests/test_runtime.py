@@ -32,6 +32,24 @@ def test_an_output_that_is_not_a_node_is_named_as_given() -> None:
         gj.compile([], [np.ones(2)])
 
 
+def test_inputs_and_outputs_that_are_not_lists_are_named() -> None:
+    # list(None) said only "'NoneType' object is not iterable"
+    x = gj.placeholder("x", shape=(2,))
+    with pytest.raises(TypeError, match="compile: outputs must be a list of graph nodes, got None"):
+        gj.compile([], None)
+    with pytest.raises(TypeError, match="outputs must be a list of graph nodes, got float"):
+        gj.compile([], 2.0)
+    with pytest.raises(TypeError, match="inputs must be a list of placeholders, got NoneType"):
+        gj.compile(None, [x])
+    with pytest.raises(TypeError, match="inputs must be a list of placeholders, got str"):
+        gj.compile("x", [x])
+    assert gj.compile((x,), (x * 2,), backend="numpy")(np.ones(2))[0].tolist() == [2.0, 2.0]
+    with pytest.raises(TypeError, match=r"compile: updates\[0\] must be a \(variable, new value"):
+        gj.compile([x], [x], updates=[1, 2])  # "cannot unpack non-iterable int object"
+    with pytest.raises(TypeError, match=r"updates must be a list of .* or a dict, got str"):
+        gj.compile([x], [x], updates="w")
+
+
 def test_inputs_must_be_distinct_placeholders() -> None:
     x = gj.placeholder("x", shape=(2,))
     with pytest.raises(TypeError, match=r"inputs\[1\] must be a gj.placeholder"):

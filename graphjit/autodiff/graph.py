@@ -6,6 +6,7 @@ compiled and differentiated again (Hessian-vector products, second derivatives).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from graphjit import ir
@@ -26,6 +27,8 @@ from graphjit.rewrite import optimize
 
 def _as_node_list(xs: Any, what: str) -> tuple[list[Node], bool]:
     single = isinstance(xs, Node) or is_tensor(xs)
+    if not single and (isinstance(xs, (str, bytes)) or not isinstance(xs, Iterable)):
+        raise TypeError(f"{what} must be a graph node or a list of them, got {type(xs).__name__}")
     items = [xs] if single else list(xs)
     # a model parameter (an eager tensor) stands for its graph variable
     items = [as_node(x) if is_tensor(x) else x for x in items]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -352,6 +352,12 @@ def backward(
         _free(order)
 
 
+def _tensor_list(xs: Any, what: str) -> list[Any]:
+    if isinstance(xs, (str, bytes)) or not isinstance(xs, Iterable):
+        raise TypeError(f"grad: {what} must be a Tensor or a list of them, got {type(xs).__name__}")
+    return list(xs)
+
+
 def grad(
     outputs: Any,
     inputs: Any,
@@ -362,9 +368,9 @@ def grad(
     """``gj.grad`` on tensors (PyTorch's ``torch.autograd.grad``): d outputs / d inputs, leaving
     ``.grad`` alone. A list in gives a list out; an input the outputs do not depend on gets
     zeros. With ``create_graph`` the results are on the tape (differentiate them again)."""
-    outs = [outputs] if is_tensor(outputs) else list(outputs)
+    outs = [outputs] if is_tensor(outputs) else _tensor_list(outputs, "outputs")
     single = is_tensor(inputs)
-    ws = [inputs] if single else list(inputs)
+    ws = [inputs] if single else _tensor_list(inputs, "inputs")
     for i, w in enumerate(ws):
         if not is_tensor(w):
             raise TypeError(f"grad: inputs[{i}] is a {type(w).__name__}, expected a Tensor")

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from graphjit.dtypes import reject_masked
 from graphjit.runtime import CompiledFunction, coerce_argument
 
 from .build import build_outputs
@@ -47,8 +48,9 @@ _plans: weakref.WeakKeyDictionary[CompiledFunction, dict[tuple, Plan]] = weakref
 
 
 def is_dask_array(a: Any) -> bool:
-    """A Dask collection with chunks (checked without importing Dask)."""
-    return callable(getattr(a, "__dask_graph__", None)) and hasattr(a, "chunks")
+    """A Dask collection with chunks (checked without importing Dask). Looked up on the type:
+    a Delayed answers every attribute asked of it, ``chunks`` too."""
+    return callable(getattr(type(a), "__dask_graph__", None)) and hasattr(type(a), "chunks")
 
 
 class DaskCaller:
@@ -126,6 +128,12 @@ def _prepare(fn: CompiledFunction, args: Sequence[Any]) -> tuple[list[Any], list
     named: dict[str, tuple[int, str]] = {}
     rows: tuple[int, ...] | None = None
     for ph, a in zip(fn.inputs, args):
+        if callable(getattr(a, "__dask_graph__", None)) and not is_dask_array(a):
+            raise TypeError(
+                f"input {ph.name!r}: a Dask {type(a).__name__} is not a Dask array; graphjit "
+                "splits Dask arrays into chunks of rows (make one, e.g. with "
+                "dask.array.from_delayed, or compute the value first)"
+            )
         if not is_dask_array(a):
             arr = coerce_argument(ph, a, named)
             prepared.append(arr)
@@ -144,11 +152,18 @@ def _prepare(fn: CompiledFunction, args: Sequence[Any]) -> tuple[list[Any], list
             a = a.rechunk(want)
         prepared.append(a)
         specs.append(ArgSpec(True, tuple(int(d) for d in a.shape[1:]), a.dtype.name))
+    if rows is None:
+        raise TypeError(
+            "none of the arguments is a Dask array: gj.dask.step splits Dask arrays into chunks "
+            "of rows; call the compiled function directly with numpy arrays"
+        )
     return prepared, specs
 
 
 def _check_dask_argument(ph: Any, a: Any) -> Any:
     name = ph.name
+    # a masked Dask array computes to masked chunks, which would be read without their masks
+    reject_masked(getattr(a, "_meta", None), f"input {name!r} (a masked Dask array): ")
     if a.ndim == 0 or a.ndim != ph.ndim:
         raise ValueError(
             f"input {name!r}: a Dask array of shape {a.shape} for a placeholder of {ph.ndim} dims "

@@ -117,8 +117,11 @@ def load(
     Returns an :class:`OnnxGraph` ``(inputs, outputs, parameters)``; ``.compile()`` makes a
     :class:`~graphjit.CompiledFunction` of it. Supported ONNX ops are those in
     :func:`supported_onnx_ops`; any other op, a control-flow subgraph, a non-standard domain,
-    external data files, attributes of the wrong type, or shapes or node counts past ``limits``
-    raise :class:`OnnxConversionError` (:class:`UnsupportedOpError` for ops) naming the node.
+    an opset before 13 or newer than the installed onnx knows, external data files, attributes
+    of the wrong type, initializers whose data does not fill their dims, a graph without outputs
+    or breaking single assignment (a value produced twice, or read before any node produces it:
+    missing, or a cycle), or shapes or node counts past ``limits`` raise
+    :class:`OnnxConversionError` (:class:`UnsupportedOpError` for ops) naming the node or value.
     Nothing in the file is evaluated as code.
     """
     onnx = import_onnx()

@@ -37,7 +37,11 @@ from graphjit.onnx.common import (
 from graphjit.ops.dispatch import as_node
 from graphjit.tensor.creation import from_numpy
 
-__all__ = ["IMPORTERS", "Limits", "build_graph"]
+__all__ = ["IMPORTERS", "Limits", "build_graph", "MIN_IMPORT_OPSET"]
+
+# the oldest opset whose semantics the mappings follow: Softmax over one axis (opset 13; before,
+# over a flattened block), Clip, Pad and Slice reading their bounds as inputs (opsets 10-11)
+MIN_IMPORT_OPSET = 13
 
 
 @dataclass(frozen=True)
@@ -245,8 +249,20 @@ def tensor_array(onnx: Any, t: Any, reader: Reader) -> np.ndarray:
             "self-contained models (save it with save_as_external_data=False)"
         )
     dtype = numpy_dtype_of(t.data_type, reader.where)
-    reader.check_shape(list(t.dims))
-    arr = onnx.numpy_helper.to_array(t)
+    dims = [int(d) for d in t.dims]
+    reader.check_shape(dims)
+    want = math.prod(dims)
+    if t.HasField("raw_data") and len(t.raw_data) != want * dtype.itemsize:
+        raise reader.fail(
+            f"its raw data holds {len(t.raw_data)} bytes; dims {dims} of {dtype.name} need "
+            f"{want * dtype.itemsize}"
+        )
+    try:
+        arr = onnx.numpy_helper.to_array(t)
+    except ValueError as exc:  # typed data (float_data, int64_data...) of the wrong length
+        raise reader.fail(f"its data does not match its dims {dims}: {exc}") from None
+    if arr.size != want:
+        raise reader.fail(f"it holds {arr.size} values; dims {dims} need {want}")
     return np.asarray(arr, dtype=dtype)
 
 
@@ -262,6 +278,63 @@ def _dims(onnx: Any, value_info: Any, reader: Reader) -> tuple[tuple[Any, ...], 
     return tuple(dims), dtype
 
 
+def node_label(proto: Any) -> str:
+    """How messages name an ONNX node: its name (or first output) and op type."""
+    return f"node {str(proto.name) or [str(x) for x in proto.output[:1]]!r} ({proto.op_type})"
+
+
+def check_single_assignment(graph: Any, reader: Reader) -> None:
+    """The graph's names, checked before anything is built: each value has one producer (a
+    graph input, an initializer, or one node output), each node reads only values produced
+    before it (ONNX graphs are in topological order, so a cycle reads a value produced later),
+    and the graph has outputs, each produced. The message names the node and the value."""
+    defined: dict[str, str] = {}  # value name -> what produces it
+    for t in graph.initializer:
+        reader.where = f"initializer {t.name!r}"
+        if t.name in defined:
+            raise reader.fail("two initializers have this name")
+        defined[t.name] = f"initializer {t.name!r}"
+    inputs: set[str] = set()
+    for vi in graph.input:
+        reader.where = f"input {vi.name!r}"
+        if vi.name in inputs:
+            raise reader.fail("the graph lists two inputs of this name")
+        inputs.add(vi.name)  # an input may repeat an initializer's name (older exporters)
+        defined.setdefault(vi.name, f"graph input {vi.name!r}")
+    first_producer: dict[str, Any] = {}
+    for proto in graph.node:
+        for name in proto.output:
+            first_producer.setdefault(name, proto)
+    for proto in graph.node:
+        reader.where = node_label(proto)
+        for name in proto.input:
+            if not name or name in defined:
+                continue  # "" is an optional input left out
+            if name in first_producer:
+                raise reader.fail(
+                    f"input {name!r} is produced by {node_label(first_producer[name])}, which "
+                    "does not come before it: the graph has a cycle or its nodes are not in "
+                    "topological order"
+                )
+            raise reader.fail(f"input {name!r} is not produced by any node, input or initializer")
+        for name in proto.output:
+            if not name:
+                continue
+            if name in defined:
+                raise reader.fail(
+                    f"output {name!r} is already produced by {defined[name]} (an ONNX value has "
+                    "one producer)"
+                )
+            defined[name] = node_label(proto)
+    reader.where = "the model"
+    if not graph.output:
+        raise reader.fail("the graph has no outputs")
+    for vi in graph.output:
+        if vi.name not in defined:
+            reader.where = f"graph output {vi.name!r}"
+            raise reader.fail("it is not produced by any node, input or initializer")
+
+
 _FOLDABLE = {
     "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Identity", "Slice", "Reshape", "Add",
     "Sub", "Mul", "Div", "Equal", "Where", "ReduceProd", "Expand", "Max", "Min",
@@ -274,11 +347,18 @@ def build_graph(model: Any, limits: Limits) -> tuple[list[Node], list[Any], dict
     reader = Reader(limits)
     graph = model.graph
     reader.where = "the model"
+    newest = int(onnx.defs.onnx_opset_version())
     for opset in model.opset_import:
         if opset.domain not in ("", "ai.onnx"):
             raise reader.fail(f"operators of domain {opset.domain!r} are not supported")
+        if not MIN_IMPORT_OPSET <= opset.version <= newest:
+            raise reader.fail(
+                f"ONNX opset {opset.version} is not supported; graphjit reads opsets "
+                f"{MIN_IMPORT_OPSET} to {newest} (the newest the installed onnx package knows)"
+            )
     if len(graph.node) > limits.max_nodes:
         raise reader.fail(f"{len(graph.node)} nodes is over the limit of {limits.max_nodes}")
+    check_single_assignment(graph, reader)
     parameters: dict[str, Any] = {}
     init_names = set()
     for t in graph.initializer:
@@ -302,7 +382,7 @@ def build_graph(model: Any, limits: Limits) -> tuple[list[Node], list[Any], dict
         reader.values[vi.name] = Value(node=x)
     for proto in graph.node:
         n = OnnxNode(proto, reader)
-        reader.where = f"node {proto.name or n.outputs[:1]!r} ({n.op_type})"
+        reader.where = node_label(proto)
         if proto.domain not in ("", "ai.onnx"):
             raise UnsupportedOpError(
                 f"gj.onnx.load: {reader.where}: operators of domain {proto.domain!r} are not "

@@ -25,7 +25,12 @@ from graphjit.runtime.arguments import bind_arguments, fast_specs
 from graphjit.runtime.backends import BACKENDS, Program, load_backend
 from graphjit.runtime.lazy import lazy_caller_for
 from graphjit.runtime.repeat import Repeatable
-from graphjit.runtime.signature import check_inputs_given, check_placeholder, check_updates
+from graphjit.runtime.signature import (
+    check_inputs_given,
+    check_listed,
+    check_placeholder,
+    check_updates,
+)
 from graphjit.serialize import decode_graph, encode_graph
 
 _odd = (1).__and__
@@ -44,10 +49,13 @@ class CompiledFunction(Repeatable):
     ) -> None:
         if isinstance(inputs, Node):
             inputs = [inputs]
+        check_listed(inputs, "inputs", "placeholders")
         self.inputs = tuple(check_placeholder(x, i) for i, x in enumerate(inputs))
         if len({id(x) for x in self.inputs}) != len(self.inputs):
             raise ValueError("compile: the same placeholder is listed twice in inputs")
         self._single = isinstance(outputs, Node)
+        if not self._single:
+            check_listed(outputs, "outputs", "graph nodes")
         outs = [outputs] if self._single else list(outputs)
 
         lifted = [lift(o) for o in outs]

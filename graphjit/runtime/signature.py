@@ -4,7 +4,7 @@ that map variables to new values of their shape and of a dtype that casts to the
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,14 +22,26 @@ def check_placeholder(x: Any, i: int) -> Node:
     return x
 
 
+def check_listed(value: Any, what: str, items: str) -> None:
+    """``value`` is a list (any iterable but a string) of ``items``, or a TypeError naming it."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise TypeError(f"compile: {what} must be a list of {items}, got {type(value).__name__}")
+
+
 def check_updates(updates: Any) -> list[tuple[Variable, Node]]:
     if updates is None:
         return []
+    if not isinstance(updates, Mapping):
+        check_listed(updates, "updates", "(variable, new value) pairs or a dict")
     items = list(updates.items()) if isinstance(updates, Mapping) else list(updates)
     result: list[tuple[Variable, Node]] = []
     seen: set[int] = set()
-
-    for var, new in items:
+    for i, item in enumerate(items):
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise TypeError(
+                f"compile: updates[{i}] must be a (variable, new value) pair, got {item!r:.60}"
+            )
+        var, new = item
         if not isinstance(var, Variable):
             raise TypeError(f"updates: keys must be gj.variable nodes, got {var!r}")
         if id(var) in seen:

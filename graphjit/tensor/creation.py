@@ -302,7 +302,13 @@ def arange(
         start, stop, step = builtins.int(start), builtins.int(stop), builtins.int(step)
         if step == 0:
             raise ValueError(f"arange: step truncates to zero in {dt}")
-    return _created(np.arange(start, stop, step, dtype=dt), requires_grad)
+    try:
+        values = np.arange(start, stop, step, dtype=dt)
+    except ValueError as exc:  # numpy's "Maximum allowed size exceeded"
+        raise ValueError(
+            f"arange: [{start}, {stop}) by {step} holds too many values for one array: {exc}"
+        ) from None
+    return _created(values, requires_grad)
 
 
 @_placed
@@ -365,7 +371,12 @@ def manual_seed(seed: builtins.int) -> np.random.Generator:
     """Seed graphjit's random number generator (gj.rand, gj.randn, nn initialisers) and the
     generator compiled graphs draw from (its counter and streams restart, see ``counter_rng``)."""
     global _rng
-    _rng = np.random.default_rng(seed)
+    if isinstance(seed, builtins.bool) or not isinstance(seed, (builtins.int, np.integer)):
+        raise TypeError(f"manual_seed: expected an int, got {type(seed).__name__} {seed!r:.40}")
+    seed = builtins.int(seed)
+    # a negative seed is taken modulo 2**64, as PyTorch and the graph generator take it (numpy
+    # refuses it); both generators are seeded only once the seed is known to be good
+    _rng = np.random.default_rng(seed if seed >= 0 else seed & 0xFFFF_FFFF_FFFF_FFFF)
     GRAPH_GENERATOR.manual_seed(seed)
     return _rng
 

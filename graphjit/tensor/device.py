@@ -32,15 +32,7 @@ class device:  # noqa: N801 - PyTorch's name
     index: int | None
 
     def __init__(self, spec: Any, index: int | None = None) -> None:
-        if isinstance(spec, device):
-            spec, index = spec.type, spec.index
-        if not isinstance(spec, str):
-            raise TypeError(f"device: expected a string like 'cpu' or 'cuda:0', got {spec!r}")
-        kind, _, idx = spec.partition(":")
-        if kind not in ("cpu", "cuda") or (idx and not idx.isdigit()):
-            raise ValueError(f"device: unknown device {spec!r}; expected 'cpu', 'cuda' or 'cuda:N'")
-        self.type = kind
-        self.index = int(idx) if idx else index
+        self.type, self.index = parse_device(spec, index, "device")
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, str):
@@ -59,6 +51,21 @@ class device:  # noqa: N801 - PyTorch's name
     def __repr__(self) -> str:
         idx = "" if self.index is None else f", index={self.index}"
         return f"device(type={self.type!r}{idx})"
+
+
+def parse_device(spec: Any, index: int | None, what: str) -> tuple[str, int | None]:
+    """The type and index of the device ``spec`` names, or an error that starts with ``what``
+    (the call the caller made) and lists the devices there are."""
+    if isinstance(spec, device):
+        return spec.type, spec.index
+    if not isinstance(spec, str):
+        raise TypeError(
+            f"{what}: expected a device or a string like 'cpu' or 'cuda:0', got {spec!r}"
+        )
+    kind, _, idx = spec.partition(":")
+    if kind not in ("cpu", "cuda") or (idx and not idx.isdigit()):
+        raise ValueError(f"{what}: unknown device {spec!r}; expected 'cpu', 'cuda' or 'cuda:N'")
+    return kind, int(idx) if idx else index
 
 
 CPU = device("cpu")
@@ -110,7 +117,7 @@ def check_device(dev: Any, what: str) -> device:
     that says why and what to do."""
     if dev is None:
         return CPU
-    d = device(dev)
+    d = device(*parse_device(dev, None, what))
     if d.type == "cpu":
         return CPU
     if d.index not in (None, 0):

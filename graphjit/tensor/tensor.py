@@ -35,7 +35,7 @@ from graphjit.autodiff.tape import (
     set_grad_enabled,
 )
 from graphjit.cuda_compat import is_device_array, to_host
-from graphjit.dtypes import DTYPES, as_array, get_default_dtype, is_float
+from graphjit.dtypes import DTYPES, as_array, get_default_dtype, is_float, names_a_dtype
 from graphjit.errors import TensorUsageError
 from graphjit.ir import TensorType
 from graphjit.ops.leaves import Variable, write_array
@@ -423,8 +423,8 @@ class Tensor(_InstalledMethods):
         for a in args:
             if isinstance(a, Tensor):
                 dev, dtype = a.device, a.dtype
-            elif is_device(a):
-                dev = a
+            elif is_device(a) or (isinstance(a, str) and not names_a_dtype(a)):
+                dev = a  # a string numpy reads as no dtype names a device ('tpu': unknown)
             else:
                 dtype = a
         out = self

@@ -47,6 +47,20 @@ def test_grad_of_non_scalar_raises_value_error() -> None:
         gj.grad(gj.exp(x), [x])
 
 
+def test_wrt_and_outputs_that_are_not_lists_are_named() -> None:
+    # list(None) said only "'NoneType' object is not iterable"
+    x = gj.placeholder("x", shape=(3,))
+    with pytest.raises(TypeError, match="wrt must be a graph node or a list of them, got NoneType"):
+        gj.grad(gj.sum(x), None)
+    with pytest.raises(TypeError, match="wrt must be a graph node or a list of them, got str"):
+        gj.grad(gj.sum(x), "x")
+    with pytest.raises(TypeError, match="outputs must be a graph node or a list of them, got int"):
+        gj.vjp(3, [x], [1.0])
+    t = gj.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match="grad: inputs must be a Tensor or a list of them, got"):
+        gj.grad((t * 2).sum(), None)
+
+
 def test_grad_needs_a_float_node() -> None:
     x = gj.placeholder("x", shape=(), dtype="int64")
     with pytest.raises(TypeError, match="float"):

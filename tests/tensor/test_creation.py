@@ -73,6 +73,11 @@ def test_arange_pytorch_end():
     check(gj.arange(1, end=4), np.arange(1, 4))
 
 
+def test_arange_past_any_array_size_names_arange():
+    with pytest.raises(ValueError, match=r"arange: \[0, 1e\+20\) by 1 holds too many values"):
+        gj.arange(0, 1e20)
+
+
 @pytest.mark.parametrize(
     ("args", "kwargs"),
     [

@@ -489,6 +489,18 @@ def test_creation_functions() -> None:
     assert gj.zeros(2, device="cpu").shape == (2,)
 
 
+def test_manual_seed_refuses_non_ints_and_takes_negative_seeds_modulo_2_64() -> None:
+    # numpy's own errors came through: "SeedSequence expects int ...", "expected non-negative"
+    with pytest.raises(TypeError, match="manual_seed: expected an int, got str 'a'"):
+        gj.manual_seed("a")
+    with pytest.raises(TypeError, match="manual_seed: expected an int, got float"):
+        gj.manual_seed(1.5)
+    gj.manual_seed(-1)
+    a = gj.rand(3).tolist()
+    gj.manual_seed(2**64 - 1)
+    assert gj.rand(3).tolist() == a
+
+
 def test_random_numbers_are_reproducible() -> None:
     gj.manual_seed(0)
     a = gj.rand(2, 3)
@@ -653,6 +665,19 @@ def test_to_cuda_moves_or_says_why_it_cannot() -> None:
     assert gj.cuda.is_available() is (problem is None)
     with pytest.raises(ValueError, match="unknown device"):
         gj.device("tpu")
+
+
+def test_to_tells_an_unknown_device_from_an_unknown_dtype() -> None:
+    t = gj.tensor([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"to\(\): unknown device 'tpu'; expected 'cpu', 'cuda'"):
+        t.to("tpu")
+    with pytest.raises(ValueError, match=r"to\(\): unknown device 'cuda:x'"):
+        t.to("cuda:x")
+    with pytest.raises(TypeError, match="unsupported dtype 'float16'"):
+        t.to("float16")  # a dtype numpy knows and graphjit does not
+    assert t.to("float32").dtype == "float32" and t.to("cpu", "int64").dtype == "int64"
+    with pytest.raises(ValueError, match=r"Module\.to\(\): unknown device 'tpu'"):
+        gj.nn.Linear(2, 2).to("tpu")
 
 
 def test_shape_errors_raise_at_the_line() -> None:
