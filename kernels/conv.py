@@ -35,73 +35,67 @@ def _run_bounds(e, width, out_w, s, p, d):  # type: ignore[no-untyped-def]
     return lo, hi, first
 
 
-# The two loops below index flat views with unsigned offsets: numba wraps a signed index that
+# The loop nest below indexes flat views with unsigned offsets: numba wraps a signed index that
 # may be negative around the axis, and that check on every element (five of them, one per axis
 # of a 5-D index) made the copy several times slower than the memory traffic.
 
 
 @njit(inline="always", **_FLAGS)
-def _im2col_channel(x, n, c0, c, cols, col0, ks, out_sp, stride, pad, dil):  # type: ignore[no-untyped-def]
-    """Channel ``c0 + c`` of sample ``n`` into its rows of ``cols`` (from row ``c * KD * KH *
-    KW``), columns ``col0:col0 + P`` (both arrays C-contiguous): for each row of the kernel
-    window and output line, a strided copy of the input line between runs of zeros (padding)."""
-    chans, depth, height, width = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
-    xf, cf = x.reshape(x.size), cols.reshape(cols.size)
+def _walk_channel(image, n, c0, c, cols, col0, ks, out_sp, stride, pad, dil, to_image):  # type: ignore[no-untyped-def]
+    """The loop nest im2col and col2im share, over channel ``c0 + c`` of sample ``n``: its rows
+    of ``cols`` (from row ``c * KD * KH * KW``, one per kernel tap) and columns ``col0:col0 + P``
+    against the elements of ``image`` they meet (both arrays C-contiguous), one output line at a
+    time. ``to_image`` False (im2col): a strided copy of the image line into the columns between
+    runs of zeros (the padding); True (col2im, the transpose): the columns added back into the
+    line. Callers pass a constant, so each compiles to one of the two loops."""
+    chans, depth, height, width = image.shape[1], image.shape[2], image.shape[3], image.shape[4]
+    imf, cf = image.reshape(image.size), cols.reshape(cols.size)
     out_w, s = out_sp[2], stride[2]
     r = c * ks[0] * ks[1] * ks[2]
     for a in range(ks[0]):
         for b in range(ks[1]):
             for e in range(ks[2]):
                 lo, hi, first = _run_bounds(e, width, out_w, s, pad[2], dil[2])
-                dst = r * cols.shape[1] + col0
+                col = r * cols.shape[1] + col0
                 for i in range(out_sp[0]):
                     z = i * stride[0] - pad[0] + a * dil[0]
                     for j in range(out_sp[1]):
                         y = j * stride[1] - pad[1] + b * dil[1]
-                        if 0 <= z < depth and 0 <= y < height:
-                            src = (((n * chans + c0 + c) * depth + z) * height + y) * width
-                            src += first
+                        inside = 0 <= z < depth and 0 <= y < height
+                        at = (((n * chans + c0 + c) * depth + z) * height + y) * width + first
+                        if to_image:
+                            if inside:
+                                for k in range(lo, hi):
+                                    imf[uint64(at + k * s)] += cf[uint64(col + k)]
+                        elif inside:
                             for k in range(lo):
-                                cf[uint64(dst + k)] = 0
+                                cf[uint64(col + k)] = 0
                             if s == 1:  # a contiguous run: LLVM vectorises the copy
                                 for k in range(lo, hi):
-                                    cf[uint64(dst + k)] = xf[uint64(src + k)]
+                                    cf[uint64(col + k)] = imf[uint64(at + k)]
                             else:
                                 for k in range(lo, hi):
-                                    cf[uint64(dst + k)] = xf[uint64(src + k * s)]
+                                    cf[uint64(col + k)] = imf[uint64(at + k * s)]
                             for k in range(hi, out_w):
-                                cf[uint64(dst + k)] = 0
+                                cf[uint64(col + k)] = 0
                         else:
                             for k in range(out_w):
-                                cf[uint64(dst + k)] = 0
-                        dst += out_w
+                                cf[uint64(col + k)] = 0
+                        col += out_w
                 r += 1
+
+
+@njit(inline="always", **_FLAGS)
+def _im2col_channel(x, n, c0, c, cols, col0, ks, out_sp, stride, pad, dil):  # type: ignore[no-untyped-def]
+    """Channel ``c0 + c`` of sample ``n`` into its rows of ``cols``, columns from ``col0``."""
+    _walk_channel(x, n, c0, c, cols, col0, ks, out_sp, stride, pad, dil, False)
 
 
 @njit(inline="always", **_FLAGS)
 def _col2im_channel(dx, n, c0, c, cols, col0, ks, out_sp, stride, pad, dil):  # type: ignore[no-untyped-def]
     """The rows of channel ``c0 + c`` of sample ``n`` added back into ``dx`` (the transpose of
-    ``_im2col_channel``; both arrays C-contiguous)."""
-    chans, depth, height, width = dx.shape[1], dx.shape[2], dx.shape[3], dx.shape[4]
-    df, cf = dx.reshape(dx.size), cols.reshape(cols.size)
-    out_w, s = out_sp[2], stride[2]
-    r = c * ks[0] * ks[1] * ks[2]
-    for a in range(ks[0]):
-        for b in range(ks[1]):
-            for e in range(ks[2]):
-                lo, hi, first = _run_bounds(e, width, out_w, s, pad[2], dil[2])
-                src = r * cols.shape[1] + col0
-                for i in range(out_sp[0]):
-                    z = i * stride[0] - pad[0] + a * dil[0]
-                    for j in range(out_sp[1]):
-                        y = j * stride[1] - pad[1] + b * dil[1]
-                        if 0 <= z < depth and 0 <= y < height:
-                            dst = (((n * chans + c0 + c) * depth + z) * height + y) * width
-                            dst += first
-                            for k in range(lo, hi):
-                                df[uint64(dst + k * s)] += cf[uint64(src + k)]
-                        src += out_w
-                r += 1
+    ``_im2col_channel``)."""
+    _walk_channel(dx, n, c0, c, cols, col0, ks, out_sp, stride, pad, dil, True)
 
 
 @njit(**_FLAGS)
