@@ -1,5 +1,6 @@
-"""Files and the kernel cache under faults: a process killed while writing the cache, a full
-disk, and saved files from another graphjit format version."""
+"""Files, the kernel cache and updates under faults: a process killed while writing the cache, a
+full disk, saved files from another graphjit format version, and Ctrl-C between the writes of a
+step's update."""
 
 from __future__ import annotations
 
@@ -217,3 +218,42 @@ def test_files_without_a_version_load_as_format_1(tmp_path: Path) -> None:
 def test_the_version_name_is_reserved(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="reserved"):
         gj.save({"__graphjit_format__": np.ones(1)}, tmp_path / "m.npz")
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cpu"])
+def test_ctrl_c_between_the_writes_of_an_update_leaves_no_half_applied_step(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A KeyboardInterrupt arriving after the first variable's new value is written still sees
+    every variable updated before it propagates (the step happened, or would have, whole)."""
+    from graphjit.runtime import function
+
+    x = gj.placeholder("x", (None,))
+    ws = [gj.variable(np.full(3, float(k)), name=f"w{k}") for k in range(3)]
+    loss = gj.sum(x * (ws[0] + ws[1] * ws[2]))
+    grads = gj.grad(loss, ws)
+    step = gj.compile(
+        [x], loss, updates={w: w - 0.5 * g for w, g in zip(ws, grads)}, backend=backend
+    )
+    data = np.array([1.0, 2.0, 3.0])
+    start = [w.get_value().copy() for w in ws]
+    step(data)
+    want = [w.get_value().copy() for w in ws]
+    for w, v in zip(ws, start):
+        w.set_value(v)
+
+    real = function._copy_one
+    calls = []
+
+    def interrupted(target: object, new: object) -> None:
+        real(target, new)
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # as if Ctrl-C came right after the first write
+
+    monkeypatch.setattr(function, "_copy_one", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        step(data)
+    for w, v in zip(ws, want):
+        np.testing.assert_array_equal(w.get_value(), v)
+    assert all(not np.array_equal(v, s) for v, s in zip(want, start))  # every one changed

@@ -298,12 +298,24 @@ def _rebuild_compiled(
 
 def _copy_into(targets: list[Any], news: list[Any]) -> None:
     """Write each new value into its variable's array, host or device (a device variable is
-    written on the device)."""
-    for target, new in zip(targets, news):
-        if type(target) is np.ndarray and type(new) is np.ndarray:
-            target[...] = new
-        else:
-            write_array(target, new)
+    written on the device). A Ctrl-C arriving between two of the writes waits for the rest:
+    a step's update is never left half applied (each write is one uninterruptible copy)."""
+    done = 0
+    try:
+        for target, new in zip(targets, news):
+            _copy_one(target, new)
+            done += 1
+    except KeyboardInterrupt:
+        for target, new in zip(targets[done:], news[done:]):
+            _copy_one(target, new)
+        raise
+
+
+def _copy_one(target: Any, new: Any) -> None:
+    if type(target) is np.ndarray and type(new) is np.ndarray:
+        target[...] = new
+    else:
+        write_array(target, new)
 
 
 def compile(
