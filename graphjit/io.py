@@ -70,6 +70,9 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     # write their own), replaced into place, and removed if anything fails (a full disk, a
     # directory at the path, Ctrl-C): the target is the old file or the new one, never partial
     target = os.fspath(path)
+    folder = os.path.dirname(target) or "."
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"save: the folder of {target!r} does not exist")
     tmp = f"{target}.{uuid.uuid4().hex[:12]}.tmp"
     try:
         with open(tmp, "xb") as fh:  # not mkstemp: the file gets the usual permissions

@@ -245,6 +245,9 @@ def test_a_failed_save_keeps_the_old_file_and_leaves_no_temporary_file(
         gj.save({"w": np.zeros(3)}, tmp_path / "sub")  # a directory is in the way
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz", "sub"]
     assert not list((tmp_path / "sub").iterdir())
+    missing = tmp_path / "no-such-folder" / "m.npz"
+    with pytest.raises(FileNotFoundError, match=r"no-such-folder.*does not exist"):
+        gj.save({"w": np.zeros(3)}, missing)  # named as given, not by a temporary file's name
 
 
 def test_threads_saving_one_path_at_once_each_write_a_whole_file(tmp_path: Path) -> None:
