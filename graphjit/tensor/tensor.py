@@ -425,6 +425,8 @@ class Tensor(_InstalledMethods):
                 dev, dtype = a.device, a.dtype
             elif is_device(a) or (isinstance(a, str) and not names_a_dtype(a)):
                 dev = a  # a string numpy reads as no dtype names a device ('tpu': unknown)
+            elif isinstance(a, builtins.int) and not isinstance(a, builtins.bool):
+                dev = f"cuda:{a}"  # PyTorch's spelling of a GPU by its index
             else:
                 dtype = a
         out = self

@@ -678,6 +678,14 @@ def test_to_tells_an_unknown_device_from_an_unknown_dtype() -> None:
     assert t.to("float32").dtype == "float32" and t.to("cpu", "int64").dtype == "int64"
     with pytest.raises(ValueError, match=r"Module\.to\(\): unknown device 'tpu'"):
         gj.nn.Linear(2, 2).to("tpu")
+    # an int names a GPU by its index, as in PyTorch (not a dtype)
+    with pytest.raises(ValueError, match=r"to\(\): unknown device 'cuda:-1'"):
+        t.to(-1)
+    if gj.cuda.is_available():
+        assert t.to(0).is_cuda
+    else:
+        with pytest.raises(RuntimeError, match="cannot place a tensor on cuda:0"):
+            t.to(0)
 
 
 def test_shape_errors_raise_at_the_line() -> None:
