@@ -117,7 +117,10 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Any:
         num_classes = int(values.max()) + 1 if values.size else 0
     # rows of the identity, gathered: a class outside [0, num_classes) raises IndexError
     idx = checked_class_indices(idx, num_classes, "one_hot")
-    return ops.take(np.eye(num_classes, dtype=np.int64), idx, axis=0)
+    eye: Any = np.eye(num_classes, dtype=np.int64)
+    if getattr(idx, "is_cuda", False):  # the identity joins the indices on the GPU
+        eye = ops.lift(eye).to(idx.device)
+    return ops.take(eye, idx, axis=0)
 
 
 def checked_class_indices(
