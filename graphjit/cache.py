@@ -6,7 +6,7 @@ its source, the graphjit, numba and Python versions and the source of ``graphjit
 numba links into the cached code), with an atomic write (temp file + ``os.replace``), and imported
 from there; numba then keeps the compiled code in ``__pycache__``
 beside it. A later process compiling the same graph imports the same file and loads machine code
-instead of compiling. The large kernels a program calls by symbol (``graphjit.kernels.extern``)
+instead of compiling. The array kernels a program calls by symbol (``graphjit.kernels.extern``)
 are bound before its code is loaded, from registry files in ``extern/``; one that cannot be bound
 makes the load a cache miss.
 

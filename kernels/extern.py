@@ -15,7 +15,7 @@ their names in the cached data and binds each from a small registry file (the ke
 name and argument types), written when the symbol was first made. ``graphjit.cache`` does this
 before every load; when a kernel cannot be bound, it reports a cache miss and the program is
 compiled again. :func:`unlinked` gives the generated module a kernel module whose functions are
-called this way.
+called this way (the per-element scalar functions stay linked: numba inlines them into loops).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ prepare_kernel: Callable[[Dispatcher], None] | None = None
 
 _bound: dict[str, Any] = {}  # symbol -> the kernel's compile result (kept alive: its code)
 _externals: dict[int, Any] = {}  # id(kernel) -> its intrinsic (kernels live as long as Python)
-_stand_ins: dict[tuple[str, tuple[str, ...] | None], pytypes.ModuleType] = {}
+_stand_ins: dict[str, pytypes.ModuleType] = {}  # module name -> its stand-in
 
 
 def _key(kernel: Dispatcher, argtypes: tuple[types.Type, ...]) -> tuple[str, bytes]:
@@ -175,19 +175,14 @@ def _make_external(kernel: Dispatcher) -> Any:
     return intrinsic(namespace[name])
 
 
-def unlinked(module: pytypes.ModuleType, names: Iterable[str] | None = None) -> pytypes.ModuleType:
-    """A stand-in for a kernel module whose ``@njit`` functions (those in ``names``, default all)
-    are called by symbol (see the module docstring); the rest of it as it is."""
-    key = (module.__name__, tuple(names) if names is not None else None)
-    out = _stand_ins.get(key)
+def unlinked(module: pytypes.ModuleType) -> pytypes.ModuleType:
+    """A stand-in for a kernel module whose ``@njit`` functions are called by symbol (see the
+    module docstring); the rest of it as it is. Made once per module."""
+    out = _stand_ins.get(module.__name__)
     if out is None:
         out = pytypes.ModuleType(module.__name__ + "[unlinked]")
-        out.__dict__.update(
-            {k: v for k, v in vars(module).items() if not k.startswith("__") or k == "__doc__"}
-        )
-        for name in key[1] if key[1] is not None else list(vars(module)):
-            fn = getattr(module, name)
-            if isinstance(fn, Dispatcher):
-                setattr(out, name, external(fn))
-        _stand_ins[key] = out
+        for name, value in vars(module).items():
+            if not name.startswith("__"):
+                setattr(out, name, external(value) if isinstance(value, Dispatcher) else value)
+        _stand_ins[module.__name__] = out
     return out

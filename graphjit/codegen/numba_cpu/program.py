@@ -45,9 +45,8 @@ from graphjit.kernels import ops as kops
 from graphjit.kernels import pool as kpool
 from graphjit.kernels import resample as kresample
 
-# the large kernels are called by symbol, not linked into the program (see kernels/extern.py)
-kops = extern.unlinked(kops, {unlinked_ops})
-kpool, kresample = extern.unlinked(kpool), extern.unlinked(kresample)
+# the array kernels are called by symbol, not linked into the program (see kernels/extern.py)
+kops, kpool, kresample = extern.unlinked(kops), extern.unlinked(kpool), extern.unlinked(kresample)
 
 f64, f32, i64, i32, bool_ = np.float64, np.float32, np.int64, np.int32, np.bool_
 i16, i8, u8 = np.int16, np.int8, np.uint8
@@ -61,10 +60,6 @@ PROGRAM = dict(fastmath=FASTMATH, error_model="numpy", nogil=True, cache=CACHE)
 PARALLEL = dict(PROGRAM, parallel=True)
 PARALLEL_MIN_SIZE = {parallel_min}
 """
-
-# the kernels of kernels/ops.py called by symbol: the convolutions (1.2 s of LLVM each when
-# linked) and BLAS products (60 ms per operand layout); the small ones stay linked and inlined
-UNLINKED_OPS = ("conv_forward", "conv_input_grad", "conv_weight_grad", "matmul_blas")
 
 # Hand-written kernels with prange loops inside (kernels/conv.py, pool.py and resample.py; the
 # program calls the convolutions as kops.conv_*). A program calling one carries parallel machine
@@ -179,11 +174,7 @@ def module_source(
     for n in plan.order:
         w.line("#     " + describe_node(n, ids))
     w.line("# Results: " + ", ".join(b.label(r) for r in plan.results))
-    w.line(
-        MODULE_HEADER.format(
-            fastmath=FASTMATH, parallel_min=PARALLEL_MIN_SIZE, unlinked_ops=UNLINKED_OPS
-        )
-    )
+    w.line(MODULE_HEADER.format(fastmath=FASTMATH, parallel_min=PARALLEL_MIN_SIZE))
     rest = SourceWriter()
     for k in (wide or b).kernels:
         rest.line()
