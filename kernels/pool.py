@@ -60,12 +60,11 @@ def window_bounds(
 
 @njit(**_FLAGS)
 def _axis_windows(n, m, k, s, p, d, adaptive):  # type: ignore[no-untyped-def]
-    """``[first, stop)`` of each of the ``m`` windows along one axis of ``n`` positions (an
-    ``(m, 2)`` array), worked out once per call instead of once per output."""
-    bounds = np.empty((m, 2), np.int64)
+    """``first, stop, padded`` (see :func:`window_bounds`) of each of the ``m`` windows along
+    one axis of ``n`` positions, an ``(m, 3)`` array: worked out once per call, not per output."""
+    bounds = np.empty((m, 3), np.int64)
     for o in range(m):
-        lo, hi, _ = window_bounds(o, n, m, k, s, p, d, adaptive)
-        bounds[o, 0], bounds[o, 1] = lo, hi
+        bounds[o, 0], bounds[o, 1], bounds[o, 2] = window_bounds(o, n, m, k, s, p, d, adaptive)
     return bounds
 
 
@@ -204,17 +203,16 @@ def _divisor(pads, sizes, include_pad, divisor):  # type: ignore[no-untyped-def]
 
 
 @njit(**_FLAGS)
-def _avg_plane(x, out, pl, k, s, p, adaptive, include_pad, divisor, forward):  # type: ignore[no-untyped-def]
+def _avg_plane(x, out, pl, w0, w1, w2, include_pad, divisor, forward):  # type: ignore[no-untyped-def]
     """One plane of the average (``forward``: ``out`` = the window means of ``x``) or of its
-    transpose (``out`` holds the cotangent, spread back into ``x``)."""
-    n0, n1, n2 = x.shape[1], x.shape[2], x.shape[3]
-    m0, m1, m2 = out.shape[1], out.shape[2], out.shape[3]
-    for o0 in range(m0):
-        a0, b0, p0 = window_bounds(o0, n0, m0, k[0], s[0], p[0], 1, adaptive)
-        for o1 in range(m1):
-            a1, b1, p1 = window_bounds(o1, n1, m1, k[1], s[1], p[1], 1, adaptive)
-            for o2 in range(m2):
-                a2, b2, p2 = window_bounds(o2, n2, m2, k[2], s[2], p[2], 1, adaptive)
+    transpose (``out`` holds the cotangent, spread back into ``x``); ``w0, w1, w2`` are the
+    windows along each axis (:func:`_axis_windows`)."""
+    for o0 in range(w0.shape[0]):
+        a0, b0, p0 = w0[o0, 0], w0[o0, 1], w0[o0, 2]
+        for o1 in range(w1.shape[0]):
+            a1, b1, p1 = w1[o1, 0], w1[o1, 1], w1[o1, 2]
+            for o2 in range(w2.shape[0]):
+                a2, b2, p2 = w2[o2, 0], w2[o2, 1], w2[o2, 2]
                 div = _divisor((p0, p1, p2), (b0 - a0, b1 - a1, b2 - a2), include_pad, divisor)
                 if forward:
                     acc = 0.0
@@ -232,25 +230,34 @@ def _avg_plane(x, out, pl, k, s, p, adaptive, include_pad, divisor, forward):  #
 
 
 @njit(**_FLAGS)
-def _avg_serial(x, out, k, s, p, adaptive, include_pad, divisor, forward):  # type: ignore[no-untyped-def]
+def _avg_serial(x, out, w0, w1, w2, include_pad, divisor, forward):  # type: ignore[no-untyped-def]
     for pl in range(x.shape[0]):
-        _avg_plane(x, out, pl, k, s, p, adaptive, include_pad, divisor, forward)
+        _avg_plane(x, out, pl, w0, w1, w2, include_pad, divisor, forward)
 
 
 @njit(parallel=True, **_FLAGS)
-def _avg_parallel(x, out, k, s, p, adaptive, include_pad, divisor, forward):  # type: ignore[no-untyped-def]
+def _avg_parallel(x, out, w0, w1, w2, include_pad, divisor, forward):  # type: ignore[no-untyped-def]
     for pl in prange(x.shape[0]):
-        _avg_plane(x, out, pl, k, s, p, adaptive, include_pad, divisor, forward)
+        _avg_plane(x, out, pl, w0, w1, w2, include_pad, divisor, forward)
+
+
+@njit(**_FLAGS)
+def _avg_windows(x, out, k, s, p, adaptive, include_pad, divisor, forward):  # type: ignore[no-untyped-def]
+    """The average or its transpose over planes: ``x`` the input's shape, ``out`` the output's."""
+    w0 = _axis_windows(x.shape[1], out.shape[1], k[0], s[0], p[0], 1, adaptive)
+    w1 = _axis_windows(x.shape[2], out.shape[2], k[1], s[1], p[1], 1, adaptive)
+    w2 = _axis_windows(x.shape[3], out.shape[3], k[2], s[2], p[2], 1, adaptive)
+    if _parallel_pays(x.shape[0], out[0].size, k[0] * k[1] * k[2]):
+        _avg_parallel(x, out, w0, w1, w2, include_pad, divisor, forward)
+    else:
+        _avg_serial(x, out, w0, w1, w2, include_pad, divisor, forward)
 
 
 @njit(**_FLAGS)
 def avg_pool(x, out, k, s, p, adaptive, include_pad, divisor):  # type: ignore[no-untyped-def]
     """``out[pl, o]`` = the mean of each window of ``x[pl]`` (``divisor`` 0: PyTorch's count)."""
     _check_planes(x, out)
-    if _parallel_pays(x.shape[0], out[0].size, k[0] * k[1] * k[2]):
-        _avg_parallel(x, out, k, s, p, adaptive, include_pad, divisor, True)
-    else:
-        _avg_serial(x, out, k, s, p, adaptive, include_pad, divisor, True)
+    _avg_windows(x, out, k, s, p, adaptive, include_pad, divisor, True)
 
 
 @njit(**_FLAGS)
@@ -258,10 +265,7 @@ def avg_pool_grad(g, out, k, s, p, adaptive, include_pad, divisor):  # type: ign
     """The transpose of :func:`avg_pool`: ``out`` (the input's shape) zeroed, then each
     cotangent ``g[pl, o] / divisor`` added over its window."""
     out[...] = 0
-    if _parallel_pays(out.shape[0], g[0].size, k[0] * k[1] * k[2]):
-        _avg_parallel(out, g, k, s, p, adaptive, include_pad, divisor, False)
-    else:
-        _avg_serial(out, g, k, s, p, adaptive, include_pad, divisor, False)
+    _avg_windows(out, g, k, s, p, adaptive, include_pad, divisor, False)
 
 
 @njit(**_FLAGS)
