@@ -58,6 +58,22 @@ def test_matmul_impl_direct_and_int():
     assert isinstance(gj.ops.OPS["matmul"].impl(np.ones(3), np.ones(3)), np.ndarray)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64", "bool", "complex128"])
+def test_matmul_impl_gives_numpys_bits_for_every_rank_and_layout(dtype):
+    """The op's numpy implementation (which takes ndarray.dot for 1-2 dim operands) returns
+    exactly np.matmul's values and dtype, for contiguous and transposed operands."""
+    impl = gj.ops.OPS["matmul"].impl
+    for sa, sb in [*MATMUL_SHAPES, ((64, 33), (33, 65)), ((1, 5), (5, 1)), ((0, 3), (3, 4))]:
+        a, b = (
+            (RNG.standard_normal(sa) * 3).astype(dtype),
+            (RNG.standard_normal(sb) * 3).astype(dtype),
+        )
+        for x in (a, np.asfortranarray(a)) if a.ndim == 2 else (a,):  # C and F layouts
+            got, want = impl(x, b), np.matmul(x, b)
+            assert isinstance(got, np.ndarray) and got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+
+
 def test_matmul_dtype_promotion():
     a = gj.placeholder("a", (2, 3), "float32")
     assert (a @ gj.placeholder("b", (3,), "float64")).dtype == "float64"
