@@ -97,7 +97,7 @@ def load_module(source: str) -> types.ModuleType:
             _drop_bad_numba_cache(path)
             for numba_cache in _numba_caches(mod):
                 _tolerate_failed_saves(numba_cache)
-                _load_without_compiler_registries(numba_cache)
+                _install_loader(numba_cache)
         _loaded[name] = mod
         return mod
 
@@ -175,9 +175,10 @@ def _tolerate_failed_saves(numba_cache: Any) -> None:
     numba_cache.save_overload = guarded
 
 
-def _load_without_compiler_registries(numba_cache: Any) -> None:
-    """Load a function's cached machine code without first importing all of numba's compiler,
-    binding the kernels it calls by symbol first (:mod:`graphjit.kernels.extern`).
+def _install_loader(numba_cache: Any) -> None:
+    """Make ``numba_cache`` load a function's machine code graphjit's way: without first
+    importing all of numba's compiler, and binding the kernels it calls by symbol first
+    (:mod:`graphjit.kernels.extern`).
 
     numba's ``load_overload`` refreshes the target context before it looks in the cache: that
     imports every typing and lowering registry numba has (its numpy, typed containers, datetime,
@@ -214,7 +215,7 @@ def _prepare_kernel(kernel: Any) -> None:
     """A kernel bound by symbol loads from its own disk cache the same way."""
     cache = getattr(kernel, "_cache", None)
     if cache is not None:
-        _load_without_compiler_registries(cache)
+        _install_loader(cache)
 
 
 extern.prepare_kernel = _prepare_kernel

@@ -205,7 +205,7 @@ def test_only_cpu_functions_load_without_the_compiler_registries() -> None:
             raise AssertionError("the lean loader ran for another target")
 
     other = OtherTargetCache()
-    cache._load_without_compiler_registries(other)
+    cache._install_loader(other)
     assert other.load_overload(None, None) == "own loader"
     mod = cache.load_module(
         "from numba import njit\n\n@njit(cache=globals().get('CACHE', False))\n"
