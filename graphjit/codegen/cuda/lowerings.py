@@ -79,8 +79,8 @@ def index_copy(
     b.add_kernel(name, params, doc, body)
     total = b.fresh("size")
     b.body.line(f"{total} = {product(list(space))}")
-    src_arg = f"launch.flat({src})" if (src_index is None or not src_index) else src
-    out_arg = f"launch.flat({out})" if (out_index is None or not out_index) else out
+    src_arg = f"launch.Flat({src})" if (src_index is None or not src_index) else src
+    out_arg = f"launch.Flat({out})" if (out_index is None or not out_index) else out
     b.launch(name, total, [total, *space, *(v for _, v in extra), src_arg, out_arg])
 
 
@@ -256,7 +256,7 @@ def _take(b: CudaWriter, node: Node) -> None:
     b.body.line(f"kmem.fill({flag}, 0)")
     index_arr = b.array(idx)
     read = f"ix[{', '.join(ii)}]" if ii else "ix[0]"
-    ix_arg = index_arr if ii else f"launch.flat({index_arr})"
+    ix_arg = index_arr if ii else f"launch.Flat({index_arr})"
     extra = [("nx", b.dims(x)[axis]), ("ix", ix_arg), ("flag", flag)]
     index_copy(b, node, b.dims(node), b.array(x), src, out, None, extra, _bounds_check(node, read))
     message = f"{node.op.name}: index out of range"

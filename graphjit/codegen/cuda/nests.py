@@ -113,7 +113,7 @@ class Reads:
     def args(self) -> list[str]:
         """The host expressions passing each read array."""
         return [
-            f"launch.flat({self.b.array(x)})" if x in self.flat else self.b.array(x)
+            f"launch.Flat({self.b.array(x)})" if x in self.flat else self.b.array(x)
             for x in self.params
         ]
 
@@ -185,7 +185,7 @@ def _elementwise(b: CudaWriter, parts: Sequence[Group], stored: list[Node], insi
     b.add_kernel(name, params, f"grid-stride loop over the flat index: {doc}", body)
     total = b.fresh("size")
     b.body.line(f"{total} = {product(dims)}")
-    out_args = [f"launch.flat({o})" for o in outs]
+    out_args = [f"launch.Flat({o})" for o in outs]
     b.launch(name, total, [total, *dims, *reads.args(), *out_args])
 
 
@@ -299,7 +299,7 @@ def _reduction(b: CudaWriter, g: Group, inside: set) -> None:
     b.body.line(f"{partial} = alloc.scratch({partial!r}, ({nout} * {parts},), {acc_t})")
     args = [nout, nred, parts, *dims, *reads.args(), partial]
     b.launch(name, f"{nout} * {parts}", args, blocks=f"launch.reduce_blocks({nout} * {parts})")
-    b.launch(f"{name}_parts", nout, [nout, parts, partial, f"launch.flat({out})"])
+    b.launch(f"{name}_parts", nout, [nout, parts, partial, f"launch.Flat({out})"])
 
 
 def _flat_index(sizes: Sequence[str]) -> str:

@@ -137,7 +137,7 @@ def _logsumexp(b: CudaWriter, node: Node) -> None:
     rows, _ = rows_of(b, node, x, axes)
     nr, nc = _row_sizes(b, x, axes)
     out = b.output_buffer(node)
-    _launch_rows(b, name, nr, [nr, nc, f"{rows}.reshape(({nr}, {nc}))", f"launch.flat({out})"])
+    _launch_rows(b, name, nr, [nr, nc, f"{rows}.reshape(({nr}, {nc}))", f"launch.Flat({out})"])
 
 
 @lowering("argmax", "argmin")
@@ -190,4 +190,4 @@ def _argmax(b: CudaWriter, node: Node) -> None:
     with b.body.block(f"if {nc} == 0 and {nr} > 0:"):
         b.body.line(f"raise ValueError({message!r})")
     out = b.output_buffer(node)
-    _launch_rows(b, name, nr, [nr, nc, f"{rows}.reshape(({nr}, {nc}))", f"launch.flat({out})"])
+    _launch_rows(b, name, nr, [nr, nc, f"{rows}.reshape(({nr}, {nc}))", f"launch.Flat({out})"])

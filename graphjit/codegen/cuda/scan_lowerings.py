@@ -100,5 +100,5 @@ def _searchsorted(b: CudaWriter, node: Node) -> None:
     out = b.output_buffer(node)
     total = b.fresh("size")
     b.body.line(f"{total} = {product(b.dims(v))}")
-    args = [total, b.dims(a)[0], b.array(a), f"launch.flat({b.array(v)})", f"launch.flat({out})"]
+    args = [total, b.dims(a)[0], b.array(a), f"launch.Flat({b.array(v)})", f"launch.Flat({out})"]
     b.launch(name, total, args)

@@ -105,8 +105,8 @@ def _scatter_add(b: CudaWriter, node: Node) -> None:
     nother, nidx = b.fresh("nother"), b.fresh("nidx")
     b.body.line(f"{nother} = {product([space[k] for k in others])}")
     b.body.line(f"{nidx} = {product([space[k] for k in scattered])}")
-    ix = b.array(idx) if ii else f"launch.flat({b.array(idx)})"
-    va = b.array(v) if vi else f"launch.flat({b.array(v)})"
+    ix = b.array(idx) if ii else f"launch.Flat({b.array(idx)})"
+    va = b.array(v) if vi else f"launch.Flat({b.array(v)})"
     args = [nother, nidx, *space, b.dims(x)[axis], ix, va, out, flag]
     with b.body.block(f"if {nidx} > 0:"):
         b.launch(name, nother, args)
@@ -138,6 +138,6 @@ def _einsum(b: CudaWriter, node: Node) -> None:
     total, nsum = b.fresh("size"), b.fresh("nsum")
     b.body.line(f"{total} = {product([sizes[c] for c in rhs])}")
     b.body.line(f"{nsum} = {product([sizes[c] for c in letters[nout:]])}")
-    operands = [b.array(x) if x.ndim else f"launch.flat({b.array(x)})" for x in node.inputs]
-    args = [total, nsum, *(sizes[c] for c in letters), *operands, f"launch.flat({out})"]
+    operands = [b.array(x) if x.ndim else f"launch.Flat({b.array(x)})" for x in node.inputs]
+    args = [total, nsum, *(sizes[c] for c in letters), *operands, f"launch.Flat({out})"]
     b.launch(name, total, args)

@@ -94,4 +94,4 @@ class CudaWriter(ProgramNames):
         """Launch a grid-stride kernel over ``total`` items (skipped when there are none)."""
         grid = blocks or f"launch.blocks({total})"
         with self.body.block(f"if {total} > 0:"):
-            self.body.line(f"{name}[{grid}, BLOCK]({', '.join(args)})")
+            self.body.line(f"launch.run({', '.join([name, grid, *args])})")

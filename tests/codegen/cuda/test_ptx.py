@@ -114,7 +114,11 @@ def _kernels_of(build: Any, dtype: str) -> list:
         conv_weight_grad=lambda *a: None,
     )
     ns["launch"] = types.SimpleNamespace(
-        blocks=lambda n: 1, reduce_blocks=lambda n: 1, parts=lambda a, b: 2, flat=np.ravel
+        blocks=lambda n: 1,
+        reduce_blocks=lambda n: 1,
+        parts=lambda a, b: 2,
+        Flat=np.ravel,
+        run=lambda kernel, grid, *args: kernel[grid, 32](*args),
     )
     consts = [np.array(gj.ops.leaves.constant_value(c)) for c in constants]
     variables = [v.storage.array for v in f.program.variables]
