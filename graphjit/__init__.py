@@ -33,7 +33,12 @@ from graphjit import (
 )
 from graphjit.autodiff import grad, hvp, jvp, vjp
 from graphjit.dtypes import get_default_dtype, set_default_dtype
-from graphjit.errors import IntegerOutOfRangeError, TensorUsageError, TracedValueError
+from graphjit.errors import (
+    IndexOutOfBoundsError,
+    IntegerOutOfRangeError,
+    TensorUsageError,
+    TracedValueError,
+)
 from graphjit.ir import Node, TensorType
 from graphjit.jit import jit
 from graphjit.ops import *  # noqa: F403
@@ -162,6 +167,7 @@ __all__ = [
     "ones_like",
     "full_like",
     "CompiledFunction",
+    "IndexOutOfBoundsError",
     "IntegerOutOfRangeError",
     "TensorUsageError",
     "TracedValueError",

@@ -9,8 +9,13 @@ dtype. The classes here are both, so code written against either convention catc
 
 from __future__ import annotations
 
+# raised inside compiled programs, so defined with the kernels (an exported model carries them)
+from graphjit.kernels.bounds import REFUSED_NEGATIVE, IndexOutOfBoundsError
+
 __all__ = [
+    "REFUSED_NEGATIVE",
     "FileFormatError",
+    "IndexOutOfBoundsError",
     "IntegerOutOfRangeError",
     "SlowCompileWarning",
     "TensorUsageError",

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from graphjit.dtypes import is_int
+from graphjit.errors import IndexOutOfBoundsError
 from graphjit.ir import Dim, Node, TensorType, format_shape
 from graphjit.ops import prims
 from graphjit.ops.dispatch import ArrayLike, Value, apply, is_tensor, lift, lift_like
@@ -64,8 +65,21 @@ def _take_infer(x: TensorType, idx: TensorType, *, axis: int) -> TensorType:
     return TensorType(_take_shape(x, idx, axis), x.dtype)
 
 
+def _out_of_bounds(op: str, x: np.ndarray, idx: np.ndarray, axis: int) -> Exception | None:
+    """The IndexOutOfBoundsError for the first index out of bounds for ``x``'s ``axis``, or None
+    when every index is in bounds (numpy's IndexError was about something else)."""
+    size = x.shape[axis]
+    bad = (idx < -size) | (idx >= size)
+    if not bad.any():
+        return None
+    return IndexOutOfBoundsError(op, int(idx[bad].flat[0]), axis, size)
+
+
 def _take_impl(x: np.ndarray, idx: np.ndarray, *, axis: int) -> np.ndarray:
-    return np.asarray(np.take(x, idx, axis=axis))
+    try:
+        return np.asarray(np.take(x, idx, axis=axis))
+    except IndexError as exc:
+        raise (_out_of_bounds("take", x, idx, axis) or exc) from None
 
 
 def _add_at_infer(x: TensorType, idx: TensorType, v: TensorType, *, axis: int) -> TensorType:
@@ -78,7 +92,10 @@ def _add_at_infer(x: TensorType, idx: TensorType, v: TensorType, *, axis: int) -
 def _add_at_impl(x: np.ndarray, idx: np.ndarray, v: np.ndarray, *, axis: int) -> np.ndarray:
     out = np.array(x, copy=True)
     where: Any = (slice(None),) * axis + (idx,)
-    np.add.at(out, where, v)
+    try:
+        np.add.at(out, where, v)
+    except IndexError as exc:
+        raise (_out_of_bounds("add_at", x, idx, axis) or exc) from None
     return out
 
 
@@ -176,7 +193,10 @@ def _take_along_infer(x: TensorType, idx: TensorType, *, axis: int) -> TensorTyp
 def _take_along_impl(x: np.ndarray, idx: np.ndarray, *, axis: int) -> np.ndarray:
     shape = list(x.shape)
     shape[axis] = idx.shape[axis]
-    return np.take_along_axis(x, np.broadcast_to(idx, shape), axis=axis)
+    try:
+        return np.take_along_axis(x, np.broadcast_to(idx, shape), axis=axis)
+    except IndexError as exc:
+        raise (_out_of_bounds("take_along_axis", x, idx, axis) or exc) from None
 
 
 def _add_along_infer(x: TensorType, idx: TensorType, v: TensorType, *, axis: int) -> TensorType:
@@ -194,7 +214,10 @@ def _add_along_impl(x: np.ndarray, idx: np.ndarray, v: np.ndarray, *, axis: int)
         for k, n in enumerate(x.shape)
     )
     out = np.array(x, copy=True)
-    np.add.at(out, where, np.broadcast_to(v, shape))
+    try:
+        np.add.at(out, where, np.broadcast_to(v, shape))
+    except IndexError as exc:
+        raise (_out_of_bounds("add_along_axis", x, idx, axis) or exc) from None
     return out
 
 

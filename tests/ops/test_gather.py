@@ -59,8 +59,33 @@ def test_take_errors_and_symbolic_shapes():
         gj.take(x, [-4], axis=1)
     # out of range on a dim known only at call time: numpy's IndexError when the graph runs
     y = gj.take(x, [5], axis=0)
-    with pytest.raises(IndexError):
+    with pytest.raises(IndexError, match="take: index 5 is out of bounds for axis 0 with size 2"):
         evaluate([y], {x: np.zeros((2, 3))})
+
+
+@pytest.mark.parametrize("backend", ["cpu", "numpy"])
+def test_gathers_and_scatter_adds_out_of_bounds_name_the_index(backend: str) -> None:
+    # the compiled bounds check names the index, the axis and its size, as numpy does
+    x = gj.placeholder("x", (None, 3))
+    i = gj.placeholder("i", (None,), "int64")
+    j = gj.placeholder("j", (None, 1), "int64")
+    data = np.zeros((2, 3))
+    cases = [
+        (gj.take(x, i, axis=0), np.array([1, -3, 0]), "take: index -3 is out of bounds for axis 0"),
+        (gj.take(x, i, axis=1), np.array([0, 3]), "take: index 3 is out of bounds for axis 1"),
+        (
+            gj.add_at(x, i, 1.0, axis=0),
+            np.array([2]),
+            "add_at: index 2 is out of bounds for axis 0",
+        ),
+        (gj.take_along_axis(x, j, axis=1), np.array([[0], [-4]]), "take_along_axis: index -4 "),
+        (gj.add_along_axis(x, j, 1.0, axis=1), np.array([[5], [0]]), "add_along_axis: index 5 "),
+    ]
+    for y, idx, message in cases:
+        index = j if idx.ndim == 2 else i
+        f = gj.compile([x, index], y, backend=backend)
+        with pytest.raises(gj.errors.IndexOutOfBoundsError, match=message):
+            f(data, idx)
 
 
 def test_add_at_accumulates_repeated_indices():

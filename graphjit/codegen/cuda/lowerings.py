@@ -228,6 +228,13 @@ def _matmul(b: CudaWriter, node: Node) -> None:
 # gathers: an index out of range raises the error flag, which the host checks after the kernel
 
 
+def out_of_bounds(node: Node, axis: int, size: str) -> str:
+    """The host expression of the IndexError message of a gather or scatter-add (the flag says
+    that an index was out of bounds, not which)."""
+    prefix = f"{node.op.name}: an index is out of bounds for axis {axis} with size "
+    return f"{prefix!r} + str({size})"
+
+
 def _bounds_check(node: Node, index_read: str) -> list[str]:
     return [
         f"j = {index_read}",
@@ -259,8 +266,7 @@ def _take(b: CudaWriter, node: Node) -> None:
     ix_arg = index_arr if ii else f"launch.Flat({index_arr})"
     extra = [("nx", b.dims(x)[axis]), ("ix", ix_arg), ("flag", flag)]
     index_copy(b, node, b.dims(node), b.array(x), src, out, None, extra, _bounds_check(node, read))
-    message = f"{node.op.name}: index out of range"
-    b.body.line(f"kmem.check_flag({flag}, {message!r})")
+    b.body.line(f"kmem.check_flag({flag}, {out_of_bounds(node, axis, b.dims(x)[axis])})")
 
 
 # ------------------------------------------------------------------------------------------------

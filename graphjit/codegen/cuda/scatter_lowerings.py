@@ -11,7 +11,7 @@ einsum is one thread per output element summing over the contracted letters.
 from __future__ import annotations
 
 from graphjit.codegen import einsum
-from graphjit.codegen.cuda.lowerings import index_copy, lowering
+from graphjit.codegen.cuda.lowerings import index_copy, lowering, out_of_bounds
 from graphjit.codegen.cuda.writer import CudaWriter, decompose
 from graphjit.codegen.emit import SourceWriter
 from graphjit.codegen.emit import literal as render_literal
@@ -110,7 +110,7 @@ def _scatter_add(b: CudaWriter, node: Node) -> None:
     args = [nother, nidx, *space, b.dims(x)[axis], ix, va, out, flag]
     with b.body.block(f"if {nidx} > 0:"):
         b.launch(name, nother, args)
-    b.body.line(f"kmem.check_flag({flag}, {(node.op.name + ': index out of range')!r})")
+    b.body.line(f"kmem.check_flag({flag}, {out_of_bounds(node, axis, b.dims(x)[axis])})")
 
 
 @lowering("einsum")

@@ -273,7 +273,7 @@ def _gather_kernel(b: ProgramWriter, node: Node, kind: str) -> str:
         "if j < 0:",
         "    j += nx",
         "if j < 0 or j >= nx:",
-        f"    raise IndexError({(node.op.name + ': index out of range')!r})",
+        f"    raise IndexOutOfBoundsError({node.op.name!r}, idx[{index_expr(ii)}], {axis}, nx)",
     ]
     scatter = node.op.name in ("add_at", "add_along_axis")
     if scatter:

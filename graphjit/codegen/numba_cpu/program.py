@@ -38,6 +38,7 @@ MODULE_HEADER = """\
 import numpy as np
 from numba import njit, prange
 
+from graphjit.kernels.bounds import IndexOutOfBoundsError
 from graphjit.kernels.scalar import *  # noqa: F403  (the scalar math the expressions use)
 from graphjit.kernels.shapes import NONE, slice_length
 from graphjit.kernels import extern, libm

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from graphjit import ops
+from graphjit.errors import REFUSED_NEGATIVE
 from graphjit.ir import Node
 from graphjit.nn.module import operand
 from graphjit.ops.counter_rng import GRAPH_GENERATOR
@@ -129,8 +130,9 @@ def checked_class_indices(
     """Class (or row) indices ``idx`` for a gather over ``n_classes`` of them, made to raise
     IndexError for a value outside ``[0, n_classes)`` (``ignore_index`` excepted): a gather
     takes numpy's negative indices, which would silently pick one from the end. Host tensors are
-    checked here, naming the value; graphs and GPU tensors get negative values mapped past the
-    end, which the gather's own run-time bounds check refuses. Non-integer indices are returned
+    checked here, naming the value; graphs and GPU tensors get negative values mapped to
+    ``REFUSED_NEGATIVE``, out of bounds for any axis, which the gather's own run-time bounds
+    check refuses. Non-integer indices are returned
     as they are, for the gather to refuse."""
     if idx.dtype not in ("uint8", "int8", "int16", "int32", "int64"):
         return idx
@@ -147,9 +149,8 @@ def checked_class_indices(
                 f"(indices are in [0, {n_classes}))"
             )
         return idx
-    past_end = n_classes if isinstance(n_classes, int) else np.iinfo(np.int64).max
     wide = ops.astype(idx, "int64")
-    return ops.where(ops.less(wide, 0), past_end, wide)
+    return ops.where(ops.less(wide, 0), REFUSED_NEGATIVE, wide)
 
 
 def normalize(input: Any, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Any = None) -> Any:
