@@ -1,6 +1,8 @@
 """``CompiledFunction.repeat``: ``n`` calls of a compiled function on the same arguments in one
 run, atomic as one call is. On the cpu backend the loop itself is compiled (the executable's
-``repeat``: updates written in place each step); elsewhere it is a Python loop of calls.
+``repeat``: updates written in place each step); elsewhere it is a Python loop of calls, on the
+cuda backend on inputs copied to the device once (the executable's ``stage``), with the outputs
+kept on the device until the end.
 
 :class:`Repeatable` is a base of :class:`~graphjit.runtime.function.CompiledFunction`; it names
 below what it uses of it.
@@ -72,14 +74,24 @@ class Repeatable:
             targets = [var.storage.array for var, _ in self.updates]
             ranks = [o.ndim for o in self.graph[: self._n_out]]
             return list(compiled(steps, keep_all, arrays, variables, targets, ranks))
-        kept: list[list[np.ndarray]] = []
-        outs: list[np.ndarray] = []
+        # the cuda backend copies host inputs to the device once, and its outputs back once
+        stage = getattr(self._executable, "stage", None)
+        staged = stage(arrays) if stage is not None else None
+        if staged is not None:
+            arrays = staged.inputs
+        fresh = self._executable.fresh_results  # else an output may be a reused buffer
+        kept: list[list[Any]] = []
+        outs: list[Any] = []
         for _ in range(steps):
             results = self._run(arrays)
             self._apply_updates(results, versions=False)
-            outs = [np.array(o, copy=True) for o in results[: self._n_out]]
+            outs = [o if fresh else np.array(o, copy=True) for o in results[: self._n_out]]
             if keep_all:
                 kept.append(outs)
+        if staged is not None:
+            if keep_all:
+                return [staged.stack([k[j] for k in kept]) for j in range(self._n_out)]
+            return [staged.result(o) for o in outs]
         if keep_all:
             return [np.stack([k[j] for k in kept]) for j in range(self._n_out)]
         return outs

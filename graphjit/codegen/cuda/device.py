@@ -16,12 +16,12 @@ other buffer is cached per (name, shape, dtype) and reused by the next call of t
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from graphjit.cuda_compat import import_numba_cuda, simulator_enabled
+from graphjit.cuda_compat import import_numba_cuda, simulator_enabled, to_host
 
 
 def cupy_module() -> Any | None:
@@ -99,6 +99,14 @@ class Allocator:
         return cuda.to_device(np.ascontiguousarray(d.copy_to_host()))
 
 
+class Staged(NamedTuple):
+    """Inputs prepared for many calls on the same arguments (``CompiledFunction.repeat``)."""
+
+    inputs: list[Any]  # device arrays
+    result: Callable[[Any], Any]  # a call's output as the call would return it
+    stack: Callable[[list[Any]], Any]  # the outputs of every call along a new leading axis
+
+
 class CudaExecutable:
     """A compiled CUDA program: ``__call__(inputs, variables)`` launches its kernels."""
 
@@ -122,6 +130,25 @@ class CudaExecutable:
                 alloc.upload(f"c{i}", c) for i, c in enumerate(self._constants)
             ]
         return alloc
+
+    def stage(self, inputs: Sequence[Any]) -> Staged:
+        """For ``repeat``: host inputs copied to the device once (not on every call), with their
+        outputs copied back once at the end; device inputs as they are, with outputs stacked on
+        the device."""
+        if any(is_device_array(a) for a in inputs):
+            cupy = self._allocator().cupy
+            if cupy is not None:
+                return Staged(list(inputs), _same, cupy.stack)
+            return Staged(list(inputs), _same, _stack_numba)
+        alloc = self._allocator()
+        staged = []
+        for a in inputs:
+            host = np.ascontiguousarray(a)
+            buf = alloc.fresh(host.shape, host.dtype)
+            if host.size:
+                buf.copy_to_device(host)
+            staged.append(buf)
+        return Staged(staged, to_host, lambda outs: np.stack([to_host(o) for o in outs]))
 
     def __call__(self, inputs: Sequence[Any], variables: Sequence[Any]) -> list[Any]:
         alloc = self._allocator()
@@ -147,3 +174,14 @@ class CudaExecutable:
             else:
                 outs.append(r)
         return outs
+
+
+def _same(a: Any) -> Any:
+    return a
+
+
+def _stack_numba(outs: list[Any]) -> Any:
+    """numba device arrays stacked along a new leading axis (through the host: numba has no
+    device stack; used only without CuPy)."""
+    cuda = import_numba_cuda()
+    return cuda.to_device(np.stack([to_host(o) for o in outs]))
