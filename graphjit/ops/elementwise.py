@@ -329,7 +329,7 @@ FMIN = _extremum("fmin", np.fmin, nan="NaN-ignoring")
 
 _CLAMP_MASKS = (  # where input i of clamp(x, lo, hi) gets the gradient (as PyTorch)
     lambda x, lo, hi: (x >= lo) & (x <= hi),
-    lambda x, lo, hi: (x < lo) & (lo < hi),
+    lambda x, lo, hi: (x < lo) & (lo <= hi),
     lambda x, lo, hi: (x > hi) | (hi < lo),
 )
 
@@ -341,7 +341,8 @@ def _clamp_rule(i: int) -> Any:
 
 
 # PyTorch's clamp: x keeps its gradient at the bounds (clip splits it there), a bound gets it only
-# where it is the answer (the upper one when the bounds cross)
+# where it is the answer (the upper one when the bounds cross, the lower one below bounds that
+# are equal, where PyTorch gives it to neither and so loses it)
 CLAMP = defop(
     "clamp",
     infer=_same_type("clamp", allow_bool=False),

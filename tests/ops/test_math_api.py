@@ -369,6 +369,18 @@ def test_clamp_gradient_at_the_bounds_follows_pytorch():
     np.testing.assert_array_equal(glo, [1, 0, 0, 0, 0, 0, 0])
     np.testing.assert_array_equal(ghi, [0, 0, 0, 0, 1, 1, 1])  # crossed bounds: hi is the answer
     np.testing.assert_array_equal(t, gx + glo + ghi)
+    # equal bounds above x: the answer is the lower bound's value (PyTorch 2.13 gave the gradient
+    # to neither, so a bound moving with its twin had no derivative)
+    gx, glo, ghi, t = grad_of(gj.clamp, np.array([-1.0, 0.5]), np.array([0.0, 0.5]), np.zeros(2))
+    np.testing.assert_array_equal(gx, [0, 0])
+    np.testing.assert_array_equal(glo, [1, 0])
+    np.testing.assert_array_equal(ghi, [0, 1])
+    np.testing.assert_array_equal(t, gx + glo + ghi)
+    # the fuzzer's case: the first element of logcumsumexp(v) is v's own, so both bounds move
+    # together there and the derivative of clamp(c, logcumsumexp(v), v) is 1 where c is below
+    v = gj.placeholder("v", (2,))
+    (dv,) = gj.grad(gj.sum(gj.clamp(0.0, gj.logcumsumexp(v, dim=0), v)), [v])
+    np.testing.assert_array_equal(gj.compile([v], dv, backend="numpy")(np.array([1.0, 2.0]))[0], 1)
     # clip keeps JAX's even split at the bounds
     (gclip, _) = grad_of(lambda v: gj.clip(v, 0.0, 1.0), x[:5])
     np.testing.assert_array_equal(gclip, [0, 0.5, 1, 0.5, 0])
