@@ -247,3 +247,27 @@ def test_set_value_is_atomic_for_compiled_readers(backend: str) -> None:
 
     _hammer([call_set, call_read], calls=400)
     assert seen and set(seen) == {0.0}
+
+
+def test_get_value_never_returns_a_half_written_update(backend: str) -> None:
+    # large enough that the compiled update and the copy both run without the GIL
+    n = 1_000_000
+    v = gj.variable(np.zeros(n), name="v")
+    f = gj.compile([], [], updates={v: v + 1.0}, backend=backend)
+    done = threading.Event()
+
+    def update() -> None:
+        while not done.is_set():
+            f()
+
+    spreads = []
+    worker = threading.Thread(target=update)
+    worker.start()
+    try:
+        for _ in range(100):
+            value = v.get_value()
+            spreads.append(value.max() - value.min())
+    finally:
+        done.set()
+        worker.join()
+    assert set(spreads) == {0.0}
