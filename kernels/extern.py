@@ -56,9 +56,12 @@ _stand_ins: dict[tuple[str, tuple[str, ...]], pytypes.ModuleType] = {}  # (modul
 def _key(kernel: Dispatcher, argtypes: tuple[types.Type, ...]) -> tuple[str, bytes]:
     """The symbol's key (from the kernel's name and the types' reprs, which spell out dtype,
     rank, layout and flags: their pickles differ between processes) and its registry entry."""
-    name = (kernel.py_func.__module__, kernel.py_func.__qualname__)
-    key = hashlib.sha256(repr((*name, argtypes)).encode()).hexdigest()[:24]
-    return key, pickle.dumps((*name, argtypes))
+    entry = (kernel.py_func.__module__, kernel.py_func.__qualname__, argtypes)
+    return _digest(entry), pickle.dumps(entry)
+
+
+def _digest(entry: tuple[str, str, tuple[types.Type, ...]]) -> str:
+    return hashlib.sha256(repr(entry).encode()).hexdigest()[:24]
 
 
 def bind(kernel: Dispatcher, argtypes: tuple[types.Type, ...]) -> tuple[str, Any]:
@@ -81,12 +84,15 @@ def bind(kernel: Dispatcher, argtypes: tuple[types.Type, ...]) -> tuple[str, Any
 
 def _record(key: str, entry: bytes) -> None:
     """Write the registry file for ``key`` (atomically; a failure only costs a recompile of a
-    cached program in another process)."""
+    cached program in another process). A file there that holds something else (corrupted) is
+    replaced: kept, it would make every later process compile the programs calling ``key``."""
     if registry_dir is None:
         return
     path = registry_dir / f"{key}.pkl"
-    if path.exists():
-        return
+    # kept if it names ``key``'s kernel (not its bytes: pickles of one entry differ by process)
+    with contextlib.suppress(Exception):
+        if _digest(pickle.loads(path.read_bytes())) == key:
+            return
     with contextlib.suppress(OSError):
         registry_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=registry_dir)

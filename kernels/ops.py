@@ -80,7 +80,7 @@ def logsumexp_rows(x: np.ndarray, out: np.ndarray) -> None:
 def argmax_rows(x: np.ndarray, out: np.ndarray, is_max: bool) -> None:
     """Index of the first max (min) of each row; nan counts as the extremum, as numpy."""
     n = x.shape[1]
-    if n == 0 and x.shape[0] > 0:
+    if n == 0:  # as numpy, even when there are no rows either
         raise ValueError("argmax/argmin: attempt to get the arg extremum of an empty sequence")
     for r in range(x.shape[0]):
         best = x[r, 0]

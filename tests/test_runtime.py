@@ -271,6 +271,20 @@ def test_empty_arrays(backend: str) -> None:
     np.testing.assert_array_equal(s0, np.zeros(3))
 
 
+@pytest.mark.parametrize("op", [gj.max, gj.min, gj.argmax, gj.argmin])
+@pytest.mark.parametrize("shape", [(3, 0), (0, 0), (0, 4, 0)])
+def test_an_extremum_over_an_empty_axis_raises_as_numpy(
+    backend: str, op: object, shape: tuple[int, ...]
+) -> None:
+    # numpy raises whenever the reduced axis is empty, even when the output is empty as well
+    x = gj.placeholder("x", shape=(None,) * len(shape))
+    f = gj.compile([x], [op(x, axis=-1)], backend=backend)  # type: ignore[operator]
+    with pytest.raises(ValueError, match=r"zero-size array|empty sequence"):
+        f(np.zeros(shape))
+    (out,) = f(np.zeros((0, *shape[1:-1], 2)))  # an empty output over a non-empty axis is fine
+    assert out.shape == (0, *shape[1:-1])
+
+
 def test_nan_and_inf_propagate_as_numpy(backend: str) -> None:
     x = gj.placeholder("x", shape=(5,))
     f = gj.compile(

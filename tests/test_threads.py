@@ -247,3 +247,61 @@ def test_set_value_is_atomic_for_compiled_readers(backend: str) -> None:
 
     _hammer([call_set, call_read], calls=400)
     assert seen and set(seen) == {0.0}
+
+
+def test_get_value_never_returns_a_half_written_update(backend: str) -> None:
+    # large enough that the compiled update and the copy both run without the GIL
+    n = 1_000_000
+    v = gj.variable(np.zeros(n), name="v")
+    f = gj.compile([], [], updates={v: v + 1.0}, backend=backend)
+    done = threading.Event()
+
+    def update() -> None:
+        while not done.is_set():
+            f()
+
+    spreads = []
+    worker = threading.Thread(target=update)
+    worker.start()
+    try:
+        for _ in range(100):
+            value = v.get_value()
+            spreads.append(value.max() - value.min())
+    finally:
+        done.set()
+        worker.join()
+    assert set(spreads) == {0.0}
+
+
+def test_state_dict_and_load_state_dict_are_atomic_for_compiled_steps(backend: str) -> None:
+    # the step adds 1 to every parameter: a state dict taken meanwhile holds one step count in
+    # every element of every parameter, and a load is never partly overwritten by a step
+    # computed from the values before it
+    gj.manual_seed(0)
+    model = gj.nn.Linear(1000, 500)
+    params = [gj.ops.dispatch.as_node(p) for p in model.parameters()]
+    step = gj.compile([], [], updates={p: p + 1.0 for p in params}, backend=backend)
+    start = model.state_dict()
+    zeros = {k: np.zeros_like(v) for k, v in start.items()}
+    done = threading.Event()
+
+    def train() -> None:
+        while not done.is_set():
+            step()
+
+    counts: list[set[float]] = []  # the step counts seen in one state dict
+    worker = threading.Thread(target=train)
+    worker.start()
+    try:
+        for _ in range(40):
+            state = model.state_dict()
+            steps = [np.unique(np.round(state[k] - start[k])) for k in state]
+            counts.append({float(c) for c in np.concatenate(steps)})
+        for _ in range(10):
+            model.load_state_dict(zeros)
+    finally:
+        done.set()
+        worker.join()
+    assert all(len(c) == 1 for c in counts)
+    for value in model.state_dict().values():
+        assert value.min() == value.max()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any, cast
 
+from graphjit import ops
 from graphjit.nn import functional as F  # noqa: N812 - PyTorch's spelling
 from graphjit.nn.functional.convolution import expand
 from graphjit.nn.layers import check_size, init_uniform
@@ -76,6 +77,13 @@ class _ConvNd(Module):
         self.bias = init_uniform((out_channels,), bound, dtype) if bias else None
 
     def forward(self, x: Any) -> Any:
+        x = ops.lift(x)
+        dim = x.ndim - self.nd - 1  # the channels' dim: 0 unbatched, 1 batched
+        if dim in (0, 1) and x.shape[dim] not in (None, self.in_channels):
+            raise ValueError(
+                f"{type(self).__name__}({self.extra_repr()}): expected {self.in_channels} input "
+                f"channels (dim {dim}), got shape {tuple(x.shape)}"
+            )
         if self.transposed:
             transposed: Any = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)
             return transposed[self.nd - 1](

@@ -43,6 +43,12 @@ class Linear(Module):
         self.bias = init_uniform((out_features,), bound, dtype) if bias else None
 
     def forward(self, x: Any) -> Any:
+        x = ops.lift(x)
+        if x.ndim == 0 or x.shape[-1] not in (None, self.in_features):
+            raise ValueError(
+                f"Linear({self.extra_repr()}): expected an input of shape "
+                f"(*, {self.in_features}), got shape {tuple(x.shape)}"
+            )
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:

@@ -14,13 +14,15 @@ and :meth:`Module.buffer_updates` hands the recorded updates to ``gj.compile(...
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple, overload
 
 import numpy as np
 
 from graphjit import ir
+from graphjit.cuda_compat import array_address
 from graphjit.ir import Node
+from graphjit.locks import STATE_LOCKS
 from graphjit.ops.counter_rng import COUNTER_UNIFORM, GRAPH_GENERATOR
 from graphjit.ops.dispatch import as_node, is_tensor
 from graphjit.ops.leaves import Storage, Variable, variable_from_storage, write_array
@@ -35,6 +37,20 @@ def mark_modified(t: Any) -> None:
     backward through a tape that saved the old values raises instead of using the new ones."""
     if hasattr(t, "_version"):
         t._version += 1
+
+
+def _lock_stripes(tensors: Iterable[Any]) -> tuple[int, ...]:
+    """The stripes of the locks that compiled calls take for these tensors' arrays (see
+    :mod:`graphjit.locks`): the key of the variable sharing a tensor's array, which keeps the
+    address the array had when the variable was made, else the array's own address."""
+    keys = []
+    for t in tensors:
+        var = getattr(t, "_var", None)
+        if var is not None and var.storage.array is t._data:
+            keys.append(var.storage.key)
+        else:
+            keys.append(array_address(t._data))
+    return STATE_LOCKS.stripes(keys)
 
 
 def operand(param: Any, like: Any) -> Any:
@@ -292,8 +308,11 @@ class Module:
     def state_dict(self) -> dict[str, np.ndarray]:
         """A copy of every parameter's and persistent buffer's value, by dotted name
         (``bn.weight``, ``bn.running_mean``, ``bn.num_batches_tracked``), numpy arrays (from the
-        GPU too)."""
-        return {name: t.detach().cpu().numpy().copy() for name, t in self._named_state()}
+        GPU too). Taken under the locks of compiled calls updating them: a training step running
+        in another thread is seen whole or not at all."""
+        named = list(self._named_state())
+        with STATE_LOCKS.hold(_lock_stripes(t for _, t in named)):
+            return {name: t.detach().cpu().numpy().copy() for name, t in named}
 
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
         """Copy values into the parameters and persistent buffers in place (so compiled functions
@@ -324,9 +343,17 @@ class Module:
                     f"{target.dtype} in the model"
                 )
             pending.append((p, arr))
-        for p, arr in pending:
-            write_array(p._data, arr)  # in place, in host or GPU memory
-            mark_modified(p)
+        # all at once for compiled calls in other threads: none sees a half-loaded model, and
+        # none writes a step computed from the old values over the loaded ones
+        stripes = _lock_stripes(p for p, _ in pending)
+        with STATE_LOCKS.hold(stripes):
+            STATE_LOCKS.begin_write(stripes)
+            try:
+                for p, arr in pending:
+                    write_array(p._data, arr)  # in place, in host or GPU memory
+                    mark_modified(p)
+            finally:
+                STATE_LOCKS.end_write(stripes)
 
     def zero_grad(self) -> None:
         for p in self.parameters():

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from graphjit import ops
 from graphjit.nn import functional as F  # noqa: N812 - PyTorch's spelling
 from graphjit.nn.module import Module, operand
 from graphjit.tensor.creation import ones, zeros
@@ -64,6 +65,13 @@ class GroupNorm(Module):
         self.bias = zeros(num_channels, dtype=dtype, requires_grad=True) if affine else None
 
     def forward(self, x: Any) -> Any:
+        x = ops.lift(x)
+        affine = self.weight is not None
+        if affine and (x.ndim < 2 or x.shape[1] not in (None, self.num_channels)):
+            raise ValueError(
+                f"GroupNorm({self.extra_repr()}): expected an input (N, {self.num_channels}, *), "
+                f"got shape {tuple(x.shape)}"
+            )
         return F.group_norm(
             x, self.num_groups, operand(self.weight, x), operand(self.bias, x), self.eps
         )

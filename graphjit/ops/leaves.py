@@ -193,11 +193,14 @@ class Variable(Node):
 
     def get_value(self, copy: bool = True) -> np.ndarray:
         """The value as a host array (a copy; ``copy=False``: the array itself when it is on the
-        host, a copy from the device otherwise)."""
-        arr = self.storage.array
-        if is_device_array(arr):
-            return to_host(arr)
-        return arr.copy() if copy else arr
+        host, a copy from the device otherwise). A copy is taken under the variable's lock: a
+        compiled call updating it in another thread is not seen half written."""
+        storage = self.storage
+        if not copy and not storage.on_device:
+            return storage.array
+        with STATE_LOCKS.hold(STATE_LOCKS.stripes([storage.key])):
+            arr = storage.array
+            return to_host(arr) if is_device_array(arr) else arr.copy()
 
     def set_value(self, value: Any) -> None:
         """Write a new value into the variable (same shape; cast where numpy casts safely); into

@@ -153,6 +153,28 @@ def test_a_warm_process_runs_kernels_with_parallel_loops(tmp_path: Path) -> None
     assert values().splitlines() == [cold, "1 0"]
 
 
+def test_corrupt_registry_files_are_rewritten(tmp_path: Path) -> None:
+    """A registry file of a kernel's symbol that does not load makes the program a cache miss;
+    the process compiling it again writes the file anew, so the next process loads the program
+    (the corrupt file was kept, and every process compiled)."""
+    env = dict(os.environ, GRAPHJIT_CACHE_DIR=str(tmp_path), PYTHONPATH=str(ROOT))
+
+    def values() -> list[str]:
+        out = subprocess.run(
+            [sys.executable, "-c", KERNELS_SCRIPT], env=env, capture_output=True, text=True
+        )
+        assert out.returncode == 0, f"exit {out.returncode}: {out.stderr[-2000:]}"
+        return out.stdout.splitlines()
+
+    cold, _ = values()
+    registry = list((tmp_path / "extern").glob("*.pkl"))
+    assert registry
+    for path in registry:
+        path.write_bytes(path.read_bytes()[:20])  # truncated
+    assert values() == [cold, "0 1"]
+    assert values() == [cold, "1 0"]
+
+
 def test_large_kernels_are_called_by_symbol_not_linked_into_the_program(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -85,6 +85,33 @@ def test_bad_arguments_are_refused() -> None:
         nn.Conv3d(3, 4, 2, dilation=(1, 0, 1))
 
 
+@pytest.mark.parametrize(
+    ("layer", "shape", "dim"),
+    [
+        (nn.Conv2d(3, 4, 3), (1, 2, 8, 8), 1),
+        (nn.Conv1d(3, 4, 3), (2, 8), 0),
+        (nn.ConvTranspose2d(3, 4, 3), (1, 2, 8, 8), 1),
+        (nn.ConvTranspose1d(3, 4, 3), (5, 8), 0),
+    ],
+)
+def test_a_wrong_channel_count_names_the_layer_and_the_channels(
+    layer: nn.Module, shape: tuple[int, ...], dim: int
+) -> None:
+    name = type(layer).__name__
+    message = rf"{name}\(3, 4, .*\): expected 3 input channels \(dim {dim}\), got shape"
+    with pytest.raises(ValueError, match=message):
+        layer(gj.randn(*shape))
+    with pytest.raises(ValueError, match=message):
+        layer(gj.placeholder("x", (None, *shape[1:]) if dim else shape))
+
+
+def test_conv_transpose_of_a_wrong_channel_count_says_what_the_weight_expects() -> None:
+    # the op under it is a convolution's input gradient: its message spoke of a gradient
+    message = r"conv_transpose2d: the input has 2 channels but the weight \(3, 4, 3, 3\) expects 3"
+    with pytest.raises(ValueError, match=message):
+        F.conv_transpose2d(gj.randn(1, 2, 8, 8), gj.randn(3, 4, 3, 3))
+
+
 def test_a_pytorch_state_dict_loads_and_gives_pytorch_outputs() -> None:
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)

@@ -92,6 +92,19 @@ def test_linear_rejects_bad_sizes(bad: Any) -> None:
         nn.Linear(3, bad)
 
 
+def test_linear_names_itself_and_the_expected_shape_for_a_wrong_input() -> None:
+    lin = nn.Linear(3, 4)
+    message = r"Linear\(in_features=3, out_features=4, bias=True\): expected an input of shape"
+    with pytest.raises(ValueError, match=message + r" \(\*, 3\), got shape \(5, 2\)"):
+        lin(gj.randn(5, 2))
+    with pytest.raises(ValueError, match=message + r" \(\*, 3\), got shape \(\)"):
+        lin(gj.tensor(1.0))
+    with pytest.raises(ValueError, match=r"got shape \(None, 2\)"):
+        lin(gj.placeholder("x", (None, 2)))
+    x = gj.placeholder("x", (None, None))  # a last dim fixed only at call time still builds
+    assert tuple(lin(x).shape) == (None, 4)
+
+
 def test_linear_gradients_eager_graph_and_finite_differences(rng: np.random.Generator) -> None:
     gj.manual_seed(2)
     lin = nn.Linear(3, 2)

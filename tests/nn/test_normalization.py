@@ -47,3 +47,14 @@ def test_group_norm_matches_torch() -> None:
     )
     with pytest.raises(ValueError, match="divisible"):
         nn.GroupNorm(3, 4)
+
+
+def test_group_norm_names_itself_and_the_channels_for_a_wrong_input() -> None:
+    # 6 channels split into 2 groups as well: the affine weight (4,) then failed to broadcast
+    message = r"GroupNorm\(2, 4, eps=1e-05\): expected an input \(N, 4, \*\), got shape \(2, 6, 3\)"
+    with pytest.raises(ValueError, match=message):
+        nn.GroupNorm(2, 4)(gj.randn(2, 6, 3))
+    with pytest.raises(ValueError, match=message.replace(r"\(2, 6", r"\(None, 6")):
+        nn.GroupNorm(2, 4)(gj.placeholder("x", (None, 6, 3)))
+    # without the affine parameters the channel count is free, as in PyTorch
+    assert nn.GroupNorm(2, 4, affine=False)(gj.randn(2, 6, 3)).shape == (2, 6, 3)

@@ -291,7 +291,7 @@ def _reduction(b: CudaWriter, g: Group, inside: set) -> None:
     b.body.line(f"{nred} = {product([dims[k] for k in axes])}")
     if reducer.needs_nonempty:
         message = f"{root.op.name}: zero-size array to reduction operation with no identity"
-        with b.body.block(f"if {nred} == 0 and {nout} != 0:"):
+        with b.body.block(f"if {nred} == 0:"):  # as numpy, even when the output is empty
             b.body.line(f"raise ValueError({message!r})")
     out = b.output_buffer(root)
     b.body.line(f"{parts} = launch.parts({nout}, {nred})")

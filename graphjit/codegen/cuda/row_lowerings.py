@@ -187,7 +187,7 @@ def _argmax(b: CudaWriter, node: Node) -> None:
     rows, _ = rows_of(b, node, x, axes)
     nr, nc = _row_sizes(b, x, axes)
     message = f"{node.op.name}: attempt to get the arg extremum of an empty sequence"
-    with b.body.block(f"if {nc} == 0 and {nr} > 0:"):
+    with b.body.block(f"if {nc} == 0:"):  # as numpy, even when there are no rows either
         b.body.line(f"raise ValueError({message!r})")
     out = b.output_buffer(node)
     _launch_rows(b, name, nr, [nr, nc, f"{rows}.reshape(({nr}, {nc}))", f"launch.Flat({out})"])

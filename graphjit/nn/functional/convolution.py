@@ -108,6 +108,13 @@ def _conv_transpose(
     fn = f"conv_transpose{nd}d"
     x, unbatched = _batched(ops.lift(input), nd, fn)
     w = operand(weight, x)
+    c_in, expected = x.shape[1], w.shape[0]
+    if isinstance(c_in, int) and isinstance(expected, int) and c_in != expected:
+        # the op is the gradient of a convolution, whose own message speaks of gradients
+        raise ValueError(
+            f"{fn}: the input has {c_in} channels but the weight {tuple(w.shape)} expects "
+            f"{expected} (its dim 0)"
+        )
     st = expand(stride, nd, "stride", fn)
     pads = tuple((p, p) for p in expand(padding, nd, "padding", fn))
     extra = expand(output_padding, nd, "output_padding", fn)
