@@ -305,3 +305,30 @@ def test_state_dict_and_load_state_dict_are_atomic_for_compiled_steps(backend: s
     assert all(len(c) == 1 for c in counts)
     for value in model.state_dict().values():
         assert value.min() == value.max()
+
+
+def test_optimizer_state_dict_is_atomic_for_compiled_steps(backend: str) -> None:
+    # a constant gradient: after k steps every element of the momentum buffer is the same number
+    # of gradients, so a state dict holding two values in one buffer caught a step half written
+    w = gj.tensor(np.zeros((1000, 500)), requires_grad=True)
+    opt = gj.optim.SGD([w], lr=0.0, momentum=1.0)
+    loss = gj.sum(gj.ops.dispatch.as_node(w))
+    step = gj.compile([], [], updates=opt.updates(loss), backend=backend)
+    step()
+    done = threading.Event()
+
+    def train() -> None:
+        while not done.is_set():
+            step()
+
+    spreads = []
+    worker = threading.Thread(target=train)
+    worker.start()
+    try:
+        for _ in range(60):
+            for buf in opt.state_dict().values():
+                spreads.append(float(np.max(buf) - np.min(buf)))
+    finally:
+        done.set()
+        worker.join()
+    assert spreads and set(spreads) == {0.0}

@@ -15,6 +15,7 @@ import numpy as np
 
 from graphjit import autodiff, ir
 from graphjit.ir import Node
+from graphjit.locks import STATE_LOCKS
 from graphjit.nn.module import mark_modified
 from graphjit.ops import power, sqrt
 from graphjit.ops.dispatch import as_node, is_tensor
@@ -180,7 +181,12 @@ class Optimizer:
         return result
 
     def state_dict(self) -> dict[str, Any]:
-        return {f"{name}{i}": s.host().copy() for (i, name), s in self._state.items()}
+        """A copy of every state buffer (momentum, moments, step counts), by name and parameter
+        index, taken under the locks of compiled steps updating them: a step running in another
+        thread is seen whole or not at all."""
+        items = list(self._state.items())
+        with STATE_LOCKS.hold(STATE_LOCKS.stripes([s.key for _, s in items])):
+            return {f"{name}{i}": s.host().copy() for (i, name), s in items}
 
     def _step_array(self, i: int, p: np.ndarray, g: np.ndarray) -> None:
         raise NotImplementedError
