@@ -285,6 +285,20 @@ def test_bce_clamps_log_terms_like_pytorch() -> None:
     np.testing.assert_allclose(out, [100.0, 100.0, np.log(2.0)], rtol=1e-14)
 
 
+def test_bce_refuses_values_outside_0_1_like_pytorch() -> None:
+    # logits passed to BCELoss gave nan (log of a negative) where PyTorch raises
+    loss = nn.BCELoss()
+    for pred, target, what in (
+        ([0.5, 1.5], [1.0, 0.0], "input"),
+        ([0.5, float("nan")], [1.0, 0.0], "input"),
+        ([0.5, 0.5], [1.0, 2.0], "target"),
+    ):
+        with pytest.raises(RuntimeError, match=f"all elements of {what} should be between 0 and 1"):
+            loss(gj.tensor(pred), gj.tensor(target))
+    with pytest.raises(ValueError, match="binary_cross_entropy_with_logits"):
+        loss(gj.tensor([-2.0]), gj.tensor([1.0]))
+
+
 def test_bce_with_logits_is_stable_for_huge_logits() -> None:
     x, t = np.array([-1000.0, 1000.0, 1000.0, 0.0]), np.array([1.0, 0.0, 1.0, 1.0])
     eager, graph = both(nn.BCEWithLogitsLoss(reduction="none"), x, t)
