@@ -394,3 +394,14 @@ def test_unflatten_splits_a_dim_eagerly_and_on_graphs(rng: np.random.Generator) 
     np.testing.assert_array_equal(graph_eval(layer, x, batch_none=False), x.reshape(3, 3, 4))
     with pytest.raises(ValueError, match="more than one dim is unknown"):
         layer(gj.placeholder("x", shape=(None, 12)))
+
+
+def test_unflatten_and_embedding_name_themselves_for_bad_input() -> None:
+    x = gj.tensor(np.zeros((3, 8)))
+    for sizes in ((2, 5), (3, -1), (0, -1)):
+        with pytest.raises(ValueError, match=r"Unflatten: sizes .* do not multiply up to .* dim 1"):
+            nn.Unflatten(1, sizes)(x)
+    assert nn.Unflatten(1, (2, -1))(x).shape == (3, 2, 4)
+    assert nn.Unflatten(1, (2, 4))(gj.placeholder("x", (3, None))).shape == (3, 2, 4)
+    with pytest.raises(TypeError, match="embedding: indices must be integers"):
+        nn.Embedding(3, 2)(gj.tensor([0.5]))
