@@ -166,7 +166,9 @@ class Tensor(_InstalledMethods):
     # -- basic attributes
     @property
     def shape(self) -> tuple[builtins.int, ...]:
-        return self._data.shape
+        shape = self._data.shape
+        # numba's simulated device arrays have a tuple subclass refusing negative indices
+        return shape if type(shape) is tuple else tuple(shape)
 
     @property
     def dtype(self) -> str:
