@@ -17,7 +17,7 @@ from graphjit.autodiff.tape import labelled
 from graphjit.ir import Node
 from graphjit.methods.forwarding import Method, dim_or_axis, varargs_dims
 from graphjit.ops.shape_rules import normalize_axis
-from graphjit.tensor import Tensor
+from graphjit.tensor import Tensor, creation
 
 _TENSOR_TYPES = (Tensor,)
 
@@ -364,6 +364,23 @@ class TorchMethods:
 
     def masked_select(self, mask: Any) -> Any:
         return torch_api.masked_select(self, mask)
+
+    def new_tensor(
+        self,
+        data: Any,
+        *,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: builtins.bool = False,
+    ) -> Any:
+        """A new leaf tensor of ``data`` (copied), with this tensor's dtype and device unless
+        given."""
+        return creation.tensor(
+            data.detach() if isinstance(data, Tensor) else data,
+            dtype=self.dtype if dtype is None else dtype,
+            device=getattr(self, "device", None) if device is None else device,
+            requires_grad=requires_grad,
+        )
 
 
 def torch_method(obj: Any, name: str) -> Any:
