@@ -113,6 +113,42 @@ CASES = [
     ("narrow_copy", lambda m, x: m.narrow_copy(x, 1, 1, 2), [M34]),
     ("Tensor.narrow_copy", lambda m, x: x.narrow_copy(0, 1, 1), [B234]),
     ("Tensor.type_as", lambda m, x, y: x.type_as(y.float()) * 2, [M34, V4]),
+    ("index_fill", lambda m, x: m.index_fill(x, 1, _ix(m, [0, 2]), -1.5), [M34]),
+    ("Tensor.index_fill tensor value",
+     lambda m, x, v: x.index_fill(0, _ix(m, [2, 2]), v), [M34, np.array(0.7)]),
+    ("index_copy", lambda m, x, s: m.index_copy(x, 0, _ix(m, [2, 0]), s), [M34, M34[:2] + 1]),
+    ("Tensor.index_copy", lambda m, x, s: x.index_copy(1, _ix(m, [3, 1]), s), [M34, C3[:3, :2]]),
+    ("index_put", lambda m, x, v: m.index_put(x, (_ix(m, [0, 2, -1]), _ix(m, [1, 3, 0])), v),
+     [M34, V3]),
+    ("index_put accumulate",
+     lambda m, x, v: m.index_put(x, (_ix(m, [0, 2, 0]), _ix(m, [1, 3, 1])), v, accumulate=True),
+     [M34, V3]),
+    ("Tensor.index_put rows", lambda m, x, v: x.index_put((_ix(m, [1]),), v), [M34, V4]),
+    ("masked_scatter", lambda m, x, s: m.masked_scatter(x, x > 0, s), [M34, M34.ravel() * 2]),
+    ("Tensor.masked_scatter broadcast",
+     lambda m, x, s: x.masked_scatter(_ix(m, [True, False, True, False]), s), [M34, M45]),
+]  # fmt: skip
+CASES += [
+    (f"scatter_reduce {reduce} {include}",
+     lambda m, x, s, reduce=reduce, include=include: m.scatter_reduce(
+         x, 0, _ix(m, [[0, 1, 0, 2], [2, 2, 1, 0]]), s, reduce, include_self=include),
+     [M34, M34[:2] * 3])
+    for reduce in ("sum", "prod", "mean", "amax", "amin") for include in (True, False)
+]  # fmt: skip
+CASES += [
+    (f"Tensor.scatter_reduce {reduce} smaller index",
+     lambda m, x, s, reduce=reduce: x.scatter_reduce(
+         1, _ix(m, [[0, 0], [3, 3]]), s, reduce=reduce, include_self=False),
+     [M34, M34[:2, :2] + 1])
+    for reduce in ("sum", "prod", "mean", "amax", "amin")
+]  # fmt: skip
+CASES += [
+    ("scatter_reduce amax ties",
+     lambda m, x, s: m.scatter_reduce(x, 1, _ix(m, [[0, 0], [1, 1]]), s, "amax"),
+     [np.array([[1.0, 1.0, 0.0], [2.0, 1.0, 1.0]]), np.array([[1.0, 1.0], [1.0, 0.0]])]),
+    ("scatter_reduce prod zeros",
+     lambda m, x, s: m.scatter_reduce(x, 0, _ix(m, [[0, 1, 1]]), s, "prod"),
+     [np.array([[1.0, 0.0, 3.0], [2.0, 1.0, 0.0]]), np.array([[0.0, 2.0, 0.0]])]),
 ]  # fmt: skip
 
 
@@ -135,7 +171,7 @@ def _values(v):
 @pytest.mark.parametrize(("name", "fn", "inputs"), CASES, ids=[c[0] for c in CASES])
 def test_values_and_gradients_match_torch(name, fn, inputs):
     torch = pytest.importorskip("torch", reason="the comparisons with PyTorch need torch")
-    ts = [torch.tensor(np.ascontiguousarray(x), requires_grad=True) for x in inputs]
+    ts = [torch.tensor(np.array(x, order="C"), requires_grad=True) for x in inputs]
     gs = [gj.tensor(x, requires_grad=True) for x in inputs]
     want, got = fn(torch, *ts), fn(gj, *gs)
     assert len(_parts(got)) == len(_parts(want))
@@ -168,6 +204,13 @@ GRAPH_CASES = [
     ("shapes", lambda a, b, c, v: sum(a.unbind(1)) + gj.split_with_sizes(c, [2, 3], 1)[1].sum(1)
      + c.sum_to_size(3, 1)[:, 0] + a.tile(1, 2).sum(1) + a.where(a > 0, v[:4]).sum(1)
      + gj.msort(a)[:, 0]),
+    ("indexing", lambda a, b, c, v: gj.index_copy(c, 1, np.array([4, 0]), a[:, :2]).sum(1)
+     + gj.index_fill(a, 0, np.array([1]), 2.0).sum(1) + gj.masked_scatter(a, a > 0, b).sum(1)
+     + gj.index_put(c, (np.array([0, 2]), np.array([1, 1])), v[:2], accumulate=True).sum(1)
+     + gj.scatter_reduce(a, 1, np.array([[0, 0], [3, 3], [1, 2]]), b[:3, :2], "amax").sum(1)
+     + gj.scatter_reduce(c, 0, np.array([[0, 2, 0, 1, 1]]), v[None], "prod").sum(1)
+     + gj.scatter_reduce(a, 0, np.array([[2, 2, 0, 0]]), b[:1], "mean", include_self=False)
+     .sum(1)),
 ]  # fmt: skip
 GRAPH_INPUTS = [M34, M45, M35, RNG.standard_normal(5)]
 
@@ -249,6 +292,24 @@ def test_bad_arguments_raise_clear_errors():
         v.cross(v)
     with pytest.raises(ValueError, match="unbind: dim 0 needs a size fixed"):
         gj.unbind(gj.placeholder("x", (None, 2)))
+
+
+def test_index_functions_reject_bad_input():
+    m = gj.tensor(M34)
+    with pytest.raises(ValueError, match="scatter_reduce: reduce must be one of"):
+        gj.scatter_reduce(m, 0, gj.tensor(np.array([[0]])), m, "max")
+    with pytest.raises(TypeError, match="masked_scatter: mask must be bool"):
+        gj.masked_scatter(m, m, m)
+    with pytest.raises(IndexError):
+        gj.masked_scatter(m, m > -100, gj.ones(3))  # 12 places, 3 values
+    with pytest.raises(ValueError, match="index_fill: value must be a number or a 0-d"):
+        gj.index_fill(m, 0, gj.tensor(np.array([0])), gj.ones(2))
+    with pytest.raises(TypeError, match="index_put: indices must be a non-empty tuple"):
+        gj.index_put(m, gj.tensor(np.array([0])), 1.0)
+    with pytest.raises(IndexError):
+        gj.index_put(m, (gj.tensor(np.array([3])),), 1.0)
+    with pytest.raises(TypeError, match="index_copy: index must be an int tensor"):
+        gj.index_copy(m, 0, gj.tensor(np.array([0.0])), m[:1])
 
 
 def test_torch_errors_agree_on_what_is_bad():

@@ -240,6 +240,11 @@ class NumpyMethods:
     index_select = forward(torch_api.index_select)
     index_add = forward(torch_api.index_add)
     masked_fill = forward(torch_api.masked_fill)
+    index_fill = forward(torch_api.index_fill)
+    index_copy = forward(torch_api.index_copy)
+    index_put = forward(torch_api.index_put)
+    masked_scatter = forward(torch_api.masked_scatter)
+    scatter_reduce = forward(torch_api.scatter_reduce)
     # numpy's repeat (each element) on graph nodes; PyTorch's (numpy's tile) on tensors
     repeat = _Flavoured(forward(F.repeat), "repeat")
 
