@@ -380,6 +380,12 @@ def test_introspection_matches_torch():
     assert view.storage_offset() == t[1:, 2:].storage_offset() == 6
     with pytest.raises(IndexError, match="stride: dim 2"):
         m.stride(2)
+    # contiguous() gives a C-ordered copy of a transposed tensor, on the tape
+    w = gj.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    c = w.t().contiguous()
+    assert c.is_contiguous() and c.stride() == (2, 1) and w.contiguous() is w
+    (c * gj.tensor(np.arange(6.0).reshape(3, 2))).sum().backward()
+    assert w.grad.tolist() == [[0.0, 2.0, 4.0], [1.0, 3.0, 5.0]]
 
 
 def test_graph_nodes_have_the_static_introspection_and_refuse_the_eager_only():

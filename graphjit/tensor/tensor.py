@@ -229,6 +229,16 @@ class Tensor(_InstalledMethods):
         start = data.__array_interface__["data"][0] - base.__array_interface__["data"][0]
         return builtins.int(start // data.dtype.itemsize)
 
+    def contiguous(self) -> Tensor:
+        """This tensor when its array is C-contiguous, else a copy in a C-ordered array (on the
+        tape when this tensor requires grad)."""
+        if self.is_contiguous():
+            return self
+        out = self.clone()
+        if isinstance(out._data, np.ndarray):  # a product on the tape keeps the input's order
+            out._data = np.ascontiguousarray(out._data)
+        return out
+
     def is_contiguous(self) -> builtins.bool:
         """Whether the array underneath is C-contiguous (row-major without gaps)."""
         flags = self._data.flags
