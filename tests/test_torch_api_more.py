@@ -458,3 +458,81 @@ def test_register_hook_rules():
     u.register_hook(lambda g: calls.append(g.item()))
     (u * 2 + u * 3).sum().backward()
     assert calls == [5.0]
+
+
+UNIT = RNG.uniform(0.1, 0.9, (3, 4))
+# in-place method -> its arguments (built from lib); applied to a copy of UNIT
+IN_PLACE = {
+    **{name: lambda m: () for name in (
+        "abs_", "neg_", "negative_", "exp_", "expm1_", "log_", "log1p_", "log2_", "log10_",
+        "sqrt_", "rsqrt_", "sigmoid_", "tanh_", "relu_", "sin_", "cos_", "tan_", "floor_",
+        "ceil_", "round_", "trunc_", "frac_", "sign_", "sgn_", "reciprocal_", "square_", "erf_",
+        "logit_")},
+    "xlogy_": lambda m: (m.tensor(UNIT[::-1].copy()),),
+    "true_divide_": lambda m: (m.tensor(V4 + 3),),
+    "subtract_": lambda m: (m.tensor(V4),),
+    "remainder_": lambda m: (0.3,),
+    "floor_divide_": lambda m: (0.3,),
+    "atan2_": lambda m: (m.tensor(M34),),
+    "hypot_": lambda m: (m.tensor(M34),),
+    "copysign_": lambda m: (m.tensor(M34),),
+    "lerp_": lambda m: (m.tensor(M34), 0.3),
+    "clamp_min_": lambda m: (0.5,),
+    "clamp_max_": lambda m: (0.5,),
+    "addcmul_": lambda m: (m.tensor(M34), m.tensor(V4)),
+    "addcdiv_": lambda m: (m.tensor(M34), m.tensor(AWAY)),
+    "addmm_": lambda m: (m.tensor(M34[:, :3]), m.tensor(M34)),
+    "addr_": lambda m: (m.tensor(V3), m.tensor(V4)),
+    "addbmm_": lambda m: (m.tensor(B234[:, :, :1]), m.tensor(M34[None, :1].repeat(2, 0))),
+    "renorm_": lambda m: (2, 0, 0.5),
+    "masked_fill_": lambda m: (m.tensor(M34 > 0), 2.0),
+    "masked_scatter_": lambda m: (m.tensor(M34 > 0), m.tensor(M45)),
+    "index_fill_": lambda m: (1, m.tensor(np.array([0, 3])), -1.0),
+    "index_copy_": lambda m: (0, m.tensor(np.array([2])), m.tensor(M34[:1])),
+    "index_put_": lambda m: ((m.tensor(np.array([0, 1])), m.tensor(np.array([3, 3]))),
+                             m.tensor(V4[:2]), True),
+    "index_add_": lambda m: (1, m.tensor(np.array([0, 0])), m.tensor(M34[:, :2])),
+    "scatter_": lambda m: (0, m.tensor(np.array([[2, 0, 1, 1]])), m.tensor(M34[:1])),
+    "scatter_add_": lambda m: (0, m.tensor(np.array([[2, 0, 1, 1]])), m.tensor(M34[:1])),
+    "scatter_reduce_": lambda m: (1, m.tensor(np.array([[0, 0]] * 3)), m.tensor(M34[:, :2]),
+                                  "amax"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(IN_PLACE))
+def test_in_place_methods_match_torch(name):
+    torch = pytest.importorskip("torch", reason="the comparisons with PyTorch need torch")
+    weights = RNG.standard_normal(UNIT.shape)
+    results = []
+    for lib in (gj, torch):
+        plain = lib.tensor(UNIT.copy())
+        assert getattr(plain, name)(*IN_PLACE[name](lib)) is plain
+        results.append([plain.numpy()])
+        if name == "floor_divide_":  # PyTorch has no derivative for it
+            continue
+        x = lib.tensor(UNIT.copy(), requires_grad=True)
+        y = x * 1
+        getattr(y, name)(*IN_PLACE[name](lib))
+        (y * lib.tensor(weights)).sum().backward()
+        # piecewise constant: no gradient here, a zero one (or none) in PyTorch
+        grad = np.zeros(UNIT.shape) if x.grad is None else np.array((x.grad + 0).tolist())
+        results[-1] += [y.detach().numpy(), grad]
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_in_place_methods_write_into_shared_memory_and_refuse_graphs():
+    a = np.ones(3)
+    t = gj.from_numpy(a)
+    t.addcmul_(gj.tensor([1.0, 2.0, 3.0]), gj.tensor([2.0, 2.0, 2.0]), value=0.5)
+    assert a.tolist() == [2.0, 3.0, 4.0]  # the numpy array sharing the tensor's memory sees it
+    leaf = gj.tensor([1.0], requires_grad=True)
+    with pytest.raises(gj.TensorUsageError, match="addcdiv_: a leaf tensor that requires grad"):
+        leaf.addcdiv_(leaf, leaf)
+    with gj.no_grad():  # an optimiser step
+        leaf.addcdiv_(gj.tensor([1.0]), gj.tensor([4.0]), value=-2)
+    assert leaf.tolist() == [0.5]
+    with pytest.raises(TypeError, match="exp_: a graph value never changes"):
+        gj.placeholder("x", (2,)).exp_()
+    with pytest.raises(ValueError, match="addr_: a value of shape"):
+        gj.ones(2).addr_(gj.ones(2), gj.ones(2))

@@ -8,7 +8,7 @@ from typing import Any
 from graphjit.ir import Node
 from graphjit.methods.flavour import torch_flavoured
 from graphjit.methods.numpy_methods import NumpyMethods
-from graphjit.methods.torch_methods import TorchMethods, torch_method
+from graphjit.methods.torch_methods import IN_PLACE_NAMES, TorchMethods, torch_method
 from graphjit.serialize import reduce_node
 from graphjit.tensor import Tensor
 
@@ -82,6 +82,7 @@ def install() -> None:
     node_extras: dict[str, Any] = {"__getattr__": _node_getattr, "__reduce__": reduce_node}
     node_extras.update({name: _eager_only(name) for name in _EAGER_ONLY_METHODS})
     node_extras.update({name: property(_eager_only(name)) for name in _EAGER_ONLY_PROPERTIES})
+    node_extras.update({name: vars(TorchMethods)[name] for name in IN_PLACE_NAMES})
     _install_on(Node, {**_table(NumpyMethods), **node_extras})
     _install_on(Tensor, _table(NumpyMethods, TorchMethods))
     _installed = True
