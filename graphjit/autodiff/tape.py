@@ -279,16 +279,18 @@ def _seed(y: Tensor, gradient: Any, what: str) -> Any:
 class HookHandle:
     """What ``Tensor.register_hook`` returns: ``remove()`` takes the hook off again."""
 
-    __slots__ = ("_hooks", "_key")
-    _next_key = 0
+    __slots__ = ("_hooks",)
 
-    def __init__(self, hooks: dict[int, Callable[[Any], Any]], hook: Callable[[Any], Any]) -> None:
-        HookHandle._next_key += 1
-        self._hooks, self._key = hooks, HookHandle._next_key
-        hooks[self._key] = hook
+    def __init__(self, hooks: Hooks, hook: Callable[[Any], Any]) -> None:
+        self._hooks = hooks
+        hooks[self] = hook  # keyed by its handle: registration order, removal by identity
 
     def remove(self) -> None:
-        self._hooks.pop(self._key, None)
+        self._hooks.pop(self, None)
+
+
+# a tensor's gradient hooks, in the order they were registered
+Hooks = dict[HookHandle, Callable[[Any], Any]]
 
 
 def _run_hooks(t: Tensor, g: Any) -> Any:

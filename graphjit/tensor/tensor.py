@@ -141,7 +141,7 @@ class Tensor(_InstalledMethods):
     grad: Tensor | None
     _var: Variable | None
     _retain: builtins.bool
-    _hooks: dict[builtins.int, Callable[[Any], Any]] | None
+    _hooks: tape.Hooks | None
 
     def __init__(self, *args: Any, requires_grad: builtins.bool = False) -> None:
         if args and all(isinstance(a, (builtins.int, np.integer)) for a in args):

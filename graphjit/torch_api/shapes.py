@@ -187,8 +187,8 @@ def sum_to_size(input: ArrayLike, *size: Any) -> Value:  # noqa: A002
     """``input`` summed down to ``size``, which must broadcast to its shape (the reverse of
     ``expand``), as ``Tensor.sum_to_size``."""
     x = lift(input)
-    target = tuple(int(s) for s in (size[0] if len(size) == 1 and not isinstance(
-        size[0], (int, np.integer)) else size))  # fmt: skip
+    one_sequence = len(size) == 1 and isinstance(size[0], (tuple, list))
+    target = tuple(int(s) for s in (size[0] if one_sequence else size))
     lead = x.ndim - len(target)
     ok = lead >= 0 and all(
         t == 1 or t == n for t, n in zip(target, x.shape[lead:]) if isinstance(n, int)
