@@ -536,3 +536,40 @@ def test_in_place_methods_write_into_shared_memory_and_refuse_graphs():
         gj.placeholder("x", (2,)).exp_()
     with pytest.raises(ValueError, match="addr_: a value of shape"):
         gj.ones(2).addr_(gj.ones(2), gj.ones(2))
+
+
+def test_jit_traces_the_new_methods_as_they_run_eagerly():
+    def fn(a, b, c):
+        rows = a.addmm(b, c, beta=0.5).norm(dim=1, keepdim=True)
+        picked = a.index_fill(1, gj.tensor(np.array([0])), 0.0).scatter_reduce(
+            1, gj.tensor(np.array([[1, 1, 2, 2, 0]] * 3)), a, "amax"
+        )
+        return (rows * picked.addcmul(a, a, value=0.1).logsumexp(1, keepdim=True)).sum()
+
+    compiled = gj.jit(fn)
+    inputs = [M35, M34, M45]
+    for call in (fn, compiled):
+        ts = [gj.tensor(x, requires_grad=True) for x in inputs]
+        out = call(*ts)
+        out.backward()
+        if call is fn:
+            want = (out.item(), [t.grad.numpy().copy() for t in ts])
+        else:
+            np.testing.assert_allclose(out.item(), want[0], rtol=1e-12)
+            for t, g in zip(ts, want[1]):
+                np.testing.assert_allclose(t.grad.numpy(), g, rtol=1e-10, atol=1e-12)
+
+
+def test_hooks_see_gradients_through_a_jit_call():
+    @gj.jit
+    def energy(a):
+        return (a * a).sum()
+
+    x = gj.tensor([1.0, 2.0], requires_grad=True)
+    x.register_hook(lambda g: g * 10)
+    energy(x).backward()
+    assert x.grad.tolist() == [20.0, 40.0]
+    y = x * 1
+    y.register_hook(lambda g: g + 1)
+    energy(y).backward()
+    assert x.grad.tolist() == [20.0 + 30.0, 40.0 + 50.0]  # (2y + 1) * 10 more
