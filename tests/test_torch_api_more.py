@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import graphjit as gj
+from graphjit.testing import gradcheck
 
 RNG = np.random.default_rng(17)
 M34 = RNG.standard_normal((3, 4))
@@ -573,3 +574,27 @@ def test_hooks_see_gradients_through_a_jit_call():
     y.register_hook(lambda g: g + 1)
     energy(y).backward()
     assert x.grad.tolist() == [20.0 + 30.0, 40.0 + 50.0]  # (2y + 1) * 10 more
+
+
+GRADCHECK = {
+    "addbmm": lambda c, a: gj.addbmm(c[:3, :3], gj.stack([a, a * 2]), gj.stack([a.T, a.T]),
+                                     beta=0.5, alpha=2),
+    "addcdiv": lambda c, a: gj.addcdiv(c, a, c * c + 1, value=0.3),
+    "xlogy": lambda c, a: gj.xlogy(a, c * c + 0.5),
+    "logit": lambda c, a: gj.logit(gj.sigmoid(a), eps=0.01),
+    "norm": lambda c, a: gj.norm(a, 3, dim=1) + gj.norm(a, dim=0).sum(),
+    "renorm": lambda c, a: gj.renorm(a, 2, 0, 1.0),
+    "dist": lambda c, a: gj.dist(a, c, 1.5),
+    "scatter_reduce prod": lambda c, a: gj.scatter_reduce(
+        a, 1, np.array([[0, 0, 1, 1]] * 3), c, "prod", include_self=False),
+    "scatter_reduce mean": lambda c, a: gj.scatter_reduce(
+        a, 0, np.array([[0, 0, 1, 1]]), c[:1], "mean"),
+    "index_put": lambda c, a: gj.index_put(a, (np.array([0, 0]), np.array([1, 2])), c[0, :2],
+                                           accumulate=True),
+    "masked_scatter": lambda c, a: gj.masked_scatter(a, np.eye(3, 4, dtype=bool), c),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(GRADCHECK))
+def test_second_order_gradients_match_finite_differences(name):
+    assert gradcheck(lambda c, a: gj.sum(GRADCHECK[name](c, a) ** 2), [M34 + 0.1, POS])
