@@ -197,10 +197,9 @@ def test_parameter_names_shapes_and_initialisation_follow_pytorch() -> None:
 
 def _graph_matches_eager(layer: Any, x: np.ndarray, fixed_batch: bool) -> None:
     xs = gj.placeholder("x", shape=(x.shape[0], x.shape[1] if fixed_batch else None, x.shape[2]))
-    out, state = layer(xs)
-    nodes = [out, *_flat(state)]
-    got = gj.compile([xs], nodes, backend="numpy")(x)
-    want = [t.numpy() for t in [layer(gj.tensor(x))[0], *_flat(layer(gj.tensor(x))[1])]]
+    got = gj.compile([xs], _flat(layer(xs)), backend="numpy")(x)
+    want = [t.numpy() for t in _flat(layer(gj.tensor(x)))]
+    assert len(got) == len(want) == (3 if isinstance(layer, nn.LSTM) else 2)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
 
@@ -351,3 +350,16 @@ def test_bad_constructor_arguments() -> None:
         nn.GRU(3, 4, dropout=1.5)
     with pytest.raises(ValueError, match=r"LSTM: num_layers must be a positive int"):
         nn.LSTM(3, 4, num_layers=0)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRUCell"])
+def test_float32_layers_compute_in_float32(kind: str) -> None:
+    wide = getattr(nn, kind)(H_IN, H)
+    narrow = getattr(nn, kind)(H_IN, H, dtype="float32")
+    narrow.load_state_dict({k: v.astype(np.float32) for k, v in wide.state_dict().items()})
+    assert all(v.dtype == np.float32 for v in narrow.state_dict().values())
+    x = np.random.default_rng(10).normal(size=(L, N, H_IN) if kind == "LSTM" else (N, H_IN))
+    got, want = _flat(narrow(gj.tensor(x.astype(np.float32)))), _flat(wide(gj.tensor(x)))
+    for g, w in zip(got, want):
+        assert g.dtype == "float32"
+        np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-5, atol=1e-6)
