@@ -77,6 +77,7 @@ if TYPE_CHECKING:  # the names as the type checker and editors see them
         UpsamplingBilinear2d,
         UpsamplingNearest2d,
     )
+    from graphjit.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 _SUBMODULES = ("functional", "utils")
 
@@ -137,6 +138,7 @@ _HOMES = {
         "UpsamplingBilinear2d",
         "UpsamplingNearest2d",
     ),
+    "recurrent": ("GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"),
 }
 _HOME_OF = {name: home for home, names in _HOMES.items() for name in names}
 
@@ -188,6 +190,8 @@ __all__ = [
     "Flatten",
     "GELU",
     "GLU",
+    "GRU",
+    "GRUCell",
     "GroupNorm",
     "Hardsigmoid",
     "Hardswish",
@@ -196,6 +200,8 @@ __all__ = [
     "Identity",
     "KLDivLoss",
     "L1Loss",
+    "LSTM",
+    "LSTMCell",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
@@ -209,6 +215,8 @@ __all__ = [
     "ModuleDict",
     "ModuleList",
     "NLLLoss",
+    "RNN",
+    "RNNCell",
     "ReLU",
     "ReLU6",
     "SELU",
