@@ -681,3 +681,20 @@ def test_every_new_name_is_public():
         assert names and set(names) <= set(gj.__all__), module
         for name in names:
             assert getattr(gj, name) is getattr(getattr(gj.numpy_api, module), name)
+
+
+def test_average_returned_gives_the_sum_of_weights_like_numpy():
+    for kwargs in [{"axis": 1}, {"axis": 1, "weights": W5[:4]}, {"weights": B**2}]:
+        avg, scale = gj.average(gj.tensor(A), returned=True, **kwargs)
+        want_avg, want_scale = np.average(A, returned=True, **kwargs)
+        _check(avg.numpy(), want_avg, False, f"average {kwargs}")
+        _check(scale.numpy(), want_scale, False, f"sum of weights {kwargs}")
+
+
+def test_empty_results_of_graph_nodes_stay_graph_nodes():
+    x = gj.placeholder("x", (0,), "int32")
+    outs = [gj.resize(x, (2, 3)), gj.empty_like(x, shape=(2,))]
+    assert all(isinstance(o, gj.Node) for o in outs)
+    r, e = gj.compile([x], outs, backend="numpy")(np.zeros(0, np.int32))
+    _check(r, np.resize(np.zeros(0, np.int32), (2, 3)), True, "resize of nothing")
+    assert e.tolist() == [0, 0] and e.dtype == np.int32

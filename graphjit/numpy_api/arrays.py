@@ -230,8 +230,7 @@ def resize(a: ArrayLike, new_shape: Any) -> Value:
     n = _axis_size("resize", x, 0)
     total = math.prod(dims)
     if n == 0 or total == 0:
-        return broadcast.broadcast_to(astype(lift(0), x.dtype), dims) if isinstance(
-            x, Node) else creation.zeros(*dims, dtype=x.dtype)  # fmt: skip
+        return _zeros(x, dims, x.dtype)
     return shape_ops.reshape(gather.take(x, np.arange(total) % n, 0), dims)
 
 
@@ -358,9 +357,15 @@ def empty_like(prototype: ArrayLike, dtype: Any = None, *, shape: Any = None) ->
     if shape is None:
         return broadcast.zeros_like(x, dt)
     dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    if isinstance(x, Node):
-        return broadcast.broadcast_to(astype(lift(0), dt), dims)
-    return creation.zeros(*dims, dtype=dt)
+    return _zeros(x, dims, dt)
+
+
+def _zeros(like: Any, dims: tuple[int, ...], dtype: str) -> Any:
+    """Zeros of ``dims``: a graph node when ``like`` is one, else a new tensor."""
+    if isinstance(like, Node):
+        zero = astype(broadcast.zeros_like(reductions.sum(like)), dtype)
+        return broadcast.broadcast_to(zero, dims)
+    return creation.zeros(*dims, dtype=dtype)
 
 
 def identity(n: int, dtype: Any = None) -> Any:
