@@ -48,10 +48,15 @@ def cbrt(x: ArrayLike, *, out: Any = None) -> Value:
 
 def sinc(x: ArrayLike) -> Value:
     """The normalised sinc ``sin(pi x) / (pi x)`` (1 at 0), as numpy.sinc and torch.sinc, with
-    numpy's formula (so equal to it bit for bit). The derivative at 0 is 0."""
+    numpy's formula (so equal to it bit for bit). At 0 the value comes from the Taylor series
+    ``1 - (pi x)**2 / 6 + (pi x)**4 / 120``, whose derivatives (0, then ``-pi**2 / 3``) are
+    sinc's there."""
     v = _as_float(lift(x))
-    y = math.pi * comparison.where(comparison.equal(v, 0), 1.0e-20, v)
-    return elementwise.sin(y) / y
+    zero = comparison.equal(v, 0)
+    y = math.pi * comparison.where(zero, 1.0e-20, v)
+    z = (math.pi * v) ** 2
+    series = 1 - z / 6 + z * z / 120
+    return comparison.where(zero, series, elementwise.sin(y) / y)
 
 
 def float_power(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
