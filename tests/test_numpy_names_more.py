@@ -683,6 +683,11 @@ def test_every_new_name_is_public():
             assert getattr(gj, name) is getattr(getattr(gj.numpy_api, module), name)
 
 
+def test_trapezoid_takes_pytorchs_dim():
+    got = gj.trapezoid(gj.tensor(A), dx=None, dim=0).numpy()
+    np.testing.assert_allclose(got, np.trapezoid(A, axis=0), rtol=1e-14)
+
+
 def test_average_returned_gives_the_sum_of_weights_like_numpy():
     for kwargs in [{"axis": 1}, {"axis": 1, "weights": W5[:4]}, {"weights": B**2}]:
         avg, scale = gj.average(gj.tensor(A), returned=True, **kwargs)

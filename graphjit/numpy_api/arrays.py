@@ -269,9 +269,16 @@ def block(arrays: Any) -> Value:
     return assemble(arrays, 0)
 
 
-def trapezoid(y: ArrayLike, x: ArrayLike = None, dx: float = 1.0, axis: int = -1) -> Value:
+def trapezoid(
+    y: ArrayLike, x: ArrayLike = None, dx: float | None = 1.0, axis: int = -1, *, dim: Any = None
+) -> Value:
     """The integral of ``y`` along ``axis`` by the trapezoidal rule, as numpy.trapezoid: sample
-    points ``x`` (1-D along the axis, or ``y``'s shape) or a spacing ``dx``."""
+    points ``x`` (1-D along the axis, or ``y``'s shape) or a spacing ``dx``; torch.trapezoid's
+    ``dim=`` too."""
+    if dim is not None:
+        axis = dim
+    if dx is None:
+        dx = 1.0
     yv = lift(y)
     ax = normalize_axis(axis, yv.ndim, "trapezoid")
     if x is None:

@@ -257,7 +257,7 @@ def _nan_arg(name: str, a: Any, axis: Any, keepdims: Any, dim: Any, keepdim: Any
         return arg(x, axis, keepdims, dim=dim, keepdim=keepdim)
     nan = floating.isnan(x)
     if not isinstance(x, Node):
-        found = np.asarray(nan.numpy())
+        found = np.asarray(nan.cpu().numpy())
         ax = dim if dim is not None else axis
         if found.size and np.all(found, axis=None if ax is None else ax).any():
             raise ValueError(f"{name}: All-NaN slice encountered")
@@ -381,7 +381,7 @@ def average(
         w = shape.reshape(w, tuple(-1 if i == axes[0] else 1 for i in range(x.ndim)))
     x, w = astype(x, dtype), astype(w, dtype)
     scale = reductions.sum(elementwise.multiply(broadcast.ones_like(x), w), axes, keepdims)
-    if not isinstance(scale, Node) and np.any(np.asarray(scale.detach().numpy()) == 0):
+    if not isinstance(scale, Node) and np.any(np.asarray(scale.detach().cpu().numpy()) == 0):
         raise ZeroDivisionError("average: weights sum to zero, can't be normalized")
     avg = reductions.sum(elementwise.multiply(x, w), axes, keepdims) / scale
     return (avg, scale) if returned else avg
