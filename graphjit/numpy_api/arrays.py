@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import builtins
 import math
-import operator
 from typing import Any
 
 import numpy as np
@@ -72,7 +71,9 @@ def rot90(m: ArrayLike, k: int = 1, axes: Any = (0, 1), *, dims: Any = None) -> 
     a0, a1 = (normalize_axis(a, x.ndim, "rot90") for a in axes)
     if a0 == a1:
         raise ValueError(f"rot90: the axes must be different, got {axes!r}")
-    k = operator.index(k) % 4
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"rot90: k must be an int, got {k!r}")
+    k = int(k) % 4
     if k == 0:
         return x
     if k == 2:
@@ -129,7 +130,8 @@ def append(arr: ArrayLike, values: ArrayLike, axis: Any = None) -> Value:
     joined along ``axis`` (their other sizes must agree)."""
     if axis is None:
         return joining.concatenate([ravel(arr), ravel(values)], 0)
-    return joining.concatenate([lift(arr), lift(values)], axis)
+    x = lift(arr)
+    return joining.concatenate([x, lift(values)], normalize_axis(axis, x.ndim, "append"))
 
 
 def _axis_size(name: str, x: Any, axis: int) -> int:
@@ -224,8 +226,13 @@ def resize(a: ArrayLike, new_shape: Any) -> Value:
     """``a`` resized to ``new_shape`` as numpy.resize: the flattened elements repeated cyclically
     (zeros if ``a`` is empty)."""
     x = ravel(a)
-    dims = (new_shape,) if isinstance(new_shape, (int, np.integer)) else tuple(new_shape)
-    if any(operator.index(d) < 0 for d in dims):
+    dims = (new_shape,) if isinstance(new_shape, (int, np.integer)) else new_shape
+    if not isinstance(dims, (tuple, list)) or not all(
+        isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in dims
+    ):
+        raise TypeError(f"resize: new_shape must be an int or a tuple of ints, got {new_shape!r}")
+    dims = tuple(int(d) for d in dims)
+    if any(d < 0 for d in dims):
         raise ValueError("resize: all elements of new_shape must be non-negative")
     n = _axis_size("resize", x, 0)
     total = math.prod(dims)
@@ -286,6 +293,9 @@ def trapezoid(
     else:
         xv = lift(x)
         if xv.ndim == 1:
+            n, m = xv.shape[0], yv.shape[ax]
+            if isinstance(n, int) and isinstance(m, int) and n != m:
+                raise ValueError(f"trapezoid: x has {n} sample points, y {m} along axis {axis}")
             d = arrangement.diff(xv)
             d = shape_ops.reshape(d, tuple(-1 if i == ax else 1 for i in range(yv.ndim)))
         else:

@@ -70,6 +70,7 @@ def matvec(x1: ArrayLike, x2: ArrayLike, /) -> Value:
     if m.ndim < 2 or v.ndim < 1:
         raise ValueError(f"matvec: needs a matrix (at least 2-D) and a vector (at least 1-D), "
                          f"got {m.ndim}-D and {v.ndim}-D")  # fmt: skip
+    _check_inner("matvec", m.shape[-1], v.shape[-1])
     return shape.squeeze(linalg.matmul(m, shape.expand_dims(v, -1)), -1)
 
 
@@ -80,7 +81,13 @@ def vecmat(x1: ArrayLike, x2: ArrayLike, /) -> Value:
     if m.ndim < 2 or v.ndim < 1:
         raise ValueError(f"vecmat: needs a vector (at least 1-D) and a matrix (at least 2-D), "
                          f"got {v.ndim}-D and {m.ndim}-D")  # fmt: skip
+    _check_inner("vecmat", v.shape[-1], m.shape[-2])
     return shape.squeeze(linalg.matmul(shape.expand_dims(v, -2), m), -2)
+
+
+def _check_inner(name: str, n: Any, m: Any) -> None:
+    if _known(n) and _known(m) and n != m:
+        raise ValueError(f"{name}: the matrix and the vector do not align: {n} != {m}")
 
 
 def _variables(name: str, m: Any, rowvar: bool) -> Any:
@@ -114,7 +121,11 @@ def cov(
         ddof = correction
     x = _variables("cov", m, rowvar)
     if y is not None:
-        x = joining.concatenate([x, _variables("cov", y, rowvar)], 0)
+        other = _variables("cov", y, rowvar)
+        n, m = x.shape[1], other.shape[1]
+        if _known(n) and _known(m) and n != m:
+            raise ValueError(f"cov: m has {n} observations and y {m}; they must have as many")
+        x = joining.concatenate([x, other], 0)
     out_dtype = dtype or result_dtype([x, np.float64(0)], to_float=True)
     if not is_float(x.dtype) or x.dtype != out_dtype:
         x = astype(x, out_dtype)

@@ -51,6 +51,7 @@ def amax(
     """The maximum over ``axis``, as numpy.amax (``gj.max`` under numpy's other name); PyTorch's
     ``dim=``/``keepdim=`` too. NaN propagates."""
     _no_out("amax", out)
+    a = _checked("amax", a, axis, dim)
     return reductions.max(a, axis, keepdims, dim=dim, keepdim=keepdim)
 
 
@@ -65,7 +66,18 @@ def amin(
 ) -> Value:
     """The minimum over ``axis``, as numpy.amin (``gj.min``); PyTorch's spellings too."""
     _no_out("amin", out)
+    a = _checked("amin", a, axis, dim)
     return reductions.min(a, axis, keepdims, dim=dim, keepdim=keepdim)
+
+
+def _checked(name: str, a: Any, axis: Any, dim: Any = None) -> Any:
+    """``a`` lifted, after checking ``axis`` (or ``dim``) against it under ``name`` (the
+    reduction it delegates to would name itself)."""
+    x = lift(a)
+    ax = dim if dim is not None else axis
+    if ax is not None and not (x.ndim == 0 and dim is not None):
+        normalize_axes(ax, x.ndim, name)
+    return x
 
 
 def _no_out(name: str, out: Any) -> None:
@@ -251,7 +263,7 @@ def nanmin(
 
 
 def _nan_arg(name: str, a: Any, axis: Any, keepdims: Any, dim: Any, keepdim: Any) -> Any:
-    x = lift(a)
+    x = _checked(name, a, axis, dim)
     arg = reductions.argmax if name == "nanargmax" else reductions.argmin
     if not is_float(x.dtype):
         return arg(x, axis, keepdims, dim=dim, keepdim=keepdim)
@@ -303,7 +315,7 @@ def nancumsum(
 ) -> Value:
     """Cumulative sum treating NaN as 0, as numpy.nancumsum (axis None: the flattened array)."""
     _no_out("nancumsum", out)
-    return scans.cumsum(_nan_replaced(lift(a), 0), axis, dtype, dim=dim)
+    return scans.cumsum(_nan_replaced(_checked("nancumsum", a, axis, dim), 0), axis, dtype, dim=dim)
 
 
 def nancumprod(
@@ -311,7 +323,8 @@ def nancumprod(
 ) -> Value:
     """Cumulative product treating NaN as 1, as numpy.nancumprod."""
     _no_out("nancumprod", out)
-    return scans.cumprod(_nan_replaced(lift(a), 1), axis, dtype, dim=dim)
+    x = _checked("nancumprod", a, axis, dim)
+    return scans.cumprod(_nan_replaced(x, 1), axis, dtype, dim=dim)
 
 
 def ptp(
@@ -325,7 +338,7 @@ def ptp(
 ) -> Value:
     """The range ``max - min`` over ``axis``, as numpy.ptp (bools are refused, as numpy)."""
     _no_out("ptp", out)
-    x = lift(a)
+    x = _checked("ptp", a, axis, dim)
     if x.dtype == "bool":
         raise TypeError("ptp: not defined for bool arrays (numpy refuses boolean subtract)")
     hi = reductions.max(x, axis, keepdims, dim=dim, keepdim=keepdim)
@@ -355,7 +368,7 @@ def average(
     has ``a``'s shape, or is 1-D along the one ``axis``. With ``returned=True`` the pair
     ``(average, sum of weights)``, the second broadcast to the first's shape. Weights summing to
     0 raise ZeroDivisionError on eager tensors (numpy's error); in a graph they give NaN/inf."""
-    x = lift(a)
+    x = _checked("average", a, axis)
     if weights is None:
         avg = statistics.mean(x, axis, keepdims=keepdims)
         if not returned:
