@@ -182,6 +182,9 @@ ELEMENTWISE = [
     case("rint-int", gj.rint, np.rint, INTS),
     case("positive", gj.positive, np.positive, A),
     case("logical_xor", gj.logical_xor, np.logical_xor, SMALL, INTS),
+    case("gcd", gj.gcd, np.gcd, INTS * 6, np.where(SMALL == 1, 0, SMALL * 4)),
+    case("lcm", gj.lcm, np.lcm, INTS, np.where(SMALL == 1, 0, SMALL)),
+    case("gcd-int8-broadcast", gj.gcd, np.gcd, INTS.astype(np.int8), np.int8([4, -6, 0, 9])),
 ]  # fmt: skip
 
 PRODUCTS = [
@@ -378,6 +381,18 @@ def test_nan_elements_get_no_gradient():
     assert (g[np.isnan(NO_ALL_NAN)] == 0).all() and (g[~np.isnan(NO_ALL_NAN)] != 0).all()
 
 
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int16", "int32", "int64"])
+def test_gcd_in_a_graph_takes_euclids_longest_run(dtype):
+    fib = [1, 2]  # consecutive Fibonacci numbers take Euclid's algorithm the most steps
+    while fib[-1] + fib[-2] <= np.iinfo(dtype).max:
+        fib.append(fib[-1] + fib[-2])
+    a, b = np.array([fib[-1], fib[-2]], dtype), np.array([fib[-2], fib[-1]], dtype)
+    x, y = gj.placeholder("x", (2,), dtype), gj.placeholder("y", (2,), dtype)
+    g, m = gj.compile([x, y], [gj.gcd(x, y), gj.lcm(x, y)], backend="numpy")(a, b)
+    _check(g, np.gcd(a, b), True, "gcd")
+    _check(m, np.lcm(a, b), True, "lcm")
+
+
 def test_fmod_gradient_is_one_and_minus_trunc():
     a, b = np.array([5.5, -5.5, 7.0, -1.0]), np.array([2.0, 2.0, -3.0, 4.0])
     ta, tb = gj.tensor(a, requires_grad=True), gj.tensor(b, requires_grad=True)
@@ -477,6 +492,8 @@ def test_eager_only_functions_refuse_graph_nodes_as_unique_does():
         (lambda: gj.fmod(A > 0, A > 0), TypeError, "fmod: not defined for bool"),
         (lambda: gj.ldexp(A, B), TypeError, "ldexp: the exponent x2 must be an integer"),
         (lambda: gj.positive(A > 0), TypeError, "positive: not defined for bool"),
+        (lambda: gj.gcd(A, 2), TypeError, "gcd: needs integer inputs, got float64"),
+        (lambda: gj.lcm(gj.placeholder("f", (2,)), 2), TypeError, "lcm: needs integer inputs"),
         (lambda: gj.vdot(A, B[:2]), ValueError, "vdot: a has 12 elements and b 8"),
         (lambda: gj.vecdot(A, B[:, :3]), ValueError, "vecdot: the vectors have 4 and 3"),
         (lambda: gj.matvec(A[0], A[0]), ValueError, "matvec: needs a matrix"),
@@ -676,6 +693,8 @@ def test_tensor_methods_take_pytorchs_arguments():
     _check(a.sinc().numpy(), np.sinc(A), True, "sinc")
     _check(a.float_power(2).numpy(), np.float_power(A, 2), False, "float_power")
     _check(a.ldexp(gj.tensor(SMALL)).numpy(), np.ldexp(A, SMALL), True, "ldexp")
+    _check(gj.tensor(INTS).gcd(gj.tensor(SMALL)).numpy(), np.gcd(INTS, SMALL), True, "gcd")
+    _check(gj.tensor(INTS).lcm(3).numpy(), np.lcm(INTS, 3), True, "lcm")
     _check(a[0].vdot(a[1]).numpy(), np.vdot(A[0], A[1]), False, "vdot")
     _check(gj.tensor([1, 1, 4]).bincount(minlength=6).numpy(), np.bincount([1, 1, 4], None, 6),
            True, "bincount")  # fmt: skip

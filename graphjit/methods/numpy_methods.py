@@ -250,6 +250,8 @@ class NumpyMethods:
     float_power = forward(numpy_api.float_power)
     ldexp = forward(numpy_api.ldexp)
     logical_xor = forward(numpy_api.logical_xor)
+    gcd = forward(numpy_api.gcd)
+    lcm = forward(numpy_api.lcm)
     count_nonzero = forward(numpy_api.count_nonzero)  # t.count_nonzero(dim)
     vdot = forward(numpy_api.vdot)
     cov = forward(numpy_api.cov)  # PyTorch's keyword correction= is numpy's ddof

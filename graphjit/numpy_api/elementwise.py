@@ -1,8 +1,8 @@
 """numpy's elementwise functions composed of graphjit's ops: ``fmod``, ``cbrt``, ``sinc``,
-``float_power``, ``ldexp``, ``rint``, ``positive``, ``logical_xor``.
+``float_power``, ``ldexp``, ``rint``, ``positive``, ``logical_xor``, ``gcd``, ``lcm``.
 
-graphjit has no integer bit operations, so numpy's ``bitwise_*``, ``invert``, the shifts, and
-``gcd``/``lcm``, ``nextafter``/``spacing`` (which need them, or a loop) are not provided.
+graphjit has no integer bit operations, so numpy's ``bitwise_*``, ``invert``, the shifts and
+``nextafter``/``spacing`` are not provided.
 """
 
 from __future__ import annotations
@@ -10,11 +10,25 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from graphjit.dtypes import get_default_dtype, is_float, is_int
-from graphjit.ops import comparison, elementwise, rounding
-from graphjit.ops.dispatch import ArrayLike, Value, astype, lift, result_dtype, write_out
+import numpy as np
 
-__all__ = ["fmod", "cbrt", "sinc", "float_power", "ldexp", "rint", "positive", "logical_xor"]
+from graphjit.dtypes import get_default_dtype, is_float, is_int
+from graphjit.ir import Node
+from graphjit.ops import comparison, elementwise, rounding
+from graphjit.ops.dispatch import (
+    ArrayLike,
+    Value,
+    astype,
+    eager_result,
+    is_tensor,
+    lift,
+    result_dtype,
+    untracked_array,
+    write_out,
+)
+
+__all__ = ["fmod", "cbrt", "sinc", "float_power", "ldexp", "rint", "positive", "logical_xor",
+           "gcd", "lcm"]  # fmt: skip
 
 
 def _as_float(x: Any) -> Any:
@@ -98,3 +112,69 @@ def logical_xor(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
     (a bool array)."""
     a, b = astype(lift(x1), "bool"), astype(lift(x2), "bool")
     return write_out(comparison.not_equal(a, b), out, "logical_xor")
+
+
+# Euclid's algorithm takes at most as many steps as the largest Fibonacci number that fits the
+# dtype has predecessors (Lamé), and one more when the first argument is the smaller: unrolled to
+# that count, the loop fits a graph.
+_EUCLID_STEPS = {"uint8": 14, "int8": 13, "int16": 25, "int32": 48, "int64": 94}
+
+
+def _int_pair(name: str, x1: Any, x2: Any) -> tuple[Any, Any, str]:
+    dtype = result_dtype([x1, x2])
+    if not is_int(dtype):
+        raise TypeError(f"{name}: needs integer inputs, got {dtype}")
+    return x1, x2, dtype
+
+
+def _host_values(*xs: Any) -> list[Any] | None:
+    """The arguments as numpy values when none is a graph node or a tensor off the host (ints
+    record nothing on the tape), else None."""
+    out = []
+    for x in xs:
+        if isinstance(x, Node):
+            return None
+        if is_tensor(x):
+            arr = untracked_array(x)
+            if arr is None:
+                return None
+            out.append(arr)
+        else:
+            out.append(x)
+    return out
+
+
+def _euclid(a: Any, b: Any, dtype: str) -> Any:
+    a, b = elementwise.abs(astype(lift(a), dtype)), elementwise.abs(astype(lift(b), dtype))
+    for _ in range(_EUCLID_STEPS[dtype]):
+        done = comparison.equal(b, 0)
+        step = rounding.remainder(a, comparison.where(done, 1, b))
+        a, b = comparison.where(done, a, b), comparison.where(done, 0, step)
+    return a
+
+
+def gcd(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
+    """The greatest common divisor of ``|x1|`` and ``|x2|`` (integers; ``gcd(0, 0)`` is 0), as
+    numpy.gcd and torch.gcd. In a graph, Euclid's algorithm unrolled to its longest run for the
+    dtype (94 steps for int64)."""
+    x1, x2, dtype = _int_pair("gcd", x1, x2)
+    values = _host_values(x1, x2)
+    if values is not None:
+        result = eager_result(np.asarray(np.gcd(*values, dtype=dtype)))
+    else:
+        result = _euclid(x1, x2, dtype)
+    return write_out(result, out, "gcd")
+
+
+def lcm(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
+    """The least common multiple of ``|x1|`` and ``|x2|`` (integers; 0 if either is 0), as
+    numpy.lcm and torch.lcm: ``|x1| // gcd * |x2|``."""
+    x1, x2, dtype = _int_pair("lcm", x1, x2)
+    values = _host_values(x1, x2)
+    if values is not None:
+        return write_out(eager_result(np.asarray(np.lcm(*values, dtype=dtype))), out, "lcm")
+    a, b = elementwise.abs(astype(lift(x1), dtype)), elementwise.abs(astype(lift(x2), dtype))
+    divisor = _euclid(a, b, dtype)
+    safe = comparison.where(comparison.equal(divisor, 0), 1, divisor)
+    result = comparison.where(comparison.equal(divisor, 0), 0, rounding.floor_divide(a, safe) * b)
+    return write_out(result, out, "lcm")
