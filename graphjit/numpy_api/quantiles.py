@@ -39,9 +39,9 @@ def _concrete_q(name: str, q: Any, scale: float) -> np.ndarray:
     arr = np.asarray(q.numpy() if is_tensor(q) else q, dtype=np.float64)
     arr = np.true_divide(arr, scale) if scale != 1 else arr
     if not np.all((arr >= 0) & (arr <= 1)):
-        what = "Percentiles must be in the range [0, 100]" if scale != 1 else (
-            "Quantiles must be in the range [0, 1]")  # fmt: skip
-        raise ValueError(f"{name}: {what}")
+        if scale != 1:
+            raise ValueError(f"{name}: Percentiles must be in the range [0, 100]")
+        raise ValueError(f"{name}: Quantiles must be in the range [0, 1]")
     return arr
 
 
@@ -98,9 +98,12 @@ def _quantiles(
     if n == 0:
         raise ValueError(f"{name}: the slices along axis {ax} are empty")
     ordered = shape.moveaxis(sorting.sort(x, ax), ax, -1)  # NaN last
-    valid = comparison.logical_not(floating.isnan(ordered))
     if skip_nan or not isinstance(n, int):  # the count of each slice, when the graph runs
-        full = valid if skip_nan else broadcast.ones_like(ordered, "bool")
+        full = (
+            comparison.logical_not(floating.isnan(ordered))
+            if skip_nan
+            else broadcast.ones_like(ordered, "bool")
+        )
         last: Any = reductions.sum(astype(full, "int64"), -1, True) - 1
     else:
         last = n - 1
