@@ -748,3 +748,30 @@ def test_empty_results_of_graph_nodes_stay_graph_nodes():
     r, e = gj.compile([x], outs, backend="numpy")(np.zeros(0, np.int32))
     _check(r, np.resize(np.zeros(0, np.int32), (2, 3)), True, "resize of nothing")
     assert e.tolist() == [0, 0] and e.dtype == np.int32
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cpu"])
+def test_one_compilation_serves_every_batch_size(backend):
+    x = gj.placeholder("x", (None, 4))
+    fns = [
+        (lambda a: gj.nanmean(a, 0), lambda d: np.nanmean(d, 0)),
+        (lambda a: gj.nanvar(a, 0, ddof=1), lambda d: np.nanvar(d, 0, ddof=1)),
+        (lambda a: gj.nanquantile(a, [0.2, 0.9], axis=0),
+         lambda d: np.nanquantile(d, [0.2, 0.9], axis=0)),
+        (lambda a: gj.quantile(a, 0.5, axis=0), lambda d: np.quantile(d, 0.5, axis=0)),
+        (lambda a: gj.average(a, 0, returned=True)[1],
+         lambda d: np.average(d, 0, returned=True)[1]),
+        (lambda a: gj.cov(a, rowvar=False), lambda d: np.cov(d, rowvar=False)),
+        (lambda a: gj.trapezoid(a, axis=0), lambda d: np.trapezoid(d, axis=0)),
+        (lambda a: gj.isin(a, [1.0, 2.0]), lambda d: np.isin(d, [1.0, 2.0])),
+        (lambda a: gj.count_nonzero(a, 0), lambda d: np.count_nonzero(d, 0)),
+    ]  # fmt: skip
+    f = gj.compile([x], [ours(x) for ours, _ in fns], backend=backend)
+    for n in (3, 7):
+        d = np.round(np.random.default_rng(n).normal(size=(n, 4)) * 2)
+        d[0, 1] = np.nan
+        for got, (_, ref) in zip(f(d), fns, strict=True):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                want = ref(d)
+            _check(got, want, False, f"batch of {n}")
