@@ -28,6 +28,7 @@ from graphjit import (
     dask,
     methods,
     nn,
+    numpy_api,
     ops,
     torch_api,
 )
@@ -41,6 +42,7 @@ from graphjit.errors import (
 )
 from graphjit.ir import Node, TensorType
 from graphjit.jit import jit
+from graphjit.numpy_api import *  # noqa: F403
 from graphjit.ops import *  # noqa: F403
 from graphjit.ops.dispatch import register_eager
 from graphjit.ops.leaves import Storage, Variable, constant, placeholder, variable
@@ -130,6 +132,7 @@ def __dir__() -> list[str]:
 __all__ = [
     *ops.__all__,
     *torch_api.__all__,
+    *numpy_api.__all__,
     "Tensor",
     "arange",
     "as_tensor",

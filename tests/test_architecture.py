@@ -44,7 +44,7 @@ def _package_modules(package: str) -> set[str]:
     return {p.stem for p in folder.glob("*.py") if p.stem != "__init__"}
 
 
-@pytest.mark.parametrize("package", ["graphjit.runtime", "graphjit.methods"])
+@pytest.mark.parametrize("package", ["graphjit.runtime", "graphjit.methods", "graphjit.numpy_api"])
 def test_every_module_of_a_split_package_is_in_its_layers(package: str) -> None:
     (contract,) = [c for c in _contracts() if c.get("containers") == [package]]
     missing = _package_modules(package) - _named(contract["layers"])

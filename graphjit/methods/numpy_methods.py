@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from graphjit import numpy_api, torch_api
 from graphjit import ops as F  # noqa: N812 - the gj functions, as torch.nn.functional
-from graphjit import torch_api
 from graphjit.dtypes import is_float
 from graphjit.methods.flavour import torch_flavoured
 from graphjit.methods.forwarding import dim_or_axis, forward, reflected, varargs_dims
@@ -247,6 +247,24 @@ class NumpyMethods:
     scatter_reduce = forward(torch_api.scatter_reduce)
     # numpy's repeat (each element) on graph nodes; PyTorch's (numpy's tile) on tensors
     repeat = _Flavoured(forward(F.repeat), "repeat")
+
+    # numpy-named composites (graphjit.numpy_api) whose PyTorch method means the same
+    ravel = forward(numpy_api.ravel)
+    fliplr = forward(numpy_api.fliplr)
+    flipud = forward(numpy_api.flipud)
+    rot90 = forward(numpy_api.rot90)  # t.rot90(k, dims) as PyTorch: gj.rot90(m, k, axes)
+    fmod = forward(numpy_api.fmod)
+    sinc = forward(numpy_api.sinc)
+    positive = forward(numpy_api.positive)
+    float_power = forward(numpy_api.float_power)
+    ldexp = forward(numpy_api.ldexp)
+    logical_xor = forward(numpy_api.logical_xor)
+    gcd = forward(numpy_api.gcd)
+    lcm = forward(numpy_api.lcm)
+    count_nonzero = forward(numpy_api.count_nonzero)  # t.count_nonzero(dim)
+    vdot = forward(numpy_api.vdot)
+    cov = forward(numpy_api.cov)  # PyTorch's keyword correction= is numpy's ddof
+    corrcoef = forward(numpy_api.corrcoef)
 
     def flip(self, *dims: Any, axis: Any = None) -> Any:
         """Reverse ``dims`` (``x.flip(0, 1)`` or ``x.flip((0, 1))``; all when none are given)."""

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from graphjit import numpy_api, torch_api
 from graphjit import ops as F  # noqa: N812 - the gj functions, as torch.nn.functional
-from graphjit import torch_api
 from graphjit.autodiff.tape import labelled
 from graphjit.ir import Node
 from graphjit.methods.forwarding import Method, dim_or_axis, varargs_dims
@@ -330,6 +330,60 @@ class TorchMethods:
 
     def short(self) -> Any:
         return F.astype(self, "int16")
+
+    # numpy's NaN-ignoring reductions and quantiles under PyTorch's (dim, keepdim) spelling
+    def nansum(
+        self,
+        dim: Any = None,
+        keepdim: builtins.bool = False,
+        *,
+        dtype: Any = None,
+        axis: Any = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Any:
+        """The sum treating NaN as 0, as torch.nansum (``gj.nansum``)."""
+        dim = dim_or_axis(dim, axis, "nansum")
+        return numpy_api.nansum(self, dim, dtype, keepdims=_keep(keepdim, keepdims))
+
+    def nanmean(
+        self,
+        dim: Any = None,
+        keepdim: builtins.bool = False,
+        *,
+        dtype: Any = None,
+        axis: Any = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Any:
+        """The mean of the non-NaN elements, as torch.nanmean (``gj.nanmean``)."""
+        dim = dim_or_axis(dim, axis, "nanmean")
+        return numpy_api.nanmean(self, dim, dtype, keepdims=_keep(keepdim, keepdims))
+
+    def quantile(
+        self,
+        q: Any,
+        dim: Any = None,
+        keepdim: builtins.bool = False,
+        *,
+        interpolation: str = "linear",
+    ) -> Any:
+        """The ``q``-th quantiles along ``dim`` (the flattened tensor when None), as
+        torch.quantile (``gj.quantile``; linear interpolation only)."""
+        return numpy_api.quantile(self, q, dim, method=interpolation, keepdims=keepdim)
+
+    def nanquantile(
+        self,
+        q: Any,
+        dim: Any = None,
+        keepdim: builtins.bool = False,
+        *,
+        interpolation: str = "linear",
+    ) -> Any:
+        """Quantiles of the non-NaN elements, as torch.nanquantile (``gj.nanquantile``)."""
+        return numpy_api.nanquantile(self, q, dim, method=interpolation, keepdims=keepdim)
+
+    def bincount(self, weights: Any = None, minlength: builtins.int = 0) -> Any:
+        """Counts (or weight sums) of each value of a 1-D int tensor, as torch.bincount."""
+        return numpy_api.bincount(self, weights, minlength)
 
     def cummax(self, dim: Any) -> Any:
         return torch_api.cummax(self, dim)
