@@ -142,3 +142,39 @@ def test_parallel_outlined_chain_matches_serial(monkeypatch: pytest.MonkeyPatch)
     np.testing.assert_allclose(got[0], want[0], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(got[1], want[1], rtol=1e-9)
     assert len(f._executable._parallel.signatures) == 1
+
+
+def test_repeated_nests_share_one_kernel_compiled_once() -> None:
+    """An unrolled recurrence repeats the same loop nest at every step (matmuls split them):
+    the program writes that kernel once, as a function of its own, and calls it at each step."""
+    from graphjit.codegen.numba_cpu.writer import canonical_code
+
+    steps = 6
+    h0 = gj.placeholder("h", (None, 4))
+    xs = [gj.placeholder(f"x{t}", (None, 4)) for t in range(steps)]
+    w = gj.variable(np.linspace(-0.5, 0.5, 16).reshape(4, 4), name="w")
+    h = h0
+    for x in xs:
+        h = gj.tanh(h @ w + x) * 0.5 + 0.25
+    f = gj.compile([h0, *xs], h)
+    source = f.source
+    shared = [line for line in source.splitlines() if line == "@njit(**SHARED)"]
+    assert len(shared) == 1
+    kernel = source.split("@njit(**SHARED)\ndef ", 1)[1].split("(", 1)[0]
+    assert source.count(f"{kernel}(") >= steps  # its definition and a call per step
+    rng = np.random.default_rng(0)
+    feeds = [rng.standard_normal((3, 4)) for _ in range(steps + 1)]
+    want = gj.compile([h0, *xs], h, backend="numpy")(*feeds)
+    np.testing.assert_allclose(f(*feeds), want, rtol=1e-14)
+    # the same code up to names, docstring and comments; a different literal is another kernel
+    a = "\n".join(
+        [
+            "def k3_add(n0, a0, out0):",
+            '    """%3 add"""',
+            "    t3 = a0[i0] + 1.0  # %3",
+            "    out0[i0] = t3",
+        ]
+    )
+    b = a.replace("3", "9")
+    assert canonical_code(a) == canonical_code(b)
+    assert canonical_code(a) != canonical_code(b.replace("1.0", "2.0"))

@@ -60,6 +60,9 @@ FASTMATH = {fastmath}
 # kernels are inlined into the program (numba compiles one function: much faster than one per
 # kernel); the prange variants stay separate functions, compiled with parallel=True
 KERNEL = dict(fastmath=FASTMATH, error_model="numpy", inline="always")
+# a kernel the program calls at several places (an unrolled loop's step) is compiled once, as a
+# function of its own
+SHARED = dict(fastmath=FASTMATH, error_model="numpy")
 PROGRAM = dict(fastmath=FASTMATH, error_model="numpy", nogil=True, cache=CACHE)
 PARALLEL = dict(PROGRAM, parallel=True)
 PARALLEL_MIN_SIZE = {parallel_min}

@@ -7,6 +7,7 @@ decide nothing about memory themselves.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from graphjit.codegen.emit import TYPE_NAMES, SourceWriter, int_tuple
@@ -29,6 +30,12 @@ class ProgramWriter(ProgramNames):
         self._packed: set[str] = set()
         self._segments: dict[str, str] = {}  # a segment function's body -> its name
         self._tuples: dict[str, str] = {}  # a tuple of literals -> its module-level name
+        # loop kernels by their code up to names: a nest whose code another already has calls that
+        # kernel (an unrolled loop repeats the same nests), which is then compiled once as a
+        # function of its own rather than inlined at every call
+        self._kernel_codes: dict[str, str] = {}  # canonical code -> kernel name
+        self._kernel_alias: dict[str, str] = {}  # a kernel not written -> the one it calls
+        self._kernel_at: dict[str, int] = {}  # kernel name -> index of its source in kernels
 
     # -------------------------------------------------------------------------------- memory
     def output_buffer(self, node: Node) -> str:
@@ -54,6 +61,7 @@ class ProgramWriter(ProgramNames):
         self, name: str, args: Sequence[str], size: str, has_parallel: bool, n_sizes: int = 0
     ) -> None:
         args = list(args)
+        name = self._kernel_alias.get(name, name)
         if name in self._packed:
             args = [*args[:n_sizes], f"({', '.join(args[n_sizes:])},)"]
         call = f"({', '.join(args)})"
@@ -113,7 +121,7 @@ class ProgramWriter(ProgramNames):
             arrays = params[n_sizes:]
             params = [*params[:n_sizes], "arrays"]
             unpack = f"({', '.join(arrays)},) = arrays"
-            self._packed.add(name)
+        sources = []
         for variant in (False, True) if parallel else (False,):
             w = SourceWriter()
             w.line("@njit(**PARALLEL)" if variant else "@njit(**KERNEL)")
@@ -123,4 +131,35 @@ class ProgramWriter(ProgramNames):
                 if unpack:
                     w.line(unpack)
                 emit_body(w, variant)
-            self.add_kernel(w)
+            sources.append(w.text())
+        code = f"{parallel}\n{canonical_code(sources[0])}"
+        same = self._kernel_codes.get(code)
+        if same is not None:
+            self._kernel_alias[name] = same
+            at = self._kernel_at[same]
+            self.kernels[at] = self.kernels[at].replace("@njit(**KERNEL)", "@njit(**SHARED)", 1)
+            return
+        self._kernel_codes[code] = name
+        self._kernel_at[name] = len(self.kernels)
+        if unpack:
+            self._packed.add(name)
+        for text in sources:
+            self.kernels.append(text)
+
+
+_DEF = re.compile(r"def \w+\(")
+_TEMP_NAME = re.compile(r"\bt\d+\b")
+
+
+def canonical_code(source: str) -> str:
+    """A kernel's source up to what does not change what it computes: its name, its docstring,
+    comments, and the names of its temporaries (renamed in order of first use)."""
+    lines = []
+    for line in _DEF.sub("def kernel(", source, count=1).splitlines():
+        code = line.split("#", 1)[0].rstrip()
+        if code and not code.lstrip().startswith('"""'):
+            lines.append(code)
+    names: dict[str, str] = {}
+    return _TEMP_NAME.sub(
+        lambda m: names.setdefault(m.group(), f"t_{len(names)}"), "\n".join(lines)
+    )
