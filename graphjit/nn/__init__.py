@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the names as the type checker and editors see them
         GELU,
         GLU,
         SELU,
+        Hardshrink,
         Hardsigmoid,
         Hardswish,
         Hardtanh,
@@ -28,18 +29,30 @@ if TYPE_CHECKING:  # the names as the type checker and editors see them
         LogSigmoid,
         LogSoftmax,
         Mish,
+        PReLU,
         ReLU,
         ReLU6,
+        RReLU,
         Sigmoid,
         SiLU,
         Softmax,
+        Softmax2d,
+        Softmin,
         Softplus,
+        Softshrink,
         Softsign,
         Tanh,
+        Tanhshrink,
+        Threshold,
     )
     from graphjit.nn.attention import MultiheadAttention
     from graphjit.nn.batchnorm import BatchNorm1d, BatchNorm2d
-    from graphjit.nn.containers import ModuleDict, ModuleList
+    from graphjit.nn.containers import (
+        ModuleDict,
+        ModuleList,
+        ParameterDict,
+        ParameterList,
+    )
     from graphjit.nn.conv import (
         Conv1d,
         Conv2d,
@@ -62,7 +75,7 @@ if TYPE_CHECKING:  # the names as the type checker and editors see them
         NLLLoss,
         SmoothL1Loss,
     )
-    from graphjit.nn.module import Module, Sequential, operand, random_updates
+    from graphjit.nn.module import Module, Parameter, Sequential, operand, random_updates
     from graphjit.nn.normalization import GroupNorm, LayerNorm
     from graphjit.nn.pooling import (
         AdaptiveAvgPool1d,
@@ -103,10 +116,23 @@ _HOMES = {
         "Softplus",
         "Softsign",
         "Tanh",
+        "PReLU",
+        "RReLU",
+        "Softmin",
+        "Softmax2d",
+        "Threshold",
+        "Hardshrink",
+        "Softshrink",
+        "Tanhshrink",
     ),
     "attention": ("MultiheadAttention",),
     "batchnorm": ("BatchNorm1d", "BatchNorm2d"),
-    "containers": ("ModuleDict", "ModuleList"),
+    "containers": (
+        "ModuleDict",
+        "ModuleList",
+        "ParameterDict",
+        "ParameterList",
+    ),
     "conv": ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"),
     "layers": ("Dropout", "Embedding", "Flatten", "Identity", "Linear", "Unflatten"),
     "losses": (
@@ -122,7 +148,7 @@ _HOMES = {
         "NLLLoss",
         "SmoothL1Loss",
     ),
-    "module": ("Module", "Sequential", "operand", "random_updates"),
+    "module": ("Module", "Parameter", "Sequential", "operand", "random_updates"),
     "normalization": ("GroupNorm", "LayerNorm"),
     "pooling": (
         "AdaptiveAvgPool1d",
@@ -225,4 +251,15 @@ __all__ = [
     "operand",
     "random_updates",
     "utils",
+    "PReLU",
+    "RReLU",
+    "Softmin",
+    "Softmax2d",
+    "Threshold",
+    "Hardshrink",
+    "Softshrink",
+    "Tanhshrink",
+    "ParameterDict",
+    "ParameterList",
+    "Parameter",
 ]

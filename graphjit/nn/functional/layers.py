@@ -48,7 +48,7 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
     if p == 1.0:
         return x * 0.0
     if isinstance(x, Node):
-        keep = ops.greater_equal(_graph_uniform(x), p)
+        keep = ops.greater_equal(graph_uniform(x), p)
     else:
         keep = rand(*tuple(x.shape), dtype="float64").numpy() >= p
         if getattr(x, "is_cuda", False):  # the mask drawn on the host joins x on the GPU
@@ -56,7 +56,7 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
     return x * (ops.astype(keep, x.dtype) * (1.0 / (1.0 - p)))
 
 
-def _graph_uniform(x: Node) -> Node:
+def graph_uniform(x: Node) -> Node:
     """Uniforms in (0, 1) of ``x``'s shape from the graph generator: the hash of each element's
     flat index (a constant for a static shape, else counted at run time)."""
     shape = tuple(x.shape)
