@@ -77,6 +77,28 @@ if TYPE_CHECKING:  # the names as the type checker and editors see them
     )
     from graphjit.nn.module import Module, Parameter, Sequential, operand, random_updates
     from graphjit.nn.normalization import GroupNorm, LayerNorm
+    from graphjit.nn.padding import (
+        ChannelShuffle,
+        CircularPad1d,
+        CircularPad2d,
+        CircularPad3d,
+        ConstantPad1d,
+        ConstantPad2d,
+        ConstantPad3d,
+        Fold,
+        PixelShuffle,
+        PixelUnshuffle,
+        ReflectionPad1d,
+        ReflectionPad2d,
+        ReflectionPad3d,
+        ReplicationPad1d,
+        ReplicationPad2d,
+        ReplicationPad3d,
+        Unfold,
+        ZeroPad1d,
+        ZeroPad2d,
+        ZeroPad3d,
+    )
     from graphjit.nn.pooling import (
         AdaptiveAvgPool1d,
         AdaptiveAvgPool2d,
@@ -90,6 +112,7 @@ if TYPE_CHECKING:  # the names as the type checker and editors see them
         UpsamplingBilinear2d,
         UpsamplingNearest2d,
     )
+
 
 _SUBMODULES = ("functional", "utils")
 
@@ -162,6 +185,28 @@ _HOMES = {
         "Upsample",
         "UpsamplingBilinear2d",
         "UpsamplingNearest2d",
+    ),
+    "padding": (
+        "ZeroPad1d",
+        "ZeroPad2d",
+        "ZeroPad3d",
+        "ConstantPad1d",
+        "ConstantPad2d",
+        "ConstantPad3d",
+        "ReflectionPad1d",
+        "ReflectionPad2d",
+        "ReflectionPad3d",
+        "ReplicationPad1d",
+        "ReplicationPad2d",
+        "ReplicationPad3d",
+        "CircularPad1d",
+        "CircularPad2d",
+        "CircularPad3d",
+        "PixelShuffle",
+        "PixelUnshuffle",
+        "ChannelShuffle",
+        "Unfold",
+        "Fold",
     ),
 }
 _HOME_OF = {name: home for home, names in _HOMES.items() for name in names}
@@ -262,4 +307,24 @@ __all__ = [
     "ParameterDict",
     "ParameterList",
     "Parameter",
+    "ZeroPad1d",
+    "ZeroPad2d",
+    "ZeroPad3d",
+    "ConstantPad1d",
+    "ConstantPad2d",
+    "ConstantPad3d",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReflectionPad3d",
+    "ReplicationPad1d",
+    "ReplicationPad2d",
+    "ReplicationPad3d",
+    "CircularPad1d",
+    "CircularPad2d",
+    "CircularPad3d",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "ChannelShuffle",
+    "Unfold",
+    "Fold",
 ]

@@ -69,6 +69,13 @@ from graphjit.nn.functional.pooling import (
     max_pool1d,
     max_pool2d,
 )
+from graphjit.nn.functional.reshaping import (
+    channel_shuffle,
+    fold,
+    pixel_shuffle,
+    pixel_unshuffle,
+    unfold,
+)
 
 __all__ = [
     "adaptive_avg_pool1d",
@@ -135,4 +142,9 @@ __all__ = [
     "hardshrink",
     "softshrink",
     "tanhshrink",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "channel_shuffle",
+    "unfold",
+    "fold",
 ]
