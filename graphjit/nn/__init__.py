@@ -46,7 +46,11 @@ if TYPE_CHECKING:  # the names as the type checker and editors see them
         Threshold,
     )
     from graphjit.nn.attention import MultiheadAttention
-    from graphjit.nn.batchnorm import BatchNorm1d, BatchNorm2d
+    from graphjit.nn.batchnorm import (
+        BatchNorm1d,
+        BatchNorm2d,
+        BatchNorm3d,
+    )
     from graphjit.nn.containers import (
         ModuleDict,
         ModuleList,
@@ -60,6 +64,11 @@ if TYPE_CHECKING:  # the names as the type checker and editors see them
         ConvTranspose1d,
         ConvTranspose2d,
         ConvTranspose3d,
+    )
+    from graphjit.nn.instancenorm import (
+        InstanceNorm1d,
+        InstanceNorm2d,
+        InstanceNorm3d,
     )
     from graphjit.nn.layers import Dropout, Embedding, Flatten, Identity, Linear, Unflatten
     from graphjit.nn.losses import (
@@ -76,7 +85,12 @@ if TYPE_CHECKING:  # the names as the type checker and editors see them
         SmoothL1Loss,
     )
     from graphjit.nn.module import Module, Parameter, Sequential, operand, random_updates
-    from graphjit.nn.normalization import GroupNorm, LayerNorm
+    from graphjit.nn.normalization import (
+        GroupNorm,
+        LayerNorm,
+        LocalResponseNorm,
+        RMSNorm,
+    )
     from graphjit.nn.padding import (
         ChannelShuffle,
         CircularPad1d,
@@ -149,7 +163,11 @@ _HOMES = {
         "Tanhshrink",
     ),
     "attention": ("MultiheadAttention",),
-    "batchnorm": ("BatchNorm1d", "BatchNorm2d"),
+    "batchnorm": (
+        "BatchNorm1d",
+        "BatchNorm2d",
+        "BatchNorm3d",
+    ),
     "containers": (
         "ModuleDict",
         "ModuleList",
@@ -172,7 +190,12 @@ _HOMES = {
         "SmoothL1Loss",
     ),
     "module": ("Module", "Parameter", "Sequential", "operand", "random_updates"),
-    "normalization": ("GroupNorm", "LayerNorm"),
+    "normalization": (
+        "GroupNorm",
+        "LayerNorm",
+        "RMSNorm",
+        "LocalResponseNorm",
+    ),
     "pooling": (
         "AdaptiveAvgPool1d",
         "AdaptiveAvgPool2d",
@@ -207,6 +230,11 @@ _HOMES = {
         "ChannelShuffle",
         "Unfold",
         "Fold",
+    ),
+    "instancenorm": (
+        "InstanceNorm1d",
+        "InstanceNorm2d",
+        "InstanceNorm3d",
     ),
 }
 _HOME_OF = {name: home for home, names in _HOMES.items() for name in names}
@@ -327,4 +355,10 @@ __all__ = [
     "ChannelShuffle",
     "Unfold",
     "Fold",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "InstanceNorm3d",
+    "RMSNorm",
+    "LocalResponseNorm",
+    "BatchNorm3d",
 ]

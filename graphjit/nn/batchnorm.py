@@ -1,5 +1,5 @@
-"""``BatchNorm1d`` and ``BatchNorm2d``: batch normalisation with running statistics kept in
-buffers, as PyTorch's.
+"""``BatchNorm1d``, ``BatchNorm2d`` and ``BatchNorm3d``: batch normalisation with running
+statistics kept in buffers, as PyTorch's.
 
 In training mode a call normalises with the batch's statistics and moves the running statistics
 (``running_mean``, ``running_var`` with the unbiased variance, ``num_batches_tracked``); in
@@ -25,7 +25,7 @@ from graphjit.nn.module import BufferReader, Module, operand
 from graphjit.ops.leaves import Variable
 from graphjit.tensor.creation import ones, tensor, zeros
 
-__all__ = ["BatchNorm1d", "BatchNorm2d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
 
 
 class _BatchNorm(Module):
@@ -155,3 +155,9 @@ class BatchNorm2d(_BatchNorm):
     """Batch normalisation of (N, C, H, W) inputs per channel C."""
 
     ranks = (4,)
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation of (N, C, D, H, W) inputs per channel C."""
+
+    ranks = (5,)

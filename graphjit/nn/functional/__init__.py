@@ -57,7 +57,14 @@ from graphjit.nn.functional.losses import (
     nll_loss,
     smooth_l1_loss,
 )
-from graphjit.nn.functional.normalization import batch_norm, group_norm, instance_norm, layer_norm
+from graphjit.nn.functional.normalization import (
+    batch_norm,
+    group_norm,
+    instance_norm,
+    layer_norm,
+    local_response_norm,
+    rms_norm,
+)
 from graphjit.nn.functional.pooling import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -147,4 +154,6 @@ __all__ = [
     "channel_shuffle",
     "unfold",
     "fold",
+    "rms_norm",
+    "local_response_norm",
 ]
