@@ -65,6 +65,10 @@ if TYPE_CHECKING:  # the names as the type checker and editors see them
         ConvTranspose2d,
         ConvTranspose3d,
     )
+    from graphjit.nn.distance import (
+        CosineSimilarity,
+        PairwiseDistance,
+    )
     from graphjit.nn.instancenorm import (
         InstanceNorm1d,
         InstanceNorm2d,
@@ -76,13 +80,20 @@ if TYPE_CHECKING:  # the names as the type checker and editors see them
         BCEWithLogitsLoss,
         CosineEmbeddingLoss,
         CrossEntropyLoss,
+        GaussianNLLLoss,
+        HingeEmbeddingLoss,
         HuberLoss,
         KLDivLoss,
         L1Loss,
         MarginRankingLoss,
         MSELoss,
+        MultiLabelSoftMarginLoss,
+        MultiMarginLoss,
         NLLLoss,
+        PoissonNLLLoss,
         SmoothL1Loss,
+        SoftMarginLoss,
+        TripletMarginLoss,
     )
     from graphjit.nn.module import Module, Parameter, Sequential, operand, random_updates
     from graphjit.nn.normalization import (
@@ -188,6 +199,13 @@ _HOMES = {
         "MSELoss",
         "NLLLoss",
         "SmoothL1Loss",
+        "HingeEmbeddingLoss",
+        "SoftMarginLoss",
+        "MultiLabelSoftMarginLoss",
+        "MultiMarginLoss",
+        "PoissonNLLLoss",
+        "GaussianNLLLoss",
+        "TripletMarginLoss",
     ),
     "module": ("Module", "Parameter", "Sequential", "operand", "random_updates"),
     "normalization": (
@@ -235,6 +253,10 @@ _HOMES = {
         "InstanceNorm1d",
         "InstanceNorm2d",
         "InstanceNorm3d",
+    ),
+    "distance": (
+        "CosineSimilarity",
+        "PairwiseDistance",
     ),
 }
 _HOME_OF = {name: home for home, names in _HOMES.items() for name in names}
@@ -361,4 +383,13 @@ __all__ = [
     "RMSNorm",
     "LocalResponseNorm",
     "BatchNorm3d",
+    "HingeEmbeddingLoss",
+    "SoftMarginLoss",
+    "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss",
+    "PoissonNLLLoss",
+    "GaussianNLLLoss",
+    "TripletMarginLoss",
+    "CosineSimilarity",
+    "PairwiseDistance",
 ]

@@ -4,7 +4,8 @@ the same values and gradients eagerly, and a compiled cpu graph gives the eager 
 ``compare(gj_call, torch_call, inputs)`` runs both on the float64 (or integer) arrays ``inputs``,
 differentiates ``sum(out * w)`` for a fixed random ``w`` with respect to every float input and
 every parameter of the gj module / torch module (when the calls are modules, their parameters in
-``named_parameters`` order, the torch values copied into the gj module first), and checks:
+``named_parameters`` order, the torch state copied into the gj module first unless
+``copy_state=False``), and checks (``wrt`` picks the inputs to differentiate instead):
 
 * the eager gj output and gradients against torch's;
 * the graph of ``gj_call`` on placeholders, compiled for ``backend``, against the eager values.
@@ -43,17 +44,21 @@ def compare(
     rtol: float = RTOL,
     atol: float = ATOL,
     grads: bool = True,
+    wrt: Sequence[int] | None = None,
+    copy_state: bool = True,
     seed: int = 0,
 ) -> None:
     import torch
 
     gj_params = list(gj_call.parameters()) if isinstance(gj_call, gj.nn.Module) else []
     t_params = list(torch_call.parameters()) if isinstance(torch_call, torch.nn.Module) else []
-    if isinstance(gj_call, gj.nn.Module) and isinstance(torch_call, torch.nn.Module):
+    modules = isinstance(gj_call, gj.nn.Module) and isinstance(torch_call, torch.nn.Module)
+    if modules and copy_state:
         copy_torch_parameters(gj_call, torch_call)
     assert len(gj_params) == len(t_params)
 
-    differentiable = [i for i, a in enumerate(inputs) if _is_float(a)] if grads else []
+    floats = [i for i, a in enumerate(inputs) if _is_float(a)]
+    differentiable = (floats if wrt is None else list(wrt)) if grads else []
     g_in = [gj.tensor(a, requires_grad=i in differentiable) for i, a in enumerate(inputs)]
     t_in = [torch.tensor(a, requires_grad=i in differentiable) for i, a in enumerate(inputs)]
     g_out = gj_call(*g_in)

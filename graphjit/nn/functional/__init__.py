@@ -43,19 +43,29 @@ from graphjit.nn.functional.convolution import (
     conv_transpose2d,
     conv_transpose3d,
 )
+from graphjit.nn.functional.distance import cosine_similarity, pairwise_distance, pdist
 from graphjit.nn.functional.layers import dropout, embedding, linear, normalize, one_hot, pad
 from graphjit.nn.functional.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cosine_embedding_loss,
     cross_entropy,
+    gaussian_nll_loss,
     huber_loss,
     kl_div,
     l1_loss,
     margin_ranking_loss,
     mse_loss,
     nll_loss,
+    poisson_nll_loss,
     smooth_l1_loss,
+)
+from graphjit.nn.functional.margin_losses import (
+    hinge_embedding_loss,
+    multi_margin_loss,
+    multilabel_soft_margin_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
 )
 from graphjit.nn.functional.normalization import (
     batch_norm,
@@ -156,4 +166,14 @@ __all__ = [
     "fold",
     "rms_norm",
     "local_response_norm",
+    "cosine_similarity",
+    "pairwise_distance",
+    "pdist",
+    "hinge_embedding_loss",
+    "soft_margin_loss",
+    "multilabel_soft_margin_loss",
+    "multi_margin_loss",
+    "triplet_margin_loss",
+    "poisson_nll_loss",
+    "gaussian_nll_loss",
 ]
