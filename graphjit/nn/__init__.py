@@ -74,7 +74,19 @@ if TYPE_CHECKING:  # the names as the type checker and editors see them
         InstanceNorm2d,
         InstanceNorm3d,
     )
-    from graphjit.nn.layers import Dropout, Embedding, Flatten, Identity, Linear, Unflatten
+    from graphjit.nn.layers import (
+        AlphaDropout,
+        Dropout,
+        Dropout1d,
+        Dropout2d,
+        Dropout3d,
+        Embedding,
+        FeatureAlphaDropout,
+        Flatten,
+        Identity,
+        Linear,
+        Unflatten,
+    )
     from graphjit.nn.losses import (
         BCELoss,
         BCEWithLogitsLoss,
@@ -186,7 +198,19 @@ _HOMES = {
         "ParameterList",
     ),
     "conv": ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"),
-    "layers": ("Dropout", "Embedding", "Flatten", "Identity", "Linear", "Unflatten"),
+    "layers": (
+        "Dropout",
+        "Embedding",
+        "Flatten",
+        "Identity",
+        "Linear",
+        "Unflatten",
+        "Dropout1d",
+        "Dropout2d",
+        "Dropout3d",
+        "AlphaDropout",
+        "FeatureAlphaDropout",
+    ),
     "losses": (
         "BCELoss",
         "BCEWithLogitsLoss",
@@ -392,4 +416,9 @@ __all__ = [
     "TripletMarginLoss",
     "CosineSimilarity",
     "PairwiseDistance",
+    "Dropout1d",
+    "Dropout2d",
+    "Dropout3d",
+    "AlphaDropout",
+    "FeatureAlphaDropout",
 ]

@@ -44,7 +44,19 @@ from graphjit.nn.functional.convolution import (
     conv_transpose3d,
 )
 from graphjit.nn.functional.distance import cosine_similarity, pairwise_distance, pdist
-from graphjit.nn.functional.layers import dropout, embedding, linear, normalize, one_hot, pad
+from graphjit.nn.functional.layers import (
+    alpha_dropout,
+    dropout,
+    dropout1d,
+    dropout2d,
+    dropout3d,
+    embedding,
+    feature_alpha_dropout,
+    linear,
+    normalize,
+    one_hot,
+    pad,
+)
 from graphjit.nn.functional.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -176,4 +188,9 @@ __all__ = [
     "triplet_margin_loss",
     "poisson_nll_loss",
     "gaussian_nll_loss",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "alpha_dropout",
+    "feature_alpha_dropout",
 ]
