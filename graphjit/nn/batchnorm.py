@@ -24,6 +24,7 @@ from graphjit.nn.layers import check_size
 from graphjit.nn.module import BufferReader, Module, operand
 from graphjit.ops.leaves import Variable
 from graphjit.tensor.creation import ones, tensor, zeros
+from graphjit.tensor.parameter import Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
 
@@ -52,8 +53,8 @@ class _BatchNorm(Module):
             raise ValueError(f"{name}: momentum must be in [0, 1] or None, got {momentum}")
         self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        self.weight = ones(num_features, dtype=dtype, requires_grad=True) if affine else None
-        self.bias = zeros(num_features, dtype=dtype, requires_grad=True) if affine else None
+        self.weight = Parameter(ones(num_features, dtype=dtype)) if affine else None
+        self.bias = Parameter(zeros(num_features, dtype=dtype)) if affine else None
         if track_running_stats:
             self.register_buffer("running_mean", zeros(num_features, dtype=dtype))
             self.register_buffer("running_var", ones(num_features, dtype=dtype))

@@ -12,6 +12,7 @@ from graphjit import ops
 from graphjit.nn import functional as F  # noqa: N812 - PyTorch's spelling
 from graphjit.nn.module import Module, operand
 from graphjit.tensor.creation import rand, randn
+from graphjit.tensor.parameter import Parameter
 
 __all__ = [
     "AlphaDropout",
@@ -31,7 +32,7 @@ __all__ = [
 def init_uniform(shape: tuple[int, ...], bound: float, dtype: str) -> Any:
     """A parameter drawn uniformly in +-bound (PyTorch's default for Linear's weight and bias)."""
     values = (rand(*shape, dtype=dtype) * 2.0 - 1.0) * bound
-    return values.detach().requires_grad_()
+    return Parameter(values.detach())
 
 
 def check_size(value: Any, what: str, layer: str) -> int:
@@ -95,7 +96,7 @@ class Embedding(Module):
         weight = randn(num_embeddings, embedding_dim, dtype=dtype)
         if padding_idx is not None:
             weight.numpy()[padding_idx] = 0.0
-        self.weight = weight.requires_grad_()
+        self.weight = Parameter(weight)
 
     def forward(self, indices: Any) -> Any:
         return F.embedding(indices, operand(self.weight, indices), self.padding_idx)

@@ -11,6 +11,7 @@ from graphjit import ops
 from graphjit.nn import functional as F  # noqa: N812 - PyTorch's spelling
 from graphjit.nn.module import Module, operand
 from graphjit.tensor.creation import ones, zeros
+from graphjit.tensor.parameter import Parameter
 
 __all__ = ["GroupNorm", "LayerNorm", "LocalResponseNorm", "RMSNorm"]
 
@@ -32,8 +33,8 @@ class LayerNorm(Module):
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         affine = elementwise_affine
-        self.weight = ones(*shape, dtype=dtype, requires_grad=True) if affine else None
-        self.bias = zeros(*shape, dtype=dtype, requires_grad=True) if affine and bias else None
+        self.weight = Parameter(ones(*shape, dtype=dtype)) if affine else None
+        self.bias = Parameter(zeros(*shape, dtype=dtype)) if affine and bias else None
 
     def forward(self, x: Any) -> Any:
         return F.layer_norm(
@@ -62,8 +63,8 @@ class GroupNorm(Module):
                 f"{num_groups}"
             )
         self.num_groups, self.num_channels, self.eps = num_groups, num_channels, eps
-        self.weight = ones(num_channels, dtype=dtype, requires_grad=True) if affine else None
-        self.bias = zeros(num_channels, dtype=dtype, requires_grad=True) if affine else None
+        self.weight = Parameter(ones(num_channels, dtype=dtype)) if affine else None
+        self.bias = Parameter(zeros(num_channels, dtype=dtype)) if affine else None
 
     def forward(self, x: Any) -> Any:
         x = ops.lift(x)
@@ -97,7 +98,7 @@ class RMSNorm(Module):
         )
         self.normalized_shape, self.eps = shape, eps
         self.elementwise_affine = elementwise_affine
-        self.weight = ones(*shape, dtype=dtype, requires_grad=True) if elementwise_affine else None
+        self.weight = Parameter(ones(*shape, dtype=dtype)) if elementwise_affine else None
 
     def forward(self, x: Any) -> Any:
         x = ops.lift(x)

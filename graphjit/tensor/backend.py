@@ -407,9 +407,12 @@ class EagerTensors:
     @staticmethod
     def to_node(t: Tensor) -> Node:
         """A constant for a tensor without grad, the shared-storage variable for a leaf that
-        requires grad, and for a tensor computed from such leaves its tape replayed as graph (so
-        gradients flow back to the parameters it came from)."""
+        requires grad or is a (frozen) Parameter, so compiled functions read its current value,
+        and for a tensor computed from such leaves its tape replayed as graph (so gradients flow
+        back to the parameters it came from)."""
         if not t._requires_grad:
+            if type(t) is Parameter:
+                return _leaf_variable(t)
             return constant(to_host(t._data))
         if t._ctx is None:
             return _leaf_variable(t)
@@ -430,7 +433,8 @@ def _tape_as_graph(root: Tensor) -> Node:
     for t in ir.toposort([root], tape_inputs):
         ctx = t._ctx
         if not t._requires_grad:
-            nodes[id(t)] = constant(to_host(t._data))
+            frozen = type(t) is Parameter
+            nodes[id(t)] = _leaf_variable(t) if frozen else constant(to_host(t._data))
         elif ctx is None:
             nodes[id(t)] = _leaf_variable(t)
         elif ctx.inputs is None:

@@ -87,6 +87,22 @@ def test_parameter_containers_train_eagerly_and_compiled_with_an_optimiser() -> 
     assert value < loss.item()
 
 
+def test_a_compiled_function_reads_a_frozen_parameter_at_every_call() -> None:
+    m = Scale()
+    xs = gj.placeholder("x", shape=(3,))
+    out = m(xs)
+    (g_scale,) = gj.grad(gj.sum(out), [gj.nn.operand(m.scale, xs)])
+    f = gj.compile([xs], [out, g_scale], backend="cpu")
+    x = np.arange(3.0)
+    np.testing.assert_allclose(f(x)[0], x * 2.0 + 1.0)
+    state = m.state_dict()
+    state["frozen"] = np.full(3, 3.0)
+    m.load_state_dict(state)  # in place: the compiled function sees the new value
+    got, grad = f(x)
+    np.testing.assert_allclose(got, x * 3.0 + 1.0)
+    np.testing.assert_allclose(grad, x * 3.0)
+
+
 def test_register_parameter_and_assignment_rules() -> None:
     m = nn.Module()
     m.register_parameter("w", nn.Parameter(gj.zeros(2), requires_grad=False))
@@ -143,3 +159,20 @@ def test_parameter_matches_torch_state_dict_names() -> None:
             self.extra = torch.nn.ParameterDict({"bias": torch.zeros(3)})
 
     assert list(TorchScale().state_dict()) == list(Scale().state_dict())
+
+
+def test_built_in_layers_hold_parameters_as_pytorch_does() -> None:
+    layers = [
+        nn.Linear(3, 2),
+        nn.Embedding(4, 2),
+        nn.Conv2d(2, 3, 3),
+        nn.LayerNorm(3),
+        nn.GroupNorm(1, 2),
+        nn.BatchNorm1d(2),
+        nn.RMSNorm(3),
+        nn.PReLU(),
+        nn.MultiheadAttention(4, 2),
+    ]
+    for layer in layers:
+        params = list(layer.parameters())
+        assert params and all(isinstance(p, nn.Parameter) for p in params), type(layer).__name__
