@@ -19,6 +19,9 @@ from graphjit.tensor.tensor import Tensor, array_from, new_tensor
 
 __all__ = ["Parameter"]
 
+# the fields a tensor is made of: a Parameter copies those of a fresh leaf tensor
+_TENSOR_FIELDS = tuple(name for name in Tensor.__slots__ if name != "__weakref__")
+
 
 class Parameter(Tensor):
     """``Parameter(data=None, requires_grad=True)``: a leaf over ``data``'s array when it is a
@@ -34,14 +37,10 @@ class Parameter(Tensor):
             array = data._data
         else:
             array = array_from(data, None, copy=True)
+        leaf = new_tensor(array)
         p = object.__new__(cls)
-        p._data = array
-        p._ctx = None
-        p._requires_grad = False
-        p._version = 0
-        p.grad = None
-        p._var = None
-        p._retain = False
+        for name in _TENSOR_FIELDS:
+            setattr(p, name, getattr(leaf, name))
         p.requires_grad_(requires_grad)
         return p
 
