@@ -79,10 +79,13 @@ def reverse_sweep(
     seeds: Sequence[tuple[Any, Any]],
     parents: Parents,
     active: Callable[[Any], bool],
+    on_gradient: Callable[[Any, Any], Any] | None = None,
 ) -> dict[int, Any]:
     """Propagate cotangents from ``seeds`` back through ``order`` (a topological order).
 
     ``active(v)`` says whether a cotangent for ``v`` is wanted (v leads to a requested input).
+    ``on_gradient(v, g)``, when given, sees each vertex's whole cotangent once, before it flows
+    on, and returns the cotangent to use (the tape's tensor hooks).
     Returns cotangents keyed by ``id(vertex)``.
     """
     cot: dict[int, Any] = {}
@@ -92,6 +95,8 @@ def reverse_sweep(
         g = cot.get(id(v))
         if g is None:
             continue
+        if on_gradient is not None:
+            g = cot[id(v)] = on_gradient(v, g)
         p = parents(v)
         if p is None:
             continue

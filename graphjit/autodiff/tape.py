@@ -40,6 +40,7 @@ __all__ = [
     "ImplicitGradientError",
     "capturing",
     "note_captured",
+    "HookHandle",
 ]
 
 # --------------------------------------------------------------------------------------------------
@@ -275,16 +276,54 @@ def _seed(y: Tensor, gradient: Any, what: str) -> Any:
     return g if g.dtype == y.dtype else g.astype(y.dtype)
 
 
+class HookHandle:
+    """What ``Tensor.register_hook`` returns: ``remove()`` takes the hook off again."""
+
+    __slots__ = ("_hooks",)
+
+    def __init__(self, hooks: Hooks, hook: Callable[[Any], Any]) -> None:
+        self._hooks = hooks
+        hooks[self] = hook  # keyed by its handle: registration order, removal by identity
+
+    def remove(self) -> None:
+        self._hooks.pop(self, None)
+
+
+# a tensor's gradient hooks, in the order they were registered
+Hooks = dict[HookHandle, Callable[[Any], Any]]
+
+
+def _run_hooks(t: Tensor, g: Any) -> Any:
+    """``t``'s gradient ``g`` through the hooks registered on ``t``, in order: each sees the
+    gradient so far and may return a replacement (of the same shape)."""
+    hooks = t._hooks
+    if not hooks:
+        return g
+    for hook in list(hooks.values()):
+        new = hook(g)
+        if new is None:
+            continue
+        new = _on_device_of(t, lift(new))
+        if tuple(new.shape) != tuple(g.shape):
+            raise ValueError(
+                f"register_hook: a hook returned a gradient of shape {tuple(new.shape)}, the "
+                f"tensor's gradient has shape {tuple(g.shape)}"
+            )
+        g = new if new.dtype == g.dtype else new.astype(g.dtype)
+    return g
+
+
 def _sweep(
     order: Sequence[Tensor],
     seeds: list[tuple[Tensor, Any]],
     active: Callable[[Any], bool],
     create_graph: bool,
 ) -> dict[int, Any]:
+    hooked = any(t._hooks for t in order)
     prev = mode.enabled
     mode.enabled = bool(create_graph)
     try:
-        return reverse_sweep(order, seeds, _tape_parents, active)
+        return reverse_sweep(order, seeds, _tape_parents, active, _run_hooks if hooked else None)
     finally:
         mode.enabled = prev
 

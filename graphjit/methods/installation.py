@@ -8,7 +8,7 @@ from typing import Any
 from graphjit.ir import Node
 from graphjit.methods.flavour import torch_flavoured
 from graphjit.methods.numpy_methods import NumpyMethods
-from graphjit.methods.torch_methods import TorchMethods, torch_method
+from graphjit.methods.torch_methods import IN_PLACE_NAMES, TorchMethods, torch_method
 from graphjit.serialize import reduce_node
 from graphjit.tensor import Tensor
 
@@ -46,6 +46,23 @@ def _node_getattr(self: Node, name: str) -> Any:
     raise AttributeError(f"graph node has no attribute {name!r}")
 
 
+# what only an eager tensor has: its memory, its device, its autograd hooks
+_EAGER_ONLY_METHODS = ("stride", "storage_offset", "is_contiguous", "get_device",
+                       "register_hook", "retain_grad", "new_tensor")  # fmt: skip
+_EAGER_ONLY_PROPERTIES = ("is_cpu", "retains_grad")
+
+
+def _eager_only(name: str) -> Any:
+    def refuse(self: Node, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(
+            f"{name}: a graph node has no memory, device or autograd tape of its own; {name} "
+            "is for eager tensors (gj.tensor(...))"
+        )
+
+    refuse.__name__ = refuse.__qualname__ = name
+    return refuse
+
+
 def _install_on(cls: type, table: dict[str, Any]) -> None:
     for name, attr in table.items():
         if name not in vars(cls):  # what the class defines itself (Tensor.__eq__, ...) wins
@@ -62,7 +79,10 @@ def install() -> None:
     if _installed:
         return
     # nodes pickle by structure (graphjit.serialize): op names, input indices and plain attributes
-    node_extras = {"__getattr__": _node_getattr, "__reduce__": reduce_node}
+    node_extras: dict[str, Any] = {"__getattr__": _node_getattr, "__reduce__": reduce_node}
+    node_extras.update({name: _eager_only(name) for name in _EAGER_ONLY_METHODS})
+    node_extras.update({name: property(_eager_only(name)) for name in _EAGER_ONLY_PROPERTIES})
+    node_extras.update({name: vars(TorchMethods)[name] for name in IN_PLACE_NAMES})
     _install_on(Node, {**_table(NumpyMethods), **node_extras})
     _install_on(Tensor, _table(NumpyMethods, TorchMethods))
     _installed = True

@@ -9,11 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from graphjit import ops as F  # noqa: N812 - the gj functions, as torch.nn.functional
 from graphjit import torch_api
+from graphjit.dtypes import is_float
 from graphjit.methods.flavour import torch_flavoured
 from graphjit.methods.forwarding import dim_or_axis, forward, reflected, varargs_dims
 from graphjit.methods.torch_methods import torch_method
+from graphjit.tensor import creation
 
 
 class _Flavoured:
@@ -236,6 +240,11 @@ class NumpyMethods:
     index_select = forward(torch_api.index_select)
     index_add = forward(torch_api.index_add)
     masked_fill = forward(torch_api.masked_fill)
+    index_fill = forward(torch_api.index_fill)
+    index_copy = forward(torch_api.index_copy)
+    index_put = forward(torch_api.index_put)
+    masked_scatter = forward(torch_api.masked_scatter)
+    scatter_reduce = forward(torch_api.scatter_reduce)
     # numpy's repeat (each element) on graph nodes; PyTorch's (numpy's tile) on tensors
     repeat = _Flavoured(forward(F.repeat), "repeat")
 
@@ -246,3 +255,149 @@ class NumpyMethods:
     def roll(self, shifts: Any, dims: Any = None, *, axis: Any = None) -> Any:
         """Shift cyclically along ``dims`` (the flattened array when None)."""
         return F.roll(self, shifts, dim_or_axis(dims, axis, "roll"))
+
+    # -- products (PyTorch's names; gj.bmm, gj.addmm, ... in graphjit.torch_api.products)
+    bmm = forward(torch_api.bmm)
+    mv = forward(torch_api.mv)
+    outer = forward(F.outer)
+    ger = forward(torch_api.ger)
+    inner = forward(F.inner)
+    kron = forward(F.kron)
+    addmm = forward(torch_api.addmm)
+    addmv = forward(torch_api.addmv)
+    addr = forward(torch_api.addr)
+    addbmm = forward(torch_api.addbmm)
+    baddbmm = forward(torch_api.baddbmm)
+    dist = forward(torch_api.dist)
+
+    def cross(self, other: Any, dim: Any = None) -> Any:
+        """Cross product along ``dim``; without it, along the first dim of size 3 (PyTorch's
+        ``Tensor.cross`` default; ``gj.cross`` takes numpy's last axis)."""
+        if dim is None:
+            shape = np.broadcast_shapes(
+                *(tuple(1 if d is None else d for d in F.lift(v).shape) for v in (self, other))
+            )
+            dim = next((i for i, n in enumerate(shape) if n == 3), None)
+            if dim is None:
+                raise ValueError(f"cross: no dim of size 3 in the shape {shape}")
+        return F.cross(self, other, dim=dim)
+
+    # -- elementwise, compare and logic under PyTorch's method names
+    addcmul = forward(torch_api.addcmul)
+    addcdiv = forward(torch_api.addcdiv)
+    clamp_min = forward(torch_api.clamp_min)
+    clamp_max = forward(torch_api.clamp_max)
+    xlogy = forward(torch_api.xlogy)
+    logit = forward(torch_api.logit)
+    sgn = forward(torch_api.sgn)
+    negative = forward(F.negative)
+    true_divide = forward(torch_api.true_divide)
+    greater = forward(F.greater)
+    greater_equal = forward(F.greater_equal)
+    less = forward(F.less)
+    less_equal = forward(F.less_equal)
+    not_equal = forward(F.not_equal)
+    logical_and = forward(F.logical_and)
+    logical_or = forward(F.logical_or)
+    logical_not = forward(F.logical_not)
+
+    def subtract(self, other: Any, *, alpha: Any = 1) -> Any:
+        """``self - alpha * other``, as torch.subtract."""
+        return F.subtract(self, other if alpha == 1 else F.multiply(alpha, other))
+
+    def where(self, condition: Any, other: Any) -> Any:
+        """``self`` where ``condition`` holds, else ``other`` (``torch.where(condition, self,
+        other)``)."""
+        return F.where(condition, self, other)
+
+    # -- reductions and shapes
+    logsumexp = forward(F.logsumexp)
+    norm = forward(torch_api.norm)
+    renorm = forward(torch_api.renorm)
+    msort = forward(torch_api.msort)
+    diff = forward(F.diff)
+    take = forward(F.take)
+    take_along_dim = forward(torch_api.take_along_dim)
+    broadcast_to = forward(F.broadcast_to)
+    unbind = forward(torch_api.unbind)
+    split_with_sizes = forward(torch_api.split_with_sizes)
+    hsplit = forward(F.hsplit)
+    vsplit = forward(F.vsplit)
+    dsplit = forward(F.dsplit)
+    sum_to_size = forward(torch_api.sum_to_size)
+    narrow_copy = forward(torch_api.narrow_copy)
+
+    def tile(self, *dims: Any) -> Any:
+        """Repeated ``dims`` times along each dim (``x.tile(2, 1)`` or ``x.tile((2, 1))``)."""
+        return F.tile(self, varargs_dims(dims))
+
+    # -- dtype and size introspection (the tensor-only ones, stride and the like, are the
+    # Tensor's own; graph nodes refuse them)
+    def type_as(self, other: Any) -> Any:
+        """Converted to ``other``'s dtype."""
+        return F.astype(self, other.dtype)
+
+    def is_floating_point(self) -> bool:
+        return is_float(self.dtype)  # type: ignore[attr-defined]
+
+    def is_complex(self) -> bool:
+        return False  # graphjit has no complex dtype
+
+    def is_signed(self) -> bool:
+        return self.dtype not in ("bool", "uint8")  # type: ignore[attr-defined]
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return np.dtype(self.dtype).itemsize  # type: ignore[attr-defined]
+
+    @property
+    def itemsize(self) -> int:
+        return np.dtype(self.dtype).itemsize  # type: ignore[attr-defined]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the elements (the shape must be fixed)."""
+        return torch_api.numel(self) * self.itemsize
+
+    def ndimension(self) -> int:
+        ndim: int = self.ndim  # type: ignore[attr-defined]
+        return ndim
+
+    # -- new tensors like this one: its dtype (and device) unless given
+    def _new(self, fill: Callable[..., Any], size: Any, dtype: Any, device: Any, **kw: Any) -> Any:
+        if device is None:
+            device = getattr(self, "device", None)
+        return fill(
+            varargs_dims(size), dtype=self.dtype if dtype is None else dtype,  # type: ignore[attr-defined]
+            device=device, **kw,
+        )  # fmt: skip
+
+    def new_zeros(
+        self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    ) -> Any:
+        """Zeros of ``size`` with this one's dtype and device (a tensor, also from a node)."""
+        return self._new(creation.zeros, size, dtype, device, requires_grad=requires_grad)
+
+    def new_ones(
+        self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    ) -> Any:
+        return self._new(creation.ones, size, dtype, device, requires_grad=requires_grad)
+
+    def new_empty(
+        self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    ) -> Any:
+        return self._new(creation.empty, size, dtype, device, requires_grad=requires_grad)
+
+    def new_full(
+        self,
+        size: Any,
+        fill_value: Any,
+        *,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: bool = False,
+    ) -> Any:
+        def fill(shape: Any, **kw: Any) -> Any:
+            return creation.full(shape, fill_value, **kw)
+
+        return self._new(fill, (size,), dtype, device, requires_grad=requires_grad)

@@ -17,7 +17,7 @@ from graphjit.autodiff.tape import labelled
 from graphjit.ir import Node
 from graphjit.methods.forwarding import Method, dim_or_axis, varargs_dims
 from graphjit.ops.shape_rules import normalize_axis
-from graphjit.tensor import Tensor
+from graphjit.tensor import Tensor, creation
 
 _TENSOR_TYPES = (Tensor,)
 
@@ -98,6 +98,52 @@ def _torch_spread(fn: Callable[..., Any], label: str) -> Method:
     method.__name__ = method.__qualname__ = fn.__name__
     method.__doc__ = fn.__doc__
     return method
+
+
+def _in_place(fn: Callable[..., Any], name: str) -> Method:
+    """The in-place method ``name`` (``x.addcmul_(a, b)``): ``x`` becomes ``fn(x, ...)``, on the
+    tape when autograd is involved (see ``Tensor._inplace``). Graph values never change, so a
+    graph node refuses it."""
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(self, Tensor):
+            raise TypeError(
+                f"{name}: a graph value never changes in place; use {name[:-1]}, which returns "
+                "a new one"
+            )
+        return self._inplace(lambda s, *a: fn(s, *a, **kwargs), *args, what=name)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"``{name[:-1]}`` in place; returns the tensor."
+    return method
+
+
+def _subtract(x: Any, other: Any, alpha: Any = 1) -> Any:
+    return F.subtract(x, other if alpha == 1 else F.multiply(alpha, other))
+
+
+# PyTorch's in-place methods: name -> the function they apply
+_IN_PLACE: dict[str, Callable[..., Any]] = {
+    "abs_": F.abs, "neg_": F.negative, "negative_": F.negative, "exp_": F.exp,
+    "expm1_": F.expm1, "log_": F.log, "log1p_": F.log1p, "log2_": F.log2, "log10_": F.log10,
+    "sqrt_": F.sqrt, "rsqrt_": torch_api.rsqrt, "sigmoid_": F.sigmoid, "tanh_": F.tanh,
+    "relu_": F.relu, "sin_": F.sin, "cos_": F.cos, "tan_": F.tan, "floor_": F.floor,
+    "ceil_": F.ceil, "round_": F.round, "trunc_": F.trunc, "frac_": torch_api.frac,
+    "sign_": F.sign, "sgn_": torch_api.sgn, "reciprocal_": F.reciprocal, "square_": F.square,
+    "erf_": F.erf, "logit_": torch_api.logit, "xlogy_": torch_api.xlogy,
+    "true_divide_": F.divide, "divide_": F.divide, "multiply_": F.multiply,
+    "subtract_": _subtract, "remainder_": F.remainder, "floor_divide_": F.floor_divide,
+    "atan2_": F.arctan2, "hypot_": F.hypot, "copysign_": F.copysign, "lerp_": torch_api.lerp,
+    "clamp_min_": torch_api.clamp_min, "clamp_max_": torch_api.clamp_max,
+    "addcmul_": torch_api.addcmul, "addcdiv_": torch_api.addcdiv, "addmm_": torch_api.addmm,
+    "addmv_": torch_api.addmv, "addr_": torch_api.addr, "addbmm_": torch_api.addbmm,
+    "baddbmm_": torch_api.baddbmm, "renorm_": torch_api.renorm,
+    "masked_fill_": torch_api.masked_fill, "masked_scatter_": torch_api.masked_scatter,
+    "index_fill_": torch_api.index_fill, "index_copy_": torch_api.index_copy,
+    "index_put_": torch_api.index_put, "index_add_": torch_api.index_add,
+    "scatter_": torch_api.scatter, "scatter_add_": torch_api.scatter_add,
+    "scatter_reduce_": torch_api.scatter_reduce,
+}  # fmt: skip
 
 
 class TorchMethods:
@@ -364,6 +410,28 @@ class TorchMethods:
 
     def masked_select(self, mask: Any) -> Any:
         return torch_api.masked_select(self, mask)
+
+    def new_tensor(
+        self,
+        data: Any,
+        *,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: builtins.bool = False,
+    ) -> Any:
+        """A new leaf tensor of ``data`` (copied), with this tensor's dtype and device unless
+        given."""
+        return creation.tensor(
+            data.detach() if isinstance(data, Tensor) else data,
+            dtype=self.dtype if dtype is None else dtype,
+            device=getattr(self, "device", None) if device is None else device,
+            requires_grad=requires_grad,
+        )
+
+
+for _name, _fn in _IN_PLACE.items():
+    setattr(TorchMethods, _name, _in_place(_fn, _name))
+IN_PLACE_NAMES = tuple(_IN_PLACE)  # graph nodes get these too, to refuse them with a TypeError
 
 
 def torch_method(obj: Any, name: str) -> Any:

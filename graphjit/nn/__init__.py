@@ -156,6 +156,7 @@ if TYPE_CHECKING:  # the names as the type checker and editors see them
         UpsamplingBilinear2d,
         UpsamplingNearest2d,
     )
+    from graphjit.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 
 _SUBMODULES = ("functional", "utils")
@@ -296,6 +297,7 @@ _HOMES = {
         "CosineSimilarity",
         "PairwiseDistance",
     ),
+    "recurrent": ("GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"),
 }
 _HOME_OF = {name: home for home, names in _HOMES.items() for name in names}
 
@@ -347,6 +349,8 @@ __all__ = [
     "Flatten",
     "GELU",
     "GLU",
+    "GRU",
+    "GRUCell",
     "GroupNorm",
     "Hardsigmoid",
     "Hardswish",
@@ -355,6 +359,8 @@ __all__ = [
     "Identity",
     "KLDivLoss",
     "L1Loss",
+    "LSTM",
+    "LSTMCell",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
@@ -368,6 +374,8 @@ __all__ = [
     "ModuleDict",
     "ModuleList",
     "NLLLoss",
+    "RNN",
+    "RNNCell",
     "ReLU",
     "ReLU6",
     "SELU",

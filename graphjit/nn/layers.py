@@ -203,6 +203,15 @@ class Unflatten(Module):
                 f"Unflatten: cannot unflatten shape {tuple(shape)} into {tuple(new)}: more than "
                 "one dim is unknown"
             )
+        size = shape[dim] if shape else 1
+        known = math.prod(d for d in self.unflattened_size if d != -1)
+        if isinstance(size, int) and (
+            (known == 0 or size % known) if -1 in self.unflattened_size else size != known
+        ):
+            raise ValueError(
+                f"Unflatten: sizes {self.unflattened_size} do not multiply up to the size of dim "
+                f"{self.dim} ({size}) of an input of shape {tuple(shape)}"
+            )
         return ops.reshape(x, tuple(-1 if d is None else d for d in new))
 
     def extra_repr(self) -> str:

@@ -88,7 +88,14 @@ def tile(A: ArrayLike, reps: Any) -> Value:  # noqa: N803 - numpy's name
             continue
         n = x.shape[axis]
         if is_static_dim(n):
-            x = _gather(x, np.tile(np.arange(n), k), axis)
+            try:
+                index = np.tile(np.arange(n), k)
+            except MemoryError as exc:
+                raise MemoryError(
+                    f"tile: repeating axis {axis} (size {n}) {k} times makes {n * k} elements, "
+                    f"more than fit in memory ({exc})"
+                ) from exc
+            x = _gather(x, index, axis)
         elif k == 0:
             raise ValueError(f"tile: cannot repeat axis {axis} of unknown size 0 times")
         else:  # the size is known when the graph runs: k copies, joined

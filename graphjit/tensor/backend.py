@@ -315,6 +315,7 @@ class EagerTensors:
         out.grad = None
         out._var = None
         out._retain = False
+        out._hooks = None
         if tracked and differentiable and _mode.enabled:
             out._requires_grad = True
             out._ctx = record(op, _tape_inputs(args, datas) if numbers else args, attrs)

@@ -115,6 +115,7 @@ def new_tensor(data: np.ndarray) -> Tensor:
     t.grad = None
     t._var = None
     t._retain = False
+    t._hooks = None
     return t
 
 
@@ -129,8 +130,8 @@ class Tensor(_InstalledMethods):
     Build tensors with :func:`tensor`, :func:`from_numpy`, ``gj.zeros``/``ones``/``rand``/...;
     ``Tensor(data)`` makes a float tensor and ``Tensor(2, 3)`` a 2x3 one, as in PyTorch."""
 
-    __slots__ = ("__weakref__", "_ctx", "_data", "_requires_grad", "_retain", "_var", "_version",
-                 "grad")  # fmt: skip
+    __slots__ = ("__weakref__", "_ctx", "_data", "_hooks", "_requires_grad", "_retain", "_var",
+                 "_version", "grad")  # fmt: skip
     __hash__ = object.__hash__  # tensors are dict keys by identity; == is elementwise
 
     _data: np.ndarray
@@ -140,6 +141,7 @@ class Tensor(_InstalledMethods):
     grad: Tensor | None
     _var: Variable | None
     _retain: builtins.bool
+    _hooks: tape.Hooks | None
 
     def __init__(self, *args: Any, requires_grad: builtins.bool = False) -> None:
         if args and all(isinstance(a, (builtins.int, np.integer)) for a in args):
@@ -160,13 +162,16 @@ class Tensor(_InstalledMethods):
         self.grad = None
         self._var = None
         self._retain = False
+        self._hooks = None
         if requires_grad:
             self.requires_grad_(True)
 
     # -- basic attributes
     @property
     def shape(self) -> tuple[builtins.int, ...]:
-        return self._data.shape
+        shape = self._data.shape
+        # numba's simulated device arrays have a tuple subclass refusing negative indices
+        return shape if type(shape) is tuple else tuple(shape)
 
     @property
     def dtype(self) -> str:
@@ -193,6 +198,55 @@ class Tensor(_InstalledMethods):
 
     def dim(self) -> builtins.int:
         return self.ndim
+
+    # -- memory layout, as PyTorch reports it for the array underneath
+    @property
+    def is_cpu(self) -> builtins.bool:
+        return not is_device_array(self._data)
+
+    def get_device(self) -> builtins.int:
+        """-1 for a tensor in host memory, else the index of its GPU."""
+        index = self.device.index
+        return -1 if self.is_cpu or index is None else builtins.int(index)
+
+    def stride(self, dim: builtins.int | None = None) -> Any:
+        """The step between neighbours along each dim, in elements (of the array underneath:
+        ``t.t().stride()`` is ``(1, n)``); given ``dim``, that dim's step."""
+        itemsize = self._data.dtype.itemsize
+        steps = tuple(builtins.int(s) // itemsize for s in self._data.strides)
+        if dim is None:
+            return steps
+        if not -max(self.ndim, 1) <= dim < max(self.ndim, 1) or self.ndim == 0:
+            raise IndexError(f"stride: dim {dim} is out of range for a {self.ndim}-D tensor")
+        return steps[dim]
+
+    def storage_offset(self) -> builtins.int:
+        """Where the first element sits in the memory the array views, in elements."""
+        data = self._data
+        base: Any = data
+        while isinstance(getattr(base, "base", None), np.ndarray):
+            base = base.base
+        if base is data or not isinstance(data, np.ndarray):
+            return 0  # an array of its own (or a device array, never a view here)
+        start = data.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+        return builtins.int(start // data.dtype.itemsize)
+
+    def contiguous(self) -> Tensor:
+        """This tensor when its array is C-contiguous, else a copy in a C-ordered array (on the
+        tape when this tensor requires grad)."""
+        if self.is_contiguous():
+            return self
+        out = self.clone()
+        if isinstance(out._data, np.ndarray):  # a product on the tape keeps the input's order
+            out._data = np.ascontiguousarray(out._data)
+        return out
+
+    def is_contiguous(self) -> builtins.bool:
+        """Whether the array underneath is C-contiguous (row-major without gaps)."""
+        flags = self._data.flags
+        return builtins.bool(
+            flags.c_contiguous if hasattr(flags, "c_contiguous") else flags["C_CONTIGUOUS"]
+        )
 
     def numel(self) -> builtins.int:
         return builtins.int(self._data.size)
@@ -360,6 +414,26 @@ class Tensor(_InstalledMethods):
         if not self._requires_grad:
             raise TensorUsageError("retain_grad() on a tensor that does not require grad")
         self._retain = True
+
+    @property
+    def retains_grad(self) -> builtins.bool:
+        """True for a non-leaf tensor whose ``.grad`` backward keeps (``retain_grad()``)."""
+        return self._retain and self._ctx is not None
+
+    def register_hook(self, hook: Callable[[Any], Any]) -> tape.HookHandle:
+        """Call ``hook(grad)`` with this tensor's gradient each time one is computed (backward
+        and ``gj.grad``); a hook that returns a tensor replaces the gradient (what flows on to
+        the inputs, or what a leaf accumulates). Returns a handle whose ``remove()`` takes the
+        hook off."""
+        if not self._requires_grad:
+            raise TensorUsageError(
+                "register_hook: cannot register a hook on a tensor that does not require grad"
+            )
+        if not callable(hook):
+            raise TypeError(f"register_hook: hook must be callable, got {type(hook).__name__}")
+        if self._hooks is None:
+            self._hooks = {}
+        return tape.HookHandle(self._hooks, hook)
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's array, cut from the tape (requires_grad False)."""

@@ -8,15 +8,23 @@ modules below; the methods of the same names (:mod:`graphjit.methods`) call thes
 * :mod:`~graphjit.torch_api.arithmetic`: arithmetic, ``mm`` and elementwise math;
 * :mod:`~graphjit.torch_api.reductions`: reductions, scans and sorting (pairs as named tuples);
 * :mod:`~graphjit.torch_api.shapes`: shapes and joining;
-* :mod:`~graphjit.torch_api.indexing`: indexing, gathers and scatters.
+* :mod:`~graphjit.torch_api.indexing`: indexing, gathers and scatters;
+* :mod:`~graphjit.torch_api.products`: matrix products (``bmm``, ``addmm``, ...).
 
-The four never import each other.
+The five never import each other.
 """
 
-from graphjit.torch_api import arithmetic, indexing, reductions, shapes
+from graphjit.torch_api import arithmetic, indexing, products, reductions, shapes
 from graphjit.torch_api.arithmetic import *  # noqa: F403
 from graphjit.torch_api.indexing import *  # noqa: F403
+from graphjit.torch_api.products import *  # noqa: F403
 from graphjit.torch_api.reductions import *  # noqa: F403
 from graphjit.torch_api.shapes import *  # noqa: F403
 
-__all__ = [*arithmetic.__all__, *reductions.__all__, *shapes.__all__, *indexing.__all__]
+__all__ = [
+    *arithmetic.__all__,
+    *reductions.__all__,
+    *shapes.__all__,
+    *indexing.__all__,
+    *products.__all__,
+]

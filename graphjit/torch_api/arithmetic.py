@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphjit.ops import comparison, linalg, rounding, trig
+from graphjit.dtypes import get_default_dtype, is_float
+from graphjit.ops import comparison, floating, linalg, rounding, trig
 from graphjit.ops import elementwise as ew
-from graphjit.ops.dispatch import ArrayLike, Value, lift, write_out
+from graphjit.ops.dispatch import ArrayLike, Value, astype, lift, write_out
 
 __all__ = ["mul", "sub", "div", "pow", "neg", "clamp", "mm"]
 __all__ += ["asin", "acos", "atan", "atan2", "asinh", "acosh", "atanh", "arctan2", "rsqrt",
             "frac", "lerp", "fix"]  # fmt: skip
+__all__ += ["addcmul", "addcdiv", "clamp_min", "clamp_max", "xlogy", "logit", "sgn",
+            "true_divide"]  # fmt: skip
 
 mul = ew.multiply
 sub = ew.subtract
@@ -60,3 +63,81 @@ def lerp(start: ArrayLike, end: ArrayLike, weight: Any, *, out: Any = None) -> V
     return write_out(
         comparison.where(near_start, start + weight * diff, end - diff * (1 - weight)), out, "lerp"
     )
+
+
+sgn = ew.sign  # the sign; for real numbers PyTorch's sgn is sign
+true_divide = ew.divide
+
+
+def _scaled(value: Any, x: Any) -> Any:
+    return x if isinstance(value, (int, float)) and value == 1 else ew.multiply(value, x)
+
+
+def addcmul(
+    input: ArrayLike,  # noqa: A002
+    tensor1: ArrayLike,
+    tensor2: ArrayLike,
+    *,
+    value: Any = 1,
+    out: Any = None,
+) -> Value:
+    """``input + value * tensor1 * tensor2`` (broadcast together), as torch.addcmul."""
+    return write_out(ew.add(input, _scaled(value, ew.multiply(tensor1, tensor2))), out, "addcmul")
+
+
+def addcdiv(
+    input: ArrayLike,  # noqa: A002
+    tensor1: ArrayLike,
+    tensor2: ArrayLike,
+    *,
+    value: Any = 1,
+    out: Any = None,
+) -> Value:
+    """``input + value * tensor1 / tensor2``, as torch.addcdiv (integer division is refused, as
+    in PyTorch)."""
+    t1, t2 = lift(tensor1), lift(tensor2)
+    if not (is_float(t1.dtype) or is_float(t2.dtype)):
+        raise TypeError(
+            f"addcdiv: integer division of {t1.dtype} by {t2.dtype} is not supported; give a "
+            "float tensor1 or tensor2"
+        )
+    return write_out(ew.add(input, _scaled(value, ew.divide(t1, t2))), out, "addcdiv")
+
+
+def clamp_min(input: ArrayLike, min: Any, *, out: Any = None) -> Value:  # noqa: A002
+    """``max(input, min)`` with clamp's gradient rule, as torch.clamp_min."""
+    return ew.clamp(input, min, None, out=out)
+
+
+def clamp_max(input: ArrayLike, max: Any, *, out: Any = None) -> Value:  # noqa: A002
+    """``min(input, max)`` with clamp's gradient rule, as torch.clamp_max."""
+    return ew.clamp(input, None, max, out=out)
+
+
+def _floating(x: Any) -> Any:
+    x = lift(x)
+    return x if is_float(x.dtype) else astype(x, get_default_dtype())
+
+
+def xlogy(input: ArrayLike, other: ArrayLike, *, out: Any = None) -> Value:  # noqa: A002
+    """``input * log(other)``, 0 where ``input`` is 0 (even where ``other`` is 0), NaN where
+    ``other`` is NaN, as torch.xlogy (ints give the default float dtype). Where ``input`` is 0
+    both derivatives are 0 (PyTorch gives NaN for ``other`` at ``0 * log(0)``)."""
+    x, y = lift(input), lift(other)
+    if not (is_float(x.dtype) or is_float(y.dtype)):
+        x = _floating(x)
+    zero = comparison.equal(x, 0)
+    safe_y = comparison.where(zero, 1, y)  # no log(0) in the branch not taken: no 0 * inf
+    result = comparison.where(zero, 0, ew.multiply(x, ew.log(safe_y)))
+    if is_float(y.dtype):
+        result = comparison.where(floating.isnan(y), y, result)
+    return write_out(result, out, "xlogy")
+
+
+def logit(input: ArrayLike, eps: Any = None, *, out: Any = None) -> Value:  # noqa: A002
+    """``log(p / (1 - p))``, with ``p`` clamped to ``[eps, 1 - eps]`` when ``eps`` is given
+    (the gradient is then 0 outside that range), as torch.logit."""
+    p = _floating(input)
+    if eps is not None:
+        p = ew.clamp(p, eps, 1 - eps)
+    return write_out(ew.log(ew.divide(p, ew.subtract(1, p))), out, "logit")

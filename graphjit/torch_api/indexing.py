@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from graphjit.dtypes import is_float
 from graphjit.ir import Node
-from graphjit.ops import broadcast, comparison, joining, shape
+from graphjit.ops import broadcast, comparison, joining, reductions, rounding, scans, shape
 from graphjit.ops import elementwise as ew
 from graphjit.ops import gather as gather_ops
 from graphjit.ops.dispatch import (
@@ -28,6 +29,7 @@ from graphjit.tensor.backend import device_flatnonzero, device_unravel
 
 __all__ = ["take_along_dim", "gather", "scatter", "scatter_add", "index_select", "index_add",
            "masked_fill", "masked_select", "nonzero"]  # fmt: skip
+__all__ += ["index_fill", "index_copy", "index_put", "masked_scatter", "scatter_reduce"]
 
 take_along_dim = gather_ops.take_along_axis
 
@@ -73,7 +75,11 @@ def _scattered(x: Any, idx: Any, src: Any, d: int, fn: str, add: bool) -> Any:
         src = _block(src, idx, None, fn)
     block = _block(x, idx, d, fn)
     op = gather_ops.add_along_axis if add else gather_ops.put_along_axis
-    new = op(block, idx, src, d)
+    return _merge_block(x, block, op(block, idx, src, d), fn)
+
+
+def _merge_block(x: Any, block: Any, new: Any, fn: str) -> Any:
+    """``x`` with its leading corner ``block`` (a cut of ``x``) replaced by ``new``."""
     if block is x:
         return new
     widths = [(0, n - b) for n, b in zip(x.shape, block.shape)]
@@ -210,3 +216,186 @@ def nonzero(input: ArrayLike, *, as_tuple: bool = False) -> Any:  # noqa: A002
         return device_unravel(eager_flatnonzero(x), tuple(x.shape))
     found = np.nonzero(np.asarray(x.numpy()))
     return lift(np.stack(found, axis=1).astype(np.int64).reshape(-1, x.ndim))
+
+
+def _hit_along(x: Any, idx: Any, d: int, fn: str) -> Any:
+    """A bool mask of ``x``'s shape (broadcastable): the positions of dim ``d`` that the 1-D
+    ``idx`` names."""
+    n = x.shape[d]
+    if not isinstance(n, int):
+        raise ValueError(f"{fn}: dim {d} needs a size fixed when the graph is built")
+    counts = gather_ops.add_at(np.zeros(n, dtype=np.int64), idx, np.int64(1), 0)
+    ones = [1] * x.ndim
+    ones[d] = n
+    return shape.reshape(comparison.greater(counts, 0), tuple(ones))
+
+
+def _index_1d(index: ArrayLike, fn: str) -> Any:
+    idx = _index(index, fn)
+    if idx.ndim > 1:
+        raise ValueError(f"{fn}: index must be 0-D or 1-D, got {idx.ndim} dims")
+    return shape.reshape(idx, (-1,)) if idx.ndim == 0 else idx
+
+
+def index_fill(input: ArrayLike, dim: int, index: ArrayLike, value: Any) -> Value:  # noqa: A002
+    """A copy of ``input`` with ``value`` (a number or a 0-d tensor, which gets the gradient of
+    every filled element) in the slices of ``dim`` that ``index`` names, as torch.index_fill."""
+    x = lift(input)
+    d = normalize_axis(dim, max(x.ndim, 1), "index_fill")
+    v = lift(value)
+    if v.ndim != 0:
+        raise ValueError(f"index_fill: value must be a number or a 0-d tensor, got {v.ndim} dims")
+    if x.ndim == 0:
+        x1 = shape.reshape(x, (1,))
+        return shape.reshape(index_fill(x1, 0, index, value), ())
+    hit = _hit_along(x, _index_1d(index, "index_fill"), d, "index_fill")
+    return comparison.where(hit, astype(v, x.dtype), x)
+
+
+def index_copy(input: ArrayLike, dim: int, index: ArrayLike, source: ArrayLike) -> Value:  # noqa: A002
+    """A copy of ``input`` with the slices of ``source`` along ``dim`` written at ``index``, as
+    torch.index_copy (a repeated index, which PyTorch leaves unspecified, writes the sum)."""
+    x = lift(input)
+    d = normalize_axis(dim, x.ndim, "index_copy")
+    idx = _index_1d(index, "index_copy")
+    src = lift(source)
+    if src.ndim != x.ndim:
+        raise ValueError(
+            f"index_copy: source must have as many dims as the input ({x.ndim}), got {src.ndim}"
+        )
+    hit = _hit_along(x, idx, d, "index_copy")
+    written = gather_ops.add_at(broadcast.zeros_like(x), idx, astype(src, x.dtype), d)
+    return comparison.where(hit, written, x)
+
+
+def _static_shape(x: Any, fn: str) -> tuple[int, ...]:
+    if not all(isinstance(n, int) for n in x.shape):
+        raise ValueError(f"{fn}: the input's shape must be fixed when the graph is built")
+    return tuple(x.shape)
+
+
+def index_put(
+    input: ArrayLike,  # noqa: A002
+    indices: Any,
+    values: ArrayLike,
+    accumulate: bool = False,
+) -> Value:
+    """A copy of ``input`` with ``values`` written at ``input[indices]`` (a tuple of int index
+    tensors for the leading dims, broadcast together; negatives count from the end), or added
+    there with ``accumulate=True``, as torch.index_put. A repeated index without
+    ``accumulate`` writes the sum."""
+    x = lift(input)
+    if not isinstance(indices, (tuple, list)) or not indices:
+        raise TypeError("index_put: indices must be a non-empty tuple of index tensors")
+    if len(indices) > x.ndim:
+        raise IndexError(f"index_put: {len(indices)} indices for a {x.ndim}-D input")
+    sizes = _static_shape(x, "index_put")
+    k = len(indices)
+    flat: Any = None
+    for i, index in enumerate(indices):
+        idx = _index(index, "index_put")
+        idx = comparison.where(idx < 0, idx + sizes[i], idx)
+        flat = idx if flat is None else ew.add(ew.multiply(flat, sizes[i]), idx)
+    rest = sizes[k:]
+    rows = shape.reshape(x, (int(np.prod(sizes[:k], dtype=np.int64)), *rest))
+    positions = shape.reshape(flat, (-1,))
+    vals = broadcast.broadcast_to(astype(values, x.dtype), (*flat.shape, *rest))
+    vals = shape.reshape(vals, (-1, *rest))
+    added = gather_ops.add_at(rows if accumulate else broadcast.zeros_like(rows), positions, vals)
+    if not accumulate:
+        hit = _hit_along(rows, positions, 0, "index_put")
+        added = comparison.where(hit, added, rows)
+    return shape.reshape(added, sizes)
+
+
+def masked_scatter(input: ArrayLike, mask: ArrayLike, source: ArrayLike) -> Value:  # noqa: A002
+    """A copy of ``input`` whose elements where ``mask`` (broadcast to it) is true take the
+    elements of ``source`` in order (row-major), as torch.masked_scatter. ``source`` needs at
+    least as many elements as the mask has true values (IndexError otherwise)."""
+    x, m = lift(input), lift(mask)
+    if m.dtype != "bool":
+        raise TypeError(f"masked_scatter: mask must be bool, got {m.dtype}")
+    sizes = _static_shape(x, "masked_scatter")
+    m = broadcast.broadcast_to(m, sizes)
+    if tuple(m.shape) != sizes:
+        raise ValueError(
+            f"masked_scatter: mask of shape {tuple(lift(mask).shape)} does not broadcast to the "
+            f"input's shape {sizes}"
+        )
+    src = shape.reshape(astype(source, x.dtype), (-1,))
+    flat_mask = shape.reshape(m, (-1,))
+    order = ew.subtract(scans.cumsum(flat_mask, 0), 1)
+    picked = gather_ops.take(src, comparison.where(flat_mask, order, 0), 0)
+    if src.shape[0] == 0:  # nothing to take; a true mask element still finds no source
+        picked = shape.reshape(x, (-1,))
+    out = comparison.where(flat_mask, picked, shape.reshape(x, (-1,)))
+    return shape.reshape(out, sizes)
+
+
+_REDUCE = ("sum", "prod", "mean", "amax", "amin")
+
+
+def _extreme_of(dtype: str, highest: bool) -> Any:
+    """The value no element is above (``highest``) or below: what an empty max/min gives."""
+    if dtype == "bool":
+        return np.array(highest)
+    if is_float(dtype):
+        return np.array(np.inf if highest else -np.inf, dtype=dtype)
+    info = np.iinfo(dtype)
+    return np.array(info.max if highest else info.min, dtype=dtype)
+
+
+def scatter_reduce(
+    input: ArrayLike,  # noqa: A002
+    dim: int,
+    index: ArrayLike,
+    src: ArrayLike,
+    reduce: str,
+    *,
+    include_self: bool = True,
+) -> Value:
+    """``input`` with the elements of ``src`` reduced into the positions ``index`` names along
+    ``dim`` (``reduce``: 'sum', 'prod', 'mean', 'amax' or 'amin'), together with the element
+    already there unless ``include_self=False``, as torch.scatter_reduce. Gradients as PyTorch's:
+    exact through zeros for 'prod', shared evenly among ties for 'amax'/'amin'. Every index is
+    compared with every position of its slice: memory grows with ``index.shape[dim]`` times
+    ``input.shape[dim]``."""
+    if reduce not in _REDUCE:
+        raise ValueError(f"scatter_reduce: reduce must be one of {_REDUCE}, got {reduce!r}")
+    x = lift(input)
+    d = normalize_axis(dim, x.ndim, "scatter_reduce")
+    idx = _index(index, "scatter_reduce")
+    source = _block(astype(src, x.dtype), idx, None, "scatter_reduce")
+    block = _block(x, idx, d, "scatter_reduce")
+    n = block.shape[d]
+    if not isinstance(n, int):
+        raise ValueError(f"scatter_reduce: dim {d} needs a size fixed when the graph is built")
+    # which source element lands where: (..., n, m) with the slice's positions before the
+    # index's, both moved last
+    last_idx = shape.expand_dims(shape.moveaxis(idx, d, -1), -2)
+    last_src = shape.expand_dims(shape.moveaxis(source, d, -1), -2)
+    here = shape.moveaxis(block, d, -1)
+    lands = comparison.equal(last_idx, np.arange(n, dtype=np.int64)[:, None])
+    count = reductions.sum(lands, -1)
+    hit = comparison.greater(count, 0)
+    if reduce in ("amax", "amin"):
+        filler = _extreme_of(x.dtype, highest=reduce == "amin")
+        spread = comparison.where(lands, last_src, filler)
+        if include_self:
+            spread = joining.concatenate([shape.expand_dims(here, -1), spread], -1)
+        extreme = reductions.max if reduce == "amax" else reductions.min
+        new = extreme(spread, -1)
+    elif reduce == "prod":
+        new = reductions.prod(comparison.where(lands, last_src, np.ones((), x.dtype)), -1)
+        new = ew.multiply(here, new) if include_self else new
+    else:
+        total = reductions.sum(comparison.where(lands, last_src, np.zeros((), x.dtype)), -1)
+        if include_self:
+            total = ew.add(here, total)
+        if reduce == "mean":
+            size = ew.add(count, 1) if include_self else ew.maximum(count, 1)
+            divide = ew.divide if is_float(x.dtype) else rounding.floor_divide
+            total = astype(divide(total, astype(size, x.dtype)), x.dtype)
+        new = total
+    new = comparison.where(hit, new, here)
+    return _merge_block(x, block, shape.moveaxis(astype(new, x.dtype), -1, d), "scatter_reduce")

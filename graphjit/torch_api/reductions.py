@@ -15,11 +15,14 @@ import numpy as np
 from graphjit.dtypes import get_default_dtype, is_float
 from graphjit.ir import Node
 from graphjit.ops import comparison, reductions, scans, shape, sorting, statistics
+from graphjit.ops import elementwise as ew
 from graphjit.ops import gather as gather_ops
-from graphjit.ops.dispatch import ArrayLike, Value, apply, astype, lift, lift_like
+from graphjit.ops.dispatch import ArrayLike, Value, apply, astype, lift, lift_like, write_out
+from graphjit.ops.shape_rules import normalize_axes, normalize_axis
 
 __all__ = ["cummax", "cummin", "logcumsumexp", "var_mean", "std_mean", "aminmax", "kthvalue",
            "median", "mode", "topk", "unique", "ValuesIndices", "MinMax"]  # fmt: skip
+__all__ += ["norm", "dist", "renorm", "msort"]
 
 
 class ValuesIndices(NamedTuple):
@@ -238,3 +241,94 @@ def unique(
         out.append(counts.astype(np.int64))
     tensors = [lift_like(np.ascontiguousarray(a), t) for a in out]
     return tensors[0] if len(tensors) == 1 else tuple(tensors)
+
+
+def _safe_root(total: Any, root: Callable[[Any], Any]) -> Any:
+    """``root(total)``, whose derivative is 0 where ``total`` is 0 (PyTorch's norm gradient at
+    the zero vector), not ``0 * inf``."""
+    zero = comparison.equal(total, 0)
+    return comparison.where(zero, 0, root(comparison.where(zero, 1, total)))
+
+
+def _vector_norm(x: Any, p: Any, axes: Any, keepdim: bool) -> Any:
+    if p == "fro" or p == 2:
+        return _safe_root(reductions.sum(ew.square(x), axes, keepdims=keepdim), ew.sqrt)
+    magnitude = ew.abs(x)
+    if p == float("inf"):
+        return reductions.max(magnitude, axes, keepdims=keepdim)
+    if p == float("-inf"):
+        return reductions.min(magnitude, axes, keepdims=keepdim)
+    if p == 0:
+        count = reductions.sum(comparison.not_equal(x, 0), axes, keepdims=keepdim)
+        return astype(count, x.dtype)
+    if p == 1:
+        return reductions.sum(magnitude, axes, keepdims=keepdim)
+    total = reductions.sum(ew.power(magnitude, p), axes, keepdims=keepdim)
+    return _safe_root(total, lambda t: ew.power(t, 1.0 / p))
+
+
+def _norm_order(fn: str, p: Any) -> Any:
+    if isinstance(p, str):
+        if p != "fro":
+            raise ValueError(f"{fn}: p={p!r} is not supported (a number, inf, -inf or 'fro')")
+        return p
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{fn}: p must be a number or 'fro', got {type(p).__name__}")
+    return float(p)
+
+
+def norm(
+    input: ArrayLike,  # noqa: A002
+    p: Any = "fro",
+    dim: Any = None,
+    keepdim: bool = False,
+    *,
+    dtype: Any = None,
+    out: Any = None,
+) -> Value:
+    """The vector p-norm of ``input`` over ``dim`` (all elements when None), as torch.norm:
+    ``p`` is a number (``sum(|x|**p) ** (1/p)``), ``inf``/``-inf`` (the largest/smallest
+    magnitude), 0 (the count of non-zeros) or ``'fro'`` (the 2-norm, over any dims). Float
+    inputs only. At the zero vector the gradient is 0, as PyTorch's; at ties of the inf-norm it
+    is split evenly."""
+    x = lift(input)
+    order = _norm_order("norm", p)
+    if dtype is not None:
+        x = astype(x, dtype)
+    if not is_float(x.dtype):
+        raise TypeError(f"norm: expects a floating point input, got {x.dtype}")
+    axes = None if dim is None else normalize_axes(dim, max(x.ndim, 1), "norm")
+    if x.ndim == 0 and axes is not None:
+        axes = None
+    return write_out(_vector_norm(x, order, axes, keepdim), out, "norm")
+
+
+def dist(input: ArrayLike, other: ArrayLike, p: Any = 2) -> Value:  # noqa: A002
+    """The p-norm of ``input - other`` (broadcast together), as torch.dist."""
+    return norm(ew.subtract(input, other), _norm_order("dist", p))
+
+
+def renorm(input: ArrayLike, p: Any, dim: int, maxnorm: Any) -> Value:  # noqa: A002
+    """``input`` with each slice along ``dim`` whose p-norm exceeds ``maxnorm`` scaled down to
+    norm ``maxnorm`` (by ``maxnorm / (norm + 1e-7)``, as torch.renorm); the gradient goes
+    through the norm too."""
+    x = lift(input)
+    order = _norm_order("renorm", p)
+    if order == "fro":
+        raise ValueError("renorm: p must be a number")
+    if not is_float(x.dtype):
+        raise TypeError(f"renorm: expects a floating point input, got {x.dtype}")
+    if x.ndim == 0:
+        raise ValueError("renorm: input needs at least 1 dim")
+    d = normalize_axis(dim, x.ndim, "renorm")
+    if maxnorm < 0:
+        raise ValueError(f"renorm: maxnorm must be >= 0, got {maxnorm}")
+    others = tuple(a for a in range(x.ndim) if a != d)
+    size = _vector_norm(x, order, others, keepdim=True)
+    factor = comparison.where(size > maxnorm, maxnorm / (size + 1e-7), 1)
+    return ew.multiply(x, astype(factor, x.dtype))
+
+
+def msort(input: ArrayLike, *, out: Any = None) -> Value:  # noqa: A002
+    """``input`` sorted along its first dim (values only), as torch.msort."""
+    return write_out(sorting.sort(input, 0), out, "msort")

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from graphjit.ops import arrangement, joining, shape, stacking
+from graphjit.ops import arrangement, joining, reductions, shape, stacking
 from graphjit.ops import gather as gather_ops
 from graphjit.ops.dispatch import ArrayLike, Value, lift
 from graphjit.ops.shape_rules import normalize_axis
@@ -24,6 +24,7 @@ from graphjit.ops.shape_rules import normalize_axis
 __all__ = ["t", "unsqueeze", "permute", "flatten", "numel", "cat", "concat"]
 __all__ += ["repeat_interleave", "tensor_split", "movedim", "swapdims", "narrow", "unflatten",
             "unfold", "chunk"]  # fmt: skip
+__all__ += ["unbind", "split_with_sizes", "narrow_copy", "sum_to_size"]
 
 unsqueeze = shape.expand_dims
 
@@ -154,3 +155,51 @@ def chunk(input: ArrayLike, chunks: int, dim: int = 0) -> list[Any]:  # noqa: A0
     n = _static(x, d, "chunk")
     size = max(1, -(-n // chunks))
     return joining.split(x, size, dim=d)
+
+
+def unbind(input: ArrayLike, dim: int = 0) -> tuple[Any, ...]:  # noqa: A002
+    """The slices along ``dim``, which goes, as a tuple, as torch.unbind (the dim's size must
+    be fixed)."""
+    x = lift(input)
+    d = _dim(x, dim, "unbind")
+    return tuple(gather_ops.take(x, np.int64(i), d) for i in range(_static(x, d, "unbind")))
+
+
+def split_with_sizes(input: ArrayLike, split_sizes: Sequence[int], dim: int = 0) -> list[Any]:  # noqa: A002
+    """Parts of the given sizes along ``dim``, which must add up to its size, as
+    torch.split_with_sizes."""
+    x = lift(input)
+    d = _dim(x, dim, "split_with_sizes")
+    n = _static(x, d, "split_with_sizes")
+    sizes = [int(s) for s in split_sizes]
+    if any(s < 0 for s in sizes) or sum(sizes) != n:
+        raise ValueError(
+            f"split_with_sizes: split_sizes {sizes} must be non-negative and add up to the size "
+            f"of dim {d} ({n})"
+        )
+    return joining.split(x, sizes, dim=d)
+
+
+narrow_copy = narrow  # a graph value is never a view, nor is an eager tensor's narrow
+
+
+def sum_to_size(input: ArrayLike, *size: Any) -> Value:  # noqa: A002
+    """``input`` summed down to ``size``, which must broadcast to its shape (the reverse of
+    ``expand``), as ``Tensor.sum_to_size``."""
+    x = lift(input)
+    one_sequence = len(size) == 1 and isinstance(size[0], (tuple, list))
+    target = tuple(int(s) for s in (size[0] if one_sequence else size))
+    lead = x.ndim - len(target)
+    ok = lead >= 0 and all(
+        t == 1 or t == n for t, n in zip(target, x.shape[lead:]) if isinstance(n, int)
+    )
+    if not ok:
+        raise ValueError(
+            f"sum_to_size: size {target} is not expandable to the input's shape {tuple(x.shape)}"
+        )
+    keep = tuple(i + lead for i, t in enumerate(target) if t == 1 and x.shape[i + lead] != 1)
+    if keep:
+        x = reductions.sum(x, keep, keepdims=True)
+    if lead:
+        x = reductions.sum(x, tuple(range(lead)))
+    return x

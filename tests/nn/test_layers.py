@@ -285,6 +285,20 @@ def test_bce_clamps_log_terms_like_pytorch() -> None:
     np.testing.assert_allclose(out, [100.0, 100.0, np.log(2.0)], rtol=1e-14)
 
 
+def test_bce_refuses_values_outside_0_1_like_pytorch() -> None:
+    # logits passed to BCELoss gave nan (log of a negative) where PyTorch raises
+    loss = nn.BCELoss()
+    for pred, target, what in (
+        ([0.5, 1.5], [1.0, 0.0], "input"),
+        ([0.5, float("nan")], [1.0, 0.0], "input"),
+        ([0.5, 0.5], [1.0, 2.0], "target"),
+    ):
+        with pytest.raises(RuntimeError, match=f"all elements of {what} should be between 0 and 1"):
+            loss(gj.tensor(pred), gj.tensor(target))
+    with pytest.raises(ValueError, match="binary_cross_entropy_with_logits"):
+        loss(gj.tensor([-2.0]), gj.tensor([1.0]))
+
+
 def test_bce_with_logits_is_stable_for_huge_logits() -> None:
     x, t = np.array([-1000.0, 1000.0, 1000.0, 0.0]), np.array([1.0, 0.0, 1.0, 1.0])
     eager, graph = both(nn.BCEWithLogitsLoss(reduction="none"), x, t)
@@ -380,3 +394,14 @@ def test_unflatten_splits_a_dim_eagerly_and_on_graphs(rng: np.random.Generator) 
     np.testing.assert_array_equal(graph_eval(layer, x, batch_none=False), x.reshape(3, 3, 4))
     with pytest.raises(ValueError, match="more than one dim is unknown"):
         layer(gj.placeholder("x", shape=(None, 12)))
+
+
+def test_unflatten_and_embedding_name_themselves_for_bad_input() -> None:
+    x = gj.tensor(np.zeros((3, 8)))
+    for sizes in ((2, 5), (3, -1), (0, -1)):
+        with pytest.raises(ValueError, match=r"Unflatten: sizes .* do not multiply up to .* dim 1"):
+            nn.Unflatten(1, sizes)(x)
+    assert nn.Unflatten(1, (2, -1))(x).shape == (3, 2, 4)
+    assert nn.Unflatten(1, (2, 4))(gj.placeholder("x", (3, None))).shape == (3, 2, 4)
+    with pytest.raises(TypeError, match="embedding: indices must be integers"):
+        nn.Embedding(3, 2)(gj.tensor([0.5]))

@@ -202,3 +202,9 @@ def test_eager_gradients_match_the_graph():
     loss = gj.sum(gj.tile(ph, (1, 2)) ** 2 * gj.roll(np.arange(8.0), 1))
     (g,) = evaluate(gj.grad(loss, [ph]), {ph: x})
     np.testing.assert_allclose(t.grad.numpy(), g)
+
+
+def test_tile_too_large_to_build_names_itself() -> None:
+    x = gj.placeholder("x", (3,))
+    with pytest.raises(MemoryError, match=r"tile: repeating axis 0 \(size 1\) 1099511627776 times"):
+        gj.tile(x, (2**40, 2**40))

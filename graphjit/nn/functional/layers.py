@@ -210,6 +210,8 @@ def embedding(
             "embedding: max_norm, scale_grad_by_freq and sparse are not supported"
         )
     idx = ops.lift(input)
+    if idx.dtype not in ("uint8", "int8", "int16", "int32", "int64"):
+        raise TypeError(f"embedding: indices must be integers (int32 or int64), got {idx.dtype}")
     w = operand(weight, idx) if isinstance(idx, Node) else weight
     n = ops.lift(w).shape[0]
     idx = checked_class_indices(idx, n, "embedding", things="embeddings")

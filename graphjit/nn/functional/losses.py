@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from graphjit import ops
+from graphjit.errors import TensorUsageError
 from graphjit.nn.functional.activations import log_softmax
 from graphjit.nn.functional.layers import checked_class_indices
 from graphjit.ops.dispatch import is_tensor
@@ -65,6 +66,22 @@ def _pair(input: Any, target: Any, name: str) -> tuple[Any, Any]:
             "one of them)"
         )
     return x, t
+
+
+def _check_probabilities(value: Any, what: str) -> None:
+    """TensorUsageError (PyTorch's RuntimeError) for an eager host tensor with an element
+    outside [0, 1] or NaN; a graph node or a GPU tensor is left alone (reading it would cost a
+    copy to the host)."""
+    if not is_tensor(value) or value.is_cuda:
+        return
+    a = np.asarray(value.detach().numpy())
+    bad = ~((a >= 0) & (a <= 1))
+    if bad.any():
+        hint = " (for logits use binary_cross_entropy_with_logits)" if what == "input" else ""
+        raise TensorUsageError(
+            f"binary_cross_entropy: all elements of {what} should be between 0 and 1, got "
+            f"{a[bad].flat[0]!r}{hint}"
+        )
 
 
 def mse_loss(
@@ -230,8 +247,12 @@ def binary_cross_entropy(
     reduce: Any = None,
     reduction: str = "mean",
 ) -> Any:
-    """Binary cross-entropy of probabilities; the log terms are clamped at -100 as PyTorch's."""
+    """Binary cross-entropy of probabilities; the log terms are clamped at -100 as PyTorch's.
+    Eager host tensors outside [0, 1] (or NaN) raise, as in PyTorch (logits belong in
+    ``binary_cross_entropy_with_logits``); graphs and GPU tensors are not read to check."""
     x, t = _pair(input, target, "binary_cross_entropy")
+    for value, what in ((x, "input"), (t, "target")):
+        _check_probabilities(value, what)
     log_p = ops.maximum(ops.log(x), -100.0)
     log_1mp = ops.maximum(ops.log(1.0 - x), -100.0)
     loss = -(t * log_p + (1.0 - t) * log_1mp)
