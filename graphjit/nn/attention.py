@@ -19,6 +19,7 @@ from graphjit.nn import functional as F  # noqa: N812 - PyTorch's spelling
 from graphjit.nn.layers import Linear, check_size, init_uniform
 from graphjit.nn.module import Module, operand
 from graphjit.tensor.creation import zeros
+from graphjit.tensor.parameter import Parameter
 
 __all__ = ["MultiheadAttention"]
 
@@ -75,10 +76,10 @@ class MultiheadAttention(Module):
         # PyTorch's initialisation: xavier_uniform_ on the packed projection, zero biases
         bound = math.sqrt(6.0 / (embed_dim + 3 * embed_dim))
         self.in_proj_weight = init_uniform((3 * embed_dim, embed_dim), bound, dtype)
-        self.in_proj_bias = zeros(3 * embed_dim, dtype=dtype, requires_grad=True) if bias else None
+        self.in_proj_bias = Parameter(zeros(3 * embed_dim, dtype=dtype)) if bias else None
         self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dtype)
         if bias:
-            self.out_proj.bias = zeros(embed_dim, dtype=dtype, requires_grad=True)
+            self.out_proj.bias = Parameter(zeros(embed_dim, dtype=dtype))
 
     def _heads(self, x: Any, which: int) -> Any:
         """Projection ``which`` (0 query, 1 key, 2 value) of x (N, L, E), as (N, H, L, D)."""

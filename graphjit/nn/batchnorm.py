@@ -1,5 +1,5 @@
-"""``BatchNorm1d`` and ``BatchNorm2d``: batch normalisation with running statistics kept in
-buffers, as PyTorch's.
+"""``BatchNorm1d``, ``BatchNorm2d`` and ``BatchNorm3d``: batch normalisation with running
+statistics kept in buffers, as PyTorch's.
 
 In training mode a call normalises with the batch's statistics and moves the running statistics
 (``running_mean``, ``running_var`` with the unbiased variance, ``num_batches_tracked``); in
@@ -24,8 +24,9 @@ from graphjit.nn.layers import check_size
 from graphjit.nn.module import BufferReader, Module, operand
 from graphjit.ops.leaves import Variable
 from graphjit.tensor.creation import ones, tensor, zeros
+from graphjit.tensor.parameter import Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
 
 
 class _BatchNorm(Module):
@@ -52,8 +53,8 @@ class _BatchNorm(Module):
             raise ValueError(f"{name}: momentum must be in [0, 1] or None, got {momentum}")
         self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        self.weight = ones(num_features, dtype=dtype, requires_grad=True) if affine else None
-        self.bias = zeros(num_features, dtype=dtype, requires_grad=True) if affine else None
+        self.weight = Parameter(ones(num_features, dtype=dtype)) if affine else None
+        self.bias = Parameter(zeros(num_features, dtype=dtype)) if affine else None
         if track_running_stats:
             self.register_buffer("running_mean", zeros(num_features, dtype=dtype))
             self.register_buffer("running_var", ones(num_features, dtype=dtype))
@@ -155,3 +156,9 @@ class BatchNorm2d(_BatchNorm):
     """Batch normalisation of (N, C, H, W) inputs per channel C."""
 
     ranks = (4,)
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation of (N, C, D, H, W) inputs per channel C."""
+
+    ranks = (5,)

@@ -1,5 +1,6 @@
 """``ModuleList`` and ``ModuleDict``: submodules held in a list or a dict, registered under their
-index or key so parameter and state dict names are PyTorch's (``layers.0.weight``)."""
+index or key so parameter and state dict names are PyTorch's (``layers.0.weight``);
+``ParameterList`` and ``ParameterDict`` do the same for parameters (``params.0``)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from graphjit.nn.module import Module
+from graphjit.ops.dispatch import is_tensor
+from graphjit.tensor.parameter import Parameter
 
-__all__ = ["ModuleDict", "ModuleList"]
+__all__ = ["ModuleDict", "ModuleList", "ParameterDict", "ParameterList"]
 
 
 def _check_module(value: Any, where: str) -> Module:
@@ -91,3 +94,122 @@ class ModuleDict(Module):
 
     def items(self) -> list[tuple[str, Module]]:
         return list(self._modules.items())
+
+
+def _as_parameter(value: Any, where: str) -> Parameter:
+    """``value`` as a Parameter: a tensor becomes one over the same array (PyTorch's rule)."""
+    if isinstance(value, Parameter):
+        return value
+    if is_tensor(value):
+        return Parameter(value)
+    raise TypeError(f"{where}: expected a gj.nn.Parameter or a tensor, got {type(value).__name__}")
+
+
+def _describe(p: Parameter) -> str:
+    device = "" if not p.is_cuda else f" ({p.device})"
+    shape = "x".join(str(d) for d in p.shape)
+    return f"Parameter containing: [{p.dtype} of size {shape}{device}]"
+
+
+class ParameterList(Module):
+    """A list of parameters, registered as ``"0"``, ``"1"``, ...; tensors become Parameters over
+    the same arrays. It has no ``forward`` of its own."""
+
+    def __init__(self, values: Iterable[Any] | None = None) -> None:
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    def append(self, value: Any) -> ParameterList:
+        setattr(self, str(len(self)), _as_parameter(value, "ParameterList.append"))
+        return self
+
+    def extend(self, values: Iterable[Any]) -> ParameterList:
+        for v in values:
+            self.append(v)
+        return self
+
+    def __getitem__(self, index: int) -> Parameter:
+        return list(self._parameters.values())[index]
+
+    def __setitem__(self, index: int, value: Any) -> None:
+        key = str(range(len(self))[index])
+        param = _as_parameter(value, "ParameterList")
+        self._parameters[key] = param  # in place, so the order of parameters stays
+        object.__setattr__(self, key, param)
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[Parameter]:
+        return iter(list(self._parameters.values()))
+
+    def __repr__(self) -> str:
+        lines = [f"  ({k}): {_describe(p)}" for k, p in self._parameters.items()]
+        return "\n".join([f"{type(self).__name__}(", *lines, ")"])
+
+
+class ParameterDict(Module):
+    """A dict of parameters by string key, in insertion order; tensors become Parameters over the
+    same arrays. It has no ``forward`` of its own."""
+
+    def __init__(self, parameters: Mapping[str, Any] | None = None) -> None:
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def update(self, parameters: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> None:
+        items = parameters.items() if isinstance(parameters, Mapping) else parameters
+        for key, p in items:
+            self[key] = p
+
+    def __getitem__(self, key: str) -> Parameter:
+        return self._parameters[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if not isinstance(key, str) or not key or "." in key:
+            raise KeyError(
+                f"ParameterDict: keys must be non-empty strings without '.', got {key!r}"
+            )
+        if (
+            key in self._buffers
+            or key in self._modules
+            or (key in self.__dict__ and key not in self._parameters)
+        ):
+            raise KeyError(f"ParameterDict: {key!r} is an attribute of the ParameterDict itself")
+        setattr(self, key, _as_parameter(value, f"ParameterDict[{key!r}]"))
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self._parameters:
+            raise KeyError(key)
+        delattr(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._parameters
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._parameters))
+
+    def keys(self) -> list[str]:
+        return list(self._parameters)
+
+    def values(self) -> list[Parameter]:
+        return list(self._parameters.values())
+
+    def items(self) -> list[tuple[str, Parameter]]:
+        return list(self._parameters.items())
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._parameters.get(key, default)
+
+    def pop(self, key: str) -> Parameter:
+        value = self[key]
+        del self[key]
+        return value
+
+    def __repr__(self) -> str:
+        lines = [f"  ({k}): {_describe(p)}" for k, p in self._parameters.items()]
+        return "\n".join([f"{type(self).__name__}(", *lines, ")"])

@@ -12,14 +12,27 @@ from graphjit import ops
 from graphjit.nn import functional as F  # noqa: N812 - PyTorch's spelling
 from graphjit.nn.module import Module, operand
 from graphjit.tensor.creation import rand, randn
+from graphjit.tensor.parameter import Parameter
 
-__all__ = ["Dropout", "Embedding", "Flatten", "Identity", "Linear", "Unflatten"]
+__all__ = [
+    "AlphaDropout",
+    "Dropout",
+    "Dropout1d",
+    "Dropout2d",
+    "Dropout3d",
+    "Embedding",
+    "FeatureAlphaDropout",
+    "Flatten",
+    "Identity",
+    "Linear",
+    "Unflatten",
+]
 
 
 def init_uniform(shape: tuple[int, ...], bound: float, dtype: str) -> Any:
     """A parameter drawn uniformly in +-bound (PyTorch's default for Linear's weight and bias)."""
     values = (rand(*shape, dtype=dtype) * 2.0 - 1.0) * bound
-    return values.detach().requires_grad_()
+    return Parameter(values.detach())
 
 
 def check_size(value: Any, what: str, layer: str) -> int:
@@ -83,7 +96,7 @@ class Embedding(Module):
         weight = randn(num_embeddings, embedding_dim, dtype=dtype)
         if padding_idx is not None:
             weight.numpy()[padding_idx] = 0.0
-        self.weight = weight.requires_grad_()
+        self.weight = Parameter(weight)
 
     def forward(self, indices: Any) -> Any:
         return F.embedding(indices, operand(self.weight, indices), self.padding_idx)
@@ -111,6 +124,42 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class Dropout1d(Dropout):
+    """``F.dropout1d``: whole channels of (N, C, L) zeroed in training mode."""
+
+    def forward(self, x: Any) -> Any:
+        return F.dropout1d(x, self.p, self.training)
+
+
+class Dropout2d(Dropout):
+    """``F.dropout2d``: whole channels of (N, C, H, W) zeroed in training mode."""
+
+    def forward(self, x: Any) -> Any:
+        return F.dropout2d(x, self.p, self.training)
+
+
+class Dropout3d(Dropout):
+    """``F.dropout3d``: whole channels of (N, C, D, H, W) zeroed in training mode."""
+
+    def forward(self, x: Any) -> Any:
+        return F.dropout3d(x, self.p, self.training)
+
+
+class AlphaDropout(Dropout):
+    """``F.alpha_dropout`` in training mode (for SELU networks), the identity after
+    ``model.eval()``."""
+
+    def forward(self, x: Any) -> Any:
+        return F.alpha_dropout(x, self.p, self.training)
+
+
+class FeatureAlphaDropout(Dropout):
+    """``F.feature_alpha_dropout``: alpha dropout of whole channels in training mode."""
+
+    def forward(self, x: Any) -> Any:
+        return F.feature_alpha_dropout(x, self.p, self.training)
 
 
 class Identity(Module):

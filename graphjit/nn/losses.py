@@ -20,6 +20,13 @@ __all__ = [
     "MarginRankingLoss",
     "NLLLoss",
     "SmoothL1Loss",
+    "HingeEmbeddingLoss",
+    "SoftMarginLoss",
+    "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss",
+    "PoissonNLLLoss",
+    "GaussianNLLLoss",
+    "TripletMarginLoss",
 ]
 
 FLOATS = ("float16", "float32", "float64")
@@ -198,3 +205,107 @@ class CosineEmbeddingLoss(_Loss):
 class MarginRankingLoss(CosineEmbeddingLoss):
     def forward(self, x1: Any, x2: Any, target: Any) -> Any:
         return F.margin_ranking_loss(x1, x2, target, self.margin, reduction=self.reduction)
+
+
+class HingeEmbeddingLoss(_Loss):
+    """``x`` where the target is 1, ``max(0, margin - x)`` where it is -1."""
+
+    def __init__(self, margin: float = 1.0, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, x: Any, target: Any) -> Any:
+        self._check(x, target)
+        return F.hinge_embedding_loss(x, target, self.margin, reduction=self.reduction)
+
+
+class SoftMarginLoss(_Loss):
+    """``log(1 + exp(-target * x))`` for targets of 1 and -1."""
+
+    def forward(self, x: Any, target: Any) -> Any:
+        self._check(x, target)
+        return F.soft_margin_loss(x, target, reduction=self.reduction)
+
+
+class MultiLabelSoftMarginLoss(_Loss):
+    """Binary cross-entropy of logits (N, C) against 0/1 labels, averaged over the classes."""
+
+    def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.class_weight = weight
+
+    def forward(self, x: Any, target: Any) -> Any:
+        self._check(x, target)
+        return F.multilabel_soft_margin_loss(x, target, self.class_weight, reduction=self.reduction)
+
+
+class MultiMarginLoss(_Loss):
+    """The multi-class hinge loss of scores (N, C) at class indices (N,)."""
+
+    def __init__(
+        self, p: int = 1, margin: float = 1.0, weight: Any = None, reduction: str = "mean"
+    ) -> None:
+        super().__init__(reduction)
+        if p not in (1, 2):
+            raise ValueError(f"MultiMarginLoss: only p == 1 and p == 2 are supported, got {p}")
+        self.p, self.margin, self.class_weight = p, margin, weight
+
+    def forward(self, x: Any, target: Any) -> Any:
+        return F.multi_margin_loss(
+            x, target, self.p, self.margin, self.class_weight, reduction=self.reduction
+        )
+
+
+class PoissonNLLLoss(_Loss):
+    """Negative log likelihood of Poisson targets (rates as logs with ``log_input``)."""
+
+    def __init__(
+        self,
+        log_input: bool = True,
+        full: bool = False,
+        eps: float = 1e-8,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(reduction)
+        self.log_input, self.full, self.eps = log_input, full, eps
+
+    def forward(self, log_input: Any, target: Any) -> Any:
+        self._check(log_input, target)
+        return F.poisson_nll_loss(
+            log_input, target, self.log_input, self.full, eps=self.eps, reduction=self.reduction
+        )
+
+
+class GaussianNLLLoss(_Loss):
+    """Negative log likelihood of targets under Gaussians of the given means and variances."""
+
+    def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.full, self.eps = full, eps
+
+    def forward(self, x: Any, target: Any, var: Any) -> Any:
+        self._check(x, target)
+        return F.gaussian_nll_loss(x, target, var, self.full, self.eps, self.reduction)
+
+
+class TripletMarginLoss(_Loss):
+    """``max(0, margin + d(anchor, positive) - d(anchor, negative))`` with the p-norm distance."""
+
+    def __init__(
+        self,
+        margin: float = 1.0,
+        p: float = 2.0,
+        eps: float = 1e-6,
+        swap: bool = False,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(reduction)
+        if margin <= 0:
+            raise ValueError(f"TripletMarginLoss: margin must be greater than 0, got {margin}")
+        self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
+
+    def forward(self, anchor: Any, positive: Any, negative: Any) -> Any:
+        return F.triplet_margin_loss(
+            anchor, positive, negative, self.margin, self.p, self.eps, self.swap,
+            reduction=self.reduction,
+        )  # fmt: skip

@@ -27,6 +27,7 @@ from graphjit.ops.counter_rng import COUNTER_UNIFORM, GRAPH_GENERATOR
 from graphjit.ops.dispatch import as_node, is_tensor
 from graphjit.ops.leaves import Storage, Variable, variable_from_storage, write_array
 from graphjit.tensor.device import check_device
+from graphjit.tensor.parameter import Parameter
 
 # reads a buffer's value as of the updates recorded before this one
 BufferReader = Callable[[Variable], Node]
@@ -132,7 +133,8 @@ class Module:
         params: dict[str, Any] = self.__dict__["_parameters"]
         modules: dict[str, Module] = self.__dict__["_modules"]
         buffers: dict[str, Any] = self.__dict__["_buffers"]
-        if name in buffers and (value is None or (is_tensor(value) and not value.requires_grad)):
+        is_param = isinstance(value, Parameter) or (is_tensor(value) and value.requires_grad)
+        if name in buffers and (value is None or (is_tensor(value) and not is_param)):
             # assigning a tensor to a buffer's name replaces the buffer (PyTorch's rule)
             buffers[name] = value
             self.__dict__["_buffer_vars"].pop(name, None)
@@ -144,7 +146,7 @@ class Module:
             self._forget_buffer(name)
         if isinstance(value, Module):
             modules[name] = value
-        elif is_tensor(value) and value.requires_grad:
+        elif is_param:
             params[name] = value
         object.__setattr__(self, name, value)
 
@@ -160,7 +162,30 @@ class Module:
         self._non_persistent.discard(name)
         self._buffer_vars.pop(name, None)
 
-    # -- buffers
+    # -- parameters and buffers
+    def register_parameter(self, name: str, param: Any) -> None:
+        """Add ``param`` (a :class:`Parameter`, a tensor that requires grad, or None) as
+        parameter ``name``, as PyTorch's."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot register a parameter before Module.__init__() is called")
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(
+                f"register_parameter: the name must be a non-empty str without '.', got {name!r}"
+            )
+        if name in self._buffers or name in self._modules:
+            raise KeyError(f"register_parameter: {name!r} is already a buffer or submodule")
+        if param is None:
+            self._parameters.pop(name, None)
+            object.__setattr__(self, name, None)
+            return
+        if not (isinstance(param, Parameter) or (is_tensor(param) and param.requires_grad)):
+            what = "a tensor without grad" if is_tensor(param) else type(param).__name__
+            raise TypeError(
+                f"register_parameter: parameter {name!r} must be a gj.nn.Parameter, a tensor "
+                f"that requires grad, or None; got {what} (wrap it: gj.nn.Parameter(t))"
+            )
+        setattr(self, name, param)
+
     def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
         """Add state that is not trained (BatchNorm's running statistics): a tensor without grad,
         or None. Persistent buffers are saved in ``state_dict`` under their dotted names."""

@@ -21,6 +21,7 @@ from graphjit.ops import power, sqrt
 from graphjit.ops.dispatch import as_node, is_tensor
 from graphjit.ops.leaves import Storage, Variable, variable_from_storage
 from graphjit.optim.device_step import DeviceParameter, DeviceSteps, device_parameter
+from graphjit.tensor.parameter import Parameter
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]
 
@@ -39,7 +40,9 @@ class Optimizer:
     """Holds the parameters and named state buffers shared by eager and compiled steps."""
 
     def __init__(self, params: Iterable[Any], lr: float) -> None:
-        self.params = list(params)
+        # a frozen gj.nn.Parameter (requires_grad=False) is left out: PyTorch's optimisers never
+        # step a parameter without a gradient, so model.parameters() may include frozen ones
+        self.params = [p for p in params if not (isinstance(p, Parameter) and not p.requires_grad)]
         if not self.params:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
         for i, p in enumerate(self.params):

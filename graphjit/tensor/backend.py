@@ -34,6 +34,7 @@ from graphjit.ops.comparison import not_equal
 from graphjit.ops.leaves import Storage, constant, variable_from_storage
 from graphjit.ops.registry import OpDef
 from graphjit.tensor.device import move_array
+from graphjit.tensor.parameter import Parameter
 from graphjit.tensor.tensor import Tensor, fast_type, new_tensor
 
 _mode = tape.mode
@@ -183,7 +184,7 @@ def _arrays(
     datas: list[Any] = []
     for i, a in enumerate(args):
         kind = type(a)
-        if kind is Tensor:
+        if kind is Tensor or kind is Parameter:
             d = a._data
             if type(d) is not ndarray:
                 return None
@@ -223,8 +224,10 @@ _new = object.__new__
 def _tape_inputs(args: tuple[Any, ...], datas: tuple[np.ndarray, ...]) -> tuple[Any, ...]:
     """The tensors an op ran on, for its tape entry: python numbers join it as 0-d tensors."""
     for a in args:
-        if type(a) is not Tensor:
-            return tuple([a if type(a) is Tensor else new_tensor(d) for a, d in zip(args, datas)])
+        if not isinstance(a, Tensor):
+            return tuple(
+                [a if isinstance(a, Tensor) else new_tensor(d) for a, d in zip(args, datas)]
+            )
     return args
 
 
@@ -246,7 +249,9 @@ class EagerTensors:
         n = len(args)
         second = args[1] if n == 2 else None
         kind = type(second)
-        if type(first) is Tensor and (n == 1 or kind is Tensor):
+        k0 = type(first)
+        eager0 = k0 is Tensor or k0 is Parameter  # Parameter: a Tensor subclass, same layout
+        if eager0 and (n == 1 or kind is Tensor or kind is Parameter):
             d0 = first._data
             if type(d0) is not ndarray:
                 return None
@@ -262,11 +267,7 @@ class EagerTensors:
                 key = (op, d0.shape, d0.dtype, d1.shape, d1.dtype)
                 tracked = first._requires_grad or second._requires_grad  # type: ignore[union-attr]
             numbers = False
-        elif (
-            type(first) is Tensor
-            and (kind is builtins.float or kind is builtins.int)
-            and op.promote == "all"
-        ):
+        elif eager0 and (kind is builtins.float or kind is builtins.int) and op.promote == "all":
             d0 = first._data
             if type(d0) is not ndarray:
                 return None
@@ -407,9 +408,12 @@ class EagerTensors:
     @staticmethod
     def to_node(t: Tensor) -> Node:
         """A constant for a tensor without grad, the shared-storage variable for a leaf that
-        requires grad, and for a tensor computed from such leaves its tape replayed as graph (so
-        gradients flow back to the parameters it came from)."""
+        requires grad or is a (frozen) Parameter, so compiled functions read its current value,
+        and for a tensor computed from such leaves its tape replayed as graph (so gradients flow
+        back to the parameters it came from)."""
         if not t._requires_grad:
+            if type(t) is Parameter:
+                return _leaf_variable(t)
             return constant(to_host(t._data))
         if t._ctx is None:
             return _leaf_variable(t)
@@ -430,7 +434,8 @@ def _tape_as_graph(root: Tensor) -> Node:
     for t in ir.toposort([root], tape_inputs):
         ctx = t._ctx
         if not t._requires_grad:
-            nodes[id(t)] = constant(to_host(t._data))
+            frozen = type(t) is Parameter
+            nodes[id(t)] = _leaf_variable(t) if frozen else constant(to_host(t._data))
         elif ctx is None:
             nodes[id(t)] = _leaf_variable(t)
         elif ctx.inputs is None:

@@ -7,6 +7,10 @@ import math
 from typing import Any
 
 from graphjit import ops
+from graphjit.ir import Node
+from graphjit.nn.functional.layers import graph_uniform
+from graphjit.nn.module import operand
+from graphjit.tensor.creation import rand
 
 __all__ = [
     "relu",
@@ -29,6 +33,13 @@ __all__ = [
     "softmax",
     "log_softmax",
     "glu",
+    "prelu",
+    "rrelu",
+    "softmin",
+    "threshold",
+    "hardshrink",
+    "softshrink",
+    "tanhshrink",
 ]
 
 # SELU's constants, as in Klambauer et al. and PyTorch
@@ -178,3 +189,80 @@ def glu(input: Any, dim: int = -1) -> Any:
         raise ValueError(f"glu: dim {dim} must have an even, known size, got {size}")
     a, b = ops.split(x, 2, axis=dim)
     return a * ops.sigmoid(b)
+
+
+def prelu(input: Any, weight: Any) -> Any:
+    """``x`` where ``x > 0``, ``weight * x`` elsewhere; ``weight`` holds one slope or one per
+    channel (dim 1 of the input; an input of fewer than 2 dims has one channel)."""
+    x = ops.lift(input)
+    w = ops.lift(operand(weight, x))
+    shape = tuple(x.shape)
+    n = math.prod(tuple(w.shape)) if all(isinstance(d, int) for d in w.shape) else None
+    channels = shape[1] if x.ndim >= 2 else 1
+    if w.ndim > 1 or n not in (1, channels) or (n != 1 and not isinstance(channels, int)):
+        raise ValueError(
+            f"prelu: expected a weight of 1 element or of {channels} (the channels, dim 1 of the "
+            f"input), got weight shape {tuple(w.shape)} for input shape {shape}"
+        )
+    slope = ops.reshape(w, (-1,) + (1,) * (x.ndim - 2)) if x.ndim >= 2 else ops.reshape(w, ())
+    return ops.where(x > 0, x, slope * x)
+
+
+def softmin(input: Any, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Any:
+    """``softmax(-input)`` along ``dim`` (PyTorch's implicit choice without it)."""
+    x = ops.lift(input)
+    if dtype is not None:
+        x = ops.astype(x, dtype)
+    return ops.softmax(-x, axis=_softmax_dim(x.ndim, dim))
+
+
+def threshold(input: Any, threshold: float, value: float, inplace: bool = False) -> Any:
+    """``x`` where ``x > threshold``, else ``value``."""
+    _inplace_unsupported(inplace, "threshold")
+    x = ops.lift(input)
+    return ops.where(x > threshold, x, ops.astype(ops.full_like(x, value), x.dtype))
+
+
+def hardshrink(input: Any, lambd: float = 0.5) -> Any:
+    """``x`` where ``|x| > lambd``, else 0."""
+    x = ops.lift(input)
+    return ops.where(ops.abs(x) > lambd, x, 0.0)
+
+
+def softshrink(input: Any, lambd: float = 0.5) -> Any:
+    """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, 0 between."""
+    if lambd < 0:
+        raise ValueError(f"softshrink: lambd must be >= 0, got {lambd}")
+    x = ops.lift(input)
+    return ops.where(x > lambd, x - lambd, ops.where(x < -lambd, x + lambd, 0.0))
+
+
+def tanhshrink(input: Any) -> Any:
+    x = ops.lift(input)
+    return x - ops.tanh(x)
+
+
+def rrelu(
+    input: Any,
+    lower: float = 1.0 / 8.0,
+    upper: float = 1.0 / 3.0,
+    training: bool = False,
+    inplace: bool = False,
+) -> Any:
+    """Randomized leaky ReLU: in training each negative element is scaled by a slope drawn
+    uniformly in [lower, upper] (eagerly from the generator ``gj.manual_seed`` seeds, on graphs
+    from the graph generator, as ``dropout``); otherwise by ``(lower + upper) / 2``."""
+    _inplace_unsupported(inplace, "rrelu")
+    if not 0.0 <= lower <= upper:
+        raise ValueError(f"rrelu: expected 0 <= lower <= upper, got lower={lower}, upper={upper}")
+    x = ops.lift(input)
+    if not training:
+        return ops.where(x >= 0, x, x * ((lower + upper) / 2.0))
+    if isinstance(x, Node):
+        u: Any = graph_uniform(x)
+    else:
+        u = rand(*tuple(x.shape), dtype="float64").numpy()
+        if getattr(x, "is_cuda", False):  # drawn on the host, joining x on the GPU
+            u = ops.lift(u).to(x.device)
+    slope = ops.astype(u * (upper - lower) + lower, x.dtype)
+    return ops.where(x >= 0, x, x * slope)

@@ -1,4 +1,5 @@
-"""``linear``, ``dropout``, ``embedding``, ``one_hot``, ``normalize`` and ``pad`` of
+"""``linear``, the dropouts (``dropout``, ``dropout1d/2d/3d``, ``alpha_dropout``,
+``feature_alpha_dropout``), ``embedding``, ``one_hot``, ``normalize`` and ``pad`` of
 ``gj.nn.functional`` (PyTorch's names, signatures and defaults)."""
 
 from __future__ import annotations
@@ -17,7 +18,23 @@ from graphjit.ops.counter_rng import GRAPH_GENERATOR
 from graphjit.ops.dispatch import is_tensor
 from graphjit.tensor.creation import rand
 
-__all__ = ["linear", "dropout", "embedding", "one_hot", "normalize", "pad"]
+__all__ = [
+    "linear",
+    "dropout",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "alpha_dropout",
+    "feature_alpha_dropout",
+    "embedding",
+    "one_hot",
+    "normalize",
+    "pad",
+]
+
+# SELU's alpha * scale: the value alpha dropout gives a dropped unit is -ALPHA_DROPOUT_ALPHA
+# before its affine correction (PyTorch's constant)
+ALPHA_DROPOUT_ALPHA = 1.7580993408473766
 
 
 def linear(input: Any, weight: Any, bias: Any = None) -> Any:
@@ -48,7 +65,7 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
     if p == 1.0:
         return x * 0.0
     if isinstance(x, Node):
-        keep = ops.greater_equal(_graph_uniform(x), p)
+        keep = ops.greater_equal(graph_uniform(x), p)
     else:
         keep = rand(*tuple(x.shape), dtype="float64").numpy() >= p
         if getattr(x, "is_cuda", False):  # the mask drawn on the host joins x on the GPU
@@ -56,7 +73,110 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
     return x * (ops.astype(keep, x.dtype) * (1.0 / (1.0 - p)))
 
 
-def _graph_uniform(x: Node) -> Node:
+def _keep_mask(x: Any, p: float, channel_dims: int | None) -> Any:
+    """1 where a unit is kept (probability ``1 - p``), 0 where dropped, in ``x``'s dtype: one
+    draw per element, or with ``channel_dims`` one per entry of the first ``channel_dims`` dims
+    (a channel), shaped to broadcast over the rest. Eagerly from the generator ``gj.manual_seed``
+    seeds, on graphs from the graph generator (see :func:`dropout`)."""
+    shape = tuple(x.shape)
+    if channel_dims is not None:
+        shape = shape[:channel_dims] + (1,) * (len(shape) - channel_dims)
+    if isinstance(x, Node):
+        like = x
+        for axis in range(channel_dims if channel_dims is not None else x.ndim, x.ndim):
+            like = ops.take(like, np.zeros(1, dtype=np.int64), axis=axis)  # the mask's shape
+        keep: Any = ops.greater_equal(graph_uniform(like), p)
+    else:
+        keep = rand(*shape, dtype="float64").numpy() >= p
+        if getattr(x, "is_cuda", False):  # the mask drawn on the host joins x on the GPU
+            keep = ops.lift(keep).to(x.device)
+    return ops.astype(keep, x.dtype)
+
+
+def _check_dropout(p: float, inplace: bool, name: str) -> None:
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{name}: p must be in [0, 1], got {p}")
+    if inplace:
+        raise NotImplementedError(f"{name}: inplace=True is not supported; assign the result")
+
+
+def _feature_dropout(
+    input: Any, p: float, training: bool, inplace: bool, name: str, spatial: int
+) -> Any:
+    """Channel-wise dropout of (N, C, *spatial) or unbatched (C, *spatial) inputs."""
+    _check_dropout(p, inplace, name)
+    x = ops.lift(input)
+    if x.ndim not in (spatial + 1, spatial + 2):
+        raise ValueError(
+            f"{name}: expected a {spatial + 1}-d (unbatched: C, *spatial) or {spatial + 2}-d "
+            f"(N, C, *spatial) input, got shape {tuple(x.shape)}"
+        )
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    channel_dims = 1 if x.ndim == spatial + 1 else 2
+    return x * (_keep_mask(x, p, channel_dims) * (1.0 / (1.0 - p)))
+
+
+def dropout1d(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Any:
+    """Zero whole channels of (N, C, L) or (C, L) with probability ``p`` in training, scaling
+    the rest by ``1 / (1 - p)``; masks drawn as :func:`dropout` draws them."""
+    return _feature_dropout(input, p, training, inplace, "dropout1d", 1)
+
+
+def dropout2d(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Any:
+    """Zero whole channels of (N, C, H, W) with probability ``p`` in training; a 3-d input is
+    taken as (N, C, L), as PyTorch now does."""
+    spatial = 1 if ops.lift(input).ndim == 3 else 2
+    return _feature_dropout(input, p, training, inplace, "dropout2d", spatial)
+
+
+def dropout3d(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Any:
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) with probability ``p`` in
+    training."""
+    return _feature_dropout(input, p, training, inplace, "dropout3d", 3)
+
+
+def _alpha_dropout(x: Any, p: float, keep: Any) -> Any:
+    """PyTorch's alpha dropout given the keep mask: dropped units go to SELU's negative
+    saturation and an affine map keeps the mean and variance of a standard normal input."""
+    a = 1.0 / math.sqrt((ALPHA_DROPOUT_ALPHA**2 * p + 1.0) * (1.0 - p))
+    shift = (keep - 1.0) * (ALPHA_DROPOUT_ALPHA * a) + ALPHA_DROPOUT_ALPHA * a * p
+    return x * (keep * a) + shift
+
+
+def alpha_dropout(input: Any, p: float = 0.5, training: bool = False, inplace: bool = False) -> Any:
+    """Alpha dropout (for SELU networks): each element dropped with probability ``p`` in
+    training, the result keeping zero mean and unit variance; the identity otherwise."""
+    _check_dropout(p, inplace, "alpha_dropout")
+    x = ops.lift(input)
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    return _alpha_dropout(x, p, _keep_mask(x, p, None))
+
+
+def feature_alpha_dropout(
+    input: Any, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> Any:
+    """Alpha dropout of whole channels (dims 0 and 1 index them: (N, C, *))."""
+    _check_dropout(p, inplace, "feature_alpha_dropout")
+    x = ops.lift(input)
+    if x.ndim < 2:
+        raise ValueError(
+            f"feature_alpha_dropout: expected an input (N, C, *) of 2 or more dims, got shape "
+            f"{tuple(x.shape)}"
+        )
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    return _alpha_dropout(x, p, _keep_mask(x, p, 2))
+
+
+def graph_uniform(x: Node) -> Node:
     """Uniforms in (0, 1) of ``x``'s shape from the graph generator: the hash of each element's
     flat index (a constant for a static shape, else counted at run time)."""
     shape = tuple(x.shape)

@@ -4,6 +4,7 @@ PyTorch does."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,8 @@ __all__ = [
     "kl_div",
     "cosine_embedding_loss",
     "margin_ranking_loss",
+    "poisson_nll_loss",
+    "gaussian_nll_loss",
 ]
 
 REDUCTIONS = ("none", "mean", "sum")
@@ -343,3 +346,63 @@ def margin_ranking_loss(
     loss = ops.maximum(-ops.lift(target) * (x1 - x2) + margin, 0.0)
     reduction = legacy_reduction(size_average, reduce, reduction)
     return reduce_loss(loss, reduction, "margin_ranking_loss")
+
+
+def poisson_nll_loss(
+    input: Any,
+    target: Any,
+    log_input: bool = True,
+    full: bool = False,
+    size_average: Any = None,
+    eps: float = 1e-8,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Any:
+    """Negative log likelihood of a Poisson ``target`` with rate ``exp(input)`` (``log_input``)
+    or ``input``: ``exp(x) - t * x``, or ``x - t * log(x + eps)``; ``full`` adds Stirling's
+    approximation of ``log(t!)`` where ``t > 1``."""
+    x, t = _pair(input, target, "poisson_nll_loss")
+    loss = ops.exp(x) - t * x if log_input else x - t * ops.log(x + eps)
+    if full:
+        above = t > 1
+        safe = ops.where(above, t, 1.0)
+        stirling = safe * ops.log(safe) - safe + 0.5 * ops.log(2.0 * math.pi * safe)
+        loss = loss + ops.where(above, stirling, 0.0)
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    return reduce_loss(loss, reduction, "poisson_nll_loss")
+
+
+def gaussian_nll_loss(
+    input: Any,
+    target: Any,
+    var: Any,
+    full: bool = False,
+    eps: float = 1e-6,
+    reduction: str = "mean",
+) -> Any:
+    """Negative log likelihood of ``target`` under a Gaussian of mean ``input`` and variance
+    ``var``: ``0.5 * (log(var) + (input - target) ** 2 / var)`` (plus ``0.5 * log(2 pi)`` with
+    ``full``). ``var`` is shaped like the input, or lacks its last dim (one variance per row), or
+    has 1 there (shared), or is a float; it is clamped at ``eps`` (below which its gradient is
+    zero, where PyTorch passes the gradient at ``eps`` through)."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"gaussian_nll_loss: {reduction!r} is not a valid reduction")
+    x, t = _pair(input, target, "gaussian_nll_loss")
+    v = ops.lift(var)
+    xs, vs = tuple(x.shape), tuple(v.shape)
+    if v.ndim and vs != xs:
+        if vs == xs[:-1]:
+            v = ops.expand_dims(v, -1)
+        elif not (vs[:-1] == xs[:-1] and vs[-1] == 1):
+            raise ValueError(
+                f"gaussian_nll_loss: var has shape {vs}; expected the input's {xs}, that shape "
+                "without its last dim, or with 1 as its last dim"
+            )
+    if is_tensor(v) and not v.is_cuda and bool(np.any(v.detach().numpy() < 0)):
+        raise ValueError("gaussian_nll_loss: var has negative entries")  # known on the host
+    v = ops.maximum(v, eps)
+    diff = x - t
+    loss = 0.5 * (ops.log(v) + diff * diff / v)
+    if full:
+        loss = loss + 0.5 * math.log(2.0 * math.pi)
+    return reduce_loss(loss, reduction, "gaussian_nll_loss")

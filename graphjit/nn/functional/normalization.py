@@ -1,6 +1,6 @@
-"""Normalisation functions of ``gj.nn.functional``: layer_norm, group_norm, instance_norm and
-batch_norm (PyTorch's functional forms). Statistics use the biased variance; running statistics
-are updated with the unbiased one, as PyTorch does."""
+"""Normalisation functions of ``gj.nn.functional``: layer_norm, group_norm, instance_norm,
+batch_norm, rms_norm and local_response_norm (PyTorch's functional forms). Statistics use the
+biased variance; running statistics are updated with the unbiased one, as PyTorch does."""
 
 from __future__ import annotations
 
@@ -15,7 +15,14 @@ from graphjit.ir import Node
 from graphjit.nn.module import mark_modified
 from graphjit.ops.dispatch import is_tensor
 
-__all__ = ["layer_norm", "group_norm", "instance_norm", "batch_norm"]
+__all__ = [
+    "layer_norm",
+    "group_norm",
+    "instance_norm",
+    "batch_norm",
+    "rms_norm",
+    "local_response_norm",
+]
 
 
 def _normalize_over(x: Any, axes: tuple[int, ...], eps: float) -> Any:
@@ -60,6 +67,59 @@ def layer_norm(
     if bias is not None:
         y = y + bias
     return y
+
+
+def _trailing_axes(x: Any, normalized_shape: Any, name: str) -> tuple[int, ...]:
+    """The axes of ``x`` that ``normalized_shape`` names: its trailing dims, checked."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    tail = tuple(x.shape)[x.ndim - len(shape) :]
+    if len(shape) > x.ndim or any(isinstance(d, int) and d != s for d, s in zip(tail, shape)):
+        raise ValueError(
+            f"{name}: normalized_shape {shape} does not match the trailing dims of the "
+            f"input, shape {tuple(x.shape)}"
+        )
+    return tuple(range(x.ndim - len(shape), x.ndim))
+
+
+def rms_norm(
+    input: Any, normalized_shape: Any, weight: Any = None, eps: float | None = None
+) -> Any:
+    """``x / sqrt(mean(x**2) + eps) * weight`` over the trailing dims ``normalized_shape``;
+    ``eps=None`` is the machine epsilon of the input's dtype, as PyTorch's."""
+    x = ops.lift(input)
+    axes = _trailing_axes(x, normalized_shape, "rms_norm")
+    if eps is None:
+        eps = float(np.finfo(np.dtype(x.dtype)).eps)
+    y = x * (1.0 / ops.sqrt(ops.mean(x * x, axis=axes, keepdims=True) + eps))
+    return y if weight is None else y * weight
+
+
+def local_response_norm(
+    input: Any, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
+) -> Any:
+    """Each element divided by ``(k + alpha * mean(x**2 over size neighbouring channels)) **
+    beta``; the window of channel ``c`` spans ``[c - size // 2, c + (size - 1) // 2]``, channels
+    outside counting as zeros (PyTorch's)."""
+    x = ops.lift(input)
+    if x.ndim < 3:
+        raise ValueError(
+            f"local_response_norm: expected an input (N, C, *) of 3 or more dims, got shape "
+            f"{tuple(x.shape)}"
+        )
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"local_response_norm: size must be a positive int, got {size!r}")
+    channels = tuple(x.shape)[1]
+    if not isinstance(channels, int):
+        raise ValueError(f"local_response_norm: the channels (dim 1) must be known, got {x.shape}")
+    sq = x * x
+    widths = [(0, 0)] * x.ndim
+    widths[1] = (size // 2, (size - 1) // 2)
+    padded = ops.pad(sq, widths)
+    window = ops.take(padded, np.arange(channels), axis=1)
+    for j in range(1, size):
+        window = window + ops.take(padded, np.arange(j, j + channels), axis=1)
+    div = ops.power(window * (alpha / size) + k, beta)
+    return x / div
 
 
 def group_norm(

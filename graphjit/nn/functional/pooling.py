@@ -32,6 +32,13 @@ __all__ = [
     "adaptive_avg_pool2d",
     "adaptive_max_pool1d",
     "adaptive_max_pool2d",
+    "max_pool3d",
+    "avg_pool3d",
+    "adaptive_avg_pool3d",
+    "adaptive_max_pool3d",
+    "lp_pool1d",
+    "lp_pool2d",
+    "lp_pool3d",
     "interpolate",
 ]
 
@@ -222,6 +229,84 @@ def adaptive_max_pool2d(input: Any, output_size: Any, return_indices: bool = Fal
     """Maximum over an ``output_size`` grid of windows of the last two axes;
     ``return_indices`` as :func:`max_pool2d`."""
     return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
+
+
+def max_pool3d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """Maximum over windows of the last three axes, as :func:`max_pool2d`; ``return_indices``
+    gives the flat index (``d * H * W + h * W + w``) of each maximum in its input volume."""
+    args = (kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+    return _max_pool("max_pool3d", 3, input, *args)
+
+
+def avg_pool3d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Any:
+    """Mean over windows of the last three axes, as :func:`avg_pool2d`."""
+    args = (kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    return _avg_pool("avg_pool3d", 3, input, *args)
+
+
+def adaptive_avg_pool3d(input: Any, output_size: Any) -> Any:
+    """Mean over an ``output_size`` grid of windows of the last three axes."""
+    x = _input("adaptive_avg_pool3d", input, 3)
+    size = _output_size("adaptive_avg_pool3d", x, output_size, 3)
+    return ops.apply(ADAPTIVE_AVG_POOL, x, output_size=size)
+
+
+def adaptive_max_pool3d(input: Any, output_size: Any, return_indices: bool = False) -> Any:
+    """Maximum over an ``output_size`` grid of windows of the last three axes."""
+    return _adaptive_max("adaptive_max_pool3d", 3, input, output_size, return_indices)
+
+
+def _lp_pool(
+    name: str, nsp: int, input: Any, norm_type: float, kernel_size: Any, stride: Any,
+    ceil_mode: bool,
+) -> Any:  # fmt: skip
+    """PyTorch's power-average pooling: ``(sum of x ** p over the window) ** (1 / p)``, computed
+    as the window's average of ``x ** p`` times the window size (so a ``ceil_mode`` window that
+    hangs past the input is scaled as PyTorch scales it)."""
+    x = _input(name, input, nsp)
+    if not norm_type > 0:
+        raise ValueError(f"{name}: norm_type must be positive, got {norm_type}")
+    k = _tuple(name, "kernel_size", kernel_size, nsp)
+    avg = _avg_pool(name, nsp, ops.power(x, float(norm_type)), k, stride, 0, ceil_mode, True, None)
+    summed = ops.sign(avg) * ops.relu(ops.abs(avg)) * float(math.prod(k))
+    return ops.power(summed, 1.0 / norm_type)
+
+
+def lp_pool1d(
+    input: Any, norm_type: float, kernel_size: Any, stride: Any = None, ceil_mode: bool = False
+) -> Any:
+    """The ``norm_type``-norm of each window of the last axis (no padding)."""
+    return _lp_pool("lp_pool1d", 1, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(
+    input: Any, norm_type: float, kernel_size: Any, stride: Any = None, ceil_mode: bool = False
+) -> Any:
+    """The ``norm_type``-norm of each window of the last two axes (no padding)."""
+    return _lp_pool("lp_pool2d", 2, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool3d(
+    input: Any, norm_type: float, kernel_size: Any, stride: Any = None, ceil_mode: bool = False
+) -> Any:
+    """The ``norm_type``-norm of each window of the last three axes (no padding)."""
+    return _lp_pool("lp_pool3d", 3, input, norm_type, kernel_size, stride, ceil_mode)
 
 
 _MODE_RANK = {"linear": 1, "bilinear": 2, "trilinear": 3}
