@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +39,6 @@ from graphjit.dtypes import DTYPES, as_array, get_default_dtype, is_float, names
 from graphjit.errors import TensorUsageError
 from graphjit.ir import TensorType
 from graphjit.ops.leaves import Variable, write_array
-from graphjit.tensor.assign import assign_on_device
 from graphjit.tensor.device import (
     check_device,
     copy_array,
@@ -49,12 +48,7 @@ from graphjit.tensor.device import (
     is_device,
     move_array,
 )
-
-if TYPE_CHECKING:
-    # the methods graphjit.methods installs on Tensor when graphjit loads (see there)
-    from graphjit.methods import TensorMethods as _InstalledMethods
-else:
-    _InstalledMethods = object
+from graphjit.tensor.inplace import InPlaceMethods, _value
 
 __all__ = [
     "Tensor",
@@ -119,12 +113,7 @@ def new_tensor(data: np.ndarray) -> Tensor:
     return t
 
 
-def _value(x: Any) -> Any:
-    """The numpy value of a tensor (other values unchanged)."""
-    return x._data if isinstance(x, Tensor) else x
-
-
-class Tensor(_InstalledMethods):
+class Tensor(InPlaceMethods):
     """An eager n-d array with PyTorch-style autograd (``requires_grad``, ``backward``, ``grad``).
 
     Build tensors with :func:`tensor`, :func:`from_numpy`, ``gj.zeros``/``ones``/``rand``/...;
@@ -133,6 +122,7 @@ class Tensor(_InstalledMethods):
     __slots__ = ("__weakref__", "_ctx", "_data", "_hooks", "_requires_grad", "_retain", "_var",
                  "_version", "grad")  # fmt: skip
     __hash__ = object.__hash__  # tensors are dict keys by identity; == is elementwise
+    _leaf = staticmethod(new_tensor)  # how the in-place methods make a tensor of an array
 
     _data: np.ndarray
     _ctx: TapeEntry | None
@@ -541,160 +531,6 @@ class Tensor(_InstalledMethods):
     def cuda(self, device: Any = "cuda") -> Tensor:
         """This tensor on the GPU: itself, or a copy of a tensor in host memory."""
         return self.to(device)
-
-    # -- in place (PyTorch: trailing underscore)
-    def _check_inplace(self, what: str) -> None:
-        if self._requires_grad and self._ctx is None and _mode.enabled:
-            raise TensorUsageError(
-                f"{what}: a leaf tensor that requires grad is being modified in place; do it "
-                "under `with gj.no_grad():` (as an optimiser step does) or work on a copy"
-            )
-
-    def _inplace(self, fn: Callable[..., Any], *args: Any, what: str) -> Tensor:
-        """``self = fn(self, *args)`` in place: on the tape when autograd is involved, otherwise
-        written into the tensor's array (so views and numpy arrays sharing it see the change)."""
-        self._check_inplace(what)
-        tracked = _mode.enabled and (
-            self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
-        )
-        if not tracked:
-            with no_grad():
-                new = fn(self, *args)
-            _write(self, new._data, what, casting="same_kind")
-            return self
-        old = new_tensor(self._data)  # the value before: it takes over the tape entry
-        old._ctx, old._requires_grad, old._version = self._ctx, self._requires_grad, self._version
-        new = fn(old, *args)
-        if new.shape != self.shape:
-            raise TensorUsageError(
-                f"{what}: the result has shape {new.shape}, which does not fit the tensor's "
-                f"shape {self.shape}"
-            )
-        if new.dtype != self.dtype:
-            new = F.astype(new, self.dtype)
-        self._rebind(new._data)
-        self._version += 1
-        self._requires_grad = new._requires_grad
-        if new._ctx is not None:
-            self._ctx = new._ctx._replace(out_version=self._version, label=None)
-        return self
-
-    def add_(self, other: Any, alpha: Any = 1) -> Tensor:
-        return self._inplace(lambda s, o: s.add(o, alpha), other, what="add_")
-
-    def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
-        return self._inplace(lambda s, o: s.sub(o, alpha), other, what="sub_")
-
-    def mul_(self, other: Any) -> Tensor:
-        return self._inplace(F.multiply, other, what="mul_")
-
-    def div_(self, other: Any) -> Tensor:
-        return self._inplace(F.divide, other, what="div_")
-
-    def pow_(self, exponent: Any) -> Tensor:
-        return self._inplace(F.power, exponent, what="pow_")
-
-    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-        return self._inplace(lambda s: F.clip(s, min, max), what="clamp_")
-
-    # in-place operators return the tensor itself (mypy compares them with the installed __add__)
-    def __iadd__(self, other: Any) -> Tensor:  # type: ignore[misc]
-        return self.add_(other)
-
-    def __isub__(self, other: Any) -> Tensor:  # type: ignore[misc]
-        return self.sub_(other)
-
-    def __imul__(self, other: Any) -> Tensor:  # type: ignore[misc]
-        return self.mul_(other)
-
-    def __itruediv__(self, other: Any) -> Tensor:  # type: ignore[misc]
-        return self.div_(other)
-
-    def fill_(self, value: Any) -> Tensor:
-        return self._inplace(lambda s, v: F.where(False, s, v), value, what="fill_")
-
-    def zero_(self) -> Tensor:
-        """Set every element to zero, in place (on the GPU for a cuda tensor: no host array is
-        copied in)."""
-        if not (self._requires_grad and _mode.enabled) and isinstance(self._data, np.ndarray):
-            self._check_inplace("zero_")
-            write_array(self._data, np.zeros(self.shape, self._data.dtype))
-            self._version += 1
-            return self
-        return self.fill_(0)
-
-    def copy_(self, src: Any) -> Tensor:
-        """Copy ``src`` (broadcast, any dtype) into this tensor, in place."""
-        if isinstance(src, Tensor) and src._requires_grad and _mode.enabled:
-            dt = self.dtype
-            return self._inplace(lambda s, v: F.where(True, v, s).astype(dt), src, what="copy_")
-        self._check_inplace("copy_")
-        if self._requires_grad and _mode.enabled:  # a non-leaf: the old value stops mattering
-            return self._inplace(lambda s, v: F.where(True, v, s), _value(src), what="copy_")
-        value = _value(src)
-        _write(self, value if is_device_array(value) else np.asarray(value), "copy_", "unsafe")
-        return self
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        if _mode.enabled and (self._requires_grad or getattr(value, "_requires_grad", False)):
-            raise TensorUsageError(
-                "assigning into a tensor that requires grad (or a value that does) is not "
-                "supported outside gj.no_grad(); build the result with gj.where or gj.cat instead"
-            )
-        if self.is_cuda:  # on the device: the tensor's array is written in place
-            assign_on_device(self._data, _np_index(index), self._device_value(value))
-            self._version += 1
-            return
-        index = _np_index(index)
-        value = _value(value)
-        index = tuple(map(_on_host, index)) if isinstance(index, tuple) else _on_host(index)
-        self._data[index] = np.asarray(_on_host(value))
-        self._version += 1
-
-    def _device_value(self, value: Any) -> Any:
-        """An assigned value as :func:`assign_on_device` takes it: a device array cast to this
-        tensor's dtype on the device (as numpy's astype); anything else as it is (a host value is
-        cast on the host, then copied to the device)."""
-        data = _value(value)
-        if not is_device_array(data) or np.dtype(data.dtype) == self._data.dtype:
-            return data
-        with no_grad():
-            return F.astype(new_tensor(data), self.dtype)._data
-
-
-def _on_host(x: Any) -> Any:
-    """A device array's values on the host; anything else as it is."""
-    return to_host(x) if is_device_array(x) else x
-
-
-def _np_index(index: Any) -> Any:
-    if isinstance(index, tuple):
-        return tuple(_value(i) for i in index)
-    return _value(index)
-
-
-def _write(t: Tensor, value: Any, what: str, casting: str) -> None:
-    """Write ``value`` into ``t``'s array (it must broadcast to the tensor's shape)."""
-    if t.is_cuda or is_device_array(value):
-        if tuple(value.shape) != t.shape:
-            value = np.broadcast_to(to_host(value), t.shape)
-        write_array(t._data, value)
-        t._version += 1
-        return
-    if not t._data.flags.writeable:
-        raise ValueError(
-            f"{what}: this tensor's memory is read-only (say, from_numpy of a read-only array, "
-            "or a graph constant's value); .clone() it first"
-        )
-    try:
-        np.copyto(t._data, value, casting=casting)  # type: ignore[arg-type]
-    except TypeError as exc:
-        raise TypeError(f"{what}: cannot store {value.dtype} values in a {t.dtype} tensor") from exc
-    except ValueError as exc:
-        raise ValueError(
-            f"{what}: a value of shape {value.shape} does not fit the tensor's shape {t.shape}"
-        ) from exc
-    t._version += 1
 
 
 def array_from(data: Any, dtype: str | None, copy: builtins.bool) -> np.ndarray:
