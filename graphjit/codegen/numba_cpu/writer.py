@@ -18,6 +18,10 @@ from graphjit.ir import Node
 # past this many parameters a kernel takes its arrays as one tuple (numba cannot inline a call
 # with more than 30 arguments)
 MAX_PARAMS = 28
+# a kernel called by this many nests is compiled once as a function of its own; called by fewer,
+# it is inlined at each call, which costs less than a function of its own (an SGD step's two
+# weight updates share their code, an unrolled loop's steps repeat theirs many times)
+SHARE_FROM = 3
 # writes a kernel's body into the writer; the flag says whether it is the parallel variant
 KernelBody = Callable[[SourceWriter, bool], None]
 
@@ -36,6 +40,7 @@ class ProgramWriter(ProgramNames):
         self._kernel_codes: dict[str, str] = {}  # canonical code -> kernel name
         self._kernel_alias: dict[str, str] = {}  # a kernel not written -> the one it calls
         self._kernel_at: dict[str, int] = {}  # kernel name -> index of its source in kernels
+        self._kernel_uses: dict[str, int] = {}  # kernel name -> nests calling it, past one
 
     # -------------------------------------------------------------------------------- memory
     def output_buffer(self, node: Node) -> str:
@@ -136,8 +141,10 @@ class ProgramWriter(ProgramNames):
         same = self._kernel_codes.get(code)
         if same is not None:
             self._kernel_alias[name] = same
-            at = self._kernel_at[same]
-            self.kernels[at] = self.kernels[at].replace("@njit(**KERNEL)", "@njit(**SHARED)", 1)
+            uses = self._kernel_uses[same] = self._kernel_uses.get(same, 1) + 1
+            if uses == SHARE_FROM:
+                at = self._kernel_at[same]
+                self.kernels[at] = self.kernels[at].replace("@njit(**KERNEL)", "@njit(**SHARED)")
             return
         self._kernel_codes[code] = name
         self._kernel_at[name] = len(self.kernels)
