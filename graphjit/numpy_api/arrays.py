@@ -22,7 +22,7 @@ from graphjit.dtypes import as_dtype, get_default_dtype
 from graphjit.ir import Node
 from graphjit.ops import arrangement, broadcast, gather, joining, reductions
 from graphjit.ops import shape as shape_ops
-from graphjit.ops.dispatch import ArrayLike, Value, astype, is_tensor, lift
+from graphjit.ops.dispatch import ArrayLike, Value, astype, is_tensor, lift, lift_together
 from graphjit.ops.shape_rules import normalize_axis
 from graphjit.tensor import creation
 
@@ -130,8 +130,8 @@ def append(arr: ArrayLike, values: ArrayLike, axis: Any = None) -> Value:
     joined along ``axis`` (their other sizes must agree)."""
     if axis is None:
         return joining.concatenate([ravel(arr), ravel(values)], 0)
-    x = lift(arr)
-    return joining.concatenate([x, lift(values)], normalize_axis(axis, x.ndim, "append"))
+    x, v = lift_together(arr, values)
+    return joining.concatenate([x, v], normalize_axis(axis, x.ndim, "append"))
 
 
 def _axis_size(name: str, x: Any, axis: int) -> int:
@@ -174,7 +174,7 @@ def insert(arr: ArrayLike, obj: Any, values: ArrayLike, axis: Any = None) -> Val
         ax = normalize_axis(axis, x.ndim, "insert")
     n = _axis_size("insert", x, ax)
     where = _positions("insert", obj, n, ax, allow_end=True)
-    v = astype(lift(values), x.dtype)
+    v = astype(lift_together(values, x)[0], x.dtype)
     single = isinstance(where, int) or where.size == 1
     if single:
         at = int(where) if isinstance(where, int) else int(where[0])
@@ -291,7 +291,7 @@ def trapezoid(
     if x is None:
         d: Any = dx
     else:
-        xv = lift(x)
+        xv = lift_together(x, yv)[0]
         if xv.ndim == 1:
             n, m = xv.shape[0], yv.shape[ax]
             if isinstance(n, int) and isinstance(m, int) and n != m:

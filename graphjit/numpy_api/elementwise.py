@@ -22,6 +22,7 @@ from graphjit.ops.dispatch import (
     eager_result,
     is_tensor,
     lift,
+    lift_together,
     result_dtype,
     untracked_array,
     write_out,
@@ -40,7 +41,7 @@ def fmod(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
     torch.fmod (``remainder``/``%`` takes the divisor's sign). ``fmod(x, 0)`` is NaN for floats
     and 0 for ints (numpy). Exact: the remainder of the magnitudes, given ``x1``'s sign. The
     gradient is ``1`` for ``x1`` and ``-trunc(x1 / x2)`` for ``x2``."""
-    a, b = lift(x1), lift(x2)
+    a, b = lift_together(x1, x2)
     dtype = result_dtype([x1, x2])
     if dtype == "bool":
         raise TypeError("fmod: not defined for bool inputs; cast with .astype first")
@@ -75,7 +76,8 @@ def sinc(x: ArrayLike) -> Value:
 
 def float_power(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
     """``x1 ** x2`` computed in float64, as numpy.float_power and torch.float_power."""
-    result = elementwise.power(astype(lift(x1), "float64"), astype(lift(x2), "float64"))
+    a, b = lift_together(x1, x2)
+    result = elementwise.power(astype(a, "float64"), astype(b, "float64"))
     return write_out(result, out, "float_power")
 
 
@@ -83,8 +85,8 @@ def ldexp(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
     """``x1 * 2 ** x2`` for integer ``x2``, as numpy.ldexp and torch.ldexp (ints ``x1`` give
     float64). Scaled in two halves so that a large exponent with a small mantissa does not
     overflow on the way."""
-    mantissa = _as_float(lift(x1))
-    exponent = lift(x2)
+    mantissa, exponent = lift_together(x1, x2)
+    mantissa = _as_float(mantissa)
     if not is_int(exponent.dtype):
         raise TypeError(f"ldexp: the exponent x2 must be an integer array, got {exponent.dtype}")
     half = rounding.floor_divide(exponent, 2)
@@ -110,7 +112,7 @@ def positive(x: ArrayLike, *, out: Any = None) -> Value:
 def logical_xor(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
     """Elementwise exclusive or of the truth values, as numpy.logical_xor and torch.logical_xor
     (a bool array)."""
-    a, b = astype(lift(x1), "bool"), astype(lift(x2), "bool")
+    a, b = (astype(v, "bool") for v in lift_together(x1, x2))
     return write_out(comparison.not_equal(a, b), out, "logical_xor")
 
 
@@ -145,7 +147,7 @@ def _host_values(*xs: Any) -> list[Any] | None:
 
 
 def _euclid(a: Any, b: Any, dtype: str) -> Any:
-    a, b = elementwise.abs(astype(lift(a), dtype)), elementwise.abs(astype(lift(b), dtype))
+    a, b = (elementwise.abs(astype(v, dtype)) for v in lift_together(a, b))
     for _ in range(_EUCLID_STEPS[dtype]):
         done = comparison.equal(b, 0)
         step = rounding.remainder(a, comparison.where(done, 1, b))
@@ -173,7 +175,7 @@ def lcm(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
     values = _host_values(x1, x2)
     if values is not None:
         return write_out(eager_result(np.asarray(np.lcm(*values, dtype=dtype))), out, "lcm")
-    a, b = elementwise.abs(astype(lift(x1), dtype)), elementwise.abs(astype(lift(x2), dtype))
+    a, b = (elementwise.abs(astype(v, dtype)) for v in lift_together(x1, x2))
     divisor = _euclid(a, b, dtype)
     safe = comparison.where(comparison.equal(divisor, 0), 1, divisor)
     result = comparison.where(comparison.equal(divisor, 0), 0, rounding.floor_divide(a, safe) * b)

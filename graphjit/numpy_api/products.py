@@ -24,7 +24,7 @@ from graphjit.ops import (
     stacking,
     statistics,
 )
-from graphjit.ops.dispatch import ArrayLike, Value, astype, lift, result_dtype
+from graphjit.ops.dispatch import ArrayLike, Value, astype, lift, lift_together, result_dtype
 from graphjit.ops.shape_rules import normalize_axis
 
 __all__ = ["vdot", "vecdot", "matvec", "vecmat", "cov", "corrcoef", "convolve", "correlate"]
@@ -37,7 +37,7 @@ def _known(d: Any) -> bool:
 def vdot(a: ArrayLike, b: ArrayLike) -> Value:
     """The dot product of the flattened ``a`` and ``b``, as numpy.vdot (torch.vdot's 1-D
     inputs too); both must have the same number of elements."""
-    x, y = lift(a), lift(b)
+    x, y = lift_together(a, b)
     nx, ny = _count(x), _count(y)
     if nx is not None and ny is not None and nx != ny:
         raise ValueError(f"vdot: a has {nx} elements and b {ny}; they must have as many")
@@ -52,7 +52,7 @@ def _count(x: Any) -> int | None:
 def vecdot(x1: ArrayLike, x2: ArrayLike, /, *, axis: int = -1) -> Value:
     """The dot product of the vectors along ``axis`` of ``x1`` and ``x2``, broadcast over the
     other axes, as numpy 2's numpy.vecdot (and torch.linalg.vecdot)."""
-    a, b = lift(x1), lift(x2)
+    a, b = lift_together(x1, x2)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError("vecdot: the inputs must be at least 1-D")
     na, nb = a.shape[normalize_axis(axis, a.ndim, "vecdot")], b.shape[
@@ -66,7 +66,7 @@ def vecdot(x1: ArrayLike, x2: ArrayLike, /, *, axis: int = -1) -> Value:
 def matvec(x1: ArrayLike, x2: ArrayLike, /) -> Value:
     """Matrix times vector over the last axes, broadcast over the rest, as numpy 2's
     numpy.matvec: ``(..., m, n)`` and ``(..., n)`` give ``(..., m)``."""
-    m, v = lift(x1), lift(x2)
+    m, v = lift_together(x1, x2)
     if m.ndim < 2 or v.ndim < 1:
         raise ValueError(f"matvec: needs a matrix (at least 2-D) and a vector (at least 1-D), "
                          f"got {m.ndim}-D and {v.ndim}-D")  # fmt: skip
@@ -77,7 +77,7 @@ def matvec(x1: ArrayLike, x2: ArrayLike, /) -> Value:
 def vecmat(x1: ArrayLike, x2: ArrayLike, /) -> Value:
     """Vector times matrix over the last axes, broadcast over the rest, as numpy 2's
     numpy.vecmat: ``(..., n)`` and ``(..., n, m)`` give ``(..., m)``."""
-    v, m = lift(x1), lift(x2)
+    v, m = lift_together(x1, x2)
     if m.ndim < 2 or v.ndim < 1:
         raise ValueError(f"vecmat: needs a vector (at least 1-D) and a matrix (at least 2-D), "
                          f"got {v.ndim}-D and {m.ndim}-D")  # fmt: skip
@@ -174,7 +174,7 @@ def _windowed(name: str, a: Any, v: Any, mode: str) -> Any:
 def _check_1d(name: str, a: Any, v: Any, mode: str) -> tuple[Any, Any]:
     if mode not in _MODES:
         raise ValueError(f"{name}: mode must be one of {_MODES}, got {mode!r}")
-    x, w = lift(a), lift(v)
+    x, w = lift_together(a, v)
     for what, t in (("a", x), ("v", w)):
         if t.ndim != 1:
             raise ValueError(f"{name}: {what} must be 1-D, got {t.ndim}-D")

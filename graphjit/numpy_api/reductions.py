@@ -31,7 +31,7 @@ from graphjit.ops import (
     shape,
     statistics,
 )
-from graphjit.ops.dispatch import ArrayLike, Value, astype, lift
+from graphjit.ops.dispatch import ArrayLike, Value, astype, lift, lift_together
 from graphjit.ops.shape_rules import keepdims_arg, normalize_axes, reduction_axes
 
 __all__ = ["amax", "amin", "nansum", "nanmean", "nanvar", "nanstd", "nanmax", "nanmin",
@@ -376,7 +376,7 @@ def average(
         axes = normalize_axes(axis, x.ndim, "average")
         count = _static_count(x, axes)
         return avg, elementwise.multiply(broadcast.ones_like(avg), count)
-    w = lift(weights)
+    (w,) = lift_together(weights, x)[:1]
     # numpy: an int or bool ``a`` averages in float64 (graphjit: the default float dtype)
     dtype = result_dtype([x, w], to_float=not is_float(x.dtype))
     axes = normalize_axes(axis, x.ndim, "average")

@@ -23,6 +23,7 @@ from graphjit.ops.dispatch import (
     is_tensor,
     lift,
     lift_like,
+    lift_together,
     untracked_array,
 )
 
@@ -68,8 +69,8 @@ def isin(
     of their sizes)."""
     if kind not in (None, "sort", "table"):
         raise ValueError(f"isin: kind must be None, 'sort' or 'table', got {kind!r}")
-    x = lift(element)
-    tests = shape.reshape(lift(test_elements), (-1,))
+    x, tests = lift_together(element, test_elements)
+    tests = shape.reshape(tests, (-1,))
     found = truth.any(comparison.equal(shape.expand_dims(x, -1), tests), axis=-1)
     return comparison.logical_not(found) if invert else found
 
@@ -87,7 +88,7 @@ def digitize(x: ArrayLike, bins: ArrayLike, right: bool = False) -> Value:
     increasing ``bins``, ``i`` such that ``bins[i-1] <= x < bins[i]`` (``<``/``<=`` swapped with
     ``right=True``); decreasing ``bins`` are handled as numpy does. Bins given as a graph node
     must be increasing (they cannot be checked when the graph is built)."""
-    edges = lift(bins)
+    edges = lift_together(bins, x)[0]
     if edges.ndim != 1:
         raise ValueError(f"digitize: bins must be 1-D, got {edges.ndim}-D")
     side = "left" if right else "right"

@@ -35,6 +35,7 @@ __all__ = [
     "eager_flatnonzero",
     "on_device_of",
     "lift_like",
+    "lift_together",
     "apply",
     "lift",
     "as_node",
@@ -206,6 +207,15 @@ def lift_like(x: ArrayLike, like: Any) -> Value:
     if isinstance(x, Node) or not is_tensor(like) or not like.is_cuda:
         return lift(x)
     return on_device_of(x, like)
+
+
+def lift_together(*values: ArrayLike) -> tuple[Value, ...]:
+    """``values`` lifted as the operands of one op: arrays, lists and numbers become constants
+    where the first tensor among them lives (on the GPU beside a cuda tensor, as an op given them
+    directly puts them); nodes and tensors stay as they are (tensors on two devices are for the
+    op to refuse)."""
+    like = next((v for v in values if is_tensor(v)), None)
+    return tuple(v if isinstance(v, Node) or is_tensor(v) else lift_like(v, like) for v in values)
 
 
 def lift(x: ArrayLike) -> Value:

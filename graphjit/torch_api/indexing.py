@@ -23,6 +23,7 @@ from graphjit.ops.dispatch import (
     eager_flatnonzero,
     eager_nonzero,
     lift,
+    lift_together,
 )
 from graphjit.ops.shape_rules import normalize_axis
 from graphjit.tensor.backend import device_flatnonzero, device_unravel
@@ -224,7 +225,8 @@ def _hit_along(x: Any, idx: Any, d: int, fn: str) -> Any:
     n = x.shape[d]
     if not isinstance(n, int):
         raise ValueError(f"{fn}: dim {d} needs a size fixed when the graph is built")
-    counts = gather_ops.add_at(np.zeros(n, dtype=np.int64), idx, np.int64(1), 0)
+    zeros, idx = lift_together(np.zeros(n, dtype=np.int64), idx)
+    counts = gather_ops.add_at(zeros, idx, np.int64(1), 0)
     ones = [1] * x.ndim
     ones[d] = n
     return shape.reshape(comparison.greater(counts, 0), tuple(ones))
