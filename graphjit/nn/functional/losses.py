@@ -13,7 +13,7 @@ from graphjit import ops
 from graphjit.errors import TensorUsageError
 from graphjit.nn.functional.activations import log_softmax
 from graphjit.nn.functional.layers import checked_class_indices
-from graphjit.ops.dispatch import is_tensor
+from graphjit.ops.dispatch import is_tensor, lift_together
 
 __all__ = [
     "mse_loss",
@@ -132,10 +132,11 @@ def _class_axis_shape(ndim: int) -> int:
     return 0 if ndim == 1 else 1
 
 
-def _weight_along_classes(weight: Any, ndim: int, axis: int) -> Any:
-    """``weight`` (C,) shaped to broadcast against an input whose classes are on ``axis``."""
-    w = ops.lift(weight)
-    return ops.reshape(w, (-1,) + (1,) * (ndim - axis - 1))
+def _weight_along_classes(weight: Any, x: Any, axis: int) -> Any:
+    """``weight`` (C,) shaped to broadcast against ``x``, whose classes are on ``axis`` (an
+    array or a list becomes a constant on ``x``'s device)."""
+    w = lift_together(weight, x)[0]
+    return ops.reshape(w, (-1,) + (1,) * (x.ndim - axis - 1))
 
 
 def _check_index_target(x: Any, t: Any, name: str) -> None:
@@ -167,7 +168,7 @@ def _nll_parts(
         ops.take_along_axis(logp, ops.expand_dims(safe, axis), axis=axis), axis=axis
     )
     mask = ops.astype(counted, logp.dtype)
-    w = mask if weight is None else ops.take(ops.lift(weight), safe, axis=0) * mask
+    w = mask if weight is None else ops.take(lift_together(weight, logp)[0], safe, axis=0) * mask
     return -picked * w, w, counted
 
 
@@ -213,7 +214,7 @@ def cross_entropy(
     axis = _class_axis_shape(x.ndim)
     logp = log_softmax(x, dim=axis)
     n_classes = tuple(x.shape)[axis]
-    wb = None if weight is None else _weight_along_classes(weight, x.ndim, axis)
+    wb = None if weight is None else _weight_along_classes(weight, x, axis)
     if t.dtype in ("float16", "float32", "float64"):
         _pair(x, t, "cross_entropy")
         if label_smoothing:
@@ -277,7 +278,7 @@ def binary_cross_entropy_with_logits(
     if pos_weight is None:
         loss = (1.0 - t) * x + ops.softplus(-x)
     else:
-        log_weight = (ops.lift(pos_weight) - 1.0) * t + 1.0
+        log_weight = (lift_together(pos_weight, t)[0] - 1.0) * t + 1.0
         loss = (1.0 - t) * x + log_weight * ops.softplus(-x)
     if weight is not None:
         loss = loss * weight

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from graphjit import ops
 from graphjit.nn.functional.activations import logsigmoid
 from graphjit.nn.functional.distance import pairwise_distance
 from graphjit.nn.functional.layers import checked_class_indices
 from graphjit.nn.functional.losses import legacy_reduction, reduce_loss
+from graphjit.ops.dispatch import lift_together
 
 __all__ = [
     "hinge_embedding_loss",
@@ -114,10 +117,11 @@ def multi_margin_loss(
     z = ops.maximum(margin - picked + x, 0.0)
     if p == 2:
         z = z * z
-    others = ops.not_equal(ops.expand_dims(t, -1), ops.lift(list(range(n_classes))))
+    classes = lift_together(np.arange(n_classes), t)[0]
+    others = ops.not_equal(ops.expand_dims(t, -1), classes)
     z = ops.where(others, z, 0.0)
     if weight is not None:
-        z = z * ops.expand_dims(ops.take(ops.lift(weight), t, axis=0), -1)
+        z = z * ops.expand_dims(ops.take(lift_together(weight, x)[0], t, axis=0), -1)
     loss = ops.sum(z, axis=-1) / n_classes
     reduction = legacy_reduction(size_average, reduce, reduction)
     return reduce_loss(loss, reduction, "multi_margin_loss")

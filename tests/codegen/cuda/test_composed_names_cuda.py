@@ -51,3 +51,28 @@ def test_composed_functions_on_cuda_tensors_equal_the_cpu(name: str) -> None:
     want = fn(gj.tensor(A), "cpu")
     assert got.is_cuda
     np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), rtol=1e-12, equal_nan=True)
+
+
+F = gj.nn.functional
+LOGITS = np.random.default_rng(0).standard_normal((4, 3))
+LOSSES: dict[str, Callable[[Any, Any], Any]] = {
+    "cross_entropy list weight": lambda x, t: F.cross_entropy(x, t, weight=[1.0, 2.0, 3.0]),
+    "nll_loss array weight": lambda x, t: F.nll_loss(x, t, weight=np.array([1.0, 2.0, 3.0])),
+    "multi_margin_loss": lambda x, t: F.multi_margin_loss(x, t, weight=[1.0, 0.5, 2.0]),
+    "bce_with_logits pos_weight": lambda x, t: F.binary_cross_entropy_with_logits(
+        x, gj.ones_like(x), pos_weight=[1.0, 2.0, 3.0]
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_losses_given_array_weights_on_cuda_equal_the_cpu(name: str) -> None:
+    results = []
+    for device in ("cpu", "cuda"):
+        x = gj.tensor(LOGITS, device=device, requires_grad=True)
+        loss = LOSSES[name](x, gj.tensor([0, 2, 1, 2], device=device))
+        loss.backward()
+        results.append((loss.cpu().numpy(), x.grad.cpu().numpy()))
+    (want, want_grad), (got, got_grad) = results
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    np.testing.assert_allclose(got_grad, want_grad, rtol=1e-12)
