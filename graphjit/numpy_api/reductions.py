@@ -376,7 +376,7 @@ def average(
         axes = normalize_axes(axis, x.ndim, "average")
         count = _static_count(x, axes)
         return avg, elementwise.multiply(broadcast.ones_like(avg), count)
-    (w,) = lift_together(weights, x)[:1]
+    w = lift_together(weights, x)[0]
     # numpy: an int or bool ``a`` averages in float64 (graphjit: the default float dtype)
     dtype = result_dtype([x, w], to_float=not is_float(x.dtype))
     axes = normalize_axes(axis, x.ndim, "average")

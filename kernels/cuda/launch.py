@@ -103,9 +103,14 @@ def run(kernel: Any, grid: int, *args: Any) -> None:
         if entry is not None:
             entry(grid, args)
             return
-    kernel[grid, BLOCK](*[a.view() if type(a) is Flat else a for a in args])
+    kernel[grid, BLOCK](*_views(args))
     if entries is not None:
         entries[key] = _lean_entry(kernel, args)
+
+
+def _views(args: Sequence[Any]) -> list[Any]:
+    """The arguments as numba's dispatcher takes them: each :class:`Flat` as its 1-D view."""
+    return [a.view() if type(a) is Flat else a for a in args]
 
 
 def _kind(a: Any) -> Any:
@@ -120,7 +125,7 @@ def _kind(a: Any) -> Any:
 
 def _dispatch(kernel: Any) -> Entry:
     def entry(grid: int, args: tuple[Any, ...]) -> None:
-        kernel[grid, BLOCK](*[a.view() if type(a) is Flat else a for a in args])
+        kernel[grid, BLOCK](*_views(args))
 
     return entry
 
@@ -152,7 +157,7 @@ def lean_launcher(kernel: Any, args: tuple[Any, ...]) -> Entry | None:
     of ``kernel`` that ``args`` select; None where the lean path does not apply."""
     from numba import typeof  # noqa: PLC0415
 
-    views = [a.view() if type(a) is Flat else a for a in args]
+    views = _views(args)
     try:
         overload = kernel.overloads.get(tuple(typeof(v) for v in views))
     except Exception:  # an argument numba cannot type: the dispatcher says why
