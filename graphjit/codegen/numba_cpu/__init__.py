@@ -11,7 +11,8 @@ that is compiled only when a call reaches that size. The module is written to th
 imported from there, so numba caches the machine code beside it.
 
 This package is the emitter only: ``program`` (the module), ``loops`` (loop-nest kernels),
-``lowerings`` (per-op lowerings, registered by OpDef) and ``writer`` (the state they share).
+``lowerings`` (per-op lowerings, registered by OpDef), ``writer`` (the state they share) and
+``stages`` (a long program's body cut into functions of bounded size).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from graphjit.codegen.numba_cpu import lowerings
 from graphjit.codegen.numba_cpu import pool_lowerings as pool_lowerings  # registers its lowerings
 from graphjit.codegen.numba_cpu import scan_lowerings as scan_lowerings  # registers its lowerings
 from graphjit.codegen.numba_cpu.loops import SCALAR_LOWERINGS, can_reduce, emit_nest
+from graphjit.codegen.numba_cpu.stages import Stage, split
 from graphjit.codegen.numba_cpu.writer import ProgramWriter
 from graphjit.codegen.partition import LOOP_KINDS
 from graphjit.codegen.pipeline import Lowered, lower
@@ -60,9 +61,16 @@ FASTMATH = {fastmath}
 # kernels are inlined into the program (numba compiles one function: much faster than one per
 # kernel); the prange variants stay separate functions, compiled with parallel=True
 KERNEL = dict(fastmath=FASTMATH, error_model="numpy", inline="always")
-# a kernel the program calls at several places (an unrolled loop's step) is compiled once, as a
-# function of its own
-SHARED = dict(fastmath=FASTMATH, error_model="numpy")
+# a kernel the program calls at several places (an unrolled loop's step), and each stage of a
+# long program (see codegen/numba_cpu/stages.py), is compiled once as a function of its own and
+# called by symbol (extern.external): linked, its code would be optimised again in every caller
+SHARED = dict(
+    fastmath=FASTMATH,
+    error_model="numpy",
+    cache=CACHE,
+    no_cpython_wrapper=True,
+    no_cfunc_wrapper=True,
+)
 PROGRAM = dict(fastmath=FASTMATH, error_model="numpy", nogil=True, cache=CACHE)
 PARALLEL = dict(PROGRAM, parallel=True)
 PARALLEL_MIN_SIZE = {parallel_min}
@@ -150,6 +158,7 @@ def write_program(lowered: Lowered, arrays: dict[Node, str], parallel: bool) -> 
     variants of the nests that have one)."""
     b = ProgramWriter(lowered, arrays)
     for step, parts in enumerate(lowered.steps):
+        b.step_starts.append(len(b.body.lines))
         b.body.line()
         for g in parts:
             b.body.comment(b.group_title(g))
@@ -202,10 +211,16 @@ def module_source(
 def write_entry(
     w: SourceWriter, b: ProgramWriter, name: str, n_in: int, n_var: int, args: list[str]
 ) -> None:
-    """One ``@njit`` program: call-time checks, the body ``b`` wrote, the results."""
+    """One ``@njit`` program: call-time checks, the body ``b`` wrote (in stage functions, written
+    before it, when it is long), the results."""
     # results first: a result that is itself a constant adds that constant to the arguments
     outs = [result_expr(b, r) for r in b.lowered.plan.results]
     args = args + [b.arrays[c] for c in b.constants]
+    ret = f"return {int_tuple(outs)}"
+    sizes = [s.name for s in b.table.stmts if isinstance(s, Let)]
+    stages = split(name, b.body.lines, b.step_starts, [*args, *sizes], ret)
+    for i, stage in enumerate(stages or ()):
+        write_stage(w, stage, f"part {i + 1} of {len(stages or ())} of {name}'s steps")
     w.line()
     w.line("@njit(**PROGRAM)")
     with w.block(f"def {name}({', '.join(args)}):"):
@@ -225,9 +240,32 @@ def write_entry(
                 assert isinstance(s, Check)
                 with w.block(f"if {s.condition}:"):
                     w.line(f"raise ValueError({s.message!r})")
-        w.extend(b.body)
+        if stages is None:
+            w.extend(b.body)
+        else:
+            w.line()
+            for stage in stages:
+                call = f"{stage.name}({', '.join(stage.params)})"
+                w.line(f"{', '.join(stage.results)} = {call}" if stage.results else call)
         w.line()
-        w.line(f"return {int_tuple(outs)}")
+        w.line(ret)
+
+
+def write_stage(w: SourceWriter, stage: Stage, doc: str) -> None:
+    """A stage function (see ``stages``): its part of the program body, then what later code
+    reads of what it bound."""
+    w.line()
+    w.line("@njit(**SHARED)")
+    with w.block(f"def {stage.name}_compiled({', '.join(stage.params)}):"):
+        w.line(f'"""{doc}"""')
+        for text in stage.lines:
+            w.line(text)
+        if stage.results:
+            w.line()
+            w.line(f"return {', '.join(stage.results)}")
+    w.line()
+    w.line()
+    w.line(f"{stage.name} = extern.external({stage.name}_compiled)")
 
 
 def write_parallel_pays(w: SourceWriter, b: ProgramWriter, args: list[str]) -> None:

@@ -18,9 +18,9 @@ from graphjit.ir import Node
 # past this many parameters a kernel takes its arrays as one tuple (numba cannot inline a call
 # with more than 30 arguments)
 MAX_PARAMS = 28
-# a kernel called by this many nests is compiled once as a function of its own; called by fewer,
-# it is inlined at each call, which costs less than a function of its own (an SGD step's two
-# weight updates share their code, an unrolled loop's steps repeat theirs many times)
+# a kernel called by this many nests is compiled once as a function of its own, called by symbol;
+# called by fewer, it is inlined at each call, which costs less than a function of its own (an SGD
+# step's two weight updates share their code, an unrolled loop's steps repeat theirs many times)
 SHARE_FROM = 3
 # writes a kernel's body into the writer; the flag says whether it is the parallel variant
 KernelBody = Callable[[SourceWriter, bool], None]
@@ -32,6 +32,7 @@ class ProgramWriter(ProgramNames):
     def __init__(self, lowered: Lowered, arrays: dict[Node, str]) -> None:
         super().__init__(lowered, arrays)
         self._packed: set[str] = set()
+        self.step_starts: list[int] = []  # where each step's lines start in ``body``
         self._segments: dict[str, str] = {}  # a segment function's body -> its name
         self._tuples: dict[str, str] = {}  # a tuple of literals -> its module-level name
         # loop kernels by their code up to names: a nest whose code another already has calls that
@@ -143,8 +144,7 @@ class ProgramWriter(ProgramNames):
             self._kernel_alias[name] = same
             uses = self._kernel_uses[same] = self._kernel_uses.get(same, 1) + 1
             if uses == SHARE_FROM:
-                at = self._kernel_at[same]
-                self.kernels[at] = self.kernels[at].replace("@njit(**KERNEL)", "@njit(**SHARED)")
+                self._share(same)
             return
         self._kernel_codes[code] = name
         self._kernel_at[name] = len(self.kernels)
@@ -152,6 +152,14 @@ class ProgramWriter(ProgramNames):
             self._packed.add(name)
         for text in sources:
             self.kernels.append(text)
+
+    def _share(self, name: str) -> None:
+        """Make kernel ``name`` a function of its own, called by symbol: its source is renamed
+        ``{name}_compiled`` and ``name`` becomes the call (the calls written so far stand)."""
+        at = self._kernel_at[name]
+        source = self.kernels[at].replace("@njit(**KERNEL)", "@njit(**SHARED)", 1)
+        source = source.replace(f"def {name}(", f"def {name}_compiled(", 1)
+        self.kernels[at] = f"{source}\n\n{name} = extern.external({name}_compiled)\n"
 
 
 _DEF = re.compile(r"def \w+\(")
