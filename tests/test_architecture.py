@@ -57,3 +57,27 @@ def test_every_torch_api_module_is_in_the_independence_contract() -> None:
         m.rsplit(".", 1)[1] for m in contract["modules"] if m.startswith("graphjit.torch_api.")
     }
     assert _package_modules("graphjit.torch_api") == named
+
+
+def test_the_lazy_names_of_nn_are_the_names_its_type_checking_imports_give() -> None:
+    """``gj.nn`` imports its modules on first use from a table of homes; the imports under
+    ``TYPE_CHECKING`` (what editors and mypy see) must name the same things from the same
+    modules, and every name must resolve."""
+    import ast
+
+    import graphjit.nn as nn
+
+    tree = ast.parse((ROOT / "nn" / "__init__.py").read_text())
+    checked = next(
+        n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING"
+    )
+    seen = {
+        alias.name: node.module.removeprefix("graphjit.nn.")
+        for node in checked.body
+        if isinstance(node, ast.ImportFrom) and node.module != "graphjit.nn"
+        for alias in node.names
+    }
+    assert seen == nn._HOME_OF
+    assert sorted(nn.__all__) == sorted([*nn._HOME_OF, "functional", "utils"])
+    for name in nn.__all__:
+        assert getattr(nn, name) is not None

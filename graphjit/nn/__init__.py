@@ -318,6 +318,8 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
 
 
+# every public name, as a literal for the linters (a test checks that it, the imports for the type
+# checker at the top and the table of homes name the same)
 __all__ = [
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
