@@ -113,7 +113,7 @@ def test_an_error_in_a_late_stage_reaches_the_caller(small_stages: None) -> None
     np.testing.assert_allclose(f(v, good), want(v, good), rtol=1e-14)  # and it still runs
 
 
-# cold then warm: the program and its stages load from the cache, nothing compiles again
+# cold then warm: the programs and their stages load from the cache, nothing compiles again
 WARM = """
 import sys
 import numpy as np
@@ -123,14 +123,30 @@ stages.SPLIT_ABOVE, stages.STAGE_LINES = 30, 12
 from tests.codegen.test_stages import _rnn_step
 step, params = _rnn_step(8, "cpu")
 loss, h = step(np.linspace(-1.0, 1.0, 8 * 5 * 3).reshape(8, 5, 3))
-module = sys.modules[step._executable._program.py_func.__module__]
-staged = [d for d in vars(module).values() if isinstance(d, Dispatcher)]
+import graphjit as gj
+x = gj.placeholder("x", (None,))
+y = x
+for k in range(5):  # nests large enough for their parallel variants, in stages
+    y = gj.tanh(y * 1.5 + float(k)) * 0.5
+    y = y + gj.sum(y) * 1e-6
+wide = gj.compile([x], y)
+assert "program_parallel_stage1" in wide.source
+v = np.linspace(-1.0, 1.0, 300_000)
+np.testing.assert_allclose(wide(v), gj.compile([x], y, backend="numpy")(v), rtol=1e-13)
+staged = []
+for f in (step, wide):
+    module = sys.modules[f._executable._program.py_func.__module__]
+    staged += [d for d in vars(module).values() if isinstance(d, Dispatcher)]
 print(float(loss), sum(sum(d.stats.cache_misses.values()) for d in staged), len(staged))
 """
 
 
 def test_a_warm_process_loads_the_program_and_its_stages(tmp_path: Path) -> None:
+    """Serial stages, and stages calling the parallel variants of large nests (their threads
+    must be started in the warm process: loaded from the cache, nothing else starts them)."""
     env = dict(os.environ, GRAPHJIT_CACHE_DIR=str(tmp_path), PYTHONPATH=str(ROOT))
+    env.pop("PYTEST_XDIST_WORKER", None)  # the parallel program needs more than one thread
+    env["GRAPHJIT_NUM_THREADS"] = "2"
     runs = []
     for _ in range(2):
         out = subprocess.run(
