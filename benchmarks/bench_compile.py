@@ -1,8 +1,13 @@
-"""Cold compile time against graph size: the chain ``y = sin(y) * 0.5 + k`` repeated N times on
-one placeholder of shape (None,), compiled for the cpu backend with an empty cache, each size in a
-fresh process (timed from the graph built to the end of the first call); jax.jit's compile of the
-same chain when jax is installed. Prints the times and the growth exponent (the slope of log time
-against log N): 1 is linear."""
+"""Cold compile time against graph size, each size in a fresh process with an empty cache (timed
+from the graph built to the end of the first call), against jax.jit's compile of the same function
+when jax is installed. Prints the times and the growth exponent (the slope of log time against log
+size): 1 is linear.
+
+- the chain ``y = sin(y) * 0.5 + k`` repeated N times on one placeholder of shape (None,): one
+  fused loop nest of N links;
+- an LSTM (batch 16, input 8, hidden 64, float32) unrolled over T steps, its SGD training step:
+  hundreds of steps in the program (matmuls between the fused nests), the same nests repeated at
+  every time step (full runs only)."""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from benchmarks.bench_core import have
 
 SIZES = (1000, 2000, 5000, 10_000)
 QUICK_SIZES = (250, 500, 1000)
+LSTM_STEPS = (5, 10, 20, 40)
 
 _OURS = """
 import sys, time
@@ -49,6 +55,58 @@ jax.jit(chain)(x).block_until_ready()
 print(time.perf_counter() - t0)
 """
 
+_LSTM = """
+import sys, time
+sys.path.insert(0, {root})
+import numpy as np
+import graphjit as gj
+T, B, I, H = {n}, 16, 8, 64
+rng = np.random.default_rng(0)
+x = gj.placeholder("x", (T, B, I), "float32")
+wx = gj.variable((rng.standard_normal((I, 4 * H)) * 0.1).astype("float32"), name="wx")
+wh = gj.variable((rng.standard_normal((H, 4 * H)) * 0.1).astype("float32"), name="wh")
+b = gj.variable(np.zeros(4 * H, "float32"), name="b")
+h = c = gj.zeros((B, H), "float32")
+for t in range(T):
+    z = x[t] @ wx + h @ wh + b
+    i, f, g, o = z[:, :H], z[:, H : 2 * H], z[:, 2 * H : 3 * H], z[:, 3 * H :]
+    c = gj.sigmoid(f) * c + gj.sigmoid(i) * gj.tanh(g)
+    h = gj.sigmoid(o) * gj.tanh(c)
+loss = gj.mean(h**2)
+params = [wx, wh, b]
+grads = gj.grad(loss, params)
+t0 = time.perf_counter()
+step = gj.compile([x], [loss], updates={{p: p - 0.1 * g for p, g in zip(params, grads)}})
+step(rng.standard_normal((T, B, I)).astype("float32"))
+print(time.perf_counter() - t0)
+"""
+
+_JAX_LSTM = """
+import time
+import numpy as np
+import jax, jax.numpy as jnp
+T, B, I, H = {n}, 16, 8, 64
+def loss(params, x):
+    wx, wh, b = params
+    h = c = jnp.zeros((B, H), jnp.float32)
+    for t in range(T):
+        z = x[t] @ wx + h @ wh + b
+        i, f, g, o = z[:, :H], z[:, H : 2 * H], z[:, 2 * H : 3 * H], z[:, 3 * H :]
+        c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+        h = jax.nn.sigmoid(o) * jnp.tanh(c)
+    return jnp.mean(h**2)
+@jax.jit
+def step(params, x):
+    value, grads = jax.value_and_grad(loss)(params, x)
+    return value, [p - 0.1 * g for p, g in zip(params, grads)]
+rng = np.random.default_rng(0)
+shapes = ((I, 4 * H), (H, 4 * H), (4 * H,))
+params = [jnp.asarray(rng.standard_normal(s).astype("float32") * 0.1) for s in shapes]
+x = jnp.asarray(rng.standard_normal((T, B, I)).astype("float32"))
+t0 = time.perf_counter()
+jax.block_until_ready(step(params, x))
+print(time.perf_counter() - t0)
+"""
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -72,19 +130,22 @@ def growth_exponent(sizes: list[int], times: list[float]) -> float:
     return float(slope)
 
 
-def measure(sizes: tuple[int, ...]) -> dict[str, list[float]]:
+def measure(ours: str, jax: str, sizes: tuple[int, ...]) -> dict[str, list[float]]:
     """Cold compile seconds per size: graphjit's, and jax's when installed."""
-    results = {"graphjit": [_run(_OURS.format(n=n, root=repr(ROOT))) for n in sizes]}
+    results = {"graphjit": [_run(ours.format(n=n, root=repr(ROOT))) for n in sizes]}
     if have("jax"):
-        results["jax"] = [_run(_JAX.format(n=n)) for n in sizes]
+        results["jax"] = [_run(jax.format(n=n)) for n in sizes]
     return results
 
 
-def main(quick: bool = False) -> list[dict[str, Any]]:
-    sizes = QUICK_SIZES if quick else SIZES
-    results = measure(sizes)
+def report(
+    what: str, size_name: str, sizes: tuple[int, ...], ours: str, jax: str
+) -> list[dict[str, Any]]:
+    """Print and return the cold compile times of ``what`` at each size, and their growth."""
+    results = measure(ours, jax, sizes)
     names = list(results)
-    print(f"{'N':>8}" + "".join(f" {name + ' (s)':>14}" for name in names))
+    print(f"compile, {what}")
+    print(f"{size_name:>8}" + "".join(f" {name + ' (s)':>14}" for name in names))
     for k, n in enumerate(sizes):
         print(f"{n:>8}" + "".join(f" {results[name][k]:>14.2f}" for name in names))
     exponents = "   ".join(
@@ -92,13 +153,24 @@ def main(quick: bool = False) -> list[dict[str, Any]]:
     )
     print(f"growth exponent (1 = linear)   {exponents}")
     records: list[dict[str, Any]] = [
-        {"workload": f"compile chain N={n}", "seconds": {k: v[i] for k, v in results.items()}}
+        {
+            "workload": f"compile {what} {size_name}={n}",
+            "seconds": {k: v[i] for k, v in results.items()},
+        }
         for i, n in enumerate(sizes)
     ]
     records.append(
         {
-            "workload": "compile growth exponent",
+            "workload": f"compile {what} growth exponent",
             "exponent": {k: growth_exponent(list(sizes), v) for k, v in results.items()},
         }
     )
+    return records
+
+
+def main(quick: bool = False) -> list[dict[str, Any]]:
+    records = report("chain", "N", QUICK_SIZES if quick else SIZES, _OURS, _JAX)
+    if not quick:
+        print()
+        records += report("unrolled LSTM training step", "T", LSTM_STEPS, _LSTM, _JAX_LSTM)
     return records
