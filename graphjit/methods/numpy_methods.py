@@ -14,10 +14,11 @@ import numpy as np
 from graphjit import numpy_api, torch_api
 from graphjit import ops as F  # noqa: N812 - the gj functions, as torch.nn.functional
 from graphjit.dtypes import is_float
+from graphjit.ir import Node
 from graphjit.methods.flavour import torch_flavoured
 from graphjit.methods.forwarding import dim_or_axis, forward, reflected, varargs_dims
 from graphjit.methods.torch_methods import torch_method
-from graphjit.tensor import creation
+from graphjit.tensor import Tensor, creation
 
 
 class _Flavoured:
@@ -352,7 +353,9 @@ class NumpyMethods:
     # -- dtype and size introspection (the tensor-only ones, stride and the like, are the
     # Tensor's own; graph nodes refuse them)
     def type_as(self, other: Any) -> Any:
-        """Converted to ``other``'s dtype."""
+        """Converted to ``other``'s dtype (``other`` a tensor or a graph value)."""
+        if not isinstance(other, (Tensor, Node)):
+            raise TypeError(f"type_as: other must be a tensor, got {type(other).__name__}")
         return F.astype(self, other.dtype)
 
     def is_floating_point(self) -> bool:
@@ -415,7 +418,17 @@ class NumpyMethods:
         device: Any = None,
         requires_grad: bool = False,
     ) -> Any:
+        """``size`` filled with ``fill_value`` (a number or a 0-d tensor), with this one's dtype
+        and device unless given."""
+        value = fill_value
+        if isinstance(value, Tensor) and value.ndim == 0:
+            value = value.item()
+        if value is None or isinstance(value, (str, bytes, Tensor, Node)) or np.ndim(value):
+            raise TypeError(
+                f"new_full: fill_value must be a number or a 0-d tensor, got {fill_value!r}"
+            )
+
         def fill(shape: Any, **kw: Any) -> Any:
-            return creation.full(shape, fill_value, **kw)
+            return creation.full(shape, value, **kw)
 
         return self._new(fill, (size,), dtype, device, requires_grad=requires_grad)

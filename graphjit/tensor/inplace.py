@@ -82,16 +82,13 @@ class InPlaceMethods(_InstalledMethods):
         if not tracked:
             with no_grad():
                 new = fn(self, *args)
+            _check_fits(self, new, what)
             _write(self, new._data, what, casting="same_kind")
             return self
         old = self._leaf(self._data)  # the value before: it takes over the tape entry
         old._ctx, old._requires_grad, old._version = self._ctx, self._requires_grad, self._version
         new = fn(old, *args)
-        if new.shape != self.shape:
-            raise TensorUsageError(
-                f"{what}: the result has shape {new.shape}, which does not fit the tensor's "
-                f"shape {self.shape}"
-            )
+        _check_fits(self, new, what)
         if new.dtype != self.dtype:
             new = F.astype(new, self.dtype)
         self._rebind(new._data)
@@ -133,7 +130,15 @@ class InPlaceMethods(_InstalledMethods):
         return self.div_(other)
 
     def fill_(self, value: Any) -> Any:
-        return self._inplace(lambda s, v: F.where(False, s, v), value, what="fill_")
+        """Set every element to ``value`` (a number or a 0-d tensor, cast to this tensor's
+        dtype as PyTorch casts it), in place."""
+        if isinstance(value, (str, bytes)) or value is None:
+            raise TypeError(f"fill_: value must be a number, got {type(value).__name__}")
+        shape = tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
+        if shape != ():
+            raise ValueError(f"fill_: value must be a number or a 0-d tensor, got shape {shape}")
+        dt = self.dtype
+        return self._inplace(lambda s, v: F.where(False, s, F.astype(v, dt)), value, what="fill_")
 
     def zero_(self) -> Any:
         """Set every element to zero, in place (on the GPU for a cuda tensor: no host array is
@@ -147,6 +152,11 @@ class InPlaceMethods(_InstalledMethods):
 
     def copy_(self, src: Any) -> Any:
         """Copy ``src`` (broadcast, any dtype) into this tensor, in place."""
+        shape = tuple(src.shape) if hasattr(src, "shape") else np.shape(src)
+        if _broadcast_shape(shape, self.shape) != self.shape:
+            raise ValueError(
+                f"copy_: a value of shape {shape} does not fit the tensor's shape {self.shape}"
+            )
         if isinstance(src, InPlaceMethods) and src._requires_grad and _mode.enabled:
             dt = self.dtype
             return self._inplace(lambda s, v: F.where(True, v, s).astype(dt), src, what="copy_")
@@ -198,6 +208,27 @@ def _np_index(index: Any) -> Any:
     if isinstance(index, tuple):
         return tuple(_value(i) for i in index)
     return _value(index)
+
+
+def _broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The shape ``a`` and ``b`` broadcast to, None when they do not."""
+    try:
+        return np.broadcast_shapes(a, b)
+    except ValueError:
+        return None
+
+
+def _check_fits(t: Any, new: Any, what: str) -> None:
+    """The result of an in-place op must have the tensor's shape (no broadcasting the tensor
+    itself) and a dtype that casts to the tensor's (float into int is refused, as PyTorch's
+    "result type can't be cast"); checked before anything is written."""
+    if tuple(new.shape) != tuple(t.shape):
+        raise TensorUsageError(
+            f"{what}: a value of shape {tuple(new.shape)} does not fit the tensor's shape "
+            f"{tuple(t.shape)} (an in-place result keeps the tensor's shape)"
+        )
+    if not np.can_cast(new.dtype, t.dtype, casting="same_kind"):
+        raise TypeError(f"{what}: cannot store {new.dtype} values in a {t.dtype} tensor")
 
 
 def _write(t: Any, value: Any, what: str, casting: str) -> None:

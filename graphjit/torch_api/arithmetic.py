@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from graphjit.dtypes import get_default_dtype, is_float
 from graphjit.ops import comparison, floating, linalg, rounding, trig
 from graphjit.ops import elementwise as ew
@@ -81,8 +83,12 @@ def addcmul(
     value: Any = 1,
     out: Any = None,
 ) -> Value:
-    """``input + value * tensor1 * tensor2`` (broadcast together), as torch.addcmul."""
-    return write_out(ew.add(input, _scaled(value, ew.multiply(tensor1, tensor2))), out, "addcmul")
+    """``input + value * tensor1 * tensor2`` (broadcast together), as torch.addcmul (for
+    integer tensors ``value`` must be an integer)."""
+    x, t1, t2 = lift(input), lift(tensor1), lift(tensor2)
+    if isinstance(value, (float, np.floating)) and not any(is_float(t.dtype) for t in (x, t1, t2)):
+        raise TypeError(f"addcmul: for integer inputs, value must be an integer, got {value!r}")
+    return write_out(ew.add(x, _scaled(value, ew.multiply(t1, t2))), out, "addcmul")
 
 
 def addcdiv(
@@ -136,8 +142,11 @@ def xlogy(input: ArrayLike, other: ArrayLike, *, out: Any = None) -> Value:  # n
 
 def logit(input: ArrayLike, eps: Any = None, *, out: Any = None) -> Value:  # noqa: A002
     """``log(p / (1 - p))``, with ``p`` clamped to ``[eps, 1 - eps]`` when ``eps`` is given
-    (the gradient is then 0 outside that range), as torch.logit."""
+    (the gradient is then 0 outside that range), as torch.logit: ``p < eps`` gives ``eps``,
+    else ``p > 1 - eps`` gives ``1 - eps`` (which decides when ``eps > 0.5``)."""
     p = _floating(input)
     if eps is not None:
-        p = ew.clamp(p, eps, 1 - eps)
+        if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)):
+            raise TypeError(f"logit: eps must be a number or None, got {type(eps).__name__}")
+        p = comparison.where(p < eps, eps, comparison.where(p > 1 - eps, 1 - eps, p))
     return write_out(ew.log(ew.divide(p, ew.subtract(1, p))), out, "logit")

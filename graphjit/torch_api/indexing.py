@@ -25,7 +25,7 @@ from graphjit.ops.dispatch import (
     lift,
     lift_together,
 )
-from graphjit.ops.shape_rules import normalize_axis
+from graphjit.ops.shape_rules import normalize_axis, same_dim
 from graphjit.tensor.backend import device_flatnonzero, device_unravel
 
 __all__ = ["take_along_dim", "gather", "scatter", "scatter_add", "index_select", "index_add",
@@ -147,20 +147,24 @@ def index_add(
     """A copy of ``input`` with ``alpha * source`` added at the 1-D ``index`` along ``dim``
     (repeats accumulate), as torch.index_add."""
     x = lift(input)
-    idx = _index(index, "index_add")
-    if idx.ndim != 1:
-        raise ValueError(f"index_add: index must be 1-D, got {idx.ndim} dims")
+    d = normalize_axis(dim, x.ndim, "index_add")
+    idx = _index_1d(index, "index_add")
+    _check_source(x, idx, lift(source), d, "index_add")
     src = source if alpha == 1 else ew.multiply(alpha, source)
-    return gather_ops.add_at(x, idx, src, normalize_axis(dim, x.ndim, "index_add"))
+    return gather_ops.add_at(x, idx, src, d)
 
 
 def masked_fill(input: ArrayLike, mask: ArrayLike, value: Any) -> Value:  # noqa: A002
-    """``input`` with ``value`` where ``mask`` is true (``input``'s dtype kept), as
-    torch.masked_fill."""
+    """``input`` with ``value`` (a number or a 0-d tensor) where ``mask`` is true (``input``'s
+    dtype kept), as torch.masked_fill."""
     x = lift(input)
     m = lift(mask)
     if m.dtype != "bool":
         raise TypeError(f"masked_fill: mask must be bool, got {m.dtype}")
+    if lift(value).ndim != 0:
+        raise ValueError(
+            f"masked_fill: value must be a number or a 0-d tensor, got {lift(value).ndim} dims"
+        )
     return comparison.where(m, astype(value, x.dtype), x)
 
 
@@ -232,6 +236,34 @@ def _hit_along(x: Any, idx: Any, d: int, fn: str) -> Any:
     return shape.reshape(comparison.greater(counts, 0), tuple(ones))
 
 
+def _check_source(x: Any, idx: Any, src: Any, d: int, fn: str) -> None:
+    """``source`` of index_copy/index_add: ``x``'s dims, with ``len(idx)`` slices along ``d``."""
+    if src.ndim != x.ndim:
+        raise ValueError(
+            f"{fn}: source must have as many dims as the input ({x.ndim}), got {src.ndim}"
+        )
+    if not same_dim(src.shape[d], idx.shape[0]):
+        raise IndexError(
+            f"{fn}: the number of indices ({idx.shape[0]}) must equal the source's size on dim "
+            f"{d} ({src.shape[d]})"
+        )
+    for k, (n, m) in enumerate(zip(x.shape, src.shape)):
+        if k != d and not same_dim(n, m):
+            raise ValueError(
+                f"{fn}: source of shape {tuple(src.shape)} must match the input's shape "
+                f"{tuple(x.shape)} on every dim but {d}"
+            )
+
+
+def _in_range(idx: Any, n: int, d: int, fn: str) -> Any:
+    """``idx`` with negatives counted from the end; an index outside ``[-n, n)`` raises
+    IndexError (when a compiled graph runs, for a graph's index)."""
+    try:
+        return gather_ops.take(np.arange(n, dtype=np.int64), idx, 0)
+    except IndexError as exc:
+        raise IndexError(f"{fn}: an index is out of range for dim {d} of size {n} ({exc})") from exc
+
+
 def _index_1d(index: ArrayLike, fn: str) -> Any:
     idx = _index(index, fn)
     if idx.ndim > 1:
@@ -261,10 +293,7 @@ def index_copy(input: ArrayLike, dim: int, index: ArrayLike, source: ArrayLike) 
     d = normalize_axis(dim, x.ndim, "index_copy")
     idx = _index_1d(index, "index_copy")
     src = lift(source)
-    if src.ndim != x.ndim:
-        raise ValueError(
-            f"index_copy: source must have as many dims as the input ({x.ndim}), got {src.ndim}"
-        )
+    _check_source(x, idx, src, d, "index_copy")
     hit = _hit_along(x, idx, d, "index_copy")
     written = gather_ops.add_at(broadcast.zeros_like(x), idx, astype(src, x.dtype), d)
     return comparison.where(hit, written, x)
@@ -295,8 +324,7 @@ def index_put(
     k = len(indices)
     flat: Any = None
     for i, index in enumerate(indices):
-        idx = _index(index, "index_put")
-        idx = comparison.where(idx < 0, idx + sizes[i], idx)
+        idx = _in_range(_index(index, "index_put"), sizes[i], i, "index_put")
         flat = idx if flat is None else ew.add(ew.multiply(flat, sizes[i]), idx)
     rest = sizes[k:]
     rows = shape.reshape(x, (int(np.prod(sizes[:k], dtype=np.int64)), *rest))
@@ -318,18 +346,26 @@ def masked_scatter(input: ArrayLike, mask: ArrayLike, source: ArrayLike) -> Valu
     if m.dtype != "bool":
         raise TypeError(f"masked_scatter: mask must be bool, got {m.dtype}")
     sizes = _static_shape(x, "masked_scatter")
-    m = broadcast.broadcast_to(m, sizes)
-    if tuple(m.shape) != sizes:
+    if m.ndim > len(sizes) or not all(
+        a == 1 or same_dim(a, b) for a, b in zip(reversed(m.shape), reversed(sizes))
+    ):
         raise ValueError(
-            f"masked_scatter: mask of shape {tuple(lift(mask).shape)} does not broadcast to the "
-            f"input's shape {sizes}"
+            f"masked_scatter: mask of shape {tuple(m.shape)} does not broadcast to the input's "
+            f"shape {sizes}"
         )
+    m = broadcast.broadcast_to(m, sizes)
     src = shape.reshape(astype(source, x.dtype), (-1,))
     flat_mask = shape.reshape(m, (-1,))
     order = ew.subtract(scans.cumsum(flat_mask, 0), 1)
-    picked = gather_ops.take(src, comparison.where(flat_mask, order, 0), 0)
-    if src.shape[0] == 0:  # nothing to take; a true mask element still finds no source
-        picked = shape.reshape(x, (-1,))
+    if src.shape[0] == 0:  # nothing to take: the input where the mask is false, and a true
+        src = shape.reshape(x, (-1,))  # mask element asks for one past its end (IndexError)
+        order = comparison.where(flat_mask, src.shape[0], 0)
+    try:
+        picked = gather_ops.take(src, comparison.where(flat_mask, order, 0), 0)
+    except IndexError as exc:
+        raise IndexError(
+            "masked_scatter: source has fewer elements than the mask has true values"
+        ) from exc
     out = comparison.where(flat_mask, picked, shape.reshape(x, (-1,)))
     return shape.reshape(out, sizes)
 
@@ -361,7 +397,8 @@ def scatter_reduce(
     already there unless ``include_self=False``, as torch.scatter_reduce. Gradients as PyTorch's:
     exact through zeros for 'prod', shared evenly among ties for 'amax'/'amin'. Every index is
     compared with every position of its slice: memory grows with ``index.shape[dim]`` times
-    ``input.shape[dim]``."""
+    ``input.shape[dim]``. Negative indices count from the end, as in the other scatters; one
+    out of range raises IndexError."""
     if reduce not in _REDUCE:
         raise ValueError(f"scatter_reduce: reduce must be one of {_REDUCE}, got {reduce!r}")
     x = lift(input)
@@ -372,6 +409,7 @@ def scatter_reduce(
     n = block.shape[d]
     if not isinstance(n, int):
         raise ValueError(f"scatter_reduce: dim {d} needs a size fixed when the graph is built")
+    idx = _in_range(idx, n, d, "scatter_reduce")
     # which source element lands where: (..., n, m) with the slice's positions before the
     # index's, both moved last
     last_idx = shape.expand_dims(shape.moveaxis(idx, d, -1), -2)

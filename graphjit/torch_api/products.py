@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
+from graphjit.dtypes import is_float
 from graphjit.ops import elementwise as ew
 from graphjit.ops import linalg, reductions
 from graphjit.ops.dispatch import ArrayLike, Value, lift, write_out
@@ -33,9 +36,22 @@ def _scaled(alpha: Any, x: Any) -> Any:
     return x if isinstance(alpha, (int, float)) and alpha == 1 else ew.multiply(alpha, x)
 
 
+def _check_scales(fn: str, dtypes: Sequence[str], **scales: Any) -> None:
+    """PyTorch's rule for ``alpha``/``beta``: integers (not floats) when every operand is an
+    integer or bool tensor (PyTorch truncates or refuses a float there; numpy would promote)."""
+    if any(is_float(dt) for dt in dtypes):
+        return
+    for name, scale in scales.items():
+        if isinstance(scale, (float, np.floating)):
+            raise TypeError(
+                f"{fn}: for integer inputs, {name} must be an integer, got the float {scale!r}"
+            )
+
+
 def _plus_input(fn: str, input: ArrayLike, product: Any, beta: Any, alpha: Any) -> Any:  # noqa: A002
     """``beta * input + alpha * product``; ``input`` must broadcast to the product's shape."""
     x = lift(input)
+    _check_scales(fn, (x.dtype, product.dtype), beta=beta, alpha=alpha)
     product = _scaled(alpha, product)
     if x.ndim > product.ndim or not all(
         same_dim(a, 1) or same_dim(a, b) for a, b in zip(reversed(x.shape), reversed(product.shape))

@@ -292,7 +292,7 @@ def norm(
     inputs only. At the zero vector the gradient is 0, as PyTorch's; at ties of the inf-norm it
     is split evenly."""
     x = lift(input)
-    order = _norm_order("norm", p)
+    order = _norm_order("norm", "fro" if p is None else p)  # None: torch.norm's default
     if dtype is not None:
         x = astype(x, dtype)
     if not is_float(x.dtype):
@@ -304,7 +304,9 @@ def norm(
 
 
 def dist(input: ArrayLike, other: ArrayLike, p: Any = 2) -> Value:  # noqa: A002
-    """The p-norm of ``input - other`` (broadcast together), as torch.dist."""
+    """The p-norm of ``input - other`` (broadcast together), as torch.dist (``p`` a number)."""
+    if isinstance(p, str):
+        raise TypeError(f"dist: p must be a number, got {p!r}")
     return norm(ew.subtract(input, other), _norm_order("dist", p))
 
 
@@ -315,12 +317,16 @@ def renorm(input: ArrayLike, p: Any, dim: int, maxnorm: Any) -> Value:  # noqa: 
     x = lift(input)
     order = _norm_order("renorm", p)
     if order == "fro":
-        raise ValueError("renorm: p must be a number")
+        raise TypeError("renorm: p must be a number")
+    if not order > 0:
+        raise ValueError(f"renorm: p must be > 0, got {p}")
     if not is_float(x.dtype):
         raise TypeError(f"renorm: expects a floating point input, got {x.dtype}")
     if x.ndim == 0:
         raise ValueError("renorm: input needs at least 1 dim")
     d = normalize_axis(dim, x.ndim, "renorm")
+    if isinstance(maxnorm, bool) or not isinstance(maxnorm, (int, float, np.integer, np.floating)):
+        raise TypeError(f"renorm: maxnorm must be a number, got {type(maxnorm).__name__}")
     if maxnorm < 0:
         raise ValueError(f"renorm: maxnorm must be >= 0, got {maxnorm}")
     others = tuple(a for a in range(x.ndim) if a != d)
