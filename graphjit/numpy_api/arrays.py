@@ -20,6 +20,7 @@ import numpy as np
 
 from graphjit.dtypes import as_dtype, get_default_dtype
 from graphjit.ir import Node
+from graphjit.numpy_api.naming import reports_as_itself
 from graphjit.ops import arrangement, broadcast, gather, joining, reductions
 from graphjit.ops import shape as shape_ops
 from graphjit.ops.dispatch import ArrayLike, Value, astype, is_tensor, lift, lift_together
@@ -32,6 +33,7 @@ __all__ = ["ravel", "fliplr", "flipud", "rot90", "broadcast_arrays", "broadcast_
            "ndim", "shape", "size"]  # fmt: skip
 
 
+@reports_as_itself
 def ravel(a: ArrayLike, order: str = "C") -> Value:
     """``a`` as a 1-D array, as numpy.ravel: row-major (``order="C"``, also "A" and "K", graph
     values being contiguous) or column-major (``"F"``)."""
@@ -43,6 +45,7 @@ def ravel(a: ArrayLike, order: str = "C") -> Value:
     return shape_ops.reshape(x, (-1,))
 
 
+@reports_as_itself
 def fliplr(m: ArrayLike) -> Value:
     """``m`` with its columns (axis 1) reversed, as numpy.fliplr (``m`` at least 2-D)."""
     x = lift(m)
@@ -51,6 +54,7 @@ def fliplr(m: ArrayLike) -> Value:
     return joining.flip(x, 1)
 
 
+@reports_as_itself
 def flipud(m: ArrayLike) -> Value:
     """``m`` with its rows (axis 0) reversed, as numpy.flipud (``m`` at least 1-D)."""
     x = lift(m)
@@ -59,6 +63,7 @@ def flipud(m: ArrayLike) -> Value:
     return joining.flip(x, 0)
 
 
+@reports_as_itself
 def rot90(m: ArrayLike, k: int = 1, axes: Any = (0, 1), *, dims: Any = None) -> Value:
     """``m`` rotated by 90 degrees ``k`` times in the plane of ``axes`` (from the first axis
     towards the second), as numpy.rot90; torch.rot90's ``dims=`` too."""
@@ -85,6 +90,7 @@ def rot90(m: ArrayLike, k: int = 1, axes: Any = (0, 1), *, dims: Any = None) -> 
     return joining.flip(shape_ops.transpose(x, tuple(perm)), a1)
 
 
+@reports_as_itself
 def broadcast_shapes(*shapes: Any) -> tuple[int, ...]:
     """The shape that arrays of ``shapes`` broadcast to, as numpy.broadcast_shapes (ValueError
     when they do not)."""
@@ -107,6 +113,7 @@ def _broadcast_dims(name: str, shapes: list[tuple[Any, ...]]) -> tuple[Any, ...]
     return tuple(out)
 
 
+@reports_as_itself
 def broadcast_arrays(*args: ArrayLike) -> tuple[Value, ...]:
     """The arguments broadcast against each other, as numpy.broadcast_arrays (a tuple)."""
     xs = [lift(a) for a in args]
@@ -125,6 +132,7 @@ def _zero_like_all(xs: list[Any]) -> Any:
     return ref
 
 
+@reports_as_itself
 def append(arr: ArrayLike, values: ArrayLike, axis: Any = None) -> Value:
     """``values`` appended to ``arr``, as numpy.append: both flattened when ``axis`` is None, else
     joined along ``axis`` (their other sizes must agree)."""
@@ -163,6 +171,7 @@ def _positions(name: str, obj: Any, n: int, axis: int, allow_end: bool) -> np.nd
     return int(idx) if idx.ndim == 0 else idx.reshape(-1)
 
 
+@reports_as_itself
 def insert(arr: ArrayLike, obj: Any, values: ArrayLike, axis: Any = None) -> Value:
     """``values`` inserted before the positions ``obj`` along ``axis`` (None: the flattened
     array), as numpy.insert; ``values`` are cast to ``arr``'s dtype. ``obj`` (an int, a slice or
@@ -200,6 +209,7 @@ def insert(arr: ArrayLike, obj: Any, values: ArrayLike, axis: Any = None) -> Val
     return gather.take(joining.concatenate([x, v], ax), order, ax)
 
 
+@reports_as_itself
 def delete(arr: ArrayLike, obj: Any, axis: Any = None) -> Value:
     """``arr`` without the positions ``obj`` along ``axis`` (None: the flattened array), as
     numpy.delete. ``obj`` (an int, a slice, ints or a boolean mask of the axis' length) must be
@@ -222,6 +232,7 @@ def delete(arr: ArrayLike, obj: Any, axis: Any = None) -> Value:
     return gather.take(x, np.flatnonzero(keep), ax)
 
 
+@reports_as_itself
 def resize(a: ArrayLike, new_shape: Any) -> Value:
     """``a`` resized to ``new_shape`` as numpy.resize: the flattened elements repeated cyclically
     (zeros if ``a`` is empty)."""
@@ -241,6 +252,7 @@ def resize(a: ArrayLike, new_shape: Any) -> Value:
     return shape_ops.reshape(gather.take(x, np.arange(total) % n, 0), dims)
 
 
+@reports_as_itself
 def block(arrays: Any) -> Value:
     """An array assembled from nested lists of blocks, as numpy.block: the innermost lists are
     joined along the last axis, the next along the second last, and so on."""
@@ -276,6 +288,7 @@ def block(arrays: Any) -> Value:
     return assemble(arrays, 0)
 
 
+@reports_as_itself
 def trapezoid(
     y: ArrayLike, x: ArrayLike = None, dx: float | None = 1.0, axis: int = -1, *, dim: Any = None
 ) -> Value:
@@ -305,6 +318,7 @@ def trapezoid(
     return reductions.sum(d * (upper + lower) / 2.0, ax)
 
 
+@reports_as_itself
 def ediff1d(ary: ArrayLike, to_end: ArrayLike = None, to_begin: ArrayLike = None) -> Value:
     """The differences of the flattened ``ary``, with ``to_begin`` and ``to_end`` (flattened)
     before and after, as numpy.ediff1d."""
@@ -322,6 +336,7 @@ def ediff1d(ary: ArrayLike, to_end: ArrayLike = None, to_begin: ArrayLike = None
     return parts[0] if len(parts) == 1 else joining.concatenate(parts, 0)
 
 
+@reports_as_itself
 def meshgrid(
     *xi: ArrayLike, copy: bool = True, sparse: bool = False, indexing: str = "xy"
 ) -> tuple[Value, ...]:
@@ -343,6 +358,7 @@ def meshgrid(
     return broadcast_arrays(*out)
 
 
+@reports_as_itself
 def tri(N: int, M: int | None = None, k: int = 0, dtype: Any = None) -> Any:  # noqa: N803
     """An ``N`` x ``M`` tensor with ones at and below diagonal ``k``, zeros elsewhere, as
     numpy.tri (the default float dtype unless ``dtype`` is given)."""
@@ -350,22 +366,26 @@ def tri(N: int, M: int | None = None, k: int = 0, dtype: Any = None) -> Any:  # 
     return creation.tensor(np.tri(N, M, k, dtype=dt))
 
 
+@reports_as_itself
 def tril_indices(n: int, k: int = 0, m: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The indices of the lower triangle of an ``n`` x ``m`` array, as numpy.tril_indices (numpy
     int64 arrays, which index graph nodes and tensors)."""
     return tuple(i.astype(np.int64) for i in np.tril_indices(n, k, m))  # type: ignore[return-value]
 
 
+@reports_as_itself
 def triu_indices(n: int, k: int = 0, m: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The indices of the upper triangle, as numpy.triu_indices (numpy int64 arrays)."""
     return tuple(i.astype(np.int64) for i in np.triu_indices(n, k, m))  # type: ignore[return-value]
 
 
+@reports_as_itself
 def diag_indices(n: int, ndim: int = 2) -> tuple[np.ndarray, ...]:
     """The indices of the main diagonal of an ``n`` x ... x ``n`` array, as numpy.diag_indices."""
     return tuple(i.astype(np.int64) for i in np.diag_indices(n, ndim))
 
 
+@reports_as_itself
 def empty_like(prototype: ArrayLike, dtype: Any = None, *, shape: Any = None) -> Value:
     """An array like ``prototype`` (its shape and dtype unless given), as numpy.empty_like; its
     values are zeros (graphjit has no uninitialised memory to hand out)."""
@@ -385,6 +405,7 @@ def _zeros(like: Any, dims: tuple[int, ...], dtype: str) -> Any:
     return creation.zeros(*dims, dtype=dtype)
 
 
+@reports_as_itself
 def identity(n: int, dtype: Any = None) -> Any:
     """The ``n`` x ``n`` identity tensor, as numpy.identity (``gj.eye(n)``)."""
     return creation.eye(n, dtype=dtype)
@@ -399,17 +420,20 @@ def _shape_of(name: str, a: Any) -> tuple[Any, ...]:
         raise ValueError(f"{name}: {exc}") from None
 
 
+@reports_as_itself
 def ndim(a: Any) -> int:
     """The number of dimensions of ``a`` (a graph node, tensor, array, list or number), as
     numpy.ndim."""
     return len(_shape_of("ndim", a))
 
 
+@reports_as_itself
 def shape(a: Any) -> tuple[Any, ...]:
     """The shape of ``a``, as numpy.shape; a graph node's size known only at call time is None."""
     return _shape_of("shape", a)
 
 
+@reports_as_itself
 def size(a: Any, axis: Any = None) -> int:
     """The number of elements of ``a`` (on ``axis`` when given), as numpy.size. A graph node's
     size known only at call time raises ValueError (``gj.size_of`` is a node for it)."""

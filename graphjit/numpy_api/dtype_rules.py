@@ -16,6 +16,7 @@ import numpy as np
 
 from graphjit.dtypes import as_dtype, result_dtype
 from graphjit.ir import Node
+from graphjit.numpy_api.naming import reports_as_itself
 from graphjit.ops.dispatch import is_tensor
 
 __all__ = ["result_type", "promote_types", "can_cast"]
@@ -42,6 +43,7 @@ def _operand(name: str, x: Any) -> Any:
     return np.empty((), _as_dtype(name, x))
 
 
+@reports_as_itself
 def result_type(*arrays_and_dtypes: Any) -> str:
     """The dtype numpy's promotion gives for these arrays, values and dtypes, as
     numpy.result_type (python scalars are weak: ``result_type(int8_array, 1)`` is int8)."""
@@ -50,11 +52,13 @@ def result_type(*arrays_and_dtypes: Any) -> str:
     return result_dtype([_operand("result_type", x) for x in arrays_and_dtypes])
 
 
+@reports_as_itself
 def promote_types(type1: Any, type2: Any) -> str:
     """The smallest dtype both ``type1`` and ``type2`` cast to safely, as numpy.promote_types."""
     return result_dtype([np.empty((), _as_dtype("promote_types", t)) for t in (type1, type2)])
 
 
+@reports_as_itself
 def can_cast(from_: Any, to: Any, casting: str = "safe") -> bool:
     """Whether ``from_`` (a dtype, or an array, tensor or node: its dtype) casts to ``to`` under
     ``casting`` ("no", "equiv", "safe", "same_kind" or "unsafe"), as numpy.can_cast. Python

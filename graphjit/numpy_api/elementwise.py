@@ -14,6 +14,7 @@ import numpy as np
 
 from graphjit.dtypes import get_default_dtype, is_float, is_int
 from graphjit.ir import Node
+from graphjit.numpy_api.naming import reports_as_itself
 from graphjit.ops import comparison, elementwise, rounding
 from graphjit.ops.dispatch import (
     ArrayLike,
@@ -36,6 +37,7 @@ def _as_float(x: Any) -> Any:
     return x if is_float(x.dtype) else astype(x, get_default_dtype())
 
 
+@reports_as_itself
 def fmod(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
     """C's remainder of ``x1 / x2``, with the sign of the dividend ``x1``, as numpy.fmod and
     torch.fmod (``remainder``/``%`` takes the divisor's sign). ``fmod(x, 0)`` is NaN for floats
@@ -54,6 +56,7 @@ def fmod(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
     return write_out(result, out, "fmod")
 
 
+@reports_as_itself
 def cbrt(x: ArrayLike, *, out: Any = None) -> Value:
     """The real cube root, as numpy.cbrt (ints give float64): ``copysign(|x| ** (1/3), x)``,
     within an ulp or two of numpy's correctly rounded ``cbrt``."""
@@ -61,6 +64,7 @@ def cbrt(x: ArrayLike, *, out: Any = None) -> Value:
     return write_out(rounding.copysign(elementwise.abs(v) ** (1.0 / 3.0), v), out, "cbrt")
 
 
+@reports_as_itself
 def sinc(x: ArrayLike) -> Value:
     """The normalised sinc ``sin(pi x) / (pi x)`` (1 at 0), as numpy.sinc and torch.sinc, with
     numpy's formula (so equal to it bit for bit). At 0 the value comes from the Taylor series
@@ -74,6 +78,7 @@ def sinc(x: ArrayLike) -> Value:
     return comparison.where(zero, series, elementwise.sin(y) / y)
 
 
+@reports_as_itself
 def float_power(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
     """``x1 ** x2`` computed in float64, as numpy.float_power and torch.float_power."""
     a, b = lift_together(x1, x2)
@@ -81,6 +86,7 @@ def float_power(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
     return write_out(result, out, "float_power")
 
 
+@reports_as_itself
 def ldexp(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
     """``x1 * 2 ** x2`` for integer ``x2``, as numpy.ldexp and torch.ldexp (ints ``x1`` give
     float64). Scaled in two halves so that a large exponent with a small mantissa does not
@@ -95,12 +101,14 @@ def ldexp(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
     return write_out(mantissa * step * rest, out, "ldexp")
 
 
+@reports_as_itself
 def rint(x: ArrayLike, *, out: Any = None) -> Value:
     """Round to the nearest integer, ties to even, as numpy.rint (ints and bools give float64,
     as numpy)."""
     return write_out(elementwise.round(_as_float(lift(x))), out, "rint")
 
 
+@reports_as_itself
 def positive(x: ArrayLike, *, out: Any = None) -> Value:
     """``+x``, a copy, as numpy.positive and torch.positive (bools are refused, as numpy)."""
     v = lift(x)
@@ -109,6 +117,7 @@ def positive(x: ArrayLike, *, out: Any = None) -> Value:
     return write_out(v * 1, out, "positive")
 
 
+@reports_as_itself
 def logical_xor(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
     """Elementwise exclusive or of the truth values, as numpy.logical_xor and torch.logical_xor
     (a bool array)."""
@@ -155,6 +164,7 @@ def _euclid(a: Any, b: Any, dtype: str) -> Any:
     return a
 
 
+@reports_as_itself
 def gcd(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
     """The greatest common divisor of ``|x1|`` and ``|x2|`` (integers; ``gcd(0, 0)`` is 0), as
     numpy.gcd and torch.gcd. In a graph, Euclid's algorithm unrolled to its longest run for the
@@ -168,6 +178,7 @@ def gcd(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
     return write_out(result, out, "gcd")
 
 
+@reports_as_itself
 def lcm(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
     """The least common multiple of ``|x1|`` and ``|x2|`` (integers; 0 if either is 0), as
     numpy.lcm and torch.lcm: ``|x1| // gcd * |x2|``."""

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from graphjit.dtypes import is_float
+from graphjit.numpy_api.naming import reports_as_itself
 from graphjit.ops import (
     diagonals,
     elementwise,
@@ -34,6 +35,7 @@ def _known(d: Any) -> bool:
     return isinstance(d, int)
 
 
+@reports_as_itself
 def vdot(a: ArrayLike, b: ArrayLike) -> Value:
     """The dot product of the flattened ``a`` and ``b``, as numpy.vdot (torch.vdot's 1-D
     inputs too); both must have the same number of elements."""
@@ -49,6 +51,7 @@ def _count(x: Any) -> int | None:
     return int(np.prod(dims)) if all(_known(d) for d in dims) else None
 
 
+@reports_as_itself
 def vecdot(x1: ArrayLike, x2: ArrayLike, /, *, axis: int = -1) -> Value:
     """The dot product of the vectors along ``axis`` of ``x1`` and ``x2``, broadcast over the
     other axes, as numpy 2's numpy.vecdot (and torch.linalg.vecdot)."""
@@ -63,6 +66,7 @@ def vecdot(x1: ArrayLike, x2: ArrayLike, /, *, axis: int = -1) -> Value:
     return reductions.sum(elementwise.multiply(a, b), -1)
 
 
+@reports_as_itself
 def matvec(x1: ArrayLike, x2: ArrayLike, /) -> Value:
     """Matrix times vector over the last axes, broadcast over the rest, as numpy 2's
     numpy.matvec: ``(..., m, n)`` and ``(..., n)`` give ``(..., m)``."""
@@ -74,6 +78,7 @@ def matvec(x1: ArrayLike, x2: ArrayLike, /) -> Value:
     return shape.squeeze(linalg.matmul(m, shape.expand_dims(v, -1)), -1)
 
 
+@reports_as_itself
 def vecmat(x1: ArrayLike, x2: ArrayLike, /) -> Value:
     """Vector times matrix over the last axes, broadcast over the rest, as numpy 2's
     numpy.vecmat: ``(..., n)`` and ``(..., n, m)`` give ``(..., m)``."""
@@ -99,6 +104,7 @@ def _variables(name: str, m: Any, rowvar: bool) -> Any:
     return x
 
 
+@reports_as_itself
 def cov(
     m: ArrayLike,
     y: ArrayLike = None,
@@ -143,6 +149,7 @@ def cov(
     return shape.squeeze(c) if 1 in tuple(c.shape) else c
 
 
+@reports_as_itself
 def corrcoef(x: ArrayLike, y: ArrayLike = None, rowvar: bool = True, *, dtype: Any = None) -> Value:
     """The Pearson correlation coefficients, as numpy.corrcoef (and torch.corrcoef):
     ``cov / outer(std, std)``, clipped to [-1, 1] (the gradient of a clipped value goes to it,
@@ -188,6 +195,7 @@ def _check_1d(name: str, a: Any, v: Any, mode: str) -> tuple[Any, Any]:
     return astype(x, dtype), astype(w, dtype)
 
 
+@reports_as_itself
 def convolve(a: ArrayLike, v: ArrayLike, mode: str = "full") -> Value:
     """The discrete linear convolution of the 1-D ``a`` and ``v``, as numpy.convolve:
     ``mode`` "full" (length ``n + m - 1``), "same" (``max(n, m)``) or "valid"."""
@@ -197,6 +205,7 @@ def convolve(a: ArrayLike, v: ArrayLike, mode: str = "full") -> Value:
     return _windowed("convolve", x, joining.flip(w, 0), mode)
 
 
+@reports_as_itself
 def correlate(a: ArrayLike, v: ArrayLike, mode: str = "valid") -> Value:
     """The cross-correlation ``c[k] = sum_n a[n + k] * v[n]`` of the 1-D ``a`` and ``v``, as
     numpy.correlate (``mode`` "valid" by default, also "same" and "full")."""

@@ -17,6 +17,7 @@ import numpy as np
 
 from graphjit.dtypes import get_default_dtype, is_float
 from graphjit.ir import Node
+from graphjit.numpy_api.naming import reports_as_itself
 from graphjit.ops import (
     broadcast,
     comparison,
@@ -155,6 +156,7 @@ def _along(ordered: Any, idx: Any) -> Any:
     return shape.squeeze(gather.take_along_axis(ordered, idx, -1), -1)
 
 
+@reports_as_itself
 def quantile(
     a: ArrayLike,
     q: Any,
@@ -175,6 +177,7 @@ def quantile(
                       dim, keepdim)  # fmt: skip
 
 
+@reports_as_itself
 def percentile(
     a: ArrayLike,
     q: Any,
@@ -188,6 +191,7 @@ def percentile(
     return _quantiles("percentile", a, q, axis, out, method, keepdims, False, 100)
 
 
+@reports_as_itself
 def nanquantile(
     a: ArrayLike,
     q: Any,
@@ -206,6 +210,7 @@ def nanquantile(
                       dim, keepdim)  # fmt: skip
 
 
+@reports_as_itself
 def nanpercentile(
     a: ArrayLike,
     q: Any,

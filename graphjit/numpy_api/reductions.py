@@ -21,6 +21,7 @@ import numpy as np
 
 from graphjit.dtypes import get_default_dtype, is_float, result_dtype
 from graphjit.ir import Node
+from graphjit.numpy_api.naming import reports_as_itself
 from graphjit.ops import (
     broadcast,
     comparison,
@@ -39,6 +40,7 @@ __all__ = ["amax", "amin", "nansum", "nanmean", "nanvar", "nanstd", "nanmax", "n
            "count_nonzero"]  # fmt: skip
 
 
+@reports_as_itself
 def amax(
     a: ArrayLike,
     axis: Any = None,
@@ -55,6 +57,7 @@ def amax(
     return reductions.max(a, axis, keepdims, dim=dim, keepdim=keepdim)
 
 
+@reports_as_itself
 def amin(
     a: ArrayLike,
     axis: Any = None,
@@ -110,6 +113,7 @@ def _prepare(name: str, a: Any, axis: Any, dim: Any, keepdims: Any, keepdim: Any
     return x, axes, keep
 
 
+@reports_as_itself
 def nansum(
     a: ArrayLike,
     axis: Any = None,
@@ -127,6 +131,7 @@ def nansum(
     return reductions.sum(_nan_replaced(x, 0), axes, keep, dtype=dtype)
 
 
+@reports_as_itself
 def nanprod(
     a: ArrayLike,
     axis: Any = None,
@@ -152,6 +157,7 @@ def _float(x: Any, dtype: Any) -> Any:
     return x if is_float(x.dtype) else astype(x, get_default_dtype())
 
 
+@reports_as_itself
 def nanmean(
     a: ArrayLike,
     axis: Any = None,
@@ -171,6 +177,7 @@ def nanmean(
     return total / _valid_count(x, axes, keep)
 
 
+@reports_as_itself
 def nanvar(
     a: ArrayLike,
     axis: Any = None,
@@ -200,6 +207,7 @@ def nanvar(
     return var if keep or not axes else shape.squeeze(var, axes)
 
 
+@reports_as_itself
 def nanstd(
     a: ArrayLike,
     axis: Any = None,
@@ -233,6 +241,7 @@ def _all(x: Any, axes: tuple[int, ...], keep: bool) -> Any:
     return reductions.min(astype(x, "int8"), axes, keep) > 0
 
 
+@reports_as_itself
 def nanmax(
     a: ArrayLike,
     axis: Any = None,
@@ -248,6 +257,7 @@ def nanmax(
     return _nan_extreme("nanmax", a, axis, keepdims, dim, keepdim)
 
 
+@reports_as_itself
 def nanmin(
     a: ArrayLike,
     axis: Any = None,
@@ -281,6 +291,7 @@ def _nan_arg(name: str, a: Any, axis: Any, keepdims: Any, dim: Any, keepdim: Any
     return comparison.where(_all(nan, axes, keep), -1, out)
 
 
+@reports_as_itself
 def nanargmax(
     a: ArrayLike,
     axis: Any = None,
@@ -296,6 +307,7 @@ def nanargmax(
     return _nan_arg("nanargmax", a, axis, keepdims, dim, keepdim)
 
 
+@reports_as_itself
 def nanargmin(
     a: ArrayLike,
     axis: Any = None,
@@ -310,6 +322,7 @@ def nanargmin(
     return _nan_arg("nanargmin", a, axis, keepdims, dim, keepdim)
 
 
+@reports_as_itself
 def nancumsum(
     a: ArrayLike, axis: Any = None, dtype: Any = None, out: Any = None, *, dim: Any = None
 ) -> Value:
@@ -318,6 +331,7 @@ def nancumsum(
     return scans.cumsum(_nan_replaced(_checked("nancumsum", a, axis, dim), 0), axis, dtype, dim=dim)
 
 
+@reports_as_itself
 def nancumprod(
     a: ArrayLike, axis: Any = None, dtype: Any = None, out: Any = None, *, dim: Any = None
 ) -> Value:
@@ -327,6 +341,7 @@ def nancumprod(
     return scans.cumprod(_nan_replaced(x, 1), axis, dtype, dim=dim)
 
 
+@reports_as_itself
 def ptp(
     a: ArrayLike,
     axis: Any = None,
@@ -345,6 +360,7 @@ def ptp(
     return hi - reductions.min(x, axis, keepdims, dim=dim, keepdim=keepdim)
 
 
+@reports_as_itself
 def count_nonzero(
     a: ArrayLike, axis: Any = None, *, keepdims: bool = False, dim: Any = None
 ) -> Value:
@@ -356,6 +372,7 @@ def count_nonzero(
     return reductions.sum(astype(nonzero, "int64"), axes, keep)
 
 
+@reports_as_itself
 def average(
     a: ArrayLike,
     axis: Any = None,

@@ -15,6 +15,7 @@ import numpy as np
 
 from graphjit.dtypes import is_int
 from graphjit.ir import Node
+from graphjit.numpy_api.naming import reports_as_itself
 from graphjit.ops import comparison, gather, joining, shape, sorting, truth
 from graphjit.ops.dispatch import (
     ArrayLike,
@@ -55,6 +56,7 @@ class UniqueAllResult(NamedTuple):
     counts: Any
 
 
+@reports_as_itself
 def isin(
     element: ArrayLike,
     test_elements: ArrayLike,
@@ -83,6 +85,7 @@ def _concrete_bins(bins: Any) -> np.ndarray | None:
     return np.asarray(bins)
 
 
+@reports_as_itself
 def digitize(x: ArrayLike, bins: ArrayLike, right: bool = False) -> Value:
     """The index of the bin each value of ``x`` falls in (int64), as numpy.digitize: with
     increasing ``bins``, ``i`` such that ``bins[i-1] <= x < bins[i]`` (``<``/``<=`` swapped with
@@ -118,6 +121,7 @@ def _tensors(like: Any, *arrays: np.ndarray) -> list[Any]:
     return [lift_like(np.ascontiguousarray(a), like) for a in arrays]
 
 
+@reports_as_itself
 def unique_values(x: ArrayLike) -> Value:
     """The distinct values of ``x``, sorted (a 1-D tensor), as numpy.unique_values; NaNs are
     not merged (numpy's ``equal_nan=False``)."""
@@ -125,6 +129,7 @@ def unique_values(x: ArrayLike) -> Value:
     return _tensors(t, np.unique(arr, equal_nan=False))[0]
 
 
+@reports_as_itself
 def unique_counts(x: ArrayLike) -> UniqueCountsResult:
     """The distinct values and how often each occurs, as numpy.unique_counts."""
     arr, t = _values("unique_counts", x)
@@ -132,6 +137,7 @@ def unique_counts(x: ArrayLike) -> UniqueCountsResult:
     return UniqueCountsResult(*_tensors(t, values, counts.astype(np.int64)))
 
 
+@reports_as_itself
 def unique_inverse(x: ArrayLike) -> UniqueInverseResult:
     """The distinct values and, for each element of ``x`` (``x``'s shape), the index of its
     value among them, as numpy.unique_inverse."""
@@ -140,6 +146,7 @@ def unique_inverse(x: ArrayLike) -> UniqueInverseResult:
     return UniqueInverseResult(*_tensors(t, values, inverse.reshape(arr.shape).astype(np.int64)))
 
 
+@reports_as_itself
 def unique_all(x: ArrayLike) -> UniqueAllResult:
     """The distinct values, the index of each one's first occurrence in the flattened ``x``, the
     inverse indices (``x``'s shape) and the counts, as numpy.unique_all."""
@@ -152,6 +159,7 @@ def unique_all(x: ArrayLike) -> UniqueAllResult:
     return UniqueAllResult(*_tensors(t, *parts))
 
 
+@reports_as_itself
 def union1d(ar1: ArrayLike, ar2: ArrayLike) -> Value:
     """The sorted distinct values in either input (both flattened), as numpy.union1d."""
     a, t = _values("union1d", ar1)
@@ -159,6 +167,7 @@ def union1d(ar1: ArrayLike, ar2: ArrayLike) -> Value:
     return _tensors(t, np.union1d(a, b))[0]
 
 
+@reports_as_itself
 def intersect1d(
     ar1: ArrayLike, ar2: ArrayLike, assume_unique: bool = False, return_indices: bool = False
 ) -> Any:
@@ -172,6 +181,7 @@ def intersect1d(
     return _tensors(t, np.intersect1d(a, b, assume_unique))[0]
 
 
+@reports_as_itself
 def setdiff1d(ar1: ArrayLike, ar2: ArrayLike, assume_unique: bool = False) -> Value:
     """The sorted distinct values of ``ar1`` that are not in ``ar2``, as numpy.setdiff1d."""
     a, t = _values("setdiff1d", ar1)
@@ -179,6 +189,7 @@ def setdiff1d(ar1: ArrayLike, ar2: ArrayLike, assume_unique: bool = False) -> Va
     return _tensors(t, np.setdiff1d(a, b, assume_unique))[0]
 
 
+@reports_as_itself
 def bincount(x: ArrayLike, weights: ArrayLike = None, minlength: int = 0) -> Value:
     """How often each value ``0, 1, ..., max(x)`` occurs in the 1-D non-negative ints ``x`` (at
     least ``minlength`` bins), as numpy.bincount and torch.bincount; with ``weights``, their sums
@@ -204,6 +215,7 @@ def bincount(x: ArrayLike, weights: ArrayLike = None, minlength: int = 0) -> Val
     return gather.add_at(zeros, lift_like(arr.astype(np.int64), t), w, 0)
 
 
+@reports_as_itself
 def histogram(
     a: ArrayLike,
     bins: Any = 10,
