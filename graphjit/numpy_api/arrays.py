@@ -160,7 +160,12 @@ def _positions(name: str, obj: Any, n: int, axis: int, allow_end: bool) -> np.nd
     if idx.dtype == bool:
         raise TypeError(f"{name}: a boolean obj is not supported; pass np.flatnonzero(mask)")
     if idx.size and idx.dtype.kind not in "iu":
-        raise IndexError(f"{name}: arrays used as indices must be of integer type")
+        # numpy's classes: insert refuses them as TypeError, delete as IndexError
+        error = IndexError if allow_end is False else TypeError
+        raise error(f"{name}: arrays used as indices must be of integer type, got {obj!r:.60}")
+    if allow_end and idx.ndim > 1:
+        raise ValueError(f"{name}: index array argument obj to insert must be one dimensional "
+                         f"or scalar, got {idx.ndim}-D")  # fmt: skip
     idx = idx.astype(np.int64)
     top = n if allow_end else n - 1
     bad = idx[(idx < -n) | (idx > top)]
@@ -323,6 +328,8 @@ def ediff1d(ary: ArrayLike, to_end: ArrayLike = None, to_begin: ArrayLike = None
     """The differences of the flattened ``ary``, with ``to_begin`` and ``to_end`` (flattened)
     before and after, as numpy.ediff1d."""
     flat = ravel(ary)
+    if flat.dtype == "bool":
+        raise TypeError("ediff1d: not defined for bool arrays (numpy refuses boolean subtract)")
     parts = [arrangement.diff(flat)]
     for name, extra, front in (("to_begin", to_begin, True), ("to_end", to_end, False)):
         if extra is None:
@@ -440,7 +447,10 @@ def size(a: Any, axis: Any = None) -> int:
     dims = _shape_of("size", a)
     if axis is not None:
         axes = axis if isinstance(axis, (tuple, list)) else (axis,)
-        dims = tuple(dims[normalize_axis(ax, len(dims), "size")] for ax in axes)
+        picked = [normalize_axis(ax, len(dims), "size") for ax in axes]
+        if len(set(picked)) != len(picked):
+            raise ValueError(f"size: repeated axis in {axis!r}")
+        dims = tuple(dims[i] for i in picked)
     if any(d is None for d in dims):
         raise ValueError("size: a size is only known when the graph runs; use gj.size_of(x)")
     return math.prod(dims)

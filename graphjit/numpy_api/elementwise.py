@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from graphjit.dtypes import get_default_dtype, is_float, is_int
+from graphjit.dtypes import as_array, get_default_dtype, is_float, is_int
 from graphjit.ir import Node
 from graphjit.numpy_api.naming import reports_as_itself
 from graphjit.ops import comparison, elementwise, rounding
@@ -43,17 +43,27 @@ def fmod(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
     torch.fmod (``remainder``/``%`` takes the divisor's sign). ``fmod(x, 0)`` is NaN for floats
     and 0 for ints (numpy). Exact: the remainder of the magnitudes, given ``x1``'s sign. The
     gradient is ``1`` for ``x1`` and ``-trunc(x1 / x2)`` for ``x2``."""
-    a, b = lift_together(x1, x2)
     dtype = result_dtype([x1, x2])
     if dtype == "bool":
         raise TypeError("fmod: not defined for bool inputs; cast with .astype first")
-    a, b = astype(a, dtype), astype(b, dtype)
-    magnitude = rounding.remainder(elementwise.abs(a), elementwise.abs(b))
+    a, b = _operands(x1, x2, dtype)
     if is_float(dtype):
+        magnitude = rounding.remainder(elementwise.abs(a), elementwise.abs(b))
         result = rounding.copysign(magnitude, a)
-    else:
-        result = comparison.where(a < 0, -magnitude, magnitude)
+    else:  # from the divisor-signed remainder: |x| of the most negative int does not exist
+        rem = rounding.remainder(a, b)
+        other_sign = comparison.not_equal(rem < 0, a < 0)
+        moved = comparison.logical_and(comparison.not_equal(rem, 0), other_sign)
+        result = comparison.where(moved, rem - b, rem)
     return write_out(result, out, "fmod")
+
+
+def _operands(x1: Any, x2: Any, dtype: str) -> tuple[Any, Any]:
+    """``x1`` and ``x2`` lifted together in ``dtype``; a python int that does not fit it raises
+    IntegerOutOfRangeError, as numpy raises OverflowError (a cast would wrap it)."""
+    fitted = [as_array(v, dtype) if type(v) is int else v for v in (x1, x2)]
+    a, b = lift_together(*fitted)
+    return astype(a, dtype), astype(b, dtype)
 
 
 @reports_as_itself
@@ -135,6 +145,7 @@ def _int_pair(name: str, x1: Any, x2: Any) -> tuple[Any, Any, str]:
     dtype = result_dtype([x1, x2])
     if not is_int(dtype):
         raise TypeError(f"{name}: needs integer inputs, got {dtype}")
+    x1, x2 = (as_array(v, dtype) if type(v) is int else v for v in (x1, x2))
     return x1, x2, dtype
 
 

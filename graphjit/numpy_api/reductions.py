@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from graphjit.dtypes import get_default_dtype, is_float, result_dtype
+from graphjit.dtypes import as_dtype, get_default_dtype, is_float, result_dtype
 from graphjit.ir import Node
 from graphjit.numpy_api.naming import reports_as_itself
 from graphjit.ops import (
@@ -53,7 +53,7 @@ def amax(
     """The maximum over ``axis``, as numpy.amax (``gj.max`` under numpy's other name); PyTorch's
     ``dim=``/``keepdim=`` too. NaN propagates."""
     _no_out("amax", out)
-    a = _checked("amax", a, axis, dim)
+    a = _nonempty("amax", _checked("amax", a, axis, dim), axis, dim, "maximum")
     return reductions.max(a, axis, keepdims, dim=dim, keepdim=keepdim)
 
 
@@ -69,7 +69,7 @@ def amin(
 ) -> Value:
     """The minimum over ``axis``, as numpy.amin (``gj.min``); PyTorch's spellings too."""
     _no_out("amin", out)
-    a = _checked("amin", a, axis, dim)
+    a = _nonempty("amin", _checked("amin", a, axis, dim), axis, dim, "minimum")
     return reductions.min(a, axis, keepdims, dim=dim, keepdim=keepdim)
 
 
@@ -80,6 +80,19 @@ def _checked(name: str, a: Any, axis: Any, dim: Any = None) -> Any:
     ax = dim if dim is not None else axis
     if ax is not None and not (x.ndim == 0 and dim is not None):
         normalize_axes(ax, x.ndim, name)
+    return x
+
+
+def _nonempty(name: str, x: Any, axis: Any, dim: Any, what: str) -> Any:
+    """``x``, after refusing a reduction with no identity (``what``: numpy's word for it) over
+    an axis of size 0 known when the graph is built (numpy's ValueError)."""
+    ax = dim if dim is not None else axis
+    if x.ndim == 0:
+        return x
+    axes = normalize_axes(ax, x.ndim, name)
+    if any(x.shape[i] == 0 for i in axes):
+        raise ValueError(f"{name}: zero-size array to reduction operation {what} which has no "
+                         "identity")  # fmt: skip
     return x
 
 
@@ -128,7 +141,7 @@ def nansum(
     ``keepdim``): an all-NaN slice sums to 0. Ints and bools sum as ``gj.sum`` does."""
     _no_out("nansum", out)
     x, axes, keep = _prepare("nansum", a, axis, dim, keepdims, keepdim)
-    return reductions.sum(_nan_replaced(x, 0), axes, keep, dtype=dtype)
+    return _in_dtype(reductions.sum(_nan_replaced(x, 0), axes, keep, dtype=dtype), dtype)
 
 
 @reports_as_itself
@@ -148,11 +161,19 @@ def nanprod(
     x = _nan_replaced(x, 1)
     if dtype is not None:
         x = astype(x, dtype)
-    return reductions.prod(x, axes, keep)
+    return _in_dtype(reductions.prod(x, axes, keep), dtype)
 
 
-def _float(x: Any, dtype: Any) -> Any:
+def _in_dtype(result: Any, dtype: Any) -> Any:
+    """``result`` in the ``dtype`` the user asked for (graphjit's sums of ints are int64; numpy's
+    ``dtype=`` is the result's dtype)."""
+    return result if dtype is None else astype(result, dtype)
+
+
+def _float(name: str, x: Any, dtype: Any) -> Any:
     if dtype is not None:
+        if is_float(x.dtype) and not is_float(as_dtype(dtype)):
+            raise TypeError(f"{name}: if a is inexact, then dtype must be inexact, got {dtype!r}")
         return astype(x, dtype)
     return x if is_float(x.dtype) else astype(x, get_default_dtype())
 
@@ -172,7 +193,7 @@ def nanmean(
     ``keepdim`` too): an all-NaN slice gives NaN; ints and bools give float64."""
     _no_out("nanmean", out)
     x, axes, keep = _prepare("nanmean", a, axis, dim, keepdims, keepdim)
-    x = _float(x, dtype)
+    x = _float("nanmean", x, dtype)
     total = reductions.sum(_nan_replaced(x, 0), axes, keep)
     return total / _valid_count(x, axes, keep)
 
@@ -192,11 +213,28 @@ def nanvar(
 ) -> Value:
     """Variance of the non-NaN elements over ``axis``, as numpy.nanvar: ``sum((x - m)**2) / (n
     - ddof)`` over the n non-NaN elements, NaN where ``n - ddof <= 0`` (an all-NaN slice)."""
-    _no_out("nanvar", out)
+    return _variance("nanvar", a, axis, dtype, out, ddof, keepdims, dim, keepdim, correction)
+
+
+def _variance(
+    name: str,
+    a: Any,
+    axis: Any,
+    dtype: Any,
+    out: Any,
+    ddof: Any,
+    keepdims: Any,
+    dim: Any,
+    keepdim: Any,
+    correction: Any,
+) -> Any:
+    _no_out(name, out)
     if correction is not None:
         ddof = correction
-    x, axes, keep = _prepare("nanvar", a, axis, dim, keepdims, keepdim)
-    x = _float(x, dtype)
+    if isinstance(ddof, bool) or not isinstance(ddof, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: ddof must be a number, got {ddof!r}")
+    x, axes, keep = _prepare(name, a, axis, dim, keepdims, keepdim)
+    x = _float(name, x, dtype)
     valid = comparison.logical_not(floating.isnan(x))
     count = reductions.sum(astype(valid, x.dtype), axes, True)
     centered = x - reductions.sum(_nan_replaced(x, 0), axes, True) / count
@@ -221,13 +259,13 @@ def nanstd(
     correction: int | float | None = None,
 ) -> Value:
     """``sqrt(nanvar(...))``, as numpy.nanstd."""
-    var = nanvar(a, axis, dtype, out, ddof, keepdims, dim=dim, keepdim=keepdim,
-                 correction=correction)  # fmt: skip
+    var = _variance("nanstd", a, axis, dtype, out, ddof, keepdims, dim, keepdim, correction)
     return elementwise.sqrt(var)
 
 
 def _nan_extreme(name: str, a: Any, axis: Any, keepdims: Any, dim: Any, keepdim: Any) -> Any:
     x, axes, keep = _prepare(name, a, axis, dim, keepdims, keepdim)
+    _nonempty(name, x, axis, dim, "maximum" if name == "nanmax" else "minimum")
     reduce = reductions.max if name == "nanmax" else reductions.min
     if not is_float(x.dtype):
         return reduce(x, axes, keep)
@@ -274,6 +312,11 @@ def nanmin(
 
 def _nan_arg(name: str, a: Any, axis: Any, keepdims: Any, dim: Any, keepdim: Any) -> Any:
     x = _checked(name, a, axis, dim)
+    ax = dim if dim is not None else axis
+    if isinstance(ax, (tuple, list)):
+        raise TypeError(f"{name}: axis must be an int or None, got {ax!r}")
+    if x.ndim and 0 in [x.shape[i] for i in normalize_axes(ax, x.ndim, name)]:
+        raise ValueError(f"{name}: attempt to get {name[3:]} of an empty sequence")
     arg = reductions.argmax if name == "nanargmax" else reductions.argmin
     if not is_float(x.dtype):
         return arg(x, axis, keepdims, dim=dim, keepdim=keepdim)
@@ -328,7 +371,8 @@ def nancumsum(
 ) -> Value:
     """Cumulative sum treating NaN as 0, as numpy.nancumsum (axis None: the flattened array)."""
     _no_out("nancumsum", out)
-    return scans.cumsum(_nan_replaced(_checked("nancumsum", a, axis, dim), 0), axis, dtype, dim=dim)
+    x = _nan_replaced(_checked("nancumsum", a, axis, dim), 0)
+    return _in_dtype(scans.cumsum(x, axis, dtype, dim=dim), dtype)
 
 
 @reports_as_itself
@@ -338,7 +382,7 @@ def nancumprod(
     """Cumulative product treating NaN as 1, as numpy.nancumprod."""
     _no_out("nancumprod", out)
     x = _checked("nancumprod", a, axis, dim)
-    return scans.cumprod(_nan_replaced(x, 1), axis, dtype, dim=dim)
+    return _in_dtype(scans.cumprod(_nan_replaced(x, 1), axis, dtype, dim=dim), dtype)
 
 
 @reports_as_itself
@@ -353,7 +397,7 @@ def ptp(
 ) -> Value:
     """The range ``max - min`` over ``axis``, as numpy.ptp (bools are refused, as numpy)."""
     _no_out("ptp", out)
-    x = _checked("ptp", a, axis, dim)
+    x = _nonempty("ptp", _checked("ptp", a, axis, dim), axis, dim, "maximum")
     if x.dtype == "bool":
         raise TypeError("ptp: not defined for bool arrays (numpy refuses boolean subtract)")
     hi = reductions.max(x, axis, keepdims, dim=dim, keepdim=keepdim)
@@ -401,7 +445,7 @@ def average(
         if axis is None:
             raise TypeError("average: axis must be given when a and weights differ in shape")
         if w.ndim != 1:
-            raise TypeError("average: 1-D weights expected when a and weights differ in shape")
+            raise ValueError("average: 1-D weights expected when a and weights differ in shape")
         if len(axes) != 1:
             raise ValueError("average: 1-D weights need a single axis")
         if w.shape[0] != x.shape[axes[0]]:
