@@ -27,6 +27,8 @@ def _is_value(x: Any) -> bool:
 
 
 def _as_dtype(name: str, x: Any) -> str:
+    if x is None:  # as_dtype reads None as the default dtype; numpy refuses it there
+        raise TypeError(f"{name}: None is not a dtype")
     try:
         return as_dtype(x)
     except (TypeError, ValueError) as exc:
@@ -40,6 +42,8 @@ def _operand(name: str, x: Any) -> Any:
         raise TypeError(f"{name}: give arrays or dtypes, not a {type(x).__name__}")
     if _is_value(x):
         return x
+    if x is None:  # numpy.result_type reads None as the default float dtype
+        return np.empty((), as_dtype(None))
     return np.empty((), _as_dtype(name, x))
 
 
@@ -65,6 +69,8 @@ def can_cast(from_: Any, to: Any, casting: str = "safe") -> bool:
     scalars are refused, as numpy 2 does."""
     if isinstance(from_, (bool, int, float)):
         raise TypeError("can_cast: python scalars are not supported (numpy 2); give a dtype")
+    if not isinstance(casting, str):
+        raise TypeError(f"can_cast: casting must be a str, got {casting!r}")
     if casting not in ("no", "equiv", "safe", "same_kind", "unsafe"):
         raise ValueError(f"can_cast: casting must be one of 'no', 'equiv', 'safe', "
                          f"'same_kind' or 'unsafe', got {casting!r}")  # fmt: skip

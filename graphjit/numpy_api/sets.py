@@ -72,6 +72,9 @@ def isin(
     if kind not in (None, "sort", "table"):
         raise ValueError(f"isin: kind must be None, 'sort' or 'table', got {kind!r}")
     x, tests = lift_together(element, test_elements)
+    if kind == "table" and not all(is_int(t.dtype) or t.dtype == "bool" for t in (x, tests)):
+        raise ValueError("isin: kind='table' is only supported for boolean or integer arrays; "
+                         "use kind=None or kind='sort'")  # fmt: skip
     tests = shape.reshape(tests, (-1,))
     found = truth.any(comparison.equal(shape.expand_dims(x, -1), tests), axis=-1)
     return comparison.logical_not(found) if invert else found
@@ -118,7 +121,8 @@ def _values(name: str, x: Any) -> tuple[np.ndarray, Any]:
 
 
 def _tensors(like: Any, *arrays: np.ndarray) -> list[Any]:
-    return [lift_like(np.ascontiguousarray(a), like) for a in arrays]
+    # (np.ascontiguousarray would make a 0-d array 1-D)
+    return [lift_like(np.ascontiguousarray(a).reshape(a.shape), like) for a in arrays]
 
 
 @reports_as_itself
@@ -194,10 +198,14 @@ def bincount(x: ArrayLike, weights: ArrayLike = None, minlength: int = 0) -> Val
     """How often each value ``0, 1, ..., max(x)`` occurs in the 1-D non-negative ints ``x`` (at
     least ``minlength`` bins), as numpy.bincount and torch.bincount; with ``weights``, their sums
     per value (float64; the gradient reaches the weights)."""
+    if isinstance(minlength, bool) or not isinstance(minlength, (int, np.integer)):
+        raise TypeError(f"bincount: minlength must be an int, got {minlength!r}")
+    if isinstance(x, (list, tuple)) and not x:  # numpy reads an empty list as no ints
+        x = np.zeros(0, np.int64)
     arr, t = _values("bincount", x)
     if arr.ndim != 1:
         raise ValueError(f"bincount: x must be 1-D, got {arr.ndim}-D")
-    if arr.size and not is_int(t.dtype):
+    if not is_int(t.dtype) and t.dtype != "bool":
         raise TypeError(f"bincount: x must hold ints, got {t.dtype}")
     if arr.size and arr.min() < 0:
         raise ValueError("bincount: x must have no negative elements")
