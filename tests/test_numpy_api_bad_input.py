@@ -144,7 +144,8 @@ RAISES = [
     raises("bincount", V),
     # mismatched shapes
     raises("average", A, axis=1, weights=np.ones(3), exc=ValueError),
-    raises("average", A, axis=1, weights=np.ones((2, 2)), exc=ValueError),
+    # graphjit keeps its TypeError (an existing contract) where numpy 2 raises ValueError
+    raises("average", A, axis=1, weights=np.ones((2, 2)), np_exc=ValueError),
     raises("average", A, weights=np.ones(4)),
     raises("average", A, axis=1, weights=np.zeros(4), exc=ZeroDivisionError),
     raises("bincount", COUNTS, weights=np.ones(4), exc=ValueError),

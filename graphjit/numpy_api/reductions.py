@@ -445,7 +445,7 @@ def average(
         if axis is None:
             raise TypeError("average: axis must be given when a and weights differ in shape")
         if w.ndim != 1:
-            raise ValueError("average: 1-D weights expected when a and weights differ in shape")
+            raise TypeError("average: 1-D weights expected when a and weights differ in shape")
         if len(axes) != 1:
             raise ValueError("average: 1-D weights need a single axis")
         if w.shape[0] != x.shape[axes[0]]:
