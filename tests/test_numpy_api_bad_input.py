@@ -329,6 +329,7 @@ SAME = [
     same("fmod", I, 2.5),
     same("float_power", I, -1),
     same("ldexp", A, I.astype(np.int8)),
+    same("ldexp", I, B),
     same("gcd", EXTREME[2:6], DIVISORS[2:6]),
     same("lcm", -I, 4),
     same("logical_xor", A, I),
@@ -516,3 +517,16 @@ def test_a_reraised_error_keeps_its_class_and_gains_the_name_once() -> None:
     assert str(info.value).startswith("fmod: ") and "fmod: fmod:" not in str(info.value)
     with pytest.raises(ValueError, match=r"^corrcoef: m has 4 observations and y 3"):
         gj.corrcoef(A, np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cpu"])
+def test_nan_quantiles_of_slices_found_empty_when_the_graph_runs_are_nan(backend: str) -> None:
+    x = gj.placeholder("x", shape=(None, 3))
+    f = gj.compile([x], [gj.nanquantile(x, 0.5, axis=0), gj.nanpercentile(x, 50)], backend=backend)
+    with_nans = np.array([[1.0, np.nan, np.nan], [4.0, 2.0, np.nan]])
+    for value in (np.zeros((0, 3)), with_nans, np.full((2, 3), np.nan)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = (np.nanquantile(value, 0.5, axis=0), np.nanpercentile(value, 50))
+        got = f(value)
+        _same(tuple(got), want)

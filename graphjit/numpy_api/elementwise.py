@@ -103,6 +103,8 @@ def ldexp(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
     overflow on the way."""
     mantissa, exponent = lift_together(x1, x2)
     mantissa = _as_float(mantissa)
+    if exponent.dtype == "bool":  # numpy takes bools as the ints 0 and 1
+        exponent = astype(exponent, "int8")
     if not is_int(exponent.dtype):
         raise TypeError(f"ldexp: the exponent x2 must be an integer array, got {exponent.dtype}")
     half = rounding.floor_divide(exponent, 2)

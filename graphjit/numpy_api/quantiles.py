@@ -113,9 +113,11 @@ def _quantiles(
         if x.ndim == 0:
             raise ValueError(f"{name}: axis {axis} is out of range for a 0-d array")
     n = x.shape[ax]
-    if n == 0 and skip_nan:  # numpy: the quantiles of no (non-NaN) elements are NaN
+    if skip_nan and (n == 0 or not isinstance(n, int)):
+        # numpy: the quantiles of no (non-NaN) elements are NaN. A NaN more at the end of each
+        # slice changes no count and gives every slice, even an empty one, an element to read.
         x = joining.concatenate([x, reductions.sum(x, ax, True) + math.nan], ax)
-        n = 1
+        n = x.shape[ax]
     elif n == 0:
         raise ValueError(f"{name}: the slices along axis {ax} are empty")
     ordered = shape.moveaxis(sorting.sort(x, ax), ax, -1)  # NaN last
