@@ -379,6 +379,8 @@ SAME = [
     same("trapezoid", B.astype(np.int64)),
     same("trapezoid", V, [1, 2, 3]),
     same("trapezoid", A, dx=np.ones((3, 1))),
+    same("trapezoid", V, np.ones((2, 3))),  # x of more dims than y: numpy's axis is x's
+    same("trapezoid", V, np.array([[1.0, 2, 4]])),
     same("ediff1d", I, to_begin=1),
     same("broadcast_arrays", B, I),
     same("resize", B, 5),
@@ -509,6 +511,18 @@ def test_compiled_edge_input_gives_numpys_value_and_dtype(
     f = gj.compile(phs, [getattr(gj, name)(*nodes, **kw)], backend=backend)
     (got,) = f(*[a for a in args if isinstance(a, np.ndarray)])
     _same(got, want, rtol=1e-6 if np.asarray(want).dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("bins", [[1.0, 3.0, 2.0], [3.0, 2.0, 1.0]])
+def test_digitize_reads_bins_that_require_grad(bins: list[float]) -> None:
+    edges = gj.tensor(bins, requires_grad=True)
+    try:
+        want = np.digitize(V, bins)
+    except ValueError:
+        with pytest.raises(ValueError, match=r"^digitize: bins must be monotonically"):
+            gj.digitize(V, edges)
+    else:
+        _same(gj.digitize(V, edges).numpy(), want)
 
 
 def test_a_reraised_error_keeps_its_class_and_gains_the_name_once() -> None:

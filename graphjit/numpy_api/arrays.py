@@ -316,11 +316,11 @@ def trapezoid(
                 raise ValueError(f"trapezoid: x has {n} sample points, y {m} along axis {axis}")
             d = arrangement.diff(xv)
             d = shape_ops.reshape(d, tuple(-1 if i == ax else 1 for i in range(yv.ndim)))
-        else:
-            d = arrangement.diff(xv, axis=ax)
+        else:  # numpy: ``axis`` as given, of x and then of the product (x may have more dims)
+            d = arrangement.diff(xv, axis=axis)
     upper = joining.slice_axes(yv, [slice(1, None) if i == ax else None for i in range(yv.ndim)])
     lower = joining.slice_axes(yv, [slice(None, -1) if i == ax else None for i in range(yv.ndim)])
-    return reductions.sum(d * (upper + lower) / 2.0, ax)
+    return reductions.sum(d * (upper + lower) / 2.0, axis)
 
 
 @reports_as_itself

@@ -83,8 +83,8 @@ def isin(
 def _concrete_bins(bins: Any) -> np.ndarray | None:
     if isinstance(bins, Node):
         return None
-    if is_tensor(bins):
-        return untracked_array(bins)
+    if is_tensor(bins):  # also one that requires grad, or lives on a GPU: its values decide
+        return np.asarray(bins.detach().cpu().numpy())
     return np.asarray(bins)
 
 
