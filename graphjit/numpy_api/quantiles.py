@@ -1,5 +1,6 @@
 """numpy's quantiles: ``quantile``, ``percentile``, ``nanquantile``, ``nanpercentile``, with
-numpy's default ``method="linear"`` (other methods raise NotImplementedError).
+numpy's default ``method="linear"`` (numpy's other methods raise NotImplementedError, an unknown
+method ValueError).
 
 The slice is sorted (``gj.sort``: NaN last) and the two neighbours of the virtual index
 ``(n - 1) * q`` are gathered and interpolated with numpy's own formula, so the values agree with
