@@ -531,6 +531,11 @@ def test_a_reraised_error_keeps_its_class_and_gains_the_name_once() -> None:
     assert str(info.value).startswith("fmod: ") and "fmod: fmod:" not in str(info.value)
     with pytest.raises(ValueError, match=r"^corrcoef: m has 4 observations and y 3"):
         gj.corrcoef(A, np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"^nanstd: axis 2 is out of range"):
+        gj.nanstd(A, axis=2)
+    for bad in (lambda: gj.meshgrid(V, "ab"), lambda: gj.append(A, ["a"])):
+        with pytest.raises(TypeError, match=r"^(meshgrid|append): cannot use"):
+            bad()
 
 
 @pytest.mark.parametrize("backend", ["numpy", "cpu"])

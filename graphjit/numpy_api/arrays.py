@@ -42,7 +42,13 @@ def ravel(a: ArrayLike, order: str = "C") -> Value:
     x = lift(a)
     if order == "F":
         x = shape_ops.transpose(x)
-    return shape_ops.reshape(x, (-1,))
+    return _flat(x)
+
+
+def _flat(a: Any) -> Any:
+    """``a`` flattened, row-major: ``ravel`` for the functions here (an error inside is then
+    theirs, not ravel's)."""
+    return shape_ops.reshape(lift(a), (-1,))
 
 
 @reports_as_itself
@@ -116,8 +122,11 @@ def _broadcast_dims(name: str, shapes: list[tuple[Any, ...]]) -> tuple[Any, ...]
 @reports_as_itself
 def broadcast_arrays(*args: ArrayLike) -> tuple[Value, ...]:
     """The arguments broadcast against each other, as numpy.broadcast_arrays (a tuple)."""
-    xs = [lift(a) for a in args]
-    target = _broadcast_dims("broadcast_arrays", [tuple(x.shape) for x in xs])
+    return _broadcast_all("broadcast_arrays", [lift(a) for a in args])
+
+
+def _broadcast_all(name: str, xs: list[Any]) -> tuple[Any, ...]:
+    target = _broadcast_dims(name, [tuple(x.shape) for x in xs])
     if None in target:  # a size known only at call time: broadcast against all of them
         ref = _zero_like_all(xs)
         return tuple(broadcast.broadcast_like(x, ref) for x in xs)
@@ -137,7 +146,7 @@ def append(arr: ArrayLike, values: ArrayLike, axis: Any = None) -> Value:
     """``values`` appended to ``arr``, as numpy.append: both flattened when ``axis`` is None, else
     joined along ``axis`` (their other sizes must agree)."""
     if axis is None:
-        return joining.concatenate([ravel(arr), ravel(values)], 0)
+        return joining.concatenate([_flat(arr), _flat(values)], 0)
     x, v = lift_together(arr, values)
     return joining.concatenate([x, v], normalize_axis(axis, x.ndim, "append"))
 
@@ -183,7 +192,7 @@ def insert(arr: ArrayLike, obj: Any, values: ArrayLike, axis: Any = None) -> Val
     ints) must be known when the graph is built."""
     x = lift(arr)
     if axis is None:
-        x, ax = ravel(x), 0
+        x, ax = _flat(x), 0
     else:
         ax = normalize_axis(axis, x.ndim, "insert")
     n = _axis_size("insert", x, ax)
@@ -221,7 +230,7 @@ def delete(arr: ArrayLike, obj: Any, axis: Any = None) -> Value:
     known when the graph is built."""
     x = lift(arr)
     if axis is None:
-        x, ax = ravel(x), 0
+        x, ax = _flat(x), 0
     else:
         ax = normalize_axis(axis, x.ndim, "delete")
     n = _axis_size("delete", x, ax)
@@ -241,7 +250,7 @@ def delete(arr: ArrayLike, obj: Any, axis: Any = None) -> Value:
 def resize(a: ArrayLike, new_shape: Any) -> Value:
     """``a`` resized to ``new_shape`` as numpy.resize: the flattened elements repeated cyclically
     (zeros if ``a`` is empty)."""
-    x = ravel(a)
+    x = _flat(a)
     dims = (new_shape,) if isinstance(new_shape, (int, np.integer)) else new_shape
     if not isinstance(dims, (tuple, list)) or not all(
         isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in dims
@@ -327,14 +336,14 @@ def trapezoid(
 def ediff1d(ary: ArrayLike, to_end: ArrayLike = None, to_begin: ArrayLike = None) -> Value:
     """The differences of the flattened ``ary``, with ``to_begin`` and ``to_end`` (flattened)
     before and after, as numpy.ediff1d."""
-    flat = ravel(ary)
+    flat = _flat(ary)
     if flat.dtype == "bool":
         raise TypeError("ediff1d: not defined for bool arrays (numpy refuses boolean subtract)")
     parts = [arrangement.diff(flat)]
     for name, extra, front in (("to_begin", to_begin, True), ("to_end", to_end, False)):
         if extra is None:
             continue
-        e = ravel(extra)
+        e = _flat(extra)
         if not np.can_cast(np.dtype(e.dtype), np.dtype(flat.dtype), casting="same_kind"):
             raise TypeError(f"ediff1d: dtype of {name} must be compatible with the input's "
                             f"({flat.dtype}) under the same_kind rule, got {e.dtype}")  # fmt: skip
@@ -359,10 +368,10 @@ def meshgrid(
         dims[i] = -1
         if indexing == "xy" and nd > 1 and i < 2:
             dims[0], dims[1] = dims[1], dims[0]
-        out.append(shape_ops.reshape(ravel(x), tuple(dims)))
+        out.append(shape_ops.reshape(_flat(x), tuple(dims)))
     if sparse or nd < 2:
         return tuple(out)
-    return broadcast_arrays(*out)
+    return _broadcast_all("meshgrid", out)
 
 
 @reports_as_itself
