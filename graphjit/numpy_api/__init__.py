@@ -14,7 +14,8 @@ values (``unique_values``, ``union1d``, ``bincount``, ...) take eager tensors an
 * :mod:`~graphjit.numpy_api.sets`: membership, set operations, counting and binning;
 * :mod:`~graphjit.numpy_api.dtype_rules`: ``result_type``, ``promote_types``, ``can_cast``.
 
-The modules never import each other.
+The family modules never import each other; each imports :mod:`~graphjit.numpy_api.naming`,
+which reports an error raised inside a function under the name the user called.
 """
 
 from graphjit.numpy_api import (

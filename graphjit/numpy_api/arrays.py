@@ -20,6 +20,7 @@ import numpy as np
 
 from graphjit.dtypes import as_dtype, get_default_dtype
 from graphjit.ir import Node
+from graphjit.numpy_api.naming import reports_as_itself
 from graphjit.ops import arrangement, broadcast, gather, joining, reductions
 from graphjit.ops import shape as shape_ops
 from graphjit.ops.dispatch import ArrayLike, Value, astype, is_tensor, lift, lift_together
@@ -32,6 +33,7 @@ __all__ = ["ravel", "fliplr", "flipud", "rot90", "broadcast_arrays", "broadcast_
            "ndim", "shape", "size"]  # fmt: skip
 
 
+@reports_as_itself
 def ravel(a: ArrayLike, order: str = "C") -> Value:
     """``a`` as a 1-D array, as numpy.ravel: row-major (``order="C"``, also "A" and "K", graph
     values being contiguous) or column-major (``"F"``)."""
@@ -40,9 +42,16 @@ def ravel(a: ArrayLike, order: str = "C") -> Value:
     x = lift(a)
     if order == "F":
         x = shape_ops.transpose(x)
-    return shape_ops.reshape(x, (-1,))
+    return _flat(x)
 
 
+def _flat(a: Any) -> Any:
+    """``a`` flattened, row-major: ``ravel`` for the functions here (an error inside is then
+    theirs, not ravel's)."""
+    return shape_ops.reshape(lift(a), (-1,))
+
+
+@reports_as_itself
 def fliplr(m: ArrayLike) -> Value:
     """``m`` with its columns (axis 1) reversed, as numpy.fliplr (``m`` at least 2-D)."""
     x = lift(m)
@@ -51,6 +60,7 @@ def fliplr(m: ArrayLike) -> Value:
     return joining.flip(x, 1)
 
 
+@reports_as_itself
 def flipud(m: ArrayLike) -> Value:
     """``m`` with its rows (axis 0) reversed, as numpy.flipud (``m`` at least 1-D)."""
     x = lift(m)
@@ -59,6 +69,7 @@ def flipud(m: ArrayLike) -> Value:
     return joining.flip(x, 0)
 
 
+@reports_as_itself
 def rot90(m: ArrayLike, k: int = 1, axes: Any = (0, 1), *, dims: Any = None) -> Value:
     """``m`` rotated by 90 degrees ``k`` times in the plane of ``axes`` (from the first axis
     towards the second), as numpy.rot90; torch.rot90's ``dims=`` too."""
@@ -85,6 +96,7 @@ def rot90(m: ArrayLike, k: int = 1, axes: Any = (0, 1), *, dims: Any = None) -> 
     return joining.flip(shape_ops.transpose(x, tuple(perm)), a1)
 
 
+@reports_as_itself
 def broadcast_shapes(*shapes: Any) -> tuple[int, ...]:
     """The shape that arrays of ``shapes`` broadcast to, as numpy.broadcast_shapes (ValueError
     when they do not)."""
@@ -107,10 +119,14 @@ def _broadcast_dims(name: str, shapes: list[tuple[Any, ...]]) -> tuple[Any, ...]
     return tuple(out)
 
 
+@reports_as_itself
 def broadcast_arrays(*args: ArrayLike) -> tuple[Value, ...]:
     """The arguments broadcast against each other, as numpy.broadcast_arrays (a tuple)."""
-    xs = [lift(a) for a in args]
-    target = _broadcast_dims("broadcast_arrays", [tuple(x.shape) for x in xs])
+    return _broadcast_all("broadcast_arrays", [lift(a) for a in args])
+
+
+def _broadcast_all(name: str, xs: list[Any]) -> tuple[Any, ...]:
+    target = _broadcast_dims(name, [tuple(x.shape) for x in xs])
     if None in target:  # a size known only at call time: broadcast against all of them
         ref = _zero_like_all(xs)
         return tuple(broadcast.broadcast_like(x, ref) for x in xs)
@@ -125,11 +141,12 @@ def _zero_like_all(xs: list[Any]) -> Any:
     return ref
 
 
+@reports_as_itself
 def append(arr: ArrayLike, values: ArrayLike, axis: Any = None) -> Value:
     """``values`` appended to ``arr``, as numpy.append: both flattened when ``axis`` is None, else
     joined along ``axis`` (their other sizes must agree)."""
     if axis is None:
-        return joining.concatenate([ravel(arr), ravel(values)], 0)
+        return joining.concatenate([_flat(arr), _flat(values)], 0)
     x, v = lift_together(arr, values)
     return joining.concatenate([x, v], normalize_axis(axis, x.ndim, "append"))
 
@@ -152,7 +169,12 @@ def _positions(name: str, obj: Any, n: int, axis: int, allow_end: bool) -> np.nd
     if idx.dtype == bool:
         raise TypeError(f"{name}: a boolean obj is not supported; pass np.flatnonzero(mask)")
     if idx.size and idx.dtype.kind not in "iu":
-        raise IndexError(f"{name}: arrays used as indices must be of integer type")
+        # numpy's classes: insert refuses them as TypeError, delete as IndexError
+        error = IndexError if allow_end is False else TypeError
+        raise error(f"{name}: arrays used as indices must be of integer type, got {obj!r:.60}")
+    if allow_end and idx.ndim > 1:
+        raise ValueError(f"{name}: index array argument obj to insert must be one dimensional "
+                         f"or scalar, got {idx.ndim}-D")  # fmt: skip
     idx = idx.astype(np.int64)
     top = n if allow_end else n - 1
     bad = idx[(idx < -n) | (idx > top)]
@@ -163,13 +185,14 @@ def _positions(name: str, obj: Any, n: int, axis: int, allow_end: bool) -> np.nd
     return int(idx) if idx.ndim == 0 else idx.reshape(-1)
 
 
+@reports_as_itself
 def insert(arr: ArrayLike, obj: Any, values: ArrayLike, axis: Any = None) -> Value:
     """``values`` inserted before the positions ``obj`` along ``axis`` (None: the flattened
     array), as numpy.insert; ``values`` are cast to ``arr``'s dtype. ``obj`` (an int, a slice or
     ints) must be known when the graph is built."""
     x = lift(arr)
     if axis is None:
-        x, ax = ravel(x), 0
+        x, ax = _flat(x), 0
     else:
         ax = normalize_axis(axis, x.ndim, "insert")
     n = _axis_size("insert", x, ax)
@@ -200,13 +223,14 @@ def insert(arr: ArrayLike, obj: Any, values: ArrayLike, axis: Any = None) -> Val
     return gather.take(joining.concatenate([x, v], ax), order, ax)
 
 
+@reports_as_itself
 def delete(arr: ArrayLike, obj: Any, axis: Any = None) -> Value:
     """``arr`` without the positions ``obj`` along ``axis`` (None: the flattened array), as
     numpy.delete. ``obj`` (an int, a slice, ints or a boolean mask of the axis' length) must be
     known when the graph is built."""
     x = lift(arr)
     if axis is None:
-        x, ax = ravel(x), 0
+        x, ax = _flat(x), 0
     else:
         ax = normalize_axis(axis, x.ndim, "delete")
     n = _axis_size("delete", x, ax)
@@ -222,10 +246,11 @@ def delete(arr: ArrayLike, obj: Any, axis: Any = None) -> Value:
     return gather.take(x, np.flatnonzero(keep), ax)
 
 
+@reports_as_itself
 def resize(a: ArrayLike, new_shape: Any) -> Value:
     """``a`` resized to ``new_shape`` as numpy.resize: the flattened elements repeated cyclically
     (zeros if ``a`` is empty)."""
-    x = ravel(a)
+    x = _flat(a)
     dims = (new_shape,) if isinstance(new_shape, (int, np.integer)) else new_shape
     if not isinstance(dims, (tuple, list)) or not all(
         isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in dims
@@ -241,6 +266,7 @@ def resize(a: ArrayLike, new_shape: Any) -> Value:
     return shape_ops.reshape(gather.take(x, np.arange(total) % n, 0), dims)
 
 
+@reports_as_itself
 def block(arrays: Any) -> Value:
     """An array assembled from nested lists of blocks, as numpy.block: the innermost lists are
     joined along the last axis, the next along the second last, and so on."""
@@ -276,6 +302,7 @@ def block(arrays: Any) -> Value:
     return assemble(arrays, 0)
 
 
+@reports_as_itself
 def trapezoid(
     y: ArrayLike, x: ArrayLike = None, dx: float | None = 1.0, axis: int = -1, *, dim: Any = None
 ) -> Value:
@@ -298,22 +325,25 @@ def trapezoid(
                 raise ValueError(f"trapezoid: x has {n} sample points, y {m} along axis {axis}")
             d = arrangement.diff(xv)
             d = shape_ops.reshape(d, tuple(-1 if i == ax else 1 for i in range(yv.ndim)))
-        else:
-            d = arrangement.diff(xv, axis=ax)
+        else:  # numpy: ``axis`` as given, of x and then of the product (x may have more dims)
+            d = arrangement.diff(xv, axis=axis)
     upper = joining.slice_axes(yv, [slice(1, None) if i == ax else None for i in range(yv.ndim)])
     lower = joining.slice_axes(yv, [slice(None, -1) if i == ax else None for i in range(yv.ndim)])
-    return reductions.sum(d * (upper + lower) / 2.0, ax)
+    return reductions.sum(d * (upper + lower) / 2.0, axis)
 
 
+@reports_as_itself
 def ediff1d(ary: ArrayLike, to_end: ArrayLike = None, to_begin: ArrayLike = None) -> Value:
     """The differences of the flattened ``ary``, with ``to_begin`` and ``to_end`` (flattened)
     before and after, as numpy.ediff1d."""
-    flat = ravel(ary)
+    flat = _flat(ary)
+    if flat.dtype == "bool":
+        raise TypeError("ediff1d: not defined for bool arrays (numpy refuses boolean subtract)")
     parts = [arrangement.diff(flat)]
     for name, extra, front in (("to_begin", to_begin, True), ("to_end", to_end, False)):
         if extra is None:
             continue
-        e = ravel(extra)
+        e = _flat(extra)
         if not np.can_cast(np.dtype(e.dtype), np.dtype(flat.dtype), casting="same_kind"):
             raise TypeError(f"ediff1d: dtype of {name} must be compatible with the input's "
                             f"({flat.dtype}) under the same_kind rule, got {e.dtype}")  # fmt: skip
@@ -322,6 +352,7 @@ def ediff1d(ary: ArrayLike, to_end: ArrayLike = None, to_begin: ArrayLike = None
     return parts[0] if len(parts) == 1 else joining.concatenate(parts, 0)
 
 
+@reports_as_itself
 def meshgrid(
     *xi: ArrayLike, copy: bool = True, sparse: bool = False, indexing: str = "xy"
 ) -> tuple[Value, ...]:
@@ -337,12 +368,13 @@ def meshgrid(
         dims[i] = -1
         if indexing == "xy" and nd > 1 and i < 2:
             dims[0], dims[1] = dims[1], dims[0]
-        out.append(shape_ops.reshape(ravel(x), tuple(dims)))
+        out.append(shape_ops.reshape(_flat(x), tuple(dims)))
     if sparse or nd < 2:
         return tuple(out)
-    return broadcast_arrays(*out)
+    return _broadcast_all("meshgrid", out)
 
 
+@reports_as_itself
 def tri(N: int, M: int | None = None, k: int = 0, dtype: Any = None) -> Any:  # noqa: N803
     """An ``N`` x ``M`` tensor with ones at and below diagonal ``k``, zeros elsewhere, as
     numpy.tri (the default float dtype unless ``dtype`` is given)."""
@@ -350,22 +382,26 @@ def tri(N: int, M: int | None = None, k: int = 0, dtype: Any = None) -> Any:  # 
     return creation.tensor(np.tri(N, M, k, dtype=dt))
 
 
+@reports_as_itself
 def tril_indices(n: int, k: int = 0, m: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The indices of the lower triangle of an ``n`` x ``m`` array, as numpy.tril_indices (numpy
     int64 arrays, which index graph nodes and tensors)."""
     return tuple(i.astype(np.int64) for i in np.tril_indices(n, k, m))  # type: ignore[return-value]
 
 
+@reports_as_itself
 def triu_indices(n: int, k: int = 0, m: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The indices of the upper triangle, as numpy.triu_indices (numpy int64 arrays)."""
     return tuple(i.astype(np.int64) for i in np.triu_indices(n, k, m))  # type: ignore[return-value]
 
 
+@reports_as_itself
 def diag_indices(n: int, ndim: int = 2) -> tuple[np.ndarray, ...]:
     """The indices of the main diagonal of an ``n`` x ... x ``n`` array, as numpy.diag_indices."""
     return tuple(i.astype(np.int64) for i in np.diag_indices(n, ndim))
 
 
+@reports_as_itself
 def empty_like(prototype: ArrayLike, dtype: Any = None, *, shape: Any = None) -> Value:
     """An array like ``prototype`` (its shape and dtype unless given), as numpy.empty_like; its
     values are zeros (graphjit has no uninitialised memory to hand out)."""
@@ -385,6 +421,7 @@ def _zeros(like: Any, dims: tuple[int, ...], dtype: str) -> Any:
     return creation.zeros(*dims, dtype=dtype)
 
 
+@reports_as_itself
 def identity(n: int, dtype: Any = None) -> Any:
     """The ``n`` x ``n`` identity tensor, as numpy.identity (``gj.eye(n)``)."""
     return creation.eye(n, dtype=dtype)
@@ -399,24 +436,30 @@ def _shape_of(name: str, a: Any) -> tuple[Any, ...]:
         raise ValueError(f"{name}: {exc}") from None
 
 
+@reports_as_itself
 def ndim(a: Any) -> int:
     """The number of dimensions of ``a`` (a graph node, tensor, array, list or number), as
     numpy.ndim."""
     return len(_shape_of("ndim", a))
 
 
+@reports_as_itself
 def shape(a: Any) -> tuple[Any, ...]:
     """The shape of ``a``, as numpy.shape; a graph node's size known only at call time is None."""
     return _shape_of("shape", a)
 
 
+@reports_as_itself
 def size(a: Any, axis: Any = None) -> int:
     """The number of elements of ``a`` (on ``axis`` when given), as numpy.size. A graph node's
     size known only at call time raises ValueError (``gj.size_of`` is a node for it)."""
     dims = _shape_of("size", a)
     if axis is not None:
         axes = axis if isinstance(axis, (tuple, list)) else (axis,)
-        dims = tuple(dims[normalize_axis(ax, len(dims), "size")] for ax in axes)
+        picked = [normalize_axis(ax, len(dims), "size") for ax in axes]
+        if len(set(picked)) != len(picked):
+            raise ValueError(f"size: repeated axis in {axis!r}")
+        dims = tuple(dims[i] for i in picked)
     if any(d is None for d in dims):
         raise ValueError("size: a size is only known when the graph runs; use gj.size_of(x)")
     return math.prod(dims)

@@ -16,6 +16,7 @@ import numpy as np
 
 from graphjit.dtypes import as_dtype, result_dtype
 from graphjit.ir import Node
+from graphjit.numpy_api.naming import reports_as_itself
 from graphjit.ops.dispatch import is_tensor
 
 __all__ = ["result_type", "promote_types", "can_cast"]
@@ -26,6 +27,8 @@ def _is_value(x: Any) -> bool:
 
 
 def _as_dtype(name: str, x: Any) -> str:
+    if x is None:  # as_dtype reads None as the default dtype; numpy refuses it there
+        raise TypeError(f"{name}: None is not a dtype")
     try:
         return as_dtype(x)
     except (TypeError, ValueError) as exc:
@@ -39,9 +42,12 @@ def _operand(name: str, x: Any) -> Any:
         raise TypeError(f"{name}: give arrays or dtypes, not a {type(x).__name__}")
     if _is_value(x):
         return x
+    if x is None:  # numpy.result_type reads None as the default float dtype
+        return np.empty((), as_dtype(None))
     return np.empty((), _as_dtype(name, x))
 
 
+@reports_as_itself
 def result_type(*arrays_and_dtypes: Any) -> str:
     """The dtype numpy's promotion gives for these arrays, values and dtypes, as
     numpy.result_type (python scalars are weak: ``result_type(int8_array, 1)`` is int8)."""
@@ -50,17 +56,21 @@ def result_type(*arrays_and_dtypes: Any) -> str:
     return result_dtype([_operand("result_type", x) for x in arrays_and_dtypes])
 
 
+@reports_as_itself
 def promote_types(type1: Any, type2: Any) -> str:
     """The smallest dtype both ``type1`` and ``type2`` cast to safely, as numpy.promote_types."""
     return result_dtype([np.empty((), _as_dtype("promote_types", t)) for t in (type1, type2)])
 
 
+@reports_as_itself
 def can_cast(from_: Any, to: Any, casting: str = "safe") -> bool:
     """Whether ``from_`` (a dtype, or an array, tensor or node: its dtype) casts to ``to`` under
     ``casting`` ("no", "equiv", "safe", "same_kind" or "unsafe"), as numpy.can_cast. Python
     scalars are refused, as numpy 2 does."""
     if isinstance(from_, (bool, int, float)):
         raise TypeError("can_cast: python scalars are not supported (numpy 2); give a dtype")
+    if not isinstance(casting, str):
+        raise TypeError(f"can_cast: casting must be a str, got {casting!r}")
     if casting not in ("no", "equiv", "safe", "same_kind", "unsafe"):
         raise ValueError(f"can_cast: casting must be one of 'no', 'equiv', 'safe', "
                          f"'same_kind' or 'unsafe', got {casting!r}")  # fmt: skip

@@ -1,5 +1,6 @@
 """numpy's quantiles: ``quantile``, ``percentile``, ``nanquantile``, ``nanpercentile``, with
-numpy's default ``method="linear"`` (other methods raise NotImplementedError).
+numpy's default ``method="linear"`` (numpy's other methods raise NotImplementedError, an unknown
+method ValueError).
 
 The slice is sorted (``gj.sort``: NaN last) and the two neighbours of the virtual index
 ``(n - 1) * q`` are gathered and interpolated with numpy's own formula, so the values agree with
@@ -17,6 +18,7 @@ import numpy as np
 
 from graphjit.dtypes import get_default_dtype, is_float
 from graphjit.ir import Node
+from graphjit.numpy_api.naming import reports_as_itself
 from graphjit.ops import (
     broadcast,
     comparison,
@@ -29,14 +31,24 @@ from graphjit.ops import (
     sorting,
 )
 from graphjit.ops.dispatch import ArrayLike, Value, astype, is_tensor, lift, untracked_array
+from graphjit.ops.shape_rules import normalize_axes
 
 __all__ = ["quantile", "percentile", "nanquantile", "nanpercentile"]
+
+
+# numpy's methods for quantiles; graphjit computes 'linear', its default
+_METHODS = ("inverted_cdf", "averaged_inverted_cdf", "closest_observation",
+            "interpolated_inverted_cdf", "hazen", "weibull", "linear", "median_unbiased",
+            "normal_unbiased", "lower", "higher", "midpoint", "nearest")  # fmt: skip
 
 
 def _concrete_q(name: str, q: Any, scale: float) -> np.ndarray:
     if isinstance(q, Node) or (is_tensor(q) and untracked_array(q) is None):
         raise TypeError(f"{name}: q must be known when the graph is built (a number or array)")
-    arr = np.asarray(q.numpy() if is_tensor(q) else q, dtype=np.float64)
+    raw = np.asarray(q.numpy() if is_tensor(q) else q)
+    if raw.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: q must be a number or an array of numbers, got {q!r:.60}")
+    arr = raw.astype(np.float64)
     arr = np.true_divide(arr, scale) if scale != 1 else arr
     if not np.all((arr >= 0) & (arr <= 1)):
         if scale != 1:
@@ -72,6 +84,8 @@ def _quantiles(
 ) -> Value:
     if out is not None:
         raise TypeError(f"{name}: out= is not supported (graph values are immutable)")
+    if method not in _METHODS:
+        raise ValueError(f"{name}: {method!r} is not a valid method; use one of {_METHODS}")
     if method != "linear":
         raise NotImplementedError(
             f"{name}: method={method!r} is not implemented; graphjit has numpy's default, "
@@ -81,10 +95,15 @@ def _quantiles(
     x = lift(a)
     axis = dim if dim is not None else axis
     keep = bool(keepdims if keepdim is None else keepdim)
+    if x.dtype == "bool":
+        raise TypeError(f"{name}: not defined for bool arrays (numpy refuses boolean subtract)")
     if not is_float(x.dtype):
         x = astype(x, get_default_dtype())
     if isinstance(axis, (tuple, list)):
-        raise NotImplementedError(f"{name}: a tuple of axes is not supported; give one axis")
+        axes = normalize_axes(axis, x.ndim, name)
+        if len(axes) != 1:
+            raise NotImplementedError(f"{name}: a tuple of axes is not supported; give one axis")
+        axis = axes[0]
     kept_shape = None
     if axis is None:
         kept_shape = (1,) * x.ndim
@@ -95,7 +114,12 @@ def _quantiles(
         if x.ndim == 0:
             raise ValueError(f"{name}: axis {axis} is out of range for a 0-d array")
     n = x.shape[ax]
-    if n == 0:
+    if skip_nan and (n == 0 or not isinstance(n, int)):
+        # numpy: the quantiles of no (non-NaN) elements are NaN. A NaN more at the end of each
+        # slice changes no count and gives every slice, even an empty one, an element to read.
+        x = joining.concatenate([x, reductions.sum(x, ax, True) + math.nan], ax)
+        n = x.shape[ax]
+    elif n == 0:
         raise ValueError(f"{name}: the slices along axis {ax} are empty")
     ordered = shape.moveaxis(sorting.sort(x, ax), ax, -1)  # NaN last
     if skip_nan or not isinstance(n, int):  # the count of each slice, when the graph runs
@@ -110,7 +134,7 @@ def _quantiles(
     # numpy computes in x's dtype for a scalar q, in float64 (from x's dtype) for an array of q
     dtype = x.dtype if qs.ndim == 0 else "float64"
     results = []
-    for qv in qs.reshape(-1):
+    for qv in qs.reshape(-1) if qs.size else np.zeros(1):  # no q: one, dropped below
         if isinstance(last, int):
             virtual = last * float(qv)  # numpy's virtual index for 'linear': (n - 1) * q
             lo = math.floor(virtual)
@@ -132,6 +156,8 @@ def _quantiles(
             value = comparison.where(floating.isnan(_at(ordered, -1)), math.nan, value)
         results.append(value)
     result = results[0] if qs.ndim == 0 else joining.stack(results, 0)
+    if qs.size == 0:
+        result = joining.slice_axes(result, [slice(0, 0)] + [None] * (result.ndim - 1))
     if qs.ndim > 1:
         result = shape.reshape(
             result, qs.shape + tuple(-1 if d is None else d for d in result.shape[1:])
@@ -155,6 +181,7 @@ def _along(ordered: Any, idx: Any) -> Any:
     return shape.squeeze(gather.take_along_axis(ordered, idx, -1), -1)
 
 
+@reports_as_itself
 def quantile(
     a: ArrayLike,
     q: Any,
@@ -175,6 +202,7 @@ def quantile(
                       dim, keepdim)  # fmt: skip
 
 
+@reports_as_itself
 def percentile(
     a: ArrayLike,
     q: Any,
@@ -188,6 +216,7 @@ def percentile(
     return _quantiles("percentile", a, q, axis, out, method, keepdims, False, 100)
 
 
+@reports_as_itself
 def nanquantile(
     a: ArrayLike,
     q: Any,
@@ -206,6 +235,7 @@ def nanquantile(
                       dim, keepdim)  # fmt: skip
 
 
+@reports_as_itself
 def nanpercentile(
     a: ArrayLike,
     q: Any,

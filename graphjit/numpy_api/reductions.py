@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from graphjit.dtypes import get_default_dtype, is_float, result_dtype
+from graphjit.dtypes import as_dtype, get_default_dtype, is_float, result_dtype
 from graphjit.ir import Node
+from graphjit.numpy_api.naming import reports_as_itself
 from graphjit.ops import (
     broadcast,
     comparison,
@@ -39,6 +40,7 @@ __all__ = ["amax", "amin", "nansum", "nanmean", "nanvar", "nanstd", "nanmax", "n
            "count_nonzero"]  # fmt: skip
 
 
+@reports_as_itself
 def amax(
     a: ArrayLike,
     axis: Any = None,
@@ -51,10 +53,11 @@ def amax(
     """The maximum over ``axis``, as numpy.amax (``gj.max`` under numpy's other name); PyTorch's
     ``dim=``/``keepdim=`` too. NaN propagates."""
     _no_out("amax", out)
-    a = _checked("amax", a, axis, dim)
+    a = _nonempty("amax", _checked("amax", a, axis, dim), axis, dim, "maximum")
     return reductions.max(a, axis, keepdims, dim=dim, keepdim=keepdim)
 
 
+@reports_as_itself
 def amin(
     a: ArrayLike,
     axis: Any = None,
@@ -66,7 +69,7 @@ def amin(
 ) -> Value:
     """The minimum over ``axis``, as numpy.amin (``gj.min``); PyTorch's spellings too."""
     _no_out("amin", out)
-    a = _checked("amin", a, axis, dim)
+    a = _nonempty("amin", _checked("amin", a, axis, dim), axis, dim, "minimum")
     return reductions.min(a, axis, keepdims, dim=dim, keepdim=keepdim)
 
 
@@ -77,6 +80,19 @@ def _checked(name: str, a: Any, axis: Any, dim: Any = None) -> Any:
     ax = dim if dim is not None else axis
     if ax is not None and not (x.ndim == 0 and dim is not None):
         normalize_axes(ax, x.ndim, name)
+    return x
+
+
+def _nonempty(name: str, x: Any, axis: Any, dim: Any, what: str) -> Any:
+    """``x``, after refusing a reduction with no identity (``what``: numpy's word for it) over
+    an axis of size 0 known when the graph is built (numpy's ValueError)."""
+    ax = dim if dim is not None else axis
+    if x.ndim == 0:
+        return x
+    axes = normalize_axes(ax, x.ndim, name)
+    if any(x.shape[i] == 0 for i in axes):
+        raise ValueError(f"{name}: zero-size array to reduction operation {what} which has no "
+                         "identity")  # fmt: skip
     return x
 
 
@@ -110,6 +126,7 @@ def _prepare(name: str, a: Any, axis: Any, dim: Any, keepdims: Any, keepdim: Any
     return x, axes, keep
 
 
+@reports_as_itself
 def nansum(
     a: ArrayLike,
     axis: Any = None,
@@ -124,9 +141,10 @@ def nansum(
     ``keepdim``): an all-NaN slice sums to 0. Ints and bools sum as ``gj.sum`` does."""
     _no_out("nansum", out)
     x, axes, keep = _prepare("nansum", a, axis, dim, keepdims, keepdim)
-    return reductions.sum(_nan_replaced(x, 0), axes, keep, dtype=dtype)
+    return _in_dtype(reductions.sum(_nan_replaced(x, 0), axes, keep, dtype=dtype), dtype)
 
 
+@reports_as_itself
 def nanprod(
     a: ArrayLike,
     axis: Any = None,
@@ -143,15 +161,24 @@ def nanprod(
     x = _nan_replaced(x, 1)
     if dtype is not None:
         x = astype(x, dtype)
-    return reductions.prod(x, axes, keep)
+    return _in_dtype(reductions.prod(x, axes, keep), dtype)
 
 
-def _float(x: Any, dtype: Any) -> Any:
+def _in_dtype(result: Any, dtype: Any) -> Any:
+    """``result`` in the ``dtype`` the user asked for (graphjit's sums of ints are int64; numpy's
+    ``dtype=`` is the result's dtype)."""
+    return result if dtype is None else astype(result, dtype)
+
+
+def _float(name: str, x: Any, dtype: Any) -> Any:
     if dtype is not None:
+        if is_float(x.dtype) and not is_float(as_dtype(dtype)):
+            raise TypeError(f"{name}: if a is inexact, then dtype must be inexact, got {dtype!r}")
         return astype(x, dtype)
     return x if is_float(x.dtype) else astype(x, get_default_dtype())
 
 
+@reports_as_itself
 def nanmean(
     a: ArrayLike,
     axis: Any = None,
@@ -166,11 +193,12 @@ def nanmean(
     ``keepdim`` too): an all-NaN slice gives NaN; ints and bools give float64."""
     _no_out("nanmean", out)
     x, axes, keep = _prepare("nanmean", a, axis, dim, keepdims, keepdim)
-    x = _float(x, dtype)
+    x = _float("nanmean", x, dtype)
     total = reductions.sum(_nan_replaced(x, 0), axes, keep)
     return total / _valid_count(x, axes, keep)
 
 
+@reports_as_itself
 def nanvar(
     a: ArrayLike,
     axis: Any = None,
@@ -185,11 +213,28 @@ def nanvar(
 ) -> Value:
     """Variance of the non-NaN elements over ``axis``, as numpy.nanvar: ``sum((x - m)**2) / (n
     - ddof)`` over the n non-NaN elements, NaN where ``n - ddof <= 0`` (an all-NaN slice)."""
-    _no_out("nanvar", out)
+    return _variance("nanvar", a, axis, dtype, out, ddof, keepdims, dim, keepdim, correction)
+
+
+def _variance(
+    name: str,
+    a: Any,
+    axis: Any,
+    dtype: Any,
+    out: Any,
+    ddof: Any,
+    keepdims: Any,
+    dim: Any,
+    keepdim: Any,
+    correction: Any,
+) -> Any:
+    _no_out(name, out)
     if correction is not None:
         ddof = correction
-    x, axes, keep = _prepare("nanvar", a, axis, dim, keepdims, keepdim)
-    x = _float(x, dtype)
+    if isinstance(ddof, bool) or not isinstance(ddof, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: ddof must be a number, got {ddof!r}")
+    x, axes, keep = _prepare(name, a, axis, dim, keepdims, keepdim)
+    x = _float(name, x, dtype)
     valid = comparison.logical_not(floating.isnan(x))
     count = reductions.sum(astype(valid, x.dtype), axes, True)
     centered = x - reductions.sum(_nan_replaced(x, 0), axes, True) / count
@@ -200,6 +245,7 @@ def nanvar(
     return var if keep or not axes else shape.squeeze(var, axes)
 
 
+@reports_as_itself
 def nanstd(
     a: ArrayLike,
     axis: Any = None,
@@ -213,13 +259,13 @@ def nanstd(
     correction: int | float | None = None,
 ) -> Value:
     """``sqrt(nanvar(...))``, as numpy.nanstd."""
-    var = nanvar(a, axis, dtype, out, ddof, keepdims, dim=dim, keepdim=keepdim,
-                 correction=correction)  # fmt: skip
+    var = _variance("nanstd", a, axis, dtype, out, ddof, keepdims, dim, keepdim, correction)
     return elementwise.sqrt(var)
 
 
 def _nan_extreme(name: str, a: Any, axis: Any, keepdims: Any, dim: Any, keepdim: Any) -> Any:
     x, axes, keep = _prepare(name, a, axis, dim, keepdims, keepdim)
+    _nonempty(name, x, axis, dim, "maximum" if name == "nanmax" else "minimum")
     reduce = reductions.max if name == "nanmax" else reductions.min
     if not is_float(x.dtype):
         return reduce(x, axes, keep)
@@ -233,6 +279,7 @@ def _all(x: Any, axes: tuple[int, ...], keep: bool) -> Any:
     return reductions.min(astype(x, "int8"), axes, keep) > 0
 
 
+@reports_as_itself
 def nanmax(
     a: ArrayLike,
     axis: Any = None,
@@ -248,6 +295,7 @@ def nanmax(
     return _nan_extreme("nanmax", a, axis, keepdims, dim, keepdim)
 
 
+@reports_as_itself
 def nanmin(
     a: ArrayLike,
     axis: Any = None,
@@ -264,6 +312,11 @@ def nanmin(
 
 def _nan_arg(name: str, a: Any, axis: Any, keepdims: Any, dim: Any, keepdim: Any) -> Any:
     x = _checked(name, a, axis, dim)
+    ax = dim if dim is not None else axis
+    if isinstance(ax, (tuple, list)):
+        raise TypeError(f"{name}: axis must be an int or None, got {ax!r}")
+    if x.ndim and 0 in [x.shape[i] for i in normalize_axes(ax, x.ndim, name)]:
+        raise ValueError(f"{name}: attempt to get {name[3:]} of an empty sequence")
     arg = reductions.argmax if name == "nanargmax" else reductions.argmin
     if not is_float(x.dtype):
         return arg(x, axis, keepdims, dim=dim, keepdim=keepdim)
@@ -281,6 +334,7 @@ def _nan_arg(name: str, a: Any, axis: Any, keepdims: Any, dim: Any, keepdim: Any
     return comparison.where(_all(nan, axes, keep), -1, out)
 
 
+@reports_as_itself
 def nanargmax(
     a: ArrayLike,
     axis: Any = None,
@@ -296,6 +350,7 @@ def nanargmax(
     return _nan_arg("nanargmax", a, axis, keepdims, dim, keepdim)
 
 
+@reports_as_itself
 def nanargmin(
     a: ArrayLike,
     axis: Any = None,
@@ -310,23 +365,27 @@ def nanargmin(
     return _nan_arg("nanargmin", a, axis, keepdims, dim, keepdim)
 
 
+@reports_as_itself
 def nancumsum(
     a: ArrayLike, axis: Any = None, dtype: Any = None, out: Any = None, *, dim: Any = None
 ) -> Value:
     """Cumulative sum treating NaN as 0, as numpy.nancumsum (axis None: the flattened array)."""
     _no_out("nancumsum", out)
-    return scans.cumsum(_nan_replaced(_checked("nancumsum", a, axis, dim), 0), axis, dtype, dim=dim)
+    x = _nan_replaced(_checked("nancumsum", a, axis, dim), 0)
+    return _in_dtype(scans.cumsum(x, axis, dtype, dim=dim), dtype)
 
 
+@reports_as_itself
 def nancumprod(
     a: ArrayLike, axis: Any = None, dtype: Any = None, out: Any = None, *, dim: Any = None
 ) -> Value:
     """Cumulative product treating NaN as 1, as numpy.nancumprod."""
     _no_out("nancumprod", out)
     x = _checked("nancumprod", a, axis, dim)
-    return scans.cumprod(_nan_replaced(x, 1), axis, dtype, dim=dim)
+    return _in_dtype(scans.cumprod(_nan_replaced(x, 1), axis, dtype, dim=dim), dtype)
 
 
+@reports_as_itself
 def ptp(
     a: ArrayLike,
     axis: Any = None,
@@ -338,13 +397,14 @@ def ptp(
 ) -> Value:
     """The range ``max - min`` over ``axis``, as numpy.ptp (bools are refused, as numpy)."""
     _no_out("ptp", out)
-    x = _checked("ptp", a, axis, dim)
+    x = _nonempty("ptp", _checked("ptp", a, axis, dim), axis, dim, "maximum")
     if x.dtype == "bool":
         raise TypeError("ptp: not defined for bool arrays (numpy refuses boolean subtract)")
     hi = reductions.max(x, axis, keepdims, dim=dim, keepdim=keepdim)
     return hi - reductions.min(x, axis, keepdims, dim=dim, keepdim=keepdim)
 
 
+@reports_as_itself
 def count_nonzero(
     a: ArrayLike, axis: Any = None, *, keepdims: bool = False, dim: Any = None
 ) -> Value:
@@ -356,6 +416,7 @@ def count_nonzero(
     return reductions.sum(astype(nonzero, "int64"), axes, keep)
 
 
+@reports_as_itself
 def average(
     a: ArrayLike,
     axis: Any = None,

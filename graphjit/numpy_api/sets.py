@@ -15,6 +15,7 @@ import numpy as np
 
 from graphjit.dtypes import is_int
 from graphjit.ir import Node
+from graphjit.numpy_api.naming import reports_as_itself
 from graphjit.ops import comparison, gather, joining, shape, sorting, truth
 from graphjit.ops.dispatch import (
     ArrayLike,
@@ -55,6 +56,7 @@ class UniqueAllResult(NamedTuple):
     counts: Any
 
 
+@reports_as_itself
 def isin(
     element: ArrayLike,
     test_elements: ArrayLike,
@@ -70,6 +72,9 @@ def isin(
     if kind not in (None, "sort", "table"):
         raise ValueError(f"isin: kind must be None, 'sort' or 'table', got {kind!r}")
     x, tests = lift_together(element, test_elements)
+    if kind == "table" and not all(is_int(t.dtype) or t.dtype == "bool" for t in (x, tests)):
+        raise ValueError("isin: kind='table' is only supported for boolean or integer arrays; "
+                         "use kind=None or kind='sort'")  # fmt: skip
     tests = shape.reshape(tests, (-1,))
     found = truth.any(comparison.equal(shape.expand_dims(x, -1), tests), axis=-1)
     return comparison.logical_not(found) if invert else found
@@ -78,11 +83,12 @@ def isin(
 def _concrete_bins(bins: Any) -> np.ndarray | None:
     if isinstance(bins, Node):
         return None
-    if is_tensor(bins):
-        return untracked_array(bins)
+    if is_tensor(bins):  # also one that requires grad, or lives on a GPU: its values decide
+        return np.asarray(bins.detach().cpu().numpy())
     return np.asarray(bins)
 
 
+@reports_as_itself
 def digitize(x: ArrayLike, bins: ArrayLike, right: bool = False) -> Value:
     """The index of the bin each value of ``x`` falls in (int64), as numpy.digitize: with
     increasing ``bins``, ``i`` such that ``bins[i-1] <= x < bins[i]`` (``<``/``<=`` swapped with
@@ -115,9 +121,11 @@ def _values(name: str, x: Any) -> tuple[np.ndarray, Any]:
 
 
 def _tensors(like: Any, *arrays: np.ndarray) -> list[Any]:
-    return [lift_like(np.ascontiguousarray(a), like) for a in arrays]
+    # (np.ascontiguousarray would make a 0-d array 1-D)
+    return [lift_like(np.ascontiguousarray(a).reshape(a.shape), like) for a in arrays]
 
 
+@reports_as_itself
 def unique_values(x: ArrayLike) -> Value:
     """The distinct values of ``x``, sorted (a 1-D tensor), as numpy.unique_values; NaNs are
     not merged (numpy's ``equal_nan=False``)."""
@@ -125,6 +133,7 @@ def unique_values(x: ArrayLike) -> Value:
     return _tensors(t, np.unique(arr, equal_nan=False))[0]
 
 
+@reports_as_itself
 def unique_counts(x: ArrayLike) -> UniqueCountsResult:
     """The distinct values and how often each occurs, as numpy.unique_counts."""
     arr, t = _values("unique_counts", x)
@@ -132,6 +141,7 @@ def unique_counts(x: ArrayLike) -> UniqueCountsResult:
     return UniqueCountsResult(*_tensors(t, values, counts.astype(np.int64)))
 
 
+@reports_as_itself
 def unique_inverse(x: ArrayLike) -> UniqueInverseResult:
     """The distinct values and, for each element of ``x`` (``x``'s shape), the index of its
     value among them, as numpy.unique_inverse."""
@@ -140,6 +150,7 @@ def unique_inverse(x: ArrayLike) -> UniqueInverseResult:
     return UniqueInverseResult(*_tensors(t, values, inverse.reshape(arr.shape).astype(np.int64)))
 
 
+@reports_as_itself
 def unique_all(x: ArrayLike) -> UniqueAllResult:
     """The distinct values, the index of each one's first occurrence in the flattened ``x``, the
     inverse indices (``x``'s shape) and the counts, as numpy.unique_all."""
@@ -152,6 +163,7 @@ def unique_all(x: ArrayLike) -> UniqueAllResult:
     return UniqueAllResult(*_tensors(t, *parts))
 
 
+@reports_as_itself
 def union1d(ar1: ArrayLike, ar2: ArrayLike) -> Value:
     """The sorted distinct values in either input (both flattened), as numpy.union1d."""
     a, t = _values("union1d", ar1)
@@ -159,6 +171,7 @@ def union1d(ar1: ArrayLike, ar2: ArrayLike) -> Value:
     return _tensors(t, np.union1d(a, b))[0]
 
 
+@reports_as_itself
 def intersect1d(
     ar1: ArrayLike, ar2: ArrayLike, assume_unique: bool = False, return_indices: bool = False
 ) -> Any:
@@ -172,6 +185,7 @@ def intersect1d(
     return _tensors(t, np.intersect1d(a, b, assume_unique))[0]
 
 
+@reports_as_itself
 def setdiff1d(ar1: ArrayLike, ar2: ArrayLike, assume_unique: bool = False) -> Value:
     """The sorted distinct values of ``ar1`` that are not in ``ar2``, as numpy.setdiff1d."""
     a, t = _values("setdiff1d", ar1)
@@ -179,14 +193,19 @@ def setdiff1d(ar1: ArrayLike, ar2: ArrayLike, assume_unique: bool = False) -> Va
     return _tensors(t, np.setdiff1d(a, b, assume_unique))[0]
 
 
+@reports_as_itself
 def bincount(x: ArrayLike, weights: ArrayLike = None, minlength: int = 0) -> Value:
     """How often each value ``0, 1, ..., max(x)`` occurs in the 1-D non-negative ints ``x`` (at
     least ``minlength`` bins), as numpy.bincount and torch.bincount; with ``weights``, their sums
     per value (float64; the gradient reaches the weights)."""
+    if isinstance(minlength, bool) or not isinstance(minlength, (int, np.integer)):
+        raise TypeError(f"bincount: minlength must be an int, got {minlength!r}")
+    if isinstance(x, (list, tuple)) and not x:  # numpy reads an empty list as no ints
+        x = np.zeros(0, np.int64)
     arr, t = _values("bincount", x)
     if arr.ndim != 1:
         raise ValueError(f"bincount: x must be 1-D, got {arr.ndim}-D")
-    if arr.size and not is_int(t.dtype):
+    if not is_int(t.dtype) and t.dtype != "bool":
         raise TypeError(f"bincount: x must hold ints, got {t.dtype}")
     if arr.size and arr.min() < 0:
         raise ValueError("bincount: x must have no negative elements")
@@ -204,6 +223,7 @@ def bincount(x: ArrayLike, weights: ArrayLike = None, minlength: int = 0) -> Val
     return gather.add_at(zeros, lift_like(arr.astype(np.int64), t), w, 0)
 
 
+@reports_as_itself
 def histogram(
     a: ArrayLike,
     bins: Any = 10,
