@@ -23,11 +23,22 @@ def _site_dirs() -> list[str]:
     return sorted(dirs)
 
 
-def test_export_runs_without_graphjit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("in_stages", [False, True])
+def test_export_runs_without_graphjit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_stages: bool
+) -> None:
     gj.manual_seed(0)
-    model = gj.nn.Sequential(gj.nn.Linear(3, 8), gj.nn.Tanh(), gj.nn.Linear(8, 2))
+    hidden = [gj.nn.Linear(3, 8), gj.nn.Tanh()]
+    if in_stages:  # a program long enough to be cut into stage functions (codegen/numba_cpu)
+        from graphjit.codegen.numba_cpu import stages
+
+        monkeypatch.setattr(stages, "SPLIT_ABOVE", 20)
+        monkeypatch.setattr(stages, "STAGE_LINES", 8)
+        hidden += [gj.nn.Linear(8, 8), gj.nn.Tanh()] * 6
+    model = gj.nn.Sequential(*hidden, gj.nn.Linear(8, 2))
     x = gj.placeholder("x", (None, 3))
     f = gj.compile([x], [gj.softmax(model(x), axis=-1), gj.sum(x * 2.0)])
+    assert ("def program_stage1_compiled(" in f.source) == in_stages
     out = gj.export(f, tmp_path / "exported")
     assert {p.name for p in out.iterdir()} >= {"model.py", "weights.npz", "README.md", "gj_kernels"}
     assert "import graphjit" not in (out / "model.py").read_text()

@@ -255,6 +255,7 @@ def write_stage(w: SourceWriter, stage: Stage, doc: str) -> None:
     """A stage function (see ``stages``): its part of the program body, then what later code
     reads of what it bound."""
     w.line()
+    w.line()
     w.line("@njit(**SHARED)")
     with w.block(f"def {stage.name}_compiled({', '.join(stage.params)}):"):
         w.line(f'"""{doc}"""')
