@@ -66,7 +66,7 @@ def _input(name: str, input: Any, nsp: int) -> Any:
     for axis, n in enumerate(tuple(x.shape)[x.ndim - nsp :]):
         if isinstance(n, int) and n < 1:
             raise ValueError(f"{name}: spatial axis {axis} of the input is empty")
-    if x.ndim == nsp + 1 and x.shape[0] == 0 or x.ndim == nsp + 2 and x.shape[1] == 0:
+    if x.shape[x.ndim - nsp - 1] == 0:  # PyTorch allows an empty batch, not empty channels
         raise ValueError(f"{name}: the input has no channels, got shape {tuple(x.shape)}")
     return x
 
