@@ -134,6 +134,12 @@ class Module:
         modules: dict[str, Module] = self.__dict__["_modules"]
         buffers: dict[str, Any] = self.__dict__["_buffers"]
         is_param = isinstance(value, Parameter) or (is_tensor(value) and value.requires_grad)
+        if name in params and not (is_param or value is None or isinstance(value, Module)):
+            raise TypeError(
+                f"cannot assign {type(value).__name__} as parameter {name!r} of "
+                f"{type(self).__name__} (a gj.nn.Parameter, a tensor that requires grad, or None "
+                "expected)"
+            )
         if name in buffers and (value is None or (is_tensor(value) and not is_param)):
             # assigning a tensor to a buffer's name replaces the buffer (PyTorch's rule)
             buffers[name] = value
