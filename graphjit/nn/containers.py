@@ -146,8 +146,8 @@ class ParameterList(Module):
 
     def __getitem__(self, index: int) -> Parameter:
         items = list(self._parameters.values())
-        if isinstance(index, slice):
-            return items[index]  # type: ignore[return-value]
+        if isinstance(index, slice):  # a plain list of the parameters
+            return items[index]
         return items[_position(index, len(items), "ParameterList")]
 
     def __setitem__(self, index: int, value: Any) -> None:

@@ -146,14 +146,14 @@ class Module:
             self.__dict__["_buffer_vars"].pop(name, None)
             object.__setattr__(self, name, value)
             return
-        params.pop(name, None)
-        modules.pop(name, None)
+        home = modules if isinstance(value, Module) else params if is_param else None
+        for registry in (params, modules):
+            if registry is not home:
+                registry.pop(name, None)
         if name in buffers:
             self._forget_buffer(name)
-        if isinstance(value, Module):
-            modules[name] = value
-        elif is_param:
-            params[name] = value
+        if home is not None:
+            home[name] = value  # a replaced parameter or module keeps its place, as in PyTorch
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
