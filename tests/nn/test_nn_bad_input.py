@@ -574,6 +574,18 @@ SHAPE_ERRORS = [
         id="Dropout-p-str",
     ),
     P(
+        lambda lib: lib.F.dropout(lib.T(X1), "0.5"),
+        TypeError,
+        "dropout: p must be a float",
+        id="dropout-p-str",
+    ),
+    P(
+        lambda lib: lib.F.dropout2d(lib.T(X2), [0.5]),
+        TypeError,
+        "dropout2d: p must be a float",
+        id="dropout2d-p-list",
+    ),
+    P(
         lambda lib: lib.F.dropout1d(lib.T(X2), 0.5),
         ValueError,
         "dropout1d: expected a 2-d",

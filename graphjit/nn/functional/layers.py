@@ -55,10 +55,7 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
     number of its own, so two dropouts of one graph differ): compile the step with
     ``updates=gj.nn.random_updates(loss)`` (``model.buffer_updates(loss)`` includes it) and each
     call draws a new mask; ``gj.manual_seed`` before building repeats the masks."""
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
-    if inplace:
-        raise NotImplementedError("dropout: inplace=True is not supported; assign the result")
+    _check_dropout(p, inplace, "dropout")
     x = ops.lift(input)
     if not training or p == 0.0:
         return x
@@ -94,6 +91,8 @@ def _keep_mask(x: Any, p: float, channel_dims: int | None) -> Any:
 
 
 def _check_dropout(p: float, inplace: bool, name: str) -> None:
+    if isinstance(p, bool) or not isinstance(p, (int, float)):
+        raise TypeError(f"{name}: p must be a float in [0, 1], got {p!r}")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"{name}: p must be in [0, 1], got {p}")
     if inplace:
