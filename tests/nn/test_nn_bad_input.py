@@ -795,6 +795,18 @@ SHAPE_ERRORS = [
         id="cross_entropy-0d",
     ),
     P(
+        lambda lib: lib.F.cross_entropy(lib.T(LOGITS), lib.T(LABELS.astype(float))),
+        TypeError,
+        r"cross_entropy: class indices must be integers, got float64 \(a floating target",
+        id="cross_entropy-float-class-indices",
+    ),
+    P(
+        lambda lib: lib.F.cross_entropy(lib.T(LOGITS), lib.T(np.zeros((4, 3), np.int64))),
+        ValueError,
+        r"cross_entropy: .* \(class probabilities must be floating point\)",
+        id="cross_entropy-integer-probabilities",
+    ),
+    P(
         lambda lib: lib.F.nll_loss(lib.T(np.array(1.0)), lib.T(np.array(0))),
         ValueError,
         "nll_loss: expected an input .* got a 0-d",

@@ -181,9 +181,10 @@ def _check_index_target(x: Any, t: Any, name: str) -> None:
     if len(ts) != len(expected) or any(
         isinstance(a, int) and isinstance(b, int) and a != b for a, b in zip(ts, expected)
     ):
+        hint = " (class probabilities must be floating point)" if _same_dims(ts, xs) else ""
         raise ValueError(
             f"{name}: expected input (N, C, ...) and target (N, ...), got input {xs} and target "
-            f"{ts}"
+            f"{ts}{hint}"
         )
 
 
@@ -253,6 +254,14 @@ def cross_entropy(
     check_class_weight(weight, n_classes, "cross_entropy")
     wb = None if weight is None else _weight_along_classes(weight, x, axis)
     if t.dtype in ("float16", "float32", "float64"):
+        indices_shape = tuple(x.shape)[:axis] + tuple(x.shape)[axis + 1 :]
+        if not _same_dims(tuple(t.shape), tuple(x.shape)) and _same_dims(
+            tuple(t.shape), indices_shape
+        ):
+            raise TypeError(
+                f"cross_entropy: class indices must be integers, got {t.dtype} (a floating "
+                f"target holds class probabilities, shaped like the input {tuple(x.shape)})"
+            )
         _pair(x, t, "cross_entropy")
         if label_smoothing:
             t = t * (1.0 - label_smoothing) + label_smoothing / n_classes
