@@ -105,6 +105,21 @@ def _as_parameter(value: Any, where: str) -> Parameter:
     raise TypeError(f"{where}: expected a gj.nn.Parameter or a tensor, got {type(value).__name__}")
 
 
+def _iterable(values: Any, where: str) -> Iterable[Any]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(f"{where}: expected an iterable, got {type(values).__name__}")
+    return values
+
+
+def _position(index: Any, length: int, where: str) -> int:
+    """``index`` (an int, negative from the end) checked against ``length`` items."""
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise TypeError(f"{where}: indices must be integers, got {type(index).__name__}")
+    if not -length <= index < length:
+        raise IndexError(f"{where}: index {index} is out of range for {length} parameters")
+    return index % length
+
+
 def _describe(p: Parameter) -> str:
     device = "" if not p.is_cuda else f" ({p.device})"
     shape = "x".join(str(d) for d in p.shape)
@@ -125,15 +140,18 @@ class ParameterList(Module):
         return self
 
     def extend(self, values: Iterable[Any]) -> ParameterList:
-        for v in values:
+        for v in _iterable(values, "ParameterList"):
             self.append(v)
         return self
 
     def __getitem__(self, index: int) -> Parameter:
-        return list(self._parameters.values())[index]
+        items = list(self._parameters.values())
+        if isinstance(index, slice):  # a plain list of the parameters
+            return items[index]
+        return items[_position(index, len(items), "ParameterList")]
 
     def __setitem__(self, index: int, value: Any) -> None:
-        key = str(range(len(self))[index])
+        key = str(_position(index, len(self), "ParameterList"))
         param = _as_parameter(value, "ParameterList")
         self._parameters[key] = param  # in place, so the order of parameters stays
         object.__setattr__(self, key, param)
@@ -159,9 +177,23 @@ class ParameterDict(Module):
             self.update(parameters)
 
     def update(self, parameters: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> None:
-        items = parameters.items() if isinstance(parameters, Mapping) else parameters
-        for key, p in items:
-            self[key] = p
+        if isinstance(parameters, Mapping):
+            items: Iterable[Any] = parameters.items()
+        else:
+            items = _iterable(parameters, "ParameterDict.update")
+        for i, item in enumerate(items):
+            if isinstance(item, (str, bytes)) or not isinstance(item, Iterable):
+                raise TypeError(
+                    f"ParameterDict.update: element #{i} is not a (key, parameter) pair, got "
+                    f"{type(item).__name__}"
+                )
+            pair = tuple(item)
+            if len(pair) != 2:
+                raise ValueError(
+                    f"ParameterDict.update: element #{i} has length {len(pair)}; 2 is required "
+                    "(key, parameter)"
+                )
+            self[pair[0]] = pair[1]
 
     def __getitem__(self, key: str) -> Parameter:
         return self._parameters[key]
@@ -175,6 +207,7 @@ class ParameterDict(Module):
             key in self._buffers
             or key in self._modules
             or (key in self.__dict__ and key not in self._parameters)
+            or hasattr(type(self), key)  # a method: ``d.update`` must stay the method
         ):
             raise KeyError(f"ParameterDict: {key!r} is an attribute of the ParameterDict itself")
         setattr(self, key, _as_parameter(value, f"ParameterDict[{key!r}]"))

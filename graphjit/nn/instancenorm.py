@@ -45,7 +45,8 @@ class _InstanceNorm(_BatchNorm):
             )
         unbatched = x.ndim == n + 1
         channels = tuple(x.shape)[0 if unbatched else 1]
-        if self.affine and channels not in (None, self.num_features):
+        per_channel = self.affine or self.track_running_stats  # weights or statistics per channel
+        if per_channel and channels not in (None, self.num_features):
             raise ValueError(
                 f"{name}({self.extra_repr()}): expected {self.num_features} channels (dim "
                 f"{0 if unbatched else 1}), got shape {tuple(x.shape)}"

@@ -113,10 +113,13 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
+        name = type(self).__name__
+        if isinstance(p, bool) or not isinstance(p, (int, float)):
+            raise TypeError(f"{name}: p must be a float in [0, 1], got {p!r}")
         if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
+            raise ValueError(f"{name}: p must be in [0, 1], got {p}")
         if inplace:
-            raise NotImplementedError("Dropout: inplace=True is not supported")
+            raise NotImplementedError(f"{name}: inplace=True is not supported")
         self.p = p
 
     def forward(self, x: Any) -> Any:

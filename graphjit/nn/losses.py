@@ -36,7 +36,10 @@ class _Loss(Module):
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
         if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+            raise ValueError(
+                f"{type(self).__name__}: reduction must be 'mean', 'sum' or 'none', got "
+                f"{reduction!r}"
+            )
         self.reduction = reduction
 
     def _check(self, pred: Any, target: Any) -> None:
@@ -185,7 +188,8 @@ class KLDivLoss(Module):
         super().__init__()
         if reduction not in ("mean", "sum", "none", "batchmean"):
             raise ValueError(
-                f"reduction must be 'mean', 'batchmean', 'sum' or 'none', got {reduction!r}"
+                f"KLDivLoss: reduction must be 'mean', 'batchmean', 'sum' or 'none', got "
+                f"{reduction!r}"
             )
         self.reduction, self.log_target = reduction, log_target
 

@@ -134,20 +134,26 @@ class Module:
         modules: dict[str, Module] = self.__dict__["_modules"]
         buffers: dict[str, Any] = self.__dict__["_buffers"]
         is_param = isinstance(value, Parameter) or (is_tensor(value) and value.requires_grad)
+        if name in params and not (is_param or value is None or isinstance(value, Module)):
+            raise TypeError(
+                f"cannot assign {type(value).__name__} as parameter {name!r} of "
+                f"{type(self).__name__} (a gj.nn.Parameter, a tensor that requires grad, or None "
+                "expected)"
+            )
         if name in buffers and (value is None or (is_tensor(value) and not is_param)):
             # assigning a tensor to a buffer's name replaces the buffer (PyTorch's rule)
             buffers[name] = value
             self.__dict__["_buffer_vars"].pop(name, None)
             object.__setattr__(self, name, value)
             return
-        params.pop(name, None)
-        modules.pop(name, None)
+        home = modules if isinstance(value, Module) else params if is_param else None
+        for registry in (params, modules):
+            if registry is not home:
+                registry.pop(name, None)
         if name in buffers:
             self._forget_buffer(name)
-        if isinstance(value, Module):
-            modules[name] = value
-        elif is_param:
-            params[name] = value
+        if home is not None:
+            home[name] = value  # a replaced parameter or module keeps its place, as in PyTorch
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:

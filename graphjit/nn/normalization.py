@@ -57,6 +57,8 @@ class GroupNorm(Module):
         dtype: str = "float64",
     ) -> None:
         super().__init__()
+        if isinstance(num_groups, bool) or not isinstance(num_groups, int) or num_groups < 1:
+            raise ValueError(f"GroupNorm: num_groups must be a positive int, got {num_groups!r}")
         if num_channels % num_groups:
             raise ValueError(
                 f"GroupNorm: num_channels {num_channels} is not divisible by num_groups "

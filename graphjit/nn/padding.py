@@ -60,7 +60,10 @@ class _PadNd(Module):
                 f"{type(self).__name__}({self.extra_repr()}): expected a {self.dims + 1}-d "
                 f"(unbatched) or {self.dims + 2}-d input, got shape {tuple(x.shape)}"
             )
-        return F.pad(x, self.padding, self.mode, self._value())
+        try:
+            return F.pad(x, self.padding, self.mode, self._value())
+        except ValueError as e:  # name the layer, not only the function it calls
+            raise ValueError(f"{type(self).__name__}({self.extra_repr()}): {e}") from e
 
     def _value(self) -> float | None:
         return None

@@ -46,6 +46,13 @@ def _lifted(value: Any) -> Any:
     return None if value is None else ops.lift(value)
 
 
+def _hidden(value: Any, label: str) -> Any:
+    """The hidden state ``hx`` of an RNN or GRU (layer or cell): one tensor or None."""
+    if isinstance(value, (tuple, list)):
+        raise TypeError(f"{label}: hx must be a tensor or None, got a {type(value).__name__}")
+    return _lifted(value)
+
+
 def _each(state: State, fn: Callable[[Any], Any]) -> State:
     """``fn`` applied to each part of ``state`` that is not None."""
     return State(*(None if v is None else fn(v) for v in state))
@@ -136,7 +143,7 @@ class RNNCell(_CellBase):
         self.nonlinearity, self._cell_step = nonlinearity, step
 
     def forward(self, input: Any, hx: Any = None) -> Any:  # noqa: A002 - PyTorch's name
-        return self._step(input, State(_lifted(hx)), self._cell_step).h
+        return self._step(input, State(_hidden(hx, self._label())), self._cell_step).h
 
     def extra_repr(self) -> str:
         extra = "" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity!r}"
@@ -176,7 +183,7 @@ class GRUCell(_CellBase):
         super().__init__(input_size, hidden_size, bias, dtype)
 
     def forward(self, input: Any, hx: Any = None) -> Any:  # noqa: A002 - PyTorch's name
-        return self._step(input, State(_lifted(hx)), gru_step).h
+        return self._step(input, State(_hidden(hx, self._label())), gru_step).h
 
 
 class _RecurrentBase(Module):
@@ -262,7 +269,7 @@ class _RecurrentBase(Module):
 
     def _initial_state(self, hx: Any) -> State:
         """``hx`` as a State (LSTM overrides: a pair)."""
-        return State(_lifted(hx))
+        return State(_hidden(hx, self._label()))
 
     def _sequence(self, x: Any, hx: Any) -> tuple[Any, State]:
         """The output for input ``x`` and the final states ``(h_n, c_n)`` (c_n None but for

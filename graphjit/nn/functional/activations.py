@@ -158,8 +158,10 @@ def tanh(input: Any) -> Any:
     return ops.tanh(input)
 
 
-def _softmax_dim(ndim: int, dim: int | None) -> int:
+def _softmax_dim(ndim: int, dim: int | None, name: str) -> int:
     if dim is not None:
+        if not -max(ndim, 1) <= dim < max(ndim, 1):
+            raise IndexError(f"{name}: dim {dim} is out of range for a {ndim}-d input")
         return dim
     # PyTorch's implicit choice (it warns; graphjit documents it instead)
     return 0 if ndim in (0, 1, 3) else 1
@@ -171,19 +173,21 @@ def softmax(input: Any, dim: int | None = None, dtype: Any = None) -> Any:
     x = ops.lift(input)
     if dtype is not None:
         x = ops.astype(x, dtype)
-    return ops.softmax(x, axis=_softmax_dim(x.ndim, dim))
+    return ops.softmax(x, axis=_softmax_dim(x.ndim, dim, "softmax"))
 
 
 def log_softmax(input: Any, dim: int | None = None, dtype: Any = None) -> Any:
     x = ops.lift(input)
     if dtype is not None:
         x = ops.astype(x, dtype)
-    return ops.log_softmax(x, axis=_softmax_dim(x.ndim, dim))
+    return ops.log_softmax(x, axis=_softmax_dim(x.ndim, dim, "log_softmax"))
 
 
 def glu(input: Any, dim: int = -1) -> Any:
     """``a * sigmoid(b)`` with ``a, b`` the two halves of ``input`` along ``dim``."""
     x = ops.lift(input)
+    if x.ndim and not -x.ndim <= dim < x.ndim:
+        raise IndexError(f"glu: dim {dim} is out of range for a {x.ndim}-d input")
     size = tuple(x.shape)[dim] if x.ndim else None
     if not isinstance(size, int) or size % 2:
         raise ValueError(f"glu: dim {dim} must have an even, known size, got {size}")
@@ -213,14 +217,14 @@ def softmin(input: Any, dim: int | None = None, _stacklevel: int = 3, dtype: Any
     x = ops.lift(input)
     if dtype is not None:
         x = ops.astype(x, dtype)
-    return ops.softmax(-x, axis=_softmax_dim(x.ndim, dim))
+    return ops.softmax(-x, axis=_softmax_dim(x.ndim, dim, "softmin"))
 
 
 def threshold(input: Any, threshold: float, value: float, inplace: bool = False) -> Any:
-    """``x`` where ``x > threshold``, else ``value``."""
+    """``value`` where ``x <= threshold``, else ``x`` (so a nan input stays nan, as PyTorch's)."""
     _inplace_unsupported(inplace, "threshold")
     x = ops.lift(input)
-    return ops.where(x > threshold, x, ops.astype(ops.full_like(x, value), x.dtype))
+    return ops.where(x <= threshold, ops.astype(ops.full_like(x, value), x.dtype), x)
 
 
 def hardshrink(input: Any, lambd: float = 0.5) -> Any:

@@ -35,12 +35,27 @@ def _check_p(p: float, name: str) -> None:
         raise ValueError(f"{name}: p must be >= 0, got {p}")
 
 
+def _broadcast_sum(a: Any, b: Any, name: str) -> Any:
+    """``a + b``, refused naming ``name`` when the shapes do not broadcast."""
+    try:
+        return a + b
+    except ValueError as e:
+        raise ValueError(
+            f"{name}: x1 of shape {tuple(a.shape)} and x2 of shape {tuple(b.shape)} do not "
+            f"broadcast against each other"
+        ) from e
+
+
 def cosine_similarity(x1: Any, x2: Any, dim: int = 1, eps: float = 1e-8) -> Any:
     """``sum((x1 / max(||x1||, eps)) * (x2 / max(||x2||, eps)))`` along ``dim`` (the inputs
     broadcast against each other), each vector divided by its norm first as PyTorch's."""
+    if not eps >= 0:
+        raise ValueError(f"cosine_similarity: eps must be non-negative, got {eps}")
     a, b = ops.lift(x1), ops.lift(x2)
+    common = _broadcast_sum(a, b, "cosine_similarity")  # read for its shape only
+    if not -max(common.ndim, 1) <= dim < max(common.ndim, 1):
+        raise IndexError(f"cosine_similarity: dim {dim} is out of range for {common.ndim}-d inputs")
     if tuple(a.shape) != tuple(b.shape):  # the norms are those of the broadcast vectors
-        common = a + b  # read for its shape only
         a, b = ops.broadcast_like(a, common), ops.broadcast_like(b, common)
     n1 = ops.maximum(vector_norm(a, 2, dim, keepdims=True), eps)
     n2 = ops.maximum(vector_norm(b, 2, dim, keepdims=True), eps)
@@ -53,7 +68,11 @@ def pairwise_distance(
     """``||x1 - x2 + eps||_p`` along the last dim (the inputs broadcast against each other)."""
     _check_p(p, "pairwise_distance")
     a, b = ops.lift(x1), ops.lift(x2)
-    return vector_norm(a - b + eps, p, -1, keepdims=keepdim)
+    _broadcast_sum(a, b, "pairwise_distance")
+    d = a - b + eps
+    if d.ndim == 0:  # PyTorch takes a 0-d difference as a vector of one element
+        return vector_norm(ops.reshape(d, (1,)), p, -1)
+    return vector_norm(d, p, -1, keepdims=keepdim)
 
 
 def pdist(input: Any, p: float = 2.0) -> Any:

@@ -55,10 +55,7 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
     number of its own, so two dropouts of one graph differ): compile the step with
     ``updates=gj.nn.random_updates(loss)`` (``model.buffer_updates(loss)`` includes it) and each
     call draws a new mask; ``gj.manual_seed`` before building repeats the masks."""
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
-    if inplace:
-        raise NotImplementedError("dropout: inplace=True is not supported; assign the result")
+    _check_dropout(p, inplace, "dropout")
     x = ops.lift(input)
     if not training or p == 0.0:
         return x
@@ -94,6 +91,8 @@ def _keep_mask(x: Any, p: float, channel_dims: int | None) -> Any:
 
 
 def _check_dropout(p: float, inplace: bool, name: str) -> None:
+    if isinstance(p, bool) or not isinstance(p, (int, float)):
+        raise TypeError(f"{name}: p must be a float in [0, 1], got {p!r}")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"{name}: p must be in [0, 1], got {p}")
     if inplace:
@@ -290,12 +289,15 @@ def normalize(input: Any, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out:
 
 
 def _pad_indices(size: int, before: int, after: int, mode: str) -> np.ndarray:
-    """Source index of each position of an axis padded by ``before``/``after`` in ``mode``."""
+    """Source index of each position of an axis padded by ``before``/``after`` in ``mode`` (a
+    negative width crops). Circular padding wraps around what is left after cropping, as
+    PyTorch's does."""
     positions = np.arange(-before, size + after)
     if mode == "replicate":
         return np.clip(positions, 0, size - 1)
     if mode == "circular":
-        return positions % size
+        start, stop = max(-before, 0), size - max(-after, 0)
+        return start + (positions - start) % (stop - start) if stop > start else positions
     # reflect: mirror about the end elements, which are not repeated
     period = 2 * (size - 1)
     folded = np.abs(positions) % period if period else np.zeros_like(positions)
@@ -322,14 +324,28 @@ def pad(input: Any, pad: Sequence[int], mode: str = "constant", value: float | N
         raise ValueError(f"pad: mode must be constant, reflect, replicate or circular, got {mode}")
     if value:
         raise ValueError(f"pad: value is only for mode='constant', got value={value}")
+    if x.ndim not in (len(pairs) + 1, len(pairs) + 2):
+        raise ValueError(
+            f"pad: mode {mode!r} pads {len(pairs)} dims of a {len(pairs) + 1}-d (unbatched) or "
+            f"{len(pairs) + 2}-d (batched) input, got shape {tuple(x.shape)}"
+        )
     for k, (before, after) in enumerate(pairs):
         axis = x.ndim - 1 - k
         size = tuple(x.shape)[axis]
         if not isinstance(size, int):
             raise ValueError(f"pad: mode {mode!r} needs a known size of dim {axis}")
+        if size < 1:
+            raise ValueError(f"pad: mode {mode!r} cannot pad the empty dim {axis}")
         if mode == "reflect" and max(before, after) >= size:
             raise ValueError(f"pad: reflect widths must be < the dim size {size}")
         if mode == "circular" and max(before, after) > size:
             raise ValueError(f"pad: circular widths must be <= the dim size {size}")
+        kept = size + min(before, 0) + min(after, 0)
+        if size + before + after < (0 if mode == "circular" else 1) or (
+            mode == "circular" and kept < 1 and max(before, after) > 0
+        ):
+            raise ValueError(
+                f"pad: widths {(before, after)} leave nothing of dim {axis} of size {size}"
+            )
         x = ops.take(x, _pad_indices(size, before, after, mode), axis=axis)
     return x

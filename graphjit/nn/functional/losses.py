@@ -68,6 +68,36 @@ def _pair(input: Any, target: Any, name: str) -> tuple[Any, Any]:
     return x, t
 
 
+def _same_dims(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """Whether shapes ``a`` and ``b`` agree (a None, unknown until the call, matches any)."""
+    return len(a) == len(b) and all(
+        not isinstance(d, int) or not isinstance(e, int) or d == e for d, e in zip(a, b)
+    )
+
+
+def check_broadcasts_to(weight: Any, shape: tuple[Any, ...], name: str, what: str) -> None:
+    """Refuse, naming ``name``, a ``weight`` that does not broadcast to ``shape`` (the loss's)
+    without growing it."""
+    if weight is None:
+        return
+    ws = tuple(ops.lift(weight).shape)
+    if len(ws) > len(shape) or not all(
+        e == 1 or _same_dims((d,), (e,)) for d, e in zip(shape[len(shape) - len(ws) :], ws)
+    ):
+        raise ValueError(f"{name}: {what} of shape {ws} does not broadcast to the shape {shape}")
+
+
+def check_class_weight(weight: Any, n_classes: Any, name: str) -> None:
+    """A class weight must hold one value per class: shape (C,)."""
+    if weight is None:
+        return
+    ws = tuple(ops.lift(weight).shape)
+    if len(ws) != 1 or (isinstance(n_classes, int) and ws[0] not in (None, n_classes)):
+        raise ValueError(
+            f"{name}: expected a weight of shape ({n_classes},), one per class, got shape {ws}"
+        )
+
+
 def _check_probabilities(value: Any, what: str) -> None:
     """TensorUsageError (PyTorch's RuntimeError) for an eager host tensor with an element
     outside [0, 1] or NaN; a graph node or a GPU tensor is left alone (reading it would cost a
@@ -124,6 +154,7 @@ def huber_loss(
     d = ops.abs(x - t)
     loss = ops.where(d < delta, 0.5 * (d * d), delta * (d - 0.5 * delta))
     if weight is not None:
+        check_broadcasts_to(weight, tuple(x.shape), "huber_loss", "weight")
         loss = loss * weight
     return reduce_loss(loss, reduction, "huber_loss")
 
@@ -140,6 +171,8 @@ def _weight_along_classes(weight: Any, x: Any, axis: int) -> Any:
 
 
 def _check_index_target(x: Any, t: Any, name: str) -> None:
+    if x.ndim == 0:
+        raise ValueError(f"{name}: expected an input (N, C, ...) or (C,), got a 0-d input")
     if t.dtype not in ("int32", "int64", "uint8", "int8", "int16"):
         raise TypeError(f"{name}: class indices must be integers, got {t.dtype}")
     xs, ts = tuple(x.shape), tuple(t.shape)
@@ -148,9 +181,10 @@ def _check_index_target(x: Any, t: Any, name: str) -> None:
     if len(ts) != len(expected) or any(
         isinstance(a, int) and isinstance(b, int) and a != b for a, b in zip(ts, expected)
     ):
+        hint = " (class probabilities must be floating point)" if _same_dims(ts, xs) else ""
         raise ValueError(
             f"{name}: expected input (N, C, ...) and target (N, ...), got input {xs} and target "
-            f"{ts}"
+            f"{ts}{hint}"
         )
 
 
@@ -186,6 +220,7 @@ def nll_loss(
     reduction = legacy_reduction(size_average, reduce, reduction)
     x, t = ops.lift(input), ops.lift(target)
     _check_index_target(x, t, "nll_loss")
+    check_class_weight(weight, tuple(x.shape)[_class_axis_shape(x.ndim)], "nll_loss")
     loss, w, _ = _nll_parts(x, t, weight, ignore_index, "nll_loss")
     if reduction == "mean":
         return ops.sum(loss) / ops.sum(w)
@@ -211,11 +246,22 @@ def cross_entropy(
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     x, t = ops.lift(input), ops.lift(target)
+    if x.ndim == 0:
+        raise ValueError("cross_entropy: expected an input (N, C, ...) or (C,), got a 0-d input")
     axis = _class_axis_shape(x.ndim)
     logp = log_softmax(x, dim=axis)
     n_classes = tuple(x.shape)[axis]
+    check_class_weight(weight, n_classes, "cross_entropy")
     wb = None if weight is None else _weight_along_classes(weight, x, axis)
     if t.dtype in ("float16", "float32", "float64"):
+        indices_shape = tuple(x.shape)[:axis] + tuple(x.shape)[axis + 1 :]
+        if not _same_dims(tuple(t.shape), tuple(x.shape)) and _same_dims(
+            tuple(t.shape), indices_shape
+        ):
+            raise TypeError(
+                f"cross_entropy: class indices must be integers, got {t.dtype} (a floating "
+                f"target holds class probabilities, shaped like the input {tuple(x.shape)})"
+            )
         _pair(x, t, "cross_entropy")
         if label_smoothing:
             t = t * (1.0 - label_smoothing) + label_smoothing / n_classes
@@ -258,6 +304,7 @@ def binary_cross_entropy(
     log_1mp = ops.maximum(ops.log(1.0 - x), -100.0)
     loss = -(t * log_p + (1.0 - t) * log_1mp)
     if weight is not None:
+        check_broadcasts_to(weight, tuple(x.shape), "binary_cross_entropy", "weight")
         loss = loss * weight
     reduction = legacy_reduction(size_average, reduce, reduction)
     return reduce_loss(loss, reduction, "binary_cross_entropy")
@@ -274,7 +321,10 @@ def binary_cross_entropy_with_logits(
 ) -> Any:
     """Binary cross-entropy of logits, computed stably through softplus; ``pos_weight`` scales
     the positive term (broadcast along the last dim, the classes)."""
-    x, t = _pair(input, target, "binary_cross_entropy_with_logits")
+    name = "binary_cross_entropy_with_logits"
+    x, t = _pair(input, target, name)
+    check_broadcasts_to(pos_weight, tuple(x.shape), name, "pos_weight")
+    check_broadcasts_to(weight, tuple(x.shape), name, "weight")
     if pos_weight is None:
         loss = (1.0 - t) * x + ops.softplus(-x)
     else:
@@ -323,6 +373,11 @@ def cosine_embedding_loss(
     cosine over the last dim, with PyTorch's 1e-12 added to each squared norm."""
     x1, x2 = _pair(input1, input2, "cosine_embedding_loss")
     t = ops.lift(target)
+    if x1.ndim not in (1, 2) or not _same_dims(tuple(t.shape), tuple(x1.shape)[:-1]):
+        raise ValueError(
+            f"cosine_embedding_loss: expected inputs (N, D) with a target (N,), or inputs (D,) "
+            f"with a 0-d target, got inputs {tuple(x1.shape)} and target {tuple(t.shape)}"
+        )
     prod = ops.sum(x1 * x2, axis=-1)
     mag1 = ops.sum(x1 * x1, axis=-1) + 1e-12
     mag2 = ops.sum(x2 * x2, axis=-1) + 1e-12
@@ -342,9 +397,20 @@ def margin_ranking_loss(
     reduce: Any = None,
     reduction: str = "mean",
 ) -> Any:
-    """``max(0, -target * (x1 - x2) + margin)``."""
-    x1, x2 = ops.lift(input1), ops.lift(input2)
-    loss = ops.maximum(-ops.lift(target) * (x1 - x2) + margin, 0.0)
+    """``max(0, -target * (x1 - x2) + margin)``, the three of one rank and broadcasting
+    against each other."""
+    x1, x2, t = ops.lift(input1), ops.lift(input2), ops.lift(target)
+    problem = (
+        f"margin_ranking_loss: expected input1, input2 and target of one rank that broadcast "
+        f"against each other, got shapes {tuple(x1.shape)}, {tuple(x2.shape)} and "
+        f"{tuple(t.shape)}"
+    )
+    if not x1.ndim == x2.ndim == t.ndim:
+        raise ValueError(problem)
+    try:
+        loss = ops.maximum(-t * (x1 - x2) + margin, 0.0)
+    except ValueError as e:
+        raise ValueError(problem) from e
     reduction = legacy_reduction(size_average, reduce, reduction)
     return reduce_loss(loss, reduction, "margin_ranking_loss")
 

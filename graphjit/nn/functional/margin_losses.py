@@ -13,7 +13,12 @@ from graphjit import ops
 from graphjit.nn.functional.activations import logsigmoid
 from graphjit.nn.functional.distance import pairwise_distance
 from graphjit.nn.functional.layers import checked_class_indices
-from graphjit.nn.functional.losses import legacy_reduction, reduce_loss
+from graphjit.nn.functional.losses import (
+    check_broadcasts_to,
+    check_class_weight,
+    legacy_reduction,
+    reduce_loss,
+)
 from graphjit.ops.dispatch import lift_together
 
 __all__ = [
@@ -44,8 +49,14 @@ def hinge_embedding_loss(
     """``x`` where target is 1, ``max(0, margin - x)`` where it is -1 (PyTorch's: every target
     other than 1 takes the margin term, every one other than -1 the value)."""
     x, t = ops.lift(input), ops.lift(target)
-    margin_term = ops.where(ops.not_equal(t, 1), ops.maximum(margin - x, 0.0), 0.0)
-    value_term = ops.where(ops.not_equal(t, -1), x, 0.0)
+    try:
+        margin_term = ops.where(ops.not_equal(t, 1), ops.maximum(margin - x, 0.0), 0.0)
+        value_term = ops.where(ops.not_equal(t, -1), x, 0.0)
+    except ValueError as e:
+        raise ValueError(
+            f"hinge_embedding_loss: input shape {tuple(x.shape)} and target shape "
+            f"{tuple(t.shape)} do not broadcast against each other"
+        ) from e
     reduction = legacy_reduction(size_average, reduce, reduction)
     return reduce_loss(margin_term + value_term, reduction, "hinge_embedding_loss")
 
@@ -74,6 +85,7 @@ def multilabel_soft_margin_loss(
     _same_shape(x, t, "multilabel_soft_margin_loss")
     loss = -(t * logsigmoid(x) + (1.0 - t) * logsigmoid(-x))
     if weight is not None:
+        check_broadcasts_to(weight, tuple(x.shape), "multilabel_soft_margin_loss", "weight")
         loss = loss * weight
     n_classes = tuple(x.shape)[-1] if x.ndim else 1
     if not isinstance(n_classes, int):
@@ -112,6 +124,9 @@ def multi_margin_loss(
     n_classes = tuple(x.shape)[-1]
     if not isinstance(n_classes, int):
         raise ValueError(f"multi_margin_loss: the classes (last dim) must be known, got {x.shape}")
+    if t.dtype not in ("uint8", "int8", "int16", "int32", "int64"):
+        raise TypeError(f"multi_margin_loss: class indices must be integers, got {t.dtype}")
+    check_class_weight(weight, n_classes, "multi_margin_loss")
     t = checked_class_indices(t, n_classes, "multi_margin_loss")
     picked = ops.take_along_axis(x, ops.expand_dims(t, -1), axis=-1)
     z = ops.maximum(margin - picked + x, 0.0)
@@ -141,11 +156,22 @@ def triplet_margin_loss(
 ) -> Any:
     """``max(0, margin + d(anchor, positive) - d(anchor, negative))`` with ``d`` the
     :func:`pairwise_distance`; ``swap`` uses ``min(d(a, n), d(p, n))`` for the negative."""
+    if not margin > 0:
+        raise ValueError(f"triplet_margin_loss: margin must be greater than 0, got {margin}")
     a, pos, neg = ops.lift(anchor), ops.lift(positive), ops.lift(negative)
-    if not (a.ndim == pos.ndim == neg.ndim) or a.ndim not in (1, 2):
+    shapes = (tuple(a.shape), tuple(pos.shape), tuple(neg.shape))
+    if (
+        not (a.ndim == pos.ndim == neg.ndim)
+        or a.ndim not in (1, 2)
+        or any(
+            isinstance(d, int) and isinstance(e, int) and d != e
+            for s in shapes[1:]
+            for d, e in zip(shapes[0], s)
+        )
+    ):
         raise ValueError(
             f"triplet_margin_loss: expected anchor, positive and negative all (N, D) or all (D,), "
-            f"got {tuple(a.shape)}, {tuple(pos.shape)} and {tuple(neg.shape)}"
+            f"got {shapes[0]}, {shapes[1]} and {shapes[2]}"
         )
     d_pos = pairwise_distance(a, pos, p, eps)
     d_neg = pairwise_distance(a, neg, p, eps)

@@ -32,6 +32,23 @@ def _normalize_over(x: Any, axes: tuple[int, ...], eps: float) -> Any:
     return centred / ops.sqrt(var + eps)
 
 
+def _check_param(name: str, what: str, value: Any, expected: tuple[Any, ...]) -> None:
+    """Raise unless ``value`` (None for none) has the shape ``expected`` (None matches any)."""
+    if value is None:
+        return
+    shape = tuple(ops.lift(value).shape)
+    if len(shape) != len(expected) or any(
+        isinstance(a, int) and isinstance(b, int) and a != b for a, b in zip(shape, expected)
+    ):
+        raise ValueError(f"{name}: expected {what} of shape {expected}, got shape {shape}")
+
+
+def _check_channel_params(name: str, x: Any, **params: Any) -> None:
+    """Each of ``params`` (weight, bias, running statistics) must hold one value per channel."""
+    for what, value in params.items():
+        _check_param(name, what, value, (tuple(x.shape)[1],))
+
+
 def _per_channel(param: Any, ndim: int) -> Any:
     """A (C,) parameter shaped to broadcast over (N, C, *spatial)."""
     return ops.reshape(ops.lift(param), (-1,) + (1,) * (ndim - 2))
@@ -61,6 +78,8 @@ def layer_norm(
             f"layer_norm: normalized_shape {shape} does not match the trailing dims of the "
             f"input, shape {tuple(x.shape)}"
         )
+    _check_param("layer_norm", "weight", weight, shape)
+    _check_param("layer_norm", "bias", bias, shape)
     y = _normalize_over(x, tuple(range(x.ndim - len(shape), x.ndim)), eps)
     if weight is not None:
         y = y * weight
@@ -88,6 +107,8 @@ def rms_norm(
     ``eps=None`` is the machine epsilon of the input's dtype, as PyTorch's."""
     x = ops.lift(input)
     axes = _trailing_axes(x, normalized_shape, "rms_norm")
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    _check_param("rms_norm", "weight", weight, shape)
     if eps is None:
         eps = float(np.finfo(np.dtype(x.dtype)).eps)
     y = x * (1.0 / ops.sqrt(ops.mean(x * x, axis=axes, keepdims=True) + eps))
@@ -126,6 +147,8 @@ def group_norm(
     input: Any, num_groups: int, weight: Any = None, bias: Any = None, eps: float = 1e-5
 ) -> Any:
     """Normalise (N, C, *) over each group of C // num_groups channels and the spatial dims."""
+    if isinstance(num_groups, bool) or not isinstance(num_groups, int) or num_groups < 1:
+        raise ValueError(f"group_norm: num_groups must be a positive int, got {num_groups!r}")
     x = ops.lift(input)
     shape = tuple(x.shape)
     if x.ndim < 2 or not isinstance(shape[1], int) or shape[1] % num_groups:
@@ -136,6 +159,7 @@ def group_norm(
     rest = shape[2:]
     if not all(isinstance(d, int) for d in rest):
         raise ValueError(f"group_norm: the spatial dims must be known, got shape {shape}")
+    _check_channel_params("group_norm", x, weight=weight, bias=bias)
     per_group = shape[1] // num_groups * math.prod(rest)
     batch = -1 if shape[0] is None else shape[0]
     grouped = ops.reshape(x, (batch, num_groups, per_group))
@@ -241,6 +265,14 @@ def batch_norm(
     x = ops.lift(input)
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected input (N, C, *), got shape {tuple(x.shape)}")
+    _check_channel_params(
+        "batch_norm",
+        x,
+        running_mean=running_mean,
+        running_var=running_var,
+        weight=weight,
+        bias=bias,
+    )
     axes = (0, *range(2, x.ndim))
     if training:
         check_batch_size(x, "batch_norm")
@@ -270,9 +302,19 @@ def instance_norm(
     x = ops.lift(input)
     if x.ndim < 3:
         raise ValueError(f"instance_norm: expected input (N, C, *), got shape {tuple(x.shape)}")
+    _check_channel_params(
+        "instance_norm", x, running_mean=running_mean, running_var=running_var, weight=weight,
+        bias=bias,
+    )  # fmt: skip
     if not use_input_stats:
         return batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
     axes = tuple(range(2, x.ndim))
+    spatial = tuple(x.shape)[2:]
+    if all(isinstance(d, int) for d in spatial) and math.prod(spatial) == 1:
+        raise ValueError(
+            f"instance_norm: expected more than 1 spatial element when normalising by the "
+            f"input's statistics, got input shape {tuple(x.shape)}"
+        )
     if running_mean is not None or running_var is not None:
         _running_stats_update(
             x, axes, running_mean, running_var, momentum, "instance_norm", reduce_first=True

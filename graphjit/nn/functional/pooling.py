@@ -20,6 +20,7 @@ from graphjit.ops.pooling import (
     AVG_POOL,
     MAX_POOL,
     MAX_POOL_INDICES,
+    pool_output_size,
 )
 from graphjit.ops.resampling import RESAMPLE
 
@@ -45,6 +46,8 @@ __all__ = [
 
 def _tuple(name: str, what: str, value: Any, n: int) -> tuple[int, ...]:
     """``value`` (an int, or a sequence of 1 or ``n`` ints) as ``n`` ints."""
+    if not isinstance(value, (int, Sequence)):
+        raise TypeError(f"{name}: {what} must be an int or {n} ints, got {value!r}")
     items = [value] if isinstance(value, int) else list(value)
     if len(items) == 1:
         items = items * n
@@ -63,7 +66,25 @@ def _input(name: str, input: Any, nsp: int) -> Any:
     for axis, n in enumerate(tuple(x.shape)[x.ndim - nsp :]):
         if isinstance(n, int) and n < 1:
             raise ValueError(f"{name}: spatial axis {axis} of the input is empty")
+    if x.shape[x.ndim - nsp - 1] == 0:  # PyTorch allows an empty batch, not empty channels
+        raise ValueError(f"{name}: the input has no channels, got shape {tuple(x.shape)}")
     return x
+
+
+def _check_fits(name: str, x: Any, attrs: dict[str, Any]) -> None:
+    """Raise unless every known spatial axis of ``x`` gives at least one window."""
+    k, s, p = attrs["kernel"], attrs["stride"], attrs["padding"]
+    d = attrs.get("dilation", (1,) * len(k))
+    spatial = tuple(x.shape)[x.ndim - len(k) :]
+    for axis, n in enumerate(spatial):
+        if (
+            isinstance(n, int)
+            and pool_output_size(n, k[axis], s[axis], p[axis], d[axis], attrs["ceil_mode"]) < 1
+        ):
+            raise ValueError(
+                f"{name}: the input of shape {tuple(x.shape)} is too small for kernel_size {k} "
+                f"(stride {s}, padding {p}, dilation {d}): no window fits on spatial axis {axis}"
+            )
 
 
 def _window(
@@ -92,6 +113,7 @@ def _max_pool(
     x = _input(name, input, nsp)
     attrs = _window(name, nsp, kernel_size, stride, padding, dilation)
     attrs["ceil_mode"] = bool(ceil_mode)
+    _check_fits(name, x, attrs)
     out = ops.apply(MAX_POOL, x, **attrs)
     return (out, ops.apply(MAX_POOL_INDICES, x, **attrs)) if return_indices else out
 
@@ -144,6 +166,7 @@ def _avg_pool(
         count_include_pad=bool(count_include_pad),
         divisor=int(divisor_override or 0),
     )
+    _check_fits(name, x, attrs)
     return ops.apply(AVG_POOL, x, **attrs)
 
 
@@ -177,6 +200,8 @@ def avg_pool2d(
 
 
 def _output_size(name: str, x: Any, output_size: Any, nsp: int) -> tuple[int, ...]:
+    if not (output_size is None or isinstance(output_size, (int, Sequence))):
+        raise TypeError(f"{name}: output_size must be an int or {nsp} ints, got {output_size!r}")
     items = [output_size] if output_size is None or isinstance(output_size, int) else output_size
     items = list(items) * nsp if len(items) == 1 else list(items)
     if len(items) != nsp:
@@ -278,10 +303,13 @@ def _lp_pool(
 ) -> Any:  # fmt: skip
     """PyTorch's power-average pooling: ``(sum of x ** p over the window) ** (1 / p)``, computed
     as the window's average of ``x ** p`` times the window size (so a ``ceil_mode`` window that
-    hangs past the input is scaled as PyTorch scales it)."""
+    hangs past the input is scaled as PyTorch scales it). An infinite ``norm_type`` is the
+    maximum of ``|x|`` over the window, as PyTorch takes it."""
     x = _input(name, input, nsp)
     if not norm_type > 0:
         raise ValueError(f"{name}: norm_type must be positive, got {norm_type}")
+    if math.isinf(norm_type):
+        return _max_pool(name, nsp, ops.abs(x), kernel_size, stride, 0, 1, ceil_mode, False)
     k = _tuple(name, "kernel_size", kernel_size, nsp)
     avg = _avg_pool(name, nsp, ops.power(x, float(norm_type)), k, stride, 0, ceil_mode, True, None)
     summed = ops.sign(avg) * ops.relu(ops.abs(avg)) * float(math.prod(k))

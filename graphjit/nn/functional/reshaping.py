@@ -142,6 +142,8 @@ def unfold(
             f"{shape}"
         )
     c, h, w = shape[-3:]
+    if not c:
+        raise ValueError(f"unfold: the input has no channels, got shape {shape}")
     blocks = _blocks("unfold", (h, w), kernel_size, dilation, padding, stride)
     ph, pw = (blocks.padded[0] - h) // 2, (blocks.padded[1] - w) // 2
     lead = _lead(shape[:-3], "unfold")
@@ -167,7 +169,7 @@ def fold(
     h, w = _pair(output_size, "output_size", "fold", 1)
     blocks = _blocks("fold", (h, w), kernel_size, dilation, padding, stride)
     k, n_blocks = blocks.positions.shape
-    if x.ndim not in (2, 3) or not isinstance(shape[-2], int) or shape[-2] % k:
+    if x.ndim not in (2, 3) or not isinstance(shape[-2], int) or shape[-2] % k or not shape[-2]:
         raise ValueError(
             f"fold: expected an input (N, C * {k}, L) or (C * {k}, L): its dim -2 divisible by "
             f"the kernel's {k} elements, got shape {shape}"
