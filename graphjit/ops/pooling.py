@@ -201,6 +201,13 @@ class Offsets:
         return total
 
 
+def _flatten_last(a: np.ndarray, n: int) -> np.ndarray:
+    """``a`` with its last ``n`` dims as one (sizes spelled out: with an empty leading dim,
+    numpy cannot infer a -1)."""
+    lead = a.shape[: a.ndim - n]
+    return a.reshape(*lead, int(np.prod(a.shape[a.ndim - n :], dtype=np.int64)))
+
+
 # --------------------------------------------------------------------------------------------------
 # max pooling: values and argmax indices
 
@@ -215,7 +222,7 @@ def _max_indices_impl(x: np.ndarray, **attrs: Any) -> np.ndarray:
     out = np.empty((xp.shape[0], *shape[len(shape) - nsp :]), np.int64)
     flat = np.arange(int(np.prod(plane)), dtype=np.int64).reshape(plane)
     for o, slices, _ in _positions(attrs, x.shape, shape):  # type: ignore[arg-type]
-        win = xp[_every_plane(slices)].reshape(xp.shape[0], -1)
+        win = _flatten_last(xp[_every_plane(slices)], nsp)
         where = flat[slices].reshape(-1)
         at = np.argmax(win, axis=1)
         nan = np.isnan(win) if win.dtype.kind == "f" else np.zeros(win.shape, bool)
@@ -244,8 +251,7 @@ def _max_indices_fixed(x: np.ndarray, attrs: Mapping[str, Any], shape: Ints) -> 
 def _max_impl(x: np.ndarray, **attrs: Any) -> np.ndarray:
     nsp = len(window_attrs(attrs)[0])
     idx = _max_indices_impl(x, **attrs)
-    xp = x.reshape(*x.shape[: x.ndim - nsp], -1)
-    got = np.take_along_axis(xp, idx.reshape(*idx.shape[: idx.ndim - nsp], -1), axis=-1)
+    got = np.take_along_axis(_flatten_last(x, nsp), _flatten_last(idx, nsp), axis=-1)
     return got.reshape(idx.shape)
 
 
@@ -368,8 +374,7 @@ def _gather_infer(t: TensorType, idx: TensorType, *, ndim: int) -> TensorType:
 
 
 def _gather_impl(t: np.ndarray, idx: np.ndarray, *, ndim: int) -> np.ndarray:
-    tp = t.reshape(*t.shape[: t.ndim - ndim], -1)
-    ip = idx.reshape(*idx.shape[: idx.ndim - ndim], -1)
+    tp, ip = _flatten_last(t, ndim), _flatten_last(idx, ndim)
     if ip.size and (ip.min() < 0 or ip.max() >= tp.shape[-1]):
         raise IndexError(f"pool_gather: an index is out of range for planes of {tp.shape[-1]}")
     return np.take_along_axis(tp, ip, axis=-1).reshape(idx.shape)
@@ -446,7 +451,7 @@ def _avg_impl(x: np.ndarray, **attrs: Any) -> np.ndarray:
     spatial = x.shape[x.ndim - nsp :]
     out = np.empty((xp.shape[0], *shape[len(shape) - nsp :]), x.dtype)
     for o, slices, padded in _positions(attrs, x.shape, shape):  # type: ignore[arg-type]
-        total = xp[_every_plane(slices)].reshape(xp.shape[0], -1).sum(axis=1, dtype=np.float64)
+        total = _flatten_last(xp[_every_plane(slices)], nsp).sum(axis=1, dtype=np.float64)
         out[_every_plane(o)] = total / _divisor(attrs, padded, slices, spatial)
     return out.reshape(shape)
 

@@ -78,3 +78,31 @@ def test_a_small_convolution_free_model_trains_the_same_eagerly_and_compiled() -
         step(xv, yv)
     for a, b in zip(eager.parameters(), graph.parameters()):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "name, size, args",
+    [
+        ("max_pool1d", 4, (2,)),
+        ("max_pool2d", 4, (2,)),
+        ("avg_pool2d", 4, (2,)),
+        ("lp_pool2d", 4, (2.0, 2)),
+        ("adaptive_max_pool2d", 4, (3,)),
+        ("adaptive_avg_pool2d", 4, (3,)),
+        ("adaptive_max_pool1d", 5, (2,)),
+    ],
+)
+def test_pools_of_an_empty_batch_are_empty(name: str, size: int, args: tuple) -> None:
+    """A batch of no samples pools to no samples (as PyTorch), eagerly with its gradient and in
+    a compiled graph; numpy cannot infer a -1 in a reshape there, which the pools had used."""
+    dims = 1 if name.endswith("1d") else 2
+    fn = getattr(F, name)
+    x = gj.tensor(np.zeros((0, 2) + (size,) * dims), requires_grad=True)
+    out = fn(x, *args)
+    out.sum().backward()
+    assert out.shape[:2] == (0, 2) and x.grad.shape == x.shape
+    ph = gj.placeholder("x", (None, 2) + (size,) * dims)
+    f = gj.compile([ph], fn(ph, *args))
+    assert f(np.zeros((0, 2) + (size,) * dims)).shape == out.shape
+    full = np.random.default_rng(0).normal(size=(3, 2) + (size,) * dims)
+    np.testing.assert_allclose(f(full), fn(gj.tensor(full), *args).numpy(), rtol=1e-12)
