@@ -258,8 +258,9 @@ def _check_source(x: Any, idx: Any, src: Any, d: int, fn: str) -> None:
 def _in_range(idx: Any, n: int, d: int, fn: str) -> Any:
     """``idx`` with negatives counted from the end; an index outside ``[-n, n)`` raises
     IndexError (when a compiled graph runs, for a graph's index)."""
+    positions, idx = lift_together(np.arange(n, dtype=np.int64), idx)  # on idx's device
     try:
-        return gather_ops.take(np.arange(n, dtype=np.int64), idx, 0)
+        return gather_ops.take(positions, idx, 0)
     except IndexError as exc:
         raise IndexError(f"{fn}: an index is out of range for dim {d} of size {n} ({exc})") from exc
 
