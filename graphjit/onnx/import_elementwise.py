@@ -58,9 +58,13 @@ def _binary(fn: Callable[[Any, Any], Any]) -> Importer:
 
 
 def _int_div(a: Any, b: Any) -> Any:
-    # ONNX integer division truncates toward zero
-    q = ops.divide(a, b)
-    return ops.astype(ops.where(q < 0, ops.ceil(q), ops.floor(q)), a.dtype)
+    """ONNX's integer division, which truncates toward zero: the floor quotient, one more where
+    the exact quotient is negative and not whole. In integers throughout (a quotient through
+    float64 is off by one and more for int64 values beyond 2**53)."""
+    q = ops.floor_divide(a, b)
+    inexact = ops.not_equal(ops.remainder(a, b), 0)
+    negative = ops.not_equal(ops.less(a, 0), ops.less(b, 0))
+    return ops.where(ops.logical_and(inexact, negative), q + 1, q)
 
 
 for _t, _f in _UNARY.items():
