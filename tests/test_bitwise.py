@@ -238,6 +238,15 @@ def test_floats_raise_type_error_naming_the_op(name: str) -> None:
             call()
 
 
+@pytest.mark.parametrize("name", [*sorted(BINARY), "bitwise_not"])
+def test_complex_numbers_raise_type_error_naming_the_op(name: str) -> None:
+    i = gj.tensor(np.array([1, 2]))
+    fn = getattr(gj, name)
+    for value in (1j, np.array([1j, 2j])):
+        with pytest.raises(TypeError, match=name):
+            fn(value) if name == "bitwise_not" else fn(i, value)
+
+
 def test_float_operators_raise() -> None:
     f = gj.tensor(np.array([1.0, 2.0]))
     for op in (operator.and_, operator.or_, operator.xor, operator.lshift, operator.rshift):

@@ -94,8 +94,12 @@ RIGHT_SHIFT = _bitwise(
 
 
 def _promoted_dtype(name: str, args: list[Any]) -> str:
-    """numpy's dtype for ``args`` (python ints weak), refusing floats as numpy does."""
-    dtype = result_dtype(args)
+    """numpy's dtype for ``args`` (python ints weak), refusing floats as numpy does (and complex
+    numbers, which graphjit has no dtype for)."""
+    try:
+        dtype = result_dtype(args)
+    except TypeError as exc:
+        raise TypeError(f"{name}: {exc}") from exc
     if dtype != "bool" and not is_int(dtype):
         raise _refuse(name, dtype)
     return dtype
@@ -158,7 +162,10 @@ right_shift: Callable[..., Value] = _binary_fn(
 def bitwise_not(x: ArrayLike, /, *, out: Any = None) -> Value:
     """Elementwise bitwise not of integers (``-x - 1``; logical not of bools), as numpy.invert and
     torch.bitwise_not; the ``~`` operator."""
-    v = lift(x)
+    try:
+        v = lift(x)
+    except TypeError as exc:
+        raise TypeError(f"bitwise_not: {exc}") from exc
     if v.dtype == "bool":
         result = prims.logical_not(v)
     elif is_int(v.dtype):
