@@ -81,6 +81,9 @@ def _arity(op: OpDef) -> int:
     return len(set(re.findall(r"\{(\d+)\}", op.lower)))
 
 
+# the bitwise ops take integers only (floats raise, as in numpy)
+INT_ONLY = ["bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "left_shift", "right_shift"]
+
 # elementwise ops of float inputs with a bool result: the comparisons
 BOOL_VALUED = [
     name
@@ -88,6 +91,7 @@ BOOL_VALUED = [
     # counter_uniform takes int64 inputs only (a seed, a counter and element indices)
     if name
     not in {"where", "astype", "logical_and", "logical_or", "logical_not", "counter_uniform"}
+    and name not in INT_ONLY
     and OPS[name].infer(*[gj.TensorType((2,), "float64")] * _arity(OPS[name])).dtype == "bool"
 ]
 
@@ -99,5 +103,19 @@ def test_bool_valued_ops_pass_no_derivative(name: str) -> None:
     out = apply(op, *xs)
     assert out.dtype == "bool"
     g = gj.ones(3)
+    assert op.backward(g, out, xs, {}, [True] * len(xs)) == [None] * len(xs)
+    assert op.jvp is not None and op.jvp([g] * len(xs), out, *xs) is None
+
+
+@pytest.mark.parametrize("name", INT_ONLY)
+def test_integer_ops_refuse_floats_and_pass_no_derivative(name: str) -> None:
+    op = OPS[name]
+    assert op.kind == "elementwise"
+    with pytest.raises(TypeError, match=name):
+        op.infer(*[gj.TensorType((2,), "float64")] * _arity(op))
+    xs = [gj.placeholder(f"x{i}", shape=(3,), dtype="int32") for i in range(_arity(op))]
+    out = apply(op, *xs)
+    assert out.dtype == "int32"
+    g = gj.ones(3, dtype="int32")
     assert op.backward(g, out, xs, {}, [True] * len(xs)) == [None] * len(xs)
     assert op.jvp is not None and op.jvp([g] * len(xs), out, *xs) is None

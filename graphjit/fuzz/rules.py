@@ -132,6 +132,46 @@ for _name, _op in OPS.items():
         RULES[_name] = elementwise_rule(_name)
 
 
+def _integer_value(d: Draw) -> int | None:
+    """A value of an integer dtype: one the program has, or another cast to int64."""
+    x = d.pick(lambda i: d.dtype(i) in ("int64", "int32"))
+    if x is not None:
+        return x
+    x = d.pick()
+    if x is None or not d.add(Step("astype", (Ref(x), "int64"), op="astype")):
+        return None
+    return len(d.items) - 1
+
+
+@rule("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "left_shift", "right_shift")
+def _bitwise(d: Draw, name: str) -> Step | None:
+    """An integer value (the bitwise ops refuse floats, and bools go to the logical ops) with an
+    integer partner: a value of its dtype that broadcasts, a new leaf, or a python int (a shift
+    count from -1 to 4: a negative one shifts every bit out, as in numpy)."""
+    x = _integer_value(d)
+    if x is None:
+        return None
+    if name == "bitwise_not":
+        return Step(name, (Ref(x),), op=name)
+    shape, dtype = d.shape(x), d.dtype(x)
+    r = d.rng.random()
+    if r < 0.3:
+        other: Any = int(d.rng.integers(-1, 5))
+    else:
+
+        def fits(i: int) -> bool:
+            try:
+                np.broadcast_shapes(shape, d.shape(i))
+            except ValueError:
+                return False
+            return d.dtype(i) == dtype
+
+        found = d.pick(fits) if r < 0.6 else None
+        other = Ref(found if found is not None else d.leaf(shape[1:], dtype=dtype))
+    args = (Ref(x), other) if d.rng.random() < 0.8 else (other, Ref(x))
+    return Step(name, args, op=name)
+
+
 def _axis_arg(d: Draw, ndim: int, tuples: bool = True) -> Any:
     if ndim == 0 or d.rng.random() < 0.25:
         return None

@@ -1,8 +1,8 @@
 """numpy's elementwise functions composed of graphjit's ops: ``fmod``, ``cbrt``, ``sinc``,
 ``float_power``, ``ldexp``, ``rint``, ``positive``, ``logical_xor``, ``gcd``, ``lcm``.
 
-graphjit has no integer bit operations, so numpy's ``bitwise_*``, ``invert``, the shifts and
-``nextafter``/``spacing`` are not provided.
+numpy's bit operations (``bitwise_*``, ``invert``, the shifts) are ops of their own
+(:mod:`graphjit.ops.bitwise`); ``nextafter``/``spacing`` are not provided.
 """
 
 from __future__ import annotations

@@ -46,8 +46,11 @@ def import_onnx() -> ModuleType:
     return onnx
 
 
-# graphjit's five dtypes and the TensorProto element types (onnx.TensorProto.DOUBLE is 11, ...)
-_TO_ONNX = {"float64": 11, "float32": 1, "int64": 7, "int32": 6, "bool": 9}
+# graphjit's dtypes and the TensorProto element types (onnx.TensorProto.DOUBLE is 11, ...)
+_TO_ONNX = {
+    "float64": 11, "float32": 1, "int64": 7, "int32": 6, "int16": 5, "int8": 3, "uint8": 2,
+    "bool": 9,
+}  # fmt: skip
 _FROM_ONNX = {code: name for name, code in _TO_ONNX.items()}
 
 
@@ -65,7 +68,7 @@ def numpy_dtype_of(code: int, where: str) -> np.dtype:
         except ValueError:
             name = f"element type {code}"
         raise OnnxConversionError(
-            f"{where}: graphjit supports the element types float64, float32, int64, int32 and "
-            f"bool; this is {name}"
+            f"{where}: graphjit supports the element types float64, float32, int64, int32, int16, "
+            f"int8, uint8 and bool; this is {name}"
         )
     return np.dtype(_FROM_ONNX[code])

@@ -348,3 +348,55 @@ def _signbit_op(w: Writer, node: Node, ins: list[str]) -> str:
     if dtype == "bool":
         return w.op("Not", [w.op("Equal", [ins[0], ins[0]])])
     return signbit(w, ins[0], dtype)
+
+
+# --------------------------------------------------------------------------------------------------
+# bitwise (the ops take integers only: bools go to And/Or/Not through the logical ops)
+
+for _name, _op_type in {
+    "bitwise_and": "BitwiseAnd",
+    "bitwise_or": "BitwiseOr",
+    "bitwise_xor": "BitwiseXor",
+    "bitwise_not": "BitwiseNot",
+}.items():
+    exports(_name)(_simple(_op_type))
+
+
+@exports("left_shift", "right_shift")
+def _shift(w: Writer, node: Node, ins: list[str]) -> str:
+    """numpy's shifts as exact integer arithmetic: ``x * 2**c`` (wrapping, as the shift does) and,
+    for the right shift, the floor of ``x / 2**c`` (``~(~x / 2**c)`` for negative ``x``, where the
+    division truncates), with a count that is negative or not below the width giving 0, or -1 for
+    a negative ``x`` shifted right (numpy's answer; C leaves those shifts undefined). ONNX's
+    BitShift is defined for unsigned types only, so it serves none of the signed dtypes; the
+    narrow dtypes compute in int32, which onnxruntime's arithmetic kernels cover."""
+    dtype = node.dtype
+    width = np.iinfo(dtype).bits
+    signed = dtype != "uint8"
+    work = "int64" if dtype == "int64" else "int32"
+    x = w.cast(ins[0], dtype, work)
+    count = w.cast(ins[1], dtype, "int64")
+    # a right shift of a signed value by width - 1 is its sign, which the fallback below gives;
+    # the power 2**(width - 1) is then never divided by (it wraps to the most negative int64)
+    limit = width - 1 if signed and node.op.name == "right_shift" else width
+    in_range = w.op(
+        "And",
+        [
+            w.op("GreaterOrEqual", [count, scalar(w, 0, "int64")]),
+            w.op("Less", [count, scalar(w, limit, "int64")]),
+        ],
+    )
+    index = w.op("Where", [in_range, count, scalar(w, 0, "int64")])
+    powers = np.left_shift(np.ones(width, work), np.arange(width, dtype=work))  # 2**k, wrapping
+    power = w.op("Gather", [w.const(powers), index], axis=0)
+    zero = scalar(w, 0, work)
+    if node.op.name == "left_shift":
+        result = w.op("Where", [in_range, w.op("Mul", [x, power]), zero])
+    else:
+        negative = w.op("Less", [x, zero])
+        magnitude = w.op("Where", [negative, w.op("BitwiseNot", [x]), x])  # ~x >= 0 when x < 0
+        quotient = w.op("Div", [magnitude, power])
+        shifted = w.op("Where", [negative, w.op("BitwiseNot", [quotient]), quotient])
+        fill = w.op("Where", [negative, scalar(w, -1, work), zero]) if signed else zero
+        result = w.op("Where", [in_range, shifted, fill])
+    return w.cast(result, work, dtype)

@@ -30,13 +30,14 @@ _UNARY = {
     "Relu": ops.relu, "Softplus": ops.softplus, "Erf": ops.erf, "Floor": ops.floor,
     "Ceil": ops.ceil, "Round": ops.round, "Not": ops.logical_not, "Sinh": ops.sinh,
     "Cosh": ops.cosh, "Asin": ops.arcsin, "Acos": ops.arccos, "Asinh": ops.arcsinh,
-    "Acosh": ops.arccosh, "Atanh": ops.arctanh, "IsNaN": ops.isnan,
+    "Acosh": ops.arccosh, "Atanh": ops.arctanh, "IsNaN": ops.isnan, "BitwiseNot": ops.bitwise_not,
 }  # fmt: skip
 _BINARY = {
     "Add": ops.add, "Sub": ops.subtract, "Mul": ops.multiply, "Div": ops.divide,
     "Pow": ops.power, "Less": ops.less, "LessOrEqual": ops.less_equal, "Greater": ops.greater,
     "GreaterOrEqual": ops.greater_equal, "Equal": ops.equal, "And": ops.logical_and,
-    "Or": ops.logical_or,
+    "Or": ops.logical_or, "Xor": ops.bitwise_xor, "BitwiseAnd": ops.bitwise_and,
+    "BitwiseOr": ops.bitwise_or, "BitwiseXor": ops.bitwise_xor,
 }  # fmt: skip
 
 
@@ -57,15 +58,34 @@ def _binary(fn: Callable[[Any, Any], Any]) -> Importer:
 
 
 def _int_div(a: Any, b: Any) -> Any:
-    # ONNX integer division truncates toward zero
-    q = ops.divide(a, b)
-    return ops.astype(ops.where(q < 0, ops.ceil(q), ops.floor(q)), a.dtype)
+    """ONNX's integer division, which truncates toward zero: the floor quotient, one more where
+    the exact quotient is negative and not whole. In integers throughout (a quotient through
+    float64 is off by one and more for int64 values beyond 2**53)."""
+    q = ops.floor_divide(a, b)
+    inexact = ops.not_equal(ops.remainder(a, b), 0)
+    negative = ops.not_equal(ops.less(a, 0), ops.less(b, 0))
+    return ops.where(ops.logical_and(inexact, negative), q + 1, q)
 
 
 for _t, _f in _UNARY.items():
     imports(_t)(_unary(_f))
 for _t, _g in _BINARY.items():
     imports(_t)(_binary(_g))
+
+
+@imports("BitShift")
+def _bit_shift(n: OnnxNode) -> Any:
+    """ONNX's BitShift (unsigned types; uint8 is graphjit's): a count not below the width shifts
+    every bit out, as in numpy."""
+    direction = n.attr("direction", "str")
+    if direction not in ("LEFT", "RIGHT"):
+        raise n.reader.fail(f"BitShift: direction must be LEFT or RIGHT, got {direction!r}")
+    x, count = n.arg(0), n.arg(1)
+    if x.dtype != "uint8" or count.dtype != "uint8":
+        raise n.reader.fail(
+            f"BitShift is defined for unsigned integers, got {x.dtype} and {count.dtype}"
+        )
+    return (ops.left_shift if direction == "LEFT" else ops.right_shift)(x, count)
 
 
 @imports("Identity", "Dropout")

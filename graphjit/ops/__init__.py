@@ -7,7 +7,7 @@ Layers inside (each imports only those above it in this list, and no family impo
 * :mod:`~graphjit.ops.dispatch`: :func:`apply`, lifting and promotion, the eager-backend protocol;
 * :mod:`~graphjit.ops.prims`: binders through which one family applies another's ops;
 * :mod:`~graphjit.ops.shape_rules`: broadcasting, axes and slices shared by the families;
-* the families: elementwise, comparison, reductions, statistics, softmax_family, shape,
+* the families: elementwise, comparison, bitwise, reductions, statistics, softmax_family, shape,
   broadcast, joining, gather, indexing, linalg, trig, special, rounding, floating, scans,
   sorting, truth, diagonals, arrangement, stacking, counter_rng, convolution,
   pooling, resampling.
@@ -17,6 +17,7 @@ Importing this package registers every op in :data:`OPS`.
 
 from graphjit.ops import (  # noqa: F401
     arrangement,
+    bitwise,
     broadcast,
     comparison,
     convolution,
@@ -44,6 +45,7 @@ from graphjit.ops import (  # noqa: F401
     truth,
 )
 from graphjit.ops.arrangement import *  # noqa: F403
+from graphjit.ops.bitwise import *  # noqa: F403
 from graphjit.ops.broadcast import *  # noqa: F403
 from graphjit.ops.comparison import *  # noqa: F403
 from graphjit.ops.counter_rng import *  # noqa: F403
@@ -74,8 +76,9 @@ from graphjit.ops.truth import *  # noqa: F403
 __all__ = [
     "OPS", "OpDef", "apply", "astype", "defop", "lift", "result_dtype", "Storage", "Variable",
     "constant", "placeholder", "variable",
-    *elementwise.__all__, *comparison.__all__, *reductions.__all__, *statistics.__all__,
-    *softmax_family.__all__, *shape.__all__, *broadcast.__all__, *joining.__all__,
+    *elementwise.__all__, *comparison.__all__, *bitwise.__all__, *reductions.__all__,
+    *statistics.__all__, *softmax_family.__all__, *shape.__all__, *broadcast.__all__,
+    *joining.__all__,
     *gather.__all__, *indexing.__all__, *linalg.__all__,
     *trig.__all__, *special.__all__, *rounding.__all__, *floating.__all__,
     *scans.__all__, *sorting.__all__, *truth.__all__,

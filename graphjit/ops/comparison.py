@@ -187,16 +187,19 @@ equal: Callable[[ArrayLike, ArrayLike], Value] = _compare_fn(EQUAL)
 not_equal: Callable[[ArrayLike, ArrayLike], Value] = _compare_fn(NOT_EQUAL)
 
 
+@binds(LOGICAL_AND)
 def logical_and(x: ArrayLike, y: ArrayLike) -> Value:
     """Elementwise logical and; inputs are cast to bool."""
     return apply(LOGICAL_AND, astype(x, "bool"), astype(y, "bool"))
 
 
+@binds(LOGICAL_OR)
 def logical_or(x: ArrayLike, y: ArrayLike) -> Value:
     """Elementwise logical or; inputs are cast to bool."""
     return apply(LOGICAL_OR, astype(x, "bool"), astype(y, "bool"))
 
 
+@binds(LOGICAL_NOT)
 def logical_not(x: ArrayLike) -> Value:
     """Elementwise logical not; the input is cast to bool."""
     return apply(LOGICAL_NOT, astype(x, "bool"))

@@ -24,6 +24,10 @@ __all__ = [
     "equal",
     "exp",
     "log",
+    "logical_and",
+    "logical_not",
+    "logical_or",
+    "not_equal",
     "expand_dims",
     "exactly_shaped",
     "expand_reduced",
@@ -66,6 +70,22 @@ def equal(a: ArrayLike, b: ArrayLike) -> Value:
 
 def exp(x: ArrayLike) -> Value:
     return _bound("exp")(x)
+
+
+def logical_and(a: ArrayLike, b: ArrayLike) -> Value:
+    return _bound("logical_and")(a, b)
+
+
+def logical_or(a: ArrayLike, b: ArrayLike) -> Value:
+    return _bound("logical_or")(a, b)
+
+
+def logical_not(x: ArrayLike) -> Value:
+    return _bound("logical_not")(x)
+
+
+def not_equal(a: ArrayLike, b: ArrayLike) -> Value:
+    return _bound("not_equal")(a, b)
 
 
 def maximum(a: ArrayLike, b: ArrayLike) -> Value:

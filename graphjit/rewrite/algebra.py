@@ -266,6 +266,13 @@ def double_logical_not(node: Node) -> Node | None:
     return _keeps(node, x.inputs[0]) if is_op(x, "logical_not") else None
 
 
+@register("bitwise_not")
+def double_bitwise_not(node: Node) -> Node | None:
+    """``~~x`` -> ``x`` (x an integer: two's complement negation is an involution). Exact."""
+    (x,) = node.inputs
+    return _keeps(node, x.inputs[0]) if is_op(x, "bitwise_not") else None
+
+
 @register("astype")
 def astype_same(node: Node) -> Node | None:
     """``astype(x, x.dtype)`` -> ``x``. Exact."""

@@ -116,6 +116,24 @@ class InPlaceMethods(_InstalledMethods):
     def clamp_(self, min: Any = None, max: Any = None) -> Any:  # noqa: A002
         return self._inplace(lambda s: F.clip(s, min, max), what="clamp_")
 
+    def bitwise_and_(self, other: Any) -> Any:
+        return self._inplace(F.bitwise_and, other, what="bitwise_and_")
+
+    def bitwise_or_(self, other: Any) -> Any:
+        return self._inplace(F.bitwise_or, other, what="bitwise_or_")
+
+    def bitwise_xor_(self, other: Any) -> Any:
+        return self._inplace(F.bitwise_xor, other, what="bitwise_xor_")
+
+    def bitwise_not_(self) -> Any:
+        return self._inplace(F.bitwise_not, what="bitwise_not_")
+
+    def bitwise_left_shift_(self, other: Any) -> Any:
+        return self._inplace(F.left_shift, other, what="bitwise_left_shift_")
+
+    def bitwise_right_shift_(self, other: Any) -> Any:
+        return self._inplace(F.right_shift, other, what="bitwise_right_shift_")
+
     # in-place operators return the tensor itself (mypy compares them with the installed __add__)
     def __iadd__(self, other: Any) -> Any:  # type: ignore[misc]
         return self.add_(other)
@@ -128,6 +146,21 @@ class InPlaceMethods(_InstalledMethods):
 
     def __itruediv__(self, other: Any) -> Any:  # type: ignore[misc]
         return self.div_(other)
+
+    def __iand__(self, other: Any) -> Any:  # type: ignore[misc]
+        return self.bitwise_and_(other)
+
+    def __ior__(self, other: Any) -> Any:  # type: ignore[misc]
+        return self.bitwise_or_(other)
+
+    def __ixor__(self, other: Any) -> Any:  # type: ignore[misc]
+        return self.bitwise_xor_(other)
+
+    def __ilshift__(self, other: Any) -> Any:  # type: ignore[misc]
+        return self.bitwise_left_shift_(other)
+
+    def __irshift__(self, other: Any) -> Any:  # type: ignore[misc]
+        return self.bitwise_right_shift_(other)
 
     def fill_(self, value: Any) -> Any:
         """Set every element to ``value`` (a number or a 0-d tensor, cast to this tensor's

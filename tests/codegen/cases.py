@@ -94,6 +94,31 @@ def _logic(dtype: str, rng: np.random.Generator) -> Case:
     return [x, y], out, [_arr(rng, (4, 3), dtype), _arr(rng, (4, 1), dtype)]
 
 
+@case("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "left_shift", "right_shift")
+def _bitwise(dtype: str, rng: np.random.Generator) -> Case:
+    # integers of several dtypes, negative ones, and shift counts that are negative or not below
+    # the width (numpy shifts every bit out there; C leaves it undefined)
+    x = _ph("x", (None, 4), dtype)
+    i = _ph("i", (None, 4), "int64")
+    b = _ph("b", (None, 4), "int8")
+    u = _ph("u", (4,), "uint8")
+    n = _ph("n", (None, 1), "int64")
+    even = gj.equal(i & 1, 0).astype(dtype)
+    mixed = ((i | b) ^ ~b) & 1023
+    shifted = (b << n.astype("int8")) + ((i << n) & 4095) + (i >> n) + (b >> n.astype("int8"))
+    small = (~u) ^ (u >> 3) | (u << u) & 240
+    ints = mixed + shifted + small.astype("int64")
+    out = x * (1 + even) + ints.astype(dtype) * 0.01
+    feeds = [
+        _arr(rng, (7, 4), dtype),
+        rng.integers(-300, 300, (7, 4)),
+        rng.integers(-128, 128, (7, 4)).astype(np.int8),
+        np.array([0, 7, 200, 255], np.uint8),
+        np.array([[-1], [0], [3], [7], [8], [63], [100]]),
+    ]
+    return [x, i, b, u, n], out, feeds
+
+
 @case("sum", "prod", "max", "min")
 def _reductions(dtype: str, rng: np.random.Generator) -> Case:
     x = _ph("x", (None, 3, 4), dtype)

@@ -65,7 +65,9 @@ def scalar_expression(m: Node, args: list[str]) -> str:
     if not isinstance(template, str):
         raise NotImplementedError(f"cuda backend: elementwise op {m.op.name!r} has no template")
     expr = template.format(*args, **m.attrs)
-    if m.dtype in ("float32", "float64", "int32", "int64"):
+    # every dtype but bool is cast back, as on the CPU: numba computes narrow ints in int64, and
+    # an expression fused into the next must see the wrapped value (int8 ``1 << 7`` is -128)
+    if m.dtype != "bool":
         expr = f"{TYPE_NAMES[m.dtype]}({expr})"
     return expr
 
