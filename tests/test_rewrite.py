@@ -776,3 +776,67 @@ def test_compile_optimises_and_agrees_with_the_interpreter() -> None:
     v = np.array([[1000.0, 0.0, -1000.0], [1.0, 2.0, 3.0]])
     (out,) = f(v)
     np.testing.assert_allclose(out, [1000.0, np.log(np.exp([1.0, 2.0, 3.0]).sum())])
+
+
+# --------------------------------------------------------------------------------------------------
+# gradients of slices that tile an axis
+
+
+def _gradient_of_slices(cuts: Sequence[tuple[int, int]], axis: int = 1) -> tuple[Node, Node]:
+    """The gradient of ``sum(tanh(z[cut]) * k)`` over ``cuts`` of ``z`` (8 wide on ``axis``)."""
+    z = gj.placeholder("z", shape=(None, 8) if axis == 1 else (8, None))
+    total: Any = None
+    for k, (lo, hi) in enumerate(cuts):
+        part = z[:, lo:hi] if axis == 1 else z[lo:hi]
+        term = gj.sum(gj.tanh(part) * float(k + 1))
+        total = term if total is None else total + term
+    (g,) = gj.grad(total, [z])
+    return z, g
+
+
+@pytest.mark.parametrize(
+    "cuts, sags, concats",
+    [
+        ([(0, 2), (2, 4), (4, 6), (6, 8)], 0, 1),  # an LSTM's gates: the concatenation alone
+        ([(6, 8), (0, 2), (4, 6), (2, 4)], 0, 1),  # in any order
+        ([(0, 3), (3, 5)], 1, 1),  # a run short of the axis: one slice gradient left
+        ([(0, 2), (2, 4), (5, 8)], 2, 1),  # a gap: two runs
+    ],
+)
+@pytest.mark.parametrize("axis", [0, 1])
+def test_gradients_of_adjacent_slices_become_one_concatenation(
+    cuts: list[tuple[int, int]], sags: int, concats: int, axis: int
+) -> None:
+    z, g = _gradient_of_slices(cuts, axis)
+    (opt,), fired = traced([g])
+    assert "tiled_slice_gradients" in fired
+    assert ops_of([opt]).count("slice_axes_grad") == sags
+    assert ops_of([opt]).count("concatenate") == concats
+    value = np.random.default_rng(0).normal(size=(5, 8) if axis == 1 else (8, 5))
+    with np.errstate(all="ignore"):
+        (want,) = evaluate([g], {z: value})
+        (got,) = evaluate([opt], {z: value})
+    np.testing.assert_array_equal(got, want)  # exact: one nonzero term per element
+    f = gj.compile([z], g)
+    np.testing.assert_allclose(f(value), want, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("cuts", [[(0, 3), (2, 5)], [(0, 2), (3, 5)], [(1, 4)]])
+def test_overlapping_or_separate_slices_keep_their_gradients(cuts: list[tuple[int, int]]) -> None:
+    """Overlapping ranges really add; ranges with a gap between them have nothing to merge."""
+    z, g = _gradient_of_slices(cuts)
+    (opt,), fired = traced([g])
+    assert "tiled_slice_gradients" not in fired
+    assert ops_of([opt]).count("slice_axes_grad") == len(cuts)
+    value = np.random.default_rng(1).normal(size=(3, 8))
+    assert_same_values([g], [opt], {z: value})
+
+
+def test_slices_of_different_arrays_are_not_merged() -> None:
+    a, b = gj.placeholder("a", shape=(2, 4)), gj.placeholder("b", shape=(2, 4))
+    loss = gj.sum(gj.tanh(a[:, :2]) * b[:, 2:])
+    ga, gb = gj.grad(loss, [a, b])
+    (opt,), fired = traced([ga + gb])
+    assert "tiled_slice_gradients" not in fired
+    feed = {a: np.ones((2, 4)), b: np.arange(8.0).reshape(2, 4)}
+    assert_same_values([ga + gb], [opt], feed)

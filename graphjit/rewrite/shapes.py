@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from graphjit.ir import Node
+from graphjit.ops.shape_rules import FULL_SLICE, canonical_slice
 from graphjit.rewrite.engine import register
 from graphjit.rewrite.patterns import build, is_op
 
@@ -281,6 +282,94 @@ def shape_from_source(node: Node) -> Node | None:
     if not changed:
         return None
     return _try_build(node, node.op.name, *ins, **node.attrs)
+
+
+# --------------------------------------------------------------------------------------------------
+# gradients of slices that tile an axis
+
+# past this many summands, a sum of slice gradients is left as it is
+_MAX_SLICE_SUMMANDS = 64
+
+
+def _pieces_along(node: Node) -> tuple[int, list[tuple[Node, int, int]]] | None:
+    """For a ``slice_axes_grad`` whose slice is full on every axis but one, where it is a static
+    step-1 range: that axis, and the cotangent as pieces ``(array, start, stop)`` along it (a
+    cotangent concatenated along the axis, as this rule builds, in its parts); else None."""
+    if not is_op(node, "slice_axes_grad"):
+        return None
+    cut = [(k, t) for k, t in enumerate(node.attrs["slices"]) if t != FULL_SLICE]
+    size = node.shape[cut[0][0]] if len(cut) == 1 else None
+    if not isinstance(size, int) or cut[0][1][2] != 1:
+        return None
+    k, (start, stop, _) = cut[0]
+    r = range(*slice(start, stop).indices(size))
+    if not r:
+        return None
+    g = node.inputs[0]
+    sizes = [x.shape[k] for x in g.inputs] if is_op(g, "concatenate") else []
+    if not sizes or g.attrs["axis"] != k or not all(isinstance(n, int) for n in sizes):
+        return k, [(g, r.start, r.stop)]
+    pieces, at = [], r.start
+    for x, n in zip(g.inputs, sizes):
+        assert isinstance(n, int)
+        pieces.append((x, at, at + n))
+        at += n
+    return k, pieces
+
+
+def _summands(node: Node) -> list[Node]:
+    """The leaves of the tree of ``add`` nodes of ``node``'s type under ``node`` (none when
+    there are more than ``_MAX_SLICE_SUMMANDS``)."""
+    leaves: list[Node] = []
+    stack = [node]
+    while stack and len(leaves) <= _MAX_SLICE_SUMMANDS:
+        x = stack.pop()
+        if is_op(x, "add") and x.type == node.type:
+            stack.extend(reversed(x.inputs))
+        else:
+            leaves.append(x)
+    return leaves if not stack else []
+
+
+@register("add")
+def tiled_slice_gradients(node: Node) -> Node | None:
+    """A sum of gradients of slices of one array along one axis, over disjoint ranges (the
+    gradient of ``z`` used as ``z[:, :H]``, ``z[:, H:2H]``, ...: an LSTM's gates, attention's
+    heads) -> one ``slice_axes_grad`` of the concatenated cotangents per run of adjacent ranges,
+    and just the concatenation where they tile the axis: one buffer written once, instead of a
+    zeroed buffer per slice and the adds. Exact: each element of the sum has at most one
+    nonzero term."""
+    leaves = _summands(node)
+    found = [p for p in map(_pieces_along, leaves) if p is not None]
+    if len(leaves) < 2 or len(found) != len(leaves):
+        return None
+    frame = leaves[0].inputs[1]  # the array sliced (only its shape is read)
+    axis = found[0][0]
+    if any(x.inputs[1] is not frame or k != axis for x, (k, _) in zip(leaves, found)):
+        return None
+    runs: list[list[tuple[Node, int, int]]] = []  # adjacent pieces, by start
+    for piece in sorted((p for _, ps in found for p in ps), key=lambda p: p[1]):
+        end = runs[-1][-1][2] if runs else None
+        if end is not None and piece[1] < end:
+            return None  # overlapping ranges: the sum really adds
+        if piece[1] == end:
+            runs[-1].append(piece)
+        else:
+            runs.append([piece])
+    if len(runs) == len(leaves):
+        return None  # nothing adjacent: nothing to merge
+    parts = []
+    for run in runs:
+        arrays = [x for x, _, _ in run]
+        g = arrays[0] if len(run) == 1 else build("concatenate", *arrays, axis=axis)
+        slices = [FULL_SLICE] * node.ndim
+        slices[axis] = canonical_slice((run[0][1], run[-1][2], 1), node.shape[axis])
+        whole = g.type == node.type and all(t == FULL_SLICE for t in slices)
+        parts.append(g if whole else build("slice_axes_grad", g, frame, slices=tuple(slices)))
+    total = parts[0]
+    for part in parts[1:]:
+        total = build("add", total, part)
+    return total if total.type == node.type else None
 
 
 # --------------------------------------------------------------------------------------------------
