@@ -557,10 +557,15 @@ def graphs(draw: Any) -> tuple[Node, list[Node]]:
     return a, [b, *outs]
 
 
+# rules exact but for the sign of a zero result (their docstrings say so, and tests above check
+# their values): a later division turns that sign into an infinity's (1 / (0 - x) at x = 0)
+SIGN_OF_ZERO_RULES = ["add_zero", "zero_minus"]
+
+
 @given(graphs(), st.integers(0, 2**31 - 1))
 def test_random_graphs_keep_their_values(graph: tuple[Node, list[Node]], seed: int) -> None:
     a, (b, *outs) = graph
-    opt = optimize(outs, exclude=STABILITY_RULES)
+    opt = optimize(outs, exclude=[*STABILITY_RULES, *SIGN_OF_ZERO_RULES])
     rng = np.random.default_rng(seed)
     va = rng.normal(size=(4, 3))
     va[0, 0] = 0.0
@@ -568,7 +573,7 @@ def test_random_graphs_keep_their_values(graph: tuple[Node, list[Node]], seed: i
     assert_same_values(outs, opt, {k: v for k, v in feed.items()}, rtol=1e-10)
     assert len(nodes(opt)) <= len(nodes(outs))
     # a fixed point: optimising again changes nothing
-    again, fired = traced(opt, exclude=STABILITY_RULES)
+    again, fired = traced(opt, exclude=[*STABILITY_RULES, *SIGN_OF_ZERO_RULES])
     assert fired == [] and all(p is q for p, q in zip(again, opt))
 
 
