@@ -195,7 +195,12 @@ class Optimizer:
         are unchanged: the hyper-parameters held as plain numbers (graph constants) and, for
         those held in 0-d arrays (variables of the graph), whether they are zero, which decides
         the graph's structure (SGD's momentum buffer)."""
-        plain = [(k, v) for k, v in vars(self).items() if isinstance(v, (bool, int, float))]
+        # initial_lr is a scheduler's record, which no step reads
+        plain = [
+            (k, v)
+            for k, v in vars(self).items()
+            if isinstance(v, (bool, int, float)) and k != "initial_lr"
+        ]
         held = [(k, bool(v.array)) for k, v in vars(self).items() if isinstance(v, Storage)]
         return tuple(sorted(plain)) + tuple(sorted(held))
 
@@ -281,13 +286,16 @@ class Optimizer:
         for i, name in staged:
             p = self.params[i]
             self._buffer(i, name, None if name == "step" else np.zeros(p.shape, p.dtype))
-        for storage in self._state.values():
-            storage.to("cpu")  # the next step moves it back to its parameter's device
         items = list(self._state.items())
+        on_device = [storage for _, storage in items if storage.on_device]
+        for storage in on_device:
+            storage.to("cpu")  # written on the host, then moved back
         with STATE_LOCKS.hold(STATE_LOCKS.stripes([s.key for _, s in items])):
             for slot, storage in items:
                 fresh = self._fresh_value(slot[1])
                 storage.array[...] = staged.get(slot, fresh)
+        for storage in on_device:
+            storage.to("cuda")
 
     #: the names of the state buffers this class keeps per parameter (``exp_avg`` ...)
     state_names: tuple[str, ...] = ()

@@ -415,12 +415,15 @@ def test_a_refused_scheduler_step_leaves_the_schedule_and_rates_as_they_were() -
 
 def test_resuming_at_last_epoch_and_a_lambda_list_give_torchs_rates() -> None:
     opt, topt = _sgd(), _tsgd()
+    signature = opt.step_signature()
     for o, lib in ((opt, sched), (topt, torch.optim.lr_scheduler)):
         first = lib.StepLR(o, step_size=2, gamma=0.5)
         for _ in range(3):
             first.step()
         second = lib.StepLR(o, step_size=2, gamma=0.5, last_epoch=3)  # resumes at epoch 4
         assert second.get_last_lr() == pytest.approx([0.025], rel=1e-12)
+    # the recorded initial_lr is no hyper-parameter of a compiled step: nothing to recompile
+    assert opt.initial_lr == 0.1 and opt.step_signature() == signature
     opt, topt = _sgd(), _tsgd()
     ours = sched.LambdaLR(opt, [lambda epoch: 0.9**epoch])
     theirs = torch.optim.lr_scheduler.LambdaLR(topt, [lambda epoch: 0.9**epoch])
