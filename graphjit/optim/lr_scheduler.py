@@ -5,8 +5,9 @@ eager steps both follow the schedule."""
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from graphjit.optim.optimizers import SGD, Adam, Optimizer
 
@@ -20,29 +21,83 @@ __all__ = [
 ]
 
 
+def _number(owner: object, name: str, value: Any, positive: bool = False) -> float:
+    """``value`` as a float, refused (naming ``owner``'s class) unless a real number (> 0 with
+    ``positive``)."""
+    cls = type(owner).__name__
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{cls}: {name} must be a number, got {value!r}")
+    if positive and not float(value) > 0:
+        raise ValueError(f"{cls}: {name} must be positive, got {value}")
+    return float(value)
+
+
 class LRScheduler:
-    """Sets ``optimizer.lr`` to ``lr_at(epoch)``; constructing one applies epoch 0."""
+    """Sets ``optimizer.lr`` to ``lr_at(epoch)``; constructing one applies epoch 0.
+
+    As PyTorch's, the first scheduler on an optimiser records its rate as
+    ``optimizer.initial_lr``; one resuming at ``last_epoch >= 0`` starts from that rate, and is
+    refused (KeyError) on an optimiser no scheduler has recorded it on."""
+
+    optimizer: Optimizer
+    base_lr: float
+    last_epoch: int
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
+        cls = type(self).__name__
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(
-                f"{type(self).__name__}: expected a gj.optim optimiser, got "
-                f"{type(optimizer).__name__}"
+            raise TypeError(f"{cls}: expected a gj.optim optimiser, got {type(optimizer).__name__}")
+        if isinstance(last_epoch, bool) or not isinstance(last_epoch, numbers.Integral):
+            raise TypeError(f"{cls}: last_epoch must be an int, got {last_epoch!r}")
+        if last_epoch < -1:
+            raise ValueError(f"{cls}: last_epoch must be >= -1, got {last_epoch}")
+        if last_epoch == -1:
+            self.base_lr = optimizer.lr
+        elif optimizer.initial_lr is None:
+            raise KeyError(
+                f"{cls}: last_epoch={last_epoch} resumes a schedule, but no scheduler has "
+                "recorded the optimiser's initial_lr (start with last_epoch=-1)"
             )
+        else:
+            self.base_lr = optimizer.initial_lr
         self.optimizer = optimizer
-        self.base_lr = optimizer.lr
-        self.last_epoch = last_epoch
+        self.last_epoch = int(last_epoch)
         self.step()
+        if optimizer.initial_lr is None:
+            optimizer.initial_lr = self.base_lr
 
     def lr_at(self, epoch: int) -> float:
         raise NotImplementedError
 
     def step(self) -> None:
-        self.last_epoch += 1
-        self.optimizer.lr = self.lr_at(self.last_epoch)
+        # the epoch counts only once the rate is set: a refused step leaves the schedule as it was
+        epoch = self.last_epoch + 1
+        self.optimizer.lr = self.lr_at(epoch)
+        self.last_epoch = epoch
 
     def get_last_lr(self) -> list[float]:
         return [self.optimizer.lr]
+
+    def state_dict(self) -> dict[str, Any]:
+        """The schedule's state (every attribute but the optimiser and functions), as PyTorch's."""
+        return {k: v for k, v in vars(self).items() if k != "optimizer" and not callable(v)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s result (of a scheduler of the same class); a dict with
+        other keys is refused before anything changes."""
+        cls = type(self).__name__
+        if not isinstance(state_dict, dict):
+            raise TypeError(
+                f"{cls}.load_state_dict: expected a dict, got {type(state_dict).__name__}"
+            )
+        expected = set(self.state_dict())
+        if set(state_dict) != expected:
+            missing = sorted(expected - set(state_dict))
+            unknown = sorted(set(state_dict) - expected, key=str)
+            raise KeyError(
+                f"{cls}.load_state_dict: missing keys {missing}, unexpected keys {unknown}"
+            )
+        vars(self).update(state_dict)
 
 
 class StepLR(LRScheduler):
@@ -51,9 +106,8 @@ class StepLR(LRScheduler):
     def __init__(
         self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
     ) -> None:
-        if step_size <= 0:
-            raise ValueError(f"StepLR: step_size must be positive, got {step_size}")
-        self.step_size, self.gamma = step_size, gamma
+        _number(self, "step_size", step_size, positive=True)
+        self.step_size, self.gamma = step_size, _number(self, "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, epoch: int) -> float:
@@ -64,7 +118,7 @@ class ExponentialLR(LRScheduler):
     """``base_lr * gamma ** epoch``."""
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
-        self.gamma = gamma
+        self.gamma = _number(self, "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, epoch: int) -> float:
@@ -82,9 +136,8 @@ class CosineAnnealingLR(LRScheduler):
         eta_min: float = 0.0,
         last_epoch: int = -1,
     ) -> None:
-        if T_max <= 0:
-            raise ValueError(f"CosineAnnealingLR: T_max must be positive, got {T_max}")
-        self.T_max, self.eta_min = T_max, eta_min
+        _number(self, "T_max", T_max, positive=True)
+        self.T_max, self.eta_min = T_max, _number(self, "eta_min", eta_min)
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, epoch: int) -> float:
@@ -93,11 +146,24 @@ class CosineAnnealingLR(LRScheduler):
 
 
 class LambdaLR(LRScheduler):
-    """``base_lr * lr_lambda(epoch)``."""
+    """``base_lr * lr_lambda(epoch)``; as PyTorch's, ``lr_lambda`` may be a list of one function
+    per parameter group (graphjit's optimisers have one group)."""
 
     def __init__(
-        self, optimizer: Optimizer, lr_lambda: Callable[[int], float], last_epoch: int = -1
+        self,
+        optimizer: Optimizer,
+        lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
+        last_epoch: int = -1,
     ) -> None:
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != 1:
+                raise ValueError(
+                    f"LambdaLR: expected 1 lr_lambda (the optimiser has one parameter group), "
+                    f"got {len(lr_lambda)}"
+                )
+            (lr_lambda,) = lr_lambda
+        if not callable(lr_lambda):
+            raise TypeError(f"LambdaLR: lr_lambda must be callable, got {lr_lambda!r}")
         self.lr_lambda = lr_lambda
         super().__init__(optimizer, last_epoch)
 
@@ -143,14 +209,20 @@ class OneCycleLR(LRScheduler):
         three_phase: bool = False,
         last_epoch: int = -1,
     ) -> None:
+        max_lr = _number(self, "max_lr", max_lr)
+        if max_lr < 0:
+            raise ValueError(f"OneCycleLR: max_lr must be >= 0, got {max_lr}")
+        div_factor = _number(self, "div_factor", div_factor, positive=True)
+        final_div_factor = _number(self, "final_div_factor", final_div_factor, positive=True)
+        pct_start = _number(self, "pct_start", pct_start)
         if total_steps is None:
             if epochs is None or steps_per_epoch is None:
                 raise ValueError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
             for name, value in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
-                if not isinstance(value, int) or value <= 0:
+                if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                     raise ValueError(f"OneCycleLR: {name} must be a positive int, got {value!r}")
             total_steps = epochs * steps_per_epoch
-        if not isinstance(total_steps, int) or total_steps <= 0:
+        if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps <= 0:
             raise ValueError(f"OneCycleLR: total_steps must be a positive int, got {total_steps!r}")
         if not 0.0 <= pct_start <= 1.0:
             raise ValueError(f"OneCycleLR: pct_start must be in [0, 1], got {pct_start}")
@@ -163,6 +235,17 @@ class OneCycleLR(LRScheduler):
                 f"OneCycleLR: {type(optimizer).__name__} has no momentum or betas[0] to cycle; "
                 "pass cycle_momentum=False"
             )
+        if cycle_momentum:
+            high = 1.0 if isinstance(optimizer, Adam) else math.inf  # Adam's betas[0] < 1
+            for name, momentum in (
+                ("base_momentum", base_momentum),
+                ("max_momentum", max_momentum),
+            ):
+                if not 0.0 <= _number(self, name, momentum) < high:
+                    raise ValueError(
+                        f"OneCycleLR: {name} must be in [0, {high}) for "
+                        f"{type(optimizer).__name__}, got {momentum}"
+                    )
         self.total_steps = total_steps
         self.anneal_strategy = anneal_strategy
         self.cycle_momentum = cycle_momentum
@@ -170,6 +253,11 @@ class OneCycleLR(LRScheduler):
         initial_lr = max_lr / div_factor
         min_lr = initial_lr / final_div_factor
         up = float(pct_start * total_steps) - 1
+        if up == 0:  # the warm-up phase would end where it starts: PyTorch divides by zero
+            raise ValueError(
+                f"OneCycleLR: pct_start * total_steps must not be 1 (got {pct_start} * "
+                f"{total_steps}); the warm-up phase would have no length"
+            )
         if three_phase:
             self.phases = [
                 _Phase(up, initial_lr, max_lr, max_momentum, base_momentum),
@@ -213,11 +301,13 @@ class OneCycleLR(LRScheduler):
         return self.values_at(epoch)[0]
 
     def step(self) -> None:
-        self.last_epoch += 1
-        lr, momentum = self.values_at(self.last_epoch)
+        # checked before anything is set: a refused step leaves the schedule and rates as they were
+        epoch = self.last_epoch + 1
+        lr, momentum = self.values_at(epoch)
         self.optimizer.lr = lr
         if self.cycle_momentum:
             if isinstance(self.optimizer, SGD):
                 self.optimizer.momentum = momentum
             elif isinstance(self.optimizer, Adam):
                 self.optimizer.beta1 = momentum
+        self.last_epoch = epoch

@@ -8,12 +8,15 @@ then by a compiled step, then eagerly again, and every step sees the others' upd
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import numbers
+import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
 from graphjit import autodiff, ir
+from graphjit.autodiff.tape import enable_grad
 from graphjit.ir import Node
 from graphjit.locks import STATE_LOCKS
 from graphjit.nn.module import mark_modified
@@ -26,26 +29,47 @@ from graphjit.tensor.parameter import Parameter
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]
 
 
-def _check_hyper(name: str, value: Any, low: float = 0.0, high: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number, got {value!r}")
+def _check_hyper(
+    owner: object, name: str, value: Any, low: float = 0.0, high: float | None = None
+) -> float:
+    """``value`` as a float, checked to be a number in ``[low, high)``; errors name ``owner``'s
+    class."""
+    cls = type(owner).__name__
+    # numpy scalars (np.float32(0.1), np.int64(0)) are numbers.Real, as PyTorch accepts them
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{cls}: {name} must be a number, got {value!r}")
     value = float(value)
     if not (value >= low and (high is None or value < high)):
         bound = f"in [{low}, {high})" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be {bound}, got {value}")
+        raise ValueError(f"{cls}: {name} must be {bound}, got {value}")
     return value
 
 
 class Optimizer:
     """Holds the parameters and named state buffers shared by eager and compiled steps."""
 
+    #: the rate the first learning-rate scheduler started from (PyTorch's ``initial_lr``)
+    initial_lr: float | None = None
+
     def __init__(self, params: Iterable[Any], lr: float) -> None:
+        name = type(self).__name__
+        # a tensor is iterable (over its rows, each computed from it): it must not pass as a list
+        if is_tensor(params) or isinstance(params, dict) or not isinstance(params, Iterable):
+            raise TypeError(
+                f"{name}: params must be an iterable of tensors (e.g. model.parameters()), "
+                f"got {type(params).__name__}"
+            )
         # a frozen gj.nn.Parameter (requires_grad=False) is left out: PyTorch's optimisers never
         # step a parameter without a gradient, so model.parameters() may include frozen ones
         self.params = [p for p in params if not (isinstance(p, Parameter) and not p.requires_grad)]
         if not self.params:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+            raise ValueError(f"{name}: got an empty parameter list")
         for i, p in enumerate(self.params):
+            if isinstance(p, dict):
+                raise TypeError(
+                    f"{name}: parameter {i} is a dict; parameter groups are not supported, "
+                    "pass the tensors themselves (one optimiser per group of settings)"
+                )
             if not is_tensor(p) or not p.requires_grad:
                 raise TypeError(
                     f"{type(self).__name__}: parameter {i} must be a tensor with "
@@ -83,7 +107,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        self._lr.array[...] = _check_hyper("lr", value)
+        self._lr.array[...] = _check_hyper(self, "lr", value)
 
     def lr_node(self, like: Variable) -> Node:
         """The learning rate as a graph value of ``like``'s dtype."""
@@ -118,12 +142,30 @@ class Optimizer:
             else:
                 p.grad.detach().zero_()  # in place, in host or GPU memory
 
-    def step(self) -> None:
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One eager update from the parameters' ``.grad`` (parameters without one are skipped).
+        ``closure``, as PyTorch's, recomputes the loss (and its gradients) first; its result is
+        returned.
 
         Parameters in host memory are updated with numpy; those on the GPU all at once by the
         update graph compiled for CUDA (:mod:`graphjit.optim.device_step`), on the device. Each
         parameter's state is kept where the parameter is (moved there when it is not)."""
+        loss = None
+        if closure is not None:
+            if not callable(closure):
+                raise TypeError(
+                    f"{type(self).__name__}.step: closure must be callable, got "
+                    f"{type(closure).__name__}"
+                )
+            with enable_grad():
+                loss = closure()
+        # checked before any parameter moves: numpy would broadcast a (1,) gradient silently
+        for i, p in enumerate(self.params):
+            if p.grad is not None and tuple(p.grad.shape) != tuple(p.shape):
+                raise RuntimeError(
+                    f"{type(self).__name__}.step: parameter {i} has shape {tuple(p.shape)} but "
+                    f"its .grad has shape {tuple(p.grad.shape)}"
+                )
         on_device: list[DeviceParameter] = []
         for i, p in enumerate(self.params):
             if p.grad is None:
@@ -140,6 +182,7 @@ class Optimizer:
             self._device_steps(self, on_device)
             for dp in on_device:
                 mark_modified(self.params[dp.position])
+        return loss
 
     def place_state(self, i: int, device: str) -> None:
         """Move parameter ``i``'s state buffers to ``device`` (``"cpu"`` or ``"cuda"``), where
@@ -152,7 +195,12 @@ class Optimizer:
         are unchanged: the hyper-parameters held as plain numbers (graph constants) and, for
         those held in 0-d arrays (variables of the graph), whether they are zero, which decides
         the graph's structure (SGD's momentum buffer)."""
-        plain = [(k, v) for k, v in vars(self).items() if isinstance(v, (bool, int, float))]
+        # initial_lr is a scheduler's record, which no step reads
+        plain = [
+            (k, v)
+            for k, v in vars(self).items()
+            if isinstance(v, (bool, int, float)) and k != "initial_lr"
+        ]
         held = [(k, bool(v.array)) for k, v in vars(self).items() if isinstance(v, Storage)]
         return tuple(sorted(plain)) + tuple(sorted(held))
 
@@ -191,6 +239,74 @@ class Optimizer:
         with STATE_LOCKS.hold(STATE_LOCKS.stripes([s.key for _, s in items])):
             return {f"{name}{i}": s.host().copy() for (i, name), s in items}
 
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Replace the state buffers with copies of ``state_dict``'s (from :meth:`state_dict` of
+        an optimiser of the same class over parameters of the same shapes); buffers it does not
+        name start afresh. Everything is checked before anything is written, so a refused dict
+        leaves the optimiser as it was. Compiled steps keep reading the same buffers."""
+        cls = type(self).__name__
+        if not isinstance(state_dict, dict):
+            raise TypeError(
+                f"{cls}.load_state_dict: expected a dict, got {type(state_dict).__name__}"
+            )
+        staged: dict[tuple[int, str], np.ndarray] = {}
+        for key, value in state_dict.items():
+            match = re.fullmatch(r"([a-z_]+?)(\d+)", key) if isinstance(key, str) else None
+            if match is None or match.group(1) not in self.state_names:
+                raise KeyError(
+                    f"{cls}.load_state_dict: unexpected key {key!r}; {cls} keeps "
+                    f"{', '.join(self.state_names)} per parameter (e.g. {self.state_names[0]}0)"
+                )
+            name, i = match.group(1), int(match.group(2))
+            if i >= len(self.params):
+                raise KeyError(
+                    f"{cls}.load_state_dict: key {key!r} is for parameter {i}, but the "
+                    f"optimiser has {len(self.params)} parameters"
+                )
+            p = self.params[i]
+            shape, dtype = ((), np.dtype(np.float64)) if name == "step" else (p.shape, p.dtype)
+            arr = np.asarray(value)
+            if arr.dtype.kind not in "fiu":
+                raise TypeError(
+                    f"{cls}.load_state_dict: {key!r} must be a real array, got dtype {arr.dtype}"
+                )
+            if tuple(arr.shape) != tuple(shape):
+                raise ValueError(
+                    f"{cls}.load_state_dict: {key!r} has shape {tuple(arr.shape)}, expected "
+                    f"{tuple(shape)} (parameter {i}'s)"
+                )
+            staged[(i, name)] = np.array(arr, dtype=dtype)
+        for i in sorted({i for i, _ in staged}):
+            missing = [n for n in self._needed_state() if (i, n) not in staged]
+            if missing:
+                raise KeyError(
+                    f"{cls}.load_state_dict: parameter {i}'s state lacks "
+                    f"{', '.join(f'{n}{i}' for n in missing)}"
+                )
+        for i, name in staged:
+            p = self.params[i]
+            self._buffer(i, name, None if name == "step" else np.zeros(p.shape, p.dtype))
+        items = list(self._state.items())
+        on_device = [storage for _, storage in items if storage.on_device]
+        for storage in on_device:
+            storage.to("cpu")  # written on the host, then moved back
+        with STATE_LOCKS.hold(STATE_LOCKS.stripes([s.key for _, s in items])):
+            for slot, storage in items:
+                fresh = self._fresh_value(slot[1])
+                storage.array[...] = staged.get(slot, fresh)
+        for storage in on_device:
+            storage.to("cuda")
+
+    #: the names of the state buffers this class keeps per parameter (``exp_avg`` ...)
+    state_names: tuple[str, ...] = ()
+
+    def _needed_state(self) -> tuple[str, ...]:
+        """The buffers a step with the present settings keeps for each parameter."""
+        return self.state_names
+
+    def _fresh_value(self, name: str) -> float:
+        return 0.0
+
     def _step_array(self, i: int, p: np.ndarray, g: np.ndarray) -> None:
         raise NotImplementedError
 
@@ -202,6 +318,8 @@ class SGD(Optimizer):
     """Stochastic gradient descent with optional momentum (PyTorch's formulation: the buffer is
     ``momentum * buf + g``), Nesterov momentum and weight decay."""
 
+    state_names = ("momentum",)
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -212,12 +330,15 @@ class SGD(Optimizer):
     ) -> None:
         super().__init__(params, lr)
         self._momentum, self._momentum_var = self._hyper_variable(
-            "momentum", _check_hyper("momentum", momentum)
+            "momentum", _check_hyper(self, "momentum", momentum)
         )
-        self.weight_decay = _check_hyper("weight_decay", weight_decay)
+        self.weight_decay = _check_hyper(self, "weight_decay", weight_decay)
         if nesterov and self.momentum == 0:
             raise ValueError("SGD: nesterov momentum needs momentum > 0")
         self.nesterov = nesterov
+
+    def _needed_state(self) -> tuple[str, ...]:
+        return self.state_names if self.momentum else ()
 
     @property
     def momentum(self) -> float:
@@ -227,7 +348,7 @@ class SGD(Optimizer):
 
     @momentum.setter
     def momentum(self, value: float) -> None:
-        self._momentum.array[...] = _check_hyper("momentum", value)
+        self._momentum.array[...] = _check_hyper(self, "momentum", value)
 
     def _step_array(self, i: int, p: np.ndarray, g: np.ndarray) -> None:
         if self.weight_decay:
@@ -258,6 +379,7 @@ class Adam(Optimizer):
 
     # AdamW's decay shrinks the parameter itself instead of adding to the gradient
     decoupled_weight_decay = False
+    state_names = ("step", "exp_avg", "exp_avg_sq")
 
     def __init__(
         self,
@@ -271,11 +393,11 @@ class Adam(Optimizer):
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise TypeError(f"{type(self).__name__}: betas must be a pair of floats, got {betas!r}")
         self._beta1, self._beta1_var = self._hyper_variable(
-            "beta1", _check_hyper("betas[0]", betas[0], 0.0, 1.0)
+            "beta1", _check_hyper(self, "betas[0]", betas[0], 0.0, 1.0)
         )
-        self.beta2 = _check_hyper("betas[1]", betas[1], 0.0, 1.0)
-        self.eps = _check_hyper("eps", eps)
-        self.weight_decay = _check_hyper("weight_decay", weight_decay)
+        self.beta2 = _check_hyper(self, "betas[1]", betas[1], 0.0, 1.0)
+        self.eps = _check_hyper(self, "eps", eps)
+        self.weight_decay = _check_hyper(self, "weight_decay", weight_decay)
 
     @property
     def beta1(self) -> float:
@@ -284,7 +406,7 @@ class Adam(Optimizer):
 
     @beta1.setter
     def beta1(self, value: float) -> None:
-        self._beta1.array[...] = _check_hyper("betas[0]", value, 0.0, 1.0)
+        self._beta1.array[...] = _check_hyper(self, "betas[0]", value, 0.0, 1.0)
 
     def _step_array(self, i: int, p: np.ndarray, g: np.ndarray) -> None:
         t_arr = self._buffer(i, "step")
@@ -347,6 +469,8 @@ class RMSprop(Optimizer):
     """RMSprop as PyTorch's: a running mean of squared gradients (``alpha``), optionally centred
     (minus the squared running mean of gradients), momentum and L2 ``weight_decay``."""
 
+    state_names = ("square_avg", "grad_avg", "momentum_buffer")
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -358,11 +482,18 @@ class RMSprop(Optimizer):
         centered: bool = False,
     ) -> None:
         super().__init__(params, lr)
-        self.alpha = _check_hyper("alpha", alpha)
-        self.eps = _check_hyper("eps", eps)
-        self.weight_decay = _check_hyper("weight_decay", weight_decay)
-        self.momentum = _check_hyper("momentum", momentum)
+        self.alpha = _check_hyper(self, "alpha", alpha)
+        self.eps = _check_hyper(self, "eps", eps)
+        self.weight_decay = _check_hyper(self, "weight_decay", weight_decay)
+        self.momentum = _check_hyper(self, "momentum", momentum)
         self.centered = centered
+
+    def _needed_state(self) -> tuple[str, ...]:
+        return (
+            ("square_avg",)
+            + ("grad_avg",) * self.centered
+            + ("momentum_buffer",) * bool(self.momentum)
+        )
 
     def _step_array(self, i: int, p: np.ndarray, g: np.ndarray) -> None:
         f = p.dtype.type
@@ -415,6 +546,8 @@ class Adagrad(Optimizer):
     """Adagrad as PyTorch's: the step divided by the root of the summed squared gradients, the
     rate decayed as ``lr / (1 + (step - 1) * lr_decay)``."""
 
+    state_names = ("step", "sum")
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -425,12 +558,15 @@ class Adagrad(Optimizer):
         eps: float = 1e-10,
     ) -> None:
         super().__init__(params, lr)
-        self.lr_decay = _check_hyper("lr_decay", lr_decay)
-        self.weight_decay = _check_hyper("weight_decay", weight_decay)
+        self.lr_decay = _check_hyper(self, "lr_decay", lr_decay)
+        self.weight_decay = _check_hyper(self, "weight_decay", weight_decay)
         self.initial_accumulator_value = _check_hyper(
-            "initial_accumulator_value", initial_accumulator_value
+            self, "initial_accumulator_value", initial_accumulator_value
         )
-        self.eps = _check_hyper("eps", eps)
+        self.eps = _check_hyper(self, "eps", eps)
+
+    def _fresh_value(self, name: str) -> float:
+        return self.initial_accumulator_value if name == "sum" else 0.0
 
     def _sum(self, i: int, p: np.ndarray) -> np.ndarray:
         fresh = (i, "sum") not in self._state
