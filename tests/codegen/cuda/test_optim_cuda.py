@@ -139,6 +139,36 @@ def test_state_follows_the_parameters_between_devices() -> None:
         np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-10)
 
 
+@pytest.mark.parametrize("name", ["adam", "sgd-nesterov", "rmsprop"])
+def test_a_state_dict_loads_into_an_optimiser_on_cuda(name: str) -> None:
+    """State loaded into an optimiser of parameters on the GPU continues the run it came from,
+    with its buffers on the device from the first step on."""
+    model, twin = _model(), _model()
+    model.to("cuda")
+    opt = OPTIMISERS[name](model.parameters())
+    for _ in range(2):
+        opt.zero_grad()
+        _loss(model, "cuda").backward()
+        opt.step()
+    twin.load_state_dict(model.state_dict())
+    twin.to("cuda")
+    twin_opt = OPTIMISERS[name](twin.parameters())
+    twin_opt.load_state_dict(opt.state_dict())
+    for m, o in ((model, opt), (twin, twin_opt)):
+        o.zero_grad()
+        _loss(m, "cuda").backward()
+        o.step()
+    assert {s.on_device for s in twin_opt._state.values()} == {True}
+    twin_opt.load_state_dict(opt.state_dict())  # buffers already on the device stay there
+    assert {s.on_device for s in twin_opt._state.values()} == {True}
+    for m, o in ((model, opt), (twin, twin_opt)):
+        o.zero_grad()
+        _loss(m, "cuda").backward()
+        o.step()
+    for p, q in zip(model.parameters(), twin.parameters()):
+        np.testing.assert_array_equal(p.detach().cpu().numpy(), q.detach().cpu().numpy())
+
+
 def test_changing_a_baked_hyperparameter_compiles_a_new_step() -> None:
     """weight_decay is a constant of the step graph: a new value, a new program; the learning
     rate is read from its array on every call: a new value runs the same program."""
