@@ -104,8 +104,17 @@ def export(f: CompiledFunction, directory: str | os.PathLike[str]) -> Path:
     Returns the directory. Import ``model`` from it and call ``model.run(*inputs)``."""
     if not isinstance(f, CompiledFunction):
         raise TypeError(f"gj.export: expected a CompiledFunction, got {type(f).__name__}")
+    if not isinstance(directory, (str, os.PathLike)):
+        raise TypeError(f"gj.export: directory must be a str or path, got {directory!r}")
     out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"gj.export: {str(out)!r} is a file; export needs a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise NotADirectoryError(
+            f"gj.export: cannot make the directory {str(out)!r}: a file is in its path"
+        ) from None
     # the CPU code generator (and numba) load on first use: importing graphjit does not pay for them
     from graphjit.codegen.numba_cpu import generate  # noqa: PLC0415
 
