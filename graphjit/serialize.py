@@ -9,6 +9,12 @@ unknown op name or an attribute that is not plain data raises :class:`GraphForma
 an encoded graph is code: no user callable is ever pickled, and unpickling a node runs only
 :func:`decode_graph` on lists, strings, numbers and numpy arrays.
 
+What that guarantees: :func:`decode_graph` may be given untrusted data; whatever the entries
+hold, it builds registered ops or raises :class:`GraphFormatError`, and calls nothing the data
+names. It does not make ``pickle.loads`` of untrusted bytes safe: pickle itself can call any
+function a payload names, before graphjit sees anything. Take graphs from untrusted sources as
+plain data (an :class:`EncodedGraph` read from a safe format), never as a pickle.
+
 Encoding and decoding are iterative, so graphs of any depth pickle. The encoding is deterministic:
 :func:`structural_digest` hashes it (variables by type only) to key caches of compiled graphs.
 """
