@@ -364,3 +364,21 @@ def test_export_keeps_names_that_are_not_identifiers_as_data(tmp_path: Path) -> 
     compile(  # the generated module is still valid python
         (tmp_path / "model.py").read_text(encoding="utf-8"), "model.py", "exec"
     )
+
+
+def test_a_failed_export_keeps_the_earlier_export_whole(
+    exp_f: gj.CompiledFunction, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gj.export(exp_f, tmp_path)
+    before = (tmp_path / "weights.npz").read_bytes()
+    names = sorted(p.name for p in tmp_path.iterdir())
+
+    def fail(fh: Any, **arrays: Any) -> None:
+        fh.write(b"PK half a zip")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", fail)
+    with pytest.raises(OSError, match="disk full"):
+        gj.export(exp_f, tmp_path)
+    assert (tmp_path / "weights.npz").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == names  # no temporary file left
