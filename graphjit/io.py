@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import struct
 import uuid
 import zipfile
 import zlib
@@ -73,6 +74,8 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     folder = os.path.dirname(target) or "."
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"save: the folder of {target!r} does not exist")
+    if os.path.isdir(target):
+        raise IsADirectoryError(f"save: {target!r} is a directory, not a file path")
     tmp = f"{target}.{uuid.uuid4().hex[:12]}.tmp"
     try:
         with open(tmp, "xb") as fh:  # not mkstemp: the file gets the usual permissions
@@ -91,9 +94,13 @@ def load(path: str | os.PathLike[str], as_tensors: bool = True) -> Any:
         raise TypeError(f"load: path must be a str or path, got {type(path).__name__}")
     try:
         archive = np.load(path, allow_pickle=False)
-    except (FileNotFoundError, PermissionError, IsADirectoryError):
+    except FileNotFoundError:
+        raise FileNotFoundError(f"load: no file {os.fspath(path)!r}") from None
+    except IsADirectoryError:
+        raise IsADirectoryError(f"load: {os.fspath(path)!r} is a directory, not a file") from None
+    except PermissionError:
         raise  # about the path, not the content
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+    except (ValueError, OSError, EOFError, NotImplementedError, zipfile.BadZipFile) as exc:
         # numpy calls any unrecognised file "pickled" and suggests allow_pickle: never do that
         why = "not a .npz archive" if "pickle" in str(exc) else str(exc)
         raise ValueError(
@@ -116,9 +123,27 @@ def load(path: str | os.PathLike[str], as_tensors: bool = True) -> Any:
                 "numpy arrays"
             ) from None
 
-    # MemoryError: a member whose header claims a shape far larger than its data
-    unreadable = (ValueError, OSError, EOFError, MemoryError, zipfile.BadZipFile, zlib.error)
+    # MemoryError: a member whose header claims a shape far larger than its data;
+    # NotImplementedError: zipfile's answer to a damaged member header (an unknown compression
+    # method, flag or zip version)
+    unreadable = (
+        ValueError,
+        OSError,
+        EOFError,
+        MemoryError,
+        NotImplementedError,
+        zipfile.BadZipFile,
+        zlib.error,
+    )
     with archive:
+        listed = _listed_members(os.fspath(path))
+        if listed is not None and listed != len(archive.files):
+            # a damaged directory entry (a huge comment length) makes zipfile skip the members
+            # after it without a word: refuse rather than hand back a state with keys missing
+            raise ValueError(
+                f"load: {os.fspath(path)!r} cannot be read: its zip directory lists {listed} "
+                f"members but {len(archive.files)} can be read"
+            )
         # the version first: a newer format may hold members this graphjit cannot read
         try:
             marker = archive[_FORMAT] if _FORMAT in archive.files else None
@@ -148,6 +173,21 @@ def load(path: str | os.PathLike[str], as_tensors: bool = True) -> Any:
             )
         node[parts[-1]] = wrap(key, arr)
     return result
+
+
+def _listed_members(path: str) -> int | None:
+    """The member count the zip's end-of-central-directory record states (None for a zip64
+    archive, whose count lives elsewhere)."""
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - (1 << 16) - 22))  # the record and a zip comment of at most 64 KiB
+        tail = fh.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(tail):
+        return None  # zipfile opened it, so it found the record; let it speak
+    count = struct.unpack_from("<H", tail, at + 10)[0]
+    return None if count == 0xFFFF else int(count)
 
 
 def _check_format(marker: Any, path: str) -> None:

@@ -9,6 +9,12 @@ unknown op name or an attribute that is not plain data raises :class:`GraphForma
 an encoded graph is code: no user callable is ever pickled, and unpickling a node runs only
 :func:`decode_graph` on lists, strings, numbers and numpy arrays.
 
+What that guarantees: :func:`decode_graph` may be given untrusted data; whatever the entries
+hold, it builds registered ops or raises :class:`GraphFormatError`, and calls nothing the data
+names. It does not make ``pickle.loads`` of untrusted bytes safe: pickle itself can call any
+function a payload names, before graphjit sees anything. Take graphs from untrusted sources as
+plain data (an :class:`EncodedGraph` read from a safe format), never as a pickle.
+
 Encoding and decoding are iterative, so graphs of any depth pickle. The encoding is deterministic:
 :func:`structural_digest` hashes it (variables by type only) to key caches of compiled graphs.
 """
@@ -94,7 +100,9 @@ def _decode_leaf(entry: tuple[Any, ...], i: int) -> Node:
     kind = entry[0]
     if kind == "placeholder":
         _, name, shape, dtype = entry
-        return placeholder(name, shape=tuple(shape), dtype=dtype)
+        if not isinstance(shape, tuple):
+            raise GraphFormatError(f"entry {i}: a placeholder's shape must be a tuple")
+        return placeholder(name, shape=shape, dtype=dtype)
     if kind in ("constant", "variable"):
         _, name, value = entry
         if not isinstance(value, np.ndarray) or value.dtype == object:
@@ -110,32 +118,45 @@ def decode_graph(encoded: Any) -> list[Node]:
         version, entries, roots = encoded
     except (TypeError, ValueError):
         raise GraphFormatError("not an encoded graph (expected version, entries, roots)") from None
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:
         raise GraphFormatError(
             f"encoded graph has format version {version!r}; this graphjit reads {FORMAT_VERSION}"
         )
+    if not isinstance(entries, (tuple, list)) or not isinstance(roots, (tuple, list)):
+        raise GraphFormatError("an encoded graph's entries and roots must be tuples")
     nodes: list[Node] = []
     for i, entry in enumerate(entries):
-        if isinstance(entry, Node) and entry.is_leaf:  # a leaf pickled on its own (see reduce_node)
-            nodes.append(entry)
-            continue
-        if not isinstance(entry, tuple) or not entry:
-            raise GraphFormatError(f"entry {i} is not a tuple")
-        if entry[0] != "op":
-            nodes.append(_decode_leaf(entry, i))
-            continue
-        _, name, inputs, attrs = entry
-        op = OPS.get(name) if isinstance(name, str) else None
-        if op is None or name in ("placeholder", "constant", "variable"):
-            raise GraphFormatError(
-                f"entry {i}: unknown op {name!r}; this graphjit has no op of that name (was the "
-                "graph made by another version?)"
-            )
-        if any(not isinstance(j, int) or not 0 <= j < i for j in inputs):
-            raise GraphFormatError(f"entry {i} ({name}): input indices must point to earlier nodes")
-        plain = {str(k): _plain_attr(v, name, str(k)) for k, v in attrs}
-        nodes.append(ir.make_node(op, [nodes[j] for j in inputs], plain))
+        try:
+            nodes.append(_decode_entry(entry, i, nodes))
+        except GraphFormatError:
+            raise
+        except (TypeError, ValueError, IndexError, KeyError) as exc:
+            # a malformed entry (wrong length, a shape that is not a tuple, bad attributes)
+            raise GraphFormatError(f"entry {i} cannot be rebuilt: {exc}") from None
+    if any(type(r) is not int or not 0 <= r < len(nodes) for r in roots):
+        raise GraphFormatError(f"roots {roots!r} must be indices of the {len(nodes)} entries")
     return [nodes[r] for r in roots]
+
+
+def _decode_entry(entry: Any, i: int, nodes: list[Node]) -> Node:
+    """Rebuild entry ``i`` from the nodes rebuilt before it."""
+    if isinstance(entry, Node) and entry.is_leaf:  # a leaf pickled on its own (see reduce_node)
+        return entry
+    if not isinstance(entry, tuple) or not entry:
+        raise GraphFormatError(f"entry {i} is not a tuple")
+    if entry[0] != "op":
+        return _decode_leaf(entry, i)
+    _, name, inputs, attrs = entry
+    op = OPS.get(name) if isinstance(name, str) else None
+    if op is None or name in ("placeholder", "constant", "variable"):
+        raise GraphFormatError(
+            f"entry {i}: unknown op {name!r}; this graphjit has no op of that name (was the "
+            "graph made by another version?)"
+        )
+    if not isinstance(inputs, tuple) or any(type(j) is not int or not 0 <= j < i for j in inputs):
+        raise GraphFormatError(f"entry {i} ({name}): input indices must point to earlier nodes")
+    plain = {str(k): _plain_attr(v, name, str(k)) for k, v in attrs}
+    return ir.make_node(op, [nodes[j] for j in inputs], plain)
 
 
 def structural_digest(roots: Sequence[Node]) -> str:

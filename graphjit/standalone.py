@@ -16,11 +16,15 @@ The export is for inference: ``updates`` of ``f`` are not applied by ``run``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
 import re
+import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -99,13 +103,39 @@ def _vendor(source: str) -> str:
     return re.sub(r"\bgraphjit\.kernels\b", KERNEL_PACKAGE, source)
 
 
+def _write(target: Path, content: bytes | Callable[[BinaryIO], None]) -> None:
+    """Write ``target`` through a temporary file beside it, replaced into place: an export that
+    fails (a full disk, Ctrl-C) leaves each file of an earlier export whole, never partial."""
+    tmp = target.with_name(f"{target.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        with open(tmp, "xb") as fh:
+            if isinstance(content, bytes):
+                fh.write(content)
+            else:
+                content(fh)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def export(f: CompiledFunction, directory: str | os.PathLike[str]) -> Path:
     """Write ``f`` as a standalone module into ``directory`` (created; files in it are replaced).
     Returns the directory. Import ``model`` from it and call ``model.run(*inputs)``."""
     if not isinstance(f, CompiledFunction):
         raise TypeError(f"gj.export: expected a CompiledFunction, got {type(f).__name__}")
+    if not isinstance(directory, (str, os.PathLike)):
+        raise TypeError(f"gj.export: directory must be a str or path, got {directory!r}")
     out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"gj.export: {str(out)!r} is a file; export needs a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise NotADirectoryError(
+            f"gj.export: cannot make the directory {str(out)!r}: a file is in its path"
+        ) from None
     # the CPU code generator (and numba) load on first use: importing graphjit does not pay for them
     from graphjit.codegen.numba_cpu import generate  # noqa: PLC0415
 
@@ -115,18 +145,18 @@ def export(f: CompiledFunction, directory: str | os.PathLike[str]) -> Path:
         lines = [ln for ln in _vendor(source).splitlines() if "import" in ln and "graphjit" in ln]
         if lines:
             raise RuntimeError(f"gj.export: the generated code imports graphjit: {lines[0]!r}")
-    (out / "model.py").write_text(_vendor(source) + _RUNNER, encoding="utf-8")
+    _write(out / "model.py", (_vendor(source) + _RUNNER).encode("utf-8"))
     kernels = out / KERNEL_PACKAGE
     kernels.mkdir(exist_ok=True)
     # every CPU kernel module (the CUDA ones, in kernels/cuda/, are not needed by a CPU program)
     for path in sorted(_kernels_dir().glob("*.py")):
         text = _vendor(path.read_text(encoding="utf-8"))
-        (kernels / path.name).write_text(text, encoding="utf-8")
+        _write(kernels / path.name, text.encode("utf-8"))
     weights: dict[str, np.ndarray] = {
         f"variable_{i}": v.get_value() for i, v in enumerate(f.program.variables)
     }
     weights.update({f"constant_{i}": np.array(constant_value(c)) for i, c in enumerate(constants)})
-    np.savez(out / "weights.npz", **weights)  # type: ignore[arg-type]
+    _write(out / "weights.npz", lambda fh: np.savez(fh, **weights))  # type: ignore[arg-type]
     inputs = [
         {
             "name": x.name,
@@ -142,9 +172,10 @@ def export(f: CompiledFunction, directory: str | os.PathLike[str]) -> Path:
         "n_variables": len(f.program.variables),
         "n_constants": len(constants),
     }
-    (out / "signature.json").write_text(json.dumps(signature, indent=2), encoding="utf-8")
+    _write(out / "signature.json", json.dumps(signature, indent=2).encode("utf-8"))
     described = ", ".join(f"`{x['name']}` {x['dtype']}{x['shape']}" for x in inputs) or "none"
-    (out / "README.md").write_text(
+    _write(
+        out / "README.md",
         _README.format(
             title="graphjit export",
             version=__version__,
@@ -152,7 +183,6 @@ def export(f: CompiledFunction, directory: str | os.PathLike[str]) -> Path:
             args=", ".join(f"x{i}" for i in range(len(inputs))),
             n_outputs=len(f.outputs),
             inputs=described,
-        ),
-        encoding="utf-8",
+        ).encode("utf-8"),
     )
     return out

@@ -6,7 +6,9 @@ Needs the optional ``onnx`` package (``pip install 'graphjit[onnx]'``), imported
 
 from __future__ import annotations
 
+import contextlib
 import os
+import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -74,10 +76,31 @@ def export(
     for i, o in enumerate(outputs):
         if not isinstance(o, Node):
             raise TypeError(f"gj.onnx.export: outputs[{i}] must be a graph node, got {o!r}")
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"gj.onnx.export: path must be a str, a path or None, got {path!r}")
     model = to_model(inputs, outputs, opset)
     if path is not None:
-        import_onnx().save_model(model, os.fspath(path))
+        _write_atomically(model.SerializeToString(), os.fspath(path))
     return model
+
+
+def _write_atomically(data: bytes, target: str) -> None:
+    """Write ``data`` to ``target`` through a temporary file beside it, replaced into place: a
+    failed write (a full disk, Ctrl-C) leaves the old file, never a partial one."""
+    folder = os.path.dirname(target) or "."
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"gj.onnx.export: the folder of {target!r} does not exist")
+    if os.path.isdir(target):
+        raise IsADirectoryError(f"gj.onnx.export: {target!r} is a directory, not a file path")
+    tmp = f"{target}.{uuid.uuid4().hex[:12]}.tmp"
+    try:
+        with open(tmp, "xb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 class OnnxGraph(NamedTuple):
@@ -127,8 +150,14 @@ def load(
     onnx = import_onnx()
     limits = limits or Limits()
     if isinstance(path_or_model, (str, os.PathLike)):
-        with open(os.fspath(path_or_model), "rb") as fh:
-            data = fh.read()
+        path = os.fspath(path_or_model)
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except FileNotFoundError:
+            raise FileNotFoundError(f"gj.onnx.load: no file {path!r}") from None
+        except IsADirectoryError:
+            raise IsADirectoryError(f"gj.onnx.load: {path!r} is a directory, not a model") from None
     elif isinstance(path_or_model, (bytes, bytearray)):
         data = bytes(path_or_model)
     elif isinstance(path_or_model, onnx.ModelProto):

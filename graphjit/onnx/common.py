@@ -68,7 +68,7 @@ def numpy_dtype_of(code: int, where: str) -> np.dtype:
         except ValueError:
             name = f"element type {code}"
         raise OnnxConversionError(
-            f"{where}: graphjit supports the element types float64, float32, int64, int32, int16, "
-            f"int8, uint8 and bool; this is {name}"
+            f"gj.onnx.load: {where}: graphjit supports the element types float64, float32, "
+            f"int64, int32, int16, int8, uint8 and bool; this is {name}"
         )
     return np.dtype(_FROM_ONNX[code])

@@ -356,6 +356,9 @@ def build_graph(model: Any, limits: Limits) -> tuple[list[Node], list[Any], dict
                 f"ONNX opset {opset.version} is not supported; graphjit reads opsets "
                 f"{MIN_IMPORT_OPSET} to {newest} (the newest the installed onnx package knows)"
             )
+    if not any(opset.domain in ("", "ai.onnx") for opset in model.opset_import):
+        # the op semantics depend on it (onnx's checker refuses such a model too)
+        raise reader.fail("it names no ONNX opset (opset_import is empty), so its ops mean nothing")
     if len(graph.node) > limits.max_nodes:
         raise reader.fail(f"{len(graph.node)} nodes is over the limit of {limits.max_nodes}")
     check_single_assignment(graph, reader)
