@@ -229,6 +229,9 @@ def make_node(op: OpDef, inputs: Sequence[Node], attrs: dict[str, Any] | None = 
     for i, x in enumerate(inputs):
         if not isinstance(x, Node):
             raise TypeError(f"{op.name}: input {i} is a {type(x).__name__}, expected a graph Node")
+    arity = getattr(op, "arity", None)  # an OpDef's; ops made elsewhere (jit calls) have none
+    if arity is not None and len(inputs) != arity:
+        raise TypeError(f"{op.name}: takes {arity} input(s), got {len(inputs)}")
     frozen = {k: freeze_attr(v) for k, v in sorted((attrs or {}).items())}
     key = (op.name, tuple(id(x) for x in inputs), tuple(frozen.items()))
     try:

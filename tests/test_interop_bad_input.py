@@ -244,6 +244,9 @@ BAD_ENCODINGS = {
     "unknown attribute": (1, (LEAF, ("op", "exp", (0,), (("bogus", 1),))), (1,)),
     "inputs None": (1, (LEAF, ("op", "exp", None, ())), (1,)),
     "input index a bool": (1, (LEAF, ("op", "exp", (True,), ())), (1,)),
+    "add of one input": (1, (LEAF, ("op", "add", (0,), ())), (1,)),
+    "exp of two inputs": (1, (LEAF, ("op", "exp", (0, 0), ())), (1,)),
+    "where of two inputs": (1, (LEAF, ("op", "where", (0, 0), ())), (1,)),
 }
 
 
@@ -382,3 +385,15 @@ def test_a_failed_export_keeps_the_earlier_export_whole(
         gj.export(exp_f, tmp_path)
     assert (tmp_path / "weights.npz").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == names  # no temporary file left
+
+
+@pytest.mark.parametrize("op, n", [("add", 1), ("add", 3), ("exp", 2), ("clamp", 2), ("tanh", 0)])
+def test_an_op_of_fixed_arity_refuses_another_number_of_inputs(op: str, n: int) -> None:
+    """Every op of a fixed number of inputs (an elementwise template's placeholders, a per-input
+    gradient rule each) checks it when a node is built, whatever builds it."""
+    from graphjit import ir
+    from graphjit.ops import OPS
+
+    x = gj.placeholder("x", shape=(2,), dtype="float64")
+    with pytest.raises(TypeError, match=rf"{op}: takes {OPS[op].arity} input\(s\), got {n}"):
+        ir.make_node(OPS[op], [x] * n)

@@ -9,6 +9,7 @@ computes values in eager mode. :mod:`graphjit.ops.dispatch` runs an OpDef on arg
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -86,6 +87,9 @@ class OpDef:
     shape_only_from: int | None = None
     expensive: bool = False
     call_dims: CallDimsRule | None = field(default=None, repr=False)
+    # how many inputs the op takes, where that is fixed and known (an elementwise op's template
+    # names each, a per-input vjp has one rule each); None: any number, checked by ``infer``
+    arity: int | None = None
 
     def __repr__(self) -> str:
         return f"OpDef({self.name!r}, kind={self.kind!r})"
@@ -155,9 +159,24 @@ def defop(
         shape_only_from=shape_only_from,
         expensive=expensive,
         call_dims=call_dims,
+        arity=_arity(name, kind, lower, vjps),
     )
     OPS[name] = op
     return op
+
+
+def _arity(name: str, kind: str, lower: Any, vjps: Sequence[Any] | None) -> int | None:
+    """The fixed number of inputs of an op: one per placeholder of an elementwise template
+    (``{0}``, ``{1}``...), one per per-input vjp rule; None when neither says."""
+    counts = set()
+    if kind == "elementwise" and isinstance(lower, str):
+        used = [int(i) for i in re.findall(r"\{(\d+)\}", lower)]
+        counts.add(max(used) + 1 if used else 0)
+    if vjps is not None:
+        counts.add(len(vjps))
+    if len(counts) > 1:
+        raise ValueError(f"op {name!r}: its lowering and its vjps disagree on its inputs")
+    return counts.pop() if counts else None
 
 
 def zero_vjp(g: Any, out: Any, *inputs: Any, **attrs: Any) -> tuple[None, ...]:
