@@ -23,7 +23,7 @@ from graphjit.codegen.numba_cpu import pool_lowerings as pool_lowerings  # regis
 from graphjit.codegen.numba_cpu import scan_lowerings as scan_lowerings  # registers its lowerings
 from graphjit.codegen.numba_cpu.loops import SCALAR_LOWERINGS, can_reduce, emit_nest
 from graphjit.codegen.numba_cpu.stages import Stage, split
-from graphjit.codegen.numba_cpu.writer import ProgramWriter
+from graphjit.codegen.numba_cpu.writer import ProgramWriter, called_by_symbol
 from graphjit.codegen.partition import LOOP_KINDS
 from graphjit.codegen.pipeline import Lowered, lower
 from graphjit.codegen.schedule import Parallelism
@@ -254,10 +254,11 @@ def write_entry(
 def write_stage(w: SourceWriter, stage: Stage, doc: str) -> None:
     """A stage function (see ``stages``): its part of the program body, then what later code
     reads of what it bound."""
+    compiled, binding = called_by_symbol(stage.name)
     w.line()
     w.line()
     w.line("@njit(**SHARED)")
-    with w.block(f"def {stage.name}_compiled({', '.join(stage.params)}):"):
+    with w.block(f"def {compiled}({', '.join(stage.params)}):"):
         w.line(f'"""{doc}"""')
         for text in stage.lines:
             w.line(text)
@@ -266,7 +267,7 @@ def write_stage(w: SourceWriter, stage: Stage, doc: str) -> None:
             w.line(f"return {', '.join(stage.results)}")
     w.line()
     w.line()
-    w.line(f"{stage.name} = extern.external({stage.name}_compiled)")
+    w.line(binding)
 
 
 def write_parallel_pays(w: SourceWriter, b: ProgramWriter, args: list[str]) -> None:

@@ -157,9 +157,17 @@ class ProgramWriter(ProgramNames):
         """Make kernel ``name`` a function of its own, called by symbol: its source is renamed
         ``{name}_compiled`` and ``name`` becomes the call (the calls written so far stand)."""
         at = self._kernel_at[name]
+        compiled, binding = called_by_symbol(name)
         source = self.kernels[at].replace("@njit(**KERNEL)", "@njit(**SHARED)", 1)
-        source = source.replace(f"def {name}(", f"def {name}_compiled(", 1)
-        self.kernels[at] = f"{source}\n\n{name} = extern.external({name}_compiled)\n"
+        source = source.replace(f"def {name}(", f"def {compiled}(", 1)
+        self.kernels[at] = f"{source}\n\n{binding}\n"
+
+
+def called_by_symbol(name: str) -> tuple[str, str]:
+    """For a function the program calls by symbol (kernels/extern.py): the name its ``@njit``
+    definition takes, and the line making ``name`` the call of its machine code."""
+    compiled = f"{name}_compiled"
+    return compiled, f"{name} = extern.external({compiled})"
 
 
 _DEF = re.compile(r"def \w+\(")
