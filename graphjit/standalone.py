@@ -139,7 +139,7 @@ def export(f: CompiledFunction, directory: str | os.PathLike[str]) -> Path:
     # the CPU code generator (and numba) load on first use: importing graphjit does not pay for them
     from graphjit.codegen.numba_cpu import generate  # noqa: PLC0415
 
-    source, constants = generate(f.program)
+    source, constants = generate(f.program, in_place=False)  # `run` never writes the weights
     if "graphjit" in _vendor(source).replace("graphjit.kernels", ""):
         # the generated module imports nothing else of graphjit; only comments may name it
         lines = [ln for ln in _vendor(source).splitlines() if "import" in ln and "graphjit" in ln]

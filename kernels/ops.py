@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from graphjit.kernels.blas import gemm_accumulate
 from graphjit.kernels.conv import (  # noqa: F401  (the programs call kops.conv_*)
     conv_forward,
     conv_input_grad,
@@ -116,6 +117,13 @@ def matmul_blas(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
         out[...] = 0
     elif out.shape[0] and out.shape[1]:
         np.dot(a, b, out)
+
+
+@njit(cache=True, nogil=True)
+def matmul_update(a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha: float) -> None:
+    """out += alpha * (a @ b) for 2-D float operands: one BLAS gemm with beta = 1, no temporary
+    (an SGD step's ``w - lr * (x.T @ g)`` stored into ``w``; see ``kernels.blas``)."""
+    gemm_accumulate(a, b, out, alpha)
 
 
 # --------------------------------------------------------------------------------------------------

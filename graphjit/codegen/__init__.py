@@ -6,6 +6,8 @@ The backend-neutral pipeline (``pipeline.lower``) runs once per graph:
 * ``symdims``: call-time dims and checks, from each op's own ``OpDef.call_dims`` rule (it runs
   before scheduling in practice: the schedule asks it which shapes are equal at call time);
 * ``schedule``: loop nests shared by groups over one space, their order, hoisting, parallelism;
+* ``updates``: which new values of variables the program stores into the variables' arrays
+  (those loops moved to the end, so a call that raises has written none);
 * ``memory``: the buffer plan (liveness and reuse), decided before any code is written;
 
 then an emitter (``numba_cpu/``; a CUDA one would sit beside it) writes the source through

@@ -11,7 +11,7 @@ The emitter reads the plan; it never decides where a value lives.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -30,6 +30,7 @@ from graphjit.ir import Node
 BufferKey = tuple[str, tuple[str, ...]]
 REUSE_INPUT = "reuses the dead input's buffer"
 REUSE_DEAD = "reuses a dead buffer"
+IN_PLACE = "is stored into its variable"  # an update written in place (see codegen.updates)
 
 
 class Allocation(NamedTuple):
@@ -131,14 +132,21 @@ def plan_memory(
     results: Sequence[Node],
     table: DimTable,
     allocates_itself: Callable[[Node], bool],
+    in_place: Mapping[Node, str] | None = None,
+    folded: Mapping[Node, Sequence[Node]] | None = None,
 ) -> MemoryPlan:
     """The buffer of every value the steps materialise. ``allocates_itself(node)`` is the
     backend's word that its lowering of ``node`` makes its own array (say, in another layout),
-    so the pool gives it none."""
+    so the pool gives it none; ``in_place`` maps a new value of a variable to the variable's
+    argument, its array, and ``folded`` a product computed inside the store reading it to the
+    product's inputs, which that store then reads (see ``codegen.updates``)."""
+    stores = in_place or {}
+    folded = folded or {}
     plan = MemoryPlan()
     for step, parts in enumerate(steps):
         for x in nest_inputs(parts):
-            plan.last_read[x] = step
+            for y in folded.get(x, (x,)):
+                plan.last_read[y] = step
     for r in results:
         plan.last_read[r] = len(steps) + 1
     planner = _Planner(table, plan)
@@ -146,15 +154,18 @@ def plan_memory(
         root = parts[0].root
         if parts[0].kind in LOOP_KINDS:
             for (value, reads), g in zip(nest_reads(parts), parts):
-                if g.kind == "reduction":
+                if value in stores:
+                    plan.allocations[value] = Allocation(stores[value], IN_PLACE)
+                    plan.owned.add(value)
+                elif g.kind == "reduction":
                     planner.allocate(value, step)
                 elif plan.read_after(value, step):
-                    in_place = [
+                    reusable = [
                         x
                         for x in reads
                         if same_space(x.shape, value.shape) and x.dtype == value.dtype
                     ]
-                    planner.allocate(value, step, in_place)
+                    planner.allocate(value, step, reusable)
         elif parts[0].kind == "view":
             planner.view(root, root.inputs[0])
         elif allocates_itself(root):

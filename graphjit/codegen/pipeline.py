@@ -4,12 +4,13 @@ schedule and memory plan, bundled for an emitter (see the package docstring)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from graphjit.codegen.memory import MemoryPlan, plan_memory
 from graphjit.codegen.partition import LOOP_KINDS, Group, Plan, partition
 from graphjit.codegen.schedule import Parallelism, Step, schedule, wants_parallel
 from graphjit.codegen.symdims import DimTable, infer_all
+from graphjit.codegen.updates import Fold, place_updates
 from graphjit.ir import Node
 
 
@@ -24,6 +25,9 @@ class Lowered:
     steps: list[Step]
     parallel: list[bool]
     memory: MemoryPlan
+    in_place: dict[Node, Node] = field(default_factory=dict)  # value -> variable it is stored in
+    late_inputs: list[Node] = field(default_factory=list)  # see ``codegen.updates``
+    folds: dict[Node, Fold] = field(default_factory=dict)  # stores that compute their product
 
     def group_of(self, node: Node) -> Group:
         return self.plan.group_of[node]
@@ -35,15 +39,26 @@ def lower(
     variables: Sequence[Node],
     policy: Parallelism,
     allocates_itself: Callable[[Node], bool],
+    updates: Mapping[Node, Node] | None = None,
 ) -> Lowered:
     """Lower the graph of ``results``. ``leaf_arrays`` names the program's argument for each
     placeholder and variable (call-time dims are read from them); ``allocates_itself`` is the
-    backend's list of lowerings that make their own output array (see ``plan_memory``)."""
+    backend's list of lowerings that make their own output array (see ``plan_memory``);
+    ``updates`` maps new values of variables to the variable they may be stored into (see
+    ``codegen.updates``; none: every result gets an array of its own)."""
     plan = partition(results)
     table = infer_all(plan.order, leaf_arrays, variables)
     steps = schedule(plan, table, policy)
+    leaves = set(variables)
+    inputs = [x for x in leaf_arrays if x not in leaves]
+    placed = place_updates(steps, plan.results, updates or {}, inputs, allocates_itself)
+    steps = placed.steps
     parallel = [
         parts[0].kind in LOOP_KINDS and wants_parallel(parts, table, policy) for parts in steps
     ]
-    memory = plan_memory(steps, plan.results, table, allocates_itself)
-    return Lowered(plan, table, steps, parallel, memory)
+    stores = {u: leaf_arrays[v] for u, v in placed.in_place.items()}
+    products = {f.product: list(f.product.inputs) for f in placed.folds.values()}
+    memory = plan_memory(steps, plan.results, table, allocates_itself, stores, products)
+    return Lowered(
+        plan, table, steps, parallel, memory, placed.in_place, placed.late_inputs, placed.folds
+    )

@@ -29,6 +29,9 @@ class Program:
     variables: tuple[Variable, ...]
     results: tuple[Node, ...]
     n_updates: int = 0  # the last n_updates results are new values of updated variables
+    # the variable each of those updates, where the backend may store the new value straight into
+    # the variable's array (None: only into an array of its own, which the runtime copies in)
+    targets: tuple[Variable | None, ...] = ()
 
 
 class Executable(Protocol):

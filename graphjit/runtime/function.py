@@ -19,7 +19,7 @@ from graphjit.guards import MISS, DirectCall, direct_call
 from graphjit.ir import Node
 from graphjit.locks import OPTIMISTIC_TRIES, STATE_LOCKS
 from graphjit.ops.dispatch import lift
-from graphjit.ops.leaves import VARIABLE, write_array
+from graphjit.ops.leaves import VARIABLE, Variable, write_array
 from graphjit.rewrite import optimize as optimize_graph
 from graphjit.runtime.arguments import bind_arguments, fast_specs
 from graphjit.runtime.backends import BACKENDS, Program, load_backend
@@ -73,7 +73,8 @@ class CompiledFunction(Repeatable):
             results = optimize_graph(results)
         self.graph = tuple(results)
         variables = tuple(n for n in ir.toposort(results) if n.op is VARIABLE)
-        self.program = Program(self.inputs, variables, tuple(results), len(self.updates))
+        targets = _in_place_targets(variables, [var for var, _ in self.updates])
+        self.program = Program(self.inputs, variables, tuple(results), len(self.updates), targets)
         self.backend = backend
         self._executable = load_backend(backend)(self.program)
         # a backend running on a GPU takes device arrays as they are (zero copy)
@@ -90,6 +91,9 @@ class CompiledFunction(Repeatable):
         self._read_stripes = () if self.updates else STATE_LOCKS.stripes(touched)
         self._write_stripes = STATE_LOCKS.stripes([var.storage.key for var, _ in self.updates])
         self._read_versions = STATE_LOCKS.snapshot(self._read_stripes)
+        # the program stores some new values into the variables itself: the write is marked for
+        # the whole call (readers wait or retry), not only for the copies after it
+        self._writes_in_place = bool(getattr(self._executable, "in_place", ()))
         # a function without variables gets a direct call (graphjit.guards) once its first call
         # has compiled the program: exactly the arrays it was built for go straight to it
         self._direct: DirectCall | None = None
@@ -160,8 +164,16 @@ class CompiledFunction(Repeatable):
             locks = self._state_locks
             locks.acquire(self._lock_stripes)
             try:
-                results = self._run(arrays)
-                self._apply_updates(results)
+                if self._writes_in_place:
+                    locks.begin_write(self._write_stripes)
+                    try:
+                        results = self._run(arrays)
+                        self._apply_updates(results, versions=False)
+                    finally:
+                        locks.end_write(self._write_stripes)
+                else:
+                    results = self._run(arrays)
+                    self._apply_updates(results)
             finally:
                 locks.release(self._lock_stripes)
         elif self._read_stripes:
@@ -283,6 +295,30 @@ class CompiledFunction(Repeatable):
             locks.end_write(self._write_stripes)
 
 
+def _in_place_targets(
+    variables: Sequence[Any], updated: Sequence[Variable]
+) -> tuple[Variable | None, ...]:
+    """The variable of each update, where a backend may store the new value into its array:
+    not where that array shares memory with another variable the program reads (two variables
+    over one array: a store into one would change what the program reads from the other)."""
+    spans = []
+    for v in variables:
+        arr = v.storage.array
+        if not isinstance(arr, np.ndarray):
+            continue  # a device array: the cpu backend is given a host copy of it
+        lo, hi = np.lib.array_utils.byte_bounds(arr)
+        spans.append((lo, hi, v))
+    spans.sort(key=lambda s: (s[0], s[1]))
+    shared: set[Any] = set()
+    end, owner = -1, None
+    for lo, hi, v in spans:
+        if lo < end and hi > lo:
+            shared.update((v, owner))
+        if hi > end:
+            end, owner = hi, v
+    return tuple(None if var in shared else var for var in updated)
+
+
 def _rebuild_compiled(
     encoded: Any, n_inputs: int, n_out: int, single: bool, backend: str
 ) -> CompiledFunction:
@@ -312,6 +348,8 @@ def _copy_into(targets: list[Any], news: list[Any]) -> None:
 
 
 def _copy_one(target: Any, new: Any) -> None:
+    if new is target:
+        return  # the program stored the new value into the variable itself
     if type(target) is np.ndarray and type(new) is np.ndarray:
         target[...] = new
     else:

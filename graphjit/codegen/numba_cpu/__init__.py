@@ -3,7 +3,9 @@
 The module holds one function per kernel (a fused elementwise loop nest, a reduction with its fused
 producers, or an op's own loops) and one ``program`` that takes the inputs, variables and array
 constants, checks call-time shapes, allocates (reusing dead buffers), calls the kernels and returns
-the outputs followed by the new values of updated variables. A call from Python is one dispatch.
+the outputs followed by the new values of updated variables (a training step's updates are mostly
+stored into the variables' arrays by its last loops: see ``codegen.updates``; the executable's
+``in_place`` says which). A call from Python is one dispatch.
 
 Kernels above ``PARALLEL_MIN_SIZE`` elements call a ``prange`` variant (when more than one thread is
 allowed: ``GRAPHJIT_NUM_THREADS``, and never inside pytest-xdist workers), from a second program
@@ -64,8 +66,17 @@ class CpuExecutable:
         what: str = "a graph",
         parallel: Any = None,
         parallel_pays: Callable[..., bool] | None = None,
+        in_place: Sequence[int] = (),
+        written: Sequence[int] = (),
+        late_inputs: Sequence[int] = (),
     ) -> None:
         self.source = source
+        # the updates (by index) the program stores into their variables itself; ``written``:
+        # those variables (by index among the program's); ``late_inputs``: the inputs to copy
+        # first when one shares memory with such a variable (see ``codegen.updates``)
+        self.in_place = tuple(in_place)
+        self._written = tuple(written)
+        self._late = tuple(late_inputs)
         self._program = program
         self._parallel = parallel
         self._pays = parallel_pays if parallel is not None else None
@@ -76,6 +87,8 @@ class CpuExecutable:
         self._drivers: dict[tuple[int, bool], Any] = {}  # (program, keep_all) -> repeat driver
 
     def __call__(self, inputs: Sequence[np.ndarray], variables: Sequence[np.ndarray]) -> Any:
+        if self._late:
+            inputs = self._unshared(inputs, variables)
         args = (*inputs, *variables, *self._constants)
         program = self._program
         if self._pays is not None and self._wants_parallel(args):
@@ -87,6 +100,18 @@ class CpuExecutable:
                 if self._matches(program, args):
                     raise  # a compiled signature fits: the error is the program's own
         return self._compile_and_call(program, args)
+
+    def _unshared(
+        self, inputs: Sequence[np.ndarray], variables: Sequence[np.ndarray]
+    ) -> list[np.ndarray]:
+        """``inputs``, with a copy of each one the program reads after storing into a variable
+        (or returns) when it shares memory with that variable: it must read the old values."""
+        out = list(inputs)
+        written = [variables[j] for j in self._written]
+        for i in self._late:
+            if any(np.may_share_memory(out[i], w) for w in written):
+                out[i] = np.array(out[i], copy=True)
+        return out
 
     def direct_program(self) -> tuple[Any, tuple[np.ndarray, ...]] | None:
         """The program and its constants, to be called as ``program(*inputs, *variables,
@@ -121,6 +146,8 @@ class CpuExecutable:
         """Run the program ``steps`` times in one compiled loop, writing each step's new
         variable values (the results after the outputs) into ``targets``; returns the last
         step's outputs, or (``keep_all``) every step's stacked along a new leading axis."""
+        if self._late:
+            inputs = self._unshared(inputs, variables)
         args = (*inputs, *variables, *self._constants)
         program = self._program
         if self._pays is not None and self._wants_parallel(args):
@@ -128,7 +155,8 @@ class CpuExecutable:
         key = (id(program), keep_all)
         driver = self._drivers.get(key)
         if driver is None:
-            driver = build_driver(program, len(args), out_ranks, len(targets), keep_all)
+            n_up = len(targets)
+            driver = build_driver(program, len(args), out_ranks, n_up, keep_all, self.in_place)
             self._drivers[key] = driver
         full = (steps, *args, *targets)
         if id(driver) in self._compiled:
@@ -177,6 +205,9 @@ def compile_program(program: ProgramSpec) -> CpuExecutable:
     module = cache.load_module(source)
     arrays = [np.array(constant_value(c)) for c in constants]  # writeable copies: one numba type
     size = len(ir.toposort(program.results))
+    in_place = tuple(getattr(module, "IN_PLACE", ()))
+    targets = tuple(getattr(program, "targets", ()))
+    variables = list(program.variables)
     return CpuExecutable(
         source,
         module.program,
@@ -184,6 +215,9 @@ def compile_program(program: ProgramSpec) -> CpuExecutable:
         what=f"a graph of {size} nodes",
         parallel=getattr(module, "program_parallel", None),
         parallel_pays=getattr(module, "parallel_pays", None),
+        in_place=in_place,
+        written=[variables.index(targets[k]) for k in in_place],
+        late_inputs=tuple(getattr(module, "LATE_INPUTS", ())),
     )
 
 

@@ -18,6 +18,7 @@ from graphjit.codegen.emit import literal as render_literal
 from graphjit.codegen.numba_cpu.loops import loop_nest
 from graphjit.codegen.numba_cpu.writer import ProgramWriter
 from graphjit.codegen.symdims import product
+from graphjit.codegen.updates import Fold
 from graphjit.ir import Node
 from graphjit.ops import OPS, OpDef
 
@@ -161,6 +162,19 @@ _INDEXING_VIEWS = frozenset([OPS["expand_dims"], OPS["slice_axes"]])
 
 # ------------------------------------------------------------------------------------------------
 # linalg
+
+
+def lower_product_update(b: ProgramWriter, node: Node, fold: Fold) -> None:
+    """``node`` = ``w -/+ s * (x @ y)`` stored into ``w`` by one BLAS gemm accumulating into it
+    (``codegen.updates``): the product is never stored, ``w`` is not read again."""
+    out = b.output_buffer(node)
+    x, y = fold.product.inputs
+    b.body.comment(f"{b.label(fold.product)} matmul computed by the store: BLAS gemm, beta = 1")
+    scale = f"{TYPE_NAMES[node.dtype]}(1.0)"
+    if fold.scale is not None:
+        scale = b.scalar_literal(fold.scale) or f"{b.array(fold.scale)}[()]"
+    alpha = f"-{scale}" if fold.negate else scale
+    b.body.line(f"kops.matmul_update({b.array(x)}, {b.array(y)}, {out}, {alpha})")
 
 
 @lowering("matmul")

@@ -90,6 +90,15 @@ numba.get_num_threads()  # starts numba's threads: the kernels this program call
 """
 
 
+IN_PLACE_NOTE = """
+
+# the updates (by index) this program stores into their variables' arrays, and the inputs to copy
+# first when one shares memory with such a variable (graphjit.codegen.updates)
+IN_PLACE = {stored}
+LATE_INPUTS = {late}
+"""
+
+
 class ProgramSpec(Protocol):
     """What :func:`generate` needs of a runtime ``Program``."""
 
@@ -127,8 +136,15 @@ def describe_node(node: Node, ids: dict[int, str]) -> str:
     return comment_text(describe(node, ids), limit=160)
 
 
-def generate(program: ProgramSpec, parallel: bool | None = None) -> Generated:
+def generate(
+    program: ProgramSpec, parallel: bool | None = None, in_place: bool = True
+) -> Generated:
     """The module source for a runtime ``Program`` and the constants its program takes.
+
+    With ``in_place``, new values of updated variables that ``codegen.updates`` finds safe are
+    stored straight into the variables' arrays (the program's last steps); the module's
+    ``IN_PLACE`` lists those updates (their index among the updates) and ``LATE_INPUTS`` the
+    inputs the runtime must copy when one shares memory with such a variable.
 
     ``program`` calls only serial kernels. When some loop nest gets a parallel variant, the module
     also has ``program_parallel`` (which calls a nest's variant when the nest is large at call
@@ -140,17 +156,24 @@ def generate(program: ProgramSpec, parallel: bool | None = None) -> Generated:
     inputs, variables = tuple(program.inputs), tuple(program.variables)
     arrays = {x: f"x{i}" for i, x in enumerate(inputs)}
     arrays.update({v: f"w{i}" for i, v in enumerate(variables)})
-    lowered = lower(
-        program.results,
-        arrays,
-        variables,
-        Parallelism(parallel, PARALLEL_MIN_SIZE),
-        lowerings.allocates_itself,
-    )
+    policy = Parallelism(parallel, PARALLEL_MIN_SIZE)
+    updates = update_targets(program) if in_place else {}
+    lowered = lower(program.results, arrays, variables, policy, lowerings.allocates_itself, updates)
+    if lowered.in_place and any(copied_on_return(lowered, r) for r in lowered.plan.results):
+        # a result copied on return would be copied after the variables are written: keep the
+        # program's allocations before its first store into a variable (a copy may fail)
+        lowered = lower(program.results, arrays, variables, policy, lowerings.allocates_itself)
     serial = write_program(lowered, arrays, parallel=False)
     wide = write_program(lowered, arrays, parallel=True) if any(lowered.parallel) else None
     assert wide is None or wide.constants == serial.constants
-    return Generated(module_source(serial, inputs, variables, wide), serial.constants)
+    source = module_source(serial, inputs, variables, wide)
+    if lowered.in_place:
+        n_updates = len(tuple(getattr(program, "targets", ())))
+        news = tuple(program.results)[len(program.results) - n_updates :]
+        stored = [str(k) for k, new in enumerate(news) if new in lowered.in_place]
+        late = [str(i) for i, x in enumerate(inputs) if x in lowered.late_inputs]
+        source += IN_PLACE_NOTE.format(stored=int_tuple(stored), late=int_tuple(late))
+    return Generated(source, serial.constants)
 
 
 def write_program(lowered: Lowered, arrays: dict[Node, str], parallel: bool) -> ProgramWriter:
@@ -163,7 +186,9 @@ def write_program(lowered: Lowered, arrays: dict[Node, str], parallel: bool) -> 
         for g in parts:
             b.body.comment(b.group_title(g))
         g = parts[0]
-        if g.kind in LOOP_KINDS:
+        if g.root in lowered.folds:
+            lowerings.lower_product_update(b, g.root, lowered.folds[g.root])
+        elif g.kind in LOOP_KINDS:
             emit_nest(b, parts, step, parallel and lowered.parallel[step])
         elif g.kind == "view":
             lowerings.lower_view(b, g.root)
@@ -292,11 +317,23 @@ def write_parallel_pays(w: SourceWriter, b: ProgramWriter, args: list[str]) -> N
 
 
 def result_expr(b: ProgramWriter, node: Node) -> str:
-    """A result never aliases an input, a variable or a constant, and is never a broadcast."""
+    """A result never aliases an input, a variable or a constant, and is never a broadcast (an
+    update stored in place is its variable's array, which the runtime then leaves alone)."""
     name = b.array(node)
-    if node in b.memory.owned and not lowerings.result_needs_copy(node):
-        return name
-    return f"{name}.copy()"
+    return f"{name}.copy()" if copied_on_return(b.lowered, node) else name
+
+
+def copied_on_return(lowered: Lowered, node: Node) -> bool:
+    return node not in lowered.memory.owned or lowerings.result_needs_copy(node)
+
+
+def update_targets(program: ProgramSpec) -> dict[Node, Node]:
+    """New value -> variable, for the updates the runtime lets the program store in place (of
+    variables the program takes: one it only writes has no array in the program)."""
+    targets = tuple(getattr(program, "targets", ()))
+    news = tuple(program.results)[len(program.results) - len(targets) :]
+    taken = set(program.variables)
+    return {new: var for new, var in zip(news, targets) if var is not None and var in taken}
 
 
 def missing_lowerings() -> list[str]:

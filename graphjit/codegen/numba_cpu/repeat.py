@@ -2,7 +2,8 @@
 
 The driver calls the module's program ``steps`` times in one numba function, writing the new values
 of updated variables into their arrays after each step (every new value is computed from the old
-ones first: the program's results never alias its arguments), and returns the outputs of the last
+ones first: the program's results never alias its arguments, except the updates it stores into
+their variables itself, which the driver leaves alone), and returns the outputs of the last
 step or all steps stacked along a new leading axis. It is written once per (program, keep) and
 compiled by numba on its first call; the program it calls is compiled already.
 """
@@ -21,10 +22,15 @@ DRIVER_FLAGS: dict[str, Any] = {"nogil": True, "error_model": "numpy"}
 
 
 def driver_source(
-    n_args: int, out_ranks: Sequence[int], n_updates: int, keep_all: bool
+    n_args: int,
+    out_ranks: Sequence[int],
+    n_updates: int,
+    keep_all: bool,
+    in_place: Sequence[int] = (),
 ) -> tuple[str, str]:
     """The source of the driver (a function named ``repeat_program``) and its name. It takes
-    ``steps``, the program's ``n_args`` arguments and one target array per update."""
+    ``steps``, the program's ``n_args`` arguments and one target array per update; the updates
+    in ``in_place`` the program stores into their variables itself."""
     args = [f"a{k}" for k in range(n_args)]
     targets = [f"u{k}" for k in range(n_updates)]
     n_out = len(out_ranks)
@@ -40,7 +46,8 @@ def driver_source(
 
         def update() -> None:
             for k, u in enumerate(targets):
-                w.line(f"{u}[...] = r[{n_out + k}]")
+                if k not in in_place:
+                    w.line(f"{u}[...] = r[{n_out + k}]")
 
         if keep_all:
             for k in range(n_out):
@@ -58,10 +65,15 @@ def driver_source(
 
 
 def build_driver(
-    program: Any, n_args: int, out_ranks: Sequence[int], n_updates: int, keep_all: bool
+    program: Any,
+    n_args: int,
+    out_ranks: Sequence[int],
+    n_updates: int,
+    keep_all: bool,
+    in_place: Sequence[int] = (),
 ) -> Any:
     """The jitted driver around ``program`` (a numba dispatcher)."""
-    source, name = driver_source(n_args, out_ranks, n_updates, keep_all)
+    source, name = driver_source(n_args, out_ranks, n_updates, keep_all, in_place)
     namespace: dict[str, Any] = {"np": np, "program": program}
     exec(compile(source, f"<graphjit repeat driver of {n_args} arguments>", "exec"), namespace)
     return njit(**DRIVER_FLAGS)(namespace[name])
