@@ -4,9 +4,10 @@ eager steps both follow the schedule."""
 
 from __future__ import annotations
 
+import bisect
 import math
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 from graphjit.optim.optimizers import SGD, Adam, Optimizer
@@ -16,7 +17,9 @@ __all__ = [
     "ExponentialLR",
     "LRScheduler",
     "LambdaLR",
+    "MultiStepLR",
     "OneCycleLR",
+    "ReduceLROnPlateau",
     "StepLR",
 ]
 
@@ -112,6 +115,31 @@ class StepLR(LRScheduler):
 
     def lr_at(self, epoch: int) -> float:
         return self.base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class MultiStepLR(LRScheduler):
+    """``base_lr * gamma ** (number of milestones <= epoch)``; a milestone listed twice counts
+    twice, as in PyTorch."""
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        milestones: Sequence[int],
+        gamma: float = 0.1,
+        last_epoch: int = -1,
+    ) -> None:
+        if isinstance(milestones, (str, bytes)) or not isinstance(milestones, Iterable):
+            raise TypeError(f"MultiStepLR: milestones must be a list of ints, got {milestones!r}")
+        marks = list(milestones)
+        for m in marks:
+            if isinstance(m, bool) or not isinstance(m, numbers.Integral):
+                raise TypeError(f"MultiStepLR: milestones must be ints, got {m!r}")
+        self.milestones = sorted(int(m) for m in marks)
+        self.gamma = _number(self, "gamma", gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base_lr * self.gamma ** bisect.bisect_right(self.milestones, epoch)
 
 
 class ExponentialLR(LRScheduler):
@@ -311,3 +339,96 @@ class OneCycleLR(LRScheduler):
             elif isinstance(self.optimizer, Adam):
                 self.optimizer.beta1 = momentum
         self.last_epoch = epoch
+
+
+class ReduceLROnPlateau:
+    """Lowers the rate when a metric stops improving, PyTorch's rules: call ``step(metric)``
+    once per epoch; after more than ``patience`` epochs without an improvement (in ``mode``
+    "min" or "max", by more than ``threshold``, relative or absolute per ``threshold_mode``) the
+    rate becomes ``max(lr * factor, min_lr)`` (a change smaller than ``eps`` is skipped), then
+    ``cooldown`` epochs pass before bad epochs count again. The rate is a variable of compiled
+    steps, so they follow it."""
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+        eps: float = 1e-8,
+    ) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(
+                f"ReduceLROnPlateau: expected a gj.optim optimiser, got {type(optimizer).__name__}"
+            )
+        if mode not in ("min", "max"):
+            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(
+                f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}"
+            )
+        factor = _number(self, "factor", factor)
+        if not 0.0 <= factor < 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be in [0, 1), got {factor}")
+        for name, value in (("patience", patience), ("cooldown", cooldown)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise ValueError(f"ReduceLROnPlateau: {name} must be an int >= 0, got {value!r}")
+        self.optimizer = optimizer
+        self.mode, self.threshold_mode = mode, threshold_mode
+        self.factor = factor
+        self.patience, self.cooldown = int(patience), int(cooldown)
+        self.threshold = _number(self, "threshold", threshold)
+        self.min_lr = _number(self, "min_lr", min_lr)
+        self.eps = _number(self, "eps", eps)
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+        self.last_epoch = 0
+
+    def is_better(self, a: float, best: float) -> bool:
+        if self.threshold_mode == "rel":
+            scale = 1.0 - self.threshold if self.mode == "min" else 1.0 + self.threshold
+            return a < best * scale if self.mode == "min" else a > best * scale
+        if self.mode == "min":
+            return a < best - self.threshold
+        return a > best + self.threshold
+
+    def step(self, metrics: Any) -> None:
+        """Count one epoch with this value of the metric (a number, a 0-d array or tensor)."""
+        try:
+            current = float(metrics)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"ReduceLROnPlateau.step: metrics must be a number, got {metrics!r:.60}"
+            ) from None
+        self.last_epoch += 1
+        if self.is_better(current, self.best):
+            self.best = current
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            old = self.optimizer.lr
+            new = max(old * self.factor, self.min_lr)
+            if old - new > self.eps:
+                self.optimizer.lr = new
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+
+    def get_last_lr(self) -> list[float]:
+        return [self.optimizer.lr]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s result; a dict with other keys is refused before anything
+        changes."""
+        LRScheduler.load_state_dict(self, state_dict)  # type: ignore[arg-type]

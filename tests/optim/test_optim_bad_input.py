@@ -364,6 +364,15 @@ BAD_SCHEDULERS: list[tuple[str, str, dict[str, Any], type[Exception], str, bool]
     ("OneCycleLR", "sgd", {**ONE_CYCLE, "max_lr": -1.0}, ValueError, "max_lr must be >= 0", False),
     ("OneCycleLR", "adam", {**ONE_CYCLE, "base_momentum": -0.1}, ValueError, "base_mom", False),
     ("OneCycleLR", "adagrad", ONE_CYCLE, ValueError, "cycle_momentum=False", True),
+    ("MultiStepLR", "sgd", {"milestones": 3}, TypeError, "milestones must be a list", True),
+    ("MultiStepLR", "sgd", {"milestones": [2, 1.5]}, TypeError, "milestones must be ints", False),
+    ("MultiStepLR", "sgd", {"milestones": [2], "gamma": "x"}, TypeError, "gamma must be", False),
+    ("ReduceLROnPlateau", "sgd", {"mode": "avg"}, ValueError, "mode must be", True),
+    ("ReduceLROnPlateau", "sgd", {"factor": 1.0}, ValueError, "factor must be in", True),
+    ("ReduceLROnPlateau", "sgd", {"threshold_mode": "x"}, ValueError, "threshold_mode", True),
+    ("ReduceLROnPlateau", "sgd", {"patience": -1}, ValueError, "patience must be", False),
+    ("ReduceLROnPlateau", "sgd", {"cooldown": 0.5}, ValueError, "cooldown must be", False),
+    ("ReduceLROnPlateau", "sgd", {"min_lr": None}, TypeError, "min_lr must be", False),
 ]  # fmt: skip
 
 
@@ -464,3 +473,27 @@ def test_scheduler_state_dict_round_trip_continues_as_torch(
         topt.step()
         theirs.step()
         assert resumed.get_last_lr() == pytest.approx(theirs.get_last_lr(), rel=1e-12)
+
+
+def test_reduce_lr_on_plateau_refuses_a_metric_and_round_trips_its_state() -> None:
+    opt, topt = _sgd(), _tsgd()
+    ours = sched.ReduceLROnPlateau(opt, patience=1, factor=0.5)
+    theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(topt, patience=1, factor=0.5)
+    for bad in ("low", None, [1.0, 2.0]):
+        with pytest.raises(TypeError, match=r"ReduceLROnPlateau\.step: metrics must be a number"):
+            ours.step(bad)
+    assert ours.last_epoch == 0 and opt.lr == 0.1
+    for value in (3.0, 2.0, 2.0):
+        ours.step(value)
+        theirs.step(value)
+    resumed = sched.ReduceLROnPlateau(_sgd(), patience=1, factor=0.5)
+    with pytest.raises(KeyError, match=r"ReduceLROnPlateau\.load_state_dict: .*'bogus'"):
+        resumed.load_state_dict({**ours.state_dict(), "bogus": 1})
+    assert resumed.last_epoch == 0
+    resumed.load_state_dict(ours.state_dict())
+    resumed.optimizer.lr = opt.lr
+    for value in (2.0, 2.0, 1.0, 1.0, 1.0):
+        resumed.step(value)
+        theirs.step(value)
+        assert resumed.get_last_lr() == pytest.approx(theirs.get_last_lr(), rel=1e-12)
+    assert resumed.get_last_lr()[0] < 0.1

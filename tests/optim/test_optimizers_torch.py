@@ -88,6 +88,7 @@ SCHEDULERS: list[tuple[str, dict[str, Any]]] = [
     ("ExponentialLR", {"gamma": 0.8}),
     ("CosineAnnealingLR", {"T_max": 5, "eta_min": 0.01}),
     ("LambdaLR", {"lr_lambda": lambda epoch: 1.0 / (epoch + 1)}),
+    ("MultiStepLR", {"milestones": [5, 2, 5, 9], "gamma": 0.5}),
 ]
 
 
@@ -154,3 +155,35 @@ def test_clip_grad_norm_matches_torch(norm_type: float, max_norm: float) -> None
     np.testing.assert_allclose(total.numpy(), want.numpy(), rtol=1e-12)
     for o, t in zip(ours, theirs):
         np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+
+
+PLATEAU_METRICS = [5, 4, 4, 4, 4, 3, 3.9999, 3.99999, 10, 10, 10, 10, 2, 2, 2, 2, -1, -1, -1, -1]
+
+
+@pytest.mark.parametrize("mode", ["min", "max"])
+@pytest.mark.parametrize("threshold_mode", ["rel", "abs"])
+@pytest.mark.parametrize(("patience", "cooldown"), [(0, 0), (1, 1), (2, 0)])
+def test_reduce_lr_on_plateau_gives_torchs_rates(
+    mode: str, threshold_mode: str, patience: int, cooldown: int
+) -> None:
+    kwargs = dict(
+        mode=mode,
+        factor=0.5,
+        patience=patience,
+        cooldown=cooldown,
+        threshold=0.01,
+        threshold_mode=threshold_mode,
+        min_lr=0.004,
+    )
+    p = gj.tensor(np.zeros(2), requires_grad=True)
+    opt = optim.SGD([p], lr=0.1)
+    ours = optim.lr_scheduler.ReduceLROnPlateau(opt, **kwargs)
+    tp = torch.zeros(2, requires_grad=True)
+    theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(torch.optim.SGD([tp], lr=0.1), **kwargs)
+    sign = 1 if mode == "min" else -1
+    for value in PLATEAU_METRICS:
+        ours.step(gj.tensor(sign * value))  # a 0-d tensor, as a loss is
+        theirs.step(sign * value)
+        np.testing.assert_allclose(ours.get_last_lr(), theirs.get_last_lr(), rtol=1e-12)
+        assert ours.num_bad_epochs == theirs.num_bad_epochs
+    assert opt.lr < 0.1
