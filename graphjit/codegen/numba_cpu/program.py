@@ -168,9 +168,7 @@ def generate(
     assert wide is None or wide.constants == serial.constants
     source = module_source(serial, inputs, variables, wide)
     if lowered.in_place:
-        n_updates = len(tuple(getattr(program, "targets", ())))
-        news = tuple(program.results)[len(program.results) - n_updates :]
-        stored = [str(k) for k, new in enumerate(news) if new in lowered.in_place]
+        stored = [str(k) for k, new in enumerate(update_values(program)) if new in lowered.in_place]
         late = [str(i) for i, x in enumerate(inputs) if x in lowered.late_inputs]
         source += IN_PLACE_NOTE.format(stored=int_tuple(stored), late=int_tuple(late))
     return Generated(source, serial.constants)
@@ -331,9 +329,15 @@ def update_targets(program: ProgramSpec) -> dict[Node, Node]:
     """New value -> variable, for the updates the runtime lets the program store in place (of
     variables the program takes: one it only writes has no array in the program)."""
     targets = tuple(getattr(program, "targets", ()))
-    news = tuple(program.results)[len(program.results) - len(targets) :]
     taken = set(program.variables)
-    return {new: var for new, var in zip(news, targets) if var is not None and var in taken}
+    pairs = zip(update_values(program), targets)
+    return {new: var for new, var in pairs if var is not None and var in taken}
+
+
+def update_values(program: ProgramSpec) -> tuple[Node, ...]:
+    """The new values of the updated variables: the last results, one per ``targets`` entry."""
+    results = tuple(program.results)
+    return results[len(results) - len(tuple(getattr(program, "targets", ()))) :]
 
 
 def missing_lowerings() -> list[str]:
