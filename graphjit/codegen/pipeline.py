@@ -40,18 +40,22 @@ def lower(
     policy: Parallelism,
     allocates_itself: Callable[[Node], bool],
     updates: Mapping[Node, Node] | None = None,
+    fold_products: bool = False,
 ) -> Lowered:
     """Lower the graph of ``results``. ``leaf_arrays`` names the program's argument for each
     placeholder and variable (call-time dims are read from them); ``allocates_itself`` is the
     backend's list of lowerings that make their own output array (see ``plan_memory``);
     ``updates`` maps new values of variables to the variable they may be stored into (see
-    ``codegen.updates``; none: every result gets an array of its own)."""
+    ``codegen.updates``; none: every result gets an array of its own) and ``fold_products``
+    whether the backend computes ``w - s * (a @ b)`` in one accumulating product."""
     plan = partition(results)
     table = infer_all(plan.order, leaf_arrays, variables)
     steps = schedule(plan, table, policy)
     leaves = set(variables)
     inputs = [x for x in leaf_arrays if x not in leaves]
-    placed = place_updates(steps, plan.results, updates or {}, inputs, allocates_itself)
+    placed = place_updates(
+        steps, plan.results, updates or {}, inputs, allocates_itself, fold_products
+    )
     steps = placed.steps
     parallel = [
         parts[0].kind in LOOP_KINDS and wants_parallel(parts, table, policy) for parts in steps

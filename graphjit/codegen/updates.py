@@ -29,11 +29,30 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from graphjit.codegen.emit import int_tuple
 from graphjit.codegen.partition import LOOP_KINDS, nest_inputs
 from graphjit.codegen.schedule import Step
 from graphjit.ir import Node
+
+# what a generated module says of its stores, read back by the backend's executable
+_NOTE = """
+
+# the updates (by index) this program stores into their variables' arrays, and the inputs to copy
+# first when one shares memory with such a variable (graphjit.codegen.updates)
+IN_PLACE = {stored}
+LATE_INPUTS = {late}
+"""
+
+
+def stores_note(program: Any, in_place: Mapping[Node, Node], late_inputs: Sequence[Node]) -> str:
+    """The module lines naming a program's stores into variables (none: no lines)."""
+    if not in_place:
+        return ""
+    stored = [str(k) for k, new in enumerate(update_values(program)) if new in in_place]
+    late = [str(i) for i, x in enumerate(program.inputs) if x in late_inputs]
+    return _NOTE.format(stored=int_tuple(stored), late=int_tuple(late))
 
 
 class Fold(NamedTuple):
@@ -52,16 +71,34 @@ class Placement(NamedTuple):
     folds: dict[Node, Fold]  # new value -> its product folded into the store
 
 
+def update_values(program: Any) -> tuple[Node, ...]:
+    """The new values of a runtime ``Program``'s updated variables: its last results, one per
+    entry of its ``targets``."""
+    results = tuple(program.results)
+    return results[len(results) - len(tuple(getattr(program, "targets", ()))) :]
+
+
+def update_targets(program: Any) -> dict[Node, Node]:
+    """New value -> variable, for the updates the runtime lets a program store in place (of
+    variables the program takes: one it only writes has no array in the program)."""
+    targets = tuple(getattr(program, "targets", ()))
+    taken = set(program.variables)
+    pairs = zip(update_values(program), targets)
+    return {new: var for new, var in pairs if var is not None and var in taken}
+
+
 def place_updates(
     steps: Sequence[Step],
     results: Sequence[Node],
     candidates: Mapping[Node, Node],
     inputs: Sequence[Node],
     allocates_itself: Callable[[Node], bool],
+    fold_products: bool = False,
 ) -> Placement:
     """Which of ``candidates`` (new value -> variable) are stored in place, and the schedule that
     makes it safe. ``allocates_itself`` is the backend's word that an op's lowering makes its own
-    array, which may then be a view of its input (a reshape), so it counts as an alias."""
+    array, which may then be a view of its input (a reshape), so it counts as an alias;
+    ``fold_products`` that it can lower a :class:`Fold`."""
     if not candidates:
         return Placement(list(steps), {}, [], {})
     reads = [step_reads(parts) for parts in steps]
@@ -92,7 +129,7 @@ def place_updates(
     op_step = {parts[0].root: k for k, parts in enumerate(steps) if parts[0].kind == "op"}
     readers = Counter(x for r in reads for x in r)
     folds: dict[Node, Fold] = {}
-    for k in tail:
+    for k in tail if fold_products else ():
         var = candidates[steps[k][0].root]
         fold = _product_update(steps[k], var) if len(steps[k]) == 1 else None
         if (

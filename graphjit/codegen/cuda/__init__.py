@@ -54,7 +54,12 @@ def compile_program(program: Any) -> CudaExecutable:
     module = cache.load_module(source)
     arrays = [np.array(constant_value(c)) for c in constants]
     n_updates = int(getattr(program, "n_updates", 0))
-    return CudaExecutable(source, module.program, arrays, n_updates)
+    in_place = tuple(getattr(module, "IN_PLACE", ()))
+    targets = tuple(getattr(program, "targets", ()))
+    variables = list(program.variables)
+    written = [variables.index(targets[k]) for k in in_place]
+    late = tuple(getattr(module, "LATE_INPUTS", ()))
+    return CudaExecutable(source, module.program, arrays, n_updates, in_place, written, late)
 
 
 __all__ = [

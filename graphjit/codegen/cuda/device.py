@@ -7,7 +7,9 @@ CuPy is installed, else numba device arrays). Variables living on the device (th
 a device array) are read in place; host variables are copied in on every call. New values of
 updated variables come back as device arrays, which the runtime writes into the variables'
 storage under their locks: on the device for a device variable (no host copy), copied back for
-a host one (see the README's CUDA section).
+a host one (see the README's CUDA section). An update the program stores into the variable's
+array itself (``codegen.updates``) comes back as the variable's own array, which the runtime
+leaves alone; a host variable's comes back as its device copy, written back as before.
 
 Buffers: results get a new array per call (from CuPy's memory pool when CuPy is there); every
 other buffer is cached per (name, shape, dtype) and reused by the next call of the same thread.
@@ -113,12 +115,25 @@ class CudaExecutable:
     fresh_results = True  # every result is an array allocated for it in the call
 
     def __init__(
-        self, source: str, program: Any, constants: Sequence[np.ndarray], n_updates: int
+        self,
+        source: str,
+        program: Any,
+        constants: Sequence[np.ndarray],
+        n_updates: int,
+        in_place: Sequence[int] = (),
+        written: Sequence[int] = (),
+        late_inputs: Sequence[int] = (),
     ) -> None:
         self.source = source
         self._program = program
         self._constants = tuple(constants)
         self._n_updates = n_updates
+        # the updates (by index) the program stores into their variables' device arrays; the
+        # variables (by index among the program's) they write; the inputs to copy first when one
+        # shares device memory with such a variable (see ``codegen.updates``)
+        self.in_place = tuple(in_place)
+        self._written = tuple(written)
+        self._late = tuple(late_inputs)
         self._local = threading.local()
 
     def _allocator(self) -> Allocator:
@@ -157,15 +172,25 @@ class CudaExecutable:
             alloc.device_input(a) if is_device_array(a) else alloc.upload(f"x{i}", a)
             for i, a in enumerate(inputs)
         ]
+        n_in = len(args)
         args += [
             alloc.device_input(v) if is_device_array(v) else alloc.upload(f"w{i}", v)
             for i, v in enumerate(variables)
         ]
+        for i in self._late:
+            if is_device_array(inputs[i]) and any(
+                _overlap(args[i], args[n_in + j]) for j in self._written
+            ):
+                args[i] = alloc.copy(args[i])  # it must read the old values
         results = list(self._program(alloc, *args, *self._local.constants))
         n_out = len(results) - self._n_updates
+        stored = {n_out + k: self._written[m] for m, k in enumerate(self.in_place)}
         outs: list[Any] = []
         for k, r in enumerate(results):
-            if k >= n_out:
+            j = stored.get(k)
+            if j is not None and is_device_array(variables[j]):
+                outs.append(variables[j])  # stored into the variable itself: nothing to write
+            elif k >= n_out:
                 outs.append(r)  # a new value of a variable: the runtime writes it
             elif not on_device:
                 outs.append(r.copy_to_host())
@@ -174,6 +199,31 @@ class CudaExecutable:
             else:
                 outs.append(r)
         return outs
+
+
+def _overlap(a: Any, b: Any) -> bool:
+    """Whether two device arrays may share memory (their byte ranges meet)."""
+    lo_a, hi_a = _span(a)
+    lo_b, hi_b = _span(b)
+    return lo_a < hi_b and lo_b < hi_a
+
+
+def _span(a: Any) -> tuple[int, int]:
+    """The device bytes an array can touch: [start, end) from its pointer, shape and strides."""
+    info = getattr(a, "__cuda_array_interface__", None)
+    if info is None:  # numba's simulator: a device array is a host array underneath
+        info = a.__array_interface__
+    start = int(info["data"][0])
+    shape = tuple(info["shape"])
+    if 0 in shape:
+        return start, start
+    itemsize = np.dtype(info["typestr"]).itemsize
+    strides = info.get("strides") or None
+    if strides is None:
+        return start, start + itemsize * int(np.prod(shape))
+    low = sum(s * (n - 1) for s, n in zip(strides, shape) if s < 0)
+    high = sum(s * (n - 1) for s, n in zip(strides, shape) if s > 0)
+    return start + low, start + high + itemsize
 
 
 def _same(a: Any) -> Any:

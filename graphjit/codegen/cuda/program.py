@@ -20,9 +20,10 @@ from graphjit.codegen.cuda.nests import can_fuse, can_reduce, emit_nest
 from graphjit.codegen.cuda.writer import CudaWriter
 from graphjit.codegen.emit import SourceWriter, comment_text, int_tuple
 from graphjit.codegen.partition import LOOP_KINDS
-from graphjit.codegen.pipeline import lower
+from graphjit.codegen.pipeline import Lowered, lower
 from graphjit.codegen.schedule import Parallelism
 from graphjit.codegen.symdims import Check, Let
+from graphjit.codegen.updates import stores_note, update_targets
 from graphjit.ir import Node
 from graphjit.ops import OPS
 from graphjit.viz import describe
@@ -62,15 +63,33 @@ class Generated(NamedTuple):
     constants: list[Node]
 
 
-def generate(program: ProgramSpec, target: str) -> Generated:
+def generate(program: ProgramSpec, target: str, in_place: bool = True) -> Generated:
     """The module source for a runtime ``Program``; ``target`` names the device (its compute
-    capability, or the simulator) and is part of the source, so of the cache key."""
+    capability, or the simulator) and is part of the source, so of the cache key.
+
+    With ``in_place``, new values of updated variables that ``codegen.updates`` finds safe are
+    stored into the variables' device arrays by the program's last kernels; the module's
+    ``IN_PLACE`` lists those updates (by index) and ``LATE_INPUTS`` the inputs to copy when one
+    shares device memory with such a variable."""
     inputs, variables = tuple(program.inputs), tuple(program.variables)
     arrays = {x: f"x{i}" for i, x in enumerate(inputs)}
     arrays.update({v: f"w{i}" for i, v in enumerate(variables)})
-    lowered = lower(
-        program.results, arrays, variables, Parallelism(False, 0), lowerings.allocates_itself
-    )
+    serial, allocates = Parallelism(False, 0), lowerings.allocates_itself
+    updates = update_targets(program) if in_place else {}
+    lowered = lower(program.results, arrays, variables, serial, allocates, updates)
+    b = write_program(lowered, arrays)
+    if lowered.in_place and any(r not in b.fresh_nodes for r in lowered.plan.results):
+        # a result copied on return would be copied after the variables are written: keep the
+        # program's allocations before its first store into a variable (a copy may fail)
+        lowered = lower(program.results, arrays, variables, serial, allocates)
+        b = write_program(lowered, arrays)
+    source = module_source(b, inputs, variables, target)
+    source += stores_note(program, lowered.in_place, lowered.late_inputs)
+    return Generated(source, b.constants)
+
+
+def write_program(lowered: Lowered, arrays: dict[Node, str]) -> CudaWriter:
+    """The kernels and host body of every step."""
     b = CudaWriter(lowered, arrays)
     for step, parts in enumerate(lowered.steps):
         b.body.line()
@@ -81,7 +100,7 @@ def generate(program: ProgramSpec, target: str) -> Generated:
             emit_nest(b, parts, step)
         else:
             lowerings.lower_op(b, g.root)
-    return Generated(module_source(b, inputs, variables, target), b.constants)
+    return b
 
 
 def module_source(

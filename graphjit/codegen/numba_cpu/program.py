@@ -28,6 +28,7 @@ from graphjit.codegen.partition import LOOP_KINDS
 from graphjit.codegen.pipeline import Lowered, lower
 from graphjit.codegen.schedule import Parallelism
 from graphjit.codegen.symdims import Check, Let, product
+from graphjit.codegen.updates import stores_note, update_targets
 from graphjit.ir import Node
 from graphjit.ops import OPS
 from graphjit.viz import describe
@@ -90,15 +91,6 @@ numba.get_num_threads()  # starts numba's threads: the kernels this program call
 """
 
 
-IN_PLACE_NOTE = """
-
-# the updates (by index) this program stores into their variables' arrays, and the inputs to copy
-# first when one shares memory with such a variable (graphjit.codegen.updates)
-IN_PLACE = {stored}
-LATE_INPUTS = {late}
-"""
-
-
 class ProgramSpec(Protocol):
     """What :func:`generate` needs of a runtime ``Program``."""
 
@@ -158,19 +150,17 @@ def generate(
     arrays.update({v: f"w{i}" for i, v in enumerate(variables)})
     policy = Parallelism(parallel, PARALLEL_MIN_SIZE)
     updates = update_targets(program) if in_place else {}
-    lowered = lower(program.results, arrays, variables, policy, lowerings.allocates_itself, updates)
+    allocates = lowerings.allocates_itself
+    lowered = lower(program.results, arrays, variables, policy, allocates, updates, True)
     if lowered.in_place and any(copied_on_return(lowered, r) for r in lowered.plan.results):
         # a result copied on return would be copied after the variables are written: keep the
         # program's allocations before its first store into a variable (a copy may fail)
-        lowered = lower(program.results, arrays, variables, policy, lowerings.allocates_itself)
+        lowered = lower(program.results, arrays, variables, policy, allocates)
     serial = write_program(lowered, arrays, parallel=False)
     wide = write_program(lowered, arrays, parallel=True) if any(lowered.parallel) else None
     assert wide is None or wide.constants == serial.constants
     source = module_source(serial, inputs, variables, wide)
-    if lowered.in_place:
-        stored = [str(k) for k, new in enumerate(update_values(program)) if new in lowered.in_place]
-        late = [str(i) for i, x in enumerate(inputs) if x in lowered.late_inputs]
-        source += IN_PLACE_NOTE.format(stored=int_tuple(stored), late=int_tuple(late))
+    source += stores_note(program, lowered.in_place, lowered.late_inputs)
     return Generated(source, serial.constants)
 
 
@@ -323,21 +313,6 @@ def result_expr(b: ProgramWriter, node: Node) -> str:
 
 def copied_on_return(lowered: Lowered, node: Node) -> bool:
     return node not in lowered.memory.owned or lowerings.result_needs_copy(node)
-
-
-def update_targets(program: ProgramSpec) -> dict[Node, Node]:
-    """New value -> variable, for the updates the runtime lets the program store in place (of
-    variables the program takes: one it only writes has no array in the program)."""
-    targets = tuple(getattr(program, "targets", ()))
-    taken = set(program.variables)
-    pairs = zip(update_values(program), targets)
-    return {new: var for new, var in pairs if var is not None and var in taken}
-
-
-def update_values(program: ProgramSpec) -> tuple[Node, ...]:
-    """The new values of the updated variables: the last results, one per ``targets`` entry."""
-    results = tuple(program.results)
-    return results[len(results) - len(tuple(getattr(program, "targets", ()))) :]
 
 
 def missing_lowerings() -> list[str]:
