@@ -5,6 +5,7 @@ disk cache. The thresholds are lowered here so that small graphs are cut."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +55,47 @@ def test_each_stage_takes_what_it_reads_and_returns_what_later_code_reads(
     assert cut[-1].results == ["b40"]  # read by the return
 
 
+def test_repeated_steps_are_cut_at_their_period_and_share_one_function(
+    small_stages: None,
+) -> None:
+    lines, starts = _body(40)
+    cut = stages.split("program", lines, starts, ["b0", "n0"], "return (b40,)")
+    assert cut is not None
+    owners = {s.function for s in cut}
+    assert len(owners) < len(cut) and all(s.function in {t.name for t in cut} for s in cut)
+    first = next(s for s in cut if s.shared)
+    owner = next(s for s in cut if s.name == first.function)
+    assert stages.code_lines(first.lines) == stages.code_lines(owner.lines)
+    assert [t for s in cut for t in s.lines] == lines
+
+
+def test_a_shared_function_returns_what_any_of_its_callers_needs(small_stages: None) -> None:
+    """b10 is read after its stage only: every stage calling the same function returns the
+    value in b10's place, each under its own name."""
+    lines, starts = _body(40)
+    cut = stages.split("program", lines, starts, ["b0", "n0"], "return (b40, b10)")
+    assert cut is not None
+    holder = next(s for s in cut if "b10 = kops.empty((n0,), f64)" in s.lines)
+    assert "b10" in holder.results
+    twins = [s for s in cut if s.function == holder.function]
+    assert len(twins) >= 2
+    assert all(len(s.results) == len(holder.results) == 2 for s in twins)
+    for s in twins:  # each returns its own last buffer and its own buffer in b10's place
+        assert all(f"{r} = kops.empty((n0,), f64)" in s.lines for r in s.results)
+
+
+def test_the_same_code_taking_other_names_from_before_is_not_shared(small_stages: None) -> None:
+    """Two chunks of the same code, where a name one binds is bound before the other (so
+    passed in): they cannot share a function."""
+    step = ["", "# s", "v1 = b1 if n0 > 1 else b2", "k(v1)", "b1 = kops.empty((n0,), f64)"]
+    lines = step * 24
+    starts = list(range(0, len(lines), len(step)))
+    cut = stages.split("p", lines, starts, ["b2", "n0"], "return (b1,)")
+    assert cut is not None
+    assert "b1" not in cut[0].params and all("b1" in s.params for s in cut[1:])
+    assert not any(s.shared and s.function == cut[0].name for s in cut)
+
+
 def test_a_name_bound_on_one_branch_also_comes_in(small_stages: None) -> None:
     """Bound before the stage and again on one branch in it: the other branch keeps the value
     from before, so the stage must be given it."""
@@ -88,6 +130,9 @@ def _rnn_step(steps: int, backend: str) -> tuple[gj.CompiledFunction, list[gj.Va
 def test_a_program_in_stages_computes_what_the_interpreter_does(small_stages: None) -> None:
     step, params = _rnn_step(8, "cpu")
     assert step.source.count("_stage") >= 6 and "extern.external(program_stage0" in step.source
+    body = step.source[step.source.index("def program(") :]
+    calls = re.findall(r"= (program_stage\d+)\(", body)
+    assert len(set(calls)) < len(calls)  # the unrolled steps share stage functions
     want, want_params = _rnn_step(8, "numpy")
     xs = np.random.default_rng(1).standard_normal((8, 5, 3))
     for _ in range(3):  # the updates carry over between calls

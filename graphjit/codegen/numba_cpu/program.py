@@ -232,8 +232,12 @@ def write_entry(
     ret = f"return {int_tuple(outs)}"
     sizes = [s.name for s in b.table.stmts if isinstance(s, Let)]
     stages = split(name, b.body.lines, b.step_starts, [*args, *sizes], ret)
-    for i, stage in enumerate(stages or ()):
-        write_stage(w, stage, f"part {i + 1} of {len(stages or ())} of {name}'s steps")
+    for stage in stages or ():
+        if stage.shared:
+            continue
+        parts = [str(j + 1) for j, t in enumerate(stages or ()) if t.function == stage.name]
+        which = f"part {parts[0]}" if len(parts) == 1 else f"parts {', '.join(parts)}"
+        write_stage(w, stage, f"{which} of {len(stages or ())} of {name}'s steps")
     w.line()
     w.line("@njit(**PROGRAM)")
     with w.block(f"def {name}({', '.join(args)}):"):
@@ -258,7 +262,7 @@ def write_entry(
         else:
             w.line()
             for stage in stages:
-                call = f"{stage.name}({', '.join(stage.params)})"
+                call = f"{stage.function}({', '.join(stage.params)})"
                 w.line(f"{', '.join(stage.results)} = {call}" if stage.results else call)
         w.line()
         w.line(ret)

@@ -10,11 +10,18 @@ stages of about ``STAGE_LINES`` lines. Each stage is an ``@njit`` function of it
 names it reads from earlier code (arrays, views, call-time sizes) and returns those that later
 code reads; the program calls the stages in turn. Arrays travel by reference, so a stage writing
 into a buffer an earlier stage allocated writes the program's buffer, as the inline code did.
+
+An unrolled loop repeats its steps: the same code, up to the names of the arrays, once per time
+step. Runs of repeated steps are cut at their period, so their stages have the same code, and
+stages whose code is the same up to names share one function (``Stage.function``): numba types,
+lowers and optimises it once, however many time steps call it.
 """
 
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
@@ -26,6 +33,8 @@ from typing import NamedTuple
 # programs stay whole.
 SPLIT_ABOVE = 300
 STAGE_LINES = 60
+# the longest period (in steps) looked for in runs of repeated steps
+MAX_PERIOD = 200
 
 
 class Stage(NamedTuple):
@@ -33,6 +42,12 @@ class Stage(NamedTuple):
     params: list[str]  # names the stage reads from code before it
     results: list[str]  # names it binds that code after it reads
     lines: list[str]  # its body, unindented, as the program had it
+    function: str = ""  # the function it calls: its own (its name), or an earlier stage's
+
+    @property
+    def shared(self) -> bool:
+        """Whether the stage calls an earlier stage's function (the same code up to names)."""
+        return self.function != self.name
 
 
 def code_lines(lines: Iterable[str]) -> int:
@@ -52,12 +67,12 @@ def split(
     ``return``), whose reads count as reads after the last stage."""
     if code_lines(lines) <= SPLIT_ABOVE:
         return None
-    chunks: list[list[str]] = []
-    start = 0
-    for mark in [*marks[1:], len(lines)]:
-        if code_lines(lines[start:mark]) >= STAGE_LINES or mark == len(lines):
-            chunks.append(list(lines[start:mark]))
-            start = mark
+    ends = [*marks[1:], len(lines)]
+    steps = [list(lines[a:b]) for a, b in zip(marks, ends)]
+    head = list(lines[: marks[0]]) if marks else list(lines)
+    chunks = _chunks(steps) if steps else []
+    if head:
+        chunks = [head + chunks[0], *chunks[1:]] if chunks else [head]
     if len(chunks) < 2:
         return None
     uses = [_names(chunk) for chunk in chunks]
@@ -72,9 +87,135 @@ def split(
         # it must still have its earlier value on the other
         params = sorted((reads | binds) & known, key=_natural)
         results = sorted(binds & later_reads[i], key=_natural)
-        stages.append(Stage(f"{prefix}_stage{i}", params, results, chunk))
+        name = f"{prefix}_stage{i}"
+        stages.append(Stage(name, params, results, chunk, name))
         known |= binds
-    return stages
+    return _share(stages)
+
+
+def _chunks(steps: Sequence[list[str]]) -> list[list[str]]:
+    """The steps grouped into chunks of about ``STAGE_LINES`` lines of code, a run of repeated
+    steps cut at a multiple of its period (each chunk of it the same code up to names)."""
+    keys = [_step_key(step) for step in steps]
+    chunks: list[list[str]] = []
+    start = 0
+    for run_start, period, repeats in _runs(keys):
+        chunks += _greedy(steps[start:run_start])
+        per = code_lines([t for step in steps[run_start : run_start + period] for t in step])
+        # as many repeats per chunk as make STAGE_LINES, but at least two chunks to share
+        group = max(1, min(STAGE_LINES // max(per, 1), repeats // 2)) * period
+        stop = run_start + (repeats * period // group) * group
+        for a in range(run_start, stop, group):
+            chunks.append([t for step in steps[a : a + group] for t in step])
+        start = stop
+    chunks += _greedy(steps[start:])
+    return chunks
+
+
+def _greedy(steps: Sequence[list[str]]) -> list[list[str]]:
+    """Consecutive steps in chunks of at least ``STAGE_LINES`` lines of code (the last shorter)."""
+    chunks: list[list[str]] = []
+    current: list[str] = []
+    for step in steps:
+        current += step
+        if code_lines(current) >= STAGE_LINES:
+            chunks.append(current)
+            current = []
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _runs(keys: Sequence[object]) -> list[tuple[int, int, int]]:
+    """Non-overlapping runs of repeated steps, in order: (first step, period, repeats), each the
+    one covering most steps in its stretch (the shortest period on a tie), at least two repeats."""
+    runs: list[tuple[int, int, int]] = []
+
+    def search(lo: int, hi: int) -> None:
+        best: tuple[int, int, int, int] | None = None  # (steps covered, -period, start, repeats)
+        for period in range(1, min((hi - lo) // 2, MAX_PERIOD) + 1):
+            i = lo
+            while i + period < hi:
+                if keys[i] != keys[i + period]:
+                    i += 1
+                    continue
+                j = i
+                while j + period < hi and keys[j] == keys[j + period]:
+                    j += 1
+                repeats = (j - i + period) // period
+                if repeats >= 2:
+                    found = (repeats * period, -period, i, repeats)
+                    best = found if best is None or found[:2] > best[:2] else best
+                i = j + 1
+        if best is None:
+            return
+        covered, negative, start, repeats = best
+        search(lo, start)
+        runs.append((start, -negative, repeats))
+        search(start + covered, hi)
+
+    search(0, len(keys))
+    return runs
+
+
+def _share(stages: list[Stage]) -> list[Stage]:
+    """Stages with the same code up to names call the first one's function: its params and
+    results in its order, each stage's own names in their places; the function returns every
+    value any of them needs."""
+    keys = [_canonical(s.lines, {*s.params, *_names(s.lines)[1]}) for s in stages]
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for i, (tokens, ids) in enumerate(keys):
+        # the same code, taking the same of its names from before it
+        params = tuple(sorted(ids[p] for p in stages[i].params))
+        groups.setdefault((tokens, params), []).append(i)
+    out = list(stages)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        first = stages[members[0]]
+        ids = keys[members[0]][1]  # the first stage's names -> their place in the code
+        wanted = {keys[i][1][r] for i in members for r in stages[i].results}
+        by_id = {v: k for k, v in ids.items()}
+        results = sorted((by_id[w] for w in wanted), key=_natural)
+        for i in members:
+            own = {v: k for k, v in keys[i][1].items()}  # place in the code -> this stage's name
+            out[i] = stages[i]._replace(
+                params=[own[ids[p]] for p in first.params],
+                results=[own[ids[r]] for r in results],
+                function=first.name,
+            )
+    return out
+
+
+def _step_key(lines: Sequence[str]) -> tuple[object, ...]:
+    """A step's code up to the names it binds or reads of its own arrays (``b3``, ``v7``)."""
+    return _canonical(lines, None)[0]
+
+
+def _canonical(
+    lines: Sequence[str], local: set[str] | None
+) -> tuple[tuple[object, ...], dict[str, int]]:
+    """The tokens of ``lines`` (comments and blank lines left out) with each name in ``local``
+    (None: each array name, a letter b or v and a number) replaced by the order of its first
+    appearance; and that order."""
+    order: dict[str, int] = {}
+    tokens: list[object] = []
+    skip = (tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER)
+    for tok in tokenize.generate_tokens(io.StringIO("\n".join(lines) + "\n").readline):
+        if tok.type in skip:
+            continue
+        text = tok.string
+        if tok.type == tokenize.NAME and (
+            text in local if local is not None else _is_array_name(text)
+        ):
+            tokens.append(order.setdefault(text, len(order)))
+        else:
+            tokens.append(text)
+    return tuple(tokens), order
+
+
+def _is_array_name(name: str) -> bool:
+    return len(name) > 1 and name[0] in "bv" and name[1:].isdigit()
 
 
 def _names(lines: Sequence[str]) -> tuple[set[str], set[str]]:
