@@ -84,6 +84,29 @@ def test_a_shared_function_returns_what_any_of_its_callers_needs(small_stages: N
         assert all(f"{r} = kops.empty((n0,), f64)" in s.lines for r in s.results)
 
 
+def test_stages_differing_only_in_an_index_share_a_function_taking_it(
+    small_stages: None,
+) -> None:
+    """An unrolled loop reads its input at another index each time step: the shared function
+    takes the index, each call passes its own; indices that agree stay in the code."""
+    lines, starts = [], []
+    for i in range(40):
+        starts.append(len(lines))
+        lines += ["", f"# step {i}", f"v{i + 1} = x0[{i}:{i + 1}, 0]", f"k(v{i + 1}, b0[:, 2])"]
+    cut = stages.split("p", lines, starts, ["x0", "b0"], "return (v40,)")
+    assert cut is not None
+    owner = next(s for s in cut if any(t.shared and t.function == s.name for t in cut))
+    assert owner.signature is not None and owner.signature[-1].startswith("index")
+    assert all("b0[:, 2]" in t for t in owner.lines if "k(" in t)  # the same in every stage
+    n_index = sum(p.startswith("index") for p in owner.signature)
+    for s in cut:
+        if s.function == owner.name:  # the last arguments are the stage's own indices
+            first = int(s.lines[1].split()[-1])  # "# step i"
+            assert s.params[len(s.params) - n_index :][:2] == [str(first), str(first + 1)]
+        if s.name != owner.name:
+            assert not any("index" in t for t in s.lines)  # only the function's code changed
+
+
 def test_the_same_code_taking_other_names_from_before_is_not_shared(small_stages: None) -> None:
     """Two chunks of the same code, where a name one binds is bound before the other (so
     passed in): they cannot share a function."""
@@ -133,6 +156,7 @@ def test_a_program_in_stages_computes_what_the_interpreter_does(small_stages: No
     body = step.source[step.source.index("def program(") :]
     calls = re.findall(r"= (program_stage\d+)\(", body)
     assert len(set(calls)) < len(calls)  # the unrolled steps share stage functions
+    assert "index0" in step.source  # x[t]: each step's index passed to the shared function
     want, want_params = _rnn_step(8, "numpy")
     xs = np.random.default_rng(1).standard_normal((8, 5, 3))
     for _ in range(3):  # the updates carry over between calls

@@ -275,7 +275,8 @@ def write_stage(w: SourceWriter, stage: Stage, doc: str) -> None:
     w.line()
     w.line()
     w.line("@njit(**SHARED)")
-    with w.block(f"def {compiled}({', '.join(stage.params)}):"):
+    signature = stage.params if stage.signature is None else stage.signature
+    with w.block(f"def {compiled}({', '.join(signature)}):"):
         w.line(f'"""{doc}"""')
         for text in stage.lines:
             w.line(text)

@@ -11,10 +11,11 @@ names it reads from earlier code (arrays, views, call-time sizes) and returns th
 code reads; the program calls the stages in turn. Arrays travel by reference, so a stage writing
 into a buffer an earlier stage allocated writes the program's buffer, as the inline code did.
 
-An unrolled loop repeats its steps: the same code, up to the names of the arrays, once per time
-step. Runs of repeated steps are cut at their period, so their stages have the same code, and
-stages whose code is the same up to names share one function (``Stage.function``): numba types,
-lowers and optimises it once, however many time steps call it.
+An unrolled loop repeats its steps: the same code once per time step, up to the names of the
+arrays and the indices it slices at (``x[t]``). Runs of repeated steps are cut at their period,
+so their stages have the same code, and stages whose code is the same up to names and indices
+share one function (``Stage.function``), which takes the indices they differ in as arguments:
+numba types, lowers and optimises it once, however many time steps call it.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ class Stage(NamedTuple):
     results: list[str]  # names it binds that code after it reads
     lines: list[str]  # its body, unindented, as the program had it
     function: str = ""  # the function it calls: its own (its name), or an earlier stage's
+    # its function's parameters, where they are not ``params`` (a shared function takes the
+    # indices its stages differ in: the call passes this stage's own values)
+    signature: list[str] | None = None
 
     @property
     def shared(self) -> bool:
@@ -97,9 +101,10 @@ def _chunks(steps: Sequence[list[str]]) -> list[list[str]]:
     """The steps grouped into chunks of about ``STAGE_LINES`` lines of code, a run of repeated
     steps cut at a multiple of its period (each chunk of it the same code up to names)."""
     keys = [_step_key(step) for step in steps]
+    sizes = [code_lines(step) for step in steps]
     chunks: list[list[str]] = []
     start = 0
-    for run_start, period, repeats in _runs(keys):
+    for run_start, period, repeats in _runs(keys, sizes):
         chunks += _greedy(steps[start:run_start])
         per = code_lines([t for step in steps[run_start : run_start + period] for t in step])
         # as many repeats per chunk as make STAGE_LINES, but at least two chunks to share
@@ -126,10 +131,15 @@ def _greedy(steps: Sequence[list[str]]) -> list[list[str]]:
     return chunks
 
 
-def _runs(keys: Sequence[object]) -> list[tuple[int, int, int]]:
+def _runs(keys: Sequence[object], sizes: Sequence[int]) -> list[tuple[int, int, int]]:
     """Non-overlapping runs of repeated steps, in order: (first step, period, repeats), each the
-    one covering most steps in its stretch (the shortest period on a tie), at least two repeats."""
+    one covering most steps in its stretch (the shortest period on a tie), at least two repeats
+    and a stage's worth of code (``sizes``: each step's lines of code): shorter repeats (the
+    four gate slices of an LSTM step) are not worth functions of their own."""
     runs: list[tuple[int, int, int]] = []
+    before = [0]
+    for n in sizes:
+        before.append(before[-1] + n)
 
     def search(lo: int, hi: int) -> None:
         best: tuple[int, int, int, int] | None = None  # (steps covered, -period, start, repeats)
@@ -143,7 +153,8 @@ def _runs(keys: Sequence[object]) -> list[tuple[int, int, int]]:
                 while j + period < hi and keys[j] == keys[j + period]:
                     j += 1
                 repeats = (j - i + period) // period
-                if repeats >= 2:
+                lines = before[i + repeats * period] - before[i]
+                if repeats >= 2 and lines >= STAGE_LINES:
                     found = (repeats * period, -period, i, repeats)
                     best = found if best is None or found[:2] > best[:2] else best
                 i = j + 1
@@ -159,59 +170,101 @@ def _runs(keys: Sequence[object]) -> list[tuple[int, int, int]]:
 
 
 def _share(stages: list[Stage]) -> list[Stage]:
-    """Stages with the same code up to names call the first one's function: its params and
-    results in its order, each stage's own names in their places; the function returns every
-    value any of them needs."""
+    """Stages with the same code up to names, and up to the integers they index with, call the
+    first one's function: its params and results in its order, each stage's own names in their
+    places, then each index the stages differ in (``x0[3:4]`` at one time step, ``x0[4:5]`` at
+    the next), which the function takes as a parameter; it returns every value any of them
+    needs."""
     keys = [_canonical(s.lines, {*s.params, *_names(s.lines)[1]}) for s in stages]
     groups: dict[tuple[object, ...], list[int]] = {}
-    for i, (tokens, ids) in enumerate(keys):
+    for i, key in enumerate(keys):
         # the same code, taking the same of its names from before it
-        params = tuple(sorted(ids[p] for p in stages[i].params))
-        groups.setdefault((tokens, params), []).append(i)
+        params = tuple(sorted(key.order[p] for p in stages[i].params))
+        groups.setdefault((key.tokens, params), []).append(i)
     out = list(stages)
     for members in groups.values():
         if len(members) < 2:
             continue
         first = stages[members[0]]
-        ids = keys[members[0]][1]  # the first stage's names -> their place in the code
-        wanted = {keys[i][1][r] for i in members for r in stages[i].results}
+        ids = keys[members[0]].order  # the first stage's names -> their place in the code
+        wanted = {keys[i].order[r] for i in members for r in stages[i].results}
         by_id = {v: k for k, v in ids.items()}
         results = sorted((by_id[w] for w in wanted), key=_natural)
+        # the indices the stages differ in become parameters of the function
+        columns = zip(*(keys[i].indices for i in members))
+        varying = [k for k, column in enumerate(columns) if len({t for t, _ in column}) > 1]
+        names = [f"index{k}" for k in range(len(varying))]
+        taken = {*ids, *_names(first.lines)[0]}
+        assert not taken & set(names), "a generated name is an index parameter's name"
+        body = _substitute(first.lines, [keys[members[0]].indices[k][1] for k in varying], names)
         for i in members:
-            own = {v: k for k, v in keys[i][1].items()}  # place in the code -> this stage's name
+            own = {v: k for k, v in keys[i].order.items()}  # place in the code -> own name
+            values = [keys[i].indices[k][0] for k in varying]
             out[i] = stages[i]._replace(
-                params=[own[ids[p]] for p in first.params],
+                params=[own[ids[p]] for p in first.params] + values,
                 results=[own[ids[r]] for r in results],
                 function=first.name,
             )
+        out[members[0]] = out[members[0]]._replace(lines=body, signature=[*first.params, *names])
     return out
 
 
+def _substitute(
+    lines: Sequence[str], where: Sequence[tuple[int, int]], names: Sequence[str]
+) -> list[str]:
+    """``lines`` with the token starting at each (line, column) of ``where`` (1-based lines, as
+    ``tokenize`` counts them in the joined text) replaced by the name in its place."""
+    out = list(lines)
+    for (row, col), name in sorted(zip(where, names), reverse=True):
+        text = out[row - 1]
+        end = col
+        while end < len(text) and text[end].isdigit():
+            end += 1
+        out[row - 1] = text[:col] + name + text[end:]
+    return out
+
+
+class Canonical(NamedTuple):
+    tokens: tuple[object, ...]  # the code's tokens, local names and indices replaced
+    order: dict[str, int]  # each local name -> its place (order of first appearance)
+    indices: list[tuple[str, tuple[int, int]]]  # each integer in brackets: text, (line, column)
+
+
+INDEX = "<index>"  # an integer in square brackets, in a canonical token list
+
+
 def _step_key(lines: Sequence[str]) -> tuple[object, ...]:
-    """A step's code up to the names it binds or reads of its own arrays (``b3``, ``v7``)."""
-    return _canonical(lines, None)[0]
+    """A step's code up to the names it binds or reads of its own arrays (``b3``, ``v7``) and
+    the integers it indexes with."""
+    return _canonical(lines, None).tokens
 
 
-def _canonical(
-    lines: Sequence[str], local: set[str] | None
-) -> tuple[tuple[object, ...], dict[str, int]]:
+def _canonical(lines: Sequence[str], local: set[str] | None) -> Canonical:
     """The tokens of ``lines`` (comments and blank lines left out) with each name in ``local``
     (None: each array name, a letter b or v and a number) replaced by the order of its first
-    appearance; and that order."""
+    appearance, and each integer inside square brackets (an index or slice bound) by
+    ``INDEX``."""
     order: dict[str, int] = {}
     tokens: list[object] = []
+    indices: list[tuple[str, tuple[int, int]]] = []
+    depth = 0  # of square brackets
     skip = (tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER)
     for tok in tokenize.generate_tokens(io.StringIO("\n".join(lines) + "\n").readline):
         if tok.type in skip:
             continue
         text = tok.string
+        if tok.type == tokenize.OP and text in "[]":
+            depth += 1 if text == "[" else -1
         if tok.type == tokenize.NAME and (
             text in local if local is not None else _is_array_name(text)
         ):
             tokens.append(order.setdefault(text, len(order)))
+        elif tok.type == tokenize.NUMBER and depth > 0 and text.isdigit():
+            tokens.append(INDEX)
+            indices.append((text, tok.start))
         else:
             tokens.append(text)
-    return tuple(tokens), order
+    return Canonical(tuple(tokens), order, indices)
 
 
 def _is_array_name(name: str) -> bool:
