@@ -122,3 +122,23 @@ def array_address(a: object) -> int:
     if device is not None:
         return int(device["data"][0])
     return id(a)
+
+
+def array_span(a: object) -> tuple[int, int]:
+    """The bytes ``[start, end)`` an array can touch, host or device, from its interface's
+    pointer, shape and strides (empty for an empty array). Under numba's simulator a device
+    array is a host array underneath, and publishes that one's interface."""
+    info = getattr(a, "__cuda_array_interface__", None)
+    if info is None:
+        info = a.__array_interface__  # type: ignore[attr-defined]
+    start = int(info["data"][0])
+    shape = tuple(info["shape"])
+    if 0 in shape:
+        return start, start
+    itemsize = np.dtype(info["typestr"]).itemsize
+    strides = info.get("strides")
+    if strides is None:  # C-contiguous
+        return start, start + itemsize * int(np.prod(shape))
+    low = sum(st * (n - 1) for st, n in zip(strides, shape) if st < 0)
+    high = sum(st * (n - 1) for st, n in zip(strides, shape) if st > 0)
+    return start + low, start + high + itemsize

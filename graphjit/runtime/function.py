@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from graphjit import ir
+from graphjit.cuda_compat import array_span
 from graphjit.guards import MISS, DirectCall, direct_call
 from graphjit.ir import Node
 from graphjit.locks import OPTIMISTIC_TRIES, STATE_LOCKS
@@ -301,12 +302,14 @@ def _in_place_targets(
     """The variable of each update, where a backend may store the new value into its array:
     not where that array shares memory with another variable the program reads (two variables
     over one array: a store into one would change what the program reads from the other)."""
+    if not updated:
+        return ()
     spans = []
     for v in variables:
         arr = v.storage.array
         if not isinstance(arr, np.ndarray):
             continue  # a device array: the cpu backend is given a host copy of it
-        lo, hi = np.lib.array_utils.byte_bounds(arr)
+        lo, hi = array_span(arr)
         spans.append((lo, hi, v))
     spans.sort(key=lambda s: (s[0], s[1]))
     shared: set[Any] = set()

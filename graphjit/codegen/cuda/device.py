@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from graphjit.cuda_compat import import_numba_cuda, simulator_enabled, to_host
+from graphjit.cuda_compat import array_span, import_numba_cuda, simulator_enabled, to_host
 
 
 def cupy_module() -> Any | None:
@@ -203,27 +203,9 @@ class CudaExecutable:
 
 def _overlap(a: Any, b: Any) -> bool:
     """Whether two device arrays may share memory (their byte ranges meet)."""
-    lo_a, hi_a = _span(a)
-    lo_b, hi_b = _span(b)
+    lo_a, hi_a = array_span(a)
+    lo_b, hi_b = array_span(b)
     return lo_a < hi_b and lo_b < hi_a
-
-
-def _span(a: Any) -> tuple[int, int]:
-    """The device bytes an array can touch: [start, end) from its pointer, shape and strides."""
-    info = getattr(a, "__cuda_array_interface__", None)
-    if info is None:  # numba's simulator: a device array is a host array underneath
-        info = a.__array_interface__
-    start = int(info["data"][0])
-    shape = tuple(info["shape"])
-    if 0 in shape:
-        return start, start
-    itemsize = np.dtype(info["typestr"]).itemsize
-    strides = info.get("strides") or None
-    if strides is None:
-        return start, start + itemsize * int(np.prod(shape))
-    low = sum(s * (n - 1) for s, n in zip(strides, shape) if s < 0)
-    high = sum(s * (n - 1) for s, n in zip(strides, shape) if s > 0)
-    return start + low, start + high + itemsize
 
 
 def _same(a: Any) -> Any:
