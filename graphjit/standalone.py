@@ -28,6 +28,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from graphjit.ir import Node
 from graphjit.ops.leaves import constant_value
 from graphjit.runtime import CompiledFunction
 from graphjit.version import __version__
@@ -103,21 +104,34 @@ def _vendor(source: str) -> str:
     return re.sub(r"\bgraphjit\.kernels\b", KERNEL_PACKAGE, source)
 
 
-def _write(target: Path, content: bytes | Callable[[BinaryIO], None]) -> None:
-    """Write ``target`` through a temporary file beside it, replaced into place: an export that
-    fails (a full disk, Ctrl-C) leaves each file of an earlier export whole, never partial."""
-    tmp = target.with_name(f"{target.name}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
+class _Files:
+    """An export's files, each written to a temporary file beside its target, then all replaced
+    into place together (:meth:`commit`): an export that fails while writing (a full disk,
+    Ctrl-C) leaves every file of an earlier export as it was, never half of the new one beside
+    half of the old."""
+
+    def __init__(self) -> None:
+        self.staged: list[tuple[Path, Path]] = []  # (temporary file, target)
+
+    def write(self, target: Path, content: bytes | Callable[[BinaryIO], None]) -> None:
+        tmp = target.with_name(f"{target.name}.{uuid.uuid4().hex[:12]}.tmp")
+        self.staged.append((tmp, target))
         with open(tmp, "xb") as fh:
             if isinstance(content, bytes):
                 fh.write(content)
             else:
                 content(fh)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+
+    def commit(self) -> None:
+        for tmp, target in self.staged:
+            os.replace(tmp, target)
+        self.staged = []
+
+    def discard(self) -> None:
+        for tmp, _ in self.staged:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        self.staged = []
 
 
 def export(f: CompiledFunction, directory: str | os.PathLike[str]) -> Path:
@@ -145,18 +159,33 @@ def export(f: CompiledFunction, directory: str | os.PathLike[str]) -> Path:
         lines = [ln for ln in _vendor(source).splitlines() if "import" in ln and "graphjit" in ln]
         if lines:
             raise RuntimeError(f"gj.export: the generated code imports graphjit: {lines[0]!r}")
-    _write(out / "model.py", (_vendor(source) + _RUNNER).encode("utf-8"))
+    files = _Files()
+    try:
+        _write_files(files, f, out, source, constants)
+        files.commit()
+    except BaseException:
+        files.discard()
+        raise
+    return out
+
+
+def _write_files(
+    files: _Files, f: CompiledFunction, out: Path, source: str, constants: list[Node]
+) -> None:
+    """Stage every file of the export of ``f`` into ``out`` (see :class:`_Files`)."""
+    write = files.write
+    write(out / "model.py", (_vendor(source) + _RUNNER).encode("utf-8"))
     kernels = out / KERNEL_PACKAGE
     kernels.mkdir(exist_ok=True)
     # every CPU kernel module (the CUDA ones, in kernels/cuda/, are not needed by a CPU program)
     for path in sorted(_kernels_dir().glob("*.py")):
         text = _vendor(path.read_text(encoding="utf-8"))
-        _write(kernels / path.name, text.encode("utf-8"))
+        write(kernels / path.name, text.encode("utf-8"))
     weights: dict[str, np.ndarray] = {
         f"variable_{i}": v.get_value() for i, v in enumerate(f.program.variables)
     }
     weights.update({f"constant_{i}": np.array(constant_value(c)) for i, c in enumerate(constants)})
-    _write(out / "weights.npz", lambda fh: np.savez(fh, **weights))  # type: ignore[arg-type]
+    write(out / "weights.npz", lambda fh: np.savez(fh, **weights))  # type: ignore[arg-type]
     inputs = [
         {
             "name": x.name,
@@ -172,9 +201,9 @@ def export(f: CompiledFunction, directory: str | os.PathLike[str]) -> Path:
         "n_variables": len(f.program.variables),
         "n_constants": len(constants),
     }
-    _write(out / "signature.json", json.dumps(signature, indent=2).encode("utf-8"))
+    write(out / "signature.json", json.dumps(signature, indent=2).encode("utf-8"))
     described = ", ".join(f"`{x['name']}` {x['dtype']}{x['shape']}" for x in inputs) or "none"
-    _write(
+    write(
         out / "README.md",
         _README.format(
             title="graphjit export",
@@ -185,4 +214,3 @@ def export(f: CompiledFunction, directory: str | os.PathLike[str]) -> Path:
             inputs=described,
         ).encode("utf-8"),
     )
-    return out

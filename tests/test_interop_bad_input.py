@@ -387,6 +387,27 @@ def test_a_failed_export_keeps_the_earlier_export_whole(
     assert sorted(p.name for p in tmp_path.iterdir()) == names  # no temporary file left
 
 
+def test_a_failed_export_of_another_function_changes_no_file(
+    exp_f: gj.CompiledFunction, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The model written before the weights failed must not replace the earlier model: the
+    files of one export are replaced together, after all of them are written."""
+    gj.export(exp_f, tmp_path)
+    files = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    before = {p: p.read_bytes() for p in files}
+    y = gj.placeholder("y", shape=(None, 2), dtype="float32")
+    other = gj.compile([y], [gj.tanh(y) * 3.0])
+
+    def fail(fh: Any, **arrays: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", fail)
+    with pytest.raises(OSError, match="disk full"):
+        gj.export(other, tmp_path)
+    assert sorted(p for p in tmp_path.rglob("*") if p.is_file()) == files
+    assert all(p.read_bytes() == content for p, content in before.items())
+
+
 @pytest.mark.parametrize("op, n", [("add", 1), ("add", 3), ("exp", 2), ("clamp", 2), ("tanh", 0)])
 def test_an_op_of_fixed_arity_refuses_another_number_of_inputs(op: str, n: int) -> None:
     """Every op of a fixed number of inputs (an elementwise template's placeholders, a per-input
