@@ -11,10 +11,8 @@ versions, rather than being misread.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import struct
-import uuid
 import zipfile
 import zlib
 from typing import Any
@@ -22,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from graphjit.errors import FileFormatError
+from graphjit.files import write_file
 from graphjit.ops.dispatch import is_tensor
 from graphjit.tensor.creation import from_numpy
 
@@ -67,24 +66,8 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     else:
         arrays[_SINGLE] = _to_array(obj, "value")
     arrays[_FORMAT] = np.array(FORMAT_VERSION, dtype=np.int64)
-    # a temporary file of its own beside the target (threads saving one path at once each
-    # write their own), replaced into place, and removed if anything fails (a full disk, a
-    # directory at the path, Ctrl-C): the target is the old file or the new one, never partial
-    target = os.fspath(path)
-    folder = os.path.dirname(target) or "."
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"save: the folder of {target!r} does not exist")
-    if os.path.isdir(target):
-        raise IsADirectoryError(f"save: {target!r} is a directory, not a file path")
-    tmp = f"{target}.{uuid.uuid4().hex[:12]}.tmp"
-    try:
-        with open(tmp, "xb") as fh:  # not mkstemp: the file gets the usual permissions
-            np.savez(fh, **arrays)  # type: ignore[arg-type]
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    # the target is the old file or the new one, never partial (graphjit.files)
+    write_file(os.fspath(path), lambda fh: np.savez(fh, **arrays), "save")  # type: ignore[arg-type]
 
 
 def load(path: str | os.PathLike[str], as_tensors: bool = True) -> Any:

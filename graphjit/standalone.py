@@ -16,18 +16,15 @@ The export is for inference: ``updates`` of ``f`` are not applied by ``run``.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import os
 import re
-import uuid
-from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
+from graphjit.files import StagedFiles
 from graphjit.ir import Node
 from graphjit.ops.leaves import constant_value
 from graphjit.runtime import CompiledFunction
@@ -104,36 +101,6 @@ def _vendor(source: str) -> str:
     return re.sub(r"\bgraphjit\.kernels\b", KERNEL_PACKAGE, source)
 
 
-class _Files:
-    """An export's files, each written to a temporary file beside its target, then all replaced
-    into place together (:meth:`commit`): an export that fails while writing (a full disk,
-    Ctrl-C) leaves every file of an earlier export as it was, never half of the new one beside
-    half of the old."""
-
-    def __init__(self) -> None:
-        self.staged: list[tuple[Path, Path]] = []  # (temporary file, target)
-
-    def write(self, target: Path, content: bytes | Callable[[BinaryIO], None]) -> None:
-        tmp = target.with_name(f"{target.name}.{uuid.uuid4().hex[:12]}.tmp")
-        self.staged.append((tmp, target))
-        with open(tmp, "xb") as fh:
-            if isinstance(content, bytes):
-                fh.write(content)
-            else:
-                content(fh)
-
-    def commit(self) -> None:
-        for tmp, target in self.staged:
-            os.replace(tmp, target)
-        self.staged = []
-
-    def discard(self) -> None:
-        for tmp, _ in self.staged:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        self.staged = []
-
-
 def export(f: CompiledFunction, directory: str | os.PathLike[str]) -> Path:
     """Write ``f`` as a standalone module into ``directory`` (created; files in it are replaced).
     Returns the directory. Import ``model`` from it and call ``model.run(*inputs)``."""
@@ -159,7 +126,7 @@ def export(f: CompiledFunction, directory: str | os.PathLike[str]) -> Path:
         lines = [ln for ln in _vendor(source).splitlines() if "import" in ln and "graphjit" in ln]
         if lines:
             raise RuntimeError(f"gj.export: the generated code imports graphjit: {lines[0]!r}")
-    files = _Files()
+    files = StagedFiles()  # all written before any replaces its target: never half an export
     try:
         _write_files(files, f, out, source, constants)
         files.commit()
@@ -170,9 +137,9 @@ def export(f: CompiledFunction, directory: str | os.PathLike[str]) -> Path:
 
 
 def _write_files(
-    files: _Files, f: CompiledFunction, out: Path, source: str, constants: list[Node]
+    files: StagedFiles, f: CompiledFunction, out: Path, source: str, constants: list[Node]
 ) -> None:
-    """Stage every file of the export of ``f`` into ``out`` (see :class:`_Files`)."""
+    """Stage every file of the export of ``f`` into ``out`` (committed by the caller)."""
     write = files.write
     write(out / "model.py", (_vendor(source) + _RUNNER).encode("utf-8"))
     kernels = out / KERNEL_PACKAGE

@@ -6,12 +6,11 @@ Needs the optional ``onnx`` package (``pip install 'graphjit[onnx]'``), imported
 
 from __future__ import annotations
 
-import contextlib
 import os
-import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from graphjit.files import write_file
 from graphjit.ir import Node
 from graphjit.onnx import (  # noqa: F401 - one module per op family registers its mappings
     export_elementwise,
@@ -80,27 +79,8 @@ def export(
         raise TypeError(f"gj.onnx.export: path must be a str, a path or None, got {path!r}")
     model = to_model(inputs, outputs, opset)
     if path is not None:
-        _write_atomically(model.SerializeToString(), os.fspath(path))
+        write_file(os.fspath(path), model.SerializeToString(), "gj.onnx.export")
     return model
-
-
-def _write_atomically(data: bytes, target: str) -> None:
-    """Write ``data`` to ``target`` through a temporary file beside it, replaced into place: a
-    failed write (a full disk, Ctrl-C) leaves the old file, never a partial one."""
-    folder = os.path.dirname(target) or "."
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"gj.onnx.export: the folder of {target!r} does not exist")
-    if os.path.isdir(target):
-        raise IsADirectoryError(f"gj.onnx.export: {target!r} is a directory, not a file path")
-    tmp = f"{target}.{uuid.uuid4().hex[:12]}.tmp"
-    try:
-        with open(tmp, "xb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 class OnnxGraph(NamedTuple):
