@@ -87,6 +87,27 @@ def update_targets(program: Any) -> dict[Node, Node]:
     return {new: var for new, var in pairs if var is not None and var in taken}
 
 
+class Stores(NamedTuple):
+    """What a compiled module's stores into variables mean to its executable (read back from
+    the module by :func:`read_stores`)."""
+
+    in_place: tuple[int, ...] = ()  # the updates (by index) the program stores itself
+    written: tuple[int, ...] = ()  # their variables (by index among the program's)
+    late_inputs: tuple[int, ...] = ()  # inputs to copy when one shares memory with those
+
+
+NO_STORES = Stores()  # a program that stores into no variable
+
+
+def read_stores(module: Any, program: Any) -> Stores:
+    """The :class:`Stores` of a loaded module (``stores_note``'s lines) for ``program``."""
+    in_place = tuple(getattr(module, "IN_PLACE", ()))
+    targets = tuple(getattr(program, "targets", ()))
+    variables = list(program.variables)
+    written = tuple(variables.index(targets[k]) for k in in_place)
+    return Stores(in_place, written, tuple(getattr(module, "LATE_INPUTS", ())))
+
+
 def place_updates(
     steps: Sequence[Step],
     results: Sequence[Node],

@@ -23,6 +23,7 @@ import numpy as np
 from graphjit import cache
 from graphjit.codegen.cuda.device import CudaExecutable
 from graphjit.codegen.cuda.program import Generated, generate, missing_lowerings
+from graphjit.codegen.updates import read_stores
 from graphjit.cuda_compat import cuda_problem, import_numba_cuda, simulator_enabled
 from graphjit.ops.leaves import constant_value
 
@@ -54,12 +55,8 @@ def compile_program(program: Any) -> CudaExecutable:
     module = cache.load_module(source)
     arrays = [np.array(constant_value(c)) for c in constants]
     n_updates = int(getattr(program, "n_updates", 0))
-    in_place = tuple(getattr(module, "IN_PLACE", ()))
-    targets = tuple(getattr(program, "targets", ()))
-    variables = list(program.variables)
-    written = [variables.index(targets[k]) for k in in_place]
-    late = tuple(getattr(module, "LATE_INPUTS", ()))
-    return CudaExecutable(source, module.program, arrays, n_updates, in_place, written, late)
+    stores = read_stores(module, program)
+    return CudaExecutable(source, module.program, arrays, n_updates, stores)
 
 
 __all__ = [

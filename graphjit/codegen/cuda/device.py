@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from graphjit.codegen.updates import NO_STORES, Stores
 from graphjit.cuda_compat import array_span, import_numba_cuda, simulator_enabled, to_host
 
 
@@ -120,20 +121,17 @@ class CudaExecutable:
         program: Any,
         constants: Sequence[np.ndarray],
         n_updates: int,
-        in_place: Sequence[int] = (),
-        written: Sequence[int] = (),
-        late_inputs: Sequence[int] = (),
+        stores: Stores = NO_STORES,
     ) -> None:
         self.source = source
         self._program = program
         self._constants = tuple(constants)
         self._n_updates = n_updates
-        # the updates (by index) the program stores into their variables' device arrays; the
-        # variables (by index among the program's) they write; the inputs to copy first when one
-        # shares device memory with such a variable (see ``codegen.updates``)
-        self.in_place = tuple(in_place)
-        self._written = tuple(written)
-        self._late = tuple(late_inputs)
+        # the updates the program stores into their variables' device arrays itself (see
+        # ``codegen.updates``)
+        self.in_place = stores.in_place
+        self._written = stores.written
+        self._late = stores.late_inputs
         self._local = threading.local()
 
     def _allocator(self) -> Allocator:

@@ -37,6 +37,7 @@ from graphjit.codegen.numba_cpu.program import (
     num_threads,
 )
 from graphjit.codegen.numba_cpu.repeat import build_driver
+from graphjit.codegen.updates import NO_STORES, Stores, read_stores
 from graphjit.errors import SlowCompileWarning
 from graphjit.ops.leaves import constant_value
 
@@ -66,17 +67,13 @@ class CpuExecutable:
         what: str = "a graph",
         parallel: Any = None,
         parallel_pays: Callable[..., bool] | None = None,
-        in_place: Sequence[int] = (),
-        written: Sequence[int] = (),
-        late_inputs: Sequence[int] = (),
+        stores: Stores = NO_STORES,
     ) -> None:
         self.source = source
-        # the updates (by index) the program stores into their variables itself; ``written``:
-        # those variables (by index among the program's); ``late_inputs``: the inputs to copy
-        # first when one shares memory with such a variable (see ``codegen.updates``)
-        self.in_place = tuple(in_place)
-        self._written = tuple(written)
-        self._late = tuple(late_inputs)
+        # the updates the program stores into their variables itself (see ``codegen.updates``)
+        self.in_place = stores.in_place
+        self._written = stores.written
+        self._late = stores.late_inputs
         self._program = program
         self._parallel = parallel
         self._pays = parallel_pays if parallel is not None else None
@@ -205,9 +202,6 @@ def compile_program(program: ProgramSpec) -> CpuExecutable:
     module = cache.load_module(source)
     arrays = [np.array(constant_value(c)) for c in constants]  # writeable copies: one numba type
     size = len(ir.toposort(program.results))
-    in_place = tuple(getattr(module, "IN_PLACE", ()))
-    targets = tuple(getattr(program, "targets", ()))
-    variables = list(program.variables)
     return CpuExecutable(
         source,
         module.program,
@@ -215,9 +209,7 @@ def compile_program(program: ProgramSpec) -> CpuExecutable:
         what=f"a graph of {size} nodes",
         parallel=getattr(module, "program_parallel", None),
         parallel_pays=getattr(module, "parallel_pays", None),
-        in_place=in_place,
-        written=[variables.index(targets[k]) for k in in_place],
-        late_inputs=tuple(getattr(module, "LATE_INPUTS", ())),
+        stores=read_stores(module, program),
     )
 
 
