@@ -50,7 +50,7 @@ prepare_kernel: Callable[[Dispatcher], None] | None = None
 
 _bound: dict[str, Any] = {}  # symbol -> the kernel's compile result (kept alive: its code)
 _externals: dict[int, Any] = {}  # id(kernel) -> its intrinsic (kernels live as long as Python)
-_stand_ins: dict[tuple[str, tuple[str, ...]], pytypes.ModuleType] = {}  # (module, linked)
+_stand_ins: dict[str, pytypes.ModuleType] = {}  # module name -> its stand-in
 
 
 def _key(kernel: Dispatcher, argtypes: tuple[types.Type, ...]) -> tuple[str, bytes]:
@@ -181,16 +181,14 @@ def _make_external(kernel: Dispatcher) -> Any:
     return intrinsic(namespace[name])
 
 
-def unlinked(module: pytypes.ModuleType, linked: tuple[str, ...] = ()) -> pytypes.ModuleType:
-    """A stand-in for a kernel module whose ``@njit`` functions, but those named in ``linked``,
-    are called by symbol (see the module docstring); the rest of it as it is. Made once."""
-    key = (module.__name__, linked)
-    out = _stand_ins.get(key)
+def unlinked(module: pytypes.ModuleType) -> pytypes.ModuleType:
+    """A stand-in for a kernel module whose ``@njit`` functions are called by symbol (see the
+    module docstring); the rest of it (intrinsics, constants) as it is. Made once per module."""
+    out = _stand_ins.get(module.__name__)
     if out is None:
         out = pytypes.ModuleType(module.__name__ + "[unlinked]")
         for name, value in vars(module).items():
             if not name.startswith("__"):
-                by_symbol = isinstance(value, Dispatcher) and name not in linked
-                setattr(out, name, external(value) if by_symbol else value)
-        _stand_ins[key] = out
+                setattr(out, name, external(value) if isinstance(value, Dispatcher) else value)
+        _stand_ins[module.__name__] = out
     return out

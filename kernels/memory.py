@@ -5,8 +5,15 @@ fresh memory, and touching it costs one page fault per 4 KiB page: writing a new
 takes about 45 ms where numpy (which asks the kernel for huge pages, ``madvise(MADV_HUGEPAGE)``,
 for arrays of 4 MiB and more) takes about 10 ms. :func:`empty` does what numpy does.
 
+:func:`empty` is an intrinsic: its code is written straight into the program calling it, as
+numba's own ``np.empty`` is, so LLVM sees that a buffer is fresh memory and the loops writing it
+vectorise with no check that it overlaps their inputs. It was an ``@njit`` function linked into
+each program: that cost about 0.06 s of an MLP training step's 0.6 s compile, and it was
+compiled again for every static shape a program allocated (``(n0, 256)`` and ``(n0, 10)`` are
+different numba types, each with its literal 256 or 10).
+
 ``madvise`` is declared as an external symbol (resolved in the process when the code is loaded),
-not called through ctypes, so functions that allocate with it can still be cached by numba.
+not called through ctypes, so programs that allocate with it can still be cached by numba.
 """
 
 from __future__ import annotations
@@ -14,54 +21,89 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
+from numba.np.arrayobj import populate_array
 
 HUGE_PAGE = 1 << 21  # 2 MiB, the x86-64 and aarch64 transparent huge page
 MIN_BYTES = 1 << 22  # numpy's threshold for asking for huge pages
 MADV_HUGEPAGE = 14
+ADVISE = sys.platform.startswith("linux")  # madvise's huge pages are Linux's
+
+
+def _call_madvise(builder: Any, address: Any, length: Any, advice: Any) -> Any:
+    """``madvise(address, length, advice)`` (i64 values; the int32 result: 0 or -1)."""
+    i8p = ir.IntType(8).as_pointer()
+    fnty = ir.FunctionType(ir.IntType(32), [i8p, ir.IntType(64), ir.IntType(32)])
+    fn = cgutils.get_or_insert_function(builder.module, fnty, "madvise")
+    return builder.call(fn, [builder.inttoptr(address, i8p), length, advice])
+
+
+def _advise_huge_pages(builder: Any, data: Any, nbytes: Any) -> None:
+    """Ask for huge pages over the 2 MiB-aligned part of ``nbytes`` at ``data`` when there are
+    at least ``MIN_BYTES`` (a hint: its failure changes nothing)."""
+    i64 = ir.IntType(64)
+    big = builder.icmp_signed(">=", nbytes, ir.Constant(i64, MIN_BYTES))
+    with builder.if_then(big, likely=False):
+        address = builder.ptrtoint(data, i64)
+        mask = ir.Constant(i64, ~(HUGE_PAGE - 1))
+        start = builder.and_(builder.add(address, ir.Constant(i64, HUGE_PAGE - 1)), mask)
+        end = builder.and_(builder.add(address, nbytes), mask)
+        with builder.if_then(builder.icmp_signed(">", end, start)):
+            length = builder.sub(end, start)
+            _call_madvise(builder, start, length, ir.Constant(ir.IntType(32), MADV_HUGEPAGE))
 
 
 @intrinsic
-def _madvise(typingctx: Any, addr: Any, length: Any, advice: Any) -> Any:
-    """libc ``madvise(addr, length, advice)``; returns its int result (0 or -1)."""
-    if not (isinstance(addr, types.Integer) and isinstance(length, types.Integer)):
+def empty(typingctx: Any, shape: Any, dtype: Any) -> Any:
+    """``np.empty(shape, dtype)`` (C order) for the generated programs: ``shape`` a tuple of
+    integers, ``dtype`` a numpy scalar type (``np.float32``). Huge pages for 4 MiB and more.
+    A negative size, or one past the address space, raises ValueError; a refused allocation
+    MemoryError."""
+    if not (
+        isinstance(shape, types.BaseTuple) and all(isinstance(t, types.Integer) for t in shape)
+    ):
         return None
+    if isinstance(dtype, types.NumberClass):
+        element = dtype.instance_type
+    elif isinstance(dtype, types.DType):
+        element = dtype.dtype
+    else:
+        return None
+    result = types.Array(element, len(shape), "C")
 
     def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
-        i8p = ir.IntType(8).as_pointer()
-        fnty = ir.FunctionType(ir.IntType(32), [i8p, ir.IntType(64), ir.IntType(32)])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "madvise")
-        a, n, adv = args
-        ptr = builder.inttoptr(a, i8p)
-        n = context.cast(builder, n, sig.args[1], types.int64)
-        adv = context.cast(builder, adv, sig.args[2], types.int32)
-        return builder.call(fn, [ptr, n, adv])
+        intp = context.get_value_type(types.intp)
+        values = cgutils.unpack_tuple(builder, args[0], len(shape))
+        dims = [context.cast(builder, v, t, types.intp) for v, t in zip(values, shape)]
+        itemsize = ir.Constant(intp, context.get_abi_sizeof(context.get_data_type(element)))
+        # C-order strides, and the size in bytes with one check for all that can go wrong
+        strides, nbytes, bad = [], itemsize, cgutils.false_bit
+        for d in reversed(dims):
+            strides.insert(0, nbytes)
+            product = builder.smul_with_overflow(nbytes, d)
+            nbytes = builder.extract_value(product, 0)
+            bad = builder.or_(bad, builder.extract_value(product, 1))
+            bad = builder.or_(bad, builder.icmp_signed("<", d, ir.Constant(intp, 0)))
+        with cgutils.if_unlikely(builder, bad):
+            message = "empty: a negative dimension, or an array larger than the address space"
+            context.call_conv.return_user_exc(builder, ValueError, (message,))
+        align = context.get_preferred_array_alignment(element)
+        meminfo = context.nrt.meminfo_alloc_aligned(builder, nbytes, align)  # MemoryError
+        data = context.nrt.meminfo_data(builder, meminfo)
+        array = context.make_array(result)(context, builder)
+        populate_array(
+            array,
+            data=builder.bitcast(data, context.get_data_type(element).as_pointer()),
+            shape=cgutils.pack_array(builder, dims, ty=intp),
+            strides=cgutils.pack_array(builder, strides, ty=intp),
+            itemsize=itemsize,
+            meminfo=meminfo,
+        )
+        if ADVISE:
+            _advise_huge_pages(builder, data, nbytes)
+        return array._getvalue()
 
-    return types.int32(addr, length, advice), codegen
-
-
-@njit(cache=True, nogil=True)
-def _empty_huge(shape: tuple, dtype: type) -> np.ndarray:
-    """np.empty, asking for huge pages over the 2 MiB-aligned part of a large array."""
-    a = np.empty(shape, dtype)
-    nbytes = a.size * a.itemsize
-    if nbytes >= MIN_BYTES:
-        start = (a.ctypes.data + (HUGE_PAGE - 1)) // HUGE_PAGE * HUGE_PAGE
-        end = (a.ctypes.data + nbytes) // HUGE_PAGE * HUGE_PAGE
-        if end > start:
-            _madvise(start, end - start, MADV_HUGEPAGE)  # a hint: failure changes nothing
-    return a
-
-
-@njit(cache=True, nogil=True)
-def _empty_plain(shape: tuple, dtype: type) -> np.ndarray:
-    return np.empty(shape, dtype)
-
-
-# np.empty(shape, dtype) for the generated programs (numba compiles its own np.empty for every
-# graph, about 40 ms per rank and dtype; this cached function is compiled once per signature)
-empty = _empty_huge if sys.platform.startswith("linux") else _empty_plain
+    return result(shape, dtype), codegen

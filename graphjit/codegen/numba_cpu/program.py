@@ -48,10 +48,10 @@ from graphjit.kernels import ops as kops
 from graphjit.kernels import pool as kpool
 from graphjit.kernels import resample as kresample
 
-# the array kernels are called by symbol, not linked into the program (see kernels/extern.py),
-# but for the allocation: linked, it shows LLVM that a buffer is fresh memory, so the loops
-# writing it vectorise with no check that it overlaps their inputs
-kops = extern.unlinked(kops, linked=("empty",))
+# the array kernels are called by symbol, not linked into the program (see kernels/extern.py);
+# the allocation, kops.empty, is an intrinsic written into the program, so LLVM sees that a buffer
+# is fresh memory and the loops writing it vectorise with no check that it overlaps their inputs
+kops = extern.unlinked(kops)
 kpool, kresample = extern.unlinked(kpool), extern.unlinked(kresample)
 
 f64, f32, i64, i32, bool_ = np.float64, np.float32, np.int64, np.int32, np.bool_
