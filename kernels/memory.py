@@ -88,7 +88,8 @@ def empty(typingctx: Any, shape: Any, dtype: Any) -> Any:
             bad = builder.or_(bad, builder.extract_value(product, 1))
             bad = builder.or_(bad, builder.icmp_signed("<", d, ir.Constant(intp, 0)))
         with cgutils.if_unlikely(builder, bad):
-            message = "empty: a negative dimension, or an array larger than the address space"
+            # numpy's words for the overflow (the runtime recognises them and names the call)
+            message = "array is too big (or a dimension is negative)"
             context.call_conv.return_user_exc(builder, ValueError, (message,))
         align = context.get_preferred_array_alignment(element)
         meminfo = context.nrt.meminfo_alloc_aligned(builder, nbytes, align)  # MemoryError

@@ -42,8 +42,16 @@ def test_empty_takes_static_sizes() -> None:
 
 
 def test_empty_refuses_a_negative_size() -> None:
-    with pytest.raises(ValueError, match="negative dimension"):
+    with pytest.raises(ValueError, match="array is too big"):
         _allocate((2, -1), np.float64)
+
+
+def test_empty_refuses_a_size_past_the_address_space() -> None:
+    # numpy's words: the runtime recognises them and names the call that asked
+    with pytest.raises(ValueError, match="array is too big"):
+        _allocate((2**40, 2**40), np.float64)
+    with pytest.raises(ValueError, match="array is too big"):
+        _allocate((2**31, 2**31), np.float64)  # the elements fit int64, the bytes do not
 
 
 def _vm_flags(address: int) -> list[str]:
