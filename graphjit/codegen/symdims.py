@@ -79,8 +79,7 @@ class DimTable:
             if a != b and not (allow_one and a == "1"):
                 raise AssertionError(f"internal error: static dims {a} and {b} differ: {message}")
             return
-        cond = f"{a} != {b}" + (f" and {a} != 1" if allow_one else "")
-        self.stmts.append(Check(cond, message))
+        self._check(f"({a} != {b} and {a} != 1)" if allow_one else f"{a} != {b}", message)
         if not allow_one:
             ra, rb = self.representative(a), self.representative(b)
             # keep literals as representatives, so later checks compare against them
@@ -88,6 +87,16 @@ class DimTable:
                 self._parent[rb] = ra
             else:
                 self._parent[ra] = rb
+
+    def _check(self, condition: str, message: str) -> None:
+        """``if condition: raise ValueError(message)``, joined to the check before it when that
+        raises the same message (a variable's shape is checked axis by axis): each ``raise``
+        costs numba a few blocks to compile."""
+        last = self.stmts[-1] if self.stmts else None
+        if isinstance(last, Check) and last.message == message:
+            self.stmts[-1] = Check(f"{last.condition} or {condition}", message)
+        else:
+            self.stmts.append(Check(condition, message))
 
     def let(self, expr: str) -> str:
         if expr.isdigit() or expr.isidentifier():
@@ -106,12 +115,10 @@ class DimTable:
             if isinstance(d, int):
                 out.append(str(d))
                 if check_static:
-                    self.stmts.append(
-                        Check(
-                            f"{array}.shape[{j}] != {d}",
-                            f"{node.op.name} {array}: its array no longer has shape "
-                            f"{ir.format_shape(node.shape)}",
-                        )
+                    self._check(
+                        f"{array}.shape[{j}] != {d}",
+                        f"{node.op.name} {array}: its array no longer has shape "
+                        f"{ir.format_shape(node.shape)}",
                     )
             elif isinstance(d, str) and d in self._named:
                 out.append(self._named[d])

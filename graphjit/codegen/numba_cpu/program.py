@@ -72,7 +72,10 @@ SHARED = dict(
     no_cpython_wrapper=True,
     no_cfunc_wrapper=True,
 )
-PROGRAM = dict(fastmath=FASTMATH, error_model="numpy", nogil=True, cache=CACHE)
+# (no C-callable wrapper: the program is called from Python, or by another program's loop)
+PROGRAM = dict(
+    fastmath=FASTMATH, error_model="numpy", nogil=True, cache=CACHE, no_cfunc_wrapper=True
+)
 PARALLEL = dict(PROGRAM, parallel=True)
 PARALLEL_MIN_SIZE = {parallel_min}
 """
