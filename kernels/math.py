@@ -45,10 +45,12 @@ not simplified away; ``contract`` lets LLVM use FMA.
 from __future__ import annotations
 
 import math
+import os
 from decimal import Context, Decimal
 from typing import Any
 
 import numpy as np
+from graphjit.kernels import pow_tables
 from graphjit.kernels.bits import f64_as_i64, fma, i64_as_f64
 from graphjit.kernels.trig import cos, sin, tan
 from numba import njit
@@ -404,7 +406,7 @@ def erf(x: float) -> float:
 # pow(x, y) = exp(y * log|x|). y * log|x| can be as large as 745 and its absolute error is the
 # result's relative error, so log|x| is a double-double (hi + lo, relative error near 2**-68)
 # and so is the product; exp takes the double-double. Both reduce by a table of 128 entries (a
-# gather in the vector loop) built at import in decimal arithmetic:
+# gather in the vector loop) computed in decimal arithmetic (stored in kernels/pow_tables.py):
 #   log: |x| = 2**k * z, z in [0.7057, 1.4114) split into 128 subintervals by its top mantissa
 #        bits; log|x| = k*ln2 + log(c) + log1p(r), with 1/c the subinterval's centre's inverse
 #        rounded to a multiple of 1/128, which makes r = z/c - 1 exact with one fma (|r| < 0.008;
@@ -432,30 +434,66 @@ def _bits_to_float(bits: int) -> float:
     return float(np.array(bits, dtype=np.int64).view(np.float64))
 
 
-def _log_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(1/c, log(c) high, log(c) low) per subinterval of z; the high parts are multiples of
-    2**-43 like _POW_LN2_HI, so that k * _POW_LN2_HI + log(c)_hi is exact for |k| < 1100."""
-    invc, hi, lo = np.empty(_POW_N), np.empty(_POW_N), np.empty(_POW_N)
+def compute_pow_tables() -> dict[str, list[float]]:
+    """The tables of pow's log and exp, computed in 60-digit decimal arithmetic. They are stored
+    in :mod:`graphjit.kernels.pow_tables` (computing them took 25 ms of every process's first
+    compile); ``write_pow_tables()`` writes that module again, and a test checks it agrees.
+
+    * ``LOG_INVC``, ``LOG_C_HI``, ``LOG_C_LO``: 1/c, and log(c) high and low, per subinterval of
+      z; the high parts are multiples of 2**-43 like _POW_LN2_HI, so that
+      ``k * _POW_LN2_HI + log(c)_hi`` is exact for |k| < 1100;
+    * ``EXP2_HI``, ``EXP2_LO``: 2**(j/128) for j = 0..127 as a double-double."""
+    tables: dict[str, list[float]] = {n: [] for n in _POW_TABLES}
     for i in range(_POW_N):
         a = _bits_to_float(_LOG_OFF + (i << _LOG_SHIFT))
         b = _bits_to_float(_LOG_OFF + ((i + 1) << _LOG_SHIFT))
-        invc[i] = 1.0 if a <= 1.0 < b else round(2 * _POW_N / (a + b)) / _POW_N
-        hi[i], lo[i] = _split(-_DECIMAL.ln(Decimal(invc[i])), -43)
-    return invc, hi, lo
+        invc = 1.0 if a <= 1.0 < b else round(2 * _POW_N / (a + b)) / _POW_N
+        hi, lo = _split(-_DECIMAL.ln(Decimal(invc)), -43)
+        tables["LOG_INVC"].append(invc)
+        tables["LOG_C_HI"].append(hi)
+        tables["LOG_C_LO"].append(lo)
+        v = _DECIMAL.power(Decimal(2), _DECIMAL.divide(Decimal(i), Decimal(_POW_N)))
+        tables["EXP2_HI"].append(float(v))
+        tables["EXP2_LO"].append(float(_DECIMAL.subtract(v, Decimal(float(v)))))
+    return tables
 
 
-def _exp2_table() -> tuple[np.ndarray, np.ndarray]:
-    """2**(j/128) for j = 0..127 as a double-double (high, low)."""
-    hi, lo = np.empty(_POW_N), np.empty(_POW_N)
-    for j in range(_POW_N):
-        v = _DECIMAL.power(Decimal(2), _DECIMAL.divide(Decimal(j), Decimal(_POW_N)))
-        hi[j] = float(v)
-        lo[j] = float(_DECIMAL.subtract(v, Decimal(hi[j])))
-    return hi, lo
+_POW_TABLES = ("LOG_INVC", "LOG_C_HI", "LOG_C_LO", "EXP2_HI", "EXP2_LO")
 
 
-_LOG_INVC, _LOG_C_HI, _LOG_C_LO = _log_table()
-_EXP2_HI, _EXP2_LO = _exp2_table()
+def pow_tables_source() -> str:
+    """The source of :mod:`graphjit.kernels.pow_tables`: each table as exact hex floats."""
+    lines = [
+        '"""Tables of pow in kernels/math.py, written by ``math.write_pow_tables()`` from',
+        "``math.compute_pow_tables()`` (60-digit decimal arithmetic); do not edit. The hex",
+        "floats are exact.",
+        '"""',
+        "",
+        "import numpy as np",
+        "",
+        "",
+        "def _table(hex_floats: str) -> np.ndarray:",
+        "    return np.array([float.fromhex(h) for h in hex_floats.split()])",
+        "",
+    ]
+    for name, values in compute_pow_tables().items():
+        lines.append("")
+        lines.append(f'{name} = _table("""')
+        hexes = [v.hex() for v in values]
+        lines += [" ".join(hexes[k : k + 4]) for k in range(0, len(hexes), 4)]
+        lines.append('""")')
+    return "\n".join(lines) + "\n"
+
+
+def write_pow_tables() -> None:
+    """Write :mod:`graphjit.kernels.pow_tables` again (after a change to ``pow_tables``)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pow_tables.py")
+    with open(path, "w") as f:
+        f.write(pow_tables_source())
+
+
+_LOG_INVC, _LOG_C_HI, _LOG_C_LO = pow_tables.LOG_INVC, pow_tables.LOG_C_HI, pow_tables.LOG_C_LO
+_EXP2_HI, _EXP2_LO = pow_tables.EXP2_HI, pow_tables.EXP2_LO
 _POW_LN2_HI, _POW_LN2_LO = _split(_DECIMAL.ln(Decimal(2)), -43)
 # ln2/128 with a high part of 34 bits: kd * _EXP_C_HI is exact for |kd| < 2**18
 _EXP_C_HI, _EXP_C_LO = _split(_DECIMAL.divide(_DECIMAL.ln(Decimal(2)), Decimal(_POW_N)), -42)

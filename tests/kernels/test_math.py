@@ -9,11 +9,13 @@ import math
 import re
 from collections.abc import Callable
 from fractions import Fraction
+from pathlib import Path
 
 import llvmlite.binding as llvm
 import numpy as np
 import pytest
 from graphjit.kernels import math as kmath
+from graphjit.kernels import pow_tables
 from numba import njit
 
 import graphjit as gj
@@ -401,3 +403,13 @@ def test_fused_kernel_vectorises(tmp_path, monkeypatch) -> None:  # type: ignore
     called = set(re.findall(r"call [^@]*@([\w.]+)\(", ir))
     assert not called & {"exp", "log1p", "sin", "erf", "tanh", "llvm.sin.f64", "llvm.exp.f64"}
     assert not [name for name in called if "pow" in name], f"a call to pow is left: {called}"
+
+
+def test_pow_tables_are_what_decimal_arithmetic_computes() -> None:
+    """kernels/pow_tables.py is generated (its tables cost 25 ms to compute at import): it must
+    be what ``compute_pow_tables`` gives now. Regenerate with ``math.write_pow_tables()``."""
+    assert Path(pow_tables.__file__).read_text() == kmath.pow_tables_source()
+    for name, values in kmath.compute_pow_tables().items():
+        stored = getattr(pow_tables, name)
+        assert stored.dtype == np.float64 and stored.shape == (128,)
+        assert stored.tolist() == values, name
