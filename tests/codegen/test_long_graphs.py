@@ -40,12 +40,12 @@ def test_segments_call_libm_and_short_loops_the_vectorised_functions() -> None:
     x = gj.placeholder("x", (None,))
     long_chain = gj.log1p(gj.exp(_chain(x, SEGMENT_VALUES))) + gj.erf(x) * gj.tanh(x)
     source, _ = generate(Program((x,), (), (long_chain,)), parallel=False)
-    segments = source[source.index("def segment") : source.index("def k0")]
+    segments = source[source.index("def segment") : source.index("@njit(**PROGRAM)")]
     for fn in ("sin", "exp", "log1p", "erf", "tanh"):
         assert f"libm.{fn}(" in segments
     assert " sin(" not in segments and "(sin(" not in segments
     short, _ = generate(Program((x,), (), (gj.sin(x) * gj.exp(x),)), parallel=False)
-    assert "libm." not in short and "sin(a0[i0])" in short
+    assert "libm." not in short and "sin(x0[i0])" in short
     f = gj.compile([x], long_chain)
     ref = gj.compile([x], long_chain, backend="numpy")
     v = np.linspace(-3.0, 3.0, 101)
@@ -59,7 +59,7 @@ def test_segments_call_libm_power_and_short_loops_the_vectorised_one() -> None:
     y = gj.placeholder("y", (None,))
     long_chain = gj.abs(_chain(x, SEGMENT_VALUES)) ** y + 1.0
     source, _ = generate(Program((x, y), (), (long_chain,)), parallel=False)
-    segments = source[source.index("def segment") : source.index("def k0")]
+    segments = source[source.index("def segment") : source.index("@njit(**PROGRAM)")]
     assert "libm.power(" in segments
     short, _ = generate(Program((x, y), (), (gj.abs(x) ** y,)), parallel=False)
     assert "libm." not in short and "power(" in short
@@ -146,8 +146,9 @@ def test_parallel_outlined_chain_matches_serial(monkeypatch: pytest.MonkeyPatch)
 
 def test_repeated_nests_share_one_kernel_compiled_once() -> None:
     """An unrolled recurrence repeats the same loop nest at every step (matmuls split them):
-    the program writes that kernel once, as a function of its own, and calls it at each step."""
-    from graphjit.codegen.numba_cpu.writer import canonical_code
+    the program writes the nest into its first steps, and from the SHARE_FROM-th on it writes
+    that kernel once, as a function of its own, and calls it at each step."""
+    from graphjit.codegen.numba_cpu.writer import SHARE_FROM, canonical_code
 
     steps = 6
     h0 = gj.placeholder("h", (None, 4))
@@ -164,7 +165,10 @@ def test_repeated_nests_share_one_kernel_compiled_once() -> None:
     kernel = compiled.removesuffix("_compiled")
     # compiled as a function of its own and called by symbol, at every step
     assert f"\n{kernel} = extern.external({compiled})\n" in source
-    assert source.count(f"{kernel}(") >= steps  # a call per step
+    # a call per step from the SHARE_FROM-th; the steps before have the nest written in
+    assert source.count(f"{kernel}(") == steps - (SHARE_FROM - 1)
+    program = source[source.index("@njit(**PROGRAM)") :]
+    assert program.count("for i0 in range(") == SHARE_FROM - 1
     rng = np.random.default_rng(0)
     feeds = [rng.standard_normal((3, 4)) for _ in range(steps + 1)]
     want = gj.compile([h0, *xs], h, backend="numpy")(*feeds)

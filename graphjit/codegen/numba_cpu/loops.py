@@ -396,6 +396,6 @@ def emit_nest(b: ProgramWriter, parts: Sequence[Group], step: int, parallel: boo
     doc = "; ".join(b.group_title(g) for g in parts)
     if len(parts) > 1:
         doc = f"one pass over the space of {len(parts)} loop groups: {doc}"
-    b.kernel_pair(name, [*sizes, *params.values(), *outs], doc, nw.write, parallel, rank)
+    b.kernel_pair(name, [*sizes, *params.values(), *outs], doc, nw.write, parallel, rank, nest=True)
     args = [*b.dims(space), *(b.array(x) for x in params), *nw.outs]
     b.call_kernel(name, args, product(b.dims(space)), parallel, rank)

@@ -59,8 +59,9 @@ i16, i8, u8 = np.int16, np.int8, np.uint8
 CACHE = globals().get("CACHE", False)  # set by graphjit.cache before the module runs
 # NaN-safe fast math: reductions vectorise, NaN and inf still propagate as in numpy
 FASTMATH = {fastmath}
-# kernels are inlined into the program (numba compiles one function: much faster than one per
-# kernel); the prange variants stay separate functions, compiled with parallel=True
+# loop nests are written into the program, and the other kernels are inlined into it (numba
+# compiles one function: much faster than one per kernel); the prange variants stay separate
+# functions, compiled with parallel=True
 KERNEL = dict(fastmath=FASTMATH, error_model="numpy", inline="always")
 # a kernel the program calls at several places (an unrolled loop's step), and each stage of a
 # long program (see codegen/numba_cpu/stages.py), is compiled once as a function of its own and

@@ -26,6 +26,8 @@ import tokenize
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
+from graphjit.codegen.numba_cpu.writer import NEST_LOCAL
+
 # a program body of more lines of code than this (comments and blank lines not counted) is cut
 # into stages of about STAGE_LINES lines each. Measured on a 2-core machine, cold compiles of an
 # unrolled LSTM's training step (16x8 inputs, 64 hidden units): 5 steps (230 lines) take 4.2 s
@@ -79,7 +81,7 @@ def split(
         chunks = [head + chunks[0], *chunks[1:]] if chunks else [head]
     if len(chunks) < 2:
         return None
-    uses = [_names(chunk) for chunk in chunks]
+    uses = [_crossing(*_names(chunk)) for chunk in chunks]
     later_reads = [_names(tail.splitlines())[0]]  # reads after chunk i, built from the end
     for reads, _ in reversed(uses[1:]):
         later_reads.append(later_reads[-1] | reads)
@@ -268,7 +270,11 @@ def _canonical(lines: Sequence[str], local: set[str] | None) -> Canonical:
 
 
 def _is_array_name(name: str) -> bool:
-    return len(name) > 1 and name[0] in "bv" and name[1:].isdigit()
+    """An array's name (a letter b or v and a number), or a name a loop nest binds for itself
+    (its temps are numbered by graph node, so they differ between time steps)."""
+    return (len(name) > 1 and name[0] in "bv" and name[1:].isdigit()) or bool(
+        NEST_LOCAL.fullmatch(name)
+    )
 
 
 def _names(lines: Sequence[str]) -> tuple[set[str], set[str]]:
@@ -279,6 +285,15 @@ def _names(lines: Sequence[str]) -> tuple[set[str], set[str]]:
         if isinstance(node, ast.Name):
             (reads if isinstance(node.ctx, ast.Load) else binds).add(node.id)
     return reads, binds
+
+
+def _crossing(reads: set[str], binds: set[str]) -> tuple[set[str], set[str]]:
+    """The names of ``reads`` and ``binds`` that may be live across a stage boundary: not a loop
+    nest's own (``writer.NEST_LOCAL``: its indices and temps, never read past the nest)."""
+    return (
+        {n for n in reads if not NEST_LOCAL.fullmatch(n)},
+        {n for n in binds if not NEST_LOCAL.fullmatch(n)},
+    )
 
 
 def _natural(name: str) -> tuple[str, int]:

@@ -19,11 +19,18 @@ from graphjit.ir import Node
 # with more than 30 arguments)
 MAX_PARAMS = 28
 # a kernel called by this many nests is compiled once as a function of its own, called by symbol;
-# called by fewer, it is inlined at each call, which costs less than a function of its own (an SGD
-# step's two weight updates share their code, an unrolled loop's steps repeat theirs many times)
+# called by fewer, it is inlined at each call (a loop nest: written there), which costs less than
+# a function of its own (an SGD step's two weight updates share their code, an unrolled loop's
+# steps repeat theirs many times)
 SHARE_FROM = 3
 # writes a kernel's body into the writer; the flag says whether it is the parallel variant
 KernelBody = Callable[[SourceWriter, bool], None]
+# the parameters of a loop nest's kernel (sizes, inputs, outputs): where a nest is written into
+# the program rather than called, these names become the call's arguments
+NEST_PARAM = re.compile(r"\b(?:n|a|out)\d+\b")
+# the names a loop nest binds for itself (loop indices, 0-d inputs read once, temps, accumulators):
+# written into the program, they are never read past their nest (stages.py relies on it)
+NEST_LOCAL = re.compile(r"(?:i|s|t|acc)\d+")
 
 
 class ProgramWriter(ProgramNames):
@@ -42,6 +49,12 @@ class ProgramWriter(ProgramNames):
         self._kernel_alias: dict[str, str] = {}  # a kernel not written -> the one it calls
         self._kernel_at: dict[str, int] = {}  # kernel name -> index of its source in kernels
         self._kernel_uses: dict[str, int] = {}  # kernel name -> nests calling it, past one
+        # loop nests written into the program where they are called (numba would inline their
+        # kernel anyway, and its inlining costs several ms a call): each nest's own parameters
+        # and body, and the source of each such kernel, written into the module only if the
+        # kernel comes to be shared (then the nests calling it from there on call it)
+        self._nest_bodies: dict[str, tuple[list[str], list[str]]] = {}
+        self._unwritten: dict[str, str] = {}
 
     # -------------------------------------------------------------------------------- memory
     def output_buffer(self, node: Node) -> str:
@@ -67,7 +80,11 @@ class ProgramWriter(ProgramNames):
         self, name: str, args: Sequence[str], size: str, has_parallel: bool, n_sizes: int = 0
     ) -> None:
         args = list(args)
+        nest = self._nest_bodies.pop(name, None)
         name = self._kernel_alias.get(name, name)
+        if nest is not None and name in self._unwritten and not has_parallel:
+            self._write_nest(*nest, args)
+            return
         if name in self._packed:
             args = [*args[:n_sizes], f"({', '.join(args[n_sizes:])},)"]
         call = f"({', '.join(args)})"
@@ -78,6 +95,16 @@ class ProgramWriter(ProgramNames):
                 self.body.line(f"{name}{call}")
         else:
             self.body.line(f"{name}{call}")
+
+    def _write_nest(self, params: list[str], body: list[str], args: list[str]) -> None:
+        """A nest kernel's body written at its call, its parameters replaced by the arguments
+        (its own locals, loop indices and temps, are the nest's: see ``NEST_LOCAL``)."""
+        simple = [a if a.isidentifier() or a.isdigit() else f"({a})" for a in args]
+        given = dict(zip(params, simple))
+        for text in body:
+            code, mark, comment = text.partition("  # ")
+            code = NEST_PARAM.sub(lambda m: given[m.group()], code)
+            self.body.line(code + mark + comment)
 
     def add_kernel(self, writer: SourceWriter) -> None:
         self.kernels.append(writer.text())
@@ -118,10 +145,13 @@ class ProgramWriter(ProgramNames):
         emit_body: KernelBody,
         parallel: bool,
         n_sizes: int = 0,
+        nest: bool = False,
     ) -> None:
         """Source of kernel ``name`` (and of ``name_parallel``, whose outer loop is a prange).
-        Past ``MAX_PARAMS`` parameters the arrays travel as one tuple."""
+        Past ``MAX_PARAMS`` parameters the arrays travel as one tuple. A loop ``nest`` with no
+        parallel variant is written into the program at its calls instead (until it is shared)."""
         params = list(params)
+        nest_params = list(params)
         unpack = None
         if len(params) > MAX_PARAMS:
             arrays = params[n_sizes:]
@@ -138,6 +168,10 @@ class ProgramWriter(ProgramNames):
                     w.line(unpack)
                 emit_body(w, variant)
             sources.append(w.text())
+        if nest and not parallel:
+            body = SourceWriter()
+            emit_body(body, False)
+            self._nest_bodies[name] = (nest_params, body.lines)
         code = f"{parallel}\n{canonical_code(sources[0])}"
         same = self._kernel_codes.get(code)
         if same is not None:
@@ -147,20 +181,28 @@ class ProgramWriter(ProgramNames):
                 self._share(same)
             return
         self._kernel_codes[code] = name
-        self._kernel_at[name] = len(self.kernels)
         if unpack:
             self._packed.add(name)
+        if nest and not parallel:
+            self._unwritten[name] = sources[0]
+            return
+        self._kernel_at[name] = len(self.kernels)
         for text in sources:
             self.kernels.append(text)
 
     def _share(self, name: str) -> None:
         """Make kernel ``name`` a function of its own, called by symbol: its source is renamed
-        ``{name}_compiled`` and ``name`` becomes the call (the calls written so far stand)."""
-        at = self._kernel_at[name]
+        ``{name}_compiled`` and ``name`` becomes the call (the calls written so far stand, and a
+        nest written into the program at its earlier calls stays written there)."""
         compiled, binding = called_by_symbol(name)
-        source = self.kernels[at].replace("@njit(**KERNEL)", "@njit(**SHARED)", 1)
-        source = source.replace(f"def {name}(", f"def {compiled}(", 1)
-        self.kernels[at] = f"{source}\n\n{binding}\n"
+        unwritten = self._unwritten.pop(name, None)  # its nests from now on call the function
+        source = unwritten if unwritten is not None else self.kernels[self._kernel_at[name]]
+        source = source.replace("@njit(**KERNEL)", "@njit(**SHARED)", 1)
+        source = f"{source.replace(f'def {name}(', f'def {compiled}(', 1)}\n\n{binding}\n"
+        if unwritten is not None:
+            self.kernels.append(source)
+        else:
+            self.kernels[self._kernel_at[name]] = source
 
 
 def called_by_symbol(name: str) -> tuple[str, str]:
