@@ -20,6 +20,7 @@ __all__ = [
     "SlowCompileWarning",
     "TensorUsageError",
     "TracedValueError",
+    "VARIABLE_RESHAPED",
 ]
 
 
@@ -52,3 +53,9 @@ class TracedValueError(TypeError):
 class SlowCompileWarning(UserWarning):
     """A compile has been running for a while (numba gives no progress of its own); it goes on,
     and Ctrl-C interrupts it."""
+
+
+# what a compiled program raises when it finds a variable's array of another shape than it was
+# compiled for (it checks all its variables in one condition); graphjit.runtime then names the
+# variable. The first few variables' names and shapes follow it in the program's message.
+VARIABLE_RESHAPED = "a variable's array no longer has the shape this program was compiled for"

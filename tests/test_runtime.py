@@ -333,3 +333,20 @@ def test_int_and_bool_outputs(backend: str) -> None:
     np.testing.assert_array_equal(lin, a * 3 + 1)
     np.testing.assert_array_equal(mask, a > 2)
     assert int(total) == 6
+
+
+def test_a_variable_whose_array_changed_shape_is_named() -> None:
+    """The program checks every variable's shape in one condition; the error names the ones
+    that changed, with both shapes, and nothing is written."""
+    a = gj.variable(np.ones(3), name="a")
+    b = gj.variable(np.ones((2, 2)), name="b")
+    x = gj.placeholder("x", (3,))
+    f = gj.compile([x], [gj.sum(x * a) + gj.sum(b)], updates={a: a + 1.0}, backend="cpu")
+    np.testing.assert_allclose(f(np.ones(3))[0], 7.0)
+    b.storage.array = np.ones((2, 3))  # behind the variable's back: set_value refuses this
+    with pytest.raises(
+        ValueError, match=r"variable 'b' has shape \(2, 3\), the program was compiled for \(2, 2\)"
+    ) as info:
+        f(np.ones(3))
+    assert "'a'" not in str(info.value)
+    np.testing.assert_array_equal(a.get_value(), np.full(3, 2.0))  # the failed call wrote nothing

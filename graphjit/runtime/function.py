@@ -16,6 +16,7 @@ import numpy as np
 
 from graphjit import ir
 from graphjit.cuda_compat import array_span
+from graphjit.errors import VARIABLE_RESHAPED
 from graphjit.guards import MISS, DirectCall, direct_call
 from graphjit.ir import Node
 from graphjit.locks import OPTIMISTIC_TRIES, STATE_LOCKS
@@ -217,12 +218,25 @@ class CompiledFunction(Repeatable):
                 f"in memory ({exc})"
             ) from exc
         except ValueError as exc:
+            if VARIABLE_RESHAPED in str(exc):
+                raise ValueError(self._describe_reshaped(variables)) from exc
             if "array is too big" not in str(exc):
                 raise
             raise ValueError(
                 f"{self._describe(arrays)}: an output or intermediate at these sizes has more "
                 f"bytes than an array can hold (its size overflows) ({exc})"
             ) from exc
+
+    def _describe_reshaped(self, variables: Sequence[Any]) -> str:
+        """The error of a call whose program found a variable's array of another shape than it
+        was compiled for (the program says so for all its variables at once)."""
+        wrong = [
+            f"variable {v.name!r} has shape {tuple(a.shape)}, the program was compiled for "
+            f"{tuple(v.shape)}"
+            for v, a in zip(self.program.variables, variables)
+            if tuple(a.shape) != tuple(v.shape)
+        ]
+        return f"{self!r}: {'; '.join(wrong) or VARIABLE_RESHAPED}"
 
     def _describe(self, arrays: Sequence[np.ndarray]) -> str:
         shapes = ", ".join(f"{x.name!r} {np.shape(a)}" for x, a in zip(self.inputs, arrays))
