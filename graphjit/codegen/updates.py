@@ -94,6 +94,7 @@ class Stores(NamedTuple):
     in_place: tuple[int, ...] = ()  # the updates (by index) the program stores itself
     written: tuple[int, ...] = ()  # their variables (by index among the program's)
     late_inputs: tuple[int, ...] = ()  # inputs to copy when one shares memory with those
+    n_updates: int = 0  # the program's updates, stored or not
 
 
 NO_STORES = Stores()  # a program that stores into no variable
@@ -105,7 +106,7 @@ def read_stores(module: Any, program: Any) -> Stores:
     targets = tuple(getattr(program, "targets", ()))
     variables = list(program.variables)
     written = tuple(variables.index(targets[k]) for k in in_place)
-    return Stores(in_place, written, tuple(getattr(module, "LATE_INPUTS", ())))
+    return Stores(in_place, written, tuple(getattr(module, "LATE_INPUTS", ())), len(targets))
 
 
 def place_updates(

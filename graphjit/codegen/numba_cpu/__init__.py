@@ -68,12 +68,19 @@ class CpuExecutable:
         parallel: Any = None,
         parallel_pays: Callable[..., bool] | None = None,
         stores: Stores = NO_STORES,
+        n_results: int = 0,
     ) -> None:
         self.source = source
-        # the updates the program stores into their variables itself (see ``codegen.updates``)
+        # the updates the program stores into their variables itself (see ``codegen.updates``);
+        # the program does not return them: each goes back into the results, at its place among
+        # the ``n_results`` (outputs, then one per update), as its variable's own array
         self.in_place = stores.in_place
         self._written = stores.written
         self._late = stores.late_inputs
+        first_update = n_results - stores.n_updates
+        self._stored_at = sorted(
+            (first_update + k, j) for k, j in zip(stores.in_place, stores.written)
+        )
         self._program = program
         self._parallel = parallel
         self._pays = parallel_pays if parallel is not None else None
@@ -84,6 +91,14 @@ class CpuExecutable:
         self._drivers: dict[tuple[int, bool], Any] = {}  # (program, keep_all) -> repeat driver
 
     def __call__(self, inputs: Sequence[np.ndarray], variables: Sequence[np.ndarray]) -> Any:
+        if not self._stored_at:
+            return self._call(inputs, variables)
+        results = list(self._call(inputs, variables))
+        for at, j in self._stored_at:  # in order of place: each lands where it belongs
+            results.insert(at, variables[j])
+        return results
+
+    def _call(self, inputs: Sequence[np.ndarray], variables: Sequence[np.ndarray]) -> Any:
         if self._late:
             inputs = self._unshared(inputs, variables)
         args = (*inputs, *variables, *self._constants)
@@ -210,6 +225,7 @@ def compile_program(program: ProgramSpec) -> CpuExecutable:
         parallel=getattr(module, "program_parallel", None),
         parallel_pays=getattr(module, "parallel_pays", None),
         stores=read_stores(module, program),
+        n_results=len(program.results),
     )
 
 

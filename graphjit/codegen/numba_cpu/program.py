@@ -230,8 +230,11 @@ def write_entry(
 ) -> None:
     """One ``@njit`` program: call-time checks, the body ``b`` wrote (in stage functions, written
     before it, when it is long), the results."""
-    # results first: a result that is itself a constant adds that constant to the arguments
-    outs = [result_expr(b, r) for r in b.lowered.plan.results]
+    # results first: a result that is itself a constant adds that constant to the arguments.
+    # An update stored into its variable is not returned (the executable knows the array): a
+    # numba function returning many arrays compiles in time growing faster than their number
+    stored = b.lowered.in_place
+    outs = [result_expr(b, r) for r in b.lowered.plan.results if r not in stored]
     args = args + [b.arrays[c] for c in b.constants]
     ret = f"return {int_tuple(outs)}"
     sizes = [s.name for s in b.table.stmts if isinstance(s, Let)]

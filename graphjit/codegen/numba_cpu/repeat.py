@@ -2,10 +2,10 @@
 
 The driver calls the module's program ``steps`` times in one numba function, writing the new values
 of updated variables into their arrays after each step (every new value is computed from the old
-ones first: the program's results never alias its arguments, except the updates it stores into
-their variables itself, which the driver leaves alone), and returns the outputs of the last
-step or all steps stacked along a new leading axis. It is written once per (program, keep) and
-compiled by numba on its first call; the program it calls is compiled already.
+ones first: the program's results never alias its arguments; the updates it stores into their
+variables itself it does not return, and the driver leaves them alone), and returns the outputs
+of the last step or all steps stacked along a new leading axis. It is written once per (program,
+keep) and compiled by numba on its first call; the program it calls is compiled already.
 """
 
 from __future__ import annotations
@@ -44,10 +44,12 @@ def driver_source(
             for k, rank in enumerate(out_ranks):
                 w.line(f"all{k}[{i}] = r[{k}]" + ("[()]" if rank == 0 else ""))
 
+        # the program returns the updates it does not store itself, after the outputs
+        returned = [k for k in range(n_updates) if k not in in_place]
+
         def update() -> None:
-            for k, u in enumerate(targets):
-                if k not in in_place:
-                    w.line(f"{u}[...] = r[{n_out + k}]")
+            for at, k in enumerate(returned):
+                w.line(f"{targets[k]}[...] = r[{n_out + at}]")
 
         if keep_all:
             for k in range(n_out):
