@@ -7,7 +7,9 @@ size): 1 is linear.
   fused loop nest of N links;
 - an LSTM (batch 16, input 8, hidden 64, float32) unrolled over T steps, its SGD training step:
   hundreds of steps in the program (matmuls between the fused nests), the same nests repeated at
-  every time step (full runs only)."""
+  every time step (full runs only);
+- an Adam training step of an MLP of 2 to 12 tanh layers, 32 wide: a program taking hundreds of
+  arrays (each parameter, its two moments and its step count) (full runs only)."""
 
 from __future__ import annotations
 
@@ -108,6 +110,60 @@ jax.block_until_ready(step(params, x))
 print(time.perf_counter() - t0)
 """
 
+# an Adam training step of an MLP of L tanh layers, 32 wide: 4 variables per weight and bias
+# (the parameter, two moments, a step count), so hundreds of arrays in and out of the program
+_ADAM = """
+import sys, time
+sys.path.insert(0, {root})
+import numpy as np
+import graphjit as gj
+gj.manual_seed(0)
+layers = []
+for _ in range({n}):
+    layers += [gj.nn.Linear(32, 32), gj.nn.Tanh()]
+model = gj.nn.Sequential(*layers, gj.nn.Linear(32, 1))
+opt = gj.optim.Adam(model.parameters(), lr=1e-3)
+x = gj.placeholder("x", (None, 32))
+y = gj.placeholder("y", (None, 1))
+loss = gj.nn.MSELoss()(model(x), y)
+t0 = time.perf_counter()
+step = gj.compile([x, y], [loss], updates=opt.updates(loss))
+step(np.ones((16, 32)), np.ones((16, 1)))
+print(time.perf_counter() - t0)
+"""
+
+_JAX_ADAM = """
+import time
+import numpy as np
+import jax, jax.numpy as jnp
+jax.config.update("jax_enable_x64", True)
+L = {n}
+def loss(params, x, y):
+    h = x
+    for w, b in params[:-1]:
+        h = jnp.tanh(h @ w + b)
+    w, b = params[-1]
+    return jnp.mean((h @ w + b - y) ** 2)
+@jax.jit
+def step(params, m, v, t, x, y):
+    value, g = jax.value_and_grad(loss)(params, x, y)
+    t = t + 1.0
+    m = jax.tree.map(lambda m, g: 0.9 * m + 0.1 * g, m, g)
+    v = jax.tree.map(lambda v, g: 0.999 * v + 0.001 * g * g, v, g)
+    def new(p, m, v):
+        return p - 1e-3 * (m / (1 - 0.9**t)) / (jnp.sqrt(v / (1 - 0.999**t)) + 1e-8)
+    return value, jax.tree.map(new, params, m, v), m, v, t
+rng = np.random.default_rng(0)
+shapes = [((32, 32), (32,))] * L + [((32, 1), (1,))]
+params = [(jnp.asarray(rng.standard_normal(a) * 0.1), jnp.zeros(b)) for a, b in shapes]
+zeros = jax.tree.map(jnp.zeros_like, params)
+x, y = jnp.ones((16, 32)), jnp.ones((16, 1))
+t0 = time.perf_counter()
+jax.block_until_ready(step(params, zeros, zeros, 0.0, x, y))
+print(time.perf_counter() - t0)
+"""
+ADAM_LAYERS = (2, 4, 8, 12)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -173,4 +229,6 @@ def main(quick: bool = False) -> list[dict[str, Any]]:
     if not quick:
         print()
         records += report("unrolled LSTM training step", "T", LSTM_STEPS, _LSTM, _JAX_LSTM)
+        print()
+        records += report("Adam step of an MLP", "layers", ADAM_LAYERS, _ADAM, _JAX_ADAM)
     return records
