@@ -486,7 +486,8 @@ def pow_tables_source() -> str:
 
 
 def write_pow_tables() -> None:
-    """Write :mod:`graphjit.kernels.pow_tables` again (after a change to ``pow_tables``)."""
+    """Write :mod:`graphjit.kernels.pow_tables` again (after a change to
+    ``compute_pow_tables``)."""
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pow_tables.py")
     with open(path, "w") as f:
         f.write(pow_tables_source())

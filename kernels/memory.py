@@ -33,14 +33,6 @@ MADV_HUGEPAGE = 14
 ADVISE = sys.platform.startswith("linux")  # madvise's huge pages are Linux's
 
 
-def _call_madvise(builder: Any, address: Any, length: Any, advice: Any) -> Any:
-    """``madvise(address, length, advice)`` (i64 values; the int32 result: 0 or -1)."""
-    i8p = ir.IntType(8).as_pointer()
-    fnty = ir.FunctionType(ir.IntType(32), [i8p, ir.IntType(64), ir.IntType(32)])
-    fn = cgutils.get_or_insert_function(builder.module, fnty, "madvise")
-    return builder.call(fn, [builder.inttoptr(address, i8p), length, advice])
-
-
 def _advise_huge_pages(builder: Any, data: Any, nbytes: Any) -> None:
     """Ask for huge pages over the 2 MiB-aligned part of ``nbytes`` at ``data`` when there are
     at least ``MIN_BYTES`` (a hint: its failure changes nothing)."""
@@ -52,8 +44,12 @@ def _advise_huge_pages(builder: Any, data: Any, nbytes: Any) -> None:
         start = builder.and_(builder.add(address, ir.Constant(i64, HUGE_PAGE - 1)), mask)
         end = builder.and_(builder.add(address, nbytes), mask)
         with builder.if_then(builder.icmp_signed(">", end, start)):
-            length = builder.sub(end, start)
-            _call_madvise(builder, start, length, ir.Constant(ir.IntType(32), MADV_HUGEPAGE))
+            # libc's int madvise(void *addr, size_t length, int advice); 0 or -1
+            i8p = ir.IntType(8).as_pointer()
+            fnty = ir.FunctionType(ir.IntType(32), [i8p, i64, ir.IntType(32)])
+            madvise = cgutils.get_or_insert_function(builder.module, fnty, "madvise")
+            advice = ir.Constant(ir.IntType(32), MADV_HUGEPAGE)
+            builder.call(madvise, [builder.inttoptr(start, i8p), builder.sub(end, start), advice])
 
 
 @intrinsic

@@ -60,9 +60,8 @@ class DimTable:
         self._parent: dict[str, str] = {}
         self._count = 0
         self._named: dict[str, str] = {}
-        self._static: int | None = None  # where in ``stmts`` the variables' shape check is
-        self._static_conditions: list[str] = []
-        self._static_labels: list[str] = []
+        self._variable_checks: list[str] = []  # the variables' static dims (check_variables)
+        self._variable_labels: list[str] = []  # each such variable's array and shape
 
     # -- union-find over expressions
     def representative(self, e: str) -> str:
@@ -86,7 +85,8 @@ class DimTable:
             if a != b and not (allow_one and a == "1"):
                 raise AssertionError(f"internal error: static dims {a} and {b} differ: {message}")
             return
-        self._check(f"({a} != {b} and {a} != 1)" if allow_one else f"{a} != {b}", message)
+        cond = f"{a} != {b}" + (f" and {a} != 1" if allow_one else "")
+        self.stmts.append(Check(cond, message))
         if not allow_one:
             ra, rb = self.representative(a), self.representative(b)
             # keep literals as representatives, so later checks compare against them
@@ -95,34 +95,19 @@ class DimTable:
             else:
                 self._parent[ra] = rb
 
-    def _check(self, condition: str, message: str) -> None:
-        """``if condition: raise ValueError(message)``, joined to the check before it when that
-        raises the same message (a variable's shape is checked axis by axis): each ``raise``
-        costs numba a few blocks to compile."""
-        last = self.stmts[-1] if self.stmts else None
-        if isinstance(last, Check) and last.message == message:
-            self.stmts[-1] = Check(f"{last.condition} or {condition}", message)
-        else:
-            self.stmts.append(Check(condition, message))
-
-    def _check_static(self, condition: str, label: str) -> None:
-        """One check that a variable's array still has its static shape, joined with every
-        other into a single branch-free condition and a single ``raise``: numba compiles a
-        function with a branch per array in time growing with arrays times branches (a
-        12-layer MLP's Adam step has 100 variables). The runtime names the variable."""
-        if self._static is None:
-            self._static = len(self.stmts)
-            self.stmts.append(Check("", ""))
-        self._static_conditions.append(f"({condition})")
-        if label not in self._static_labels:
-            self._static_labels.append(label)
-        named = ", ".join(self._static_labels[:STATIC_NAMED])
-        more = len(self._static_labels) - STATIC_NAMED
+    def check_variables(self) -> None:
+        """The check that every variable's array still has its static shape: one branch-free
+        condition and one ``raise``, first in the prologue (it reads nothing else). numba
+        compiles a function with a branch per array in time growing with arrays times branches
+        (a 12-layer MLP's Adam step has 100 variables); the runtime names the variable."""
+        if not self._variable_checks:
+            return
+        named = ", ".join(self._variable_labels[:STATIC_NAMED])
+        more = len(self._variable_labels) - STATIC_NAMED
         if more > 0:
             named += f" and {more} more"
-        self.stmts[self._static] = Check(
-            " | ".join(self._static_conditions), f"{VARIABLE_RESHAPED} ({named})"
-        )
+        condition = " | ".join(f"({c})" for c in self._variable_checks)
+        self.stmts.insert(0, Check(condition, f"{VARIABLE_RESHAPED} ({named})"))
 
     def let(self, expr: str) -> str:
         if expr.isdigit() or expr.isidentifier():
@@ -141,9 +126,7 @@ class DimTable:
             if isinstance(d, int):
                 out.append(str(d))
                 if check_static:
-                    self._check_static(
-                        f"{array}.shape[{j}] != {d}", f"{array} {ir.format_shape(node.shape)}"
-                    )
+                    self._variable_checks.append(f"{array}.shape[{j}] != {d}")
             elif isinstance(d, str) and d in self._named:
                 out.append(self._named[d])
             else:
@@ -151,6 +134,8 @@ class DimTable:
                 if isinstance(d, str):
                     self._named[d] = name
                 out.append(name)
+        if check_static and any(isinstance(d, int) for d in node.shape):
+            self._variable_labels.append(f"{array} {ir.format_shape(node.shape)}")
         self.dims[node] = out
 
 
@@ -205,4 +190,5 @@ def infer_all(
                 table.dims[n] = [str(d) for d in n.shape]
         else:
             table.dims[n] = node_dims(table, n)
+    table.check_variables()
     return table
