@@ -6,6 +6,8 @@ past the end). A value that needs an array gets, in order of preference, the buf
 its own loop nest that is read at the same index and dead after the nest (an in-place store: a
 kernel computes every value of an index before storing any), a dead buffer of the same dtype and
 call-time shape, or a new buffer. A view keeps its base's buffer alive as long as the view is.
+A backend may keep 0-d values as scalar locals instead (``scalar_locals``): a 0-d value a loop
+nest computes that only loop nests read gets no array at all (see :func:`scalar_values`).
 The emitter reads the plan; it never decides where a value lives.
 """
 
@@ -31,6 +33,7 @@ BufferKey = tuple[str, tuple[str, ...]]
 REUSE_INPUT = "reuses the dead input's buffer"
 REUSE_DEAD = "reuses a dead buffer"
 IN_PLACE = "is stored into its variable"  # an update written in place (see codegen.updates)
+SCALAR = "is a scalar local"  # a 0-d value no array holds (see scalar_values)
 
 
 class Allocation(NamedTuple):
@@ -47,6 +50,8 @@ class MemoryPlan:
     # allocates itself): a result among the others aliases an argument and must be copied
     owned: set[Node] = field(default_factory=set)
     last_read: dict[Node, int] = field(default_factory=dict)  # the last step reading each value
+    # the 0-d values held in scalar locals (their allocation's buffer is the local's name)
+    scalars: set[Node] = field(default_factory=set)
 
     def read_after(self, node: Node, step: int) -> bool:
         """Whether a later step (or the results) reads ``node``'s array."""
@@ -83,6 +88,7 @@ class _Planner:
         self.holders: dict[str, list[Node]] = {}  # buffer -> the values in it (views too)
         self.keys: dict[str, BufferKey] = {}
         self.buffer_of: dict[Node, str] = {}  # value or view -> the buffer under it
+        self.locals: list[Node] = []  # the values held in scalar locals, in order
 
     def key(self, node: Node) -> BufferKey:
         return (node.dtype, self.table.space_key(node))
@@ -127,6 +133,32 @@ class _Planner:
             self.plan.owned.add(node)
 
 
+def scalar_values(
+    steps: Sequence[Step],
+    results: Sequence[Node],
+    stores: Mapping[Node, str],
+    folded: Mapping[Node, Sequence[Node]],
+) -> set[Node]:
+    """The 0-d values that can live in scalar locals rather than arrays: computed by a loop nest
+    (an elementwise chain over a 0-d space, or a reduction to 0-d), not a result nor stored into
+    a variable, and read only by loop nests, which read a 0-d input once, before their loops,
+    anyway. A training step has many (an optimiser's step counts and bias corrections, the
+    loss's mean); as arrays, each costs an allocation per call and, where a long program is cut
+    into stages, an array passed between functions, which numba compiles slowly in numbers."""
+    found: set[Node] = set()
+    disqualified = set(results) | set(stores)
+    for parts in steps:
+        nest = parts[0].kind in LOOP_KINDS
+        reads = nest_inputs(parts) if nest else list(parts[0].root.inputs)
+        if nest and any(x in folded for x in reads):
+            nest = False  # a store computing a product reads its scale as an array
+        if not nest:
+            disqualified.update(reads)
+            continue
+        found.update(g.root for g in parts if g.root.ndim == 0)
+    return found - disqualified
+
+
 def plan_memory(
     steps: Sequence[Step],
     results: Sequence[Node],
@@ -134,15 +166,20 @@ def plan_memory(
     allocates_itself: Callable[[Node], bool],
     in_place: Mapping[Node, str] | None = None,
     folded: Mapping[Node, Sequence[Node]] | None = None,
+    scalar_locals: bool = False,
 ) -> MemoryPlan:
     """The buffer of every value the steps materialise. ``allocates_itself(node)`` is the
     backend's word that its lowering of ``node`` makes its own array (say, in another layout),
     so the pool gives it none; ``in_place`` maps a new value of a variable to the variable's
     argument, its array, and ``folded`` a product computed inside the store reading it to the
-    product's inputs, which that store then reads (see ``codegen.updates``)."""
+    product's inputs, which that store then reads (see ``codegen.updates``). With
+    ``scalar_locals``, the values :func:`scalar_values` finds are named ``z0``, ``z1``, ... and
+    given no array."""
     stores = in_place or {}
     folded = folded or {}
     plan = MemoryPlan()
+    if scalar_locals:
+        plan.scalars = scalar_values(steps, results, stores, folded)
     for step, parts in enumerate(steps):
         for x in nest_inputs(parts):
             for y in folded.get(x, (x,)):
@@ -157,6 +194,9 @@ def plan_memory(
                 if value in stores:
                     plan.allocations[value] = Allocation(stores[value], IN_PLACE)
                     plan.owned.add(value)
+                elif value in plan.scalars:
+                    plan.allocations[value] = Allocation(f"z{len(planner.locals)}", SCALAR)
+                    planner.locals.append(value)
                 elif g.kind == "reduction":
                     planner.allocate(value, step)
                 elif plan.read_after(value, step):

@@ -41,13 +41,16 @@ def lower(
     allocates_itself: Callable[[Node], bool],
     updates: Mapping[Node, Node] | None = None,
     fold_products: bool = False,
+    scalar_locals: bool = False,
 ) -> Lowered:
     """Lower the graph of ``results``. ``leaf_arrays`` names the program's argument for each
     placeholder and variable (call-time dims are read from them); ``allocates_itself`` is the
     backend's list of lowerings that make their own output array (see ``plan_memory``);
     ``updates`` maps new values of variables to the variable they may be stored into (see
     ``codegen.updates``; none: every result gets an array of its own) and ``fold_products``
-    whether the backend computes ``w - s * (a @ b)`` in one accumulating product."""
+    whether the backend computes ``w - s * (a @ b)`` in one accumulating product;
+    ``scalar_locals`` whether it keeps 0-d values only loop nests read in scalar locals (see
+    ``codegen.memory.scalar_values``)."""
     plan = partition(results)
     table = infer_all(plan.order, leaf_arrays, variables)
     steps = schedule(plan, table, policy)
@@ -62,7 +65,9 @@ def lower(
     ]
     stores = {u: leaf_arrays[v] for u, v in placed.in_place.items()}
     products = {f.product: list(f.product.inputs) for f in placed.folds.values()}
-    memory = plan_memory(steps, plan.results, table, allocates_itself, stores, products)
+    memory = plan_memory(
+        steps, plan.results, table, allocates_itself, stores, products, scalar_locals
+    )
     return Lowered(
         plan, table, steps, parallel, memory, placed.in_place, placed.late_inputs, placed.folds
     )

@@ -64,7 +64,9 @@ def reader(
             return lit
         if x not in params:
             params[x] = f"a{len(params)}"
-            if x.ndim == 0:
+            if x in b.memory.scalars:
+                head.append(f"s{params[x][1:]} = {params[x]}")
+            elif x.ndim == 0:
                 head.append(f"s{params[x][1:]} = {params[x]}[()]")
         if x.ndim == 0:
             return f"s{params[x][1:]}"
@@ -270,7 +272,8 @@ def loop_nest(
 # -------------------------------------------------------------------------------- the kernel
 class NestWriter:
     """Collects the pieces of one nest's kernel: lines before the loops, per-axis prologue and
-    epilogue, the innermost computations and the innermost stores."""
+    epilogue, the innermost computations and the innermost stores, and the scalars it returns
+    (the 0-d values the buffer plan keeps in the program's scalar locals)."""
 
     def __init__(self, rank: int) -> None:
         self.rank = rank
@@ -280,15 +283,22 @@ class NestWriter:
         self.inner: list[str] = []
         self.stores: list[str] = []
         self.outs: list[str] = []  # the program arrays the kernel writes, in parameter order
+        self.results: list[str] = []  # the program's scalar locals it assigns, in return order
 
     def out(self, array: str) -> str:
         self.outs.append(array)
         return f"out{len(self.outs) - 1}"
 
+    def result(self, local: str) -> str:
+        self.results.append(local)
+        return f"res{len(self.results) - 1}"
+
     def write(self, w: SourceWriter, parallel: bool) -> None:
         for text in self.head:
             w.line(text)
         loop_nest(w, self.rank, [*self.inner, *self.stores], parallel, self.prologue, self.epilogue)
+        if self.results:
+            w.line(f"return {', '.join(f'res{k}' for k in range(len(self.results)))}")
 
 
 class Reducer(NamedTuple):
@@ -331,12 +341,13 @@ def _reduction(b: ProgramWriter, nw: NestWriter, g: Group, value: str) -> None:
     rank = nw.rank
     axes = set(root.attrs["axes"])
     keep = root.attrs["keepdims"]
-    out = nw.out(b.output_buffer(root))
+    scalar = root in b.memory.scalars
+    out = nw.result(b.scalar_local(root)) if scalar else nw.out(b.output_buffer(root))
     acc = f"acc{b.graph_ids[root][1:]}"
     init, combine, needs_nonempty = _reducer(root)
     suffix = trailing_reduced(rank, axes)
     out_idx = [("0" if keep else None) if k in axes else f"i{k}" for k in range(rank)]
-    o = f"{out}[{index_expr([i for i in out_idx if i is not None])}]"
+    o = out if scalar else f"{out}[{index_expr([i for i in out_idx if i is not None])}]"
     cast = TYPE_NAMES[root.dtype]
     early_reduced = any(k < suffix for k in axes)
     if needs_nonempty:
@@ -345,7 +356,7 @@ def _reduction(b: ProgramWriter, nw: NestWriter, g: Group, value: str) -> None:
         message = f"{root.op.name}: zero-size array to reduction operation with no identity"
         nw.head += [f"if {count} == 0:", f"    raise ValueError({message!r})"]
     if early_reduced:
-        nw.head.append(f"kops.fill({out}, {init})" if root.ndim else f"{out}[()] = {init}")
+        nw.head.append(f"kops.fill({out}, {init})" if root.ndim else f"{o} = {init}")
     if suffix < rank:
         nw.prologue.setdefault(suffix, []).append(f"{acc} = {init}")
         nw.inner.append(f"{acc} = {combine(acc, value)}")
@@ -383,6 +394,9 @@ def emit_nest(b: ProgramWriter, parts: Sequence[Group], step: int, parallel: boo
         root = g.root
         if g.kind == "reduction":
             _reduction(b, nw, g, read(root.inputs[0]))
+        elif root in b.memory.scalars:
+            if b.memory.read_after(root, step):
+                nw.stores.append(f"{nw.result(b.scalar_local(root))} = {temps[root]}")
         elif b.memory.read_after(root, step):
             out = nw.out(b.output_buffer(root))
             nw.stores.append(f"{out}[{idx}] = {temps[root]}")
@@ -398,4 +412,4 @@ def emit_nest(b: ProgramWriter, parts: Sequence[Group], step: int, parallel: boo
         doc = f"one pass over the space of {len(parts)} loop groups: {doc}"
     b.kernel_pair(name, [*sizes, *params.values(), *outs], doc, nw.write, parallel, rank, nest=True)
     args = [*b.dims(space), *(b.array(x) for x in params), *nw.outs]
-    b.call_kernel(name, args, product(b.dims(space)), parallel, rank)
+    b.call_kernel(name, args, product(b.dims(space)), parallel, rank, nw.results)

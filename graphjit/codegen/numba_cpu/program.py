@@ -155,11 +155,11 @@ def generate(
     policy = Parallelism(parallel, PARALLEL_MIN_SIZE)
     updates = update_targets(program) if in_place else {}
     allocates = lowerings.allocates_itself
-    lowered = lower(program.results, arrays, variables, policy, allocates, updates, True)
+    lowered = lower(program.results, arrays, variables, policy, allocates, updates, True, True)
     if lowered.in_place and any(copied_on_return(lowered, r) for r in lowered.plan.results):
         # a result copied on return would be copied after the variables are written: keep the
         # program's allocations before its first store into a variable (a copy may fail)
-        lowered = lower(program.results, arrays, variables, policy, allocates)
+        lowered = lower(program.results, arrays, variables, policy, allocates, scalar_locals=True)
     serial = write_program(lowered, arrays, parallel=False)
     wide = write_program(lowered, arrays, parallel=True) if any(lowered.parallel) else None
     assert wide is None or wide.constants == serial.constants

@@ -270,9 +270,10 @@ def _canonical(lines: Sequence[str], local: set[str] | None) -> Canonical:
 
 
 def _is_array_name(name: str) -> bool:
-    """An array's name (a letter b or v and a number), or a name a loop nest binds for itself
-    (its temps are numbered by graph node, so they differ between time steps)."""
-    return (len(name) > 1 and name[0] in "bv" and name[1:].isdigit()) or bool(
+    """An array's name (a letter b or v and a number), a scalar local's (z and a number), or a
+    name a loop nest binds for itself (its temps are numbered by graph node, so they differ
+    between time steps)."""
+    return (len(name) > 1 and name[0] in "bvz" and name[1:].isdigit()) or bool(
         NEST_LOCAL.fullmatch(name)
     )
 

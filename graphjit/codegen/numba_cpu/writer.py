@@ -25,9 +25,10 @@ MAX_PARAMS = 28
 SHARE_FROM = 3
 # writes a kernel's body into the writer; the flag says whether it is the parallel variant
 KernelBody = Callable[[SourceWriter, bool], None]
-# the parameters of a loop nest's kernel (sizes, inputs, outputs): where a nest is written into
-# the program rather than called, these names become the call's arguments
-NEST_PARAM = re.compile(r"\b(?:n|a|out)\d+\b")
+# the parameters of a loop nest's kernel (sizes, inputs, outputs) and the scalars it returns:
+# where a nest is written into the program rather than called, these names become the call's
+# arguments and the program's locals the call assigns
+NEST_PARAM = re.compile(r"\b(?:n|a|out|res)\d+\b")
 # the names a loop nest binds for itself (loop indices, 0-d inputs read once, temps, accumulators):
 # written into the program, they are never read past their nest (stages.py relies on it)
 NEST_LOCAL = re.compile(r"(?:i|s|t|acc)\d+")
@@ -68,6 +69,13 @@ class ProgramWriter(ProgramNames):
             self.body.line(f"# {self.label(node)} {reuse} ({buf})")
         return buf
 
+    def scalar_local(self, node: Node) -> str:
+        """The name of the scalar local the buffer plan gave ``node`` (a 0-d value no array
+        holds: see ``codegen.memory.scalar_values``)."""
+        name = self.memory.allocations[node].buffer
+        self.arrays[node] = name
+        return name
+
     def add_view(self, node: Node, expr: str) -> str:
         """``node``'s array as ``expr`` (a view of an earlier array, or one a lowering made)."""
         name = f"v{len(self.arrays)}"
@@ -77,30 +85,43 @@ class ProgramWriter(ProgramNames):
 
     # -------------------------------------------------------------------------------- kernels
     def call_kernel(
-        self, name: str, args: Sequence[str], size: str, has_parallel: bool, n_sizes: int = 0
+        self,
+        name: str,
+        args: Sequence[str],
+        size: str,
+        has_parallel: bool,
+        n_sizes: int = 0,
+        results: Sequence[str] = (),
     ) -> None:
+        """The program's call of kernel ``name``; ``results`` are the locals it assigns (the
+        scalars a loop nest returns: ``res0``, ... in its code)."""
         args = list(args)
         nest = self._nest_bodies.pop(name, None)
         name = self._kernel_alias.get(name, name)
         if nest is not None and name in self._unwritten and not has_parallel:
-            self._write_nest(*nest, args)
+            self._write_nest(*nest, args, results)
             return
         if name in self._packed:
             args = [*args[:n_sizes], f"({', '.join(args[n_sizes:])},)"]
         call = f"({', '.join(args)})"
+        assign = f"{', '.join(results)} = " if results else ""
         if has_parallel:
             with self.body.block(f"if {size} >= PARALLEL_MIN_SIZE:"):
-                self.body.line(f"{name}_parallel{call}")
+                self.body.line(f"{assign}{name}_parallel{call}")
             with self.body.block("else:"):
-                self.body.line(f"{name}{call}")
+                self.body.line(f"{assign}{name}{call}")
         else:
-            self.body.line(f"{name}{call}")
+            self.body.line(f"{assign}{name}{call}")
 
-    def _write_nest(self, params: list[str], body: list[str], args: list[str]) -> None:
+    def _write_nest(
+        self, params: list[str], body: list[str], args: list[str], results: Sequence[str]
+    ) -> None:
         """A nest kernel's body written at its call, its parameters replaced by the arguments
-        (its own locals, loop indices and temps, are the nest's: see ``NEST_LOCAL``)."""
+        and the scalars it returns by the locals they go to (its own locals, loop indices and
+        temps, are the nest's: see ``NEST_LOCAL``)."""
         simple = [a if a.isidentifier() or a.isdigit() else f"({a})" for a in args]
         given = dict(zip(params, simple))
+        given.update((f"res{k}", r) for k, r in enumerate(results))
         for text in body:
             code, mark, comment = text.partition("  # ")
             code = NEST_PARAM.sub(lambda m: given[m.group()], code)
@@ -171,7 +192,10 @@ class ProgramWriter(ProgramNames):
         if nest and not parallel:
             body = SourceWriter()
             emit_body(body, False)
-            self._nest_bodies[name] = (nest_params, body.lines)
+            lines = body.lines
+            if lines and lines[-1].startswith("return "):
+                lines = lines[:-1]  # written in, the nest assigns the scalars it returns
+            self._nest_bodies[name] = (nest_params, lines)
         code = f"{parallel}\n{canonical_code(sources[0])}"
         same = self._kernel_codes.get(code)
         if same is not None:
@@ -213,12 +237,13 @@ def called_by_symbol(name: str) -> tuple[str, str]:
 
 
 _DEF = re.compile(r"def \w+\(")
-_TEMP_NAME = re.compile(r"\bt\d+\b")
+_TEMP_NAME = re.compile(r"\b(?:t|acc)\d+\b")
 
 
 def canonical_code(source: str) -> str:
     """A kernel's source up to what does not change what it computes: its name, its docstring,
-    comments, and the names of its temporaries (renamed in order of first use)."""
+    comments, and the names of its temporaries and accumulators (numbered by graph node;
+    renamed in order of first use)."""
     lines = []
     for line in _DEF.sub("def kernel(", source, count=1).splitlines():
         code = line.split("#", 1)[0].rstrip()
