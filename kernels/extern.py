@@ -36,6 +36,7 @@ from typing import Any
 import llvmlite.binding as ll
 from numba.core import cgutils, types
 from numba.core.compiler_lock import global_compiler_lock
+from numba.core.cpu import CPUTargetOptions
 from numba.core.dispatcher import Dispatcher
 from numba.extending import intrinsic
 
@@ -51,6 +52,14 @@ prepare_kernel: Callable[[Dispatcher], None] | None = None
 _bound: dict[str, Any] = {}  # symbol -> the kernel's compile result (kept alive: its code)
 _externals: dict[int, Any] = {}  # id(kernel) -> its intrinsic (kernels live as long as Python)
 _stand_ins: dict[str, pytypes.ModuleType] = {}  # module name -> its stand-in
+
+# numba's option compiling a function with LLVM's ``optnone`` attribute, for a function that only
+# calls others by symbol: the entry of a program cut into stages (codegen/numba_cpu/stages.py)
+# checks shapes and calls its stages, so optimising it gains nothing, and LLVM's passes over a
+# function passing a hundred arrays between calls took seconds. Empty where numba lacks it.
+CALLER_ONLY: dict[str, bool] = (
+    {"_dbg_optnone": True} if hasattr(CPUTargetOptions, "_dbg_optnone") else {}
+)
 
 
 def _key(kernel: Dispatcher, argtypes: tuple[types.Type, ...]) -> tuple[str, bytes]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from graphjit.kernels import extern
 
 import graphjit as gj
 from graphjit.codegen.numba_cpu import stages
@@ -167,6 +168,25 @@ def test_a_program_in_stages_computes_what_the_interpreter_does(small_stages: No
         np.testing.assert_allclose(p.get_value(), q.get_value(), rtol=1e-12, atol=1e-14)
 
 
+def test_the_entry_of_a_program_in_stages_is_left_unoptimised(small_stages: None) -> None:
+    """It only checks shapes and calls its stages: LLVM's passes over it would cost seconds
+    where it passes many arrays, and gain nothing (kernels/extern.py: CALLER_ONLY)."""
+    assert extern.CALLER_ONLY == {"_dbg_optnone": True}  # numba still has the option
+    step, _ = _rnn_step(8, "cpu")
+    assert "@njit(**STAGED)\ndef program(" in step.source
+    xs = np.random.default_rng(2).standard_normal((8, 5, 3))
+    step(xs)
+    (ir,) = step._executable._program.inspect_llvm().values()
+    defines = [t for t in ir.splitlines() if t.startswith("define") and "programB" in t]
+    (entry,) = [t for t in defines if "cpython" not in t]  # not its Python wrapper
+    group = re.search(r"#\d+", entry.split(")")[-1])  # its attribute group: #0 {
+    assert group is not None
+    assert re.search(rf"^attributes {group.group()} = {{[^}}]*\boptnone\b", ir, re.MULTILINE)
+    y = gj.placeholder("y", (None,))
+    whole = gj.compile([y], [y * 2.0])
+    assert "@njit(**PROGRAM)\ndef program(" in whole.source  # a short program is optimised
+
+
 def test_an_error_in_a_late_stage_reaches_the_caller(small_stages: None) -> None:
     x = gj.placeholder("x", (None,))
     i = gj.placeholder("i", (None,), "int64")
@@ -188,6 +208,7 @@ import sys
 import numpy as np
 from numba.core.dispatcher import Dispatcher
 from graphjit.codegen.numba_cpu import stages
+from graphjit.kernels import extern
 stages.SPLIT_ABOVE, stages.STAGE_LINES = 30, 12
 from tests.codegen.test_stages import _rnn_step
 step, params = _rnn_step(8, "cpu")

@@ -77,6 +77,8 @@ SHARED = dict(
 PROGRAM = dict(
     fastmath=FASTMATH, error_model="numpy", nogil=True, cache=CACHE, no_cfunc_wrapper=True
 )
+# a program cut into stages is an entry calling them (kernels/extern.py: CALLER_ONLY)
+STAGED = dict(PROGRAM, **extern.CALLER_ONLY)
 PARALLEL = dict(PROGRAM, parallel=True)
 PARALLEL_MIN_SIZE = {parallel_min}
 """
@@ -246,7 +248,7 @@ def write_entry(
         which = f"part {parts[0]}" if len(parts) == 1 else f"parts {', '.join(parts)}"
         write_stage(w, stage, f"{which} of {len(stages or ())} of {name}'s steps")
     w.line()
-    w.line("@njit(**PROGRAM)")
+    w.line("@njit(**PROGRAM)" if stages is None else "@njit(**STAGED)")
     with w.block(f"def {name}({', '.join(args)}):"):
         groups = {
             "inputs": args[:n_in],
