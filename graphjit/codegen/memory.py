@@ -13,7 +13,7 @@ The emitter reads the plan; it never decides where a value lives.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -138,15 +138,18 @@ def scalar_values(
     results: Sequence[Node],
     stores: Mapping[Node, str],
     folded: Mapping[Node, Sequence[Node]],
+    late_stores: Collection[Node] = (),
 ) -> set[Node]:
     """The 0-d values that can live in scalar locals rather than arrays: computed by a loop nest
     (an elementwise chain over a 0-d space, or a reduction to 0-d), not a result nor stored into
     a variable, and read only by loop nests, which read a 0-d input once, before their loops,
     anyway. A training step has many (an optimiser's step counts and bias corrections, the
     loss's mean); as arrays, each costs an allocation per call and, where a long program is cut
-    into stages, an array passed between functions, which numba compiles slowly in numbers."""
+    into stages, an array passed between functions, which numba compiles slowly in numbers.
+    A result among ``late_stores`` qualifies too: the program stores it into its variable after
+    every step (``codegen.updates``: ``late_stores``) and does not return it."""
     found: set[Node] = set()
-    disqualified = set(results) | set(stores)
+    disqualified = (set(results) - set(late_stores)) | set(stores)
     for parts in steps:
         nest = parts[0].kind in LOOP_KINDS
         reads = nest_inputs(parts) if nest else list(parts[0].root.inputs)
@@ -167,6 +170,7 @@ def plan_memory(
     in_place: Mapping[Node, str] | None = None,
     folded: Mapping[Node, Sequence[Node]] | None = None,
     scalar_locals: bool = False,
+    late_stores: Collection[Node] = (),
 ) -> MemoryPlan:
     """The buffer of every value the steps materialise. ``allocates_itself(node)`` is the
     backend's word that its lowering of ``node`` makes its own array (say, in another layout),
@@ -174,12 +178,12 @@ def plan_memory(
     argument, its array, and ``folded`` a product computed inside the store reading it to the
     product's inputs, which that store then reads (see ``codegen.updates``). With
     ``scalar_locals``, the values :func:`scalar_values` finds are named ``z0``, ``z1``, ... and
-    given no array."""
+    given no array (``late_stores``: 0-d updates stored from their local after every step)."""
     stores = in_place or {}
     folded = folded or {}
     plan = MemoryPlan()
     if scalar_locals:
-        plan.scalars = scalar_values(steps, results, stores, folded)
+        plan.scalars = scalar_values(steps, results, stores, folded, late_stores)
     for step, parts in enumerate(steps):
         for x in nest_inputs(parts):
             for y in folded.get(x, (x,)):

@@ -28,6 +28,8 @@ class Lowered:
     in_place: dict[Node, Node] = field(default_factory=dict)  # value -> variable it is stored in
     late_inputs: list[Node] = field(default_factory=list)  # see ``codegen.updates``
     folds: dict[Node, Fold] = field(default_factory=dict)  # stores that compute their product
+    # 0-d updates stored after every step from their scalar local (see ``codegen.updates``)
+    late_stores: dict[Node, Node] = field(default_factory=dict)
 
     def group_of(self, node: Node) -> Group:
         return self.plan.group_of[node]
@@ -57,17 +59,26 @@ def lower(
     leaves = set(variables)
     inputs = [x for x in leaf_arrays if x not in leaves]
     placed = place_updates(
-        steps, plan.results, updates or {}, inputs, allocates_itself, fold_products
+        steps, plan.results, updates or {}, inputs, allocates_itself, fold_products, scalar_locals
     )
     steps = placed.steps
     parallel = [
         parts[0].kind in LOOP_KINDS and wants_parallel(parts, table, policy) for parts in steps
     ]
-    stores = {u: leaf_arrays[v] for u, v in placed.in_place.items()}
+    late = placed.late_stores
+    stores = {u: leaf_arrays[v] for u, v in placed.in_place.items() if u not in late}
     products = {f.product: list(f.product.inputs) for f in placed.folds.values()}
     memory = plan_memory(
-        steps, plan.results, table, allocates_itself, stores, products, scalar_locals
+        steps, plan.results, table, allocates_itself, stores, products, scalar_locals, set(late)
     )
     return Lowered(
-        plan, table, steps, parallel, memory, placed.in_place, placed.late_inputs, placed.folds
+        plan,
+        table,
+        steps,
+        parallel,
+        memory,
+        placed.in_place,
+        placed.late_inputs,
+        placed.folds,
+        placed.late_stores,
     )

@@ -18,6 +18,11 @@ A store ``w - s * (a @ b)`` whose product nothing else reads, and whose operands
 ``w``, is folded: one BLAS gemm accumulating into ``w`` (``beta = 1``) computes it, and the product
 is never stored (:class:`Fold`; the matmul's own step goes, its operands live until the store).
 
+A backend that keeps 0-d values in scalar locals (see ``codegen.memory.scalar_values``) may also
+store a 0-d new value that later steps read (an optimiser's step count, read by its bias
+corrections): its nest stays where it is and assigns a local, which the program's last lines
+store into the variable (:attr:`Placement.late_stores`).
+
 Moving the stores to the end keeps every other step before them, so a call that raises (a shape
 check, an index out of range, an allocation refused) has written no variable: an update is
 applied whole or not at all. Inputs read by the moved nests, or returned, could alias a variable
@@ -69,6 +74,8 @@ class Placement(NamedTuple):
     in_place: dict[Node, Node]  # new value -> the variable its nest stores it into
     late_inputs: list[Node]  # inputs read by the moved nests or returned (see the docstring)
     folds: dict[Node, Fold]  # new value -> its product folded into the store
+    # new 0-d value -> variable, stored from a scalar local after every step (in ``in_place``)
+    late_stores: dict[Node, Node]
 
 
 def update_values(program: Any) -> tuple[Node, ...]:
@@ -116,13 +123,15 @@ def place_updates(
     inputs: Sequence[Node],
     allocates_itself: Callable[[Node], bool],
     fold_products: bool = False,
+    scalar_stores: bool = False,
 ) -> Placement:
     """Which of ``candidates`` (new value -> variable) are stored in place, and the schedule that
     makes it safe. ``allocates_itself`` is the backend's word that an op's lowering makes its own
     array, which may then be a view of its input (a reshape), so it counts as an alias;
-    ``fold_products`` that it can lower a :class:`Fold`."""
+    ``fold_products`` that it can lower a :class:`Fold`, ``scalar_stores`` that it keeps 0-d
+    values in scalar locals and stores them at the end (:attr:`Placement.late_stores`)."""
     if not candidates:
-        return Placement(list(steps), {}, [], {})
+        return Placement(list(steps), {}, [], {}, {})
     reads = [step_reads(parts) for parts in steps]
     read_by_steps = {x for r in reads for x in r}
     times = Counter(results)
@@ -181,9 +190,48 @@ def place_updates(
     order = [parts for k, parts in enumerate(steps) if k not in moved]
     order += [steps[k] for k in tail]
     in_place = {g.root: candidates[g.root] for k in tail for g in steps[k]}
+    late_stores = (
+        _late_scalars(order, candidates, in_place, folds, times, alias) if scalar_stores else {}
+    )
+    in_place.update(late_stores)
     late_reads = {x for k in tail for x in reads[k]} | set(results)
     late = [x for x in inputs if in_place and late_reads & alias(x)]
-    return Placement(order, in_place, late, folds)
+    return Placement(order, in_place, late, folds, late_stores)
+
+
+def _late_scalars(
+    steps: Sequence[Step],
+    candidates: Mapping[Node, Node],
+    in_place: Mapping[Node, Node],
+    folds: Mapping[Node, Fold],
+    times: Counter[Node],
+    alias: Callable[[Node], set[Node]],
+) -> dict[Node, Node]:
+    """The 0-d new values, not stored in place already, that a loop nest computes and only loop
+    nests read, whose variable (or a view of it) is no result: stored after every step, they
+    can live in scalar locals until then (the steps reading the variable read its old value)."""
+    found: dict[Node, Node] = {}
+    array_reads: set[Node] = set()  # read as arrays: by a view, an op, a product's store
+    for parts in steps:
+        fold = folds.get(parts[0].root)
+        if fold is not None:
+            array_reads.update(step_reads(parts) | set(fold.product.inputs))
+            continue
+        if parts[0].kind not in LOOP_KINDS:
+            array_reads.update(step_reads(parts))
+            continue
+        for g in parts:
+            var = candidates.get(g.root)
+            if (
+                var is not None
+                and g.root not in in_place
+                and g.root.ndim == 0 == var.ndim
+                and g.root.dtype == var.dtype
+                and times[g.root] == 1
+                and not any(a in times for a in alias(var))
+            ):
+                found[g.root] = var
+    return {u: v for u, v in found.items() if u not in array_reads}
 
 
 def _product_update(parts: Step, var: Node) -> Fold | None:

@@ -5,6 +5,7 @@ inputs sharing a variable's memory, views of a variable, a raising call, ``repea
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from types import SimpleNamespace
@@ -259,6 +260,53 @@ def test_a_store_scheduled_before_a_raising_step_moves_after_it() -> None:
     f(np.array([4]))
     np.testing.assert_array_equal(w1.get_value(), [0, 2, 4])
     np.testing.assert_array_equal(w2.get_value(), np.arange(5.0) + 4)
+
+
+def _counter_step(backend: str):  # type: ignore[no-untyped-def]
+    """A step count that what the step computes after it reads (as Adam's bias corrections)."""
+    t = gj.variable(np.float64(0.0), name="t")
+    w = gj.variable(np.arange(5.0), name="w")
+    idx = gj.placeholder("idx", (None,), "int64")
+    t_new = t + 1.0
+    loss = gj.sum(gj.take(w, idx) ** 2) / (1.0 - 0.9**t_new)
+    f = gj.compile([idx], [loss], updates={t: t_new, w: w * 0.5}, backend=backend)
+    return f, t, w
+
+
+def test_a_0d_update_later_steps_read_is_stored_after_every_step() -> None:
+    """Its nest assigns a scalar local, which later nests read and the program's last line
+    stores into the variable: no 0-d array, nothing returned, nothing copied after the call."""
+    (f, t, w), (ref, t_ref, w_ref) = _counter_step("cpu"), _counter_step("numpy")
+    body = f.source[f.source.index("def program(") :]
+    assert "0-d updates stored into their variables" in body
+    assert "IN_PLACE = (0, 1)" in f.source and "return (b" in body  # the loss alone
+    (store,) = re.findall(r"\n    w\d+\[\(\)\] = z\d+", body)
+    assert body.index(store) > body.rindex(IN_PLACE)  # after the other stores
+    for idx in ([0, 1], [4], [2, 3, 2]):
+        np.testing.assert_allclose(f(np.array(idx)), ref(np.array(idx)), rtol=1e-13)
+        assert t.get_value() == t_ref.get_value()
+        np.testing.assert_array_equal(w.get_value(), w_ref.get_value())
+    before = t.get_value(), w.get_value()
+    with pytest.raises(IndexError):
+        f(np.array([1, 9]))  # the take raises after the count's nest ran
+    assert t.get_value() == before[0] == 3.0
+    np.testing.assert_array_equal(w.get_value(), before[1])
+    losses = f.repeat(3, np.array([1, 2]), keep="all")
+    expected = [ref(np.array([1, 2])) for _ in range(3)]
+    np.testing.assert_allclose(np.ravel(losses), np.ravel(expected), rtol=1e-13)
+    assert t.get_value() == t_ref.get_value() == 6.0
+
+
+def test_a_0d_update_whose_variable_is_an_output_is_returned() -> None:
+    """The output is the count's old value: stored before the return copies it, it would be the
+    new one. So the new value is returned, and copied in after the call."""
+    t = gj.variable(np.float64(2.0), name="t")
+    x = gj.placeholder("x", (None,))
+    t_new = t + 1.0
+    f = gj.compile([x], [t, gj.sum(x) * t_new], updates={t: t_new})
+    assert "0-d updates stored" not in f.source
+    old, total = f(np.ones(3))
+    assert old == 2.0 and total == 9.0 and t.get_value() == 3.0
 
 
 def test_repeat_with_in_place_updates_matches_separate_calls() -> None:

@@ -158,7 +158,8 @@ def generate(
     updates = update_targets(program) if in_place else {}
     allocates = lowerings.allocates_itself
     lowered = lower(program.results, arrays, variables, policy, allocates, updates, True, True)
-    if lowered.in_place and any(copied_on_return(lowered, r) for r in lowered.plan.results):
+    returned = [r for r in lowered.plan.results if r not in lowered.in_place]
+    if lowered.in_place and any(copied_on_return(lowered, r) for r in returned):
         # a result copied on return would be copied after the variables are written: keep the
         # program's allocations before its first store into a variable (a copy may fail)
         lowered = lower(program.results, arrays, variables, policy, allocates, scalar_locals=True)
@@ -188,6 +189,14 @@ def write_program(lowered: Lowered, arrays: dict[Node, str], parallel: bool) -> 
             lowerings.lower_view(b, g.root)
         else:
             lowerings.lower_op(b, g.root)
+    if lowered.late_stores:
+        b.step_starts.append(len(b.body.lines))
+        b.body.line()
+        b.body.comment("0-d updates stored into their variables, every step having read the old")
+        for value, var in lowered.late_stores.items():
+            local = b.array(value)
+            read = local if value in lowered.memory.scalars else f"{local}[()]"
+            b.body.line(f"{b.arrays[var]}[()] = {read}  # {b.label(value)}")
     return b
 
 
