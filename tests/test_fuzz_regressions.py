@@ -40,3 +40,20 @@ def test_relu_of_minus_infinity_is_zero(compiled_backend: str, dtype: str) -> No
     want = gj.compile([x], chain, backend="numpy")(value)
     got = gj.compile([x], chain, backend=compiled_backend)(value)
     np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == "float32" else 1e-15)
+
+
+@pytest.mark.parametrize("op", [gj.add, gj.multiply])
+def test_bool_arithmetic_fused_into_the_next_op_is_a_bool(compiled_backend: str, op) -> None:
+    """Found by the fuzzer (seed 313, through ``arctanh(add(x & x, x & x))``): numpy's
+    ``True + True`` is True (a logical or), but the cpu backend's fused loop computed it as the
+    int 2, which the next op read: arctanh gave nan, not inf, and a cast to float gave 2.0."""
+    x = gj.placeholder("x", (None,), "bool")
+    y = gj.placeholder("y", (None,), "bool")
+    v = op(gj.logical_and(x, x), y)
+    outs = [v, gj.arctanh(v), gj.astype(v, "float64") * 3.0]
+    a, b = np.array([True, True, False, False]), np.array([True, False, True, False])
+    want = gj.compile([x, y], outs, backend="numpy")(a, b)
+    got = gj.compile([x, y], outs, backend=compiled_backend)(a, b)
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype
+        np.testing.assert_array_equal(g, w)

@@ -95,7 +95,14 @@ def scalar_expression(m: Node, args: list[str]) -> str:
     expr = template.format(*args, **attrs)
     if m.dtype in ("float32", "int32", "int64", "int16", "int8", "uint8"):
         expr = f"{TYPE_NAMES[m.dtype]}({expr})"
+    elif m.dtype == "bool" and m.op in _BOOL_ARITHMETIC:
+        # numpy's bool + bool is a logical or and bool * bool an and; numba's are ints, which
+        # the ops fused after this one would read (True + True as 2)
+        expr = f"bool_({expr})"
     return expr
+
+
+_BOOL_ARITHMETIC = {OPS["add"], OPS["multiply"]}
 
 
 @scalar_lowering("full_like")
