@@ -140,3 +140,28 @@ def test_scalars_cross_stage_boundaries_in_an_adam_step(monkeypatch: pytest.Monk
         np.testing.assert_allclose(step(a, b)[0], want(a, b)[0], rtol=1e-12)
     for p, q in zip(params, want_params):
         np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_0d_nest_calls_libm(dtype: str) -> None:
+    """With one value to compute and no loop to vectorise, a 0-d nest calls libm's functions
+    (kernels/libm.py) rather than inlining the vector versions (an Adam step has two pows per
+    parameter); the values are numpy's."""
+    t = gj.placeholder("t", (), dtype)
+    x = gj.placeholder("x", (None,), dtype)
+    bias = 1.0 - gj.power(gj.astype(0.9, dtype), t + 1.0)
+    scale = gj.exp(gj.sin(t)) * gj.log1p(gj.tanh(t) + 2.0)
+    f = gj.compile([t, x], [x / bias * scale])
+    assert "libm.power(" in f.source and "libm.exp(" in f.source
+    one = np.dtype(dtype).type
+    for step in (0.0, 1.0, 7.0, 1000.0):
+        v = np.linspace(-1, 1, 5, dtype=dtype)
+        tt = one(step)
+        want = (
+            v
+            / (one(1) - one(0.9) ** (tt + one(1)))
+            * (np.exp(np.sin(tt)) * np.log1p(np.tanh(tt) + one(2)))
+        )
+        (got,) = f(np.array(tt), v)
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, want, rtol=2e-6 if dtype == "float32" else 1e-14)

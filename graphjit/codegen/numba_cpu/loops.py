@@ -396,6 +396,12 @@ def emit_nest(b: ProgramWriter, parts: Sequence[Group], step: int, parallel: boo
     for g in parts:
         if outlined:
             computations += member_computations(b, g, read, temps)
+        elif rank == 0:
+            # one value each, no loop to vectorise: libm's functions, as a segment calls them
+            # (an optimiser's bias corrections are a pow per parameter; each inlined vector pow
+            # is a few hundred instructions for LLVM to optimise)
+            lines = member_lines(b, g, read, temps)
+            nw.inner += [_TWIN_CALL.sub(r"libm.\1(", text) for text in lines]
         else:
             nw.inner += member_lines(b, g, read, temps)
         root = g.root
