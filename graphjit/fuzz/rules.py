@@ -132,6 +132,21 @@ for _name, _op in OPS.items():
         RULES[_name] = elementwise_rule(_name)
 
 
+@rule("copysign", "signbit")
+def _sign_reader(d: Draw, name: str) -> Step | None:
+    """An op reading the sign of its (second) argument, which reaches it through nan_to_num:
+    IEEE 754 leaves the sign of the NaN an invalid operation makes unspecified (numpy's libm
+    gives x86's negative one, arcsin(2) in the cpu kernels a positive one), so the backends
+    would disagree on nothing but that."""
+    x = d.pick()
+    if x is None or not d.add(Step("nan_to_num", (Ref(x),), op="isnan")):
+        return None
+    sign = len(d.items) - 1
+    if name == "signbit":
+        return Step(name, (Ref(sign),), op=name)
+    return Step(name, (_broadcast_partner(d, d.shape(sign)), Ref(sign)), op=name)
+
+
 def _integer_value(d: Draw) -> int | None:
     """A value of an integer dtype: one the program has, or another cast to int64."""
     x = d.pick(lambda i: d.dtype(i) in ("int64", "int32"))
