@@ -16,13 +16,58 @@ functions; the generated code casts a float32 op's result back.
 
 from __future__ import annotations
 
+import ctypes
 import math
 from typing import Any
 
-from numba import njit, types
+import llvmlite.binding as ll
+from numba import cfunc, njit, types
 from numba.extending import overload
 
 _FLAGS: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+
+# LLVM rewrites ``pow(x, (double)n)`` into its powi intrinsic, which becomes a call into the
+# compiler's runtime library: ``__powidf2`` (``__powisf2`` for float32). numba's JIT resolves
+# symbols from the libraries loaded globally, which need not include libgcc_s, and an unresolved
+# call jumps to address 0: ``power`` below, given an exponent cast from an int or a bool, crashed
+# the process (fuzzer seed 828). So both are bound: from libgcc_s where it loads, else to these
+# equivalents of compiler-rt's (repeated squaring, the reciprocal for a negative exponent).
+def _powi(a: float, b: int) -> float:
+    recip = b < 0
+    r = 1.0
+    while True:
+        if b & 1:
+            r *= a
+        b = int(b / 2)  # C's division, towards zero
+        if b == 0:
+            break
+        a *= a
+    return 1.0 / r if recip else r
+
+
+def _bind_powi(library: str = "libgcc_s.so.1", rebind: bool = False) -> None:
+    """Bind the powi symbols the process lacks (``rebind``: all of them) from ``library``, or
+    to the equivalents compiled here where it does not load."""
+    names = {"__powidf2": "float64(float64, int32)", "__powisf2": "float32(float32, int32)"}
+    runtime = None
+    for name, signature in names.items():
+        if ll.address_of_symbol(name) and not rebind:
+            continue  # the process has it already (macOS: libSystem)
+        if runtime is None:
+            try:
+                runtime = ctypes.CDLL(library)
+            except OSError:
+                runtime = False
+        found = getattr(runtime, name, None) if runtime else None
+        if found is not None:
+            ll.add_symbol(name, ctypes.cast(found, ctypes.c_void_p).value)
+        else:
+            compiled = cfunc(signature, cache=True, error_model="numpy")(_powi)
+            ll.add_symbol(name, compiled.address)
+
+
+_bind_powi()
 
 
 @njit(**_FLAGS)
