@@ -14,6 +14,7 @@ import ast
 import importlib
 import importlib.metadata
 import importlib.util
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -176,9 +177,12 @@ def cmd_bench(args: argparse.Namespace, extra: Sequence[str]) -> int:
 # fuzz
 
 
+# a worker's line naming the seed whose program it starts (read by the watching process)
+SEED_MARK = "@seed "
+
+
 def cmd_fuzz(args: argparse.Namespace) -> int:
     from graphjit.fuzz.check import MODES  # noqa: PLC0415 - cold path of the CLI
-    from graphjit.fuzz.run import fuzz  # noqa: PLC0415
 
     if args.minutes <= 0:
         print(f"graphjit fuzz: --minutes must be positive, got {args.minutes}", file=sys.stderr)
@@ -194,13 +198,70 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.worker:
+        return _fuzz_worker(args, modes)
     print(f"graphjit fuzz: seed {args.seed}, {args.minutes} min, modes {', '.join(modes)}")
+    # the session runs in a worker process: a program that crashes the process (a segfault in
+    # compiled code) ends the worker, not this one, which then names the program
+    rc, seed = _watch_worker(_worker_argv(args.seed, args.minutes, args.programs, modes))
+    if rc >= 0 or seed is None:
+        return rc
+    return _report_crash(seed, rc, modes)
+
+
+def _worker_argv(
+    seed: int, minutes: float, programs: int | None, modes: Sequence[str]
+) -> list[str]:
+    argv = [sys.executable, "-m", "graphjit", "fuzz", "--worker", "--seed", str(seed)]
+    argv += ["--minutes", str(minutes), "--modes", ",".join(modes)]
+    return argv + (["--programs", str(programs)] if programs is not None else [])
+
+
+def _watch_worker(argv: list[str], echo: bool = True) -> tuple[int, int | None]:
+    """Run a worker, echoing its output but its seed marks; its exit status (negative: the
+    signal that killed it) and the last seed it started."""
+    seed = None
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) as worker:
+        assert worker.stdout is not None
+        for line in worker.stdout:
+            if line.startswith(SEED_MARK):
+                seed = int(line[len(SEED_MARK) :])
+            elif echo:
+                print(line, end="", flush=True)
+    return worker.returncode, seed
+
+
+def _report_crash(seed: int, rc: int, modes: Sequence[str]) -> int:
+    """Say which program crashed the worker and, found by running it once per evaluator, in
+    which: with its reproducer (not shrunk: each try could crash)."""
+    from graphjit.fuzz.check import Disagreement  # noqa: PLC0415 - cold path of the CLI
+    from graphjit.fuzz.generate import generate  # noqa: PLC0415
+    from graphjit.fuzz.shrink import reproducer  # noqa: PLC0415
+
+    try:
+        how = signal.Signals(-rc).name
+    except ValueError:
+        how = f"signal {-rc}"
+    print(f"\nseed {seed}: the program crashed the process ({how}); finding the evaluator...")
+    crashed = [
+        m for m in modes if _watch_worker(_worker_argv(seed, 1.0, 1, [m]), echo=False)[0] < 0
+    ]
+    failure = Disagreement(crashed[0] if crashed else "cpu", "crash", f"the process died ({how})")
+    print(f"\nCRASH {failure}\nreproducer (not shrunk):\n")
+    print(reproducer(generate(seed), failure))
+    return 1
+
+
+def _fuzz_worker(args: argparse.Namespace, modes: Sequence[str]) -> int:
+    from graphjit.fuzz.run import fuzz  # noqa: PLC0415 - cold path of the CLI
+
     session = fuzz(
         args.seed,
         minutes=args.minutes,
         programs=args.programs,
         modes=modes,
         report=lambda line: print(line, flush=True),
+        starting=lambda seed: print(f"{SEED_MARK}{seed}", flush=True),
     )
     if session.failure is not None:
         print(f"\nDISAGREEMENT {session.failure}\nreproducer:\n")
@@ -416,6 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     fuzz.add_argument(
         "--programs", type=int, default=None, help="stop after this many programs as well"
     )
+    fuzz.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     fuzz.add_argument(
         "--modes",
         default=None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -170,13 +171,40 @@ def test_fuzz_prints_a_shrunk_reproducer_and_exits_1(
 
     monkeypatch.setattr(run, "check", planted)
     monkeypatch.setattr(shrink, "check", planted)
-    assert cli.main(["fuzz", "--programs", "200", "--seed", "0"]) == 1
+    # the session in this process (the command runs it in a worker it watches for crashes)
+    assert cli.main(["fuzz", "--worker", "--programs", "200", "--seed", "0"]) == 1
     out = capsys.readouterr().out
     assert "DISAGREEMENT cpu: output 0: planted" in out
     script = out[out.index("# graphjit fuzz:") :]
     steps = [line for line in script.splitlines() if line.startswith("v") and "gj." in line]
     assert len(steps) == 1 and "= gj.exp(" in steps[0]
     assert 'backend="cpu"' in script
+
+
+def test_fuzz_names_the_program_that_crashed_its_worker(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A program crashing the process (a segfault in compiled code, as fuzzer seed 828 did)
+    ends the worker; the command says which seed, finds the evaluator by running the program
+    once per mode, and prints its reproducer."""
+    crash = "import os, signal; print('{mark}{seed}', flush=True); os.kill(os.getpid(), {sig})"
+    calls = []
+
+    def worker(seed: int, minutes: float, programs: int | None, modes: list[str]) -> list[str]:
+        calls.append(list(modes))
+        if len(calls) > 1 and modes != ["grad"]:  # the per-mode reruns: only grad crashes
+            return [sys.executable, "-c", "pass"]
+        code = crash.format(mark=cli.SEED_MARK, seed=seed + 2, sig=int(signal.SIGSEGV))
+        return [sys.executable, "-c", code]
+
+    monkeypatch.setattr(cli, "_worker_argv", worker)
+    assert cli.main(["fuzz", "--programs", "5", "--seed", "10", "--modes", "numpy,grad"]) == 1
+    out = capsys.readouterr().out
+    assert "seed 12: the program crashed the process (SIGSEGV)" in out
+    assert calls[1:] == [["numpy"], ["grad"]]
+    assert "CRASH grad: crash: the process died (SIGSEGV)" in out
+    script = out[out.index("# graphjit fuzz:") :]
+    assert "# (seed 12)" in script and "import graphjit as gj" in script
 
 
 def test_info_names_versions_backends_and_cache(capsys: pytest.CaptureFixture[str]) -> None:

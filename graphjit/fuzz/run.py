@@ -34,9 +34,12 @@ def fuzz(
     max_steps: int = 10,
     report: Callable[[str], None] = print,
     progress_every: float = 10.0,
+    starting: Callable[[int], None] | None = None,
 ) -> Session:
     """Check programs from seeds ``seed``, ``seed + 1``, ... for ``minutes`` or ``programs``
-    programs (whichever ends first); stop at the first disagreement, shrunk."""
+    programs (whichever ends first); stop at the first disagreement, shrunk. ``starting`` is
+    told each seed before its program runs (so a process watching this one knows which program
+    crashed it)."""
     session = Session()
     start = last = time.monotonic()
     s = seed
@@ -44,6 +47,8 @@ def fuzz(
         minutes is None or time.monotonic() - start < minutes * 60
     ):
         program = generate(s, max_steps)
+        if starting is not None:
+            starting(s)
         s += 1
         try:
             found = check(program, modes)
