@@ -35,7 +35,7 @@ from graphjit.kernels.math import (
 )
 from graphjit.kernels.math import pow as float_pow
 from numba import njit, types
-from numba.extending import overload
+from numba.extending import intrinsic, overload
 
 # The functions are tiny and always inlined into a kernel by LLVM; 'contract' lets it use FMA.
 _FLAGS: dict[str, Any] = {
@@ -259,6 +259,31 @@ def _floor_divide(a, b):  # type: ignore[no-untyped-def]
     return _int_floor_divide if _both_int(a, b) else _float_floor_divide
 
 
+# A reduction's accumulation, the one place in a program that reassociates. Fast math's
+# ``reassoc`` lets LLVM vectorise a float sum (partial sums per lane, added at the end), but given
+# to a whole function it also lets LLVM cancel terms: ``x - x`` became 0 where numpy gives nan
+# (x inf or nan), and ``(a + b) - a`` b. So programs compile without it, and their accumulators
+# add and multiply through these, one instruction each carrying the flag.
+def _reassociating(op: str) -> Any:
+    def typer(typingctx: Any, acc: Any, value: Any) -> Any:
+        if not (isinstance(acc, types.Float) and isinstance(value, (types.Number, types.Boolean))):
+            return None
+
+        def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+            x = context.cast(builder, args[1], sig.args[1], sig.return_type)
+            emit = builder.fadd if op == "add" else builder.fmul
+            return emit(args[0], x, flags=("reassoc", "contract", "nsz"))
+
+        return acc(acc, value), codegen
+
+    typer.__name__ = f"accumulate_{op}"
+    return intrinsic(typer)
+
+
+accumulate_add = _reassociating("add")
+accumulate_multiply = _reassociating("multiply")
+
+
 __all__ = [
     "arctan", "cast", "ceil", "cos", "erf", "exp", "exp2", "expm1", "floor", "log", "log1p",
     "log2", "maximum", "minimum", "power", "relu", "round_half_even", "sigmoid", "sign", "sin",
@@ -270,4 +295,5 @@ __all__ += [
     "log10", "logaddexp", "logaddexp2", "remainder", "signbit", "sinh", "trunc",
 ]  # fmt: skip
 
+__all__ += ["accumulate_add", "accumulate_multiply"]
 __all__ += ["counter_uniform"]  # from counter_rng, where the hash is explained

@@ -324,8 +324,14 @@ _EXTREMUM = {OPS["max"]: "maximum", OPS["min"]: "minimum"}
 def _reducer(root: Node) -> Reducer:
     if root.op in _ACCUMULATE:
         sym, identity = _ACCUMULATE[root.op]
-        acc_dtype = "float64" if root.dtype in ("float32", "float64") else root.dtype
-        return Reducer(render_literal(identity, acc_dtype), lambda a, c: f"{a} {sym} {c}", False)
+        if root.dtype in ("float32", "float64"):
+            # the one reassociating instruction of a program, so that the sum vectorises
+            # (kernels/scalar.py: accumulate_add)
+            fn = "accumulate_add" if sym == "+" else "accumulate_multiply"
+            return Reducer(
+                render_literal(identity, "float64"), lambda a, c: f"{fn}({a}, {c})", False
+            )
+        return Reducer(render_literal(identity, root.dtype), lambda a, c: f"{a} {sym} {c}", False)
     fn = _EXTREMUM[root.op]
     is_max = fn == "maximum"
     if root.dtype == "bool":

@@ -34,7 +34,7 @@ from graphjit.ops import OPS
 from graphjit.viz import describe
 
 PARALLEL_MIN_SIZE = 200_000
-FASTMATH = "{'reassoc', 'contract', 'arcp', 'nsz', 'afn'}"
+FASTMATH = "{'contract', 'arcp', 'nsz', 'afn'}"
 
 MODULE_HEADER = """\
 import numpy as np
@@ -57,7 +57,8 @@ kpool, kresample = extern.unlinked(kpool), extern.unlinked(kresample)
 f64, f32, i64, i32, bool_ = np.float64, np.float32, np.int64, np.int32, np.bool_
 i16, i8, u8 = np.int16, np.int8, np.uint8
 CACHE = globals().get("CACHE", False)  # set by graphjit.cache before the module runs
-# NaN-safe fast math: reductions vectorise, NaN and inf still propagate as in numpy
+# NaN-safe fast math, without reassociation (which cancels x - x where numpy gives nan): a
+# reduction's accumulation alone reassociates, so that it vectorises (scalar.accumulate_add)
 FASTMATH = {fastmath}
 # loop nests are written into the program, and the other kernels are inlined into it (numba
 # compiles one function: much faster than one per kernel); the prange variants stay separate
