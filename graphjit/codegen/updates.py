@@ -20,8 +20,9 @@ is never stored (:class:`Fold`; the matmul's own step goes, its operands live un
 
 A backend that keeps 0-d values in scalar locals (see ``codegen.memory.scalar_values``) may also
 store a 0-d new value that later steps read (an optimiser's step count, read by its bias
-corrections): its nest stays where it is and assigns a local, which the program's last lines
-store into the variable (:attr:`Placement.late_stores`).
+corrections): its nest stays where it is and assigns a local (or an array, where a step reads the
+value as one), which the program's last lines store into the variable
+(:attr:`Placement.late_stores`).
 
 Moving the stores to the end keeps every other step before them, so a call that raises (a shape
 check, an index out of range, an allocation refused) has written no variable: an update is
@@ -74,7 +75,7 @@ class Placement(NamedTuple):
     in_place: dict[Node, Node]  # new value -> the variable its nest stores it into
     late_inputs: list[Node]  # inputs read by the moved nests or returned (see the docstring)
     folds: dict[Node, Fold]  # new value -> its product folded into the store
-    # new 0-d value -> variable, stored from a scalar local after every step (in ``in_place``)
+    # new 0-d value -> variable, stored after every step (in ``in_place``)
     late_stores: dict[Node, Node]
 
 
@@ -190,9 +191,7 @@ def place_updates(
     order = [parts for k, parts in enumerate(steps) if k not in moved]
     order += [steps[k] for k in tail]
     in_place = {g.root: candidates[g.root] for k in tail for g in steps[k]}
-    late_stores = (
-        _late_scalars(order, candidates, in_place, folds, times, alias) if scalar_stores else {}
-    )
+    late_stores = _late_scalars(order, candidates, in_place, times, alias) if scalar_stores else {}
     in_place.update(late_stores)
     late_reads = {x for k in tail for x in reads[k]} | set(results)
     late = [x for x in inputs if in_place and late_reads & alias(x)]
@@ -203,22 +202,16 @@ def _late_scalars(
     steps: Sequence[Step],
     candidates: Mapping[Node, Node],
     in_place: Mapping[Node, Node],
-    folds: Mapping[Node, Fold],
     times: Counter[Node],
     alias: Callable[[Node], set[Node]],
 ) -> dict[Node, Node]:
-    """The 0-d new values, not stored in place already, that a loop nest computes and only loop
-    nests read, whose variable (or a view of it) is no result: stored after every step, they
-    can live in scalar locals until then (the steps reading the variable read its old value)."""
+    """The 0-d new values, not stored in place already, that a loop nest computes, whose
+    variable (or a view of it) is no result: stored after every step (the steps reading the
+    variable read its old value), from the scalar local the buffer plan keeps such a value in,
+    or its array where a step reads it as one (see ``codegen.memory.scalar_values``)."""
     found: dict[Node, Node] = {}
-    array_reads: set[Node] = set()  # read as arrays: by a view, an op, a product's store
     for parts in steps:
-        fold = folds.get(parts[0].root)
-        if fold is not None:
-            array_reads.update(step_reads(parts) | set(fold.product.inputs))
-            continue
         if parts[0].kind not in LOOP_KINDS:
-            array_reads.update(step_reads(parts))
             continue
         for g in parts:
             var = candidates.get(g.root)
@@ -231,7 +224,7 @@ def _late_scalars(
                 and not any(a in times for a in alias(var))
             ):
                 found[g.root] = var
-    return {u: v for u, v in found.items() if u not in array_reads}
+    return found
 
 
 def _product_update(parts: Step, var: Node) -> Fold | None:

@@ -297,6 +297,21 @@ def test_a_0d_update_later_steps_read_is_stored_after_every_step() -> None:
     assert t.get_value() == t_ref.get_value() == 6.0
 
 
+def test_a_0d_update_a_view_reads_is_stored_from_its_array() -> None:
+    """Read as an array (by a concatenation), the new count has a buffer, copied into the
+    variable by the program's last line all the same."""
+    t = gj.variable(np.float64(1.0), name="t")
+    x = gj.placeholder("x", (None,))
+    t_new = t * 2.0
+    f = gj.compile([x], [gj.concatenate([x, gj.reshape(t_new, (1,))])], updates={t: t_new})
+    body = f.source[f.source.index("def program(") :]
+    assert re.search(r"\n    w0\[\(\)\] = b\d+\[\(\)\]", body) and "IN_PLACE = (0,)" in f.source
+    for k in range(1, 4):
+        (got,) = f(np.ones(2))
+        np.testing.assert_array_equal(got, [1.0, 1.0, 2.0**k])
+        assert t.get_value() == 2.0**k
+
+
 def test_a_0d_update_whose_variable_is_an_output_is_returned() -> None:
     """The output is the count's old value: stored before the return copies it, it would be the
     new one. So the new value is returned, and copied in after the call."""
