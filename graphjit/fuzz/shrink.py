@@ -219,6 +219,8 @@ def _gradient_check_source(program: Program) -> list[str]:
         for k in smooth_outputs(graph)
     ]
     return [
+        "from graphjit.fuzz.check import fd_tolerance",
+        "",
         "def C(shape, k):  # fixed weights of each output in the loss",
         "    return np.cos(1.0 + k + np.arange(int(np.prod(shape)))).reshape(shape)",
         "",
@@ -238,7 +240,9 @@ def _gradient_check_source(program: Program) -> list[str]:
         "    return float(evaluate([loss], feed)[0])",
         "",
         "h = 1e-6",
-        "numeric = (loss_at(h) - loss_at(-h)) / (2 * h)",
+        "fp, fm = loss_at(h), loss_at(-h)",
+        "numeric = (fp - fm) / (2 * h)",
         "symbolic = sum(float(np.sum(g * vs[x])) for g, x in zip(grads, wrt))",
-        "assert abs(symbolic - numeric) <= 1e-5 * (1 + abs(numeric)), (symbolic, numeric)",
+        "tolerance = fd_tolerance(numeric, symbolic, max(abs(fp), abs(fm)), h)",
+        "assert abs(symbolic - numeric) <= tolerance, (symbolic, numeric)",
     ]

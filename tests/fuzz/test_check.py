@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graphjit.fuzz.check import MODES, InvalidProgramError, check, compare
+from graphjit.fuzz.check import MODES, InvalidProgramError, check, compare, fd_tolerance
 from graphjit.fuzz.generate import generate
 from graphjit.fuzz.program import Leaf, Program, Ref, Step
 from graphjit.fuzz.shrink import reproducer
@@ -62,3 +62,11 @@ def test_random_programs_agree_in_every_mode(chunk: int) -> None:
         program = generate(seed, max_steps=8)
         found = check(program, MODES)
         assert found == [], reproducer(program, found[0])
+
+
+def test_a_large_loss_gets_the_central_differences_rounding_error() -> None:
+    """Seed 4812: a loss of -2.8e5 (cosh of a tan near its pole) has a central difference that
+    rounding alone moves by ~1e-5 at h = 1e-6; the gradient was right."""
+    assert fd_tolerance(0.62, 0.62, 2.8e5, 1e-6) > 3e-5 > fd_tolerance(0.62, 0.62, 1.0, 1e-6)
+    assert fd_tolerance(0.0, 0.0, 0.0, 1e-6) == 1e-5  # a small loss: the relative bound alone
+    assert check(generate(4812)) == []
