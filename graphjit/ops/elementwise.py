@@ -189,7 +189,7 @@ RELU = unary(
     "relu",
     _relu_impl,
     "relu({0})",
-    lambda x, out: (x > 0).astype(x.dtype),
+    lambda x, out: (out > 0).astype(x.dtype),  # out > 0 iff x > 0: x need not be kept
     to_float=False,
     allow_bool=False,
     doc="max(x, 0); relu'(0) = 0",
