@@ -21,8 +21,19 @@ from typing import Any
 import numpy as np
 
 from graphjit.dtypes import is_float
-from graphjit.ir import TensorType
-from graphjit.ops.dispatch import ArrayLike, Value, apply, astype, lift, write_out
+from graphjit.ir import Node, TensorType
+from graphjit.ops.dispatch import (
+    ArrayLike,
+    Value,
+    apply,
+    astype,
+    is_tensor,
+    lift,
+    lift_like,
+    untracked_array,
+    write_out,
+)
+from graphjit.ops.leaves import CONSTANT, constant_value
 from graphjit.ops.prims import equal, where
 from graphjit.ops.registry import OpDef, binds, defop, jvp_from, zero_jvp, zero_vjp
 from graphjit.ops.shape_rules import elementwise_type
@@ -236,9 +247,24 @@ def _where_tie(a: Any, b: Any, out: Any) -> Any:
     return equal(a, out).astype(dt) * where(equal(b, out), 0.5, 1.0).astype(dt)
 
 
+def _known_scalar(v: Any) -> np.ndarray | None:
+    """``v``'s value when it is one number known now (a 0-d graph constant, or a 0-d eager tensor
+    in host memory whose use records nothing on the tape), as a 0-d array; else None."""
+    if isinstance(v, Node):
+        return constant_value(v) if v.op is CONSTANT and v.type.shape == () else None
+    if is_tensor(v) and v.ndim == 0:
+        return untracked_array(v)
+    return None
+
+
 def _pow_dx(x: Any, y: Any, out: Any) -> Any:
-    # y * x**(y-1), with the y == 0 case exact (0, not 0 * inf). The exponent of the unused
-    # branch is made safe too, so that its own derivative (second order) is not 0 * inf either.
+    # y * x**(y-1). For a known exponent (x ** 3, or 2 where power was not rewritten to square)
+    # that is two ops, y - 1 taken now in y's dtype; an eager backward runs each op it builds
+    c = _known_scalar(y)
+    if c is not None and c != 0 and not np.isnan(c):
+        return y * (x if c == 2 else power(x, lift_like(np.subtract(c, c.dtype.type(1)), y)))
+    # the y == 0 case exact (0, not 0 * inf). The exponent of the unused branch is made safe too,
+    # so that its own derivative (second order) is not 0 * inf either.
     y_is_0 = equal(y, 0)
     return where(y_is_0, 0.0, y * power(x, where(y_is_0, 1, y - 1)))
 
@@ -446,7 +472,19 @@ subtract: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(SUBTRACT)
 multiply: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(MULTIPLY)
 divide: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(DIVIDE)
 true_divide = divide
-power: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(POWER)
+
+
+@binds(POWER)
+def power(x: ArrayLike, y: ArrayLike, *, out: Any = None) -> Value:
+    """Elementwise power with numpy broadcasting, as numpy.power."""
+    # x ** 2 with a python 2 is square(x), as numpy computes it: the same bits, and a derivative
+    # of two ops (2 * x * g) where pow's general rule takes seven, each a kernel call in eager
+    # mode (a graph would be rewritten so anyway: rewrite/algebra.py, power_two)
+    squares = y.__class__ is int and y == 2 and (isinstance(x, Node) or is_tensor(x))
+    result = apply(SQUARE, x) if squares and x.dtype != "bool" else apply(POWER, x, y)
+    return result if out is None else write_out(result, out, "power")
+
+
 maximum: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(MAXIMUM)
 minimum: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(MINIMUM)
 fmax: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(FMAX)

@@ -655,6 +655,52 @@ def test_power_derivatives_at_zero(p, grad_at_0, second_at_0):
     assert np.all(np.isfinite(hv))
 
 
+@pytest.mark.parametrize("p", [2, 3, 1, 0, 2.0, -1.5])
+def test_power_derivatives_eager_match_the_graph(p):
+    # an eager backward takes a known exponent's shortcut (y * x**(y-1) in two ops); its
+    # first and second derivatives are the graph's, bit for bit, zero included
+    a = np.array([0.0, 1.0, 2.0, 0.5])
+    x = gj.placeholder("x", (4,))
+    (g,) = gj.grad(gj.sum(x**p), [x])
+    (h,) = gj.grad(gj.sum(g), [x])
+    want_g, want_h = evaluate([g, h], {x: a})
+    w = gj.tensor(a, requires_grad=True)
+    (gw,) = gj.grad((w**p).sum(), [w], create_graph=True)
+    (hw,) = gj.grad(gw.sum(), [w])
+    np.testing.assert_array_equal(gw.numpy(), want_g)
+    np.testing.assert_array_equal(hw.numpy(), want_h)
+
+
+def test_eager_square_by_a_python_two_is_square():
+    w = gj.tensor(np.array([1.5, -2.0, 0.0], np.float32), requires_grad=True)
+    y = w**2
+    assert y.dtype == "float32" and "Square" in type(y.grad_fn).__name__
+    y.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.array([3.0, -4.0, 0.0], np.float32))
+    # as numpy: a bool or an int squared by power keeps numpy's types
+    assert (gj.tensor(np.array([True, False])) ** 2).dtype == np.power(np.array([True]), 2).dtype
+    i = gj.tensor(np.array([3, -4], np.int32)) ** 2
+    assert i.dtype == "int32" and i.numpy().tolist() == [9, 16]
+    assert (gj.tensor(np.array([3], np.int32)) ** 2.0).dtype == "float64"
+
+
+def test_eager_backward_of_a_known_power_runs_few_kernels(monkeypatch):
+    # each op an eager backward builds is a kernel call: x ** 3 takes two (3 * x**2), then the
+    # product with the incoming gradient, where pow's general rule took seven
+    from graphjit.ops import elementwise
+
+    w = gj.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = (w**3).sum()
+    calls = []
+    real = elementwise.apply
+    monkeypatch.setattr(
+        elementwise, "apply", lambda op, *a, **k: calls.append(op.name) or real(op, *a, **k)
+    )
+    y.backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [3.0, 12.0])
+    assert sorted(calls) == ["multiply", "multiply", "power"]
+
+
 def test_power_exponent_gradient_at_zero_base():
     x = gj.placeholder("x", (3,))
     y = gj.placeholder("y", (3,))
