@@ -477,10 +477,10 @@ true_divide = divide
 @binds(POWER)
 def power(x: ArrayLike, y: ArrayLike, *, out: Any = None) -> Value:
     """Elementwise power with numpy broadcasting, as numpy.power."""
-    # x ** 2 with a python 2 is square(x), as numpy computes it: the same bits, and a derivative
-    # of two ops (2 * x * g) where pow's general rule takes seven, each a kernel call in eager
-    # mode (a graph would be rewritten so anyway: rewrite/algebra.py, power_two)
-    squares = y.__class__ is int and y == 2 and (isinstance(x, Node) or is_tensor(x))
+    # an eager x ** 2 with a python 2 is square(x), as numpy computes it: the same bits, and a
+    # derivative of two ops (2 * x * g) where pow's general rule takes seven, each a kernel call.
+    # A graph keeps the power the user wrote; its rewrite makes it a square (algebra.power_two)
+    squares = y.__class__ is int and y == 2 and is_tensor(x)
     result = apply(SQUARE, x) if squares and x.dtype != "bool" else apply(POWER, x, y)
     return result if out is None else write_out(result, out, "power")
 
