@@ -246,7 +246,9 @@ def _log_tail(f: float) -> tuple[float, float]:
 @njit(**FLAGS)
 def _log_split(x: float) -> tuple[float, float]:
     """(k, f) with x = 2**k * (1 + f), 1 + f in [sqrt(2)/2, sqrt(2)), for positive finite x
-    (denormals included)."""
+    (denormals included). Other x give some finite or nan (k, f): integer and float operations
+    on bits, nothing traps, and the callers select their special answer for those lanes after.
+    Masking x to 1.0 first instead made LLVM's 512-bit vector loop of log 2.4x slower."""
     tiny = x < _MIN_NORMAL
     x = x * _TWO54 if tiny else x
     ix = f64_as_i64(x)
@@ -268,7 +270,7 @@ def _log_special(x: float) -> float:
 def log(x: float) -> float:
     x = np.float64(x)
     ok = (x > 0.0) & (x < _INF)
-    k, f = _log_split(x if ok else 1.0)
+    k, f = _log_split(x)
     hfsq, tail = _log_tail(f)
     y = tail + k * _LN2_LO - hfsq + f + k * _LN2_HI
     return y if ok else _log_special(x)
@@ -278,7 +280,7 @@ def log(x: float) -> float:
 def log2(x: float) -> float:
     x = np.float64(x)
     ok = (x > 0.0) & (x < _INF)
-    k, f = _log_split(x if ok else 1.0)
+    k, f = _log_split(x)
     hfsq, tail = _log_tail(f)
     # log(1 + f) as hi + lo with hi's low word cleared, so hi * _IVLN2_HI is exact
     hi = i64_as_f64(f64_as_i64(f - hfsq) & _HIGH32)

@@ -163,6 +163,9 @@ _TEMP = re.compile(r"\bt\d+\b")
 # go to libm (graphjit.kernels.libm), which is faster one element at a time and quicker to
 # compile than the inlined branch-free versions made for vector loops.
 _TWIN_CALL = re.compile(r"\b(" + "|".join(LIBM_TWINS) + r")\(")
+# the ops whose scalar functions are kernels/math.py's vector math (other transcendental ops
+# call libm per element, and a loop calling them does not vectorise)
+VECTOR_MATH = frozenset({*LIBM_TWINS, "exp2", "sigmoid", "softplus"})
 
 
 class Computation(NamedTuple):
@@ -419,6 +422,10 @@ def emit_nest(b: ProgramWriter, parts: Sequence[Group], step: int, parallel: boo
         elif b.memory.read_after(root, step):
             out = nw.out(b.output_buffer(root))
             nw.stores.append(f"{out}[{idx}] = {temps[root]}")
+    if rank and not outlined and any(m.op.name in VECTOR_MATH for g in parts for m in g.members):
+        # 512-bit vectors where the CPU has them, for the function this loop is compiled into
+        # (the program, a stage, or a parallel variant's loop body): kernels/scalar.py
+        nw.inner.insert(0, "wide_vectors()")
     if outlined:
         # the loop's own lines (accumulators, stores) read these temps after the segments
         escaping = set(_TEMP.findall("\n".join([*nw.inner, *nw.stores])))
