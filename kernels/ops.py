@@ -17,39 +17,57 @@ from graphjit.kernels.conv import (  # noqa: F401  (the programs call kops.conv_
     conv_weight_grad,
 )
 from graphjit.kernels.memory import empty  # noqa: F401  (the programs call kops.empty)
-from graphjit.kernels.scalar import exp, log
+from graphjit.kernels.scalar import accumulate_add, exp, log, wide_vectors
 from numba import njit
 
 _FLAGS = {
     "cache": True,
     "nogil": True,
     "error_model": "numpy",
-    "fastmath": {"reassoc", "contract", "arcp", "nsz", "afn"},
+    # no reassoc: it let LLVM compute log_softmax's (x - m) - log(s) as x - (m + log(s)), which is
+    # 0 for a row of 1e300s (numpy: -log(n)); the sums reassociate alone (scalar.accumulate_add)
+    "fastmath": {"contract", "arcp", "nsz", "afn"},
 }
 
 
 @njit(**_FLAGS)
-def _row_shift(x: np.ndarray, r: int) -> float:
-    """The row's max (nan if any), replaced by 0 when not finite (numpy's reference does so)."""
+def _row_shift(x: np.ndarray, r: int, lanes: np.ndarray) -> float:
+    """The row's max (nan if any), replaced by 0 when not finite (numpy's reference does so).
+    The max runs in ``len(lanes)`` (8) independent lanes, which LLVM packs into vector
+    instructions (a float max with numpy's NaN rule does not vectorise as one reduction); a
+    NaN is counted beside them."""
+    n = x.shape[1]
+    width = lanes.shape[0]
+    lanes[:] = -math.inf
+    nans = 0
+    j = 0
+    while j + width <= n:
+        for k in range(width):
+            v = float(x[r, j + k])
+            lanes[k] = v if v > lanes[k] else lanes[k]
+            nans += v != v
+        j += width
     m = -math.inf
-    for j in range(x.shape[1]):
-        v = float(x[r, j])
-        if v > m or v != v:
-            m = v
-            if v != v:
-                break
-    return m if (m == m and abs(m) < math.inf) else 0.0
+    for k in range(width):
+        m = lanes[k] if lanes[k] > m else m
+    for k in range(j, n):
+        v = float(x[r, k])
+        m = v if v > m else m
+        nans += v != v
+    return m if (nans == 0 and abs(m) < math.inf) else 0.0
 
 
 @njit(**_FLAGS)
 def softmax_rows(x: np.ndarray, out: np.ndarray) -> None:
+    wide_vectors()
+    lanes = np.empty(8)
     for r in range(x.shape[0]):
-        m = _row_shift(x, r)
+        m = _row_shift(x, r, lanes)
         s = 0.0
         for j in range(x.shape[1]):
             e = exp(float(x[r, j]) - m)
             out[r, j] = e
-            s += e
+            s = accumulate_add(s, e)
         inv = 1.0 / s
         for j in range(x.shape[1]):
             out[r, j] = float(out[r, j]) * inv
@@ -57,11 +75,13 @@ def softmax_rows(x: np.ndarray, out: np.ndarray) -> None:
 
 @njit(**_FLAGS)
 def log_softmax_rows(x: np.ndarray, out: np.ndarray) -> None:
+    wide_vectors()
+    lanes = np.empty(8)
     for r in range(x.shape[0]):
-        m = _row_shift(x, r)
+        m = _row_shift(x, r, lanes)
         s = 0.0
         for j in range(x.shape[1]):
-            s += exp(float(x[r, j]) - m)
+            s = accumulate_add(s, exp(float(x[r, j]) - m))
         ls = log(s)
         for j in range(x.shape[1]):
             out[r, j] = (float(x[r, j]) - m) - ls
@@ -69,11 +89,13 @@ def log_softmax_rows(x: np.ndarray, out: np.ndarray) -> None:
 
 @njit(**_FLAGS)
 def logsumexp_rows(x: np.ndarray, out: np.ndarray) -> None:
+    wide_vectors()
+    lanes = np.empty(8)
     for r in range(x.shape[0]):
-        m = _row_shift(x, r)
+        m = _row_shift(x, r, lanes)
         s = 0.0
         for j in range(x.shape[1]):
-            s += exp(float(x[r, j]) - m)
+            s = accumulate_add(s, exp(float(x[r, j]) - m))
         out[r] = log(s) + m
 
 
