@@ -294,8 +294,11 @@ accumulate_multiply = _reassociating("multiply")
 def wide_vectors(typingctx: Any) -> Any:
     def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
         # llvmlite's attribute set takes only the attribute names it knows: a key="value"
-        # attribute goes in as the text it prints (valid LLVM IR, read by LLVM's X86 backend)
-        set.add(builder.function.attributes, WIDE_VECTORS_ATTRIBUTE)
+        # attribute goes in as the text it prints (valid LLVM IR, read by LLVM's X86 backend).
+        # An llvmlite whose attributes are not a set leaves LLVM's own choice of width
+        attributes = builder.function.attributes
+        if isinstance(attributes, set):
+            set.add(attributes, WIDE_VECTORS_ATTRIBUTE)
         return context.get_dummy_value()
 
     return types.void(), codegen
