@@ -37,10 +37,12 @@ def test_a_loop_calling_vector_math_asks_for_wide_vectors(tmp_path, monkeypatch)
 
 
 def test_a_loop_without_vector_math_keeps_llvms_choice(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    # memory-bound loops gain nothing from wider vectors; arcsin calls libm per element
+    # memory-bound loops gain nothing from wider vectors; arcsin calls libm per element, and a
+    # power by a small integer is products
     x = gj.placeholder("x", (None,))
     y = gj.placeholder("y", (None,))
-    f = _compiled([x * y + 1.0, gj.arcsin(x)], [x, y], tmp_path, monkeypatch)
+    f = _compiled([x * y + 1.0, gj.arcsin(x), x**3], [x, y], tmp_path, monkeypatch)
+    assert "x0[i0] * x0[i0] * x0[i0]" in f.source
     assert "wide_vectors()" not in f.source
     f(np.ones(3), np.ones(3))
     assert WIDE_VECTORS_ATTRIBUTE not in _program_ir(f)

@@ -163,9 +163,11 @@ _TEMP = re.compile(r"\bt\d+\b")
 # go to libm (graphjit.kernels.libm), which is faster one element at a time and quicker to
 # compile than the inlined branch-free versions made for vector loops.
 _TWIN_CALL = re.compile(r"\b(" + "|".join(LIBM_TWINS) + r")\(")
-# the ops whose scalar functions are kernels/math.py's vector math (other transcendental ops
-# call libm per element, and a loop calling them does not vectorise)
-VECTOR_MATH = frozenset({*LIBM_TWINS, "exp2", "sigmoid", "softplus"})
+# a call of kernels/math.py's vector math in a loop body (other transcendental ops call libm per
+# element, a loop calling them does not vectorise, and a power by a small integer is products)
+_VECTOR_MATH_CALL = re.compile(
+    r"\b(?:" + "|".join([*LIBM_TWINS, "exp2", "sigmoid", "softplus"]) + r")\("
+)
 
 
 class Computation(NamedTuple):
@@ -422,7 +424,7 @@ def emit_nest(b: ProgramWriter, parts: Sequence[Group], step: int, parallel: boo
         elif b.memory.read_after(root, step):
             out = nw.out(b.output_buffer(root))
             nw.stores.append(f"{out}[{idx}] = {temps[root]}")
-    if rank and not outlined and any(m.op.name in VECTOR_MATH for g in parts for m in g.members):
+    if rank and not outlined and any(_VECTOR_MATH_CALL.search(text) for text in nw.inner):
         # 512-bit vectors where the CPU has them, for the function this loop is compiled into
         # (the program, a stage, or a parallel variant's loop body): kernels/scalar.py
         nw.inner.insert(0, "wide_vectors()")
