@@ -18,6 +18,7 @@ from typing import NamedTuple
 from graphjit.codegen.partition import LOOP_KINDS, Group, Plan, computed_in, same_space
 from graphjit.codegen.symdims import DimTable, product
 from graphjit.ir import Node
+from graphjit.ops.leaves import CONSTANT, constant_value
 
 Step = list[Group]  # the groups run by one kernel (one loop nest, or one view or op)
 
@@ -45,6 +46,27 @@ def parallel_ok(g: Group) -> bool:
     return g.root.ndim > 0
 
 
+# a float power by one of these constants is a few multiplications (numba_cpu/loops.py writes
+# ``x ** 3`` as ``x * x * x``), not the log and exp of the general power
+SMALL_POWERS = (-1.0, 2.0, 3.0, 4.0)
+
+
+def small_power(m: Node) -> float | None:
+    """The exponent of a float ``power`` node by a 0-d constant in ``SMALL_POWERS``, else None."""
+    if m.op.name != "power" or m.dtype not in ("float32", "float64"):
+        return None
+    exponent = m.inputs[1]
+    if exponent.op is not CONSTANT or exponent.ndim != 0:
+        return None
+    e = float(constant_value(exponent)[()])
+    return e if e in SMALL_POWERS else None
+
+
+def costly(m: Node) -> bool:
+    """Whether ``m`` computes some transcendental math (a loop of it is compute-bound)."""
+    return m.op.expensive and small_power(m) is None
+
+
 def wants_parallel(parts: Sequence[Group], table: DimTable, policy: Parallelism) -> bool:
     """A parallel variant pays for its compile time only for compute-bound loops (some
     transcendental math) that are not known to be small; cheap loops are memory-bound."""
@@ -53,7 +75,7 @@ def wants_parallel(parts: Sequence[Group], table: DimTable, policy: Parallelism)
         return False
     if not all(parallel_ok(g) for g in parts):
         return False
-    return any(m.op.expensive for g in parts for m in g.members)
+    return any(costly(m) for g in parts for m in g.members)
 
 
 def schedule(plan: Plan, table: DimTable, policy: Parallelism) -> list[Step]:

@@ -20,13 +20,12 @@ import numpy as np
 from graphjit.codegen.emit import TYPE_NAMES, SourceWriter, index_expr
 from graphjit.codegen.emit import literal as render_literal
 from graphjit.codegen.numba_cpu.writer import ProgramWriter
-from graphjit.codegen.partition import Group, is_constant, value_inputs
-from graphjit.codegen.schedule import trailing_reduced
+from graphjit.codegen.partition import Group, value_inputs
+from graphjit.codegen.schedule import small_power, trailing_reduced
 from graphjit.codegen.symdims import product
 from graphjit.ir import Node
 from graphjit.kernels.libm import TWINS as LIBM_TWINS
 from graphjit.ops import OPS, OpDef
-from graphjit.ops.leaves import constant_value
 
 Read = Callable[[Node], str]  # the source expression of a value read inside a nest
 # an elementwise op whose expression is not its OpDef's template: (node, argument exprs) -> expr
@@ -121,21 +120,16 @@ def _small_power(m: Node, args: list[str]) -> str | None:
     """``x ** e`` for a constant e in {-1, 2, 3, 4} as multiplications, a few instructions
     where the general ``power`` (kernels.math.pow: a log and an exp in double-double) costs
     about a hundred; jax does the same. Within 2 ulp of pow."""
-    exponent, x = m.inputs[1], args[0]
-    if m.dtype not in ("float32", "float64"):
-        return None
-    if not is_constant(exponent) or exponent.ndim != 0:
-        return None
-    e = float(constant_value(exponent)[()])
+    e, x = small_power(m), args[0]
     forms = {
         -1.0: f"(1.0 / {x})",
         2.0: f"({x} * {x})",
         3.0: f"({x} * {x} * {x})",
         4.0: f"(({x} * {x}) * ({x} * {x}))",
     }
-    expr = forms.get(e)
-    if expr is None:
+    if e is None:
         return None
+    expr = forms[e]
     return expr if m.dtype == "float64" else f"f32({expr})"
 
 
