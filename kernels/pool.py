@@ -150,7 +150,9 @@ def max_pool(x, out, k, s, p, d, adaptive):  # type: ignore[no-untyped-def]
     """``out[pl, o] = max`` of each window of ``x[pl]`` (4-D, C-contiguous)."""
     _check_planes(x, out)
     check_windows(x.shape, out.shape, k, s, p, d, adaptive)
-    _max_windows(x, out, np.empty((1, 1, 1, 1), np.int64), k, s, p, d, adaptive, 0)
+    # ``want`` as a run-time int: a literal 0 or 1 made numba compile _max_windows, with its
+    # parallel variant, once for each (3.8 s each on a fresh install)
+    _max_windows(x, out, np.empty((1, 1, 1, 1), np.int64), k, s, p, d, adaptive, np.int64(0))
 
 
 @njit(**_FLAGS)
@@ -158,7 +160,7 @@ def max_pool_indices(x, out, k, s, p, d, adaptive):  # type: ignore[no-untyped-d
     """``out[pl, o]`` = the flat index in the plane of the first maximum of each window."""
     _check_planes(x, out)
     check_windows(x.shape, out.shape, k, s, p, d, adaptive)
-    _max_windows(x, np.empty((1, 1, 1, 1), x.dtype), out, k, s, p, d, adaptive, 1)
+    _max_windows(x, np.empty((1, 1, 1, 1), x.dtype), out, k, s, p, d, adaptive, np.int64(1))
 
 
 @njit(**_FLAGS)
