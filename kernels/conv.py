@@ -14,7 +14,7 @@ col2im loops run in parallel over the input channels (``prange``) when the chunk
 from __future__ import annotations
 
 import numpy as np
-from graphjit.kernels.memory import zero
+from graphjit.kernels.memory import fill_array
 from numba import njit, prange, uint64
 
 _FLAGS = {"cache": True, "nogil": True, "error_model": "numpy"}
@@ -184,7 +184,7 @@ def conv_forward(x, w, out, stride, pad, dil, groups):  # type: ignore[no-untype
     rows = cg * ks[0] * ks[1] * ks[2]
     o3 = out.reshape((n, c_out, size))
     if rows == 0:
-        zero(o3)
+        fill_array(o3, 0)
     if rows == 0 or n == 0 or size == 0 or og == 0:
         return
     wm = np.ascontiguousarray(w).reshape((groups, og, rows))
@@ -212,7 +212,7 @@ def conv_input_grad(g, w, dx, stride, pad, dil, groups):  # type: ignore[no-unty
     size = out_sp[0] * out_sp[1] * out_sp[2]
     og, cg = c_out // groups, w.shape[1]
     rows = cg * ks[0] * ks[1] * ks[2]
-    zero(dx)
+    fill_array(dx, 0)
     if rows == 0 or n == 0 or size == 0 or og == 0:
         return
     g3 = np.ascontiguousarray(g).reshape((n, c_out, size))
@@ -241,7 +241,7 @@ def conv_weight_grad(x, g, dw, stride, pad, dil, groups):  # type: ignore[no-unt
     size = out_sp[0] * out_sp[1] * out_sp[2]
     og, cg = c_out // groups, dw.shape[1]
     rows = cg * ks[0] * ks[1] * ks[2]
-    zero(dw)
+    fill_array(dw, 0)
     if rows == 0 or n == 0 or size == 0 or og == 0:
         return
     g3 = np.ascontiguousarray(g).reshape((n, c_out, size))

@@ -106,24 +106,25 @@ def empty(typingctx: Any, shape: Any, dtype: Any) -> Any:
     return result(shape, dtype), codegen
 
 
-def zero(a):  # type: ignore[no-untyped-def]  (numba wants the overload's exact signature)
-    """Every element of array ``a`` set to 0, by a flat loop when ``a`` is C-contiguous: numba's
-    ``a[...] = 0`` compiles its general broadcasting setitem (about a second per signature on a
-    fresh install, where the kernels calling it compile first)."""
+def fill_array(a, value):  # type: ignore[no-untyped-def]  (numba wants the overload's exact signature)
+    """Every element of array ``a`` set to ``value``, by a flat loop when ``a`` is C-contiguous
+    (``kops.fill``, and the kernels zeroing their outputs): numba's ``a[...] = value`` compiles
+    its general broadcasting setitem (about a second per signature on a fresh install, where the
+    kernels calling it compile first)."""
 
 
-@overload(zero, jit_options={"nogil": True})
-def _zero(a):  # type: ignore[no-untyped-def]
+@overload(fill_array, jit_options={"nogil": True})
+def _fill_array(a, value):  # type: ignore[no-untyped-def]
     if a.layout != "C":
 
-        def strided(a):  # type: ignore[no-untyped-def]
-            a[...] = 0
+        def strided(a, value):  # type: ignore[no-untyped-def]
+            a[...] = value
 
         return strided
 
-    def flat(a):  # type: ignore[no-untyped-def]
+    def flat(a, value):  # type: ignore[no-untyped-def]
         f = a.reshape(a.size)
         for i in range(f.size):
-            f[i] = 0
+            f[i] = value
 
     return flat

@@ -16,7 +16,7 @@ from graphjit.kernels.conv import (  # noqa: F401  (the programs call kops.conv_
     conv_input_grad,
     conv_weight_grad,
 )
-from graphjit.kernels.memory import empty  # noqa: F401  (the programs call kops.empty)
+from graphjit.kernels.memory import empty, fill_array  # noqa: F401  (programs call kops.empty)
 from graphjit.kernels.scalar import accumulate_add, exp, log, wide_vectors
 from numba import njit, types
 from numba.extending import overload
@@ -260,10 +260,8 @@ def _copy_loops_impl(out, src):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True)
 def fill(out: np.ndarray, value: float) -> None:
-    """Every element of a C-contiguous ``out`` set to ``value``."""
-    flat = out.reshape(out.size)
-    for i in range(flat.size):
-        flat[i] = value
+    """Every element of ``out`` set to ``value``."""
+    fill_array(out, value)
 
 
 @njit(cache=True, nogil=True)

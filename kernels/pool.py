@@ -13,7 +13,7 @@ input; adaptive windows are ``[floor(o * n / m), ceil((o + 1) * n / m))``.
 from __future__ import annotations
 
 import numpy as np
-from graphjit.kernels.memory import zero
+from graphjit.kernels.memory import fill_array
 from numba import njit, prange
 
 # window reads (planes x outputs x window) worth a prange: the serial loop reads about one a
@@ -189,7 +189,7 @@ def _scatter_parallel(g, idx, out):  # type: ignore[no-untyped-def]
 @njit(**_FLAGS)
 def scatter_planes(g, idx, out):  # type: ignore[no-untyped-def]
     """``out`` (2-D: planes x plane size) zeroed, then ``out[pl, idx[pl, j]] += g[pl, j]``."""
-    zero(out)
+    fill_array(out, 0)
     if _parallel_pays(g.shape[0], g.shape[1], 1):
         _scatter_parallel(g, idx, out)
     else:
@@ -267,7 +267,7 @@ def avg_pool(x, out, k, s, p, adaptive, include_pad, divisor):  # type: ignore[n
 def avg_pool_grad(g, out, k, s, p, adaptive, include_pad, divisor):  # type: ignore[no-untyped-def]
     """The transpose of :func:`avg_pool`: ``out`` (the input's shape) zeroed, then each
     cotangent ``g[pl, o] / divisor`` added over its window."""
-    zero(out)
+    fill_array(out, 0)
     _avg_windows(out, g, k, s, p, adaptive, include_pad, divisor, False)
 
 
