@@ -58,6 +58,15 @@ def _row_shift(x: np.ndarray, r: int, lanes: np.ndarray) -> float:
     return m if (nans == 0 and abs(m) < math.inf) else 0.0
 
 
+@njit(inline="always", **_FLAGS)
+def _exp_sum(x: np.ndarray, r: int, m: float) -> float:
+    """The sum of ``exp(x[r, j] - m)`` over the row (log_softmax's and logsumexp's)."""
+    s = 0.0
+    for j in range(x.shape[1]):
+        s = accumulate_add(s, exp(float(x[r, j]) - m))
+    return s
+
+
 @njit(**_FLAGS)
 def softmax_rows(x: np.ndarray, out: np.ndarray) -> None:
     wide_vectors()
@@ -80,10 +89,7 @@ def log_softmax_rows(x: np.ndarray, out: np.ndarray) -> None:
     lanes = np.empty(8)
     for r in range(x.shape[0]):
         m = _row_shift(x, r, lanes)
-        s = 0.0
-        for j in range(x.shape[1]):
-            s = accumulate_add(s, exp(float(x[r, j]) - m))
-        ls = log(s)
+        ls = log(_exp_sum(x, r, m))
         for j in range(x.shape[1]):
             out[r, j] = (float(x[r, j]) - m) - ls
 
@@ -94,10 +100,7 @@ def logsumexp_rows(x: np.ndarray, out: np.ndarray) -> None:
     lanes = np.empty(8)
     for r in range(x.shape[0]):
         m = _row_shift(x, r, lanes)
-        s = 0.0
-        for j in range(x.shape[1]):
-            s = accumulate_add(s, exp(float(x[r, j]) - m))
-        out[r] = log(s) + m
+        out[r] = log(_exp_sum(x, r, m)) + m
 
 
 @njit(cache=True, nogil=True)
