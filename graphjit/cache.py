@@ -36,8 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import numba
-from numba.core.caching import FunctionCache
-from numba.core.runtime.nrt import rtsys
 
 from graphjit.kernels import extern
 from graphjit.version import __version__
@@ -51,6 +49,11 @@ _warned = False
 def cache_dir() -> Path:
     env = os.environ.get("GRAPHJIT_CACHE_DIR")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "graphjit"
+
+
+# where the kernels called by symbol are registered (set again by each load: the variable may
+# change); set here too for the kernels that call each other so, when a process calls one first
+extern.registry_dir = cache_dir() / "extern"
 
 
 @functools.cache
@@ -97,7 +100,7 @@ def load_module(source: str) -> types.ModuleType:
             _drop_bad_numba_cache(path)
             for numba_cache in _numba_caches(mod):
                 _tolerate_failed_saves(numba_cache)
-                _install_loader(numba_cache)
+                extern.install_loader(numba_cache)
         _loaded[name] = mod
         return mod
 
@@ -173,52 +176,6 @@ def _tolerate_failed_saves(numba_cache: Any) -> None:
 
     guarded._graphjit_guarded = True  # type: ignore[attr-defined]
     numba_cache.save_overload = guarded
-
-
-def _install_loader(numba_cache: Any) -> None:
-    """Make ``numba_cache`` load a function's machine code graphjit's way: without first
-    importing all of numba's compiler, and binding the kernels it calls by symbol first
-    (:mod:`graphjit.kernels.extern`).
-
-    numba's ``load_overload`` refreshes the target context before it looks in the cache: that
-    imports every typing and lowering registry numba has (its numpy, typed containers, datetime,
-    random, and scipy.linalg with them), the largest part of a warm process's first call. Loading
-    machine code needs none of them, only numba's runtime (NRT), which the refresh also starts.
-    A cache miss still compiles as before: numba's compiler refreshes the contexts itself. Code
-    calling a kernel that cannot be bound is a cache miss too (loading it would leave a call to
-    an unknown symbol). Without numba's private loader (another numba version) nothing is loaded
-    from the disk: every process compiles. Other targets (CUDA kernels) are left as numba's."""
-    if not isinstance(numba_cache, FunctionCache):
-        return
-    if getattr(numba_cache.load_overload, "_graphjit", False):
-        return
-    names = ("_guard_against_spurious_io_errors", "_index_key", "_cache_file", "_impl")
-    parts: list[Any] = [getattr(numba_cache, n, None) for n in names]
-
-    def load_overload(sig: object, target_context: Any) -> Any:
-        if None in parts or not getattr(numba_cache, "_enabled", False):
-            return None
-        guard, index_key, cache_file, impl = parts
-        rtsys.initialize(target_context)  # idempotent; the refresh would have done it
-        with guard():
-            data = cache_file.load(index_key(sig, target_context.codegen()))
-            if data is None or not extern.bind_symbols(data):
-                return None
-            return impl.rebuild(target_context, data)
-        return None  # the guard swallowed an I/O error: compile instead
-
-    load_overload._graphjit = True  # type: ignore[attr-defined]
-    numba_cache.load_overload = load_overload  # type: ignore[method-assign]
-
-
-def _prepare_kernel(kernel: Any) -> None:
-    """A kernel bound by symbol loads from its own disk cache the same way."""
-    cache = getattr(kernel, "_cache", None)
-    if cache is not None:
-        _install_loader(cache)
-
-
-extern.prepare_kernel = _prepare_kernel
 
 
 def _warn_unwritable(exc: OSError) -> None:

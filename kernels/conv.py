@@ -14,6 +14,7 @@ col2im loops run in parallel over the input channels (``prange``) when the chunk
 from __future__ import annotations
 
 import numpy as np
+from graphjit.kernels import extern
 from graphjit.kernels.memory import fill_array
 from numba import njit, prange, uint64
 
@@ -86,65 +87,40 @@ def _walk_channel(image, n, c0, c, cols, col0, ks, out_sp, stride, pad, dil, to_
                 r += 1
 
 
-@njit(inline="always", **_FLAGS)
-def _im2col_channel(x, n, c0, c, cols, col0, ks, out_sp, stride, pad, dil):  # type: ignore[no-untyped-def]
-    """Channel ``c0 + c`` of sample ``n`` into its rows of ``cols``, columns from ``col0``."""
-    _walk_channel(x, n, c0, c, cols, col0, ks, out_sp, stride, pad, dil, False)
-
-
-@njit(inline="always", **_FLAGS)
-def _col2im_channel(dx, n, c0, c, cols, col0, ks, out_sp, stride, pad, dil):  # type: ignore[no-untyped-def]
-    """The rows of channel ``c0 + c`` of sample ``n`` added back into ``dx`` (the transpose of
-    ``_im2col_channel``)."""
-    _walk_channel(dx, n, c0, c, cols, col0, ks, out_sp, stride, pad, dil, True)
-
-
 @njit(**_FLAGS)
-def _im2col_serial(x, n0, m, c0, cols, ks, out_sp, stride, pad, dil):  # type: ignore[no-untyped-def]
-    size = out_sp[0] * out_sp[1] * out_sp[2]
-    for i in range(m):
-        for c in range(cols.shape[0] // (ks[0] * ks[1] * ks[2])):
-            _im2col_channel(x, n0 + i, c0, c, cols, i * size, ks, out_sp, stride, pad, dil)
+def _columns(x, n0, m, c0, cols, ks, out_sp, stride, pad, dil, to_image, lo, hi):  # type: ignore[no-untyped-def]
+    """Channels ``c0 + lo`` to ``c0 + hi`` of samples ``n0`` to ``n0 + m``: their rows of ``cols``
+    filled from ``x`` (im2col), or with ``to_image`` added back into it (col2im)."""
+    p = out_sp[0] * out_sp[1] * out_sp[2]
+    for c in range(lo, hi):
+        for i in range(m):
+            if to_image:
+                _walk_channel(x, n0 + i, c0, c, cols, i * p, ks, out_sp, stride, pad, dil, True)
+            else:
+                _walk_channel(x, n0 + i, c0, c, cols, i * p, ks, out_sp, stride, pad, dil, False)
+
+
+_columns_by_symbol = extern.external(_columns)
 
 
 @njit(parallel=True, **_FLAGS)
-def _im2col_parallel(x, n0, m, c0, cols, ks, out_sp, stride, pad, dil):  # type: ignore[no-untyped-def]
-    size = out_sp[0] * out_sp[1] * out_sp[2]
-    for c in prange(cols.shape[0] // (ks[0] * ks[1] * ks[2])):  # channels fill disjoint rows
-        for i in range(m):
-            _im2col_channel(x, n0 + i, c0, c, cols, i * size, ks, out_sp, stride, pad, dil)
+def _columns_parallel(x, n0, m, c0, cols, ks, out_sp, stride, pad, dil, to_image):  # type: ignore[no-untyped-def]
+    for c in prange(cols.shape[0] // (ks[0] * ks[1] * ks[2])):  # channels own disjoint rows
+        lo = np.int64(c)  # prange's index is unsigned: passed as it is, a second compile
+        _columns_by_symbol(x, n0, m, c0, cols, ks, out_sp, stride, pad, dil, to_image, lo, lo + 1)
 
 
 @njit(**_FLAGS)
-def _col2im_serial(dx, n0, m, c0, cols, ks, out_sp, stride, pad, dil):  # type: ignore[no-untyped-def]
-    size = out_sp[0] * out_sp[1] * out_sp[2]
-    for i in range(m):
-        for c in range(cols.shape[0] // (ks[0] * ks[1] * ks[2])):
-            _col2im_channel(dx, n0 + i, c0, c, cols, i * size, ks, out_sp, stride, pad, dil)
-
-
-@njit(parallel=True, **_FLAGS)
-def _col2im_parallel(dx, n0, m, c0, cols, ks, out_sp, stride, pad, dil):  # type: ignore[no-untyped-def]
-    size = out_sp[0] * out_sp[1] * out_sp[2]
-    for c in prange(cols.shape[0] // (ks[0] * ks[1] * ks[2])):  # channels write disjoint planes
-        for i in range(m):
-            _col2im_channel(dx, n0 + i, c0, c, cols, i * size, ks, out_sp, stride, pad, dil)
-
-
-@njit(**_FLAGS)
-def _im2col(x, n0, m, c0, cols, ks, out_sp, stride, pad, dil):  # type: ignore[no-untyped-def]
-    if cols.size >= PARALLEL_MIN and cols.shape[0] > ks[0] * ks[1] * ks[2]:
-        _im2col_parallel(x, n0, m, c0, cols, ks, out_sp, stride, pad, dil)
+def _walk(image, n0, m, c0, cols, ks, out_sp, stride, pad, dil, to_image):  # type: ignore[no-untyped-def]
+    """:func:`_columns` over all of the chunk's channels, in parallel when the chunk is large."""
+    chans = cols.shape[0] // (ks[0] * ks[1] * ks[2])
+    if cols.size >= PARALLEL_MIN and chans > 1:
+        _columns_parallel(image, n0, m, c0, cols, ks, out_sp, stride, pad, dil, to_image)
     else:
-        _im2col_serial(x, n0, m, c0, cols, ks, out_sp, stride, pad, dil)
+        _columns_by_symbol(image, n0, m, c0, cols, ks, out_sp, stride, pad, dil, to_image, 0, chans)
 
 
-@njit(**_FLAGS)
-def _col2im(dx, n0, m, c0, cols, ks, out_sp, stride, pad, dil):  # type: ignore[no-untyped-def]
-    if cols.size >= PARALLEL_MIN and cols.shape[0] > ks[0] * ks[1] * ks[2]:
-        _col2im_parallel(dx, n0, m, c0, cols, ks, out_sp, stride, pad, dil)
-    else:
-        _col2im_serial(dx, n0, m, c0, cols, ks, out_sp, stride, pad, dil)
+_walk_by_symbol = extern.external(_walk)
 
 
 @njit(**_FLAGS)
@@ -196,7 +172,7 @@ def conv_forward(x, w, out, stride, pad, dil, groups):  # type: ignore[no-untype
         for n0 in range(0, n, nb):
             m = min(nb, n - n0)
             cols = cols_buf[: rows * m * size].reshape((rows, m * size))
-            _im2col(xc, n0, m, g * cg, cols, ks, out_sp, stride, pad, dil)
+            _walk_by_symbol(xc, n0, m, g * cg, cols, ks, out_sp, stride, pad, dil, False)
             res = res_buf[: og * m * size].reshape((og, m * size))
             np.dot(wm[g], cols, res)
             _scatter(res, n0, m, g * og, o3)
@@ -228,7 +204,7 @@ def conv_input_grad(g, w, dx, stride, pad, dil, groups):  # type: ignore[no-unty
             _gather(g3, n0, m, gr * og, gm)
             cols = cols_buf[: rows * m * size].reshape((rows, m * size))
             np.dot(wt, gm, cols)
-            _col2im(dx, n0, m, gr * cg, cols, ks, out_sp, stride, pad, dil)
+            _walk_by_symbol(dx, n0, m, gr * cg, cols, ks, out_sp, stride, pad, dil, True)
 
 
 @njit(**_FLAGS)
@@ -255,7 +231,7 @@ def conv_weight_grad(x, g, dw, stride, pad, dil, groups):  # type: ignore[no-unt
         for n0 in range(0, n, nb):
             m = min(nb, n - n0)
             cols = cols_buf[: rows * m * size].reshape((rows, m * size))
-            _im2col(xc, n0, m, gr * cg, cols, ks, out_sp, stride, pad, dil)
+            _walk_by_symbol(xc, n0, m, gr * cg, cols, ks, out_sp, stride, pad, dil, False)
             gm = gm_buf[: og * m * size].reshape((og, m * size))
             _gather(g3, n0, m, gr * og, gm)
             np.dot(gm, cols.T, part)
@@ -263,3 +239,6 @@ def conv_weight_grad(x, g, dw, stride, pad, dil, groups):  # type: ignore[no-unt
             for i in range(og):
                 for j in range(rows):
                     acc[i, j] += part[i, j]
+
+
+extern.load_bound(globals())

@@ -12,10 +12,17 @@ raised in the kernel propagate as from a linked call.
 A program compiled this way refers to the symbols by name, so before its machine code is loaded
 from numba's disk cache in another process they must be bound again: :func:`bind_symbols` finds
 their names in the cached data and binds each from a small registry file (the kernel's module,
-name and argument types), written when the symbol was first made. ``graphjit.cache`` does this
-before every load; when a kernel cannot be bound, it reports a cache miss and the program is
-compiled again. :func:`unlinked` gives the generated module a kernel module whose functions are
-called this way (the per-element scalar functions stay linked: numba inlines them into loops).
+name and argument types), written when the symbol was first made. The loader
+:func:`install_loader` puts on a function's cache does this before every load; when a kernel
+cannot be bound, the load is a cache miss and the function is compiled again. :func:`unlinked`
+gives the generated module a kernel module whose functions are called this way (the per-element
+scalar functions stay linked: numba inlines them into loops).
+
+Kernels call their own heavy parts this way too (a convolution's column loops, a pooling
+plane): a parallel loop calling a linked function had its code optimised again for each of the
+three functions numba makes of the loop (about 1.5 s a kernel). A module doing so ends with
+:func:`load_bound`, so that its functions load from the disk cache with their symbols bound
+whoever calls them.
 """
 
 from __future__ import annotations
@@ -29,15 +36,17 @@ import pickle
 import re
 import tempfile
 import types as pytypes
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import llvmlite.binding as ll
 from numba.core import cgutils, types
+from numba.core.caching import FunctionCache
 from numba.core.compiler_lock import global_compiler_lock
 from numba.core.cpu import CPUTargetOptions
 from numba.core.dispatcher import Dispatcher
+from numba.core.runtime.nrt import rtsys
 from numba.extending import intrinsic
 
 PREFIX = "graphjit_extern_"
@@ -45,9 +54,6 @@ _SYMBOL = re.compile(rb"graphjit_extern_([0-9a-f]{24})")
 
 # where registry files go (set by graphjit.cache to a folder of its cache dir; None: nowhere)
 registry_dir: Path | None = None
-# called with each kernel dispatcher before it is compiled or loaded here (graphjit.cache makes
-# its disk-cache loads skip numba's compiler registries)
-prepare_kernel: Callable[[Dispatcher], None] | None = None
 
 _bound: dict[str, Any] = {}  # symbol -> the kernel's compile result (kept alive: its code)
 _externals: dict[int, Any] = {}  # id(kernel) -> its intrinsic (kernels live as long as Python)
@@ -81,8 +87,7 @@ def bind(kernel: Dispatcher, argtypes: tuple[types.Type, ...]) -> tuple[str, Any
     with global_compiler_lock:  # numba's own: typing and cache loads already hold it
         cres: Any = _bound.get(symbol)
         if cres is None:
-            if prepare_kernel is not None:
-                prepare_kernel(kernel)
+            load_bound_code(kernel)
             kernel.compile(argtypes)
             cres = kernel.overloads[argtypes]
             ll.add_symbol(symbol, cres.library.get_pointer_to_function(cres.fndesc.llvm_func_name))
@@ -149,6 +154,57 @@ def _bytes_in(data: Any) -> Iterable[bytes]:
     elif isinstance(data, dict):
         for item in data.values():
             yield from _bytes_in(item)
+
+
+def install_loader(numba_cache: Any) -> None:
+    """Make ``numba_cache`` load a function's machine code graphjit's way: without first
+    importing all of numba's compiler, and binding the kernels it calls by symbol first.
+
+    numba's ``load_overload`` refreshes the target context before it looks in the cache: that
+    imports every typing and lowering registry numba has (its numpy, typed containers, datetime,
+    random, and scipy.linalg with them), the largest part of a warm process's first call. Loading
+    machine code needs none of them, only numba's runtime (NRT), which the refresh also starts.
+    A cache miss still compiles as before: numba's compiler refreshes the contexts itself. Code
+    calling a kernel that cannot be bound is a cache miss too (loading it would leave a call to
+    an unknown symbol). Without numba's private loader (another numba version) nothing is loaded
+    from the disk: every process compiles. Other targets (CUDA kernels) are left as numba's."""
+    if not isinstance(numba_cache, FunctionCache):
+        return
+    if getattr(numba_cache.load_overload, "_graphjit", False):
+        return
+    names = ("_guard_against_spurious_io_errors", "_index_key", "_cache_file", "_impl")
+    parts: list[Any] = [getattr(numba_cache, n, None) for n in names]
+
+    def load_overload(sig: object, target_context: Any) -> Any:
+        if None in parts or not getattr(numba_cache, "_enabled", False):
+            return None
+        guard, index_key, cache_file, impl = parts
+        rtsys.initialize(target_context)  # idempotent; the refresh would have done it
+        with guard():
+            data = cache_file.load(index_key(sig, target_context.codegen()))
+            if data is None or not bind_symbols(data):
+                return None
+            return impl.rebuild(target_context, data)
+        return None  # the guard swallowed an I/O error: compile instead
+
+    load_overload._graphjit = True  # type: ignore[attr-defined]
+    numba_cache.load_overload = load_overload  # type: ignore[method-assign]
+
+
+def load_bound_code(kernel: Any) -> None:
+    """Make a ``@njit`` function with a disk cache load through :func:`install_loader`."""
+    numba_cache = getattr(kernel, "_cache", None)
+    if numba_cache is not None:
+        install_loader(numba_cache)
+
+
+def load_bound(namespace: dict[str, Any]) -> None:
+    """:func:`load_bound_code` for every ``@njit`` function of a kernel module (its
+    ``globals()``) that calls kernels by symbol: its cached code, and that of a function linking
+    it, must not load before they are bound (a call to an unknown symbol aborts the process)."""
+    for value in namespace.values():
+        if isinstance(value, Dispatcher):
+            load_bound_code(value)
 
 
 def _normalise(ty: types.Type) -> types.Type:

@@ -13,6 +13,7 @@ input; adaptive windows are ``[floor(o * n / m), ceil((o + 1) * n / m))``.
 from __future__ import annotations
 
 import numpy as np
+from graphjit.kernels import extern
 from graphjit.kernels.memory import fill_array
 from numba import njit, prange
 
@@ -69,10 +70,11 @@ def _axis_windows(n, m, k, s, p, d, adaptive):  # type: ignore[no-untyped-def]
     return bounds
 
 
-@njit(**_FLAGS)
-def _max_plane(x, values, indices, pl, w0, w1, w2, step, want):  # type: ignore[no-untyped-def]
-    """One plane's window maxima (``want`` 0) or the flat index in the plane of each window's
-    first maximum (``want`` 1); a NaN wins (the last one, as in PyTorch)."""
+@njit(inline="always", **_FLAGS)
+def _max_plane(x, out, pl, w0, w1, w2, step, want_index):  # type: ignore[no-untyped-def]
+    """One plane's window maxima, or with ``want_index`` the flat index in the plane of each
+    window's first maximum, into ``out``; a NaN wins (the last one, as in PyTorch). Callers pass
+    a constant, so each compiles to one loop storing one of the two."""
     n1, n2 = x.shape[2], x.shape[3]
     for o0 in range(w0.shape[0]):
         a0, b0 = w0[o0, 0], w0[o0, 1]
@@ -89,22 +91,44 @@ def _max_plane(x, values, indices, pl, w0, w1, w2, step, want):  # type: ignore[
                             if v > best or v != v:
                                 best = v
                                 at = (i * n1 + j) * n2 + q
-                if want == 0:
-                    values[pl, o0, o1, o2] = best
+                if want_index:
+                    out[pl, o0, o1, o2] = at
                 else:
-                    indices[pl, o0, o1, o2] = at
+                    out[pl, o0, o1, o2] = best
+
+
+@njit(**_FLAGS)
+def _max_values(x, values, pl, w0, w1, w2, step):  # type: ignore[no-untyped-def]
+    _max_plane(x, values, pl, w0, w1, w2, step, False)
+
+
+@njit(**_FLAGS)
+def _max_indices(x, indices, pl, w0, w1, w2, step):  # type: ignore[no-untyped-def]
+    _max_plane(x, indices, pl, w0, w1, w2, step, True)
+
+
+_max_values_by_symbol = extern.external(_max_values)
+_max_indices_by_symbol = extern.external(_max_indices)
+
+
+@njit(inline="always", **_FLAGS)
+def _max_of_plane(x, values, indices, pl, w0, w1, w2, step, want):  # type: ignore[no-untyped-def]
+    if want == 0:
+        _max_values_by_symbol(x, values, pl, w0, w1, w2, step)
+    else:
+        _max_indices_by_symbol(x, indices, pl, w0, w1, w2, step)
 
 
 @njit(**_FLAGS)
 def _max_serial(x, values, indices, w0, w1, w2, step, want):  # type: ignore[no-untyped-def]
     for pl in range(x.shape[0]):
-        _max_plane(x, values, indices, pl, w0, w1, w2, step, want)
+        _max_of_plane(x, values, indices, pl, w0, w1, w2, step, want)
 
 
 @njit(parallel=True, **_FLAGS)
 def _max_parallel(x, values, indices, w0, w1, w2, step, want):  # type: ignore[no-untyped-def]
-    for pl in prange(x.shape[0]):
-        _max_plane(x, values, indices, pl, w0, w1, w2, step, want)
+    for pl in prange(x.shape[0]):  # its index is unsigned: as int64, one compiled plane function
+        _max_of_plane(x, values, indices, np.int64(pl), w0, w1, w2, step, want)
 
 
 @njit(**_FLAGS)
@@ -118,6 +142,9 @@ def _max_windows(x, values, indices, k, s, p, d, adaptive, want):  # type: ignor
         _max_parallel(x, values, indices, w0, w1, w2, step, want)
     else:
         _max_serial(x, values, indices, w0, w1, w2, step, want)
+
+
+_max_windows_by_symbol = extern.external(_max_windows)
 
 
 @njit(**_FLAGS)
@@ -151,9 +178,9 @@ def max_pool(x, out, k, s, p, d, adaptive):  # type: ignore[no-untyped-def]
     """``out[pl, o] = max`` of each window of ``x[pl]`` (4-D, C-contiguous)."""
     _check_planes(x, out)
     check_windows(x.shape, out.shape, k, s, p, d, adaptive)
-    # ``want`` as a run-time int: a literal 0 or 1 made numba compile _max_windows, with its
-    # parallel variant, once for each (3.8 s each on a fresh install)
-    _max_windows(x, out, np.empty((1, 1, 1, 1), np.int64), k, s, p, d, adaptive, np.int64(0))
+    # one compiled _max_windows serves both: a call by symbol takes ``want`` as a plain int (a
+    # literal 0 or 1 made numba compile it, with its parallel variant, once for each)
+    _max_windows_by_symbol(x, out, np.empty((1, 1, 1, 1), np.int64), k, s, p, d, adaptive, 0)
 
 
 @njit(**_FLAGS)
@@ -161,7 +188,7 @@ def max_pool_indices(x, out, k, s, p, d, adaptive):  # type: ignore[no-untyped-d
     """``out[pl, o]`` = the flat index in the plane of the first maximum of each window."""
     _check_planes(x, out)
     check_windows(x.shape, out.shape, k, s, p, d, adaptive)
-    _max_windows(x, np.empty((1, 1, 1, 1), x.dtype), out, k, s, p, d, adaptive, np.int64(1))
+    _max_windows_by_symbol(x, np.empty((1, 1, 1, 1), x.dtype), out, k, s, p, d, adaptive, 1)
 
 
 @njit(**_FLAGS)
@@ -174,16 +201,19 @@ def _scatter_plane(g, idx, out, pl):  # type: ignore[no-untyped-def]
         out[pl, at] += g[pl, j]
 
 
+_scatter_plane_by_symbol = extern.external(_scatter_plane)
+
+
 @njit(**_FLAGS)
 def _scatter_serial(g, idx, out):  # type: ignore[no-untyped-def]
     for pl in range(g.shape[0]):
-        _scatter_plane(g, idx, out, pl)
+        _scatter_plane_by_symbol(g, idx, out, pl)
 
 
 @njit(parallel=True, **_FLAGS)
 def _scatter_parallel(g, idx, out):  # type: ignore[no-untyped-def]
     for pl in prange(g.shape[0]):
-        _scatter_plane(g, idx, out, pl)
+        _scatter_plane_by_symbol(g, idx, out, np.int64(pl))
 
 
 @njit(**_FLAGS)
@@ -232,16 +262,19 @@ def _avg_plane(x, out, pl, w0, w1, w2, include_pad, divisor, forward):  # type: 
                                 x[pl, i, j, q] += share
 
 
+_avg_plane_by_symbol = extern.external(_avg_plane)
+
+
 @njit(**_FLAGS)
 def _avg_serial(x, out, w0, w1, w2, include_pad, divisor, forward):  # type: ignore[no-untyped-def]
     for pl in range(x.shape[0]):
-        _avg_plane(x, out, pl, w0, w1, w2, include_pad, divisor, forward)
+        _avg_plane_by_symbol(x, out, pl, w0, w1, w2, include_pad, divisor, forward)
 
 
 @njit(parallel=True, **_FLAGS)
 def _avg_parallel(x, out, w0, w1, w2, include_pad, divisor, forward):  # type: ignore[no-untyped-def]
     for pl in prange(x.shape[0]):
-        _avg_plane(x, out, pl, w0, w1, w2, include_pad, divisor, forward)
+        _avg_plane_by_symbol(x, out, np.int64(pl), w0, w1, w2, include_pad, divisor, forward)
 
 
 @njit(**_FLAGS)
@@ -281,3 +314,6 @@ def gather_planes(t, idx, out):  # type: ignore[no-untyped-def]
             if at < 0 or at >= n:
                 raise IndexError("pool_gather: an index is out of range for the input plane")
             out[pl, j] = t[pl, at]
+
+
+extern.load_bound(globals())

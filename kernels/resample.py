@@ -10,6 +10,7 @@ along the width, then along the height: the same sum PyTorch forms, in the same 
 from __future__ import annotations
 
 import numpy as np
+from graphjit.kernels import extern
 from numba import njit, prange
 
 PARALLEL_MIN_WORK = 200_000
@@ -75,16 +76,19 @@ def _row(x, out, a, i0, i1, w, forward):  # type: ignore[no-untyped-def]
                 x[a, hi, b] += wh * g
 
 
+_row_by_symbol = extern.external(_row)
+
+
 @njit(**_FLAGS)
 def _serial(x, out, i0, i1, w, forward):  # type: ignore[no-untyped-def]
     for a in range(x.shape[0]):
-        _row(x, out, a, i0, i1, w, forward)
+        _row_by_symbol(x, out, a, i0, i1, w, forward)
 
 
 @njit(parallel=True, **_FLAGS)
 def _parallel(x, out, i0, i1, w, forward):  # type: ignore[no-untyped-def]
-    for a in prange(x.shape[0]):
-        _row(x, out, a, i0, i1, w, forward)
+    for a in prange(x.shape[0]):  # its index is unsigned: as int64, one compiled row function
+        _row_by_symbol(x, out, np.int64(a), i0, i1, w, forward)
 
 
 @njit(**_FLAGS)
@@ -110,3 +114,6 @@ def resample_grad(g, out, linear, align_corners, scale):  # type: ignore[no-unty
     cotangent ``g[a, o, b]`` added to its source positions with its weights."""
     out[...] = 0
     _run(out, g, linear, align_corners, scale, False)
+
+
+extern.load_bound(globals())

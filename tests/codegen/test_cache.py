@@ -192,7 +192,42 @@ def test_large_kernels_are_called_by_symbol_not_linked_into_the_program(
     (cres,) = f._executable._program.overloads.values()
     ir = cres.library.get_llvm_str()
     assert extern.PREFIX in ir
-    assert "_im2col" not in ir and "_max_windows" not in ir
+    assert "_columns" not in ir and "_max_windows" not in ir and "_max_values" not in ir
+
+
+# a kernel calling its parts by symbol (kernels/extern.py), called straight from Python; prints
+# the pooled values, then its numba cache hits and misses
+KERNEL_SCRIPT = """
+import numpy as np
+import graphjit.cache
+from graphjit.kernels import pool
+x = np.arange(2 * 4 * 4, dtype=np.float64).reshape(2, 1, 4, 4)
+out = np.empty((2, 1, 2, 2))
+pool.max_pool(x, out, (1, 2, 2), (1, 2, 2), (0, 0, 0), (1, 1, 1), False)
+print(out.ravel().tolist())
+print(sum(pool.max_pool.stats.cache_hits.values()), sum(pool.max_pool.stats.cache_misses.values()))
+"""
+
+
+def test_a_kernel_calling_kernels_by_symbol_loads_in_a_fresh_process(tmp_path: Path) -> None:
+    """max_pool's cached code calls its window loops by symbol: a process calling it first
+    binds them before loading (a hit); without their registry files it compiles again rather
+    than load code calling unknown symbols (which aborts the process)."""
+    env = dict(os.environ, GRAPHJIT_CACHE_DIR=str(tmp_path), PYTHONPATH=str(ROOT))
+    env["NUMBA_CACHE_DIR"] = str(tmp_path / "numba")  # the kernels' own cache, empty
+
+    def lines() -> list[str]:
+        out = subprocess.run(
+            [sys.executable, "-c", KERNEL_SCRIPT], env=env, capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr
+        return out.stdout.splitlines()
+
+    expected = str([5.0, 7.0, 13.0, 15.0, 21.0, 23.0, 29.0, 31.0])
+    assert lines() == [expected, "0 1"]
+    assert lines() == [expected, "1 0"]
+    shutil.rmtree(tmp_path / "extern")
+    assert lines() == [expected, "0 1"]
 
 
 def test_every_kernel_module_with_prange_loops_is_known_to_the_emitter() -> None:
@@ -227,7 +262,7 @@ def test_only_cpu_functions_load_without_the_compiler_registries() -> None:
             raise AssertionError("the lean loader ran for another target")
 
     other = OtherTargetCache()
-    cache._install_loader(other)
+    extern.install_loader(other)
     assert other.load_overload(None, None) == "own loader"
     mod = cache.load_module(
         "from numba import njit\n\n@njit(cache=globals().get('CACHE', False))\n"
