@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from graphjit.kernels import extern
 from graphjit.kernels.memory import fill_array
-from numba import njit, prange
+from numba import njit, prange, uint64
 
 # window reads (planes x outputs x window) worth a prange: the serial loop reads about one a
 # nanosecond, so below this waking numba's threads, which then compete with BLAS's own between
@@ -71,40 +71,93 @@ def _axis_windows(n, m, k, s, p, d, adaptive):  # type: ignore[no-untyped-def]
 
 
 @njit(inline="always", **_FLAGS)
-def _max_plane(x, out, pl, w0, w1, w2, step, want_index):  # type: ignore[no-untyped-def]
-    """One plane's window maxima, or with ``want_index`` the flat index in the plane of each
-    window's first maximum, into ``out``; a NaN wins (the last one, as in PyTorch). Callers pass
-    a constant, so each compiles to one loop storing one of the two."""
+def _window_max(x, pl, a0, b0, a1, b1, a2, b2, step):  # type: ignore[no-untyped-def]
+    """The maximum of one window of plane ``pl`` and the flat index in the plane of its first
+    occurrence; a NaN wins (the last one, as in PyTorch)."""
     n1, n2 = x.shape[2], x.shape[3]
-    for o0 in range(w0.shape[0]):
-        a0, b0 = w0[o0, 0], w0[o0, 1]
-        for o1 in range(w1.shape[0]):
-            a1, b1 = w1[o1, 0], w1[o1, 1]
-            for o2 in range(w2.shape[0]):
-                a2, b2 = w2[o2, 0], w2[o2, 1]
-                best = x[pl, a0, a1, a2]
-                at = (a0 * n1 + a1) * n2 + a2
-                for i in range(a0, b0, step[0]):
-                    for j in range(a1, b1, step[1]):
-                        for q in range(a2, b2, step[2]):
-                            v = x[pl, i, j, q]
-                            if v > best or v != v:
-                                best = v
-                                at = (i * n1 + j) * n2 + q
+    best = x[pl, a0, a1, a2]
+    at = (a0 * n1 + a1) * n2 + a2
+    for i in range(a0, b0, step[0]):
+        for j in range(a1, b1, step[1]):
+            for q in range(a2, b2, step[2]):
+                v = x[pl, i, j, q]
+                if v > best or v != v:
+                    best = v
+                    at = (i * n1 + j) * n2 + q
+    return best, at
+
+
+@njit(inline="always", **_FLAGS)
+def _max_planes(x, out, p0, p1, w0, w1, w2, step, inner, want_index):  # type: ignore[no-untyped-def]
+    """Planes ``p0`` to ``p1``: the window maxima, or with ``want_index`` the flat index in the
+    plane of each window's first maximum, into ``out``. Callers pass a constant, so each compiles
+    to the loops storing one of the two.
+
+    ``inner = (lo, hi, first, stride, taps)``: the outputs ``lo`` to ``hi`` along the last axis
+    read whole windows, output ``o``'s from ``first + o * stride`` (``taps`` reads a dilation
+    apart). Their maxima are taken a row of outputs at a time, one window position at a time
+    over the whole row, in ``out``: a loop that vectorises. Their indices are taken one window
+    at a time, by counted loops over flat offsets (a numba ``range`` with a run-time step divides
+    on entry). The other outputs (at padding, adaptive windows) go through :func:`_window_max`.
+    All read a window's positions in the same order, so ties and NaNs resolve the same way."""
+    m0, m1, m2 = w0.shape[0], w1.shape[0], w2.shape[0]
+    n0, n1, n2 = x.shape[1], x.shape[2], x.shape[3]
+    lo, hi, first, stride, taps = inner
+    xf, of = x.reshape(x.size), out.reshape(out.size)  # indexed by unsigned offsets: no wrapping
+    for pl in range(p0, p1):
+        plane = pl * n0 * n1 * n2
+        for o0 in range(m0):
+            a0, b0 = w0[o0, 0], w0[o0, 1]
+            c0 = (b0 - a0 + step[0] - 1) // step[0]
+            for o1 in range(m1):
+                a1, b1 = w1[o1, 0], w1[o1, 1]
+                c1 = (b1 - a1 + step[1] - 1) // step[1]
+                row = ((pl * m0 + o0) * m1 + o1) * m2
+                for o2 in range(m2):
+                    if lo <= o2 < hi:
+                        continue
+                    v, at = _window_max(x, pl, a0, b0, a1, b1, w2[o2, 0], w2[o2, 1], step)
+                    if want_index:
+                        out[pl, o0, o1, o2] = at
+                    else:
+                        out[pl, o0, o1, o2] = v
+                corner = (a0 * n1 + a1) * n2 + first
                 if want_index:
-                    out[pl, o0, o1, o2] = at
+                    for o2 in range(lo, hi):
+                        at = corner + o2 * stride
+                        b = xf[uint64(plane + at)]
+                        for i in range(c0):
+                            for j in range(c1):
+                                q = corner + (i * step[0] * n1 + j * step[1]) * n2 + o2 * stride
+                                for _ in range(taps):
+                                    v = xf[uint64(plane + q)]
+                                    take = (v > b) | (v != v)
+                                    b = v if take else b
+                                    at = q if take else at
+                                    q += step[2]
+                        of[uint64(row + o2)] = at
                 else:
-                    out[pl, o0, o1, o2] = best
+                    for o2 in range(lo, hi):
+                        of[uint64(row + o2)] = xf[uint64(plane + corner + o2 * stride)]
+                    for i in range(c0):
+                        for j in range(c1):
+                            for t in range(taps):
+                                q = plane + corner + (i * step[0] * n1 + j * step[1]) * n2
+                                q += t * step[2]
+                                for o2 in range(lo, hi):
+                                    v = xf[uint64(q + o2 * stride)]
+                                    b = of[uint64(row + o2)]
+                                    of[uint64(row + o2)] = v if (v > b) | (v != v) else b
 
 
 @njit(**_FLAGS)
-def _max_values(x, values, pl, w0, w1, w2, step):  # type: ignore[no-untyped-def]
-    _max_plane(x, values, pl, w0, w1, w2, step, False)
+def _max_values(x, values, p0, p1, w0, w1, w2, step, inner):  # type: ignore[no-untyped-def]
+    _max_planes(x, values, p0, p1, w0, w1, w2, step, inner, False)
 
 
 @njit(**_FLAGS)
-def _max_indices(x, indices, pl, w0, w1, w2, step):  # type: ignore[no-untyped-def]
-    _max_plane(x, indices, pl, w0, w1, w2, step, True)
+def _max_indices(x, indices, p0, p1, w0, w1, w2, step, inner):  # type: ignore[no-untyped-def]
+    _max_planes(x, indices, p0, p1, w0, w1, w2, step, inner, True)
 
 
 _max_values_by_symbol = extern.external(_max_values)
@@ -112,23 +165,32 @@ _max_indices_by_symbol = extern.external(_max_indices)
 
 
 @njit(inline="always", **_FLAGS)
-def _max_of_plane(x, values, indices, pl, w0, w1, w2, step, want):  # type: ignore[no-untyped-def]
+def _max_of_planes(x, values, indices, p0, p1, w0, w1, w2, step, inner, want):  # type: ignore[no-untyped-def]
     if want == 0:
-        _max_values_by_symbol(x, values, pl, w0, w1, w2, step)
+        _max_values_by_symbol(x, values, p0, p1, w0, w1, w2, step, inner)
     else:
-        _max_indices_by_symbol(x, indices, pl, w0, w1, w2, step)
-
-
-@njit(**_FLAGS)
-def _max_serial(x, values, indices, w0, w1, w2, step, want):  # type: ignore[no-untyped-def]
-    for pl in range(x.shape[0]):
-        _max_of_plane(x, values, indices, pl, w0, w1, w2, step, want)
+        _max_indices_by_symbol(x, indices, p0, p1, w0, w1, w2, step, inner)
 
 
 @njit(parallel=True, **_FLAGS)
-def _max_parallel(x, values, indices, w0, w1, w2, step, want):  # type: ignore[no-untyped-def]
+def _max_parallel(x, values, indices, w0, w1, w2, step, inner, want):  # type: ignore[no-untyped-def]
     for pl in prange(x.shape[0]):  # its index is unsigned: as int64, one compiled plane function
-        _max_of_plane(x, values, indices, np.int64(pl), w0, w1, w2, step, want)
+        p0 = np.int64(pl)
+        _max_of_planes(x, values, indices, p0, p0 + 1, w0, w1, w2, step, inner, want)
+
+
+@njit(**_FLAGS)
+def _inner_windows(w2, k, s, p, d, adaptive):  # type: ignore[no-untyped-def]
+    """``(lo, hi, first, stride, taps)`` of :func:`_max_planes`: the outputs whose window along
+    the last axis (``w2``, from :func:`_axis_windows`) lies whole inside the input."""
+    lo, hi = w2.shape[0], 0
+    if not adaptive:
+        for o in range(w2.shape[0]):
+            if w2[o, 0] == o * s - p and w2[o, 1] == o * s - p + (k - 1) * d + 1:
+                lo, hi = min(lo, o), o + 1
+    if hi <= lo:
+        lo, hi = 0, 0
+    return lo, hi, -p, s, k
 
 
 @njit(**_FLAGS)
@@ -138,10 +200,11 @@ def _max_windows(x, values, indices, k, s, p, d, adaptive, want):  # type: ignor
     w1 = _axis_windows(x.shape[2], m[1], k[1], s[1], p[1], d[1], adaptive)
     w2 = _axis_windows(x.shape[3], m[2], k[2], s[2], p[2], d[2], adaptive)
     step = (1, 1, 1) if adaptive else (d[0], d[1], d[2])
+    inner = _inner_windows(w2, k[2], s[2], p[2], d[2], adaptive)
     if _parallel_pays(x.shape[0], m[0] * m[1] * m[2], k[0] * k[1] * k[2]):
-        _max_parallel(x, values, indices, w0, w1, w2, step, want)
+        _max_parallel(x, values, indices, w0, w1, w2, step, inner, want)
     else:
-        _max_serial(x, values, indices, w0, w1, w2, step, want)
+        _max_of_planes(x, values, indices, 0, x.shape[0], w0, w1, w2, step, inner, want)
 
 
 _max_windows_by_symbol = extern.external(_max_windows)

@@ -154,6 +154,38 @@ def test_max_pool_propagates_nan() -> None:
         np.testing.assert_array_equal(got[0], [[[np.nan, 3.0]]])
 
 
+MAX_ANY = [
+    (F.max_pool1d, dict(kernel_size=3, stride=2, dilation=2)),
+    (F.max_pool1d, dict(kernel_size=2, stride=1, padding=1, ceil_mode=True)),
+    (F.max_pool2d, dict(kernel_size=2)),
+    (F.max_pool2d, dict(kernel_size=(2, 3), stride=(1, 2), padding=(1, 1), dilation=(1, 2))),
+    (F.max_pool2d, dict(kernel_size=3, stride=1, padding=1)),
+    (F.max_pool3d, dict(kernel_size=2, stride=(1, 2, 1), padding=(0, 1, 1), ceil_mode=True)),
+]
+
+
+@pytest.mark.parametrize(("fn", "kw"), MAX_ANY)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_max_pool_ties_nans_and_infinities_agree_with_the_interpreter(fn, kw, dtype) -> None:
+    """Values from a few integers (ties in most windows), NaNs, and infinities of both signs:
+    the compiled windows (a row of outputs at a time inside, one window at a time at the
+    padding) pick the same value and index as the interpreter's: the first maximum, the last
+    NaN."""
+    rank = {F.max_pool1d: 1, F.max_pool2d: 2, F.max_pool3d: 3}[fn]
+    shape = (2, 3, *(7, 9, 11)[3 - rank :])
+    x = rng.integers(-2, 3, shape).astype(dtype)
+    x.flat[rng.choice(x.size, x.size // 7, replace=False)] = np.nan
+    x.flat[rng.choice(x.size, x.size // 9, replace=False)] = np.inf
+    x.flat[rng.choice(x.size, x.size // 9, replace=False)] = -np.inf
+    ph = gj.placeholder("x", (None, *shape[1:]), dtype)
+    outs = list(fn(ph, **kw, return_indices=True))
+    want = gj.compile([ph], outs, backend="numpy")(x)
+    got = gj.compile([ph], outs, backend="cpu")(x)
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype
+        np.testing.assert_array_equal(g, w)
+
+
 @pytest.mark.parametrize(
     "kw",
     [
