@@ -246,6 +246,12 @@ def _make_external(kernel: Dispatcher) -> Any:
     return intrinsic(namespace[name])
 
 
+def _inlined(kernel: Dispatcher) -> bool:
+    """numba inlines the function into its callers' IR (a view, such as a reshape): called by
+    symbol, it would be compiled on its own for each signature and its result's shape hidden."""
+    return kernel.targetoptions.get("inline") == "always"
+
+
 def unlinked(module: pytypes.ModuleType) -> pytypes.ModuleType:
     """A stand-in for a kernel module whose ``@njit`` functions are called by symbol (see the
     module docstring); the rest of it (intrinsics, constants) as it is. Made once per module."""
@@ -254,6 +260,7 @@ def unlinked(module: pytypes.ModuleType) -> pytypes.ModuleType:
         out = pytypes.ModuleType(module.__name__ + "[unlinked]")
         for name, value in vars(module).items():
             if not name.startswith("__"):
-                setattr(out, name, external(value) if isinstance(value, Dispatcher) else value)
+                by_symbol = isinstance(value, Dispatcher) and not _inlined(value)
+                setattr(out, name, external(value) if by_symbol else value)
         _stand_ins[module.__name__] = out
     return out

@@ -267,18 +267,18 @@ def fill(out: np.ndarray, value: float) -> None:
     fill_array(out, value)
 
 
-@njit(cache=True, nogil=True)
+@njit(inline="always", cache=True, nogil=True)
 def permute(x: np.ndarray, axes: tuple) -> np.ndarray:
     """A view of ``x`` with its axes permuted (np.transpose)."""
     return np.transpose(x, axes)
 
 
-@njit(cache=True, nogil=True)
+@njit(inline="always", cache=True, nogil=True)
 def reshape(x: np.ndarray, shape: tuple) -> np.ndarray:
     """``x`` reshaped row-major: a view when ``x`` is contiguous, else a contiguous copy."""
     return np.ascontiguousarray(x).reshape(shape)
 
 
-@njit(cache=True, nogil=True)
+@njit(inline="always", cache=True, nogil=True)
 def broadcast_to(x: np.ndarray, shape: tuple) -> np.ndarray:
     return np.broadcast_to(x, shape)
