@@ -52,8 +52,10 @@ from numba.extending import intrinsic
 PREFIX = "graphjit_extern_"
 _SYMBOL = re.compile(rb"graphjit_extern_([0-9a-f]{24})")
 
-# where registry files go (set by graphjit.cache to a folder of its cache dir; None: nowhere)
-registry_dir: Path | None = None
+# where registry files go: graphjit.cache sets a folder of its cache dir; without it (kernels
+# called on their own, or a copy of this package in an exported model) a folder beside numba's
+# cache of this package (None: nowhere, every load of a function calling by symbol compiles)
+registry_dir: Path | None = Path(__file__).resolve().parent / "__pycache__" / "extern"
 
 _bound: dict[str, Any] = {}  # symbol -> the kernel's compile result (kept alive: its code)
 _externals: dict[int, Any] = {}  # id(kernel) -> its intrinsic (kernels live as long as Python)
