@@ -111,13 +111,13 @@ def _columns_parallel(x, n0, m, c0, cols, ks, out_sp, stride, pad, dil, to_image
 
 
 @njit(**_FLAGS)
-def _walk(image, n0, m, c0, cols, ks, out_sp, stride, pad, dil, to_image):  # type: ignore[no-untyped-def]
+def _walk(x, n0, m, c0, cols, ks, out_sp, stride, pad, dil, to_image):  # type: ignore[no-untyped-def]
     """:func:`_columns` over all of the chunk's channels, in parallel when the chunk is large."""
     chans = cols.shape[0] // (ks[0] * ks[1] * ks[2])
     if cols.size >= PARALLEL_MIN and chans > 1:
-        _columns_parallel(image, n0, m, c0, cols, ks, out_sp, stride, pad, dil, to_image)
+        _columns_parallel(x, n0, m, c0, cols, ks, out_sp, stride, pad, dil, to_image)
     else:
-        _columns_by_symbol(image, n0, m, c0, cols, ks, out_sp, stride, pad, dil, to_image, 0, chans)
+        _columns_by_symbol(x, n0, m, c0, cols, ks, out_sp, stride, pad, dil, to_image, 0, chans)
 
 
 _walk_by_symbol = extern.external(_walk)
