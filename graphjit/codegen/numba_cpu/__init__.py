@@ -28,6 +28,7 @@ import numpy as np
 from numba.core.errors import NumbaPerformanceWarning
 
 from graphjit import cache, ir
+from graphjit.codegen.numba_cpu import wrappers
 from graphjit.codegen.numba_cpu.program import (
     PARALLEL_MIN_SIZE,
     Generated,
@@ -40,6 +41,8 @@ from graphjit.codegen.numba_cpu.repeat import build_driver
 from graphjit.codegen.updates import NO_STORES, Stores, read_stores
 from graphjit.errors import SlowCompileWarning
 from graphjit.ops.leaves import constant_value
+
+wrappers.install()
 
 # a compile taking longer than this says so once (numba gives no progress of its own)
 SLOW_COMPILE_SECONDS = 5.0
