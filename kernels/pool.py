@@ -113,9 +113,8 @@ def _max_planes(x, out, p0, p1, w0, w1, w2, step, inner, want_index):  # type: i
                 a1, b1 = w1[o1, 0], w1[o1, 1]
                 c1 = (b1 - a1 + step[1] - 1) // step[1]
                 row = ((pl * m0 + o0) * m1 + o1) * m2
-                for o2 in range(m2):
-                    if lo <= o2 < hi:
-                        continue
+                for e in range(m2 - (hi - lo)):  # the outputs before lo, then those from hi
+                    o2 = e if e < lo else e + hi - lo
                     v, at = _window_max(x, pl, a0, b0, a1, b1, w2[o2, 0], w2[o2, 1], step)
                     if want_index:
                         out[pl, o0, o1, o2] = at
