@@ -208,8 +208,10 @@ class CpuExecutable:
         warnings.warn(
             f"graphjit: numba has been compiling the program of {self._what} for more than "
             f"{SLOW_COMPILE_SECONDS:g} s (it is still working; Ctrl-C interrupts it). Compile "
-            "time grows with the size of the graph; the compiled program is cached on disk, so "
-            "the next process loads it at once",
+            "time grows with the size of the graph, and the first use of graphjit's hand-written "
+            "kernels (convolution, pooling, ...) after installing it compiles them too; the "
+            "compiled program and kernels are cached on disk, so the next process loads them at "
+            "once",
             SlowCompileWarning,
             stacklevel=1,
         )
