@@ -51,8 +51,8 @@ def cache_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "graphjit"
 
 
-# where the kernels called by symbol are registered (set again by each load: the variable may
-# change); set here too for the kernels that call each other so, when a process calls one first
+# the registry of kernels called by symbol lives in the cache dir: set on import, for a process
+# whose first call is a kernel calling another, and again by each load (the variable may change)
 extern.registry_dir = cache_dir() / "extern"
 
 

@@ -140,7 +140,7 @@ def matmul_loops(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
 def matmul_blas(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     """out = a @ b for 2-D float operands, through BLAS (numba's np.dot)."""
     if a.shape[1] == 0:
-        out[...] = 0
+        fill_array(out, 0)
     elif out.shape[0] and out.shape[1]:
         np.dot(a, b, out)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from graphjit.kernels import extern
+from graphjit.kernels.memory import fill_array
 from numba import njit, prange
 
 PARALLEL_MIN_WORK = 200_000
@@ -112,7 +113,7 @@ def resample(x, out, linear, align_corners, scale):  # type: ignore[no-untyped-d
 def resample_grad(g, out, linear, align_corners, scale):  # type: ignore[no-untyped-def]
     """The transpose of :func:`resample`: ``out`` (the input's shape) zeroed, then each
     cotangent ``g[a, o, b]`` added to its source positions with its weights."""
-    out[...] = 0
+    fill_array(out, 0)
     _run(out, g, linear, align_corners, scale, False)
 
 
