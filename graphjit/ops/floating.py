@@ -16,11 +16,12 @@ import numpy as np
 
 from graphjit.dtypes import is_float
 from graphjit.ir import Node, TensorType
-from graphjit.ops.dispatch import ArrayLike, Value, apply, astype, lift, write_out
+from graphjit.ops.dispatch import ArrayLike, Value, astype, lift
 from graphjit.ops.prims import equal, where, zeros_like
 from graphjit.ops.prims import sum as prims_sum
-from graphjit.ops.registry import OpDef, binds, defop, zero_jvp, zero_vjp
+from graphjit.ops.registry import OpDef, defop, zero_jvp, zero_vjp
 from graphjit.ops.shape_rules import elementwise_type
+from graphjit.ops.templates import unary_function
 
 __all__ = [
     "isnan",
@@ -65,19 +66,10 @@ ISFINITE = _test("isfinite", np.isfinite)
 SIGNBIT = _test("signbit", np.signbit)
 
 
-def _public(op: OpDef) -> Callable[[ArrayLike], Value]:
-    def fn(x: ArrayLike, *, out: Any = None) -> Value:
-        return write_out(apply(op, x), out, op.name)
-
-    fn.__name__ = fn.__qualname__ = op.name
-    fn.__doc__ = f"Elementwise {op.name} (bool), as numpy.{op.name}."
-    return binds(op)(fn)
-
-
-isnan = _public(ISNAN)
-isinf = _public(ISINF)
-isfinite = _public(ISFINITE)
-signbit = _public(SIGNBIT)
+isnan = unary_function(ISNAN, "Elementwise isnan (bool), as numpy.isnan.")
+isinf = unary_function(ISINF, "Elementwise isinf (bool), as numpy.isinf.")
+isfinite = unary_function(ISFINITE, "Elementwise isfinite (bool), as numpy.isfinite.")
+signbit = unary_function(SIGNBIT, "Elementwise signbit (bool), as numpy.signbit.")
 
 
 def _as_float(x: ArrayLike) -> Value:

@@ -19,10 +19,11 @@ from typing import Any
 import numpy as np
 
 from graphjit.ir import TensorType
-from graphjit.ops.dispatch import ArrayLike, Value, apply, astype, write_out
+from graphjit.ops.dispatch import ArrayLike, Value, astype
 from graphjit.ops.prims import equal, where
-from graphjit.ops.registry import OpDef, binds, defop, jvp_from, zero_jvp, zero_vjp
+from graphjit.ops.registry import defop, jvp_from, zero_jvp, zero_vjp
 from graphjit.ops.shape_rules import elementwise_type
+from graphjit.ops.templates import binary_function, unary_function
 
 __all__ = ["trunc", "floor_divide", "remainder", "mod", "copysign", "heaviside"]
 
@@ -109,37 +110,19 @@ HEAVISIDE = defop(
 # public functions
 
 
-def _unary_fn(op: OpDef, doc: str) -> Callable[..., Value]:
-    def fn(x: ArrayLike, *, out: Any = None) -> Value:
-        return write_out(apply(op, x), out, op.name)
-
-    fn.__name__ = fn.__qualname__ = op.name
-    fn.__doc__ = doc
-    return binds(op)(fn)
-
-
-def _binary_fn(op: OpDef, doc: str) -> Callable[..., Value]:
-    def fn(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
-        return write_out(apply(op, x1, x2), out, op.name)
-
-    fn.__name__ = fn.__qualname__ = op.name
-    fn.__doc__ = doc
-    return binds(op)(fn)
-
-
-trunc: Callable[[ArrayLike], Value] = _unary_fn(
+trunc: Callable[[ArrayLike], Value] = unary_function(
     TRUNC, "Rounded toward zero, as numpy.trunc (ints are kept)."
 )
-floor_divide: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(
+floor_divide: Callable[[ArrayLike, ArrayLike], Value] = binary_function(
     FLOOR_DIVIDE, "x1 / x2 rounded toward -inf, as numpy.floor_divide (//)."
 )
-remainder: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(
+remainder: Callable[[ArrayLike, ArrayLike], Value] = binary_function(
     REMAINDER, "x1 - floor_divide(x1, x2) * x2, as numpy.remainder (%)."
 )
 mod = remainder
-copysign: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(
+copysign: Callable[[ArrayLike, ArrayLike], Value] = binary_function(
     COPYSIGN, "|x1| with the sign of x2, as numpy.copysign."
 )
-heaviside: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(
+heaviside: Callable[[ArrayLike, ArrayLike], Value] = binary_function(
     HEAVISIDE, "0 below 0, 1 above, x2 at 0, as numpy.heaviside."
 )

@@ -17,11 +17,9 @@ from typing import Any
 import numpy as np
 
 from graphjit.dtypes import is_float
-from graphjit.ir import TensorType
-from graphjit.ops.dispatch import ArrayLike, Value, apply, astype, lift, write_out
+from graphjit.ops.dispatch import ArrayLike, Value, astype, lift, write_out
 from graphjit.ops.prims import equal, sqrt, where
-from graphjit.ops.registry import OpDef, binds, defop, jvp_from
-from graphjit.ops.shape_rules import elementwise_type
+from graphjit.ops.templates import binary_function, float_math, unary_function
 
 __all__ = [
     "sinh",
@@ -40,57 +38,26 @@ __all__ = [
 ]
 
 
-def _infer(name: str) -> Callable[..., TensorType]:
-    def infer(*types: TensorType) -> TensorType:
-        return elementwise_type(name, *types)
-
-    return infer
-
-
-def _math(name: str, impl: Any, *partials: Callable[..., Any]) -> OpDef:
-    """A float-valued elementwise op of ``len(partials)`` inputs; ``partials[i](*inputs, out)`` is
-    its derivative in input i. The template calls the prelude function of the same name."""
-    args = ", ".join(f"{{{i}}}" for i in range(len(partials)))
-
-    def vjp_rule(p: Callable[..., Any]) -> Callable[..., Any]:
-        return lambda g, out, *xs: g * p(*xs, out)
-
-    def jvp_rule(p: Callable[..., Any]) -> Callable[..., Any]:
-        return lambda t, out, *xs: t * p(*xs, out)
-
-    return defop(
-        name,
-        infer=_infer(name),
-        impl=impl,
-        vjps=tuple(vjp_rule(p) for p in partials),
-        jvp=jvp_from(*(jvp_rule(p) for p in partials)),
-        kind="elementwise",
-        lower=f"{name}({args})",
-        to_float=True,
-        expensive=True,
-    )
-
-
 def _nonzero(x: Any) -> Any:
     """``x`` with its zeros replaced by 1: a safe denominator whose unused branch (and that
     branch's own derivative) stays finite."""
     return where(equal(x, 0), 1.0, x)
 
 
-SINH = _math("sinh", np.sinh, lambda x, out: cosh(x))
-COSH = _math("cosh", np.cosh, lambda x, out: sinh(x))
-ARCSIN = _math("arcsin", np.arcsin, lambda x, out: 1.0 / sqrt(1.0 - x * x))
-ARCCOS = _math("arccos", np.arccos, lambda x, out: -1.0 / sqrt(1.0 - x * x))
-ARCSINH = _math("arcsinh", np.arcsinh, lambda x, out: 1.0 / sqrt(x * x + 1.0))
-ARCCOSH = _math("arccosh", np.arccosh, lambda x, out: 1.0 / (sqrt(x - 1.0) * sqrt(x + 1.0)))
-ARCTANH = _math("arctanh", np.arctanh, lambda x, out: 1.0 / (1.0 - x * x))
-ARCTAN2 = _math(
+SINH = float_math("sinh", np.sinh, lambda x, out: cosh(x))
+COSH = float_math("cosh", np.cosh, lambda x, out: sinh(x))
+ARCSIN = float_math("arcsin", np.arcsin, lambda x, out: 1.0 / sqrt(1.0 - x * x))
+ARCCOS = float_math("arccos", np.arccos, lambda x, out: -1.0 / sqrt(1.0 - x * x))
+ARCSINH = float_math("arcsinh", np.arcsinh, lambda x, out: 1.0 / sqrt(x * x + 1.0))
+ARCCOSH = float_math("arccosh", np.arccosh, lambda x, out: 1.0 / (sqrt(x - 1.0) * sqrt(x + 1.0)))
+ARCTANH = float_math("arctanh", np.arctanh, lambda x, out: 1.0 / (1.0 - x * x))
+ARCTAN2 = float_math(
     "arctan2",
     np.arctan2,
     lambda y, x, out: x / (x * x + y * y),
     lambda y, x, out: -y / (x * x + y * y),
 )
-HYPOT = _math(
+HYPOT = float_math(
     "hypot",
     np.hypot,
     lambda x, y, out: x / _nonzero(out),
@@ -102,39 +69,17 @@ HYPOT = _math(
 # public functions
 
 
-def _unary_fn(op: OpDef, doc: str) -> Callable[..., Value]:
-    def fn(x: ArrayLike, *, out: Any = None) -> Value:
-        return write_out(apply(op, x), out, op.name)
-
-    fn.__name__ = fn.__qualname__ = op.name
-    fn.__doc__ = doc
-    return binds(op)(fn)
-
-
-def _binary_fn(op: OpDef, doc: str) -> Callable[..., Value]:
-    def fn(x1: ArrayLike, x2: ArrayLike, *, out: Any = None) -> Value:
-        return write_out(apply(op, x1, x2), out, op.name)
-
-    fn.__name__ = fn.__qualname__ = op.name
-    fn.__doc__ = doc
-    return binds(op)(fn)
-
-
-def _doc(op: OpDef) -> str:
-    return f"Elementwise {op.name}, as numpy.{op.name}."
-
-
-sinh: Callable[[ArrayLike], Value] = _unary_fn(SINH, _doc(SINH))
-cosh: Callable[[ArrayLike], Value] = _unary_fn(COSH, _doc(COSH))
-arcsin: Callable[[ArrayLike], Value] = _unary_fn(ARCSIN, _doc(ARCSIN))
-arccos: Callable[[ArrayLike], Value] = _unary_fn(ARCCOS, _doc(ARCCOS))
-arcsinh: Callable[[ArrayLike], Value] = _unary_fn(ARCSINH, _doc(ARCSINH))
-arccosh: Callable[[ArrayLike], Value] = _unary_fn(ARCCOSH, _doc(ARCCOSH))
-arctanh: Callable[[ArrayLike], Value] = _unary_fn(ARCTANH, _doc(ARCTANH))
-arctan2: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(
+sinh: Callable[[ArrayLike], Value] = unary_function(SINH)
+cosh: Callable[[ArrayLike], Value] = unary_function(COSH)
+arcsin: Callable[[ArrayLike], Value] = unary_function(ARCSIN)
+arccos: Callable[[ArrayLike], Value] = unary_function(ARCCOS)
+arcsinh: Callable[[ArrayLike], Value] = unary_function(ARCSINH)
+arccosh: Callable[[ArrayLike], Value] = unary_function(ARCCOSH)
+arctanh: Callable[[ArrayLike], Value] = unary_function(ARCTANH)
+arctan2: Callable[[ArrayLike, ArrayLike], Value] = binary_function(
     ARCTAN2, "The angle of the point (x2, x1) (y = x1 first), as numpy.arctan2."
 )
-hypot: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(
+hypot: Callable[[ArrayLike, ArrayLike], Value] = binary_function(
     HYPOT, "sqrt(x1**2 + x2**2) without overflow, as numpy.hypot."
 )
 
