@@ -109,6 +109,31 @@ def test_compiled_training_step_from_threads(backend: str) -> None:
     np.testing.assert_allclose(sorted(losses), sorted(sequential), rtol=1e-12)
 
 
+@pytest.mark.parametrize("attempt", range(3))
+def test_first_calls_of_one_graph_compiled_twice_from_threads(
+    attempt: int, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # four models of one structure compile to one generated module, whose program they share:
+    # their first calls, at once and with a cold cache, all compile (or wait for) that program
+    monkeypatch.setenv("GRAPHJIT_CACHE_DIR", str(tmp_path))
+    start = threading.Barrier(4)
+    scale = 0.5 + attempt  # a program of its own for each attempt (cold in this process too)
+
+    def first_call() -> float:
+        x = gj.placeholder("x", shape=(None, 4))
+        w = gj.variable(np.full(4, scale), name="w")
+        y = gj.sum(gj.tanh(x @ w))
+        (g,) = gj.grad(y, [w])
+        f = gj.compile([x], [y], updates={w: w - 0.1 * g}, backend="cpu")
+        start.wait()
+        (value,) = f(np.ones((5, 4)))
+        return float(value)
+
+    with ThreadPoolExecutor(4) as pool:
+        values = list(pool.map(lambda _: first_call(), range(4)))
+    np.testing.assert_allclose(values, [5.0 * np.tanh(4 * scale)] * 4, rtol=1e-12)
+
+
 # --------------------------------------------------------------------------------------------------
 # what is and is not serialised (structural: which locks are taken, who runs at once)
 

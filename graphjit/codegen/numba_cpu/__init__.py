@@ -19,9 +19,11 @@ This package is the emitter only: ``program`` (the module), ``loops`` (loop-nest
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+import weakref
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -46,6 +48,31 @@ wrappers.install()
 
 # a compile taking longer than this says so once (numba gives no progress of its own)
 SLOW_COMPILE_SECONDS = 5.0
+
+# Executables built from one source (two models of one structure, in two threads) share its
+# module, so they call the same dispatchers: the lock under which one of them switches a
+# dispatcher's compilation on, calls it and switches it off again belongs to the dispatcher.
+_dispatcher_locks: weakref.WeakKeyDictionary[Any, threading.Lock] = weakref.WeakKeyDictionary()
+_dispatcher_locks_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def _compiling(dispatchers: Sequence[Any]) -> Iterator[None]:
+    """Hold the compile locks of ``dispatchers`` (taken in one global order: no deadlock)
+    with their compilation on; off again after, for those that compiled something."""
+    with _dispatcher_locks_guard:
+        locks = [_dispatcher_locks.setdefault(d, threading.Lock()) for d in dispatchers]
+    with contextlib.ExitStack() as stack:
+        for lock in sorted(locks, key=id):
+            stack.enter_context(lock)
+        for d in dispatchers:
+            d.disable_compile(False)
+        try:
+            yield
+        finally:
+            for d in dispatchers:
+                if d.signatures:
+                    d.disable_compile()
 
 
 class CpuExecutable:
@@ -89,8 +116,8 @@ class CpuExecutable:
         self._pays = parallel_pays if parallel is not None else None
         self._constants = tuple(constants)
         self._what = what
-        self._compile_lock = threading.Lock()
-        self._compiled: set[int] = set()  # programs whose compilation is off (see above)
+        # the programs this executable has seen compiled (their compilation is then off: above)
+        self._compiled: set[int] = set()
         self._drivers: dict[tuple[int, bool], Any] = {}  # (program, keep_all) -> repeat driver
 
     def __call__(self, inputs: Sequence[np.ndarray], variables: Sequence[np.ndarray]) -> Any:
@@ -190,19 +217,14 @@ class CpuExecutable:
         timer = threading.Timer(SLOW_COMPILE_SECONDS, self._announce_slow_compile)
         timer.daemon = True
         dispatchers = [program] if calls is None else [program, calls]
-        with self._compile_lock, warnings.catch_warnings():
+        with _compiling(dispatchers), warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=NumbaPerformanceWarning)
-            for d in dispatchers:
-                d.disable_compile(False)
             timer.start()
             try:
                 return program(*args)
             finally:
                 timer.cancel()
-                for d in dispatchers:
-                    if d.signatures:
-                        d.disable_compile()
-                        self._compiled.add(id(d))
+                self._compiled.update(id(d) for d in dispatchers if d.signatures)
 
     def _announce_slow_compile(self) -> None:
         warnings.warn(
