@@ -52,13 +52,18 @@ LATE_INPUTS = {late}
 """
 
 
-def stores_note(program: Any, in_place: Mapping[Node, Node], late_inputs: Sequence[Node]) -> str:
-    """The module lines naming a program's stores into variables (none: no lines)."""
-    if not in_place:
+def stored_indices(program: Any, in_place: Mapping[Node, Node]) -> list[int]:
+    """The updates (by index) whose new values ``in_place`` stores into their variables."""
+    return [k for k, new in enumerate(update_values(program)) if new in in_place]
+
+
+def stores_note(program: Any, stored: Sequence[int], late_inputs: Sequence[Node]) -> str:
+    """The module lines naming the updates (by index) a program stores into its variables
+    itself, and the inputs to copy first (none stored: no lines)."""
+    if not stored:
         return ""
-    stored = [str(k) for k, new in enumerate(update_values(program)) if new in in_place]
     late = [str(i) for i, x in enumerate(program.inputs) if x in late_inputs]
-    return _NOTE.format(stored=int_tuple(stored), late=int_tuple(late))
+    return _NOTE.format(stored=int_tuple([str(k) for k in stored]), late=int_tuple(late))
 
 
 class Fold(NamedTuple):

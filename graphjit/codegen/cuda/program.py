@@ -23,7 +23,7 @@ from graphjit.codegen.partition import LOOP_KINDS
 from graphjit.codegen.pipeline import Lowered, lower
 from graphjit.codegen.schedule import Parallelism
 from graphjit.codegen.symdims import Check, Let
-from graphjit.codegen.updates import stores_note, update_targets
+from graphjit.codegen.updates import stored_indices, stores_note, update_targets
 from graphjit.ir import Node
 from graphjit.ops import OPS
 from graphjit.viz import describe
@@ -84,7 +84,8 @@ def generate(program: ProgramSpec, target: str, in_place: bool = True) -> Genera
         lowered = lower(program.results, arrays, variables, serial, allocates)
         b = write_program(lowered, arrays)
     source = module_source(b, inputs, variables, target)
-    source += stores_note(program, lowered.in_place, lowered.late_inputs)
+    stored = stored_indices(program, lowered.in_place)
+    source += stores_note(program, stored, lowered.late_inputs)
     return Generated(source, b.constants)
 
 

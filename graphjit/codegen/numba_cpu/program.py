@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import NamedTuple, Protocol
 
 import numba
@@ -28,7 +28,7 @@ from graphjit.codegen.partition import LOOP_KINDS
 from graphjit.codegen.pipeline import Lowered, lower
 from graphjit.codegen.schedule import Parallelism
 from graphjit.codegen.symdims import Check, Let, product
-from graphjit.codegen.updates import stores_note, update_targets
+from graphjit.codegen.updates import stored_indices, stores_note, update_targets, update_values
 from graphjit.ir import Node
 from graphjit.ops import OPS
 from graphjit.viz import describe
@@ -164,18 +164,66 @@ def generate(
         # a result copied on return would be copied after the variables are written: keep the
         # program's allocations before its first store into a variable (a copy may fail)
         lowered = lower(program.results, arrays, variables, policy, allocates, scalar_locals=True)
-    serial = write_program(lowered, arrays, parallel=False)
-    wide = write_program(lowered, arrays, parallel=True) if any(lowered.parallel) else None
+    copies = end_copies(program, lowered)
+    stored = sorted({*stored_indices(program, lowered.in_place), *(c.update for c in copies)})
+    first_update = len(program.results) - len(update_values(program))
+    unreturned = {first_update + k for k in stored}
+    serial = write_program(lowered, arrays, False, copies, unreturned)
+    wide = (
+        write_program(lowered, arrays, True, copies, unreturned) if any(lowered.parallel) else None
+    )
     assert wide is None or wide.constants == serial.constants
     source = module_source(serial, inputs, variables, wide)
-    source += stores_note(program, lowered.in_place, lowered.late_inputs)
+    source += stores_note(program, stored, lowered.late_inputs)
     return Generated(source, serial.constants)
 
 
-def write_program(lowered: Lowered, arrays: dict[Node, str], parallel: bool) -> ProgramWriter:
+class EndCopy(NamedTuple):
+    """An update the program copies into its variable after its last step: the ``update``'s
+    index among the program's updates, its ``value`` (an array the program owns), its
+    ``variable``."""
+
+    update: int
+    value: Node
+    variable: Node
+
+
+def end_copies(program: ProgramSpec, lowered: Lowered) -> list[EndCopy]:
+    """The updates a program that stores some of its updates in place must also store itself,
+    copying their new values into their variables after every step.
+
+    The runtime copies the new values the program returns, after it returns. A program that has
+    written some variables already would then leave a call interrupted in between (a Ctrl-C is
+    raised as soon as the program returns) with its update half applied; copied here, inside the
+    one uninterruptible call, every update is applied or none. Each value is an array the program
+    owns (a value it would copy on return has already turned the stores in place off), so the
+    copies read no variable; they run in the updates' order, as the runtime's would. An update
+    whose variable the program may not write (one sharing memory with another variable) is left
+    to the runtime."""
+    if not lowered.in_place:
+        return []  # the program writes no variable: the runtime applies all the updates
+    stored = set(lowered.in_place)
+    targets = tuple(getattr(program, "targets", ()))
+    taken = set(program.variables)
+    return [
+        EndCopy(k, value, var)
+        for k, (value, var) in enumerate(zip(update_values(program), targets))
+        if var is not None and var in taken and value not in stored
+    ]
+
+
+def write_program(
+    lowered: Lowered,
+    arrays: dict[Node, str],
+    parallel: bool,
+    copies: Sequence[EndCopy] = (),
+    unreturned: Collection[int] = (),
+) -> ProgramWriter:
     """The kernels and program body of every step (with ``parallel``: calling the parallel
-    variants of the nests that have one)."""
+    variants of the nests that have one), then the ``copies`` into variables. The results at the
+    indices ``unreturned`` (updates the program stores itself) are not returned."""
     b = ProgramWriter(lowered, arrays)
+    b.unreturned = set(unreturned)
     for step, parts in enumerate(lowered.steps):
         b.step_starts.append(len(b.body.lines))
         b.body.line()
@@ -198,6 +246,12 @@ def write_program(lowered: Lowered, arrays: dict[Node, str], parallel: bool) -> 
             local = b.array(value)
             read = local if value in lowered.memory.scalars else f"{local}[()]"
             b.body.line(f"{b.arrays[var]}[()] = {read}  # {b.label(value)}")
+    if copies:
+        b.step_starts.append(len(b.body.lines))
+        b.body.line()
+        b.body.comment("updates copied into their variables, so that a call applies all or none")
+        for c in copies:
+            b.body.line(f"kops.assign({b.arrays[c.variable]}, {b.array(c.value)})")
     return b
 
 
@@ -245,8 +299,9 @@ def write_entry(
     # results first: a result that is itself a constant adds that constant to the arguments.
     # An update stored into its variable is not returned (the executable knows the array): a
     # numba function returning many arrays compiles in time growing faster than their number
-    stored = b.lowered.in_place
-    outs = [result_expr(b, r) for r in b.lowered.plan.results if r not in stored]
+    outs = [
+        result_expr(b, r) for i, r in enumerate(b.lowered.plan.results) if i not in b.unreturned
+    ]
     args = args + [b.arrays[c] for c in b.constants]
     ret = f"return {int_tuple(outs)}"
     sizes = [s.name for s in b.table.stmts if isinstance(s, Let)]

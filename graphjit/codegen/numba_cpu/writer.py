@@ -40,6 +40,7 @@ class ProgramWriter(ProgramNames):
     def __init__(self, lowered: Lowered, arrays: dict[Node, str]) -> None:
         super().__init__(lowered, arrays)
         self._packed: set[str] = set()
+        self.unreturned: set[int] = set()  # results (by index) the program stores, not returns
         self.step_starts: list[int] = []  # where each step's lines start in ``body``
         self._segments: dict[str, str] = {}  # a segment function's body -> its name
         self._tuples: dict[str, str] = {}  # a tuple of literals -> its module-level name
