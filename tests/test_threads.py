@@ -168,13 +168,13 @@ class _Recording:
 def no_locks(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, ...]]]:
     """Record every lock the runtime takes."""
     taken: list[tuple[int, ...]] = []
-    real_hold = StateLocks.hold
+    real_call = StateLocks.call
 
-    def hold(self: StateLocks, stripes: Sequence[int]) -> Any:
+    def call(self: StateLocks, stripes: Sequence[int], fn: Any, *args: Any) -> Any:
         taken.append(tuple(stripes))
-        return real_hold(self, stripes)
+        return real_call(self, stripes, fn, *args)
 
-    monkeypatch.setattr(StateLocks, "hold", hold)
+    monkeypatch.setattr(StateLocks, "call", call)
     yield taken
 
 

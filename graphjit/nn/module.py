@@ -54,6 +54,16 @@ def _lock_stripes(tensors: Iterable[Any]) -> tuple[int, ...]:
     return STATE_LOCKS.stripes(keys)
 
 
+def _copies(named: list[tuple[str, Any]]) -> dict[str, np.ndarray]:
+    return {name: t.detach().cpu().numpy().copy() for name, t in named}
+
+
+def _load(pending: list[tuple[Any, np.ndarray]]) -> None:
+    for p, arr in pending:
+        write_array(p._data, arr)  # in place, in host or GPU memory
+        mark_modified(p)
+
+
 def operand(param: Any, like: Any) -> Any:
     """``param`` in the same world as ``like``: its graph variable when ``like`` is a node.
 
@@ -342,8 +352,7 @@ class Module:
         GPU too). Taken under the locks of compiled calls updating them: a training step running
         in another thread is seen whole or not at all."""
         named = list(self._named_state())
-        with STATE_LOCKS.hold(_lock_stripes(t for _, t in named)):
-            return {name: t.detach().cpu().numpy().copy() for name, t in named}
+        return STATE_LOCKS.call(_lock_stripes(t for _, t in named), _copies, named)
 
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
         """Copy values into the parameters and persistent buffers in place (so compiled functions
@@ -376,15 +385,7 @@ class Module:
             pending.append((p, arr))
         # all at once for compiled calls in other threads: none sees a half-loaded model, and
         # none writes a step computed from the old values over the loaded ones
-        stripes = _lock_stripes(p for p, _ in pending)
-        with STATE_LOCKS.hold(stripes):
-            STATE_LOCKS.begin_write(stripes)
-            try:
-                for p, arr in pending:
-                    write_array(p._data, arr)  # in place, in host or GPU memory
-                    mark_modified(p)
-            finally:
-                STATE_LOCKS.end_write(stripes)
+        STATE_LOCKS.write(_lock_stripes(p for p, _ in pending), _load, pending)
 
     def zero_grad(self) -> None:
         for p in self.parameters():

@@ -154,13 +154,10 @@ class Storage:
             raise ValueError(f"storage: unknown device {device!r}; expected 'cpu' or 'cuda'")
         if (kind == "cuda") == self.on_device:
             return
-        stripes = STATE_LOCKS.stripes([self.key])
-        with STATE_LOCKS.hold(stripes):
-            STATE_LOCKS.begin_write(stripes)
-            try:
-                self.array = to_device(self.array) if kind == "cuda" else self.host()
-            finally:
-                STATE_LOCKS.end_write(stripes)
+        STATE_LOCKS.write(STATE_LOCKS.stripes([self.key]), self._move, kind)
+
+    def _move(self, kind: str) -> None:
+        self.array = to_device(self.array) if kind == "cuda" else self.host()
 
     def __repr__(self) -> str:
         where = ", cuda" if self.on_device else ""
@@ -198,9 +195,7 @@ class Variable(Node):
         storage = self.storage
         if not copy and not storage.on_device:
             return storage.array
-        with STATE_LOCKS.hold(STATE_LOCKS.stripes([storage.key])):
-            arr = storage.array
-            return to_host(arr) if is_device_array(arr) else arr.copy()
+        return STATE_LOCKS.call(STATE_LOCKS.stripes([storage.key]), _host_copy, storage)
 
     def set_value(self, value: Any) -> None:
         """Write a new value into the variable (same shape; cast where numpy casts safely); into
@@ -220,13 +215,16 @@ class Variable(Node):
                 f"{np.dtype(cur.dtype)} variable"
             )
         # atomic with respect to compiled calls updating or reading this variable in other threads
-        stripes = STATE_LOCKS.stripes([storage.key])
-        with STATE_LOCKS.hold(stripes):
-            STATE_LOCKS.begin_write(stripes)
-            try:
-                write_array(storage.array, arr)
-            finally:
-                STATE_LOCKS.end_write(stripes)
+        STATE_LOCKS.write(STATE_LOCKS.stripes([storage.key]), _write_storage, storage, arr)
+
+
+def _host_copy(storage: Storage) -> np.ndarray:
+    arr = storage.array
+    return to_host(arr) if is_device_array(arr) else arr.copy()
+
+
+def _write_storage(storage: Storage, value: Any) -> None:
+    write_array(storage.array, value)
 
 
 def write_array(target: Any, value: Any) -> None:

@@ -45,6 +45,10 @@ def _check_hyper(
     return value
 
 
+def _copies(items: list[tuple[tuple[int, str], Storage]]) -> dict[str, np.ndarray]:
+    return {f"{name}{i}": s.host().copy() for (i, name), s in items}
+
+
 class Optimizer:
     """Holds the parameters and named state buffers shared by eager and compiled steps."""
 
@@ -236,8 +240,7 @@ class Optimizer:
         index, taken under the locks of compiled steps updating them: a step running in another
         thread is seen whole or not at all."""
         items = list(self._state.items())
-        with STATE_LOCKS.hold(STATE_LOCKS.stripes([s.key for _, s in items])):
-            return {f"{name}{i}": s.host().copy() for (i, name), s in items}
+        return STATE_LOCKS.call(STATE_LOCKS.stripes([s.key for _, s in items]), _copies, items)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Replace the state buffers with copies of ``state_dict``'s (from :meth:`state_dict` of
@@ -290,10 +293,8 @@ class Optimizer:
         on_device = [storage for _, storage in items if storage.on_device]
         for storage in on_device:
             storage.to("cpu")  # written on the host, then moved back
-        with STATE_LOCKS.hold(STATE_LOCKS.stripes([s.key for _, s in items])):
-            for slot, storage in items:
-                fresh = self._fresh_value(slot[1])
-                storage.array[...] = staged.get(slot, fresh)
+        stripes = STATE_LOCKS.stripes([s.key for _, s in items])
+        STATE_LOCKS.write(stripes, self._load_buffers, items, staged)
         for storage in on_device:
             storage.to("cuda")
 
@@ -303,6 +304,14 @@ class Optimizer:
     def _needed_state(self) -> tuple[str, ...]:
         """The buffers a step with the present settings keeps for each parameter."""
         return self.state_names
+
+    def _load_buffers(
+        self,
+        items: list[tuple[tuple[int, str], Storage]],
+        staged: dict[tuple[int, str], np.ndarray],
+    ) -> None:
+        for slot, storage in items:
+            storage.array[...] = staged.get(slot, self._fresh_value(slot[1]))
 
     def _fresh_value(self, name: str) -> float:
         return 0.0

@@ -150,7 +150,10 @@ class CompiledFunction(Repeatable):
     def __call__(self, *args: Any) -> Any:
         direct = self._direct
         if direct is not None:
-            out = direct(*args)
+            try:
+                out = direct(*args)
+            except SystemError as exc:
+                raise interrupt_behind(exc) from None
             if out is not MISS:
                 return out
         arrays: Sequence[np.ndarray]
@@ -163,21 +166,7 @@ class CompiledFunction(Repeatable):
         else:
             arrays = args
         if self._lock_stripes:
-            locks = self._state_locks
-            locks.acquire(self._lock_stripes)
-            try:
-                if self._writes_in_place:
-                    locks.begin_write(self._write_stripes)
-                    try:
-                        results = self._run(arrays)
-                        self._apply_updates(results, versions=False)
-                    finally:
-                        locks.end_write(self._write_stripes)
-                else:
-                    results = self._run(arrays)
-                    self._apply_updates(results)
-            finally:
-                locks.release(self._lock_stripes)
+            results = self._state_locks.call(self._lock_stripes, self._step, arrays)
         elif self._read_stripes:
             results = self._run_reading(arrays)
         else:
@@ -186,6 +175,21 @@ class CompiledFunction(Repeatable):
                 self._install_direct()
         outs = results[: self._n_out]
         return outs[0] if self._single else outs
+
+    def _step(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """A call that updates variables, under their locks: run it, write the updates."""
+        if not self._writes_in_place:
+            results = self._run(arrays)
+            self._apply_updates(results)
+            return results
+        locks = self._state_locks
+        locks.begin_write(self._write_stripes)  # the program writes the variables itself
+        try:
+            results = self._run(arrays)
+            self._apply_updates(results, versions=False)
+            return results
+        finally:
+            locks.end_write(self._write_stripes)
 
     def _install_direct(self) -> None:
         direct_program = getattr(self._executable, "direct_program", None)
@@ -211,6 +215,8 @@ class CompiledFunction(Repeatable):
             variables = [s.host() for s in self._variable_storages]
         try:
             return list(self._executable(arrays, variables))
+        except SystemError as exc:
+            raise interrupt_behind(exc) from None
         except MemoryError as exc:
             # numpy and numba refuse an allocation before touching memory: say for which call
             raise MemoryError(
@@ -259,8 +265,7 @@ class CompiledFunction(Repeatable):
                 continue
             if versions() == before:
                 return results
-        with self._state_locks.hold(self._read_stripes):
-            return self._run(arrays)
+        return self._state_locks.call(self._read_stripes, self._run, arrays)
 
     def _apply_updates(self, results: list[np.ndarray], versions: bool = True) -> None:
         """Write the new values (``versions=False``: the caller marks the write itself)."""
@@ -294,12 +299,10 @@ class CompiledFunction(Repeatable):
                     f"{tuple(var.storage.array.shape)}"
                 )
             arrays.append(arr)
-        locks = self._state_locks
-        locks.acquire(self._lock_stripes)
-        try:
-            self._write([var.storage.array for var, _ in self.updates], arrays)
-        finally:
-            locks.release(self._lock_stripes)
+        self._state_locks.call(self._lock_stripes, self._write_new_values, arrays)
+
+    def _write_new_values(self, news: list[np.ndarray]) -> None:
+        self._write([var.storage.array for var, _ in self.updates], news)
 
     def _write(self, targets: list[np.ndarray], news: list[np.ndarray]) -> None:
         locks = self._state_locks
@@ -347,6 +350,19 @@ def _rebuild_compiled(
     outputs: Any = results[0] if single else results[:n_out]
     updates = list(zip(variables, results[n_out:]))
     return CompiledFunction(inputs, outputs, updates=updates, backend=backend, optimize=False)
+
+
+def interrupt_behind(exc: SystemError) -> BaseException:
+    """The KeyboardInterrupt a SystemError hides, else the error itself. A Ctrl-C arriving as
+    numba converts a program's results to Python objects surfaces as numba's SystemError ("...
+    returned a result with an exception set"), chained to the KeyboardInterrupt, perhaps
+    through another SystemError."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        seen = (seen.__cause__ or seen.__context__) if seen is not None else None
+        if isinstance(seen, KeyboardInterrupt):
+            return seen
+    return exc
 
 
 def _copy_into(targets: list[Any], news: list[Any]) -> None:

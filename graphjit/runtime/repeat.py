@@ -53,19 +53,17 @@ class Repeatable:
             raise ValueError(f"repeat: keep must be 'last' or 'all', got {keep!r}")
         arrays = args if self._fast_ok(args) else self.validate(args)
         stripes = self._lock_stripes or self._read_stripes
-        locks = self._state_locks
-        locks.acquire(stripes)
-        try:
-            if self._write_stripes:
-                locks.begin_write(self._write_stripes)
-            try:
-                outs = self._repeat(steps, keep == "all", arrays)
-            finally:
-                if self._write_stripes:
-                    locks.end_write(self._write_stripes)
-        finally:
-            locks.release(stripes)
+        outs = self._state_locks.call(stripes, self._repeat_writing, steps, keep == "all", arrays)
         return outs[0] if self._single else outs
+
+    def _repeat_writing(self, steps: int, keep_all: bool, arrays: Sequence[Any]) -> list[Any]:
+        """``_repeat`` with the variables it updates marked as being written."""
+        locks = self._state_locks
+        locks.begin_write(self._write_stripes)
+        try:
+            return self._repeat(steps, keep_all, arrays)
+        finally:
+            locks.end_write(self._write_stripes)
 
     def _repeat(self, steps: int, keep_all: bool, arrays: Sequence[Any]) -> list[Any]:
         compiled = getattr(self._executable, "repeat", None)
