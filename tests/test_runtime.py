@@ -213,6 +213,28 @@ def test_returned_variable_value_is_not_aliased_to_the_update(backend: str) -> N
     np.testing.assert_array_equal(w.get_value(), [2.0, 2.0])
 
 
+def test_an_output_never_shares_memory_with_an_input_a_variable_or_a_constant(
+    backend: str,
+) -> None:
+    # the numpy backend returned the variable's (the input's, the constant's) own array: writing
+    # into the output changed the variable, and a later update changed the output
+    x = gj.placeholder("x", shape=(3,))
+    w = gj.variable(np.zeros(3), name="w")
+    c = gj.constant(np.arange(3.0))
+    f = gj.compile([x], [w, x, c, gj.reshape(w, (3, 1))], backend=backend)
+    data = np.ones(3)
+    outs = f(data)
+    for out in outs:
+        out[...] = 99.0
+    np.testing.assert_array_equal(w.get_value(), np.zeros(3))
+    np.testing.assert_array_equal(data, np.ones(3))
+    np.testing.assert_array_equal(f(data)[2], np.arange(3.0))
+    step = gj.compile([], [], updates={w: w + 1.0}, backend=backend)
+    (before,) = gj.compile([], [w], backend=backend)()
+    step()
+    np.testing.assert_array_equal(before, np.zeros(3))
+
+
 def test_sgd_step_with_design_api(backend: str) -> None:
     x = gj.placeholder("x", shape=(None, 3), dtype="float64")
     w = gj.variable(np.zeros(3), name="w")

@@ -13,8 +13,8 @@ from typing import Protocol
 import numpy as np
 
 from graphjit.interp import evaluate
-from graphjit.ir import Node
-from graphjit.ops.leaves import Variable
+from graphjit.ir import Node, leaves
+from graphjit.ops.leaves import Variable, constant_value
 from graphjit.viz import pprint_str
 
 BACKENDS = ("numpy", "cpu", "cuda")
@@ -46,12 +46,15 @@ class Executable(Protocol):
 
 
 class NumpyExecutable:
-    """The reference interpreter as a backend."""
+    """The reference interpreter as a backend. A result that is an input's, a variable's or a
+    constant's own array (``y = w``, an identity) is returned as a copy, as the compiled
+    backends return it: writing into an output never changes the function's state."""
 
-    fresh_results = False  # an output may be a variable's own array (y = w)
+    fresh_results = True
 
     def __init__(self, program: Program) -> None:
         self.program = program
+        self._constants = [constant_value(c) for c in leaves(program.results, "constant")]
 
         self.source = "# numpy reference backend: the graph is interpreted node by node\n" + (
             pprint_str(list(program.results)) if program.results else "return"
@@ -61,7 +64,16 @@ class NumpyExecutable:
         self, inputs: Sequence[np.ndarray], variables: Sequence[np.ndarray]
     ) -> list[np.ndarray]:
         feed = dict(zip(self.program.inputs, inputs))
-        return evaluate(list(self.program.results), feed)
+        results = evaluate(list(self.program.results), feed)
+        held = [a for a in (*inputs, *variables, *self._constants) if isinstance(a, np.ndarray)]
+        return [_unshared(r, held) for r in results]
+
+
+def _unshared(result: np.ndarray, held: Sequence[np.ndarray]) -> np.ndarray:
+    """``result``, or a copy of it when it shares memory with one of the arrays ``held``."""
+    if any(np.may_share_memory(result, a) for a in held):
+        return np.array(result, copy=True)
+    return result
 
 
 def load_backend(name: str) -> Callable[[Program], Executable]:
