@@ -756,3 +756,47 @@ def test_scatter_reduce_gradient_with_negative_indices() -> None:
     torch.scatter_reduce(theirs, 1, wrapped, theirs_src, "prod").sum().backward()
     np.testing.assert_allclose(got.grad.numpy(), theirs.grad.numpy())
     np.testing.assert_allclose(src.grad.numpy(), theirs_src.grad.numpy())
+
+
+# --------------------------------------------------------------------------------------------------
+# numbers that do not fit the dtype they are stored in: numpy's errors, never a silent wrap
+
+
+@pytest.mark.parametrize(
+    ("dtype", "value", "error"),
+    [
+        (np.int32, 2**40, gj.IntegerOutOfRangeError),
+        (np.int64, float("nan"), ValueError),
+        (np.int64, float("inf"), gj.IntegerOutOfRangeError),
+        (np.float64, 1 + 5j, TypeError),
+    ],
+)
+def test_assigning_or_filling_a_number_that_does_not_fit_raises(
+    dtype: type, value: object, error: type
+) -> None:
+    t = gj.tensor(np.array([1, 2], dtype=dtype))
+    with pytest.raises(error):
+        t[0] = value
+    with pytest.raises(error):
+        t.fill_(value)
+    np.testing.assert_array_equal(t.numpy(), np.array([1, 2], dtype=dtype))  # nothing written
+
+
+def test_assigning_an_integer_array_that_does_not_fit_raises() -> None:
+    t = gj.tensor(np.array([1, 2], dtype=np.int32))
+    with pytest.raises(gj.IntegerOutOfRangeError, match="2147483648 does not fit in int32"):
+        t[:] = np.array([2**31, 1])
+    t[:] = np.array([7, -7], dtype=np.int64)  # values that fit are stored, as numpy stores them
+    t[0] = 2.9  # a float into ints truncates, as in numpy and PyTorch
+    assert t.tolist() == [2, -7]
+
+
+def test_set_value_refuses_integers_that_do_not_fit_the_variable() -> None:
+    w = gj.variable(np.zeros(3, dtype=np.int32), name="w")
+    with pytest.raises(gj.IntegerOutOfRangeError, match=r"variable 'w'.*1099511627776"):
+        w.set_value([2**40, 2, 3])
+    with pytest.raises(gj.IntegerOutOfRangeError, match="-2147483649"):
+        w.set_value(np.array([-(2**31) - 1, 2, 3]))
+    np.testing.assert_array_equal(w.get_value(), [0, 0, 0])
+    w.set_value(np.array([5, 6, 7], dtype=np.int64))
+    np.testing.assert_array_equal(w.get_value(), [5, 6, 7])
