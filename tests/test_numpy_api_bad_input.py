@@ -549,3 +549,13 @@ def test_nan_quantiles_of_slices_found_empty_when_the_graph_runs_are_nan(backend
             want = (np.nanquantile(value, 0.5, axis=0), np.nanpercentile(value, 50))
         got = f(value)
         _same(tuple(got), want)
+
+
+def test_searchsorted_refuses_a_sorter_of_another_length() -> None:
+    a, v = gj.tensor([3.0, 1.0, 2.0]), gj.tensor([3.5])
+    for sorter in (np.array([1, 2]), np.array([1, 2, 0, 0, 0])):
+        with pytest.raises(ValueError, match=r"sorter has \d+ indices, a has 3 values"):
+            gj.searchsorted(a, v, sorter=sorter)
+    with pytest.raises(ValueError, match="must be 1-D"):
+        gj.searchsorted(a, v, sorter=np.array([[1, 2, 0]]))
+    assert gj.searchsorted(a, v, sorter=np.array([1, 2, 0])).tolist() == [3]

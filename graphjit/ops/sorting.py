@@ -184,5 +184,17 @@ def searchsorted(
         raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
     a = lift(a)
     if sorter is not None:
-        a = take_along_axis(a, sorter, 0)
+        order = lift(sorter)
+        if order.ndim != 1 or a.ndim != 1:
+            raise ValueError(
+                f"searchsorted: a and sorter must be 1-D, got shapes {tuple(a.shape)} and "
+                f"{tuple(order.shape)}"
+            )
+        n, m = a.shape[0], order.shape[0]
+        if isinstance(n, builtins.int) and isinstance(m, builtins.int) and n != m:
+            raise ValueError(
+                f"searchsorted: sorter has {m} indices, a has {n} values (sorter.size must "
+                "equal a.size)"
+            )
+        a = take_along_axis(a, order, 0)
     return apply(SEARCHSORTED, a, v, right=builtins.bool(right or side == "right"))
