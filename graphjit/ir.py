@@ -47,6 +47,24 @@ def _check_dim(d: Any) -> Dim:
     raise TypeError(f"a dimension must be an int, None or a name (str), got {d!r}")
 
 
+# the most bytes a numpy array can hold (its size in bytes is a signed 64-bit count)
+MAX_BYTES = 2**63 - 1
+
+
+def _check_size(shape: tuple[Dim, ...], itemsize: int) -> None:
+    """ValueError for a shape whose known dims alone make more bytes than an array can hold
+    (numpy refuses such an array, even with a zero dim among the others)."""
+    size = 1
+    for d in shape:
+        if isinstance(d, int) and d > 1:
+            size *= d
+    if size * itemsize > MAX_BYTES:
+        raise ValueError(
+            f"shape {format_shape(shape)}: {size} elements of {itemsize} bytes are more than an "
+            "array can hold (its size in bytes overflows a 64-bit integer)"
+        )
+
+
 @dataclass(frozen=True)
 class TensorType:
     """Shape and dtype of a node. A dim is an int, ``None`` (any size, fixed at call time) or a
@@ -62,6 +80,7 @@ class TensorType:
             raise TypeError(f"shape must be a tuple of dims, got {self.shape!r}")
         object.__setattr__(self, "shape", tuple(_check_dim(d) for d in self.shape))
         object.__setattr__(self, "dtype", as_dtype(self.dtype))
+        _check_size(self.shape, np.dtype(self.dtype).itemsize)
 
     @property
     def ndim(self) -> int:
