@@ -108,6 +108,8 @@ def power(a, b):  # type: ignore[no-untyped-def]  (numba wants the overload's ex
 
 
 def _int_power(a, b):  # type: ignore[no-untyped-def]
+    if b < 0:  # as numpy (numba's power gave 0, or garbage for a zero base)
+        raise ValueError("Integers to negative integer powers are not allowed.")
     return a**b
 
 
@@ -201,8 +203,8 @@ def _trunc(x):  # type: ignore[no-untyped-def]
 
 
 def _int_remainder(a, b):  # type: ignore[no-untyped-def]
-    if b == 0:
-        return a - a  # numpy gives 0 (with a warning)
+    if b == 0 or b == -1:
+        return a - a  # numpy gives 0 (dividing by zero with a warning)
     m = a % b
     return m if (m == 0 or (m < 0) == (b < 0)) else m + b
 
@@ -210,6 +212,8 @@ def _int_remainder(a, b):  # type: ignore[no-untyped-def]
 def _int_floor_divide(a, b):  # type: ignore[no-untyped-def]
     if b == 0:
         return a - a
+    if b == -1:  # numpy's: the negation, wrapping (the smallest int stays itself)
+        return (a ^ -1) + 1
     q = a // b
     return q if (a % b == 0 or (a % b < 0) == (b < 0)) else q - 1
 

@@ -40,6 +40,7 @@ from typing import Any, NamedTuple
 from graphjit.codegen.emit import int_tuple
 from graphjit.codegen.partition import LOOP_KINDS, nest_inputs
 from graphjit.codegen.schedule import Step
+from graphjit.dtypes import FLOAT_DTYPES
 from graphjit.ir import Node
 
 # what a generated module says of its stores, read back by the backend's executable
@@ -50,6 +51,13 @@ _NOTE = """
 IN_PLACE = {stored}
 LATE_INPUTS = {late}
 """
+
+
+def may_raise(node: Node) -> bool:
+    """Whether an elementwise node's kernel may raise: an integer power (a negative exponent is
+    a ValueError, as numpy's). A nest computing one is not a store into a variable, which must
+    not stop half way."""
+    return node.op.name == "power" and all(x.dtype not in FLOAT_DTYPES for x in node.inputs)
 
 
 def stored_indices(program: Any, in_place: Mapping[Node, Node]) -> list[int]:
@@ -151,6 +159,7 @@ def place_updates(
             var = candidates.get(g.root)
             if (
                 g.kind != "elementwise"
+                or any(may_raise(n) for n in g.members)
                 or var is None
                 or times[g.root] != 1
                 or g.root in read_by_steps
