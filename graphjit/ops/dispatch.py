@@ -172,10 +172,15 @@ def untracked_array(t: Any) -> np.ndarray | None:
     return _eager.untracked_array(t)
 
 
-def eager_result(value: np.ndarray) -> Any:
-    """A tensor holding ``value`` (an op's result computed without the tape)."""
+def eager_result(value: np.ndarray, view: bool = False) -> Any:
+    """A tensor holding ``value`` (an op's result computed without the tape); ``view``: the
+    result of a view op (reshape, indexing), a copy all the same, which refuses in-place changes
+    (see ``Tensor._copied``)."""
     assert _eager is not None
-    return _eager.from_value(value)
+    out = _eager.from_value(value)
+    if view:
+        out._copied = True
+    return out
 
 
 def eager_nonzero(t: Any) -> tuple[Any, ...]:

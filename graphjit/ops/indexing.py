@@ -323,7 +323,7 @@ def _eager_basic_getitem(x: Any, index: Any) -> Any:
     array = untracked_array(x)
     if array is not None:
         # nothing to record: numpy's basic indexing is exactly the plan's ops, in one step
-        return eager_result(fresh_copy(array[items]))
+        return eager_result(fresh_copy(array[items]), view=True)  # a view in numpy and PyTorch
     for op, attrs in plan:
         x = apply(op, x, **attrs)
     return x

@@ -323,7 +323,7 @@ def reshape(x: ArrayLike, shape: Any) -> Value:
                 return x
             array = untracked_array(x)
             if array is not None and isinstance(hit, tuple):  # nothing to record: no dispatch
-                return eager_result(_reshape_impl(array, shape=hit))
+                return eager_result(_reshape_impl(array, shape=hit), view=True)
             return apply(RESHAPE, x, shape=hit)
         out = _reshape_checked(x, shape)
         if len(_EAGER_RESHAPES) > 4096:

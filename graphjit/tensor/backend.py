@@ -117,6 +117,7 @@ class _Rule(NamedTuple):
     impl: Callable[..., Any]
     dtype: np.dtype
     differentiable: builtins.bool
+    view: builtins.bool  # a view op (reshape, transpose, ...): its result is a copy all the same
 
 
 def _rule(op: OpDef, datas: tuple[np.ndarray, ...], attrs: dict[str, Any]) -> _Rule:
@@ -124,7 +125,7 @@ def _rule(op: OpDef, datas: tuple[np.ndarray, ...], attrs: dict[str, Any]) -> _R
     out_type = op.infer(*[fast_type(d) for d in datas], **attrs)
     if op.impl is None:
         raise TypeError(f"{op.name} cannot run eagerly (it has no implementation)")
-    return _Rule(op.impl, np.dtype(out_type.dtype), is_float(out_type.dtype))
+    return _Rule(op.impl, np.dtype(out_type.dtype), is_float(out_type.dtype), op.fusion == "view")
 
 
 def _remember(cache: dict[tuple[Any, ...], _Rule], key: tuple[Any, ...], rule: _Rule) -> None:
@@ -301,7 +302,7 @@ class EagerTensors:
                     return None
             rule = _rule(op, datas, attrs)
             _remember(_fast_rules, key, rule)
-        impl, dtype, differentiable = rule
+        impl, dtype, differentiable, view = rule
         value = impl(*datas, **attrs)
         if type(value) is not ndarray:
             value = np.asarray(value)
@@ -316,6 +317,7 @@ class EagerTensors:
         out._var = None
         out._retain = False
         out._hooks = None
+        out._copied = view
         if tracked and differentiable and _mode.enabled:
             out._requires_grad = True
             out._ctx = record(op, _tape_inputs(args, datas) if numbers else args, attrs)
@@ -347,13 +349,14 @@ class EagerTensors:
             rule = _rule(op, datas, attrs)
             if key:
                 _remember(_rules, key, rule)
-        impl, dtype, differentiable = rule
+        impl, dtype, differentiable, view = rule
         value = impl(*datas, **attrs)
         if type(value) is not ndarray:
             value = np.asarray(value)
         if value.dtype is not dtype and value.dtype != dtype:
             value = value.astype(dtype)
         out = new_tensor(value)
+        out._copied = view
         if differentiable and _mode.enabled:
             for a in args:
                 if a._requires_grad:

@@ -44,6 +44,7 @@ class InPlaceMethods(_InstalledMethods):
         _ctx: TapeEntry | None
         _requires_grad: builtins.bool
         _version: builtins.int
+        _copied: builtins.bool
 
         @property
         def shape(self) -> tuple[builtins.int, ...]:
@@ -65,6 +66,13 @@ class InPlaceMethods(_InstalledMethods):
             raise NotImplementedError
 
     def _check_inplace(self, what: str) -> None:
+        if self._copied:
+            raise TensorUsageError(
+                f"{what}: this tensor came from indexing, reshape, transpose or another view "
+                "op, which graphjit computes as a copy (PyTorch and numpy give a view): an "
+                "in-place change would not reach the tensor it came from. Write into that "
+                "tensor instead (t[0] = v, t[:, 1] = 0), or .clone() this one to change a copy"
+            )
         if self._requires_grad and self._ctx is None and _mode.enabled:
             raise TensorUsageError(
                 f"{what}: a leaf tensor that requires grad is being modified in place; do it "
@@ -203,6 +211,8 @@ class InPlaceMethods(_InstalledMethods):
         return self
 
     def __setitem__(self, index: Any, value: Any) -> None:
+        if self._copied:
+            self._check_inplace("assignment")
         if _mode.enabled and (self._requires_grad or getattr(value, "_requires_grad", False)):
             raise TensorUsageError(
                 "assigning into a tensor that requires grad (or a value that does) is not "

@@ -110,6 +110,7 @@ def new_tensor(data: np.ndarray) -> Tensor:
     t._var = None
     t._retain = False
     t._hooks = None
+    t._copied = False
     return t
 
 
@@ -119,8 +120,8 @@ class Tensor(InPlaceMethods):
     Build tensors with :func:`tensor`, :func:`from_numpy`, ``gj.zeros``/``ones``/``rand``/...;
     ``Tensor(data)`` makes a float tensor and ``Tensor(2, 3)`` a 2x3 one, as in PyTorch."""
 
-    __slots__ = ("__weakref__", "_ctx", "_data", "_hooks", "_requires_grad", "_retain", "_var",
-                 "_version", "grad")  # fmt: skip
+    __slots__ = ("__weakref__", "_copied", "_ctx", "_data", "_hooks", "_requires_grad", "_retain",
+                 "_var", "_version", "grad")  # fmt: skip
     __hash__ = object.__hash__  # tensors are dict keys by identity; == is elementwise
     _leaf = staticmethod(new_tensor)  # how the in-place methods make a tensor of an array
 
@@ -132,6 +133,9 @@ class Tensor(InPlaceMethods):
     _var: Variable | None
     _retain: builtins.bool
     _hooks: tape.Hooks | None
+    # the result of a view op (indexing, reshape, transpose, ...), which graphjit computes as a
+    # copy: an in-place change to it would not reach the tensor it came from, as PyTorch's would
+    _copied: builtins.bool
 
     def __init__(self, *args: Any, requires_grad: builtins.bool = False) -> None:
         if args and all(isinstance(a, (builtins.int, np.integer)) for a in args):
@@ -153,6 +157,7 @@ class Tensor(InPlaceMethods):
         self._var = None
         self._retain = False
         self._hooks = None
+        self._copied = False
         if requires_grad:
             self.requires_grad_(True)
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import copy
 import pickle
+from typing import Any
 
 import numpy as np
 import pytest
 
 import graphjit as gj
 from graphjit import ir
+from graphjit.errors import TensorUsageError
 from graphjit.ops import OPS
 from graphjit.ops import dispatch as ops_base
 from graphjit.ops.dispatch import apply
@@ -759,3 +761,62 @@ def test_misuse_errors_are_runtime_errors_as_in_pytorch_and_value_errors_too() -
         with pytest.raises(gj.TensorUsageError) as info:
             misuse()
         assert isinstance(info.value, RuntimeError) and isinstance(info.value, ValueError)
+
+
+# --------------------------------------------------------------------------------------------------
+# indexing, reshape and transpose give copies: an in-place change to one raises rather than
+# silently missing the tensor it came from (PyTorch and numpy give views, which it would reach)
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        lambda t: t[0],
+        lambda t: t[:, 1],
+        lambda t: t[0:1],
+        lambda t: t.reshape(4),
+        lambda t: t.T,
+        lambda t: t.unsqueeze(0),
+    ],
+)
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda v: v.zero_(),
+        lambda v: v.fill_(9.0),
+        lambda v: v.mul_(2),
+        lambda v: v.add_(1.0),
+        lambda v: v.copy_(v * 0),
+        lambda v: v.__setitem__(0, 5.0),
+    ],
+)
+def test_an_in_place_change_to_a_view_ops_result_raises(view: Any, change: Any) -> None:
+    t = gj.tensor([[1.0, 2.0], [3.0, 4.0]])
+    v = view(t)
+    with pytest.raises(TensorUsageError, match="graphjit computes as a copy"):
+        change(v)
+    assert t.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    c = view(t).clone()  # a copy on purpose
+    change(c)
+    assert t.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+
+
+def test_a_view_ops_result_that_requires_grad_refuses_in_place_changes_too() -> None:
+    x = gj.tensor([1.0, 2.0], requires_grad=True)
+    z = x * 1
+    with pytest.raises(TensorUsageError, match="graphjit computes as a copy"):
+        z[0:1].mul_(2)  # PyTorch would double x's gradient through the view
+    z.sum().backward()
+    assert x.grad is not None and x.grad.tolist() == [1.0, 1.0]
+
+
+def test_results_of_other_ops_and_advanced_indexing_change_in_place() -> None:
+    t = gj.tensor([[1.0, 2.0], [3.0, 4.0]])
+    picked = t[[0]]  # advanced indexing copies in numpy and PyTorch too
+    picked.zero_()
+    s = t + 1
+    s[0] = 0.0
+    s.mul_(2)
+    assert picked.tolist() == [[0.0, 0.0]] and s.tolist() == [[0.0, 0.0], [8.0, 10.0]]
+    t[0] = 7.0  # writing through the tensor itself
+    assert t.tolist() == [[7.0, 7.0], [3.0, 4.0]]
