@@ -357,3 +357,30 @@ def test_optimizer_state_dict_is_atomic_for_compiled_steps(backend: str) -> None
         done.set()
         worker.join()
     assert spreads and set(spreads) == {0.0}
+
+
+def test_an_eager_optimizer_step_and_a_compiled_step_on_one_parameter_are_serialised() -> None:
+    # each adds 1 to every element; without the locks, updates were lost and the array torn
+    w = gj.tensor(np.zeros(100_000), requires_grad=True)
+    node = gj.ops.dispatch.as_node(w)
+    step = gj.compile([], [], updates={node: node + 1.0}, backend="cpu")
+    opt = gj.optim.SGD([w], lr=1.0)
+    calls = 150
+
+    def compiled() -> None:
+        for _ in range(calls):
+            step()
+
+    def eager() -> None:
+        for _ in range(calls):
+            loss = -gj.sum(w)  # its gradient is -1: the SGD step adds lr = 1
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    threads = [threading.Thread(target=compiled), threading.Thread(target=eager)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    np.testing.assert_array_equal(w.detach().numpy(), np.full(100_000, 2.0 * calls))

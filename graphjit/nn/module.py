@@ -40,7 +40,7 @@ def mark_modified(t: Any) -> None:
         t._version += 1
 
 
-def _lock_stripes(tensors: Iterable[Any]) -> tuple[int, ...]:
+def lock_stripes(tensors: Iterable[Any]) -> tuple[int, ...]:
     """The stripes of the locks that compiled calls take for these tensors' arrays (see
     :mod:`graphjit.locks`): the key of the variable sharing a tensor's array, which keeps the
     address the array had when the variable was made, else the array's own address."""
@@ -352,7 +352,7 @@ class Module:
         GPU too). Taken under the locks of compiled calls updating them: a training step running
         in another thread is seen whole or not at all."""
         named = list(self._named_state())
-        return STATE_LOCKS.call(_lock_stripes(t for _, t in named), _copies, named)
+        return STATE_LOCKS.call(lock_stripes(t for _, t in named), _copies, named)
 
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
         """Copy values into the parameters and persistent buffers in place (so compiled functions
@@ -385,7 +385,7 @@ class Module:
             pending.append((p, arr))
         # all at once for compiled calls in other threads: none sees a half-loaded model, and
         # none writes a step computed from the old values over the loaded ones
-        STATE_LOCKS.write(_lock_stripes(p for p, _ in pending), _load, pending)
+        STATE_LOCKS.write(lock_stripes(p for p, _ in pending), _load, pending)
 
     def zero_grad(self) -> None:
         for p in self.parameters():

@@ -19,7 +19,7 @@ from graphjit import autodiff, ir
 from graphjit.autodiff.tape import enable_grad
 from graphjit.ir import Node
 from graphjit.locks import STATE_LOCKS
-from graphjit.nn.module import mark_modified
+from graphjit.nn.module import lock_stripes, mark_modified
 from graphjit.ops import power, sqrt
 from graphjit.ops.dispatch import as_node, is_tensor
 from graphjit.ops.leaves import Storage, Variable, variable_from_storage
@@ -170,6 +170,14 @@ class Optimizer:
                     f"{type(self).__name__}.step: parameter {i} has shape {tuple(p.shape)} but "
                     f"its .grad has shape {tuple(p.grad.shape)}"
                 )
+        # under the locks of compiled calls updating these parameters (or this state) in other
+        # threads: neither writes a step computed from values the other is overwriting
+        keys = [s.key for s in self._state.values()]
+        stripes = tuple(sorted({*lock_stripes(self.params), *STATE_LOCKS.stripes(keys)}))
+        STATE_LOCKS.write(stripes, self._update)
+        return loss
+
+    def _update(self) -> None:
         on_device: list[DeviceParameter] = []
         for i, p in enumerate(self.params):
             if p.grad is None:
@@ -186,7 +194,6 @@ class Optimizer:
             self._device_steps(self, on_device)
             for dp in on_device:
                 mark_modified(self.params[dp.position])
-        return loss
 
     def place_state(self, i: int, device: str) -> None:
         """Move parameter ``i``'s state buffers to ``device`` (``"cpu"`` or ``"cuda"``), where
