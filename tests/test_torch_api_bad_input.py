@@ -800,3 +800,44 @@ def test_set_value_refuses_integers_that_do_not_fit_the_variable() -> None:
     np.testing.assert_array_equal(w.get_value(), [0, 0, 0])
     w.set_value(np.array([5, 6, 7], dtype=np.int64))
     np.testing.assert_array_equal(w.get_value(), [5, 6, 7])
+
+
+_F = gj.nn.functional
+_IMAGE, _KERNEL = np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3))
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: _F.conv2d(gj.tensor(_IMAGE), gj.tensor(_KERNEL), stride=1.5), TypeError,
+         "conv2d: stride must be an int or 2 ints, got 1.5"),
+        (lambda: _F.conv2d(gj.tensor(_IMAGE), gj.tensor(_KERNEL), padding=1.0), TypeError,
+         "conv2d: padding must be an int"),
+        (lambda: _F.max_pool1d(gj.tensor(np.ones((1, 1, 5))), 2, stride=2**63), ValueError,
+         "max_pool1d: stride must be below"),
+        (lambda: _F.unfold(gj.tensor(_IMAGE), 2, stride=2**63), ValueError,
+         "unfold: stride must be below"),
+        (lambda: _F.interpolate(gj.tensor(np.ones((1, 1, 4))), scale_factor=float("nan")),
+         ValueError, "scale_factor must be a positive finite number"),
+        (lambda: _F.interpolate(gj.tensor(np.ones((1, 1, 4))), scale_factor=float("inf")),
+         ValueError, "scale_factor must be a positive finite number"),
+        (lambda: _F.embedding(gj.tensor([0, 1]), gj.tensor(np.ones((5, 3))), padding_idx=7),
+         ValueError, "padding_idx 7 is out of range for 5 embeddings"),
+    ],
+)  # fmt: skip
+def test_bad_layer_arguments_raise_naming_the_function_and_argument(
+    call: Callable[[], Any], error: type, match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_a_grad_that_is_not_a_tensor_of_the_tensors_shape_is_refused() -> None:
+    p = gj.tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(TypeError, match="assigned grad expected to be a Tensor or None"):
+        p.grad = np.ones(3)  # type: ignore[assignment]
+    with pytest.raises(RuntimeError, match=r"assigned grad has shape \(2,\)"):
+        p.grad = gj.tensor(np.ones(2))
+    p.grad = gj.tensor(np.ones(3))
+    gj.optim.SGD([p], lr=0.5).step()
+    assert p.tolist() == [0.5, 0.5, 0.5]

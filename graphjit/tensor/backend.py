@@ -313,7 +313,7 @@ class EagerTensors:
         out._data = value
         out._ctx = None
         out._version = 0
-        out.grad = None
+        out._grad = None
         out._var = None
         out._retain = False
         out._hooks = None

@@ -106,7 +106,7 @@ def new_tensor(data: np.ndarray) -> Tensor:
     t._ctx = None
     t._requires_grad = False
     t._version = 0
-    t.grad = None
+    t._grad = None
     t._var = None
     t._retain = False
     t._hooks = None
@@ -120,8 +120,8 @@ class Tensor(InPlaceMethods):
     Build tensors with :func:`tensor`, :func:`from_numpy`, ``gj.zeros``/``ones``/``rand``/...;
     ``Tensor(data)`` makes a float tensor and ``Tensor(2, 3)`` a 2x3 one, as in PyTorch."""
 
-    __slots__ = ("__weakref__", "_copied", "_ctx", "_data", "_hooks", "_requires_grad", "_retain",
-                 "_var", "_version", "grad")  # fmt: skip
+    __slots__ = ("__weakref__", "_copied", "_ctx", "_data", "_grad", "_hooks", "_requires_grad",
+                 "_retain", "_var", "_version")  # fmt: skip
     __hash__ = object.__hash__  # tensors are dict keys by identity; == is elementwise
     _leaf = staticmethod(new_tensor)  # how the in-place methods make a tensor of an array
 
@@ -129,7 +129,7 @@ class Tensor(InPlaceMethods):
     _ctx: TapeEntry | None
     _requires_grad: builtins.bool
     _version: builtins.int
-    grad: Tensor | None
+    _grad: Tensor | None
     _var: Variable | None
     _retain: builtins.bool
     _hooks: tape.Hooks | None
@@ -153,7 +153,7 @@ class Tensor(InPlaceMethods):
         self._ctx = None
         self._requires_grad = False
         self._version = 0
-        self.grad = None
+        self._grad = None
         self._var = None
         self._retain = False
         self._hooks = None
@@ -367,6 +367,25 @@ class Tensor(InPlaceMethods):
         return t
 
     # -- autograd
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient ``backward`` accumulated (None until then, or after ``zero_grad``)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"assigned grad expected to be a Tensor or None but got "
+                    f"{type(value).__name__} (wrap an array with gj.tensor)"
+                )
+            if tuple(value.shape) != self.shape:
+                raise TensorUsageError(
+                    f"assigned grad has shape {tuple(value.shape)}, the tensor {self.shape}"
+                )
+        self._grad = value
+
     @property
     def requires_grad(self) -> builtins.bool:
         return self._requires_grad

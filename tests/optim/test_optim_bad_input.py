@@ -174,7 +174,12 @@ def test_a_gradient_of_the_wrong_shape_is_refused_and_nothing_moves() -> None:
     _backward(ours)
     opt.step()
     before = [p.numpy().copy() for p in ours], opt.state_dict()
-    ours[1].grad = gj.tensor(np.ones(1))  # numpy would broadcast it over the parameter
+    kept = ours[1].grad
+    # refused where it is assigned, as PyTorch's (numpy would broadcast it over the parameter)
+    with pytest.raises(RuntimeError, match=r"assigned grad has shape \(1,\), the tensor \(3,\)"):
+        ours[1].grad = gj.tensor(np.ones(1))
+    assert ours[1].grad is kept
+    ours[1]._grad = gj.tensor(np.ones(1))  # set past the check: the step refuses it too
     with pytest.raises(RuntimeError, match=r"Adam.step: parameter 1 has shape \(3,\) but its"):
         opt.step()
     for p, b in zip(ours, before[0]):

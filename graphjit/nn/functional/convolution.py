@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from graphjit import ops
+from graphjit.nn.functional.arguments import int_tuple
 from graphjit.nn.module import operand
 from graphjit.ops import convolution
 
@@ -29,11 +30,9 @@ IntOrTuple = int | Sequence[int]
 
 
 def expand(value: Any, nd: int, what: str, fn: str) -> tuple[int, ...]:
-    """An int or a sequence of ``nd`` ints as a tuple of ``nd`` ints."""
-    items = (value,) * nd if isinstance(value, int) else tuple(value)
-    if len(items) != nd or not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
-        raise ValueError(f"{fn}: {what} must be an int or {nd} ints, got {value!r}")
-    return items
+    """An int or a sequence of ``nd`` ints (or of one) as a tuple of ``nd`` ints (see
+    :func:`graphjit.nn.functional.arguments.int_tuple`)."""
+    return int_tuple(fn, what, value, nd)
 
 
 def _batched(x: Any, nd: int, fn: str) -> tuple[Any, bool]:

@@ -216,6 +216,13 @@ def embedding(
     idx = checked_class_indices(idx, n, "embedding", things="embeddings")
     if padding_idx is None:
         return ops.take(w, idx, axis=0)
+    if not isinstance(padding_idx, int) or isinstance(padding_idx, bool):
+        raise TypeError(f"embedding: padding_idx must be an int, got {padding_idx!r:.40}")
+    if isinstance(n, int) and not -n <= padding_idx < n:
+        raise ValueError(
+            f"embedding: padding_idx {padding_idx} is out of range for {n} embeddings (it must "
+            f"be from {-n} to {n - 1})"
+        )
     if padding_idx < 0:
         padding_idx += n
     row_mask = np.ones((n, 1), dtype=ops.lift(w).dtype)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from graphjit import ops
+from graphjit.nn.functional.arguments import int_tuple
 from graphjit.ops.pooling import (
     ADAPTIVE_AVG_POOL,
     ADAPTIVE_MAX_POOL,
@@ -42,18 +43,6 @@ __all__ = [
     "lp_pool3d",
     "interpolate",
 ]
-
-
-def _tuple(name: str, what: str, value: Any, n: int) -> tuple[int, ...]:
-    """``value`` (an int, or a sequence of 1 or ``n`` ints) as ``n`` ints."""
-    if not isinstance(value, (int, Sequence)):
-        raise TypeError(f"{name}: {what} must be an int or {n} ints, got {value!r}")
-    items = [value] if isinstance(value, int) else list(value)
-    if len(items) == 1:
-        items = items * n
-    if len(items) != n or not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
-        raise ValueError(f"{name}: {what} must be an int or {n} ints, got {value!r}")
-    return tuple(items)
 
 
 def _input(name: str, input: Any, nsp: int) -> Any:
@@ -90,11 +79,11 @@ def _check_fits(name: str, x: Any, attrs: dict[str, Any]) -> None:
 def _window(
     name: str, nsp: int, kernel_size: Any, stride: Any, padding: Any, dilation: Any
 ) -> dict[str, Any]:
-    k = _tuple(name, "kernel_size", kernel_size, nsp)
+    k = int_tuple(name, "kernel_size", kernel_size, nsp)
     s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else None
-    s = s or _tuple(name, "stride", stride, nsp)
-    p = _tuple(name, "padding", padding, nsp)
-    d = _tuple(name, "dilation", dilation, nsp)
+    s = s or int_tuple(name, "stride", stride, nsp)
+    p = int_tuple(name, "padding", padding, nsp)
+    d = int_tuple(name, "dilation", dilation, nsp)
     for what, v in (("kernel_size", k), ("stride", s), ("dilation", d)):
         if min(v) < 1:
             raise ValueError(f"{name}: {what} must be greater than zero, got {v}")
@@ -310,7 +299,7 @@ def _lp_pool(
         raise ValueError(f"{name}: norm_type must be positive, got {norm_type}")
     if math.isinf(norm_type):
         return _max_pool(name, nsp, ops.abs(x), kernel_size, stride, 0, 1, ceil_mode, False)
-    k = _tuple(name, "kernel_size", kernel_size, nsp)
+    k = int_tuple(name, "kernel_size", kernel_size, nsp)
     avg = _avg_pool(name, nsp, ops.power(x, float(norm_type)), k, stride, 0, ceil_mode, True, None)
     summed = ops.sign(avg) * ops.relu(ops.abs(avg)) * float(math.prod(k))
     return ops.power(summed, 1.0 / norm_type)
@@ -387,12 +376,14 @@ def interpolate(
         raise ValueError("interpolate: give exactly one of size and scale_factor")
     spatial = tuple(x.shape)[2:]
     if size is not None:
-        sizes = _tuple("interpolate", "size", size, nsp)
+        sizes = int_tuple("interpolate", "size", size, nsp)
         scales = [0.0] * nsp
     else:
         scales = _floats("scale_factor", scale_factor, nsp)
-        if min(scales) <= 0:
-            raise ValueError(f"interpolate: scale_factor must be positive, got {scale_factor!r}")
+        if not all(0 < s < math.inf for s in scales):
+            raise ValueError(
+                f"interpolate: scale_factor must be a positive finite number, got {scale_factor!r}"
+            )
         sizes = tuple(0 for _ in range(nsp))
         if recompute_scale_factor or mode == "area":
             if not all(isinstance(n, int) for n in spatial):

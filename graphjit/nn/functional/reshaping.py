@@ -12,6 +12,7 @@ import numpy as np
 
 from graphjit import ops
 from graphjit.ir import Node
+from graphjit.nn.functional.arguments import int_tuple
 
 __all__ = ["pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "unfold", "fold"]
 
@@ -102,11 +103,8 @@ class _Blocks(NamedTuple):
 
 
 def _pair(value: Any, what: str, name: str, low: int) -> tuple[int, int]:
-    items = [value, value] if isinstance(value, int) else list(value)
-    ok = len(items) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in items)
-    if not ok or min(items) < low:
-        raise ValueError(f"{name}: {what} must be an int or 2 ints >= {low}, got {value!r}")
-    return items[0], items[1]
+    first, second = int_tuple(name, what, value, 2, low)
+    return first, second
 
 
 def _blocks(
