@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from graphjit.kernels import extern
 from numba import njit
 
 _FLAGS: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy"}
@@ -39,3 +40,6 @@ def counter_uniform(seed: int, counter: int, index: int, stream: int) -> float:
     word = _mix32((index & _MASK32) ^ word)
     word = _mix32(word ^ key)
     return (float(word) + 0.5) * 2.3283064365386963e-10  # 2**-32
+
+
+extern.load_bound(globals())  # its cached code loads checked (extern.install_loader)

@@ -183,7 +183,7 @@ def install_loader(numba_cache: Any) -> None:
         guard, index_key, cache_file, impl = parts
         rtsys.initialize(target_context)  # idempotent; the refresh would have done it
         with guard():
-            data = cache_file.load(index_key(sig, target_context.codegen()))
+            data = _load_checked(cache_file, index_key(sig, target_context.codegen()))
             if data is None or not bind_symbols(data):
                 return None
             return impl.rebuild(target_context, data)
@@ -191,6 +191,49 @@ def install_loader(numba_cache: Any) -> None:
 
     load_overload._graphjit = True  # type: ignore[attr-defined]
     numba_cache.load_overload = load_overload  # type: ignore[method-assign]
+    cache_file = parts[2]
+    if cache_file is not None and hasattr(cache_file, "_save_data"):
+        cache_file._save_data = lambda name, data: _save_checked(cache_file, name, data)
+
+
+# Machine code loaded from a damaged cache file (bit rot, a bad copy) can abort the process in
+# LLVM, or crash it, and would on every run: each data file numba writes gets a digest beside it
+# (``.sum``), and a file without a matching one is a cache miss (compiled and written again).
+
+
+def _file_digest(blob: bytes) -> bytes:
+    return hashlib.blake2b(blob, digest_size=16).hexdigest().encode()
+
+
+def _save_checked(cache_file: Any, name: str, data: Any) -> None:
+    """numba's ``_save_data``, with the data's digest written after it."""
+    blob = cache_file._dump(data)
+    path = cache_file._data_path(name)
+    with cache_file._open_for_write(path) as f:
+        f.write(blob)
+    with cache_file._open_for_write(path + ".sum") as f:
+        f.write(_file_digest(blob))
+
+
+def _load_checked(cache_file: Any, key: Any) -> Any:
+    """numba's ``load``, for data whose digest matches (a damaged file is removed)."""
+    name = cache_file._load_index().get(key)
+    if name is None:
+        return None
+    path = cache_file._data_path(name)
+    try:
+        with open(path, "rb") as f:
+            blob = f.read()
+        with open(path + ".sum", "rb") as f:
+            digest = f.read()
+    except OSError:
+        return None
+    if digest != _file_digest(blob):
+        for stale in (path, path + ".sum"):
+            with contextlib.suppress(OSError):
+                os.unlink(stale)
+        return None
+    return pickle.loads(blob)
 
 
 def load_bound_code(kernel: Any) -> None:
@@ -202,8 +245,10 @@ def load_bound_code(kernel: Any) -> None:
 
 def load_bound(namespace: dict[str, Any]) -> None:
     """:func:`load_bound_code` for every ``@njit`` function of a kernel module (its
-    ``globals()``) that calls kernels by symbol: its cached code, and that of a function linking
-    it, must not load before they are bound (a call to an unknown symbol aborts the process)."""
+    ``globals()``): cached code calling kernels by symbol, or linking a function that does, must
+    not load before they are bound (a call to an unknown symbol aborts the process), and no
+    cached code loads unless its digest matches (see :func:`_load_checked`). Every kernel module
+    with cached functions ends with it."""
     for value in namespace.values():
         if isinstance(value, Dispatcher):
             load_bound_code(value)

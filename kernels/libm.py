@@ -21,6 +21,7 @@ import math
 from typing import Any
 
 import llvmlite.binding as ll
+from graphjit.kernels import extern
 from numba import cfunc, njit, types
 from numba.extending import overload
 
@@ -140,3 +141,6 @@ def _power(a, b):  # type: ignore[no-untyped-def]
 
 
 TWINS = ("cos", "erf", "exp", "expm1", "log", "log1p", "log2", "power", "sin", "tan", "tanh")
+
+
+extern.load_bound(globals())  # its cached code loads checked (extern.install_loader)

@@ -50,7 +50,7 @@ from decimal import Context, Decimal
 from typing import Any
 
 import numpy as np
-from graphjit.kernels import pow_tables
+from graphjit.kernels import extern, pow_tables
 from graphjit.kernels.bits import f64_as_i64, fma, i64_as_f64
 from graphjit.kernels.trig import cos, sin, tan
 from numba import njit
@@ -590,3 +590,6 @@ __all__ = [
     "cos", "erf", "exp", "exp2", "expm1", "log", "log1p", "log2", "pow", "sigmoid", "sin",
     "softplus", "tan", "tanh",
 ]  # fmt: skip
+
+
+extern.load_bound(globals())  # its cached code loads checked (extern.install_loader)

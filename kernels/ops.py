@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from graphjit.kernels import extern
 from graphjit.kernels.blas import gemm_accumulate
 from graphjit.kernels.conv import (  # noqa: F401  (the programs call kops.conv_*)
     conv_forward,
@@ -282,3 +283,6 @@ def reshape(x: np.ndarray, shape: tuple) -> np.ndarray:
 @njit(inline="always", cache=True, nogil=True)
 def broadcast_to(x: np.ndarray, shape: tuple) -> np.ndarray:
     return np.broadcast_to(x, shape)
+
+
+extern.load_bound(globals())  # its cached code loads checked (extern.install_loader)

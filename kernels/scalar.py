@@ -16,7 +16,7 @@ import math
 from typing import Any
 
 import numpy as np
-from graphjit.kernels import portable
+from graphjit.kernels import extern, portable
 from graphjit.kernels.counter_rng import counter_uniform
 from graphjit.kernels.math import (
     cos,
@@ -324,3 +324,6 @@ __all__ += [
 
 __all__ += ["accumulate_add", "accumulate_multiply", "wide_vectors"]
 __all__ += ["counter_uniform"]  # from counter_rng, where the hash is explained
+
+
+extern.load_bound(globals())  # its cached code loads checked (extern.install_loader)

@@ -23,6 +23,7 @@ import math
 from typing import Any
 
 import numpy as np
+from graphjit.kernels import extern
 from graphjit.kernels.bits import f64_as_i64, fma, i64_as_f64
 from numba import njit
 
@@ -233,3 +234,6 @@ def tan(x_in: float) -> float:
 
 
 __all__ = ["cos", "sin", "tan"]
+
+
+extern.load_bound(globals())  # its cached code loads checked (extern.install_loader)

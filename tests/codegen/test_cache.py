@@ -293,6 +293,21 @@ def test_corrupt_and_truncated_files_recompile(tmp_path: Path) -> None:
     assert value == pytest.approx(EXPECTED) and hits == 1
 
 
+def test_machine_code_damaged_inside_an_intact_pickle_recompiles(tmp_path: Path) -> None:
+    # bytes flipped inside the object code (bit rot, a bad copy) leave numba's pickle readable:
+    # loading that code aborted the process in LLVM, or crashed it, on every later run
+    assert run(tmp_path) == (EXPECTED, 0, 1)
+    data = sorted((tmp_path / "__pycache__").glob("*.nbc"))
+    assert data and all(Path(f"{f}.sum").is_file() for f in data)
+    for f in data:
+        blob = bytearray(f.read_bytes())
+        at = len(blob) // 3
+        blob[at : at + 16] = bytes(b ^ 0x5A for b in blob[at : at + 16])
+        f.write_bytes(bytes(blob))
+    assert run(tmp_path) == (EXPECTED, 0, 1)  # a miss: compiled and written again
+    assert run(tmp_path) == (EXPECTED, 1, 0)  # and loaded from then on
+
+
 def test_concurrent_processes_compiling_the_same_graph(tmp_path: Path) -> None:
     env = dict(os.environ, GRAPHJIT_CACHE_DIR=str(tmp_path), PYTHONPATH=str(ROOT))
     procs = [
