@@ -206,11 +206,11 @@ def _file_digest(blob: bytes) -> bytes:
 
 
 def _save_checked(cache_file: Any, name: str, data: Any) -> None:
-    """numba's ``_save_data``, with the data's digest written after it."""
-    blob = cache_file._dump(data)
+    """numba's ``_save_data`` (its class's, looked up now), then the digest of what it wrote."""
+    type(cache_file)._save_data(cache_file, name, data)
     path = cache_file._data_path(name)
-    with cache_file._open_for_write(path) as f:
-        f.write(blob)
+    with open(path, "rb") as f:
+        blob = f.read()
     with cache_file._open_for_write(path + ".sum") as f:
         f.write(_file_digest(blob))
 

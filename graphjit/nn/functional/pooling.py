@@ -382,7 +382,7 @@ def interpolate(
         scales = _floats("scale_factor", scale_factor, nsp)
         if not all(0 < s < math.inf for s in scales):
             raise ValueError(
-                f"interpolate: scale_factor must be a positive finite number, got {scale_factor!r}"
+                f"interpolate: scale_factor must be positive and finite, got {scale_factor!r}"
             )
         sizes = tuple(0 for _ in range(nsp))
         if recompute_scale_factor or mode == "area":
