@@ -23,7 +23,7 @@ from graphjit.nn.module import lock_stripes, mark_modified
 from graphjit.ops import power, sqrt
 from graphjit.ops.dispatch import as_node, is_tensor
 from graphjit.ops.leaves import Storage, Variable, variable_from_storage
-from graphjit.optim.device_step import DeviceParameter, DeviceSteps, device_parameter
+from graphjit.optim.device_step import DeviceSteps, device_parameter
 from graphjit.tensor.parameter import Parameter
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]
@@ -170,30 +170,34 @@ class Optimizer:
                     f"{type(self).__name__}.step: parameter {i} has shape {tuple(p.shape)} but "
                     f"its .grad has shape {tuple(p.grad.shape)}"
                 )
-        # under the locks of compiled calls updating these parameters (or this state) in other
-        # threads: neither writes a step computed from values the other is overwriting
-        keys = [s.key for s in self._state.values()]
-        stripes = tuple(sorted({*lock_stripes(self.params), *STATE_LOCKS.stripes(keys)}))
-        STATE_LOCKS.write(stripes, self._update)
-        return loss
-
-    def _update(self) -> None:
-        on_device: list[DeviceParameter] = []
-        for i, p in enumerate(self.params):
-            if p.grad is None:
-                continue
-            if p.is_cuda:
-                on_device.append(device_parameter(i, p))
-                continue
-            self.place_state(i, "cpu")
-            self._step_array(i, p.numpy(), np.asarray(p.grad.numpy(), dtype=p.dtype))
-            mark_modified(p)
+        host = [i for i, p in enumerate(self.params) if p.grad is not None and not p.is_cuda]
+        on_device = [
+            device_parameter(i, p)
+            for i, p in enumerate(self.params)
+            if p.grad is not None and p.is_cuda
+        ]
+        if host:
+            for i in host:
+                self.place_state(i, "cpu")  # each buffer moved under its own lock
+            # under the locks of compiled calls updating these parameters (or their state) in
+            # other threads: neither writes a step computed from values the other overwrites
+            keys = [s.key for i in host for s in self._state_of.get(i, ())]
+            params = lock_stripes(self.params[i] for i in host)
+            stripes = tuple(sorted({*params, *STATE_LOCKS.stripes(keys)}))
+            STATE_LOCKS.write(stripes, self._host_steps, host)
         if on_device:
             for dp in on_device:
                 self.place_state(dp.position, "cuda")
-            self._device_steps(self, on_device)
+            self._device_steps(self, on_device)  # a compiled step: it takes the locks itself
             for dp in on_device:
                 mark_modified(self.params[dp.position])
+        return loss
+
+    def _host_steps(self, host: list[int]) -> None:
+        for i in host:
+            p = self.params[i]
+            self._step_array(i, p.numpy(), np.asarray(p.grad.numpy(), dtype=p.dtype))
+            mark_modified(p)
 
     def place_state(self, i: int, device: str) -> None:
         """Move parameter ``i``'s state buffers to ``device`` (``"cpu"`` or ``"cuda"``), where
