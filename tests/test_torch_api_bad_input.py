@@ -841,3 +841,10 @@ def test_a_grad_that_is_not_a_tensor_of_the_tensors_shape_is_refused() -> None:
     p.grad = gj.tensor(np.ones(3))
     gj.optim.SGD([p], lr=0.5).step()
     assert p.tolist() == [0.5, 0.5, 0.5]
+
+
+def test_a_scatter_source_smaller_than_the_index_is_named_as_the_source() -> None:
+    with pytest.raises(IndexError, match="index has size 3 on dim 0, the source only 1"):
+        gj.scatter_add(gj.tensor(np.zeros(3)), 0, gj.tensor([0, 1, 2]), gj.tensor([1.0]))
+    with pytest.raises(IndexError, match="index has size 4 on dim 0, the input only 3"):
+        gj.scatter_add(gj.tensor(np.zeros(3)), 0, gj.tensor([0, 1, 2, 0]), gj.tensor(np.ones(4)))

@@ -42,19 +42,19 @@ def _index(index: ArrayLike, fn: str) -> Any:
     return idx
 
 
-def _block(x: Any, idx: Any, d: Any, fn: str) -> Any:
-    """``x`` cut to ``idx``'s extent on every dim but ``d`` (all dims when ``d`` is None):
-    PyTorch lets an index be smaller than the input and the source."""
+def _block(x: Any, idx: Any, d: Any, fn: str, what: str = "input") -> Any:
+    """``x`` (the ``what``) cut to ``idx``'s extent on every dim but ``d`` (all dims when ``d``
+    is None): PyTorch lets an index be smaller than the input and the source."""
     if idx.ndim != x.ndim:
         raise ValueError(
-            f"{fn}: index must have as many dims as the input ({x.ndim}), got {idx.ndim}"
+            f"{fn}: index must have as many dims as the {what} ({x.ndim}), got {idx.ndim}"
         )
     slices: list[Any] = [None] * x.ndim
     for k, (n, m) in enumerate(zip(x.shape, idx.shape)):
         if k == d or m == n or not isinstance(m, int) or not isinstance(n, int):
             continue
         if m > n:
-            raise IndexError(f"{fn}: index has size {m} on dim {k}, the input only {n}")
+            raise IndexError(f"{fn}: index has size {m} on dim {k}, the {what} only {n}")
         slices[k] = (0, m, 1)
     return joining.slice_axes(x, slices)
 
@@ -73,7 +73,7 @@ def _scattered(x: Any, idx: Any, src: Any, d: int, fn: str, add: bool) -> Any:
     if src.ndim == 0:
         src = broadcast.broadcast_like(astype(src, x.dtype), idx)
     else:
-        src = _block(src, idx, None, fn)
+        src = _block(src, idx, None, fn, "source")
     block = _block(x, idx, d, fn)
     op = gather_ops.add_along_axis if add else gather_ops.put_along_axis
     return _merge_block(x, block, op(block, idx, src, d), fn)
