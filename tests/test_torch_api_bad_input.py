@@ -846,5 +846,6 @@ def test_a_grad_that_is_not_a_tensor_of_the_tensors_shape_is_refused() -> None:
 def test_a_scatter_source_smaller_than_the_index_is_named_as_the_source() -> None:
     with pytest.raises(IndexError, match="index has size 3 on dim 0, the source only 1"):
         gj.scatter_add(gj.tensor(np.zeros(3)), 0, gj.tensor([0, 1, 2]), gj.tensor([1.0]))
-    with pytest.raises(IndexError, match="index has size 4 on dim 0, the input only 3"):
-        gj.scatter_add(gj.tensor(np.zeros(3)), 0, gj.tensor([0, 1, 2, 0]), gj.tensor(np.ones(4)))
+    index = gj.tensor(np.zeros((2, 3), dtype=np.int64))  # wider than the input on dim 1
+    with pytest.raises(IndexError, match="index has size 3 on dim 1, the input only 2"):
+        gj.scatter_add(gj.tensor(np.zeros((3, 2))), 0, index, gj.tensor(np.ones((2, 3))))
