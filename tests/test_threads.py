@@ -144,7 +144,6 @@ class _Recording:
 
     def __init__(self, inner: Any, barrier: threading.Barrier | None = None) -> None:
         self.inner = inner
-        self.fresh_results = inner.fresh_results
         self.source = inner.source
         self.barrier = barrier
         self.inside = 0

@@ -35,10 +35,11 @@ class Program:
 
 
 class Executable(Protocol):
+    """What a backend compiles a program to. Its results never share memory with an input, a
+    variable or a constant (the generated programs copy such results, the interpreter too), so a
+    caller may write into an output, and updates are copied in with no alias checks."""
+
     source: str
-    # True when no result ever shares memory with an input, a variable or a constant (the
-    # generated programs copy such results), so updates need no alias checks
-    fresh_results: bool
 
     def __call__(
         self, inputs: Sequence[np.ndarray], variables: Sequence[np.ndarray]
@@ -49,8 +50,6 @@ class NumpyExecutable:
     """The reference interpreter as a backend. A result that is an input's, a variable's or a
     constant's own array (``y = w``, an identity) is returned as a copy, as the compiled
     backends return it: writing into an output never changes the function's state."""
-
-    fresh_results = True
 
     def __init__(self, program: Program) -> None:
         self.program = program

@@ -93,9 +93,6 @@ class CompiledFunction(Repeatable):
         self._read_stripes = () if self.updates else STATE_LOCKS.stripes(touched)
         self._write_stripes = STATE_LOCKS.stripes([var.storage.key for var, _ in self.updates])
         self._read_versions = STATE_LOCKS.snapshot(self._read_stripes)
-        # the program stores some new values into the variables itself: the write is marked for
-        # the whole call (readers wait or retry), not only for the copies after it
-        self._writes_in_place = bool(getattr(self._executable, "in_place", ()))
         # a function without variables gets a direct call (graphjit.guards) once its first call
         # has compiled the program: exactly the arrays it was built for go straight to it
         self._direct: DirectCall | None = None
@@ -177,16 +174,13 @@ class CompiledFunction(Repeatable):
         return outs[0] if self._single else outs
 
     def _step(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """A call that updates variables, under their locks: run it, write the updates."""
-        if not self._writes_in_place:
-            results = self._run(arrays)
-            self._apply_updates(results)
-            return results
+        """A call that updates variables, under their locks: run it (a program may write some
+        variables itself), write the updates, the variables marked as written meanwhile."""
         locks = self._state_locks
-        locks.begin_write(self._write_stripes)  # the program writes the variables itself
+        locks.begin_write(self._write_stripes)
         try:
             results = self._run(arrays)
-            self._apply_updates(results, versions=False)
+            self._apply_updates(results)
             return results
         finally:
             locks.end_write(self._write_stripes)
@@ -267,23 +261,10 @@ class CompiledFunction(Repeatable):
                 return results
         return self._state_locks.call(self._read_stripes, self._run, arrays)
 
-    def _apply_updates(self, results: list[np.ndarray], versions: bool = True) -> None:
-        """Write the new values (``versions=False``: the caller marks the write itself)."""
-        news = results[self._n_out :]
-        targets = [var.storage.array for var, _ in self.updates]
-        write = self._write if versions else _copy_into
-        if self._executable.fresh_results:
-            write(targets, news)
-            return
-        # every new value is computed from the old ones: copy any that alias an updated array
-        hosts = [t for t in targets if isinstance(t, np.ndarray)]
-        for i, new in enumerate(news):
-            if any(np.may_share_memory(new, t) for t in hosts):
-                news[i] = np.array(new, copy=True)
-        for j, out in enumerate(results[: self._n_out]):
-            if any(np.may_share_memory(out, t) for t in hosts):
-                results[j] = np.array(out, copy=True)
-        write(targets, news)
+    def _apply_updates(self, results: list[np.ndarray]) -> None:
+        """Copy the new values into the variables (the caller holds their locks and marks the
+        write); a result never aliases a variable (see ``Executable``)."""
+        _copy_into([var.storage.array for var, _ in self.updates], results[self._n_out :])
 
     def write_updates(self, news: Sequence[np.ndarray]) -> None:
         """Write new values of the updated variables (one per update, in order), computed

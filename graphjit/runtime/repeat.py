@@ -40,7 +40,7 @@ class Repeatable:
         def _fast_ok(self, args: tuple[Any, ...]) -> bool: ...
         def validate(self, args: Sequence[Any]) -> list[np.ndarray]: ...
         def _run(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]: ...
-        def _apply_updates(self, results: list[np.ndarray], versions: bool = True) -> None: ...
+        def _apply_updates(self, results: list[np.ndarray]) -> None: ...
 
     def repeat(self, n: int, *args: Any, keep: str = "last") -> Any:
         """Call the function ``n`` times on the same arguments, applying the updates after each
@@ -77,13 +77,12 @@ class Repeatable:
         staged = stage(arrays) if stage is not None else None
         if staged is not None:
             arrays = staged.inputs
-        fresh = self._executable.fresh_results  # else an output may be a reused buffer
         kept: list[list[Any]] = []
         outs: list[Any] = []
         for _ in range(steps):
             results = self._run(arrays)
-            self._apply_updates(results, versions=False)
-            outs = [o if fresh else np.array(o, copy=True) for o in results[: self._n_out]]
+            self._apply_updates(results)
+            outs = results[: self._n_out]
             if keep_all:
                 kept.append(outs)
         if staged is not None:

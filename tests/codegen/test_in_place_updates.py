@@ -433,7 +433,6 @@ def test_an_interrupt_as_the_program_returns_finds_every_update_applied(
 
     class InterruptedOnReturn:
         def __init__(self) -> None:
-            self.fresh_results = executable.fresh_results
             self.source = executable.source
 
         def __call__(self, inputs, variables):  # type: ignore[no-untyped-def]

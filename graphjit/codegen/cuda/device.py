@@ -113,8 +113,6 @@ class Staged(NamedTuple):
 class CudaExecutable:
     """A compiled CUDA program: ``__call__(inputs, variables)`` launches its kernels."""
 
-    fresh_results = True  # every result is an array allocated for it in the call
-
     def __init__(
         self,
         source: str,

@@ -87,8 +87,6 @@ class CpuExecutable:
     ``parallel_pays`` says a nest is large enough at the call's sizes, so the parallel program
     is compiled only by the first call that needs it."""
 
-    fresh_results = True  # the program copies a result that would alias its arguments
-
     def __init__(
         self,
         source: str,
