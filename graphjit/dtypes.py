@@ -222,6 +222,35 @@ def as_array(x: Any, dtype: str | None) -> np.ndarray:
     return arr
 
 
+def check_ints_fit(arr: Any, dtype: np.dtype, what: str) -> None:
+    """IntegerOutOfRangeError when the integers of host array ``arr`` do not all fit the
+    integer ``dtype`` they are stored into (numpy's cast would wrap them silently)."""
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "iu" or dtype.kind not in "iu":
+        return
+    info = np.iinfo(dtype)
+    if arr.size and not np.can_cast(arr.dtype, dtype, casting="safe"):
+        low, high = int(arr.min()), int(arr.max())
+        if low < info.min or high > info.max:
+            bad = low if low < info.min else high
+            raise IntegerOutOfRangeError(
+                f"{what}: the value {bad} does not fit in {dtype} (from {info.min} to "
+                f"{info.max}); numpy's cast would wrap it"
+            )
+
+
+def check_number_fits(value: Any, dtype: np.dtype, what: str) -> None:
+    """A python number stored into an array of ``dtype`` as numpy stores it, or the error numpy
+    raises, named: an int out of an integer dtype's range, a NaN or infinity into integers, a
+    complex number into reals (numpy's own cast would wrap, or drop the imaginary part)."""
+    try:
+        np.array(value, dtype=dtype)
+    except OverflowError:
+        raise IntegerOutOfRangeError(f"{what}: {value!r} does not fit in {dtype}") from None
+    except (ValueError, TypeError) as exc:
+        kind = ValueError if isinstance(value, float) else TypeError
+        raise kind(f"{what}: cannot store {value!r} in a {dtype} tensor ({exc})") from None
+
+
 _INT64_MAX = int(np.iinfo(np.int64).max)
 _INT64_MIN = int(np.iinfo(np.int64).min)
 

@@ -15,8 +15,7 @@ from graphjit.cuda_compat import (
     to_device,
     to_host,
 )
-from graphjit.dtypes import as_array, as_dtype, reject_masked, result_dtype
-from graphjit.errors import IntegerOutOfRangeError
+from graphjit.dtypes import as_array, as_dtype, check_ints_fit, reject_masked, result_dtype
 from graphjit.ir import Node, TensorType
 from graphjit.locks import STATE_LOCKS
 from graphjit.ops.registry import defop
@@ -227,22 +226,6 @@ def _host_copy(storage: Storage) -> np.ndarray:
 
 def _write_storage(storage: Storage, value: Any) -> None:
     write_array(storage.array, value)
-
-
-def check_ints_fit(arr: Any, dtype: np.dtype, what: str) -> None:
-    """IntegerOutOfRangeError when the integers of host array ``arr`` do not all fit the
-    integer ``dtype`` they are stored into (numpy's cast would wrap them silently)."""
-    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "iu" or dtype.kind not in "iu":
-        return
-    info = np.iinfo(dtype)
-    if arr.size and not np.can_cast(arr.dtype, dtype, casting="safe"):
-        low, high = int(arr.min()), int(arr.max())
-        if low < info.min or high > info.max:
-            bad = low if low < info.min else high
-            raise IntegerOutOfRangeError(
-                f"{what}: the value {bad} does not fit in {dtype} (from {info.min} to "
-                f"{info.max}); numpy's cast would wrap it"
-            )
 
 
 def write_array(target: Any, value: Any) -> None:

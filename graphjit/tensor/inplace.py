@@ -19,8 +19,9 @@ from graphjit import ops as F  # noqa: N812 - the gj functions, as torch.nn.func
 from graphjit.autodiff import tape
 from graphjit.autodiff.tape import no_grad
 from graphjit.cuda_compat import is_device_array, to_host
-from graphjit.errors import IntegerOutOfRangeError, TensorUsageError
-from graphjit.ops.leaves import check_ints_fit, write_array
+from graphjit.dtypes import check_ints_fit, check_number_fits
+from graphjit.errors import TensorUsageError
+from graphjit.ops.leaves import write_array
 from graphjit.tensor.assign import assign_on_device
 
 if TYPE_CHECKING:
@@ -179,7 +180,7 @@ class InPlaceMethods(_InstalledMethods):
         if shape != ():
             raise ValueError(f"fill_: value must be a number or a 0-d tensor, got shape {shape}")
         if type(value) in (builtins.int, builtins.float, builtins.bool, builtins.complex):
-            _check_scalar_fits(value, np.dtype(self._data.dtype), "fill_")
+            check_number_fits(value, np.dtype(self._data.dtype), "fill_")
         dt = self.dtype
         return self._inplace(lambda s, v: F.where(False, s, F.astype(v, dt)), value, what="fill_")
 
@@ -226,7 +227,7 @@ class InPlaceMethods(_InstalledMethods):
         value = _value(value)
         index = tuple(map(_on_host, index)) if isinstance(index, tuple) else _on_host(index)
         if type(value) in (builtins.int, builtins.float, builtins.bool, builtins.complex):
-            _check_scalar_fits(value, self._data.dtype, "assignment")
+            check_number_fits(value, self._data.dtype, "assignment")
             self._data[index] = value
         else:
             arr = np.asarray(_on_host(value))
@@ -243,19 +244,6 @@ class InPlaceMethods(_InstalledMethods):
             return data
         with no_grad():
             return F.astype(self._leaf(data), self.dtype)._data
-
-
-def _check_scalar_fits(value: Any, dtype: np.dtype, what: str) -> None:
-    """A python number stored into an array of ``dtype`` as numpy stores it, or the error numpy
-    raises, named: an int out of an integer dtype's range, a NaN or infinity into integers, a
-    complex number into reals (numpy's own cast would wrap, or drop the imaginary part)."""
-    try:
-        np.array(value, dtype=dtype)
-    except OverflowError:
-        raise IntegerOutOfRangeError(f"{what}: {value!r} does not fit in {dtype}") from None
-    except (ValueError, TypeError) as exc:
-        kind = ValueError if isinstance(value, builtins.float) else TypeError
-        raise kind(f"{what}: cannot store {value!r} in a {dtype} tensor ({exc})") from None
 
 
 def _value(x: Any) -> Any:
