@@ -193,3 +193,38 @@ def erfinv(y: float) -> float:
             if abs(step) <= 1e-16 * x:
                 break
     return math.copysign(x, y)
+
+
+# integer division and power, as numpy's: in the operands' integer type, never through float64
+# (which loses the low bits of int64 past 2**53); a caller casts the result to the op's dtype,
+# which wraps as numpy's
+
+
+def int_floor_divide(a: Any, b: Any) -> Any:
+    """numpy.floor_divide of ints: 0 for a zero divisor, and ``// -1`` the negation, wrapping
+    (the smallest int stays itself) where C's division would trap."""
+    if b == 0:
+        return a - a
+    if b == -1:
+        return (a ^ -1) + 1
+    q = a // b
+    return q if (a % b == 0 or (a % b < 0) == (b < 0)) else q - 1  # floored under C's rule too
+
+
+def int_remainder(a: Any, b: Any) -> Any:
+    """numpy.remainder of ints: the divisor's sign, 0 for a zero divisor (and for -1)."""
+    if b == 0 or b == -1:
+        return a - a
+    m = a % b
+    return m if (m == 0 or (m < 0) == (b < 0)) else m + b
+
+
+def int_power(a: Any, b: Any) -> Any:
+    """``a ** b`` for an exponent ``b >= 0``, by squaring (wrapping, as numpy's)."""
+    r = a - a + 1
+    while b > 0:
+        if b & 1:
+            r = r * a
+        a = a * a
+        b = b >> 1
+    return r

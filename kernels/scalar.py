@@ -157,6 +157,8 @@ log10 = _cpu(portable.log10)
 logaddexp2 = _cpu(portable.logaddexp2)
 erfc = _cpu(portable.erfc)
 erfinv = _cpu(portable.erfinv)
+int_floor_divide = _cpu(portable.int_floor_divide)
+int_remainder = _cpu(portable.int_remainder)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -202,22 +204,6 @@ def _trunc(x):  # type: ignore[no-untyped-def]
     return lambda x: np.trunc(x)
 
 
-def _int_remainder(a, b):  # type: ignore[no-untyped-def]
-    if b == 0 or b == -1:
-        return a - a  # numpy gives 0 (dividing by zero with a warning)
-    m = a % b
-    return m if (m == 0 or (m < 0) == (b < 0)) else m + b
-
-
-def _int_floor_divide(a, b):  # type: ignore[no-untyped-def]
-    if b == 0:
-        return a - a
-    if b == -1:  # numpy's: the negation, wrapping (the smallest int stays itself)
-        return (a ^ -1) + 1
-    q = a // b
-    return q if (a % b == 0 or (a % b < 0) == (b < 0)) else q - 1
-
-
 def _float_remainder(a, b):  # type: ignore[no-untyped-def]
     a, b = float(a), float(b)
     m = np.fmod(a, b)
@@ -255,12 +241,12 @@ def _both_int(a, b):  # type: ignore[no-untyped-def]
 
 @overload(remainder, jit_options=_FLAGS)
 def _remainder(a, b):  # type: ignore[no-untyped-def]
-    return _int_remainder if _both_int(a, b) else _float_remainder
+    return (lambda a, b: int_remainder(a, b)) if _both_int(a, b) else _float_remainder
 
 
 @overload(floor_divide, jit_options=_FLAGS)
 def _floor_divide(a, b):  # type: ignore[no-untyped-def]
-    return _int_floor_divide if _both_int(a, b) else _float_floor_divide
+    return (lambda a, b: int_floor_divide(a, b)) if _both_int(a, b) else _float_floor_divide
 
 
 # A reduction's accumulation, the one place in a program that reassociates. Fast math's

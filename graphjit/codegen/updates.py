@@ -37,11 +37,14 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from graphjit.codegen.emit import int_tuple
-from graphjit.codegen.partition import LOOP_KINDS, nest_inputs
+from graphjit.codegen.partition import LOOP_KINDS, is_constant, nest_inputs
 from graphjit.codegen.schedule import Step
 from graphjit.dtypes import FLOAT_DTYPES
 from graphjit.ir import Node
+from graphjit.ops.leaves import constant_value
 
 # what a generated module says of its stores, read back by the backend's executable
 _NOTE = """
@@ -55,9 +58,12 @@ LATE_INPUTS = {late}
 
 def may_raise(node: Node) -> bool:
     """Whether an elementwise node's kernel may raise: an integer power (a negative exponent is
-    a ValueError, as numpy's). A nest computing one is not a store into a variable, which must
-    not stop half way."""
-    return node.op.name == "power" and all(x.dtype not in FLOAT_DTYPES for x in node.inputs)
+    a ValueError, as numpy's) whose exponent is not a constant with no negative value. A nest
+    computing one is not a store into a variable, which must not stop half way."""
+    if node.op.name != "power" or any(x.dtype in FLOAT_DTYPES for x in node.inputs):
+        return False
+    exponent = node.inputs[1]
+    return not (is_constant(exponent) and bool(np.all(constant_value(exponent) >= 0)))
 
 
 def stored_indices(program: Any, in_place: Mapping[Node, Node]) -> list[int]:

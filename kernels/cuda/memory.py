@@ -37,9 +37,9 @@ def slice_start(n: int, start: int | None, stop: int | None, step: int) -> int:
     return slice(start, stop, step).indices(n)[0]
 
 
-def check_flag(flag, message: str) -> None:  # type: ignore[no-untyped-def]
-    """Raise IndexError(message) when a kernel raised the flag (waits for the kernel)."""
+def check_flag(flag, message: str, error: type[Exception] = IndexError) -> None:  # type: ignore[no-untyped-def]
+    """Raise ``error(message)`` when a kernel raised the flag (waits for the kernel)."""
     host = np.zeros(1, dtype=flag.dtype)
     flag.copy_to_host(host)
     if host[0]:
-        raise IndexError(message)
+        raise error(message)

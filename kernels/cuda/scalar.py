@@ -154,7 +154,7 @@ def round_half_even(x):  # type: ignore[no-untyped-def]
 
 @cuda.jit(device=True)
 def power(a, b):  # type: ignore[no-untyped-def]
-    return math.pow(a, b)  # the generated code casts to the op's dtype (int powers too)
+    return math.pow(a, b)  # floats: the generated code casts to the op's dtype (ints: int_power)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -187,8 +187,25 @@ erfinv = _device(portable.erfinv)
 
 
 # --------------------------------------------------------------------------------------------------
-# more elementwise math, as the CPU prelude (kernels/scalar.py) computes it; integer division and
-# trunc run in float64 here (exact for ints below 2**53)
+# integer division and power in the operands' integer type (the generated code calls these for
+# integer ops, the float64 functions below for float ones)
+int_floor_divide = _device(portable.int_floor_divide)
+int_remainder = _device(portable.int_remainder)
+int_power = _device(portable.int_power)
+
+
+@cuda.jit(device=True)
+def int_power_checked(a, b, flag):  # type: ignore[no-untyped-def]
+    """``a ** b``; a negative ``b`` raises ``flag[0]``, which the host turns into numpy's
+    ValueError after the kernel."""
+    if b < 0:
+        flag[0] = 1
+        return a - a
+    return int_power(a, b)
+
+
+# --------------------------------------------------------------------------------------------------
+# more elementwise math, as the CPU prelude (kernels/scalar.py) computes it
 
 _TWO_OVER_SQRT_PI = 1.1283791670955126
 _LN2 = 0.6931471805599453
@@ -211,7 +228,7 @@ def logaddexp(x, y):  # type: ignore[no-untyped-def]
 
 @cuda.jit(device=True)
 def trunc(x):  # type: ignore[no-untyped-def]
-    """Rounded toward zero (ints pass through the float64 path: exact below 2**53)."""
+    """A float rounded toward zero (the generated code keeps ints as they are)."""
     x = float(x)
     if x != x or abs(x) >= _BIG:
         return x  # nan, inf and floats this large are integral already
@@ -220,7 +237,7 @@ def trunc(x):  # type: ignore[no-untyped-def]
 
 @cuda.jit(device=True)
 def remainder(a, b):  # type: ignore[no-untyped-def]
-    """numpy.remainder in float64 (the sign of the divisor; ints exact below 2**53)."""
+    """numpy.remainder of floats, in float64 (the sign of the divisor)."""
     a, b = float(a), float(b)
     if b == 0.0:
         return _NAN if (a == a) else a
@@ -237,10 +254,12 @@ def remainder(a, b):  # type: ignore[no-untyped-def]
 
 @cuda.jit(device=True)
 def floor_divide(a, b):  # type: ignore[no-untyped-def]
-    """numpy.floor_divide in float64, consistent with :func:`remainder`."""
+    """numpy.floor_divide of floats, in float64, consistent with :func:`remainder`."""
     a, b = float(a), float(b)
     if b == 0.0:
-        return a / b if a == a and a != 0.0 else _NAN
+        if a != a or a == 0.0:
+            return _NAN
+        return math.copysign(_INF, a) * math.copysign(1.0, b)  # a / b, which the simulator refuses
     if a != a or b != b or abs(a) == _INF:
         return _NAN
     m = math.fmod(a, b)
@@ -265,5 +284,6 @@ __all__ += [
     "erfinv", "floor_divide", "fmax", "fmin", "heaviside", "hypot", "isfinite", "isinf", "isnan",
     "log10", "logaddexp", "logaddexp2", "remainder", "signbit", "sinh", "trunc",
 ]  # fmt: skip
+__all__ += ["int_floor_divide", "int_power", "int_power_checked", "int_remainder"]
 
 __all__ += ["counter_uniform"]  # from counter_rng, where the hash is explained

@@ -287,6 +287,14 @@ def test_an_update_raising_on_a_negative_power_writes_nothing(backend: str) -> N
     np.testing.assert_array_equal(c.get_value(), [4, 3])
 
 
+def test_an_integer_power_by_a_constant_exponent_is_stored_in_place() -> None:
+    c = gj.variable(np.array([2, -3], dtype=np.int64), name="c")
+    step = gj.compile([], [], updates={c: c**2 + c**0}, backend="cpu")
+    assert "IN_PLACE = (0,)" in step.source  # no negative exponent: it cannot raise
+    step()
+    np.testing.assert_array_equal(c.get_value(), [5, 10])
+
+
 @pytest.mark.parametrize("dtype", ["int64", "int32"])
 def test_the_smallest_integer_divided_by_minus_one_wraps_as_numpy(backend: str, dtype: str) -> None:
     a = gj.placeholder("a", shape=(None,), dtype=dtype)

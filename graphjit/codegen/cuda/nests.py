@@ -26,6 +26,8 @@ from graphjit.codegen.emit import TYPE_NAMES, SourceWriter
 from graphjit.codegen.emit import literal as render_literal
 from graphjit.codegen.partition import Group, computed_in, value_inputs
 from graphjit.codegen.symdims import product
+from graphjit.codegen.updates import may_raise
+from graphjit.dtypes import FLOAT_DTYPES
 from graphjit.ir import Node
 from graphjit.ops import OPS, OpDef
 
@@ -33,9 +35,10 @@ ScalarLowering = Callable[[Node, list[str]], str]
 SCALAR_LOWERINGS: dict[OpDef, ScalarLowering] = {}
 
 
-def scalar_lowering(name: str) -> Callable[[ScalarLowering], ScalarLowering]:
+def scalar_lowering(*names: str) -> Callable[[ScalarLowering], ScalarLowering]:
     def register(fn: ScalarLowering) -> ScalarLowering:
-        SCALAR_LOWERINGS[OPS[name]] = fn
+        for name in names:
+            SCALAR_LOWERINGS[OPS[name]] = fn
         return fn
 
     return register
@@ -51,25 +54,50 @@ def _astype(m: Node, args: list[str]) -> str:
     return cast_expr(args[0], m.attrs["dtype"])
 
 
+# integer division, remainder, power and trunc compute in the operands' integer type (the float64
+# functions of their templates would lose the low bits of int64 past 2**53)
+_INTEGER_FUNCTIONS = {"floor_divide": "int_floor_divide", "remainder": "int_remainder"}
+NEGATIVE_POWER = "Integers to negative integer powers are not allowed."  # numpy's ValueError
+
+
+@scalar_lowering("floor_divide", "remainder", "power", "trunc")
+def _integer_arithmetic(m: Node, args: list[str]) -> str:
+    if m.dtype in FLOAT_DTYPES:
+        return in_dtype(m, _template(m, args))
+    if m.op.name == "trunc":
+        return in_dtype(m, args[0])
+    if m.op.name == "power":  # a third argument is the error flag (see ``may_raise``)
+        fn = "int_power_checked" if len(args) == 3 else "int_power"
+    else:
+        fn = _INTEGER_FUNCTIONS[m.op.name]
+    return in_dtype(m, f"{fn}({', '.join(args)})")
+
+
 def cast_expr(expr: str, dtype: str) -> str:
     if dtype == "bool":
         return f"({expr} != 0)"
     return f"{TYPE_NAMES[dtype]}({expr})"
 
 
+def in_dtype(m: Node, expr: str) -> str:
+    """``expr`` cast back to ``m``'s dtype, as on the CPU (bools are left as they are): numba
+    computes narrow ints in int64, and an expression fused into the next must see the wrapped
+    value (int8 ``1 << 7`` is -128)."""
+    return expr if m.dtype == "bool" else f"{TYPE_NAMES[m.dtype]}({expr})"
+
+
+def _template(m: Node, args: list[str]) -> str:
+    template = m.op.lower
+    if not isinstance(template, str):
+        raise NotImplementedError(f"cuda backend: elementwise op {m.op.name!r} has no template")
+    return template.format(*args, **m.attrs)
+
+
 def scalar_expression(m: Node, args: list[str]) -> str:
     special = SCALAR_LOWERINGS.get(m.op)
     if special is not None:
         return special(m, args)
-    template = m.op.lower
-    if not isinstance(template, str):
-        raise NotImplementedError(f"cuda backend: elementwise op {m.op.name!r} has no template")
-    expr = template.format(*args, **m.attrs)
-    # every dtype but bool is cast back, as on the CPU: numba computes narrow ints in int64, and
-    # an expression fused into the next must see the wrapped value (int8 ``1 << 7`` is -128)
-    if m.dtype != "bool":
-        expr = f"{TYPE_NAMES[m.dtype]}({expr})"
-    return expr
+    return in_dtype(m, _template(m, args))
 
 
 def can_fuse(op: OpDef) -> bool:
@@ -86,6 +114,7 @@ class Reads:
         self.params: dict[Node, str] = {}
         self.flat: set[Node] = set()
         self.needs_index = False
+        self.raises = False  # a member may raise (an integer power): the kernel takes ``flag``
 
     def __call__(self, x: Node, temps: dict[Node, str]) -> str:
         if x in temps:
@@ -138,11 +167,35 @@ def _member_lines(
 ) -> list[str]:
     lines = []
     for m in members:
-        expr = scalar_expression(m, [reads(x, temps) for x in value_inputs(m)])
+        args = [reads(x, temps) for x in value_inputs(m)]
+        if may_raise(m):
+            reads.raises = True
+            args.append("flag")
+        expr = scalar_expression(m, args)
         t = f"t{b.graph_ids[m][1:]}"
         temps[m] = t
         lines.append(f"{t} = {expr}  # {b.label(m)} {m.op.name}")
     return lines
+
+
+class ErrorFlag(NamedTuple):
+    """The error flag of a kernel whose members may raise: its parameter, and the host lines
+    around the launch (raise it after the kernel, as numpy's ValueError)."""
+
+    params: list[str]
+    args: list[str]
+
+    @staticmethod
+    def of(b: CudaWriter, reads: Reads) -> ErrorFlag:
+        if not reads.raises:
+            return ErrorFlag([], [])
+        flag = b.scratch(["1"], "int32", "flag")
+        b.body.line(f"kmem.fill({flag}, 0)")
+        return ErrorFlag(["flag"], [flag])
+
+    def check(self, b: CudaWriter) -> None:
+        for flag in self.args:
+            b.body.line(f"kmem.check_flag({flag}, {NEGATIVE_POWER!r}, ValueError)")
 
 
 def kernel_name(index: int, nodes: Sequence[Node]) -> str:
@@ -173,7 +226,9 @@ def _elementwise(b: CudaWriter, parts: Sequence[Group], stored: list[Node], insi
     stores = [f"out{k}[t] = {temps[r]}" for k, r in enumerate(stored)]
     dims = b.dims(space)
     sizes = [f"n{k}" for k in range(rank)]
+    flag = ErrorFlag.of(b, reads)
     params = ["total", *sizes, *reads.params.values(), *(f"out{k}" for k in range(len(outs)))]
+    params += flag.params
     body = SourceWriter()
     with body.block("for t in range(cuda.grid(1), total, cuda.gridsize(1)):"):
         if reads.needs_index:
@@ -188,7 +243,8 @@ def _elementwise(b: CudaWriter, parts: Sequence[Group], stored: list[Node], insi
     total = b.fresh("size")
     b.body.line(f"{total} = {product(dims)}")
     out_args = [f"launch.Flat({o})" for o in outs]
-    b.launch(name, total, [total, *dims, *reads.args(), *out_args])
+    b.launch(name, total, [total, *dims, *reads.args(), *out_args, *flag.args])
+    flag.check(b)
 
 
 class Reducer(NamedTuple):
@@ -272,7 +328,8 @@ def _reduction(b: CudaWriter, g: Group, inside: set) -> None:
             body.line("partial[m * parts + job % parts] = sh[0]")
         body.line("cuda.syncthreads()  # sh is reused by the block's next job")
     name = kernel_name(g.index, [*members, root])
-    params = ["nout", "nred", "parts", *sizes, *reads.params.values(), "partial"]
+    flag = ErrorFlag.of(b, reads)
+    params = ["nout", "nred", "parts", *sizes, *reads.params.values(), "partial", *flag.params]
     doc = f"block tree reduction: {b.group_title(g)}"
     b.add_kernel(name, params, doc, body)
 
@@ -299,8 +356,9 @@ def _reduction(b: CudaWriter, g: Group, inside: set) -> None:
     b.body.line(f"{parts} = launch.parts({nout}, {nred})")
     partial = b.fresh("partial")
     b.body.line(f"{partial} = alloc.scratch({partial!r}, ({nout} * {parts},), {acc_t})")
-    args = [nout, nred, parts, *dims, *reads.args(), partial]
+    args = [nout, nred, parts, *dims, *reads.args(), partial, *flag.args]
     b.launch(name, f"{nout} * {parts}", args, blocks=f"launch.reduce_blocks({nout} * {parts})")
+    flag.check(b)
     b.launch(f"{name}_parts", nout, [nout, parts, partial, f"launch.Flat({out})"])
 
 

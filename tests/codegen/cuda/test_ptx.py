@@ -82,11 +82,14 @@ class _Alloc:
 
 
 def _kernels_of(build: Any, dtype: str) -> list:
+    return _launches(*_graph(build, dtype, order=1))
+
+
+def _launches(inputs: list, outputs: list, feeds: list) -> list:
     from numba.cuda.dispatcher import CUDADispatcher
 
     from graphjit.codegen.cuda import generate
 
-    inputs, outputs, feeds = _graph(build, dtype, order=1)
     f = gj.compile(inputs, outputs, backend="numpy")
     source, constants = generate(f.program, "sm_90")
     # a namespace of its own (the module cache's copy is left alone): its launches are recorded
@@ -99,7 +102,7 @@ def _kernels_of(build: Any, dtype: str) -> list:
     ns["kmem"] = types.SimpleNamespace(
         fill=lambda a, v: None,
         copy_into=lambda a, b: None,
-        check_flag=lambda flag, message: None,
+        check_flag=lambda flag, message, error=IndexError: None,
         slice_start=lambda n, start, stop, step: slice(start, stop, step).indices(n)[0],
     )
     ns["kmm"] = types.SimpleNamespace(matmul=lambda *a: None, use_cublas=lambda: False)
@@ -148,6 +151,18 @@ def test_generated_kernels_compile_to_ptx(cuda: Any, build: Any) -> None:
         if key in _seen:
             continue
         _seen.add(key)
+        _compile_all(cuda, fn, sig)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int64", "uint8"])
+def test_integer_arithmetic_kernels_compile_to_ptx(cuda: Any, dtype: str) -> None:
+    x = gj.placeholder("x", (3, 4), dtype)
+    y = gj.placeholder("y", (4,), dtype)
+    outs = [x**y, x**3, x // y, x % y, gj.trunc(x), gj.sum(x**y, axis=1)]
+    feeds = [np.ones((3, 4), dtype), np.ones(4, dtype)]
+    launches = _launches([x, y], outs, feeds)
+    assert any("flag" in fn.__code__.co_varnames for _, fn, _ in launches)
+    for _name, fn, sig in launches:
         _compile_all(cuda, fn, sig)
 
 
