@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from graphjit.dtypes import is_float
-from graphjit.ir import Node, format_shape
+from graphjit.ir import MAX_BYTES, Node, format_shape
 from graphjit.ops import prims
 from graphjit.ops.dispatch import ArrayLike, Value, is_tensor, lift
 from graphjit.ops.shape_rules import (
@@ -131,7 +131,16 @@ def repeat(a: ArrayLike, repeats: Any, axis: Any = None, *, dim: Any = None) -> 
     n = _fixed("repeat", x, ax, "to repeat its elements")
     if counts.ndim == 1 and counts.size not in (1, n):
         raise ValueError(f"repeat: {counts.size} counts for an axis of size {n}")
-    return _gather(x, np.repeat(np.arange(n), counts), ax)
+    per_element = [int(c) for c in counts.ravel()] if counts.size > 1 else [int(counts)] * n
+    total = sum(per_element)  # in Python ints: numpy's own sum would wrap
+    too_many = f"repeat: {total} elements along axis {ax} are more than"
+    if total * np.dtype(x.dtype).itemsize > MAX_BYTES:
+        raise ValueError(f"{too_many} an array can hold")
+    try:
+        index = np.repeat(np.arange(n), counts)
+    except MemoryError as exc:
+        raise MemoryError(f"{too_many} fit in memory ({exc})") from exc
+    return _gather(x, index, ax)
 
 
 def roll(

@@ -151,6 +151,9 @@ def test_errors():
         gj.repeat(x, [1, 2], axis=1)
     with pytest.raises(TypeError, match="known when the graph is built"):
         gj.repeat(x, gj.placeholder("r", (3,), "int64"), axis=1)
+    for counts in (2**62, [1, 2**62, 2**62]):  # numpy's own sum of the counts wraps negative
+        with pytest.raises(ValueError, match="elements along axis 1 are more than an array"):
+            gj.repeat(x, counts, axis=1)
     with pytest.raises(ValueError, match="2 shifts for 3 axes"):
         gj.roll(x, (1, 2), axis=(0, 1, 1))
     with pytest.raises(TypeError, match="missing the shift"):
