@@ -46,8 +46,11 @@ def eval_node(node: Node, args: Sequence[np.ndarray]) -> np.ndarray:
         raise type(exc)(
             f"while evaluating {op.name} with input shapes {[a.shape for a in args]}: {exc}"
         ) from None
+    shapes = [a.shape for a in args]
     if op.kind == "elementwise":
-        check_no_stretch(node, [a.shape for a in args], expect.shape)
+        check_no_stretch(node, shapes, dict.fromkeys(range(len(args)), expect.shape))
+    elif op.broadcasts is not None:
+        check_no_stretch(node, shapes, op.broadcasts(node, shapes))
     assert op.impl is not None
     out = np.asarray(op.impl(*args, **node.attrs))
     if out.dtype.name != expect.dtype:
@@ -61,11 +64,15 @@ def eval_node(node: Node, args: Sequence[np.ndarray]) -> np.ndarray:
     return out
 
 
-def check_no_stretch(node: Node, shapes: Sequence[tuple[int, ...]], out: tuple[Any, ...]) -> None:
+def check_no_stretch(
+    node: Node, shapes: Sequence[tuple[int, ...]], targets: Mapping[int, tuple[Any, ...]]
+) -> None:
     """Only a dim that is 1 when the graph is built may broadcast: a ``None`` or named dim that is
     1 at call time, meeting a larger size, would make the gradient graph (which sums exactly the
-    statically broadcast axes) wrong, so it is an error."""
-    for i, (x, shape) in enumerate(zip(node.inputs, shapes)):
+    statically broadcast axes) wrong, so it is an error. ``targets``: the shape each broadcast
+    input (by position) broadcasts to."""
+    for i, out in targets.items():
+        x, shape = node.inputs[i], shapes[i]
         lead = len(out) - len(shape)
         for axis, (static, n) in enumerate(zip(x.shape, shape)):
             if static != 1 and n != out[lead + axis]:

@@ -142,6 +142,12 @@ TAKE: OpDef = defop(
 )
 
 
+def _add_at_broadcasts(node: Node, shapes: list[tuple[int, ...]]) -> dict[int, tuple[int, ...]]:
+    axis = node.attrs["axis"]
+    x, idx = shapes[0], shapes[1]
+    return {2: x[:axis] + idx + x[axis + 1 :]}  # the values, to the gathered shape
+
+
 def _add_at_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
     axis = node.attrs["axis"]
     _values_fit(table, node, ins[2], ins[0][:axis] + ins[1] + ins[0][axis + 1 :])
@@ -160,6 +166,7 @@ ADD_AT: OpDef = defop(
     jvp=_add_at_jvp,
     kind="index",
     call_dims=_add_at_call_dims,
+    broadcasts=_add_at_broadcasts,
     promote=(0, 2),
     doc="x with values added at indices along one axis (np.add.at: repeats accumulate)",
 )
@@ -228,6 +235,15 @@ def _add_along_jvp(tangents: Any, out: Any, x: Any, idx: Any, v: Any, *, axis: i
     return apply(ADD_ALONG_AXIS, prims.zeros_like(x) if tx is None else tx, idx, tv, axis=axis)
 
 
+def _along_broadcasts(node: Node, shapes: list[tuple[int, ...]]) -> dict[int, tuple[int, ...]]:
+    """The indices, and an add's values, broadcast to the array's shape with the indices' size
+    along the axis."""
+    axis = node.attrs["axis"]
+    x, idx = shapes[0], shapes[1]
+    target = x[:axis] + idx[axis : axis + 1] + x[axis + 1 :]
+    return dict.fromkeys(range(1, len(shapes)), target)
+
+
 def _along_call_dims(table: DimBuilder, node: Node, ins: list[list[str]]) -> list[str]:
     axis = node.attrs["axis"]
     idx = node.inputs[1]
@@ -259,6 +275,7 @@ TAKE_ALONG_AXIS: OpDef = defop(
     ),
     kind="index",
     call_dims=_along_call_dims,
+    broadcasts=_along_broadcasts,
     promote=None,
     doc="gather with one index per position, as numpy.take_along_axis",
 )
@@ -281,6 +298,7 @@ ADD_ALONG_AXIS: OpDef = defop(
     jvp=_add_along_jvp,
     kind="index",
     call_dims=_add_along_call_dims,
+    broadcasts=_along_broadcasts,
     promote=(0, 2),
     doc="x with values added at per-position indices along one axis (repeats accumulate)",
 )

@@ -49,6 +49,12 @@ class DimBuilder(Protocol):
 # ``infer`` (next to which it is written) for the sizes known only when the graph runs.
 CallDimsRule = Callable[[DimBuilder, Node, list[list[str]]], list[str]]
 
+# What an op broadcasts, for the interpreter: broadcasts(node, input_shapes) -> {input position:
+# the call-time shape that input broadcasts to}. Only a dim that is 1 when the graph is built may
+# stretch (the compiled backends' ``call_dims`` require the others equal), so the interpreter
+# refuses a ``None`` dim that is 1 at call time where it would stretch.
+BroadcastRule = Callable[[Node, list[tuple[int, ...]]], dict[int, tuple[int, ...]]]
+
 
 @dataclass(frozen=True, eq=False)
 class OpDef:
@@ -68,7 +74,8 @@ class OpDef:
     their shape (``full_like``'s ``x``), so they are not computed for this op. ``expensive``:
     transcendental scalar math, so a loop computing it is compute-bound (worth a parallel loop).
     ``call_dims``: the call-time shape rule (see ``CallDimsRule``); elementwise ops use the
-    broadcast rule and need none.
+    broadcast rule and need none. ``broadcasts``: which inputs a non-elementwise op broadcasts
+    (see ``BroadcastRule``; elementwise ops broadcast every input to the result).
     """
 
     name: str
@@ -87,6 +94,7 @@ class OpDef:
     shape_only_from: int | None = None
     expensive: bool = False
     call_dims: CallDimsRule | None = field(default=None, repr=False)
+    broadcasts: BroadcastRule | None = field(default=None, repr=False)
     # how many inputs the op takes, where that is fixed and known (an elementwise op's template
     # names each, a per-input vjp has one rule each); None: any number, checked by ``infer``
     arity: int | None = None
@@ -135,6 +143,7 @@ def defop(
     shape_only_from: int | None = None,
     expensive: bool = False,
     call_dims: CallDimsRule | None = None,
+    broadcasts: BroadcastRule | None = None,
 ) -> OpDef:
     """Register an op. Give either ``vjp`` (all inputs at once) or ``vjps`` (one rule per input)."""
     if name in OPS:
@@ -159,6 +168,7 @@ def defop(
         shape_only_from=shape_only_from,
         expensive=expensive,
         call_dims=call_dims,
+        broadcasts=broadcasts,
         arity=_arity(name, kind, lower, vjps),
     )
     OPS[name] = op

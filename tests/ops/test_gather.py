@@ -138,6 +138,29 @@ def test_take_along_axis_and_add_along_axis():
 # derivatives
 
 
+def test_a_none_dim_that_is_1_when_called_does_not_broadcast(backend: str) -> None:
+    """Only dims that are 1 when the graph is built broadcast the values and indices of the
+    scatter-adds and take_along_axis (the gradient sums exactly those): every backend refuses a
+    None dim that is 1 at call time (the interpreter used to broadcast it silently)."""
+    x = gj.placeholder("x", (4, 3))
+    rows = gj.placeholder("rows", (None, 3), "int64")
+    values = gj.placeholder("values", (None, 3))
+    at = gj.placeholder("at", (2,), "int64")
+    ones, zeros = np.ones((1, 3)), np.zeros((1, 3), int)
+    cases = [  # the graph, and how many rows the None dim must have
+        ([x, rows], gj.take_along_axis(x, rows, axis=1), [x, zeros], 4),
+        ([x, rows, values], gj.scatter_add(x, 1, rows, values), [x, zeros.repeat(4, 0), ones], 4),
+        ([x, at, values], gj.index_add(x, 0, at, values), [x, np.arange(2), ones], 2),
+    ]
+    for inputs, out, feeds, n in cases:
+        f = gj.compile(inputs, [out], backend=backend)
+        called = [rand(4, 3) if a is x else a for a in feeds]
+        with pytest.raises(ValueError, match=out.op.name):
+            f(*called)
+        fitting = [a if a is called[0] or len(a) != 1 else a.repeat(n, 0) for a in called]
+        assert f(*fitting)[0].shape == (4, 3)  # the same graph, called with the sizes it needs
+
+
 def test_take_repeated_indices_accumulate_in_gradient():
     x = gj.placeholder("x", (4,))
     (g,) = gj.grad(gj.sum(gj.take(x, [0, 0, 2, 0, -1])), [x])
