@@ -849,3 +849,25 @@ def test_a_scatter_source_smaller_than_the_index_is_named_as_the_source() -> Non
     index = gj.tensor(np.zeros((2, 3), dtype=np.int64))  # wider than the input on dim 1
     with pytest.raises(IndexError, match="index has size 3 on dim 1, the input only 2"):
         gj.scatter_add(gj.tensor(np.zeros((3, 2))), 0, index, gj.tensor(np.ones((2, 3))))
+
+
+def test_a_size_1_source_facing_a_size_known_only_when_run_is_refused_when_built() -> None:
+    """PyTorch refuses a source of the wrong size; a graph's scatter would broadcast a size-1
+    source over an index whose length is known only when it runs (no check can see it then)."""
+    x = gj.placeholder("x", (4, 3))
+    index = gj.placeholder("index", (None,), "int64")
+    one_row = gj.placeholder("one_row", (1, 3))
+    with pytest.raises(ValueError, match="index_add: the source has size 1 on dim 0, where the"):
+        gj.index_add(x, 0, index, one_row)
+    with pytest.raises(ValueError, match="index_copy: the source has size 1 on dim 0"):
+        gj.index_copy(x, 0, index, one_row)
+    rows = gj.placeholder("rows", (None, 3), "int64")
+    with pytest.raises(ValueError, match="scatter_add: the source has size 1 on dim 0"):
+        gj.scatter_add(x, 0, rows, one_row)
+    # declared as the message says, the sizes are checked when the graph runs
+    source = gj.placeholder("source", (None, 3))
+    f = gj.compile([x, index, source], [gj.index_add(x, 0, index, source)], backend="cpu")
+    zeros = np.zeros((4, 3))
+    np.testing.assert_array_equal(f(zeros, np.array([1]), np.ones((1, 3)))[0].sum(1), [0, 3, 0, 0])
+    with pytest.raises(ValueError, match="wrong size"):
+        f(zeros, np.array([0, 1]), np.ones((1, 3)))

@@ -7,6 +7,7 @@ cuda tensors the positions are found on the device.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -74,6 +75,7 @@ def _scattered(x: Any, idx: Any, src: Any, d: int, fn: str, add: bool) -> Any:
         src = broadcast.broadcast_like(astype(src, x.dtype), idx)
     else:
         src = _block(src, idx, None, fn, "source")
+        _no_hidden_stretch(src, idx.shape, fn, ["index"] * idx.ndim)
     block = _block(x, idx, d, fn)
     op = gather_ops.add_along_axis if add else gather_ops.put_along_axis
     return _merge_block(x, block, op(block, idx, src, d), fn)
@@ -252,6 +254,22 @@ def _check_source(x: Any, idx: Any, src: Any, d: int, fn: str) -> None:
             raise ValueError(
                 f"{fn}: source of shape {tuple(src.shape)} must match the input's shape "
                 f"{tuple(x.shape)} on every dim but {d}"
+            )
+    want = (*x.shape[:d], idx.shape[0], *x.shape[d + 1 :])
+    _no_hidden_stretch(src, want, fn, ["input"] * d + ["index"] + ["input"] * (x.ndim - d - 1))
+
+
+def _no_hidden_stretch(src: Any, want: Sequence[Any], fn: str, whose: Sequence[str]) -> None:
+    """A source's size 1 facing a size known only when a graph runs (``want[k]``, the size of
+    ``whose[k]``): the scatter would broadcast it, where PyTorch refuses a source of the wrong
+    size, and nothing checks that size when the graph runs, so the graph is refused."""
+    for k, (m, n) in enumerate(zip(src.shape, want)):
+        if m == 1 and not isinstance(n, int):
+            raise ValueError(
+                f"{fn}: the source has size 1 on dim {k}, where the {whose[k]}'s size is known "
+                f"only when the graph runs ({n!r}); PyTorch does not broadcast a source, and a "
+                f"graph cannot check the sizes when it runs: declare that dim of the source as "
+                f"{n!r} too"
             )
 
 
