@@ -14,6 +14,7 @@ import math
 
 from graphjit.kernels import portable
 from graphjit.kernels.cuda.counter_rng import counter_uniform
+from graphjit.kernels.cuda.launch import SIMULATOR
 from numba import cuda
 
 _INF = math.inf
@@ -60,7 +61,7 @@ def sigmoid(x):  # type: ignore[no-untyped-def]
 
 @cuda.jit(device=True)
 def softplus(x):  # type: ignore[no-untyped-def]
-    return (x if x > 0.0 else 0.0 * x) + math.log1p(exp(-abs(x)))
+    return (x if x > 0.0 else 0.0) + math.log1p(exp(-abs(x)))  # -inf gives 0, nan stays nan
 
 
 @cuda.jit(device=True)
@@ -157,6 +158,33 @@ def power(a, b):  # type: ignore[no-untyped-def]
     return math.pow(a, b)  # floats: the generated code casts to the op's dtype (ints: int_power)
 
 
+def _c_pow(a, b):  # type: ignore[no-untyped-def]
+    """Python's ``math.pow`` with C's answers where Python raises: an overflow is a signed inf,
+    zero to a negative power inf (signed for an odd integer power), a negative base to a
+    fractional power nan. libdevice's ``pow`` gives these on a GPU."""
+    try:
+        return math.pow(a, b)
+    except (OverflowError, ValueError):
+        odd = abs(b) < _INF and b == math.floor(b) and math.fmod(b, 2.0) != 0.0
+        if a < 0.0 and not odd and b != math.floor(b):
+            return _NAN
+        return math.copysign(_INF, a) if odd else _INF
+
+
+def _c_sinh(x):  # type: ignore[no-untyped-def]
+    try:
+        return math.sinh(float(x))
+    except OverflowError:
+        return math.copysign(_INF, x)
+
+
+def _c_cosh(x):  # type: ignore[no-untyped-def]
+    try:
+        return math.cosh(float(x))
+    except OverflowError:
+        return _INF
+
+
 # --------------------------------------------------------------------------------------------------
 # the functions whose source every target shares (graphjit.kernels.portable), as device functions
 _device = cuda.jit(device=True)
@@ -173,6 +201,8 @@ isfinite = _device(portable.isfinite)
 signbit = _device(portable.signbit)
 sinh = _device(portable.sinh)
 cosh = _device(portable.cosh)
+if SIMULATOR:  # it runs these as Python, whose math raises where libdevice's returns inf or nan
+    power, sinh, cosh = _device(_c_pow), _device(_c_sinh), _device(_c_cosh)
 arcsin = _device(portable.arcsin)
 arccos = _device(portable.arccos)
 arcsinh = _device(portable.arcsinh)
