@@ -77,7 +77,7 @@ def check_device_argument(ph: Node, a: Any, named: dict[str, tuple[int, str]]) -
     if dtype != np.dtype(ph.dtype):
         raise TypeError(
             f"input {name!r}: expected dtype {ph.dtype}, got a device array of {dtype} (device "
-            "arrays are not converted); convert it with .astype({ph.dtype!r})"
+            f"arrays are not converted); convert it with .astype({ph.dtype!r})"
         )
     _check_dims(ph, tuple(a.shape), named)
     return a
