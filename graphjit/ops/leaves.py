@@ -149,9 +149,11 @@ class Storage:
     def to(self, device: str) -> None:
         """Move the values to ``"cuda"`` or ``"cpu"`` in place (every node and tensor holding
         this storage follows), under the storage's lock."""
-        kind = str(device).partition(":")[0]
-        if kind not in ("cpu", "cuda"):
-            raise ValueError(f"storage: unknown device {device!r}; expected 'cpu' or 'cuda'")
+        kind, _, index = str(device).partition(":")
+        if kind not in ("cpu", "cuda") or index not in ("", "0"):
+            if kind == "cuda" and index.isdigit():
+                raise RuntimeError(f"graphjit uses one GPU, cuda:0; got {device!r}")
+            raise ValueError(f"unknown device {device!r}; expected 'cpu', 'cuda' or 'cuda:0'")
         if (kind == "cuda") == self.on_device:
             return
         STATE_LOCKS.write(STATE_LOCKS.stripes([self.key]), self._move, kind)
@@ -214,6 +216,8 @@ class Variable(Node):
                 f"variable {self.name or ''!r}: cannot store {np.dtype(arr.dtype)} values in a "
                 f"{np.dtype(cur.dtype)} variable"
             )
+        if is_device_array(arr) and np.dtype(arr.dtype) != np.dtype(cur.dtype):
+            arr = to_host(arr)  # the cast runs on the host (write_array), so the check does too
         check_ints_fit(arr, np.dtype(cur.dtype), f"variable {self.name or ''!r}")
         # atomic with respect to compiled calls updating or reading this variable in other threads
         STATE_LOCKS.write(STATE_LOCKS.stripes([storage.key]), _write_storage, storage, arr)

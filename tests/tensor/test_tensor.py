@@ -690,6 +690,18 @@ def test_to_tells_an_unknown_device_from_an_unknown_dtype() -> None:
             t.to(0)
 
 
+def test_a_variable_names_its_device_as_a_tensor_does() -> None:
+    with pytest.raises(RuntimeError, match="one GPU, cuda:0; got 'cuda:1'"):
+        gj.variable(np.ones(2), device="cuda:1")
+    for bad in ("cuda:-1", "cpu:1", "gpu"):
+        with pytest.raises(ValueError, match=f"unknown device '{bad}'"):
+            gj.variable(np.ones(2), device=bad)
+    w = gj.variable(np.ones(2))
+    with pytest.raises(RuntimeError, match="one GPU"):
+        w.to("cuda:2")
+    assert w.to("cpu") is w and w.device == "cpu"
+
+
 def test_shape_errors_raise_at_the_line() -> None:
     with pytest.raises(ValueError, match="broadcast"):
         gj.ones(2) + gj.ones(3)
