@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from graphjit.dtypes import is_float
+from graphjit.dtypes import check_number_fits, is_float
 from graphjit.ir import Dim, Node, TensorType, format_shape
 from graphjit.ops.registry import DimBuilder
 
@@ -152,8 +152,12 @@ def scalar_fill(name: str, value: Any, dtype: str) -> Any:
         raise TypeError(f"{name}: the fill value must be a real scalar, got {value!r}")
     if dtype == "bool":
         return bool(arr)
-    if dtype in ("int32", "int64"):
-        return int(arr)
+    if np.dtype(dtype).kind in "iu":
+        if arr.dtype.kind == "f" and not np.isfinite(arr):
+            raise ValueError(f"{name}: cannot fill a {dtype} array with {value!r}")
+        number = int(arr)  # a float is truncated, as numpy's cast
+        check_number_fits(number, np.dtype(dtype), name)
+        return number
     return float(arr)
 
 

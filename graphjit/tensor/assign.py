@@ -33,6 +33,7 @@ from graphjit.cuda_compat import (
     is_device_array,
     to_host,
 )
+from graphjit.dtypes import check_ints_fit, check_number_fits
 
 __all__ = ["assign_on_device"]
 
@@ -87,6 +88,8 @@ def assign_on_device(target: Any, index: Any, value: Any) -> None:
         kernels.masked_copy(_flat(target), _flat(_on_device(mask)), plan, _flat(_on_device(src)))
         return
     where = plan_assignment(shape, entries)
+    if src_shape and len(entries) == len(shape) and all(type(e) is int for e in entries):
+        raise ValueError("setting an array element with a sequence.")  # numpy's words
     if not _fits(src_shape, where.shape):
         raise ValueError(
             f"could not broadcast a value of shape {src_shape} into the indexed shape "
@@ -312,10 +315,12 @@ def _source(value: Any, dtype: np.dtype, target: Any) -> Any:
             return copy
         return value
     if isinstance(value, (bool, int, float, complex)):
+        check_number_fits(value, dtype, "assignment")
         out = np.empty((), dtype)
         out[()] = value
         return out
     arr = np.asarray(value)
+    check_ints_fit(arr, dtype, "assignment")
     out = np.empty(arr.shape, dtype)
     out[...] = arr
     return out

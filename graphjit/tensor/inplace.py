@@ -242,6 +242,9 @@ class InPlaceMethods(_InstalledMethods):
         data = _value(value)
         if not is_device_array(data) or np.dtype(data.dtype) == self._data.dtype:
             return data
+        dtype = np.dtype(self._data.dtype)
+        if np.dtype(data.dtype).kind in "iu" and not np.can_cast(data.dtype, dtype, "safe"):
+            check_ints_fit(to_host(data), dtype, "assignment")  # the cast would wrap them
         with no_grad():
             return F.astype(self._leaf(data), self.dtype)._data
 

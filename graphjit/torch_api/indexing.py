@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from graphjit.dtypes import is_float
+from graphjit.dtypes import check_number_fits, is_float
 from graphjit.ir import Node
 from graphjit.ops import broadcast, comparison, joining, reductions, rounding, scans, shape
 from graphjit.ops import elementwise as ew
@@ -167,7 +167,7 @@ def masked_fill(input: ArrayLike, mask: ArrayLike, value: Any) -> Value:  # noqa
         raise ValueError(
             f"masked_fill: value must be a number or a 0-d tensor, got {lift(value).ndim} dims"
         )
-    return comparison.where(m, astype(value, x.dtype), x)
+    return comparison.where(m, _fill_value(value, x.dtype, "masked_fill"), x)
 
 
 def masked_select(input: ArrayLike, mask: ArrayLike) -> Value:  # noqa: A002
@@ -189,6 +189,15 @@ def masked_select(input: ArrayLike, mask: ArrayLike) -> Value:  # noqa: A002
     if _is_cuda(x) or _is_cuda(m):
         return _masked_select_on_device(x, m, full)
     return x[np.broadcast_to(np.asarray(m.numpy()), full)]
+
+
+def _fill_value(value: Any, dtype: str, fn: str) -> Any:
+    """A fill value in the filled tensor's dtype; a number that does not fit it raises (the cast
+    would wrap it), as PyTorch refuses it."""
+    if isinstance(value, (bool, int, float, complex, np.generic)):
+        number = value.item() if isinstance(value, np.generic) else value
+        check_number_fits(number, np.dtype(dtype), fn)
+    return astype(value, dtype)
 
 
 def _is_cuda(x: Any) -> bool:
@@ -302,7 +311,7 @@ def index_fill(input: ArrayLike, dim: int, index: ArrayLike, value: Any) -> Valu
         x1 = shape.reshape(x, (1,))
         return shape.reshape(index_fill(x1, 0, index, value), ())
     hit = _hit_along(x, _index_1d(index, "index_fill"), d, "index_fill")
-    return comparison.where(hit, astype(v, x.dtype), x)
+    return comparison.where(hit, _fill_value(value, x.dtype, "index_fill"), x)
 
 
 def index_copy(input: ArrayLike, dim: int, index: ArrayLike, source: ArrayLike) -> Value:  # noqa: A002
