@@ -20,7 +20,7 @@ from graphjit.dtypes import is_int
 from graphjit.errors import IndexOutOfBoundsError
 from graphjit.ir import Dim, Node, TensorType, format_shape
 from graphjit.ops import prims
-from graphjit.ops.dispatch import ArrayLike, Value, apply, is_tensor, lift, lift_like
+from graphjit.ops.dispatch import ArrayLike, Value, apply, astype, is_tensor, lift, lift_like
 from graphjit.ops.leaves import constant_value
 from graphjit.ops.prims import reshape
 from graphjit.ops.registry import DimBuilder, OpDef, binds, defop
@@ -431,7 +431,9 @@ def put_along_axis(
     numpy.put_along_axis (which writes in place; a graph value is never changed, so this returns
     the result). Composed as a where over add_along_axis, so its gradients are exact when the
     indices along the axis are distinct. Repeated indices, which numpy and PyTorch leave
-    unspecified, write the sum of their values. ``axis=None`` works on the flattened array."""
+    unspecified, write the last of their values, as numpy's in-order writes do (each is where
+    its index is the last along the axis to name its position; the others get no gradient).
+    ``axis=None`` works on the flattened array."""
     axis = _pick_axis(axis, dim, "put_along_axis")
     x = lift(arr)
     if axis is None:
@@ -444,5 +446,30 @@ def put_along_axis(
     ax = normalize_axis(axis, x.ndim, "put_along_axis")
     _check_bounds("put_along_axis", idx, x.shape[ax], ax)
     hits = apply(ADD_ALONG_AXIS, prims.zeros_like(x, dtype="int64"), idx, 1, axis=ax)
-    written = apply(ADD_ALONG_AXIS, prims.zeros_like(x), idx, values, axis=ax)
+    kept = prims.where(last_of_repeats(idx, ax, x.shape[ax]), values, 0)
+    written = apply(ADD_ALONG_AXIS, prims.zeros_like(x), idx, kept, axis=ax)
     return prims.where(hits > 0, written, x)
+
+
+def last_of_repeats(idx: Any, axis: int, n: Dim) -> Any:
+    """Where each index is the last along ``axis`` to name its position (negative ones counted
+    from the end when the axis's size ``n`` is known): a stable sort of the indices puts
+    repeats side by side in their order, the last of a run is followed by another index, and
+    the sorting permutation carries that back (each position once, so the scatter is exact)."""
+    from graphjit.ops.sorting import argsort  # noqa: PLC0415 - sorting imports this module
+
+    if isinstance(n, int):
+        idx = prims.where(idx < 0, idx + n, idx)
+    order = argsort(idx, axis=axis)
+    ordered = apply(TAKE_ALONG_AXIS, idx, order, axis=axis)
+
+    def along(start: int, stop: int | None) -> Any:
+        slices: list[Any] = [None] * idx.ndim
+        slices[axis] = (start, stop, 1)
+        return prims.slice_axes(ordered, slices)
+
+    followed = prims.not_equal(along(0, -1), along(1, None))  # by another index
+    final = prims.full_like(along(-1, None), True, dtype="bool")
+    last = prims.concatenate([followed, final], axis)
+    marks = apply(ADD_ALONG_AXIS, prims.zeros_like(idx), order, astype(last, "int64"), axis=axis)
+    return marks > 0

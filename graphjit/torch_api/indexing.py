@@ -104,8 +104,8 @@ def scatter(
 ) -> Value:
     """A copy of ``input`` with ``src`` (or the scalar ``value``) written at ``index`` along
     ``dim``, as torch.scatter (``out[index[i][j]][j] = src[i][j]`` for ``dim=0``). Repeated
-    indices, which PyTorch leaves unspecified, write the sum of their values.
-    ``reduce="add"`` is scatter_add."""
+    indices, which PyTorch leaves unspecified, write the last of their values (a scalar
+    ``value`` is that value). ``reduce="add"`` is scatter_add."""
     x = lift(input)
     d = normalize_axis(dim, x.ndim, "scatter")
     idx = _index(index, "scatter")
@@ -247,6 +247,14 @@ def _hit_along(x: Any, idx: Any, d: int, fn: str) -> Any:
     return shape.reshape(comparison.greater(counts, 0), tuple(ones))
 
 
+def _last_along(idx: Any, n: Any, d: int, ndim: int) -> Any:
+    """Where each index of the 1-D ``idx`` (into a dim of size ``n``) is the last to name its
+    position, shaped to broadcast along dim ``d`` of an ``ndim``-D source: a repeated index
+    writes its last value, as numpy's in-order writes do."""
+    keep = gather_ops.last_of_repeats(idx, 0, n)
+    return shape.reshape(keep, tuple(-1 if k == d else 1 for k in range(ndim)))
+
+
 def _check_source(x: Any, idx: Any, src: Any, d: int, fn: str) -> None:
     """``source`` of index_copy/index_add: ``x``'s dims, with ``len(idx)`` slices along ``d``."""
     if src.ndim != x.ndim:
@@ -316,14 +324,16 @@ def index_fill(input: ArrayLike, dim: int, index: ArrayLike, value: Any) -> Valu
 
 def index_copy(input: ArrayLike, dim: int, index: ArrayLike, source: ArrayLike) -> Value:  # noqa: A002
     """A copy of ``input`` with the slices of ``source`` along ``dim`` written at ``index``, as
-    torch.index_copy (a repeated index, which PyTorch leaves unspecified, writes the sum)."""
+    torch.index_copy (a repeated index, which PyTorch leaves unspecified, writes its last
+    slice, as numpy's in-order writes)."""
     x = lift(input)
     d = normalize_axis(dim, x.ndim, "index_copy")
     idx = _index_1d(index, "index_copy")
     src = lift(source)
     _check_source(x, idx, src, d, "index_copy")
     hit = _hit_along(x, idx, d, "index_copy")
-    written = gather_ops.add_at(broadcast.zeros_like(x), idx, astype(src, x.dtype), d)
+    src = comparison.where(_last_along(idx, x.shape[d], d, src.ndim), astype(src, x.dtype), 0)
+    written = gather_ops.add_at(broadcast.zeros_like(x), idx, src, d)
     return comparison.where(hit, written, x)
 
 
@@ -342,7 +352,7 @@ def index_put(
     """A copy of ``input`` with ``values`` written at ``input[indices]`` (a tuple of int index
     tensors for the leading dims, broadcast together; negatives count from the end), or added
     there with ``accumulate=True``, as torch.index_put. A repeated index without
-    ``accumulate`` writes the sum."""
+    ``accumulate`` writes its last value, as numpy's in-order writes."""
     x = lift(input)
     if not isinstance(indices, (tuple, list)) or not indices:
         raise TypeError("index_put: indices must be a non-empty tuple of index tensors")
@@ -359,11 +369,12 @@ def index_put(
     positions = shape.reshape(flat, (-1,))
     vals = broadcast.broadcast_to(astype(values, x.dtype), (*flat.shape, *rest))
     vals = shape.reshape(vals, (-1, *rest))
-    added = gather_ops.add_at(rows if accumulate else broadcast.zeros_like(rows), positions, vals)
-    if not accumulate:
-        hit = _hit_along(rows, positions, 0, "index_put")
-        added = comparison.where(hit, added, rows)
-    return shape.reshape(added, sizes)
+    if accumulate:
+        return shape.reshape(gather_ops.add_at(rows, positions, vals), sizes)
+    vals = comparison.where(_last_along(positions, rows.shape[0], 0, vals.ndim), vals, 0)
+    added = gather_ops.add_at(broadcast.zeros_like(rows), positions, vals)
+    hit = _hit_along(rows, positions, 0, "index_put")
+    return shape.reshape(comparison.where(hit, added, rows), sizes)
 
 
 def masked_scatter(input: ArrayLike, mask: ArrayLike, source: ArrayLike) -> Value:  # noqa: A002

@@ -161,6 +161,41 @@ def test_a_none_dim_that_is_1_when_called_does_not_broadcast(backend: str) -> No
         assert f(*fitting)[0].shape == (4, 3)  # the same graph, called with the sizes it needs
 
 
+def test_repeated_indices_write_their_last_value(backend: str) -> None:
+    """put_along_axis, scatter, index_copy and index_put with a repeated index write the last of
+    its values, as numpy's in-order writes do (the sum was written before)."""
+    start = np.arange(8.0).reshape(2, 4) * 10
+    idx = np.array([[1, 1, 3], [0, -4, 2]])  # -4 is 0 again
+    values = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    want = start.copy()
+    np.put_along_axis(want, idx, values, axis=1)
+    x = gj.placeholder("x", (2, 4))
+    i = gj.placeholder("i", (2, 3), "int64")
+    v = gj.placeholder("v", (2, 3))
+    outs = [gj.put_along_axis(x, i, v, axis=1), gj.scatter(x, 1, i % 4, v)]
+    rows = gj.placeholder("rows", (3,), "int64")
+    outs += [gj.index_copy(x, 1, rows, v), gj.index_put(x, (rows % 2, rows), v[0])]
+    got = gj.compile([x, i, v, rows], outs, backend=backend)(start, idx, values, idx[0])
+    np.testing.assert_array_equal(got[0], want)
+    np.testing.assert_array_equal(got[1], want)
+    copied = start.copy()
+    copied[:, idx[0]] = values  # numpy's fancy assignment: the last write wins
+    np.testing.assert_array_equal(got[2], copied)
+    put = start.copy()
+    put[idx[0] % 2, idx[0]] = values[0]
+    np.testing.assert_array_equal(got[3], put)
+
+
+def test_a_repeated_scatter_of_one_value_writes_that_value_and_only_the_last_gets_a_gradient():
+    labels = gj.tensor(np.array([[1, 1, 3]]))
+    assert gj.zeros(1, 4).scatter(1, labels, value=5.0).tolist() == [[0.0, 5.0, 0.0, 5.0]]
+    src = gj.tensor(np.array([[1.0, 2.0, 3.0]]), requires_grad=True)
+    out = gj.zeros(1, 4).scatter(1, labels, src)
+    assert out.tolist() == [[0.0, 2.0, 0.0, 3.0]]
+    (out * gj.tensor(np.array([[1.0, 10.0, 100.0, 1000.0]]))).sum().backward()
+    assert src.grad.tolist() == [[0.0, 10.0, 1000.0]]
+
+
 def test_take_repeated_indices_accumulate_in_gradient():
     x = gj.placeholder("x", (4,))
     (g,) = gj.grad(gj.sum(gj.take(x, [0, 0, 2, 0, -1])), [x])
