@@ -176,6 +176,14 @@ def test_mode(a):
     compare(lambda t: t.mode(0, keepdim=True), lambda u: u.mode(0, keepdim=True), a, grad=False)
 
 
+def test_mode_counts_nan_as_one_value_above_every_number():
+    a = np.array([[1.0, np.nan, 3.0, 2.0], [np.nan, 1.0, 1.0, np.nan], [np.nan, 4.0, np.nan, 2.0]])
+    values, indices = gj.mode(gj.tensor(a), 1)
+    want = torch.mode(torch.tensor(a), 1).values.numpy()  # [1, 1, nan]: ties go to the smaller
+    np.testing.assert_array_equal(values.numpy(), want)
+    assert indices.tolist() == [0, 2, 2]  # the last occurrence (PyTorch's index is unspecified)
+
+
 def test_mode_gradient():
     a = np.array([[0.5, 0.5, 0.25], [0.25, 1.0, 1.0]])
     compare(lambda t: gj.mode(t, 1), lambda u: torch.mode(u, 1), a)

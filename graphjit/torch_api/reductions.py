@@ -14,7 +14,7 @@ import numpy as np
 
 from graphjit.dtypes import get_default_dtype, is_float
 from graphjit.ir import Node
-from graphjit.ops import comparison, reductions, scans, shape, sorting, statistics
+from graphjit.ops import comparison, floating, reductions, scans, shape, sorting, statistics
 from graphjit.ops import elementwise as ew
 from graphjit.ops import gather as gather_ops
 from graphjit.ops.dispatch import ArrayLike, Value, apply, astype, lift, lift_like, write_out
@@ -174,24 +174,33 @@ def median(x: ArrayLike, dim: Any = None, keepdim: bool = False) -> Any:
 
 
 def mode(x: ArrayLike, dim: Any = -1, keepdim: bool = False) -> ValuesIndices:
-    """The most frequent value along ``dim`` (the smallest among equally frequent ones) and the
-    index of its last occurrence, as torch.mode. Compares every pair in a slice: memory grows
-    with the square of the slice's length."""
+    """The most frequent value along ``dim`` (the smallest among equally frequent ones, NaN
+    counting as one value above every number, as the sorts order it) and the index of its last
+    occurrence, as torch.mode. Compares every pair in a slice: memory grows with the square of
+    the slice's length."""
     flat, axis, back = sorting.sort_axis("mode", x, None, dim)
     n = _slice_size("mode", flat, axis)
     last = shape.moveaxis(flat, axis, -1)
-    same = comparison.equal(shape.expand_dims(last, -1), shape.expand_dims(last, -2))
-    counts = reductions.sum(same, -1)
+    counts = reductions.sum(_same(shape.expand_dims(last, -1), shape.expand_dims(last, -2)), -1)
     frequent = comparison.equal(counts, reductions.max(counts, -1, keepdims=True))
-    largest = reductions.max(last, -1, keepdims=True)
-    value = reductions.min(comparison.where(frequent, last, largest), -1, keepdims=True)
+    order = sorting.argsort(last, -1)  # NaN last
+    first = reductions.argmax(gather_ops.take_along_axis(frequent, order, -1), -1, keepdims=True)
+    value = gather_ops.take_along_axis(last, gather_ops.take_along_axis(order, first, -1), -1)
     positions = np.arange(n, dtype=np.int64)
-    idx = reductions.max(comparison.where(comparison.equal(last, value), positions, -1), -1)
+    idx = reductions.max(comparison.where(_same(last, value), positions, -1), -1)
     idx = shape.expand_dims(idx, axis)
     values = gather_ops.take_along_axis(flat, idx, axis)
     if not (keepdim or back is not None):
         idx, values = shape.squeeze(idx, axis), shape.squeeze(values, axis)
     return _scalar_pair(ValuesIndices(values, idx), back)
+
+
+def _same(a: Any, b: Any) -> Any:
+    """a == b, with NaN equal to NaN (a value of its own, as torch.mode and unique count it)."""
+    if not is_float(a.dtype):
+        return comparison.equal(a, b)
+    both_nan = comparison.logical_and(floating.isnan(a), floating.isnan(b))
+    return comparison.logical_or(comparison.equal(a, b), both_nan)
 
 
 def topk(
