@@ -141,7 +141,7 @@ def nansum(
     ``keepdim``): an all-NaN slice sums to 0. Ints and bools sum as ``gj.sum`` does."""
     _no_out("nansum", out)
     x, axes, keep = _prepare("nansum", a, axis, dim, keepdims, keepdim)
-    return _in_dtype(reductions.sum(_nan_replaced(x, 0), axes, keep, dtype=dtype), dtype)
+    return reductions.sum(_nan_replaced(x, 0), axes, keep, dtype=dtype)
 
 
 @reports_as_itself
@@ -159,15 +159,7 @@ def nanprod(
     _no_out("nanprod", out)
     x, axes, keep = _prepare("nanprod", a, axis, dim, keepdims, keepdim)
     x = _nan_replaced(x, 1)
-    if dtype is not None:
-        x = astype(x, dtype)
-    return _in_dtype(reductions.prod(x, axes, keep), dtype)
-
-
-def _in_dtype(result: Any, dtype: Any) -> Any:
-    """``result`` in the ``dtype`` the user asked for (graphjit's sums of ints are int64; numpy's
-    ``dtype=`` is the result's dtype)."""
-    return result if dtype is None else astype(result, dtype)
+    return reductions.prod(x, axes, keep, dtype=dtype)
 
 
 def _float(name: str, x: Any, dtype: Any) -> Any:
@@ -372,7 +364,7 @@ def nancumsum(
     """Cumulative sum treating NaN as 0, as numpy.nancumsum (axis None: the flattened array)."""
     _no_out("nancumsum", out)
     x = _nan_replaced(_checked("nancumsum", a, axis, dim), 0)
-    return _in_dtype(scans.cumsum(x, axis, dtype, dim=dim), dtype)
+    return scans.cumsum(x, axis, dtype, dim=dim)
 
 
 @reports_as_itself
@@ -382,7 +374,7 @@ def nancumprod(
     """Cumulative product treating NaN as 1, as numpy.nancumprod."""
     _no_out("nancumprod", out)
     x = _checked("nancumprod", a, axis, dim)
-    return _in_dtype(scans.cumprod(_nan_replaced(x, 1), axis, dtype, dim=dim), dtype)
+    return scans.cumprod(_nan_replaced(x, 1), axis, dtype, dim=dim)
 
 
 @reports_as_itself

@@ -344,7 +344,8 @@ def sum(
 ) -> Value:
     """Sum over ``axis`` (int, tuple, negative, or None for all), as numpy.sum.
 
-    Bool and int inputs give int64. ``dtype`` casts the input first."""
+    Bool and int inputs give int64. ``dtype`` casts the input first, and is the result's dtype
+    (an int8 sum wraps as numpy's)."""
     defaults = axis is None and dim is None and dtype is None and keepdim is None
     if defaults and keepdims is False and is_tensor(x):  # the eager loss's ``t.sum()``
         every = _EVERY_AXIS.get(x.ndim)
@@ -354,9 +355,9 @@ def sum(
                 return eager_result(_sum_impl(array, axes=every, keepdims=False))
             return apply(SUM, x, axes=every, keepdims=False)
     x, axes, keep = _prepare("sum", x, axis, dim, keepdims, keepdim)
-    if dtype is not None:
-        x = astype(x, dtype)
-    return _sum_op(x, axes, keep)
+    if dtype is None:
+        return _sum_op(x, axes, keep)
+    return astype(_sum_op(astype(x, dtype), axes, keep), dtype)
 
 
 def prod(
@@ -368,11 +369,12 @@ def prod(
     dim: Any = None,
     keepdim: bool | None = None,
 ) -> Value:
-    """Product over ``axis``, as numpy.prod. The gradient is exact with zeros in a slice."""
+    """Product over ``axis``, as numpy.prod (``dtype``, as :func:`sum`'s, is the result's). The
+    gradient is exact with zeros in a slice."""
     x, axes, keep = _prepare("prod", x, axis, dim, keepdims, keepdim)
-    if dtype is not None:
-        x = astype(x, dtype)
-    return apply(PROD, x, axes=axes, keepdims=keep)
+    if dtype is None:
+        return apply(PROD, x, axes=axes, keepdims=keep)
+    return astype(apply(PROD, astype(x, dtype), axes=axes, keepdims=keep), dtype)
 
 
 def max(

@@ -58,10 +58,14 @@ def mean(
     dim: Any = None,
     keepdim: bool | None = None,
 ) -> Value:
-    """Mean over ``axis``, as numpy.mean: ``sum / count`` (bool and int inputs give float64).
+    """Mean over ``axis``, as numpy.mean: ``sum / count`` (bool and int inputs give float64; an
+    int ``dtype`` sums in that dtype and truncates the quotient to it, as numpy's).
 
     When an axis' size is only known at call time the count is a :func:`size_of` node."""
     x, axes, keep = _prepare("mean", x, axis, dim, keepdims, keepdim)
+    if dtype is not None and not is_float(as_dtype(dtype)):
+        total = astype(prims.sum(astype(x, dtype), axes, keep), dtype)
+        return astype(total / _count(x, axes, "float64"), dtype)
     x = _as_float(x, dtype)
     total = prims.sum(x, axes, keep)
     return total / _count(x, axes, total.dtype)

@@ -173,6 +173,20 @@ def test_sum_dtype_argument_and_constants():
     np.testing.assert_array_equal(val, [4.0, 6.0])
 
 
+@pytest.mark.parametrize("name", ["sum", "prod", "cumsum", "cumprod", "mean", "nansum", "nanprod"])
+@pytest.mark.parametrize("dtype", ["int8", "int32", "uint8"])
+def test_an_integer_dtype_argument_is_the_results_dtype(name: str, dtype: str) -> None:
+    """numpy computes in the ``dtype`` given (an int8 sum wraps) and returns it; graphjit
+    accumulated in int64 and returned that."""
+    a = np.array([[100, 100, 100], [7, -3, 9]])
+    if dtype == "uint8":
+        a = np.abs(a)
+    got = run(lambda x: getattr(gj, name)(x, axis=1, dtype=dtype), a)
+    want = getattr(np, name)(a, axis=1, dtype=dtype)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+
+
 # --------------------------------------------------------------------------------------------------
 # shape rules and errors
 
