@@ -160,6 +160,21 @@ def test_cross_entropy_mean_over_ignored_targets_matches_a_hand_count() -> None:
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-14)
 
 
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_a_mean_over_only_ignored_targets_is_nan_with_a_zero_gradient(smoothing: float) -> None:
+    logits = gj.tensor(
+        np.array([[2.0, 0.0, -1.0], [0.5, 0.5, 0.5]], np.float32), requires_grad=True
+    )
+    labels = gj.tensor(np.array([-100, -100]))
+    loss = gjF.cross_entropy(logits, labels, label_smoothing=smoothing)
+    assert loss.dtype == "float32" and np.isnan(loss.item())  # 0 / 0, as PyTorch's
+    loss.backward()
+    np.testing.assert_array_equal(logits.grad.numpy(), np.zeros((2, 3)))  # PyTorch's, not NaN
+    logp = gj.tensor(np.log(np.full((2, 3), 1 / 3)), requires_grad=True)
+    gjF.nll_loss(logp, labels).backward()
+    np.testing.assert_array_equal(logp.grad.numpy(), np.zeros((2, 3)))
+
+
 def test_losses_reject_unknown_reductions_and_bad_shapes() -> None:
     x = gj.tensor(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="reduction"):

@@ -285,6 +285,15 @@ def test_bce_clamps_log_terms_like_pytorch() -> None:
     np.testing.assert_allclose(out, [100.0, 100.0, np.log(2.0)], rtol=1e-14)
 
 
+def test_bce_gradient_is_finite_at_probabilities_of_0_and_1() -> None:
+    """A saturated sigmoid feeding BCELoss: the clamped log's gradient was 0 * inf = NaN."""
+    pred = gj.tensor(np.array([0.0, 1.0, 0.5, 0.0, 1.0]), requires_grad=True)
+    target = gj.tensor(np.array([0.0, 1.0, 1.0, 1.0, 0.0]))
+    nn.BCELoss(reduction="sum")(pred, target).backward()
+    # d/dp of -(t log p + (1 - t) log(1 - p)), with a clamped log term contributing 0
+    np.testing.assert_allclose(pred.grad.numpy(), [1.0, -1.0, -2.0, 0.0, 0.0], rtol=1e-14)
+
+
 def test_bce_refuses_values_outside_0_1_like_pytorch() -> None:
     # logits passed to BCELoss gave nan (log of a negative) where PyTorch raises
     loss = nn.BCELoss()

@@ -223,8 +223,15 @@ def nll_loss(
     check_class_weight(weight, tuple(x.shape)[_class_axis_shape(x.ndim)], "nll_loss")
     loss, w, _ = _nll_parts(x, t, weight, ignore_index, "nll_loss")
     if reduction == "mean":
-        return ops.sum(loss) / ops.sum(w)
+        return _weighted_mean(ops.sum(loss), ops.sum(w))
     return reduce_loss(loss, reduction, "nll_loss")
+
+
+def _weighted_mean(total: Any, weights: Any) -> Any:
+    """``total / weights``, NaN when every target was ignored (0 / 0, as PyTorch's), with a zero
+    gradient then rather than NaN (PyTorch's too)."""
+    some = ops.not_equal(weights, 0)
+    return ops.where(some, total / ops.where(some, weights, 1.0), float("nan"))
 
 
 def cross_entropy(
@@ -271,7 +278,7 @@ def cross_entropy(
     _check_index_target(x, t, "cross_entropy")
     nll, w, counted = _nll_parts(logp, t, weight, ignore_index, "cross_entropy")
     if reduction == "mean":
-        nll_red = ops.sum(nll) / ops.sum(w)
+        nll_red = _weighted_mean(ops.sum(nll), ops.sum(w))
     else:
         nll_red = reduce_loss(nll, reduction, "cross_entropy")
     if not label_smoothing:
@@ -280,7 +287,7 @@ def cross_entropy(
     smooth = ops.where(counted, smooth, 0.0)
     if reduction == "mean":
         denom = ops.sum(w) if weight is not None else ops.sum(ops.astype(counted, logp.dtype))
-        smooth_red = ops.sum(smooth) / denom
+        smooth_red = _weighted_mean(ops.sum(smooth), denom)
     else:
         smooth_red = reduce_loss(smooth, reduction, "cross_entropy")
     return (1.0 - label_smoothing) * nll_red + (label_smoothing / n_classes) * smooth_red
@@ -294,20 +301,31 @@ def binary_cross_entropy(
     reduce: Any = None,
     reduction: str = "mean",
 ) -> Any:
-    """Binary cross-entropy of probabilities; the log terms are clamped at -100 as PyTorch's.
+    """Binary cross-entropy of probabilities; the log terms are clamped at -100 as PyTorch's,
+    and the gradient is that of the clamped loss (finite at probabilities of 0 and 1: where the
+    target equals the input there it is the derivative of the other log term, where PyTorch's
+    formula gives 0).
     Eager host tensors outside [0, 1] (or NaN) raise, as in PyTorch (logits belong in
     ``binary_cross_entropy_with_logits``); graphs and GPU tensors are not read to check."""
     x, t = _pair(input, target, "binary_cross_entropy")
     for value, what in ((x, "input"), (t, "target")):
         _check_probabilities(value, what)
-    log_p = ops.maximum(ops.log(x), -100.0)
-    log_1mp = ops.maximum(ops.log(1.0 - x), -100.0)
-    loss = -(t * log_p + (1.0 - t) * log_1mp)
+    loss = -(t * _log_at_least_minus_100(x) + (1.0 - t) * _log_at_least_minus_100(1.0 - x))
     if weight is not None:
         check_broadcasts_to(weight, tuple(x.shape), "binary_cross_entropy", "weight")
         loss = loss * weight
     reduction = legacy_reduction(size_average, reduce, reduction)
     return reduce_loss(loss, reduction, "binary_cross_entropy")
+
+
+_EXP_MINUS_100 = 3.720075976020836e-44  # log of anything up to this is clamped to -100
+
+
+def _log_at_least_minus_100(p: Any) -> Any:
+    """``max(log(p), -100)`` whose gradient is 0 where the clamp holds (at p = 0 too: the
+    clamped log is not differentiated there, so no ``0 * inf`` makes a NaN)."""
+    above = ops.greater(p, _EXP_MINUS_100)
+    return ops.where(above, ops.log(ops.where(above, p, 1.0)), -100.0)
 
 
 def binary_cross_entropy_with_logits(
