@@ -79,7 +79,7 @@ def softmax_rows(x: np.ndarray, out: np.ndarray) -> None:
             e = exp(float(x[r, j]) - m)
             out[r, j] = e
             s = accumulate_add(s, e)
-        inv = 1.0 / s
+        inv = 1.0 / s if s < math.inf else math.nan  # inf: the row holds +inf (all nan)
         for j in range(x.shape[1]):
             out[r, j] = float(out[r, j]) * inv
 
@@ -91,6 +91,8 @@ def log_softmax_rows(x: np.ndarray, out: np.ndarray) -> None:
     for r in range(x.shape[0]):
         m = _row_shift(x, r, lanes)
         ls = log(_exp_sum(x, r, m))
+        if ls == math.inf:  # the row holds +inf: all nan, as softmax_rows
+            ls = math.nan
         for j in range(x.shape[1]):
             out[r, j] = (float(x[r, j]) - m) - ls
 

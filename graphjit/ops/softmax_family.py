@@ -95,7 +95,8 @@ def _log_softmax_jvp(tangents: Any, out: Any, x: Any, *, axes: tuple[int, ...]) 
 
 def _shift(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     """The slice maxima (keepdims), with non-finite maxima replaced by 0 (so -inf/inf slices give
-    numpy's -inf/inf/nan rather than inf - inf)."""
+    numpy's -inf/inf/nan rather than inf - inf). A slice holding +inf then sums to inf, which
+    softmax and log_softmax answer with NaN for the whole slice, as PyTorch and scipy do."""
     m = np.max(x, axis=axes, keepdims=True, initial=-np.inf)
     return np.where(np.isfinite(m), m, np.zeros((), x.dtype))
 
@@ -112,13 +113,15 @@ def _logsumexp_impl(x: np.ndarray, *, axes: tuple[int, ...], keepdims: bool) -> 
 def _softmax_impl(x: np.ndarray, *, axes: tuple[int, ...]) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         e = np.exp(x - _shift(x, axes))
-        return np.asarray(e / np.sum(e, axis=axes, keepdims=True), dtype=x.dtype)
+        total = np.sum(e, axis=axes, keepdims=True)  # inf: the slice holds +inf
+        return np.asarray(np.where(total < np.inf, e / total, np.nan), dtype=x.dtype)
 
 
 def _log_softmax_impl(x: np.ndarray, *, axes: tuple[int, ...]) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         shifted = x - _shift(x, axes)
-        out = shifted - np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
+        log_total = np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
+        out = np.where(log_total < np.inf, shifted - log_total, np.nan)
     return np.asarray(out, dtype=x.dtype)
 
 

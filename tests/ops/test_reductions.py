@@ -142,6 +142,26 @@ def test_softmax_and_log_softmax_match_scipy(axis, dtype):
     np.testing.assert_allclose(lsm, sps.log_softmax(a, axis=axis), **tol(dtype))
 
 
+@pytest.mark.parametrize("axis", [1, 0])
+def test_softmax_of_slices_with_infinities_and_nan_match_scipy(backend: str, axis: int) -> None:
+    """A slice holding +inf is NaN throughout (scipy, PyTorch and jax agree for softmax, PyTorch
+    for log_softmax); only -inf is NaN too; -inf beside numbers is a zero probability;
+    logsumexp keeps numpy's answers."""
+    inf, nan = np.inf, np.nan
+    a = np.array([[inf, 1.0, 0.0], [-inf, -inf, -inf], [-inf, 2.0, 0.0], [nan, 1.0, 0.0]])
+    a = a if axis == 1 else np.ascontiguousarray(a.T)
+    x = gj.placeholder("x", a.shape)
+    outs = [gj.softmax(x, axis), gj.log_softmax(x, axis), gj.logsumexp(x, axis)]
+    got = gj.compile([x], outs, backend=backend)(a)
+    with np.errstate(all="ignore"):
+        wants = [sps.softmax(a, axis), sps.log_softmax(a, axis), sps.logsumexp(a, axis)]
+    # PyTorch's log_softmax of a slice holding +inf is NaN throughout, as its softmax is
+    # (scipy's is -inf beside the inf)
+    wants[1] = np.where(np.isposinf(a).any(axis, keepdims=True), np.nan, wants[1])
+    for g, w in zip(got, wants, strict=True):
+        np.testing.assert_array_equal(g, w)
+
+
 def test_softmax_is_stable_and_defaults_to_last_axis():
     a = np.array([[1000.0, 1001.0, 999.0], [-1000.0, -1001.0, -1002.0]])
     np.testing.assert_allclose(run(gj.softmax, a), sps.softmax(a, axis=-1))

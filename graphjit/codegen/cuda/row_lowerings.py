@@ -102,13 +102,13 @@ def _softmax(b: CudaWriter, node: Node) -> None:
     axes = sorted(node.attrs["axes"])
     if node.op.name == "softmax":
         finish = [
-            "inv = 1.0 / total",
+            "inv = 1.0 / total if 0.0 < total < np.inf else np.nan  # +inf or only -inf: nan",
             "for j in range(tid, ncols, BLOCK):",
             "    out[r, j] = exp(f64(x[r, j]) - shift) * inv",
         ]
     else:
         finish = [
-            "ls = log(total)",
+            "ls = log(total) if total < np.inf else np.nan  # the row holds +inf",
             "for j in range(tid, ncols, BLOCK):",
             "    out[r, j] = (f64(x[r, j]) - shift) - ls",
         ]
