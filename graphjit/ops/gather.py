@@ -23,7 +23,7 @@ from graphjit.ops import prims
 from graphjit.ops.dispatch import ArrayLike, Value, apply, astype, is_tensor, lift, lift_like
 from graphjit.ops.leaves import constant_value
 from graphjit.ops.prims import reshape
-from graphjit.ops.registry import DimBuilder, OpDef, binds, defop
+from graphjit.ops.registry import OPS, DimBuilder, OpDef, binds, defop
 from graphjit.ops.shape_rules import normalize_axis, same_dim
 
 __all__ = ["take", "take_along_axis", "add_at", "add_along_axis", "put_along_axis"]
@@ -456,11 +456,10 @@ def last_of_repeats(idx: Any, axis: int, n: Dim) -> Any:
     from the end when the axis's size ``n`` is known): a stable sort of the indices puts
     repeats side by side in their order, the last of a run is followed by another index, and
     the sorting permutation carries that back (each position once, so the scatter is exact)."""
-    from graphjit.ops.sorting import argsort  # noqa: PLC0415 - sorting imports this module
-
     if isinstance(n, int):
         idx = prims.where(idx < 0, idx + n, idx)
-    order = argsort(idx, axis=axis)
+    # the sorting family's op, by name: the families never import each other
+    order = apply(OPS["argsort"], idx, axis=axis, descending=False)
     ordered = apply(TAKE_ALONG_AXIS, idx, order, axis=axis)
 
     def along(start: int, stop: int | None) -> Any:
