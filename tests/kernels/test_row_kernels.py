@@ -16,7 +16,10 @@ def _reference(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         m = np.where(np.isfinite(m), m, 0.0)  # the shift the kernels (and jax) use
         e = np.exp(x - m)
         s = e.sum(axis=1, keepdims=True)
-        return e / s, (x - m) - np.log(s), (np.log(s) + m)[:, 0]
+        # a row holding +inf sums to inf: softmax and log_softmax are NaN throughout (PyTorch's)
+        soft = np.where(s < np.inf, e / s, np.nan)
+        logsoft = np.where(s < np.inf, (x - m) - np.log(s), np.nan)
+        return soft, logsoft, (np.log(s) + m)[:, 0]
 
 
 def _kernels(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
