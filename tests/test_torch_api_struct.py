@@ -156,8 +156,8 @@ def test_bad_arguments_raise_clear_errors():
         gj.index_select(t, 0, gj.tensor(np.array([0.5])))
     with pytest.raises(TypeError, match="give src or value"):
         gj.scatter(t, 0, gj.tensor(IDX))
-    with pytest.raises(ValueError, match="not supported"):
-        gj.scatter(t, 0, gj.tensor(IDX), value=1.0, reduce="multiply")
+    with pytest.raises(ValueError, match="reduce must be 'add' or 'multiply', got 'max'"):
+        gj.scatter(t, 0, gj.tensor(IDX), value=1.0, reduce="max")
     with pytest.raises(ValueError, match="exceeds dim"):
         t.unfold(1, 5, 1)
     with pytest.raises(ValueError, match="sum to 3"):

@@ -145,7 +145,8 @@ class NumpyMethods:
     # runs on graph nodes
     pow = forward(F.power)
     mul = multiply = forward(F.multiply)
-    div = divide = forward(F.divide)
+    divide = forward(F.divide)
+    div = forward(torch_api.div)  # rounding_mode=, as PyTorch's
     neg = forward(F.negative)
     matmul = forward(F.matmul)
     mm = forward(torch_api.mm)
@@ -274,9 +275,13 @@ class NumpyMethods:
     cov = forward(numpy_api.cov)  # PyTorch's keyword correction= is numpy's ddof
     corrcoef = forward(numpy_api.corrcoef)
 
-    def flip(self, *dims: Any, axis: Any = None) -> Any:
-        """Reverse ``dims`` (``x.flip(0, 1)`` or ``x.flip((0, 1))``; all when none are given)."""
-        return F.flip(self, dim_or_axis(varargs_dims(dims) or None, axis, "flip"))
+    def flip(self, *dims_: Any, axis: Any = None, dims: Any = None) -> Any:
+        """Reverse ``dims`` (``x.flip(0, 1)``, ``x.flip((0, 1))`` or ``x.flip(dims=(0, 1))``;
+        all when none are given)."""
+        if dims is not None and dims_:
+            raise TypeError("flip: give the dims once (positionally or as dims=)")
+        dims = varargs_dims(dims_) or (None if dims is None else dims)
+        return F.flip(self, dim_or_axis(dims, axis, "flip"))
 
     def roll(self, shifts: Any, dims: Any = None, *, axis: Any = None) -> Any:
         """Shift cyclically along ``dims`` (the flattened array when None)."""

@@ -115,14 +115,13 @@ def repeat(a: ArrayLike, repeats: Any, axis: Any = None, *, dim: Any = None) -> 
     if x.ndim == 0:
         x = prims.reshape(x, (1,))
     ax = normalize_axis(axis, x.ndim, "repeat")
-    if isinstance(repeats, Node) or is_tensor(repeats):
-        if not isinstance(repeats, Node) and repeats.ndim == 0:
-            repeats = int(repeats.item())
-        else:
-            raise TypeError(
-                "repeat: repeats must be known when the graph is built (an int or a list); the "
-                "result's size would depend on data"
-            )
+    if isinstance(repeats, Node):
+        raise TypeError(
+            "repeat: repeats must be known when the graph is built (an int, a list or an eager "
+            "tensor); the result's size would depend on data"
+        )
+    if is_tensor(repeats):  # an eager tensor's counts are known (read from a GPU, as PyTorch)
+        repeats = repeats.cpu().numpy()
     counts = np.asarray(repeats)
     if counts.dtype.kind not in "iu" or counts.ndim > 1:
         raise TypeError(f"repeat: repeats must be an int or a 1-D list of ints, got {repeats!r}")

@@ -66,6 +66,7 @@ __all__ = [
     "floor",
     "ceil",
     "round",
+    "around",
     "add",
     "subtract",
     "multiply",
@@ -466,7 +467,29 @@ softplus: Callable[[ArrayLike], Value] = _unary_fn(SOFTPLUS)
 erf: Callable[[ArrayLike], Value] = _unary_fn(ERF)
 floor: Callable[[ArrayLike], Value] = _unary_fn(FLOOR)
 ceil: Callable[[ArrayLike], Value] = _unary_fn(CEIL)
-round: Callable[[ArrayLike], Value] = _unary_fn(ROUND)
+
+
+@binds(ROUND)
+def round(x: ArrayLike, decimals: int = 0, *, out: Any = None) -> Value:
+    """Round half to even to ``decimals`` places (negative: to tens, hundreds...), as numpy.round
+    and torch.round(decimals=): ``rint(x * 10**decimals) / 10**decimals``, so the result is the
+    float nearest that decimal, as numpy's. Ints round only with negative ``decimals``."""
+    if isinstance(decimals, bool) or not isinstance(decimals, (int, np.integer)):
+        raise TypeError(f"round: decimals must be an int, got {decimals!r}")
+    x = lift(x)
+    decimals = int(decimals)
+    if decimals == 0 or (decimals > 0 and not is_float(x.dtype)):
+        result = apply(ROUND, x)
+    elif decimals > 0:
+        scale = 10.0**decimals
+        result = apply(ROUND, x * scale) / scale
+    else:  # to tens, hundreds...: divide first, as numpy does
+        scale = 10.0**-decimals
+        result = astype(apply(ROUND, x / scale) * scale, x.dtype)
+    return result if out is None else write_out(result, out, "round")
+
+
+around = round
 add: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(ADD)
 subtract: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(SUBTRACT)
 multiply: Callable[[ArrayLike, ArrayLike], Value] = _binary_fn(MULTIPLY)

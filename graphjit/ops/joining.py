@@ -26,7 +26,7 @@ import numpy as np
 from graphjit.dtypes import as_dtype
 from graphjit.ir import Dim, Node, TensorType, format_shape
 from graphjit.ops.dispatch import ArrayLike, Value, apply, is_tensor, lift
-from graphjit.ops.prims import exactly_shaped, expand_dims, zeros_like
+from graphjit.ops.prims import exactly_shaped, expand_dims, reshape, zeros_like
 from graphjit.ops.registry import DimBuilder, OpDef, binds, defop
 from graphjit.ops.shape_rules import (
     FULL_SLICE,
@@ -365,9 +365,12 @@ def _array_list(name: str, xs: Any) -> list[Any]:
 
 @binds(CONCATENATE)
 def concatenate(xs: Sequence[Any], axis: int = 0, *, dim: Any = None) -> Value:
-    """Join arrays along an existing axis, as numpy.concatenate (``dim=`` as torch.cat).
-    Inputs are promoted to one dtype."""
+    """Join arrays along an existing axis, as numpy.concatenate (``dim=`` as torch.cat;
+    ``axis=None`` joins them flattened). Inputs are promoted to one dtype."""
     items = _array_list("concatenate", xs)
+    if axis is None and dim is None:
+        items = [x if x.ndim == 1 else reshape(x, (-1,)) for x in items]
+        axis = 0
     axis = axis_or_dim("concatenate", axis, dim, default=0)
     if items[0].ndim == 0:
         raise ValueError("concatenate: 0-d arrays cannot be concatenated")

@@ -26,6 +26,7 @@ from graphjit.ops.shape_rules import (
     axis_or_dim,
     check_axes,
     float_reduce_infer,
+    is_scalar_dim,
     normalize_axes,
     reduced_call_dims,
     reduction_axes,
@@ -190,8 +191,11 @@ def logsumexp(
 
 def softmax(x: ArrayLike, axis: Any = -1, *, dim: Any = None) -> Value:
     """``exp(x) / sum(exp(x))`` over ``axis`` (default the last; a tuple or None also work),
-    computed stably. A slice of all -inf gives NaN, as scipy.special.softmax."""
+    computed stably. A slice of all -inf gives NaN, as scipy.special.softmax. A 0-d ``x``
+    (with axis 0, -1 or None) is its own slice, as in PyTorch."""
     x = lift(x)
+    if x.ndim == 0:
+        return _as_vector(softmax, x, "softmax", axis if dim is None else dim)
     axes = normalize_axes(
         axis_or_dim("softmax", axis if dim is None else None, dim), x.ndim, "softmax"
     )
@@ -201,7 +205,16 @@ def softmax(x: ArrayLike, axis: Any = -1, *, dim: Any = None) -> Value:
 def log_softmax(x: ArrayLike, axis: Any = -1, *, dim: Any = None) -> Value:
     """``x - logsumexp(x, axis, keepdims=True)`` (default the last axis), computed stably."""
     x = lift(x)
+    if x.ndim == 0:
+        return _as_vector(log_softmax, x, "log_softmax", axis if dim is None else dim)
     axes = normalize_axes(
         axis_or_dim("log_softmax", axis if dim is None else None, dim), x.ndim, "log_softmax"
     )
     return apply(LOG_SOFTMAX, x, axes=axes)
+
+
+def _as_vector(fn: Any, x: Any, name: str, axis: Any) -> Value:
+    """``fn`` of a 0-d ``x`` along the only axis PyTorch lets it have (0 or -1, or None)."""
+    if axis is not None and not is_scalar_dim(axis):
+        raise ValueError(f"{name}: axis {axis!r} is out of range for a 0-d array")
+    return prims.reshape(fn(prims.reshape(x, (1,)), 0), ())

@@ -21,10 +21,38 @@ __all__ += ["addcmul", "addcdiv", "clamp_min", "clamp_max", "xlogy", "logit", "s
 
 mul = ew.multiply
 sub = ew.subtract
-div = ew.divide
 pow = ew.power
 neg = ew.negative
 clamp = ew.clamp  # PyTorch's gradient at the bounds (gj.clip splits it there)
+
+
+def div(input: ArrayLike, other: ArrayLike, *, rounding_mode: Any = None, out: Any = None) -> Value:  # noqa: A002
+    """``input / other``, as torch.div: true division (``rounding_mode=None``), rounded toward
+    -inf (``'floor'``, as ``//``) or toward zero (``'trunc'``). Rounded division of ints stays
+    int; an int divided by zero gives 0, as numpy's ``//`` (PyTorch raises)."""
+    if rounding_mode is None:
+        result = ew.divide(input, other)
+    elif rounding_mode == "floor":
+        result = rounding.floor_divide(input, other)
+    elif rounding_mode == "trunc":
+        result = _trunc_divide(input, other)
+    else:
+        raise ValueError(
+            f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}"
+        )
+    return result if out is None else write_out(result, out, "div")
+
+
+def _trunc_divide(a: ArrayLike, b: ArrayLike) -> Value:
+    a, b = lift(a), lift(b)
+    if is_float(a.dtype) or is_float(b.dtype):
+        return rounding.trunc(ew.divide(a, b))
+    q = rounding.floor_divide(a, b)
+    # the floored quotient is one below the truncated one where the division is inexact and
+    # the signs differ
+    inexact = comparison.not_equal(rounding.remainder(a, b), 0)
+    signs_differ = comparison.not_equal(comparison.less(a, 0), comparison.less(b, 0))
+    return ew.add(q, astype(comparison.logical_and(inexact, signs_differ), q.dtype))
 
 
 def mm(a: ArrayLike, b: ArrayLike, *, out: Any = None) -> Value:

@@ -105,14 +105,18 @@ def scatter(
     """A copy of ``input`` with ``src`` (or the scalar ``value``) written at ``index`` along
     ``dim``, as torch.scatter (``out[index[i][j]][j] = src[i][j]`` for ``dim=0``). Repeated
     indices, which PyTorch leaves unspecified, write the last of their values (a scalar
-    ``value`` is that value). ``reduce="add"`` is scatter_add."""
+    ``value`` is that value). ``reduce="add"`` is scatter_add, ``reduce="multiply"``
+    scatter_reduce's ``"prod"`` (repeats multiply)."""
     x = lift(input)
     d = normalize_axis(dim, x.ndim, "scatter")
     idx = _index(index, "scatter")
     if (src is None) == (value is None):
         raise TypeError("scatter: give src or value")
-    if reduce not in (None, "add"):
-        raise ValueError(f"scatter: reduce={reduce!r} is not supported (only 'add')")
+    if reduce not in (None, "add", "multiply"):
+        raise ValueError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}")
+    if reduce == "multiply":
+        source = broadcast.full_like(idx, value, dtype=x.dtype) if src is None else src
+        return scatter_reduce(x, dim, idx, _block(lift(source), idx, None, "scatter"), "prod")
     return _scattered(x, idx, value if src is None else src, d, "scatter", reduce == "add")
 
 

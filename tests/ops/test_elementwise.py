@@ -148,9 +148,10 @@ def test_every_elementwise_function_is_covered():
         "true_divide",
         "absolute",
         "fabs",
+        "around",
     }
     assert set(comparison.__all__) == set(COMPARISONS) | set(LOGICAL) | {"logical_not", "where"}
-    assert gj.true_divide is gj.divide
+    assert gj.true_divide is gj.divide and gj.around is gj.round
 
 
 # --------------------------------------------------------------------------------------------------
