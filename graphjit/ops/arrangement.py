@@ -130,8 +130,8 @@ def repeat(a: ArrayLike, repeats: Any, axis: Any = None, *, dim: Any = None) -> 
     n = _fixed("repeat", x, ax, "to repeat its elements")
     if counts.ndim == 1 and counts.size not in (1, n):
         raise ValueError(f"repeat: {counts.size} counts for an axis of size {n}")
-    per_element = [int(c) for c in counts.ravel()] if counts.size > 1 else [int(counts)] * n
-    total = sum(per_element)  # in Python ints: numpy's own sum would wrap
+    # in Python ints: numpy's own int64 sum would wrap
+    total = int(counts.sum(dtype=object)) if counts.size > 1 else int(counts.ravel()[0]) * n
     too_many = f"repeat: {total} elements along axis {ax} are more than"
     if total * np.dtype(x.dtype).itemsize > MAX_BYTES:
         raise ValueError(f"{too_many} an array can hold")
