@@ -26,7 +26,7 @@ import numpy as np
 from graphjit.dtypes import as_dtype
 from graphjit.ir import Dim, Node, TensorType, format_shape
 from graphjit.ops.dispatch import ArrayLike, Value, apply, is_tensor, lift
-from graphjit.ops.prims import exactly_shaped, expand_dims, reshape, zeros_like
+from graphjit.ops.prims import exactly_shaped, expand_dims, reshape, take, zeros_like
 from graphjit.ops.registry import DimBuilder, OpDef, binds, defop
 from graphjit.ops.shape_rules import (
     FULL_SLICE,
@@ -479,11 +479,13 @@ def flip(x: ArrayLike, axis: Any = None, *, dims: Any = None) -> Value:
 
 
 def pad(x: ArrayLike, pad_width: Any, mode: str = "constant", constant_values: Any = 0) -> Value:
-    """Pad with a constant, as numpy.pad: ``pad_width`` is an int, a ``(before, after)`` pair, or
-    one pair per axis. Only ``mode="constant"`` with a scalar ``constant_values`` is supported."""
+    """Pad, as numpy.pad: ``pad_width`` is an int, a ``(before, after)`` pair, or one pair per
+    axis. Modes: ``"constant"`` (a scalar ``constant_values``), and ``"edge"``, ``"reflect"``,
+    ``"symmetric"`` and ``"wrap"``, which gather the padding from ``x`` along each padded axis
+    (its size known when the graph is built) at the indices numpy's own pad gives."""
     x = lift(x)
-    if mode != "constant":
-        raise ValueError(f"pad: mode {mode!r} is not supported; only 'constant'")
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: mode must be one of {', '.join(_PAD_MODES)}; got {mode!r}")
     widths = np.asarray(pad_width)
     if widths.dtype.kind not in "iu":
         raise TypeError(f"pad: pad_width must be ints, got {pad_width!r}")
@@ -498,8 +500,27 @@ def pad(x: ArrayLike, pad_width: Any, mode: str = "constant", constant_values: A
     pw = tuple((int(b), int(a)) for b, a in widths)
     if all(b == 0 and a == 0 for b, a in pw):
         return x
+    if mode != "constant":
+        return _pad_by_gathering(x, pw, mode)
     value = scalar_fill("pad", constant_values, as_dtype(x.dtype))
     return apply(PAD, x, pad_width=pw, constant_value=value)
+
+
+_PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+
+
+def _pad_by_gathering(x: Any, widths: tuple[tuple[int, int], ...], mode: str) -> Value:
+    for axis, (before, after) in enumerate(widths):
+        if before == after == 0:
+            continue
+        size = x.shape[axis]
+        if not isinstance(size, int):
+            raise ValueError(f"pad: mode {mode!r} needs the size of axis {axis} fixed")
+        if size == 0:
+            raise ValueError(f"pad: mode {mode!r} cannot extend the empty axis {axis}")
+        index = np.pad(np.arange(size, dtype=np.int64), (before, after), mode=mode)  # type: ignore[call-overload]
+        x = take(x, index, axis)
+    return x
 
 
 @binds(SLICE_AXES)

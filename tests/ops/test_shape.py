@@ -292,6 +292,20 @@ def test_pad_matches_numpy(width, dtype):
     np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("mode", ["edge", "reflect", "symmetric", "wrap"])
+@pytest.mark.parametrize("width", [1, ((1, 2), (0, 3)), ((0, 0), (5, 6)), ((4, 0), (1, 1))])
+def test_pad_modes_that_gather_from_the_array_match_numpy(mode, width):
+    """Widths beyond the axis's size reflect and wrap again, as numpy's."""
+    a = rand(3, 4)
+    np.testing.assert_array_equal(
+        run(lambda x: gj.pad(x, width, mode=mode), a), np.pad(a, width, mode=mode)
+    )
+    x = gj.tensor(a, requires_grad=True)
+    gj.pad(x, width, mode=mode).sum().backward()  # each element's gradient: how often it is read
+    counts = np.pad(np.arange(12).reshape(3, 4), width, mode=mode)
+    np.testing.assert_array_equal(x.grad.numpy().ravel(), np.bincount(counts.ravel(), minlength=12))
+
+
 def test_pad_symbolic_and_errors():
     x = gj.placeholder("x", (None, 3))
     y = gj.pad(x, ((1, 2), (0, 1)))
@@ -299,8 +313,12 @@ def test_pad_symbolic_and_errors():
     a = rand(2, 3)
     np.testing.assert_array_equal(evaluate([y], {x: a})[0], np.pad(a, ((1, 2), (0, 1))))
     assert gj.pad(x, 0) is x
-    with pytest.raises(ValueError, match="pad: mode 'reflect' is not supported"):
-        gj.pad(x, 1, mode="reflect")
+    with pytest.raises(ValueError, match="pad: mode 'reflect' needs the size of axis 0 fixed"):
+        gj.pad(x, 1, mode="reflect")  # a None axis: numpy's indices need its size
+    with pytest.raises(ValueError, match=r"pad: mode must be one of constant, edge, .*'mean'"):
+        gj.pad(x, 1, mode="mean")
+    with pytest.raises(ValueError, match="cannot extend the empty axis 0"):
+        gj.pad(gj.placeholder("e", (0, 3)), 1, mode="wrap")
     with pytest.raises(ValueError, match=">= 0"):
         gj.pad(x, -1)
     with pytest.raises(ValueError, match="does not fit"):
