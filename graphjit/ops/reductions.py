@@ -357,7 +357,7 @@ def sum(
     x, axes, keep = _prepare("sum", x, axis, dim, keepdims, keepdim)
     if dtype is None:
         return _sum_op(x, axes, keep)
-    return astype(_sum_op(astype(x, dtype), axes, keep), dtype)
+    return astype(_sum_op(astype(x, dtype), axes, keep), dtype)  # ints sum in int64: cast back
 
 
 def prod(

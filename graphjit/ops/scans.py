@@ -319,10 +319,9 @@ def cumsum(
     ``cumsum(x, dim)`` too. Bool and ints give int64; ``dtype`` casts the input first, and is
     the result's dtype (an int8 running sum wraps as numpy's)."""
     x, ax, back = scan_axis("cumsum", a, axis, dim)
-    if dtype is None:
-        return write_out(apply_scan(CUMSUM, x, ax, back, reverse=False), out, "cumsum")
-    summed = apply_scan(CUMSUM, astype(x, dtype), ax, back, reverse=False)
-    return write_out(astype(summed, dtype), out, "cumsum")
+    x = x if dtype is None else astype(x, dtype)
+    summed = apply_scan(CUMSUM, x, ax, back, reverse=False)
+    return write_out(summed if dtype is None else astype(summed, dtype), out, "cumsum")
 
 
 def cumprod(
@@ -331,7 +330,6 @@ def cumprod(
     """Running product along ``axis`` (None: of the flattened array), as numpy.cumprod; PyTorch's
     ``cumprod(x, dim)`` too. The gradient is exact with zeros (to second order)."""
     x, ax, back = scan_axis("cumprod", a, axis, dim)
-    if dtype is None:
-        return write_out(apply_scan(CUMPROD, x, ax, back), out, "cumprod")
-    multiplied = apply_scan(CUMPROD, astype(x, dtype), ax, back)
-    return write_out(astype(multiplied, dtype), out, "cumprod")
+    x = x if dtype is None else astype(x, dtype)
+    multiplied = apply_scan(CUMPROD, x, ax, back)
+    return write_out(multiplied if dtype is None else astype(multiplied, dtype), out, "cumprod")
